@@ -1,0 +1,19 @@
+//! The pure rules of cajero.
+//!
+//! Everything here is deterministic: no I/O, no async, no clock reads and no randomness.
+//! Time and random bytes come in as arguments, so every rule can be tested exhaustively and
+//! the simulator can move time. The other crates carry data in and out of these types.
+
+pub mod calendar;
+pub mod document;
+pub mod id;
+pub mod lifecycle;
+pub mod money;
+pub mod name;
+pub mod phone;
+
+
+pub use id::{Id, IdKind};
+pub use money::{Amount, Currency, Money};
+
+
