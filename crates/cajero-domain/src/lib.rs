@@ -13,7 +13,10 @@ pub mod name;
 pub mod phone;
 
 
+pub use document::{Document, DocumentType};
 pub use id::{Id, IdKind};
 pub use money::{Amount, Currency, Money};
+pub use name::PersonName;
+pub use phone::PhoneNumber;
 
 
