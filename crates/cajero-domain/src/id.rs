@@ -206,13 +206,12 @@ impl<K: IdKind> FromStr for Id<K> {
         }
         let mut bits: u128 = 0;
         for (i, c) in body.chars().enumerate() {
-            let value = ALPHABET
-                .iter()
-                .position(|&a| char::from(a) == c)
-                .ok_or(ParseIdError::InvalidCharacter {
+            let value = ALPHABET.iter().position(|&a| char::from(a) == c).ok_or(
+                ParseIdError::InvalidCharacter {
                     position: K::PREFIX.len() + 1 + i,
                     character: c,
-                })?;
+                },
+            )?;
             if i == 0 && value > 0b111 {
                 return Err(ParseIdError::Overflow);
             }

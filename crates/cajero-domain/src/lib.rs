@@ -8,15 +8,14 @@ pub mod calendar;
 pub mod document;
 pub mod id;
 pub mod lifecycle;
+pub mod merchant;
 pub mod money;
 pub mod name;
 pub mod phone;
 
-
 pub use document::{Document, DocumentType};
 pub use id::{Id, IdKind};
+pub use merchant::{MerchantStatus, Mode};
 pub use money::{Amount, Currency, Money};
 pub use name::PersonName;
 pub use phone::PhoneNumber;
-
-

@@ -119,7 +119,8 @@ pub enum PayinEvent {
 
 impl PayinEvent {
     /// Every event, for exhaustive tests.
-    pub const ALL: &'static [PayinEvent] = &[PayinEvent::Pay, PayinEvent::Expire, PayinEvent::Cancel];
+    pub const ALL: &'static [PayinEvent] =
+        &[PayinEvent::Pay, PayinEvent::Expire, PayinEvent::Cancel];
 
     /// The event's name in errors.
     pub const fn as_str(self) -> &'static str {
@@ -258,7 +259,10 @@ impl PayoutStatus {
     pub const fn is_final(self) -> bool {
         matches!(
             self,
-            PayoutStatus::Paid | PayoutStatus::Expired | PayoutStatus::Canceled | PayoutStatus::Failed
+            PayoutStatus::Paid
+                | PayoutStatus::Expired
+                | PayoutStatus::Canceled
+                | PayoutStatus::Failed
         )
     }
 
@@ -500,15 +504,24 @@ mod tests {
     fn status_codes_round_trip_and_match_serde() {
         for &s in PayoutStatus::ALL {
             assert_eq!(s.as_str().parse::<PayoutStatus>().unwrap(), s);
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
         }
         for &s in PayinStatus::ALL {
             assert_eq!(s.as_str().parse::<PayinStatus>().unwrap(), s);
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
         }
         for &s in RefundStatus::ALL {
             assert_eq!(s.as_str().parse::<RefundStatus>().unwrap(), s);
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
         }
         assert!("PAID".parse::<PayinStatus>().is_err());
     }

@@ -101,7 +101,9 @@ pub enum MoneyError {
 }
 
 /// A non-negative amount in a currency's minor unit, at most [`AMOUNT_MINOR_MAX`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(try_from = "i64", into = "i64")]
 pub struct Amount(i64);
 
@@ -209,7 +211,9 @@ impl fmt::Display for Amount {
 }
 
 /// A rate in basis points (1 bp = 0.01 %), at most 100 %.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(try_from = "u32", into = "u32")]
 pub struct BasisPoints(u32);
 
@@ -285,13 +289,19 @@ impl Money {
     /// `self + other` in the same currency.
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Ok(Money::new(self.amount.checked_add(other.amount)?, self.currency))
+        Ok(Money::new(
+            self.amount.checked_add(other.amount)?,
+            self.currency,
+        ))
     }
 
     /// `self − other` in the same currency, never below zero.
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Ok(Money::new(self.amount.checked_sub(other.amount)?, self.currency))
+        Ok(Money::new(
+            self.amount.checked_sub(other.amount)?,
+            self.currency,
+        ))
     }
 }
 
@@ -400,8 +410,14 @@ mod tests {
 
     #[test]
     fn money_displays_in_major_units() {
-        assert_eq!(Money::new(amount(150_000), Currency::Cop).to_string(), "COP 150000");
-        assert_eq!(Money::new(amount(1_005), Currency::Usd).to_string(), "USD 10.05");
+        assert_eq!(
+            Money::new(amount(150_000), Currency::Cop).to_string(),
+            "COP 150000"
+        );
+        assert_eq!(
+            Money::new(amount(1_005), Currency::Usd).to_string(),
+            "USD 10.05"
+        );
     }
 
     #[test]

@@ -1,1 +1,388 @@
-//! Storage.
+//! cajero's storage: one store API over two engines.
+//!
+//! * **SQLite** is the embedded default: one file in WAL mode with `synchronous=FULL`, so a
+//!   payment acknowledged is a payment on disk. All writes go through one writer task that
+//!   runs many units of work inside one transaction, each under its own savepoint, and commits
+//!   them together: one fsync for a whole batch of requests (group commit). Reads use a small
+//!   pool of read-only connections that WAL lets run beside the writer.
+//! * **PostgreSQL** is the scale-out engine: a pool with explicit acquire and statement
+//!   timeouts; each unit of work is its own transaction, and the server batches the commits.
+//!
+//! Queries are written once, in the dialect both engines share (`$1…$N` placeholders; only
+//! BIGINT, TEXT and BOOLEAN columns; ids and times made by the application), and run on either
+//! engine through [`Conn`] and the [`on_conn!`] macro. A unit of work is an async closure over a
+//! [`Conn`]; [`Store::write`] runs it atomically, [`Store::read`] on a read connection.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
+
+pub mod merchants;
+mod sqlite_writer;
+pub mod testing;
+pub mod time;
+
+pub use time::Micros;
+
+/// Runs one expression against whichever engine a [`Conn`] holds.
+///
+/// `on_conn!(conn, |c| sqlx::query("…").bind(x).execute(c).await)` expands to a `match` with
+/// one arm per engine, so the same query text is type-checked against both.
+#[macro_export]
+macro_rules! on_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::Conn::Sqlite($c) => {
+                let $c = &mut **$c;
+                $body
+            }
+            $crate::Conn::Postgres($c) => {
+                let $c = &mut **$c;
+                $body
+            }
+        }
+    };
+}
+
+/// Executes a statement on either engine and returns the number of rows it changed:
+/// `execute!(conn, "UPDATE t SET a = $1 WHERE id = $2", a, id)`.
+#[macro_export]
+macro_rules! execute {
+    ($conn:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $crate::on_conn!($conn, |c| sqlx::query($sql)
+            $(.bind($bind))*
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))
+    };
+}
+
+/// Fetches rows of type `$row` (a `sqlx::FromRow` struct of plain columns) on either engine:
+/// `fetch!(one | optional | all, conn, Row, "SELECT …", binds…)`.
+#[macro_export]
+macro_rules! fetch {
+    (one, $conn:expr, $row:ty, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $crate::on_conn!($conn, |c| sqlx::query_as::<_, $row>($sql)$(.bind($bind))*.fetch_one(c).await)
+    };
+    (optional, $conn:expr, $row:ty, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $crate::on_conn!($conn, |c| sqlx::query_as::<_, $row>($sql)$(.bind($bind))*.fetch_optional(c).await)
+    };
+    (all, $conn:expr, $row:ty, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $crate::on_conn!($conn, |c| sqlx::query_as::<_, $row>($sql)$(.bind($bind))*.fetch_all(c).await)
+    };
+}
+
+/// A connection inside a unit of work: in a write, inside its transaction (SQLite: its
+/// savepoint); in a read, a plain read connection.
+pub enum Conn<'c> {
+    /// The embedded engine.
+    Sqlite(&'c mut SqliteConnection),
+    /// The scale-out engine.
+    Postgres(&'c mut PgConnection),
+}
+
+impl fmt::Debug for Conn<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Conn::Sqlite(_) => "Conn::Sqlite",
+            Conn::Postgres(_) => "Conn::Postgres",
+        })
+    }
+}
+
+/// What can go wrong below the domain.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is not one cajero understands.
+    #[error("database URL must start with sqlite: or postgres:// (got {0:?})")]
+    UnsupportedUrl(String),
+    /// The engine refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The SQLite writer task stopped (the server is shutting down, or it crashed).
+    #[error("the database writer is not running")]
+    WriterGone,
+    /// A unit of work panicked; it was rolled back.
+    #[error("a unit of work panicked and was rolled back")]
+    Panicked,
+    /// A row held a value the code cannot read back (a bug or a corrupted row).
+    #[error("corrupt row in {table}: {detail}")]
+    Corrupt { table: &'static str, detail: String },
+}
+
+impl StoreError {
+    /// Whether this is a unique-constraint violation (a duplicate id or key).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+/// Limits and timeouts of the store; the defaults suit one small server.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Connections in the read pool (SQLite) or in the whole pool (PostgreSQL).
+    pub pool_connections_max: u32,
+    /// How long a request waits for a free connection before it fails.
+    pub acquire_timeout_ms: u64,
+    /// PostgreSQL `statement_timeout`; SQLite's busy timeout.
+    pub statement_timeout_ms: u64,
+    /// Units of work committed together at most, on SQLite.
+    pub write_batch_max: usize,
+    /// Units of work waiting for the SQLite writer at most; more wait to enqueue.
+    pub write_queue_max: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            pool_connections_max: 8,
+            acquire_timeout_ms: 5_000,
+            statement_timeout_ms: 10_000,
+            write_batch_max: 256,
+            write_queue_max: 4_096,
+        }
+    }
+}
+
+/// The engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The embedded engine.
+    Sqlite,
+    /// The scale-out engine.
+    Postgres,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite {
+        /// `None` for an in-memory database, whose reads go through the writer.
+        readers: Option<SqlitePool>,
+        writer: sqlite_writer::WriterHandle,
+    },
+    Postgres(PgPool),
+}
+
+/// The store: cheap to clone, shared by every request and worker.
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("engine", &self.engine())
+            .finish()
+    }
+}
+
+/// The boxed future a unit of work returns.
+pub type Work<'c, T, E> = BoxFuture<'c, Result<T, E>>;
+
+impl Store {
+    /// Opens (creating when missing) the database at `url` and brings its schema up to date.
+    ///
+    /// `sqlite://path.db`, `sqlite:path.db`, `sqlite::memory:`, or `postgres://…`.
+    pub async fn open(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let store = if url.starts_with("sqlite:") {
+            Store::open_sqlite(url, options).await?
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Store::open_postgres(url, options).await?
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact_url(url)));
+        };
+        Ok(store)
+    }
+
+    async fn open_sqlite(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let base = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_millis(options.statement_timeout_ms));
+        let base = if in_memory {
+            base
+        } else {
+            base.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+        };
+        let mut writer_conn = SqliteConnection::connect_with(&base).await?;
+        // Migrate before the writer owns the connection: the migrator needs it exclusively.
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut writer_conn)
+            .await?;
+        let writer = sqlite_writer::spawn(
+            writer_conn,
+            options.write_batch_max,
+            options.write_queue_max,
+        );
+        let readers = if in_memory {
+            None
+        } else {
+            Some(
+                SqlitePoolOptions::new()
+                    .max_connections(options.pool_connections_max.max(1))
+                    .acquire_timeout(Duration::from_millis(options.acquire_timeout_ms))
+                    .connect_with(base.read_only(true))
+                    .await?,
+            )
+        };
+        Ok(Store {
+            backend: Backend::Sqlite { readers, writer },
+        })
+    }
+
+    async fn open_postgres(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let connect = PgConnectOptions::from_str(url)?.options([(
+            "statement_timeout",
+            options.statement_timeout_ms.to_string(),
+        )]);
+        Store::open_postgres_with(connect, options).await
+    }
+
+    /// Opens PostgreSQL with explicit connect options (tests use this to pick a schema).
+    pub async fn open_postgres_with(
+        connect: PgConnectOptions,
+        options: &StoreOptions,
+    ) -> Result<Store, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(options.pool_connections_max.max(1))
+            .acquire_timeout(Duration::from_millis(options.acquire_timeout_ms))
+            .connect_with(connect)
+            .await?;
+        let store = Store {
+            backend: Backend::Postgres(pool),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The engine behind this store.
+    pub fn engine(&self) -> Engine {
+        match self.backend {
+            Backend::Sqlite { .. } => Engine::Sqlite,
+            Backend::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Brings the PostgreSQL schema up to date (under the migrator's advisory lock, so
+    /// instances starting together do not race). SQLite migrates in [`Store::open`].
+    async fn migrate(&self) -> Result<(), StoreError> {
+        if let Backend::Postgres(pool) = &self.backend {
+            sqlx::migrate!("./migrations/postgres").run(pool).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `work` atomically: all of it commits, durably, or none of it does.
+    ///
+    /// On SQLite the work shares its transaction (under its own savepoint) with other units of
+    /// work queued at the same time, so it must only talk to the database: no network calls,
+    /// no sleeps. An `Err` from `work` rolls back its own changes only.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(Conn<'c>) -> Work<'c, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => writer.write(work).await,
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(StoreError::from)?;
+                let value = work(Conn::Postgres(&mut tx)).await?;
+                tx.commit().await.map_err(StoreError::from)?;
+                Ok(value)
+            }
+        }
+    }
+
+    /// Runs `work` on a read connection. It sees a consistent snapshot per statement; use
+    /// [`Store::write`] for read-modify-write.
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(Conn<'c>) -> Work<'c, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match &self.backend {
+            Backend::Sqlite {
+                readers: Some(pool),
+                ..
+            } => {
+                let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+                work(Conn::Sqlite(&mut conn)).await
+            }
+            Backend::Sqlite {
+                readers: None,
+                writer,
+            } => writer.write(work).await,
+            Backend::Postgres(pool) => {
+                let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+                work(Conn::Postgres(&mut conn)).await
+            }
+        }
+    }
+
+    /// Checks that the database answers a query (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|mut conn| {
+            Box::pin(async move {
+                execute!(&mut conn, "SELECT 1")?;
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+    }
+
+    /// Stops the writer after the queued work and closes the pools.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { readers, writer } => {
+                writer.close().await;
+                if let Some(pool) = readers {
+                    pool.close().await;
+                }
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A URL with any password replaced, for error messages and logs.
+pub fn redact_url(url: &str) -> String {
+    // scheme://user:password@host → scheme://user:***@host
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((userinfo, host)) = rest.split_once('@')
+        && let Some((user, _password)) = userinfo.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_url("postgres://cajero:s3cret@db:5432/cajero"),
+            "postgres://cajero:***@db:5432/cajero"
+        );
+        assert_eq!(redact_url("sqlite://cajero.db"), "sqlite://cajero.db");
+        let message = StoreError::UnsupportedUrl(redact_url("mysql://u:p@h/db")).to_string();
+        assert!(!message.contains(":p@"), "{message}");
+    }
+}

@@ -1,0 +1,170 @@
+//! The SQLite writer: one task owns the only write connection and commits queued units of
+//! work in batches (group commit).
+//!
+//! SQLite allows one writer at a time, and with `synchronous=FULL` every commit waits for an
+//! fsync. Committing each request on its own would cap throughput at the disk's fsync rate.
+//! Instead the writer takes everything queued (up to `batch_max`), opens one
+//! `BEGIN IMMEDIATE` transaction, runs each unit of work under its own savepoint — an error
+//! rolls back that unit only — and commits once. Each caller hears back only after the commit
+//! is durable, so an acknowledged write is on disk; if the commit fails, every unit in the
+//! batch gets the error and nothing of it is kept.
+
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{Connection, Sqlite, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Conn, StoreError, Work};
+
+/// What a unit of work reports to the writer: whether to keep its savepoint, and how to
+/// answer its caller once the batch's fate is known.
+struct Ran {
+    ok: bool,
+    answer: Box<dyn FnOnce(Option<&StoreError>) + Send>,
+}
+
+type Job = Box<dyn for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Ran> + Send>;
+
+enum Message {
+    Work(Job),
+    Close(oneshot::Sender<()>),
+}
+
+/// The handle requests use to reach the writer.
+#[derive(Clone)]
+pub(crate) struct WriterHandle {
+    queue: mpsc::Sender<Message>,
+}
+
+/// Starts the writer task on `conn`.
+pub(crate) fn spawn(conn: SqliteConnection, batch_max: usize, queue_max: usize) -> WriterHandle {
+    let (queue, inbox) = mpsc::channel(queue_max.max(1));
+    tokio::spawn(run(conn, inbox, batch_max.max(1)));
+    WriterHandle { queue }
+}
+
+impl WriterHandle {
+    pub(crate) async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(Conn<'c>) -> Work<'c, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<Result<T, E>>();
+        let job: Job = Box::new(move |conn: Conn<'_>| {
+            async move {
+                let outcome = AssertUnwindSafe(work(conn)).catch_unwind().await;
+                let result = match outcome {
+                    Ok(result) => result,
+                    Err(_) => {
+                        tracing::error!("a unit of work panicked; rolled back");
+                        Err(E::from(StoreError::Panicked))
+                    }
+                };
+                Ran {
+                    ok: result.is_ok(),
+                    answer: Box::new(move |commit_error: Option<&StoreError>| {
+                        let result = match (result, commit_error) {
+                            (Ok(_), Some(error)) => Err(E::from(copy_error(error))),
+                            (result, _) => result,
+                        };
+                        // The caller may have gone away (request canceled): nothing to do.
+                        let _ = reply.send(result);
+                    }),
+                }
+            }
+            .boxed()
+        });
+        self.queue
+            .send(Message::Work(job))
+            .await
+            .map_err(|_| E::from(StoreError::WriterGone))?;
+        answer.await.map_err(|_| E::from(StoreError::WriterGone))?
+    }
+
+    pub(crate) async fn close(&self) {
+        let (reply, answer) = oneshot::channel();
+        if self.queue.send(Message::Close(reply)).await.is_ok() {
+            let _ = answer.await;
+        }
+    }
+}
+
+/// `StoreError` is not `Clone` (sqlx errors are not); every caller in a failed batch gets a
+/// description of the same failure.
+fn copy_error(error: &StoreError) -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol(format!(
+        "the batch this write belonged to failed to commit: {error}"
+    )))
+}
+
+async fn run(mut conn: SqliteConnection, mut inbox: mpsc::Receiver<Message>, batch_max: usize) {
+    let mut batch: Vec<Job> = Vec::with_capacity(batch_max);
+    while let Some(first) = inbox.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Work(job) => batch.push(job),
+                Message::Close(reply) => {
+                    commit_batch(&mut conn, &mut batch).await;
+                    inbox.close();
+                    let _ = conn.close().await;
+                    let _ = reply.send(());
+                    return;
+                }
+            }
+            if batch.len() < batch_max {
+                next = inbox.try_recv().ok();
+            }
+        }
+        commit_batch(&mut conn, &mut batch).await;
+    }
+}
+
+/// Runs and commits the queued units of work, then answers their callers.
+async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
+    if batch.is_empty() {
+        return;
+    }
+    let jobs: Vec<Job> = std::mem::take(batch);
+    let mut answers = Vec::with_capacity(jobs.len());
+    let outcome = run_batch(conn, jobs, &mut answers).await;
+    match outcome {
+        Ok(()) => answers.into_iter().for_each(|answer| answer(None)),
+        Err(error) => {
+            tracing::error!(%error, "a write batch failed to commit; every write in it failed");
+            answers.into_iter().for_each(|answer| answer(Some(&error)));
+        }
+    }
+}
+
+async fn run_batch(
+    conn: &mut SqliteConnection,
+    jobs: Vec<Job>,
+    answers: &mut Vec<Box<dyn FnOnce(Option<&StoreError>) + Send>>,
+) -> Result<(), StoreError> {
+    let mut tx: Transaction<'_, Sqlite> = match conn.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(error) => {
+            // Nothing ran. Dropping the jobs closes their reply channels, so each caller sees
+            // `WriterGone`; the cause is logged by the caller of this function.
+            drop(jobs);
+            return Err(StoreError::from(error));
+        }
+    };
+    for job in jobs {
+        let mut savepoint = tx.begin().await?;
+        let ran = job(Conn::Sqlite(&mut savepoint)).await;
+        if ran.ok {
+            savepoint.commit().await?;
+        } else {
+            savepoint.rollback().await?;
+        }
+        answers.push(ran.answer);
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,487 @@
+//! The store suite: every test runs on SQLite (a fresh file, WAL, group commit) and on
+//! PostgreSQL (a fresh schema) when `CAJERO_TEST_POSTGRES_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use cajero_domain::id::{ApiKeyId, MerchantId};
+use cajero_domain::merchant::MerchantStatus;
+use cajero_store::merchants::{self, ApiKeyRecord, MerchantRecord};
+use cajero_store::{Conn, Engine, Store, StoreError, StoreOptions, execute, fetch};
+use jiff::Timestamp;
+
+/// Runs each named test function once per engine.
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_file {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+                    let store = cajero_store::Store::open(&url, &cajero_store::StoreOptions::default())
+                        .await
+                        .unwrap();
+                    super::$name(store.clone()).await;
+                    store.close().await;
+                }
+            )*
+        }
+        mod sqlite_memory {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let store = cajero_store::Store::open("sqlite::memory:", &cajero_store::StoreOptions::default())
+                        .await
+                        .unwrap();
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    match cajero_store::testing::fresh_postgres().await.unwrap() {
+                        Some((store, _schema)) => {
+                            super::$name(store.clone()).await;
+                            store.close().await;
+                        }
+                        None => eprintln!(
+                            "skipped: set {} to run the PostgreSQL suite",
+                            cajero_store::testing::POSTGRES_URL_VAR
+                        ),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    merchants_round_trip,
+    merchant_status_changes_are_recorded,
+    keys_are_found_by_their_hash_and_carry_the_merchant_status,
+    revoking_a_key_keeps_its_first_revocation_time,
+    key_listings_are_scoped_to_one_merchant_and_one_mode,
+    last_use_is_recorded_at_most_once_per_resolution,
+    a_duplicate_id_is_a_unique_violation,
+    a_failed_unit_of_work_rolls_back_only_itself,
+    many_concurrent_writes_all_land_exactly_once,
+    the_first_instance_setting_wins,
+);
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp::from_second(1_764_000_000 + seconds).unwrap()
+}
+
+fn merchant(n: u64, name: &str) -> MerchantRecord {
+    MerchantRecord {
+        id: MerchantId::from_parts(1_764_000_000_000 + n, u128::from(n)),
+        name: name.to_string(),
+        nit: Some("900123456-8".to_string()),
+        status: MerchantStatus::Onboarding,
+        created_at: at(0),
+        updated_at: at(0),
+    }
+}
+
+fn key(n: u64, merchant_id: MerchantId, livemode: bool) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: ApiKeyId::from_parts(1_764_000_000_000 + n, u128::from(n)),
+        merchant_id,
+        livemode,
+        display_prefix: format!("sk_{}_k{n}", if livemode { "live" } else { "test" }),
+        created_at: at(1),
+        revoked_at: None,
+        last_used_at: None,
+    }
+}
+
+async fn insert_merchant(store: &Store, m: MerchantRecord) {
+    store
+        .write(move |mut conn| {
+            Box::pin(async move { merchants::insert_merchant(&mut conn, &m).await })
+        })
+        .await
+        .unwrap();
+}
+
+async fn insert_key(store: &Store, k: ApiKeyRecord, hash: &str) {
+    let hash = hash.to_string();
+    store
+        .write(move |mut conn| {
+            Box::pin(async move { merchants::insert_api_key(&mut conn, &k, &hash).await })
+        })
+        .await
+        .unwrap();
+}
+
+async fn merchants_round_trip(store: Store) {
+    let m = merchant(1, "Tienda Ñandú");
+    insert_merchant(&store, m.clone()).await;
+    let id = m.id;
+    let got = store
+        .read(move |mut conn| Box::pin(async move { merchants::get_merchant(&mut conn, id).await }))
+        .await
+        .unwrap();
+    assert_eq!(got, Some(m));
+    let missing = merchant(2, "x").id;
+    let none = store
+        .read(move |mut c| Box::pin(async move { merchants::get_merchant(&mut c, missing).await }))
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+}
+
+async fn merchant_status_changes_are_recorded(store: Store) {
+    let m = merchant(1, "A");
+    insert_merchant(&store, m.clone()).await;
+    let id = m.id;
+    let updated = store
+        .write(move |mut c| {
+            Box::pin(async move {
+                merchants::set_merchant_status(&mut c, id, MerchantStatus::Active, at(50)).await
+            })
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.status, MerchantStatus::Active);
+    assert_eq!(updated.updated_at, at(50));
+    assert_eq!(updated.created_at, at(0));
+    let nobody = merchant(9, "nobody").id;
+    let none = store
+        .write(move |mut c| {
+            Box::pin(async move {
+                merchants::set_merchant_status(&mut c, nobody, MerchantStatus::Active, at(50)).await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+}
+
+async fn keys_are_found_by_their_hash_and_carry_the_merchant_status(store: Store) {
+    let m = merchant(1, "A");
+    insert_merchant(&store, m.clone()).await;
+    let k = key(1, m.id, false);
+    insert_key(&store, k.clone(), "hash-one").await;
+    let found = store
+        .read(|mut c| {
+            Box::pin(async move { merchants::find_api_key_by_hash(&mut c, "hash-one").await })
+        })
+        .await
+        .unwrap();
+    assert_eq!(found, Some((k, MerchantStatus::Onboarding)));
+    let missing = store
+        .read(|mut c| {
+            Box::pin(async move { merchants::find_api_key_by_hash(&mut c, "hash-two").await })
+        })
+        .await
+        .unwrap();
+    assert_eq!(missing, None);
+}
+
+async fn revoking_a_key_keeps_its_first_revocation_time(store: Store) {
+    let m = merchant(1, "A");
+    insert_merchant(&store, m.clone()).await;
+    let k = key(1, m.id, false);
+    insert_key(&store, k.clone(), "h").await;
+    let id = k.id;
+    for (when, expected) in [(at(10), at(10)), (at(20), at(10))] {
+        let revoked = store
+            .write(move |mut c| {
+                Box::pin(async move { merchants::revoke_api_key(&mut c, id, when).await })
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(revoked.revoked_at, Some(expected));
+    }
+    let unknown = key(2, m.id, false).id;
+    let none = store
+        .write(move |mut c| {
+            Box::pin(async move { merchants::revoke_api_key(&mut c, unknown, at(5)).await })
+        })
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+}
+
+async fn key_listings_are_scoped_to_one_merchant_and_one_mode(store: Store) {
+    let a = merchant(1, "A");
+    let b = merchant(2, "B");
+    insert_merchant(&store, a.clone()).await;
+    insert_merchant(&store, b.clone()).await;
+    let a_test = key(1, a.id, false);
+    let a_live = key(2, a.id, true);
+    let b_test = key(3, b.id, false);
+    insert_key(&store, a_test.clone(), "1").await;
+    insert_key(&store, a_live.clone(), "2").await;
+    insert_key(&store, b_test.clone(), "3").await;
+    let list = |merchant_id, livemode| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| {
+                    Box::pin(async move {
+                        merchants::list_api_keys(&mut c, merchant_id, livemode).await
+                    })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(list(a.id, false).await, vec![a_test]);
+    assert_eq!(list(a.id, true).await, vec![a_live]);
+    assert_eq!(list(b.id, false).await, vec![b_test]);
+    assert_eq!(list(b.id, true).await, vec![]);
+}
+
+async fn last_use_is_recorded_at_most_once_per_resolution(store: Store) {
+    let m = merchant(1, "A");
+    insert_merchant(&store, m.clone()).await;
+    let k = key(1, m.id, false);
+    insert_key(&store, k.clone(), "h").await;
+    let id = k.id;
+    let minute_us = 60_000_000;
+    for (now, expected) in [(at(100), at(100)), (at(130), at(100)), (at(161), at(161))] {
+        let got = store
+            .write(move |mut c| {
+                Box::pin(async move {
+                    merchants::touch_api_key(&mut c, id, now, minute_us).await?;
+                    merchants::get_api_key(&mut c, id).await
+                })
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.last_used_at, Some(expected), "touched at {now}");
+    }
+}
+
+async fn a_duplicate_id_is_a_unique_violation(store: Store) {
+    let m = merchant(1, "A");
+    insert_merchant(&store, m.clone()).await;
+    let again = m.clone();
+    let err = store
+        .write(move |mut c| {
+            Box::pin(async move { merchants::insert_merchant(&mut c, &again).await })
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_unique_violation(), "{err}");
+}
+
+/// A unit of work that inserts a merchant and then fails must leave nothing behind, while
+/// the units committed in the same batch keep their rows.
+async fn a_failed_unit_of_work_rolls_back_only_itself(store: Store) {
+    let mut tasks = Vec::new();
+    for n in 0..20u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let m = merchant(n, &format!("M{n}"));
+            store
+                .write(move |mut c| {
+                    Box::pin(async move {
+                        merchants::insert_merchant(&mut c, &m).await?;
+                        if n % 2 == 1 {
+                            return Err(StoreError::Corrupt {
+                                table: "merchants",
+                                detail: "deliberate failure".into(),
+                            });
+                        }
+                        Ok(())
+                    })
+                })
+                .await
+        }));
+    }
+    for (n, task) in tasks.into_iter().enumerate() {
+        let result = task.await.unwrap();
+        assert_eq!(result.is_ok(), n % 2 == 0, "unit {n}: {result:?}");
+    }
+    let stored = store
+        .read(|mut c| Box::pin(async move { merchants::list_merchants(&mut c, 100).await }))
+        .await
+        .unwrap();
+    let names: Vec<String> = stored.into_iter().map(|m| m.name).collect();
+    let expected: Vec<String> = (0..20)
+        .filter(|n| n % 2 == 0)
+        .map(|n| format!("M{n}"))
+        .collect();
+    assert_eq!(names, expected);
+}
+
+/// Hundreds of concurrent writers: each row lands once, and every caller hears success only
+/// for a row that is really there.
+async fn many_concurrent_writes_all_land_exactly_once(store: Store) {
+    let writers = 400u64;
+    let mut tasks = Vec::new();
+    for n in 0..writers {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            insert_merchant(&store, merchant(n, "concurrent")).await;
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (count,) = store
+        .read(|mut c: Conn<'_>| {
+            Box::pin(async move {
+                fetch!(one, &mut c, (i64,), "SELECT COUNT(*) FROM merchants")
+                    .map_err(StoreError::from)
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(count, i64::try_from(writers).unwrap());
+}
+
+async fn the_first_instance_setting_wins(store: Store) {
+    for candidate in ["first", "second"] {
+        let value = store
+            .write(move |mut c| {
+                Box::pin(async move {
+                    merchants::instance_setting_or_insert(&mut c, "pepper", candidate, at(0)).await
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(value, "first");
+    }
+}
+
+/// A committed write survives closing and reopening the file.
+#[tokio::test]
+async fn sqlite_writes_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
+    assert_eq!(store.engine(), Engine::Sqlite);
+    insert_merchant(&store, merchant(1, "Durable")).await;
+    store.close().await;
+    let reopened = Store::open(&url, &StoreOptions::default()).await.unwrap();
+    let all = reopened
+        .read(|mut c| Box::pin(async move { merchants::list_merchants(&mut c, 10).await }))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].name, "Durable");
+}
+
+/// SQLite runs in WAL mode with synchronous=FULL and foreign keys enforced.
+#[tokio::test]
+async fn sqlite_is_durable_and_enforces_foreign_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
+    let (mode, sync, fk) = store
+        .write(|mut c| {
+            Box::pin(async move {
+                let (mode,) = fetch!(one, &mut c, (String,), "PRAGMA journal_mode")?;
+                let (sync,) = fetch!(one, &mut c, (i64,), "PRAGMA synchronous")?;
+                let (fk,) = fetch!(one, &mut c, (i64,), "PRAGMA foreign_keys")?;
+                Ok::<_, StoreError>((mode, sync, fk))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert_eq!(sync, 2, "synchronous=FULL is 2");
+    assert_eq!(fk, 1);
+    let orphan = key(1, merchant(1, "ghost").id, false);
+    let err = store
+        .write(move |mut c| {
+            Box::pin(async move { merchants::insert_api_key(&mut c, &orphan, "h").await })
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
+}
+
+/// The two migration sets must define the same tables and columns.
+#[tokio::test]
+async fn both_engines_define_the_same_tables_and_columns() {
+    let Some((pg, _schema)) = cajero_store::testing::fresh_postgres().await.unwrap() else {
+        eprintln!("skipped: PostgreSQL not configured");
+        return;
+    };
+    let sqlite = Store::open("sqlite::memory:", &StoreOptions::default())
+        .await
+        .unwrap();
+    let sqlite_columns = sqlite
+        .read(|mut c| {
+            Box::pin(async move {
+                fetch!(
+                    all,
+                    &mut c,
+                    (String, String),
+                    "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+                     AND m.name NOT LIKE '_sqlx%'"
+                )
+                .map_err(StoreError::from)
+            })
+        })
+        .await
+        .unwrap();
+    let pg_columns = pg
+        .read(|mut c| {
+            Box::pin(async move {
+                fetch!(
+                    all,
+                    &mut c,
+                    (String, String),
+                    "SELECT table_name::TEXT, column_name::TEXT FROM information_schema.columns \
+                     WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%'"
+                )
+                .map_err(StoreError::from)
+            })
+        })
+        .await
+        .unwrap();
+    let group = |rows: Vec<(String, String)>| {
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (table, column) in rows {
+            map.entry(table).or_default().push(column);
+        }
+        map.values_mut().for_each(|v| v.sort());
+        map
+    };
+    assert_eq!(group(sqlite_columns), group(pg_columns));
+}
+
+/// A statement either engine refuses surfaces as an error, not a panic or a hang.
+#[tokio::test]
+async fn a_bad_statement_is_an_error() {
+    let store = Store::open("sqlite::memory:", &StoreOptions::default())
+        .await
+        .unwrap();
+    let err = store
+        .write(|mut c| {
+            Box::pin(async move {
+                execute!(&mut c, "UPDATE no_such_table SET x = 1").map_err(StoreError::from)
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no_such_table"), "{err}");
+    // The writer is still alive afterwards.
+    store.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_refused_with_the_password_hidden() {
+    let err = Store::open(
+        "mysql://root:hunter2@localhost/db",
+        &StoreOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("sqlite:"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
