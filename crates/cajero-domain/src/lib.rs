@@ -4,6 +4,7 @@
 //! Time and random bytes come in as arguments, so every rule can be tested exhaustively and
 //! the simulator can move time. The other crates carry data in and out of these types.
 
+pub mod asobancaria;
 pub mod calendar;
 pub mod document;
 pub mod id;
