@@ -1,1 +1,81 @@
-fn main() {}
+//! `cajero`: the server, and the operator's commands, in one binary.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+mod admin;
+mod calendar;
+mod output;
+mod serve;
+
+/// cajero — cash pay-ins and payouts through Latin American cash networks.
+#[derive(Debug, Parser)]
+#[command(name = "cajero", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve(serve::ServeArgs),
+    /// Bring the database schema up to date and exit.
+    Migrate(DatabaseArgs),
+    /// Create, list and change merchants.
+    #[command(subcommand)]
+    Merchant(admin::MerchantCommand),
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Key(admin::KeyCommand),
+    /// The Colombian business calendar settlements follow.
+    #[command(subcommand)]
+    Calendar(calendar::CalendarCommand),
+}
+
+/// Where the database is, for every command that touches it.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL (`sqlite://cajero.db`, `postgres://…`); defaults to `$CAJERO_DATABASE_URL`,
+    /// then the configuration file, then `sqlite://cajero.db`.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Configuration file (TOML); defaults to `$CAJERO_CONFIG`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Migrate(args) => admin::migrate(args).await,
+            Command::Merchant(command) => admin::merchant(command).await,
+            Command::Key(command) => admin::key(command).await,
+            Command::Calendar(command) => calendar::run(command),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,196 @@
-//! Server.
+//! cajero's HTTP server: the merchant API (`/v1`), operations endpoints and, as they land,
+//! pages, callbacks and workers.
+//!
+//! Handlers stay thin: extract → parse into domain types → one service call → respond. Every
+//! error goes through [`error::ApiError`]; every request gets a `Request-Id`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use cajero_store::Store;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub mod admin;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod error;
+mod middleware;
+mod routes;
+pub mod telemetry;
+
+use clock::Clock;
+use config::Config;
+
+/// Request bodies larger than this are refused with 413 (API.md: 64 KiB).
+pub const REQUEST_BODY_BYTES_MAX: usize = 64 * 1024;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// Hashes presented API keys.
+    pub keys: auth::KeyHasher,
+    /// The validated configuration.
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// Opens the store named by the configuration and prepares the key hasher.
+    pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+        let store = Store::open(config.database_url.expose(), &config.store_options())
+            .await
+            .with_context(|| {
+                format!(
+                    "opening the database {}",
+                    cajero_store::redact_url(config.database_url.expose())
+                )
+            })?;
+        let keys = admin::key_hasher(&store, &config, clock.as_ref())
+            .await
+            .context("preparing the API key hasher")?;
+        Ok(AppState {
+            store,
+            clock,
+            keys,
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let timeout = Duration::from_millis(state.config.request_timeout_ms);
+    Router::new()
+        .merge(routes::operations())
+        .nest("/v1", routes::v1())
+        .fallback(error::route_not_found)
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .layer(RequestBodyLimitLayer::new(REQUEST_BODY_BYTES_MAX))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::request_context,
+        ))
+        .with_state(state)
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its state (tests reach the store and clock through it).
+    pub state: AppState,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// The base URL (`http://127.0.0.1:port`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish, closes the store.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.context("the server task failed")?
+    }
+}
+
+/// Serves on `listener` until `shutdown` completes, then drains (within the configured grace
+/// period) and closes the store.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let grace = Duration::from_millis(state.config.shutdown_grace_ms);
+    let store = state.store.clone();
+    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = router(state);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: draining in-flight requests");
+        let _ = draining_tx.send(());
+    });
+    let server = async move { server.await.context("the HTTP server failed") };
+    tokio::pin!(server);
+    let result = tokio::select! {
+        result = &mut server => result,
+        () = async {
+            let _ = draining_rx.await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "grace period over; closing with requests in flight");
+            Ok(())
+        }
+    };
+    store.close().await;
+    result
+}
+
+/// Starts a server on `listen` in the background (tests, `cajero demo`).
+pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let mut config = config;
+    config.listen = addr;
+    let state = AppState::open(config, clock).await?;
+    let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve(state.clone(), listener, async move {
+        let _ = signal.await;
+    }));
+    Ok(Running {
+        addr,
+        state,
+        shutdown,
+        task,
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -121,6 +121,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the database is unreachable or saturated right now (worth a retry later),
+    /// rather than refusing this particular request.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::WriterGone
+                | StoreError::Database(
+                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+                )
+        )
+    }
+
     /// Whether this is a unique-constraint violation (a duplicate id or key).
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())

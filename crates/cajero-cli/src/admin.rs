@@ -1,0 +1,210 @@
+//! `cajero migrate`, `cajero merchant …`, `cajero key …`.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use cajero_domain::id::{ApiKeyId, MerchantId};
+use cajero_domain::merchant::{MerchantStatus, Mode};
+use cajero_server::AppState;
+use cajero_server::clock::{Clock, SystemClock};
+use cajero_server::config::{Config, Overrides};
+use cajero_store::merchants::{ApiKeyRecord, MerchantRecord};
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::DatabaseArgs;
+use crate::output::{print, timestamp};
+
+#[derive(Debug, Subcommand)]
+pub enum MerchantCommand {
+    /// Create a merchant (status `onboarding`: test keys only until KYC is approved).
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Tax id, with or without the dash: 900123456-8.
+        #[arg(long)]
+        nit: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// List merchants.
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Change a merchant's status (`active` approves KYC and allows live keys).
+    SetStatus {
+        /// The merchant (`mer_…`).
+        #[arg(long)]
+        merchant: MerchantId,
+        /// onboarding, active or suspended.
+        #[arg(long)]
+        status: MerchantStatus,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a secret key; it is printed once and never again.
+    Create {
+        /// The merchant (`mer_…`).
+        #[arg(long)]
+        merchant: MerchantId,
+        /// test or live (live needs an active merchant).
+        #[arg(long)]
+        mode: Mode,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Revoke a key: it stops working at once.
+    Revoke {
+        /// The key (`key_…`).
+        #[arg(long)]
+        key: ApiKeyId,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+/// Opens the configured database (migrating it) without serving.
+async fn open(db: &DatabaseArgs) -> anyhow::Result<AppState> {
+    let config = Config::load(
+        db.config.as_deref(),
+        Overrides {
+            database_url: db.database_url.clone(),
+            ..Overrides::default()
+        },
+    )?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    AppState::open(config, clock).await
+}
+
+pub async fn migrate(db: DatabaseArgs) -> anyhow::Result<()> {
+    let state = open(&db).await?;
+    state.store.close().await;
+    print(db.json, &json!({"migrated": true}), || {
+        "the database schema is up to date".to_string()
+    });
+    Ok(())
+}
+
+pub async fn merchant(command: MerchantCommand) -> anyhow::Result<()> {
+    match command {
+        MerchantCommand::Create { name, nit, db } => {
+            let state = open(&db).await?;
+            let merchant = cajero_server::admin::create_merchant(
+                &state.store,
+                state.clock.as_ref(),
+                &name,
+                nit.as_deref(),
+            )
+            .await?;
+            state.store.close().await;
+            print(db.json, &merchant_json(&merchant), || {
+                format!(
+                    "created merchant {} ({}), status {}\nnext: cajero key create --merchant {} --mode test",
+                    merchant.id, merchant.name, merchant.status, merchant.id
+                )
+            });
+        }
+        MerchantCommand::List { db } => {
+            let state = open(&db).await?;
+            let all = cajero_server::admin::list_merchants(&state.store).await?;
+            state.store.close().await;
+            let data: Vec<_> = all.iter().map(merchant_json).collect();
+            print(db.json, &json!({"object": "list", "data": data}), || {
+                all.iter()
+                    .map(|m| format!("{}  {:<10}  {}", m.id, m.status.as_str(), m.name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        MerchantCommand::SetStatus {
+            merchant,
+            status,
+            db,
+        } => {
+            let state = open(&db).await?;
+            let updated = cajero_server::admin::set_merchant_status(
+                &state.store,
+                state.clock.as_ref(),
+                merchant,
+                status,
+            )
+            .await?;
+            state.store.close().await;
+            print(db.json, &merchant_json(&updated), || {
+                format!("merchant {} is now {}", updated.id, updated.status)
+            });
+        }
+    }
+    Ok(())
+}
+
+pub async fn key(command: KeyCommand) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Create { merchant, mode, db } => {
+            let state = open(&db).await?;
+            let (key, secret) = cajero_server::admin::create_api_key(
+                &state.store,
+                state.clock.as_ref(),
+                &state.keys,
+                merchant,
+                mode,
+            )
+            .await
+            .context("creating the key")?;
+            state.store.close().await;
+            let mut value = key_json(&key);
+            value["secret"] = json!(secret.expose());
+            print(db.json, &value, || {
+                format!(
+                    "created {} key {} for {}\n\n    {}\n\nThis secret is shown once: store it now.",
+                    mode,
+                    key.id,
+                    key.merchant_id,
+                    secret.expose()
+                )
+            });
+        }
+        KeyCommand::Revoke { key, db } => {
+            let state = open(&db).await?;
+            let revoked =
+                cajero_server::admin::revoke_api_key(&state.store, state.clock.as_ref(), key)
+                    .await?;
+            state.store.close().await;
+            print(db.json, &key_json(&revoked), || {
+                format!("revoked key {} ({})", revoked.id, revoked.display_prefix)
+            });
+        }
+    }
+    Ok(())
+}
+
+fn merchant_json(m: &MerchantRecord) -> serde_json::Value {
+    json!({
+        "id": m.id,
+        "object": "merchant",
+        "name": m.name,
+        "nit": m.nit,
+        "status": m.status,
+        "created": timestamp(m.created_at),
+        "updated": timestamp(m.updated_at),
+    })
+}
+
+fn key_json(k: &ApiKeyRecord) -> serde_json::Value {
+    json!({
+        "id": k.id,
+        "object": "api_key",
+        "merchant": k.merchant_id,
+        "livemode": k.livemode,
+        "display_prefix": k.display_prefix,
+        "created": timestamp(k.created_at),
+        "revoked": k.revoked_at.map(timestamp),
+        "last_used": k.last_used_at.map(timestamp),
+    })
+}

@@ -1,0 +1,195 @@
+//! Operator actions on merchants and API keys, shared by the CLI and (later) the dashboard.
+
+use cajero_domain::document::{Document, DocumentType, ParseDocumentError};
+use cajero_domain::id::{ApiKeyId, MerchantId};
+use cajero_domain::merchant::{MerchantStatus, Mode};
+use cajero_store::merchants::{self, ApiKeyRecord, MerchantRecord};
+use cajero_store::{Store, StoreError};
+
+use crate::auth::{KeyHasher, NewSecret};
+use crate::clock::{Clock, new_id};
+use crate::config::Config;
+
+/// Longest merchant name, in characters.
+pub const MERCHANT_NAME_CHARS_MAX: usize = 120;
+/// Merchants listed at most by one call.
+pub const MERCHANT_LIST_MAX: i64 = 1_000;
+/// The instance setting holding the generated key-hash secret.
+const KEY_HASH_SECRET_SETTING: &str = "api_key_hash_secret";
+
+/// Why an operator action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The name is empty, too long or has control characters.
+    #[error(
+        "merchant name must be 1 to {MERCHANT_NAME_CHARS_MAX} characters without control characters"
+    )]
+    InvalidName,
+    /// The NIT does not parse.
+    #[error("invalid NIT: {0}")]
+    InvalidNit(#[from] ParseDocumentError),
+    /// No merchant with that id.
+    #[error("no merchant {0}")]
+    UnknownMerchant(MerchantId),
+    /// No key with that id.
+    #[error("no API key {0}")]
+    UnknownKey(ApiKeyId),
+    /// Live keys need an active (KYC-approved) merchant.
+    #[error("merchant {merchant} is {status}: live keys need an active merchant (KYC approved)")]
+    LiveModeNotAllowed {
+        /// The merchant.
+        merchant: MerchantId,
+        /// Its status.
+        status: MerchantStatus,
+    },
+    /// A suspended merchant gets no new keys.
+    #[error("merchant {0} is suspended")]
+    Suspended(MerchantId),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The hasher for API keys: the configured secret, or the one this database generated for
+/// itself on first use (so that the CLI and the server agree without configuration).
+pub async fn key_hasher(
+    store: &Store,
+    config: &Config,
+    clock: &dyn Clock,
+) -> Result<KeyHasher, StoreError> {
+    if let Some(secret) = &config.api_key_hash_secret {
+        return Ok(KeyHasher::new(secret.expose().as_bytes()));
+    }
+    let generated = NewSecret::generate(Mode::Live).expose().to_string();
+    let now = clock.now();
+    let secret = store
+        .write(move |mut c| {
+            Box::pin(async move {
+                merchants::instance_setting_or_insert(
+                    &mut c,
+                    KEY_HASH_SECRET_SETTING,
+                    &generated,
+                    now,
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok(KeyHasher::new(secret.as_bytes()))
+}
+
+/// Creates a merchant in `onboarding`.
+pub async fn create_merchant(
+    store: &Store,
+    clock: &dyn Clock,
+    name: &str,
+    nit: Option<&str>,
+) -> Result<MerchantRecord, AdminError> {
+    let name = name.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > MERCHANT_NAME_CHARS_MAX || name.chars().any(char::is_control) {
+        return Err(AdminError::InvalidName);
+    }
+    let nit = nit
+        .map(|n| Document::parse(DocumentType::Nit, n).map(|d| d.number().to_string()))
+        .transpose()?;
+    let now = clock.now();
+    let merchant = MerchantRecord {
+        id: new_id(clock),
+        name: name.to_string(),
+        nit,
+        status: MerchantStatus::Onboarding,
+        created_at: now,
+        updated_at: now,
+    };
+    let stored = merchant.clone();
+    store
+        .write(move |mut c| {
+            Box::pin(async move { merchants::insert_merchant(&mut c, &stored).await })
+        })
+        .await?;
+    Ok(merchant)
+}
+
+/// Moves a merchant to another status (KYC approval, suspension).
+pub async fn set_merchant_status(
+    store: &Store,
+    clock: &dyn Clock,
+    merchant: MerchantId,
+    status: MerchantStatus,
+) -> Result<MerchantRecord, AdminError> {
+    let now = clock.now();
+    store
+        .write(move |mut c| {
+            Box::pin(
+                async move { merchants::set_merchant_status(&mut c, merchant, status, now).await },
+            )
+        })
+        .await?
+        .ok_or(AdminError::UnknownMerchant(merchant))
+}
+
+/// The merchants, oldest first.
+pub async fn list_merchants(store: &Store) -> Result<Vec<MerchantRecord>, AdminError> {
+    Ok(store
+        .read(|mut c| {
+            Box::pin(async move { merchants::list_merchants(&mut c, MERCHANT_LIST_MAX).await })
+        })
+        .await?)
+}
+
+/// Creates a key; the secret is in the returned [`NewSecret`] and nowhere else.
+pub async fn create_api_key(
+    store: &Store,
+    clock: &dyn Clock,
+    hasher: &KeyHasher,
+    merchant: MerchantId,
+    mode: Mode,
+) -> Result<(ApiKeyRecord, NewSecret), AdminError> {
+    let secret = NewSecret::generate(mode);
+    let hash = hasher.hash(secret.expose());
+    let key = ApiKeyRecord {
+        id: new_id(clock),
+        merchant_id: merchant,
+        livemode: mode.is_live(),
+        display_prefix: secret.display_prefix(),
+        created_at: clock.now(),
+        revoked_at: None,
+        last_used_at: None,
+    };
+    let stored = key.clone();
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let owner = merchants::get_merchant(&mut c, merchant)
+                    .await?
+                    .ok_or(AdminError::UnknownMerchant(merchant))?;
+                match owner.status {
+                    MerchantStatus::Suspended => return Err(AdminError::Suspended(merchant)),
+                    status if mode.is_live() && !status.allows_live_mode() => {
+                        return Err(AdminError::LiveModeNotAllowed { merchant, status });
+                    }
+                    _ => {}
+                }
+                merchants::insert_api_key(&mut c, &stored, &hash).await?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok((key, secret))
+}
+
+/// Revokes a key; revoking twice is harmless.
+pub async fn revoke_api_key(
+    store: &Store,
+    clock: &dyn Clock,
+    key: ApiKeyId,
+) -> Result<ApiKeyRecord, AdminError> {
+    let now = clock.now();
+    store
+        .write(move |mut c| {
+            Box::pin(async move { merchants::revoke_api_key(&mut c, key, now).await })
+        })
+        .await?
+        .ok_or(AdminError::UnknownKey(key))
+}

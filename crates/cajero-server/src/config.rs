@@ -1,0 +1,393 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `CAJERO_*` environment
+//! variables, then command-line flags; validated once at start with messages that name the
+//! key. Secrets are wrapped in [`Secret`], whose `Debug` prints `[redacted]`, so logging the
+//! configuration never leaks them.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The variable naming a configuration file.
+pub const CONFIG_FILE_VAR: &str = "CAJERO_CONFIG";
+/// The prefix of every configuration variable; nested keys use `__` (`CAJERO_DATABASE__POOL_CONNECTIONS_MAX`).
+pub const ENV_PREFIX: &str = "CAJERO_";
+
+/// A secret value: shown as `[redacted]` in every debug print and log.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Database pool settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Read connections (SQLite) or all connections (PostgreSQL).
+    pub pool_connections_max: u32,
+    /// How long a request waits for a connection.
+    pub acquire_timeout_ms: u64,
+    /// PostgreSQL statement timeout; SQLite busy timeout.
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        let store = cajero_store::StoreOptions::default();
+        DatabaseConfig {
+            pool_connections_max: store.pool_connections_max,
+            acquire_timeout_ms: store.acquire_timeout_ms,
+            statement_timeout_ms: store.statement_timeout_ms,
+        }
+    }
+}
+
+/// The server's whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite://cajero.db`, `sqlite::memory:` or `postgres://…`.
+    pub database_url: Secret,
+    /// The URL clients reach this server at (for links in pages and webhooks); defaults to
+    /// `http://{listen}`.
+    pub public_url: Option<String>,
+    /// `human` or `json`.
+    pub log_format: LogFormat,
+    /// A `tracing` filter such as `info` or `cajero=debug,info`.
+    pub log_level: String,
+    /// The key for hashing API keys. When unset, one is generated and kept in the database.
+    pub api_key_hash_secret: Option<Secret>,
+    /// Longest a request may run before it is abandoned with 503.
+    pub request_timeout_ms: u64,
+    /// How long in-flight requests may finish after a shutdown signal.
+    pub shutdown_grace_ms: u64,
+    /// Database pool settings.
+    pub database: DatabaseConfig,
+}
+
+/// Bounds that configuration values must respect.
+const TIMEOUT_MS_MAX: u64 = 10 * 60 * 1_000;
+const POOL_CONNECTIONS_MAX: u32 = 1_000;
+const API_KEY_HASH_SECRET_BYTES_MIN: usize = 32;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: Secret::new("sqlite://cajero.db"),
+            public_url: None,
+            log_format: LogFormat::Human,
+            log_level: "info".to_string(),
+            api_key_hash_secret: None,
+            request_timeout_ms: 30_000,
+            shutdown_grace_ms: 10_000,
+            database: DatabaseConfig::default(),
+        }
+    }
+}
+
+/// A configuration that cannot be used; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The sources could not be read or a value has the wrong type.
+    #[error("configuration: {0}")]
+    Load(String),
+    /// A value is out of its allowed range.
+    #[error("configuration key `{key}`: {message}")]
+    Invalid {
+        /// The key, as written in the file (`database.pool_connections_max`).
+        key: &'static str,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+}
+
+/// The top-level keys an environment variable may set. Other `CAJERO_*` variables (such as
+/// `CAJERO_CONFIG` or the test suites' `CAJERO_TEST_POSTGRES_URL`) are not configuration keys.
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "database_url",
+    "public_url",
+    "log_format",
+    "log_level",
+    "api_key_hash_secret",
+    "request_timeout_ms",
+    "shutdown_grace_ms",
+    "database",
+];
+
+impl Config {
+    /// Defaults ← `file` (or `$CAJERO_CONFIG`) ← `CAJERO_*` variables ← `overrides`.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let from_env = std::env::var_os(CONFIG_FILE_VAR).map(std::path::PathBuf::from);
+        if let Some(path) = file.map(Path::to_path_buf).or(from_env) {
+            if !path.exists() {
+                return Err(ConfigError::Load(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
+            let top = key.as_str().split('.').next().unwrap_or_default();
+            ENV_KEYS.contains(&top)
+        }));
+        figment = figment.merge(Serialized::defaults(overrides));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value against its bounds.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.database_url.expose();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database_url",
+                "must start with sqlite: or postgres:// (e.g. sqlite://cajero.db)",
+            ));
+        }
+        if let Some(public) = &self.public_url
+            && !(public.starts_with("http://") || public.starts_with("https://"))
+        {
+            return Err(invalid("public_url", "must start with http:// or https://"));
+        }
+        if let Some(secret) = &self.api_key_hash_secret
+            && secret.expose().len() < API_KEY_HASH_SECRET_BYTES_MIN
+        {
+            return Err(invalid(
+                "api_key_hash_secret",
+                format!("must be at least {API_KEY_HASH_SECRET_BYTES_MIN} characters long"),
+            ));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+            return Err(invalid(
+                "log_level",
+                "must be a tracing filter such as `info` or `cajero=debug,info`",
+            ));
+        }
+        for (key, value) in [
+            ("request_timeout_ms", self.request_timeout_ms),
+            ("shutdown_grace_ms", self.shutdown_grace_ms),
+            (
+                "database.acquire_timeout_ms",
+                self.database.acquire_timeout_ms,
+            ),
+            (
+                "database.statement_timeout_ms",
+                self.database.statement_timeout_ms,
+            ),
+        ] {
+            if value == 0 || value > TIMEOUT_MS_MAX {
+                return Err(invalid(
+                    key,
+                    format!("must be between 1 and {TIMEOUT_MS_MAX} milliseconds, not {value}"),
+                ));
+            }
+        }
+        let pool = self.database.pool_connections_max;
+        if pool == 0 || pool > POOL_CONNECTIONS_MAX {
+            return Err(invalid(
+                "database.pool_connections_max",
+                format!("must be between 1 and {POOL_CONNECTIONS_MAX}, not {pool}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The base URL for links to this server.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// The store options these settings describe.
+    pub fn store_options(&self) -> cajero_store::StoreOptions {
+        cajero_store::StoreOptions {
+            pool_connections_max: self.database.pool_connections_max,
+            acquire_timeout_ms: self.database.acquire_timeout_ms,
+            statement_timeout_ms: self.database.statement_timeout_ms,
+            ..cajero_store::StoreOptions::default()
+        }
+    }
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+/// Values given on the command line, which win over every other source.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// `--database-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// `--log-format`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config = Config {
+            api_key_hash_secret: Some(Secret::new("x".repeat(40))),
+            database_url: Secret::new("postgres://u:hunter2@db/cajero"),
+            ..Config::default()
+        };
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("xxxx"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let cases: Vec<(Config, &str)> = vec![
+            (
+                Config {
+                    database_url: Secret::new("mysql://x"),
+                    ..Config::default()
+                },
+                "database_url",
+            ),
+            (
+                Config {
+                    request_timeout_ms: 0,
+                    ..Config::default()
+                },
+                "request_timeout_ms",
+            ),
+            (
+                Config {
+                    api_key_hash_secret: Some(Secret::new("short")),
+                    ..Config::default()
+                },
+                "api_key_hash_secret",
+            ),
+            (
+                Config {
+                    database: DatabaseConfig {
+                        pool_connections_max: 0,
+                        ..DatabaseConfig::default()
+                    },
+                    ..Config::default()
+                },
+                "database.pool_connections_max",
+            ),
+            (
+                Config {
+                    public_url: Some("ftp://x".into()),
+                    ..Config::default()
+                },
+                "public_url",
+            ),
+            (
+                Config {
+                    log_level: "[[[".into(),
+                    ..Config::default()
+                },
+                "log_level",
+            ),
+        ];
+        for (config, key) in cases {
+            let err = config.validate().unwrap_err();
+            assert!(err.to_string().contains(&format!("`{key}`")), "{err}");
+        }
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn files_environment_and_flags_layer_in_that_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "cajero.toml",
+                "listen = \"127.0.0.1:9000\"\nlog_level = \"debug\"\n[database]\npool_connections_max = 3\n",
+            )?;
+            jail.set_env("CAJERO_LOG_LEVEL", "warn");
+            jail.set_env("CAJERO_DATABASE__ACQUIRE_TIMEOUT_MS", "1234");
+            jail.set_env("CAJERO_TEST_POSTGRES_URL", "postgres://ignored");
+            let config = Config::load(
+                Some(Path::new("cajero.toml")),
+                Overrides {
+                    database_url: Some("sqlite::memory:".into()),
+                    ..Overrides::default()
+                },
+            )
+            .unwrap();
+            assert_eq!(config.listen, "127.0.0.1:9000".parse().unwrap());
+            assert_eq!(config.log_level, "warn");
+            assert_eq!(config.database.pool_connections_max, 3);
+            assert_eq!(config.database.acquire_timeout_ms, 1234);
+            assert_eq!(config.database_url.expose(), "sqlite::memory:");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_in_the_file_are_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "lisen = \"127.0.0.1:1\"\n")?;
+            let err = Config::load(Some(Path::new("bad.toml")), Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains("lisen"), "{err}");
+            jail.create_file("bad2.toml", "request_timeout_ms = \"soon\"\n")?;
+            let err = Config::load(Some(Path::new("bad2.toml")), Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains("request_timeout_ms"), "{err}");
+            let err =
+                Config::load(Some(Path::new("missing.toml")), Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains("missing.toml"), "{err}");
+            Ok(())
+        });
+    }
+}
