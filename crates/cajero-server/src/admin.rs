@@ -26,7 +26,7 @@ pub enum AdminError {
     )]
     InvalidName,
     /// The NIT does not parse.
-    #[error("invalid NIT: {0}")]
+    #[error("invalid NIT")]
     InvalidNit(#[from] ParseDocumentError),
     /// No merchant with that id.
     #[error("no merchant {0}")]

@@ -164,7 +164,7 @@ impl Config {
         }
         figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
             let top = key.as_str().split('.').next().unwrap_or_default();
-            ENV_KEYS.contains(&top)
+            ENV_KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
         }));
         figment = figment.merge(Serialized::defaults(overrides));
         let config: Config = figment

@@ -16,19 +16,29 @@ pub const POSTGRES_URL_VAR: &str = "CAJERO_TEST_POSTGRES_URL";
 /// parallel and never see each other's rows; the schema is left behind for inspection and
 /// removed by [`drop_test_schemas`].
 pub async fn fresh_postgres() -> Result<Option<(Store, String)>, StoreError> {
+    let Some(url) = fresh_postgres_url().await? else {
+        return Ok(None);
+    };
+    let store = Store::open(&url, &StoreOptions::default()).await?;
+    Ok(Some((store, url)))
+}
+
+/// Creates a fresh schema on the server named by [`POSTGRES_URL_VAR`] and returns a URL whose
+/// connections use it (`?options=-c search_path=…`), or `None` when the variable is not set.
+pub async fn fresh_postgres_url() -> Result<Option<String>, StoreError> {
     let Ok(url) = std::env::var(POSTGRES_URL_VAR) else {
         return Ok(None);
     };
     let schema = format!("cajero_test_{:016x}", rand_u64());
-    let base = PgConnectOptions::from_str(&url)?;
-    let mut admin = PgConnection::connect_with(&base).await?;
+    let mut admin = PgConnection::connect_with(&PgConnectOptions::from_str(&url)?).await?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&mut admin)
         .await?;
     admin.close().await?;
-    let options = base.options([("search_path", schema.as_str())]);
-    let store = Store::open_postgres_with(options, &StoreOptions::default()).await?;
-    Ok(Some((store, schema)))
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Ok(Some(format!(
+        "{url}{separator}options=-c%20search_path%3D{schema}"
+    )))
 }
 
 /// Drops every schema that [`fresh_postgres`] made on the server at `url`.

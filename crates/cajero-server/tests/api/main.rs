@@ -1,0 +1,6 @@
+//! The server's HTTP API, tested through real HTTP on loopback, on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod helpers;
+mod transport;
