@@ -276,7 +276,7 @@ pub struct Overrides {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::result_large_err)] // figment::Jail's error type is large
 mod tests {
     use super::*;
 

@@ -19,11 +19,14 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{Conn, StoreError, Work};
 
+/// Tells a unit of work's caller how its batch ended: `None` committed, `Some` failed.
+type Answer = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
 /// What a unit of work reports to the writer: whether to keep its savepoint, and how to
 /// answer its caller once the batch's fate is known.
 struct Ran {
     ok: bool,
-    answer: Box<dyn FnOnce(Option<&StoreError>) + Send>,
+    answer: Answer,
 }
 
 type Job = Box<dyn for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Ran> + Send>;
@@ -144,7 +147,7 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
 async fn run_batch(
     conn: &mut SqliteConnection,
     jobs: Vec<Job>,
-    answers: &mut Vec<Box<dyn FnOnce(Option<&StoreError>) + Send>>,
+    answers: &mut Vec<Answer>,
 ) -> Result<(), StoreError> {
     let mut tx: Transaction<'_, Sqlite> = match conn.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,

@@ -1,0 +1,236 @@
+//! The `cajero` binary, driven as an operator would drive it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn cajero(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cajero"))
+        .args(args)
+        .env_remove("CAJERO_DATABASE_URL")
+        .env_remove("CAJERO_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn holidays_are_listed_as_json() {
+    let out = json(&cajero(&[
+        "calendar", "holidays", "--year", "2026", "--json",
+    ]));
+    let list = out.as_array().unwrap();
+    assert_eq!(list.len(), 19);
+    assert_eq!(list[0]["date"], "2026-01-01");
+    assert!(list[0]["name"].as_str().unwrap().contains("Año Nuevo"));
+    assert!(
+        list.iter().any(|h| h["date"] == "2026-07-13"),
+        "the 2026 holiday"
+    );
+}
+
+#[test]
+fn business_days_skip_christmas_and_the_weekend() {
+    let out = json(&cajero(&[
+        "calendar",
+        "add-business-days",
+        "--from",
+        "2026-12-24",
+        "--days",
+        "3",
+        "--json",
+    ]));
+    assert_eq!(out["date"], "2026-12-30");
+}
+
+#[test]
+fn calendar_input_errors_are_explained() {
+    let out = cajero(&["calendar", "holidays", "--year", "1900"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("1984"), "{}", stderr(&out));
+    let out = cajero(&[
+        "calendar",
+        "add-business-days",
+        "--from",
+        "2026-13-01",
+        "--days",
+        "1",
+    ]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn a_nit_with_a_wrong_check_digit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("c.db").display());
+    let out = cajero(&[
+        "merchant",
+        "create",
+        "--name",
+        "X",
+        "--nit",
+        "900123456-1",
+        "--database-url",
+        &db,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("check digit 8, not 1"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_invalid_configuration_names_the_key() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cajero"))
+        .args(["serve", "--database-url", "sqlite::memory:"])
+        .env("CAJERO_REQUEST_TIMEOUT_MS", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("request_timeout_ms"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// An operator creates a merchant and keys with the CLI; the server accepts the key; a
+/// revoked key stops working; SIGTERM shuts the server down cleanly.
+#[tokio::test]
+async fn keys_made_by_the_cli_work_against_the_server_until_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cajero.db").display());
+    let merchant = json(&cajero(&[
+        "merchant",
+        "create",
+        "--name",
+        "Tienda Uno",
+        "--nit",
+        "900123456-8",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    let merchant_id = merchant["id"].as_str().unwrap().to_string();
+    assert!(merchant_id.starts_with("mer_"));
+    assert_eq!(merchant["nit"], "900123456-8");
+    assert_eq!(merchant["status"], "onboarding");
+
+    let live = cajero(&[
+        "key",
+        "create",
+        "--merchant",
+        &merchant_id,
+        "--mode",
+        "live",
+        "--database-url",
+        &db,
+    ]);
+    assert!(!live.status.success());
+    assert!(
+        stderr(&live).contains("active merchant"),
+        "{}",
+        stderr(&live)
+    );
+
+    let key = json(&cajero(&[
+        "key",
+        "create",
+        "--merchant",
+        &merchant_id,
+        "--mode",
+        "test",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    let secret = key["secret"].as_str().unwrap().to_string();
+    let key_id = key["id"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("sk_test_"));
+    assert!(key_id.starts_with("key_"));
+
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_cajero"))
+        .args(["serve", "--listen", &listen, "--database-url", &db])
+        .env_remove("CAJERO_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://{listen}");
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..200 {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
+            && r.status() == 200
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the server never answered /healthz");
+
+    let balance = http
+        .get(format!("{base}/v1/balance"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(balance.status(), 200);
+
+    let revoked = json(&cajero(&[
+        "key",
+        "revoke",
+        "--key",
+        &key_id,
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert!(revoked["revoked"].is_string());
+    let refused = http
+        .get(format!("{base}/v1/balance"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut exit = None;
+    for _ in 0..200 {
+        if let Some(status) = server.try_wait().unwrap() {
+            exit = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let Some(status) = exit else {
+        let _ = server.kill();
+        panic!("the server did not stop on SIGTERM");
+    };
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
