@@ -23,6 +23,8 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod extract;
+pub mod list;
 mod middleware;
 mod routes;
 pub mod telemetry;

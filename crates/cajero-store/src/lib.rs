@@ -25,6 +25,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
 
 pub mod merchants;
+pub mod page;
 mod sqlite_writer;
 pub mod testing;
 pub mod time;

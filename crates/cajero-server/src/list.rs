@@ -1,0 +1,85 @@
+//! List parameters and the list object (API.md, "Lists").
+
+use cajero_domain::id::{Id, IdKind};
+use cajero_store::page::{Cursor, Page, PageRequest};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+/// Default page size.
+pub const PAGE_SIZE_DEFAULT: u32 = 10;
+/// Largest page size.
+pub const PAGE_SIZE_MAX: u32 = 100;
+
+/// `limit`, `starting_after`, `ending_before`, shared by every list endpoint (flatten it into
+/// the endpoint's own query struct).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ListParams {
+    /// 1–100, default 10.
+    pub limit: Option<u32>,
+    /// An object id: list objects older than it.
+    pub starting_after: Option<String>,
+    /// An object id: list objects newer than it.
+    pub ending_before: Option<String>,
+}
+
+impl ListParams {
+    /// Validates against ids of kind `K`.
+    pub fn page<K: IdKind>(&self) -> Result<PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(PAGE_SIZE_DEFAULT);
+        if !(1..=PAGE_SIZE_MAX).contains(&limit) {
+            return Err(ApiError::invalid(
+                "parameter_invalid",
+                format!("limit must be between 1 and {PAGE_SIZE_MAX}"),
+            )
+            .with_param("limit"));
+        }
+        let parse = |value: &str, param: &'static str| {
+            value
+                .parse::<Id<K>>()
+                .map(|id| id.to_string())
+                .map_err(|e| {
+                    ApiError::invalid("parameter_invalid", format!("{param}: {e}"))
+                        .with_param(param)
+                })
+        };
+        let cursor = match (&self.starting_after, &self.ending_before) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    "parameters_exclusive",
+                    "starting_after and ending_before cannot be used together",
+                )
+                .with_param("ending_before"));
+            }
+            (Some(after), None) => Cursor::After(parse(after, "starting_after")?),
+            (None, Some(before)) => Cursor::Before(parse(before, "ending_before")?),
+            (None, None) => Cursor::Newest,
+        };
+        Ok(PageRequest { limit, cursor })
+    }
+}
+
+/// The list object.
+#[derive(Debug, Serialize)]
+pub struct List<T> {
+    object: &'static str,
+    data: Vec<T>,
+    has_more: bool,
+    url: String,
+}
+
+impl<T> List<T> {
+    /// A list at `url` from a page, converting each row.
+    pub fn from_page<R>(
+        url: impl Into<String>,
+        page: Page<R>,
+        convert: impl Fn(R) -> T,
+    ) -> List<T> {
+        List {
+            object: "list",
+            data: page.data.into_iter().map(convert).collect(),
+            has_more: page.has_more,
+            url: url.into(),
+        }
+    }
+}
