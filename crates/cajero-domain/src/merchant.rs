@@ -66,7 +66,7 @@ impl FromStr for MerchantStatus {
 }
 
 /// The mode a key and every object it touches belong to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Test data, served by the simulator only.
