@@ -24,11 +24,14 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
 
+pub mod idempotency;
+pub mod ledger;
 pub mod merchants;
 pub mod page;
 mod sqlite_writer;
 pub mod testing;
 pub mod time;
+pub mod verify;
 
 pub use time::Micros;
 

@@ -69,3 +69,53 @@ fn rand_u64() -> u64 {
     );
     hasher.finish()
 }
+
+/// Runs each named `async fn(Store)` once per engine: a fresh SQLite file, SQLite in memory,
+/// and (when configured) a fresh PostgreSQL schema. Use from a test crate's top level.
+#[macro_export]
+macro_rules! store_suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_file {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+                    let store = cajero_store::Store::open(&url, &cajero_store::StoreOptions::default())
+                        .await
+                        .unwrap();
+                    super::$name(store.clone()).await;
+                    store.close().await;
+                }
+            )*
+        }
+        mod sqlite_memory {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let store = cajero_store::Store::open("sqlite::memory:", &cajero_store::StoreOptions::default())
+                        .await
+                        .unwrap();
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    match cajero_store::testing::fresh_postgres().await.unwrap() {
+                        Some((store, _schema)) => {
+                            super::$name(store.clone()).await;
+                            store.close().await;
+                        }
+                        None => eprintln!(
+                            "skipped: set {} to run the PostgreSQL suite",
+                            cajero_store::testing::POSTGRES_URL_VAR
+                        ),
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -10,55 +10,7 @@ use cajero_store::merchants::{self, ApiKeyRecord, MerchantRecord};
 use cajero_store::{Conn, Engine, Store, StoreError, StoreOptions, execute, fetch};
 use jiff::Timestamp;
 
-/// Runs each named test function once per engine.
-macro_rules! suite {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite_file {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-                    let store = cajero_store::Store::open(&url, &cajero_store::StoreOptions::default())
-                        .await
-                        .unwrap();
-                    super::$name(store.clone()).await;
-                    store.close().await;
-                }
-            )*
-        }
-        mod sqlite_memory {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let store = cajero_store::Store::open("sqlite::memory:", &cajero_store::StoreOptions::default())
-                        .await
-                        .unwrap();
-                    super::$name(store).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    match cajero_store::testing::fresh_postgres().await.unwrap() {
-                        Some((store, _schema)) => {
-                            super::$name(store.clone()).await;
-                            store.close().await;
-                        }
-                        None => eprintln!(
-                            "skipped: set {} to run the PostgreSQL suite",
-                            cajero_store::testing::POSTGRES_URL_VAR
-                        ),
-                    }
-                }
-            )*
-        }
-    };
-}
-
-suite!(
+cajero_store::store_suite!(
     merchants_round_trip,
     merchant_status_changes_are_recorded,
     keys_are_found_by_their_hash_and_carry_the_merchant_status,

@@ -191,6 +191,42 @@ impl AccountKey {
     }
 }
 
+/// An account id that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed ledger account id {0:?}")]
+pub struct ParseAccountKeyError(pub String);
+
+impl std::str::FromStr for AccountKey {
+    type Err = ParseAccountKeyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || ParseAccountKeyError(s.chars().take(80).collect());
+        let mut parts = s.split(':');
+        let (Some(kind), Some(owner), Some(mode), Some(currency), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(bad());
+        };
+        let owner = if owner == "platform" {
+            Owner::Platform
+        } else if let Some(code) = owner.strip_prefix("net.") {
+            Owner::Network(code.to_string())
+        } else {
+            Owner::Merchant(owner.parse().map_err(|_| bad())?)
+        };
+        Ok(AccountKey {
+            kind: kind.parse().map_err(|_| bad())?,
+            owner,
+            mode: mode.parse().map_err(|_| bad())?,
+            currency: currency.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
 impl fmt::Display for AccountKey {
     /// `kind:owner:mode:currency`, e.g. `merchant_available:mer_…:test:COP`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

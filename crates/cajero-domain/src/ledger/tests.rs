@@ -340,6 +340,19 @@ fn account_ids_are_stable_text() {
         network(AccountKind::NetworkReceivable).to_string(),
         "network_receivable:net.efecty:test:COP"
     );
+    for key in [
+        available(m),
+        network(AccountKind::NetworkReceivable),
+        platform(AccountKind::Fx),
+    ] {
+        assert_eq!(key.to_string().parse::<AccountKey>().unwrap(), key);
+    }
+    assert!(
+        "merchant_available:mer_x:test:COP"
+            .parse::<AccountKey>()
+            .is_err()
+    );
+    assert!("fx:platform:test:COP:extra".parse::<AccountKey>().is_err());
     for kind in AccountKind::ALL {
         assert_eq!(kind.as_str().parse::<AccountKind>().unwrap(), kind);
     }

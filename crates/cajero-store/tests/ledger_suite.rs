@@ -1,0 +1,281 @@
+//! The ledger's storage on every engine: posting, retries, concurrency limits, verification.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cajero_domain::id::MerchantId;
+use cajero_domain::ledger::{
+    AccountKey, AccountKind, Transfer, TransferCode, TransferError, TransferMode,
+};
+use cajero_domain::merchant::{MerchantStatus, Mode};
+use cajero_domain::money::{Amount, Currency};
+use cajero_store::ledger::{self, LedgerError, NewBatch, Posted};
+use cajero_store::merchants::{self, MerchantRecord};
+use cajero_store::verify::{self, Problem};
+use cajero_store::{Store, StoreError, execute};
+use jiff::Timestamp;
+
+cajero_store::store_suite!(
+    a_topup_then_a_reservation_then_its_post_moves_the_balances,
+    a_voided_reservation_returns_the_money,
+    a_retried_batch_changes_nothing_and_a_changed_one_is_refused,
+    an_overdraft_is_refused_and_leaves_nothing_behind,
+    concurrent_reservations_never_overdraw_one_balance,
+    verify_passes_on_good_books_and_reports_a_corrupted_row,
+);
+
+fn now() -> Timestamp {
+    Timestamp::from_second(1_764_000_000).unwrap()
+}
+
+async fn merchant(store: &Store) -> MerchantId {
+    let m = MerchantRecord {
+        id: MerchantId::from_parts(1_764_000_000_000, 7),
+        name: "A".into(),
+        nit: None,
+        status: MerchantStatus::Active,
+        created_at: now(),
+        updated_at: now(),
+    };
+    let id = m.id;
+    store
+        .write(move |mut c| Box::pin(async move { merchants::insert_merchant(&mut c, &m).await }))
+        .await
+        .unwrap();
+    id
+}
+
+fn available(m: MerchantId) -> AccountKey {
+    AccountKey::merchant(AccountKind::MerchantAvailable, m, Mode::Test, Currency::Cop)
+}
+
+fn payable() -> AccountKey {
+    AccountKey::network(
+        AccountKind::NetworkPayable,
+        "efecty",
+        Mode::Test,
+        Currency::Cop,
+    )
+}
+
+fn batch(m: MerchantId, id: &str, code: TransferCode, transfers: Vec<Transfer>) -> NewBatch {
+    NewBatch {
+        id: id.into(),
+        merchant_id: Some(m),
+        mode: Mode::Test,
+        currency: Currency::Cop,
+        code,
+        source_id: None,
+        available_on: None,
+        transfers,
+    }
+}
+
+fn topup(m: MerchantId, id: &str, amount: i64) -> NewBatch {
+    batch(
+        m,
+        id,
+        TransferCode::Topup,
+        vec![Transfer {
+            id: format!("{id}.0"),
+            debit: AccountKey::platform(AccountKind::Funding, Mode::Test, Currency::Cop),
+            credit: available(m),
+            amount: Amount::new(amount).unwrap(),
+            mode: TransferMode::Single,
+            code: TransferCode::Topup,
+        }],
+    )
+}
+
+fn reserve(m: MerchantId, id: &str, amount: i64) -> NewBatch {
+    batch(
+        m,
+        id,
+        TransferCode::Payout,
+        vec![Transfer {
+            id: format!("{id}.0"),
+            debit: available(m),
+            credit: payable(),
+            amount: Amount::new(amount).unwrap(),
+            mode: TransferMode::Pending,
+            code: TransferCode::Payout,
+        }],
+    )
+}
+
+fn resolve(m: MerchantId, reservation: &NewBatch, id: &str, post: bool) -> NewBatch {
+    let transfers = reservation
+        .transfers
+        .iter()
+        .map(|t| Transfer {
+            id: format!("{id}.{}", t.id),
+            mode: if post {
+                TransferMode::PostPending(t.id.clone())
+            } else {
+                TransferMode::VoidPending(t.id.clone())
+            },
+            ..t.clone()
+        })
+        .collect();
+    let code = if post {
+        TransferCode::Payout
+    } else {
+        TransferCode::PayoutReversal
+    };
+    batch(m, id, code, transfers)
+}
+
+async fn post(store: &Store, b: NewBatch) -> Result<Posted, LedgerError> {
+    store
+        .write(move |mut c| Box::pin(async move { ledger::post_batch(&mut c, &b, now()).await }))
+        .await
+}
+
+async fn balance(store: &Store, m: MerchantId) -> (i64, i64) {
+    let balances = store
+        .read(move |mut c| {
+            Box::pin(async move { ledger::merchant_balances(&mut c, m, Mode::Test).await })
+        })
+        .await
+        .unwrap();
+    balances
+        .first()
+        .map(|b| (b.available, b.reserved))
+        .unwrap_or((0, 0))
+}
+
+async fn verify_report(store: &Store) -> verify::Report {
+    store
+        .read(|mut c| Box::pin(async move { verify::verify(&mut c).await }))
+        .await
+        .unwrap()
+}
+
+async fn a_topup_then_a_reservation_then_its_post_moves_the_balances(store: Store) {
+    let m = merchant(&store).await;
+    assert_eq!(
+        post(&store, topup(m, "txn_t", 500_000)).await.unwrap(),
+        Posted::Created
+    );
+    let r = reserve(m, "txn_r", 200_000);
+    post(&store, r.clone()).await.unwrap();
+    assert_eq!(balance(&store, m).await, (300_000, 200_000));
+    post(&store, resolve(m, &r, "txn_p", true)).await.unwrap();
+    assert_eq!(balance(&store, m).await, (300_000, 0));
+    let err = post(&store, resolve(m, &r, "txn_v", false))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LedgerError::Transfer(TransferError::PendingTransferAlreadyPosted { .. })
+        ),
+        "{err}"
+    );
+    assert!(verify_report(&store).await.problems.is_empty());
+}
+
+async fn a_voided_reservation_returns_the_money(store: Store) {
+    let m = merchant(&store).await;
+    post(&store, topup(m, "txn_t", 100_000)).await.unwrap();
+    let r = reserve(m, "txn_r", 100_000);
+    post(&store, r.clone()).await.unwrap();
+    assert_eq!(balance(&store, m).await, (0, 100_000));
+    post(&store, resolve(m, &r, "txn_v", false)).await.unwrap();
+    assert_eq!(balance(&store, m).await, (100_000, 0));
+    assert!(verify_report(&store).await.problems.is_empty());
+}
+
+async fn a_retried_batch_changes_nothing_and_a_changed_one_is_refused(store: Store) {
+    let m = merchant(&store).await;
+    post(&store, topup(m, "txn_t", 100)).await.unwrap();
+    assert_eq!(
+        post(&store, topup(m, "txn_t", 100)).await.unwrap(),
+        Posted::AlreadyExists
+    );
+    assert_eq!(balance(&store, m).await, (100, 0));
+    let err = post(&store, topup(m, "txn_t", 101)).await.unwrap_err();
+    assert!(
+        matches!(err, LedgerError::BatchExistsWithDifferentFields(_)),
+        "{err}"
+    );
+}
+
+async fn an_overdraft_is_refused_and_leaves_nothing_behind(store: Store) {
+    let m = merchant(&store).await;
+    post(&store, topup(m, "txn_t", 1_000)).await.unwrap();
+    let err = post(&store, reserve(m, "txn_r", 1_001)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LedgerError::Transfer(TransferError::ExceedsCredits {
+                spendable: 1_000,
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert_eq!(balance(&store, m).await, (1_000, 0));
+    let report = verify_report(&store).await;
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.transfers, 1);
+}
+
+/// Fifty concurrent reservations of 30,000 against 1,000,000: exactly 33 fit.
+async fn concurrent_reservations_never_overdraw_one_balance(store: Store) {
+    let m = merchant(&store).await;
+    post(&store, topup(m, "txn_t", 1_000_000)).await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..50 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            post(&store, reserve(m, &format!("txn_r{n}"), 30_000)).await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(LedgerError::Transfer(TransferError::ExceedsCredits { .. })) => {}
+            Err(other) => panic!("unexpected refusal: {other}"),
+        }
+    }
+    assert_eq!(ok, 33);
+    assert_eq!(balance(&store, m).await, (10_000, 990_000));
+    assert!(verify_report(&store).await.problems.is_empty());
+}
+
+async fn verify_passes_on_good_books_and_reports_a_corrupted_row(store: Store) {
+    let m = merchant(&store).await;
+    post(&store, topup(m, "txn_t", 5_000)).await.unwrap();
+    post(&store, reserve(m, "txn_r", 2_000)).await.unwrap();
+    let clean = verify_report(&store).await;
+    assert!(clean.problems.is_empty(), "{:?}", clean.problems);
+    assert_eq!((clean.accounts, clean.transfers), (3, 2));
+    let account = available(m).to_string();
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                execute!(
+                    &mut c,
+                    "UPDATE ledger_accounts SET credits_posted = credits_posted + 1 WHERE id = $1",
+                    &account
+                )
+                .map_err(StoreError::from)
+            })
+        })
+        .await
+        .unwrap();
+    let broken = verify_report(&store).await;
+    assert!(
+        broken.problems.iter().any(|p| matches!(p, Problem::TotalsMismatch { account, .. } if account.starts_with("merchant_available"))),
+        "{:?}",
+        broken.problems
+    );
+    assert!(
+        broken
+            .problems
+            .iter()
+            .any(|p| matches!(p, Problem::Unbalanced { .. })),
+        "{:?}",
+        broken.problems
+    );
+}
