@@ -372,22 +372,13 @@ impl MerchantConfig {
 }
 
 /// The simulated clock: real time plus an offset, or frozen at a start.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClockConfig {
     /// Simulated time at start; `None`: the host's time.
     pub start: Option<Timestamp>,
     /// Frozen clocks move only when advanced over the API (deterministic tests).
     pub frozen: bool,
-}
-
-impl Default for ClockConfig {
-    fn default() -> Self {
-        ClockConfig {
-            start: None,
-            frozen: false,
-        }
-    }
 }
 
 /// Fault knobs. Shares are basis points (0 = never, 10 000 = always).

@@ -42,7 +42,7 @@ pub fn directory(profile: &NetworkProfile) -> Vec<Counter> {
                     10 + (branch * 31) % 89
                 ),
                 extended_hours: n % extended_every == 0
-                    || (city.counters == 1 && n == 1 && branch % 2 == 0),
+                    || (city.counters == 1 && n == 1 && branch.is_multiple_of(2)),
                 branch_code: format!("{:04}", branch % 10_000),
                 cash,
             });

@@ -1,0 +1,12 @@
+//! The simulator through its HTTP API, as a connector, a cashier and a test would use it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod callbacks;
+mod counter;
+mod faults;
+mod magic;
+mod network;
+mod settlement;
+mod ventanilla;
