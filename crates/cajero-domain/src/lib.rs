@@ -14,6 +14,7 @@ pub mod merchant;
 pub mod money;
 pub mod name;
 pub mod phone;
+pub mod webhook;
 
 pub use document::{Document, DocumentType};
 pub use id::{Id, IdKind};
