@@ -137,6 +137,22 @@ impl<K: IdKind> Id<K> {
         Id::from_parts(unix_ms, 0)
     }
 
+    /// A deterministic id of this kind derived from another object's id and a purpose
+    /// (`derived(payout_id, "reserve")`): the same inputs always give the same id, so a retry
+    /// recomputes it, and it sorts with its source's creation time.
+    pub fn derived<S: IdKind>(source: Id<S>, purpose: &str) -> Id<K> {
+        // FNV-1a (64-bit) of the purpose, mixed into the random low bits only.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in purpose.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Id {
+            bits: source.bits ^ u128::from(hash),
+            kind: PhantomData,
+        }
+    }
+
     /// The 128 bits.
     pub fn to_u128(self) -> u128 {
         self.bits
@@ -282,6 +298,16 @@ mod tests {
             Err(ParseIdError::Overflow)
         );
         assert!("PI_00000000000000000000000000".parse::<PayinId>().is_err());
+    }
+
+    #[test]
+    fn derived_ids_are_deterministic_per_purpose_and_keep_the_time() {
+        let payout = PayoutId::from_parts(1_764_100_000_000, 99);
+        let reserve = TransferId::derived(payout, "reserve");
+        assert_eq!(reserve, TransferId::derived(payout, "reserve"));
+        assert_ne!(reserve, TransferId::derived(payout, "post"));
+        assert_eq!(reserve.unix_ms(), payout.unix_ms());
+        assert!(reserve.to_string().starts_with("txn_"));
     }
 
     #[test]

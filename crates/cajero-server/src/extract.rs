@@ -90,3 +90,28 @@ where
         }
     }
 }
+
+/// Turns an already-parsed JSON body into a request type, with the API's error shape (unknown
+/// fields, wrong types and missing fields name the field where serde does).
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|e| {
+        let text = e.to_string();
+        let param = text
+            .split('`')
+            .nth(1)
+            .filter(|f| !f.is_empty() && f.len() <= 64)
+            .map(str::to_string);
+        let code = if text.starts_with("unknown field") {
+            "parameter_unknown"
+        } else if text.starts_with("missing field") {
+            "parameter_missing"
+        } else {
+            "parameter_invalid"
+        };
+        let error = ApiError::invalid(code, format!("Invalid request: {text}"));
+        match param {
+            Some(p) => error.with_param(p),
+            None => error,
+        }
+    })
+}

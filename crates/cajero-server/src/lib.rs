@@ -24,10 +24,13 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod funds;
+pub mod idempotency;
 pub mod list;
 mod middleware;
 mod routes;
 pub mod telemetry;
+pub mod time;
 
 use clock::Clock;
 use config::Config;

@@ -429,3 +429,137 @@ pub async fn account_totals(conn: &mut Conn<'_>, key: &AccountKey) -> Result<Tot
     )?;
     Ok(row.map(|r| r.totals()).unwrap_or_default())
 }
+
+/// A stored batch with its transfers (and, for pending transfers, what became of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRecord {
+    /// `txn_…`
+    pub id: String,
+    /// Why money moved.
+    pub code: TransferCode,
+    /// Its currency.
+    pub currency: Currency,
+    /// The object that caused it.
+    pub source_id: Option<String>,
+    /// When its money becomes available.
+    pub available_on: Option<Date>,
+    /// When it was posted.
+    pub created_at: Timestamp,
+    /// Its transfers, each with the state of its reservation when it is a pending transfer.
+    pub transfers: Vec<(Transfer, Option<PendingState>)>,
+}
+
+#[derive(sqlx::FromRow)]
+struct BatchRow {
+    id: String,
+    code: String,
+    currency: String,
+    source_id: Option<String>,
+    available_on: Option<String>,
+    created_at: i64,
+}
+
+const SELECT_BATCH: &str =
+    "SELECT id, code, currency, source_id, available_on, created_at FROM ledger_batches";
+
+async fn load_batch(conn: &mut Conn<'_>, row: BatchRow) -> Result<BatchRecord, StoreError> {
+    let mut transfers = Vec::new();
+    for t in batch_transfers(conn, &row.id).await? {
+        let state = if t.mode == TransferMode::Pending {
+            Some(pending_state(conn, &t.id).await?)
+        } else {
+            None
+        };
+        transfers.push((t, state));
+    }
+    Ok(BatchRecord {
+        code: row.code.parse().map_err(corrupt)?,
+        currency: row.currency.parse().map_err(corrupt)?,
+        source_id: row.source_id,
+        available_on: row
+            .available_on
+            .map(|d| d.parse::<Date>())
+            .transpose()
+            .map_err(corrupt)?,
+        created_at: Micros(row.created_at).to_timestamp(),
+        id: row.id,
+        transfers,
+    })
+}
+
+/// One of a merchant's batches.
+pub async fn get_batch(
+    conn: &mut Conn<'_>,
+    merchant: MerchantId,
+    mode: Mode,
+    id: &str,
+) -> Result<Option<BatchRecord>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "{SELECT_BATCH} WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+    ));
+    let row = fetch!(
+        optional,
+        conn,
+        BatchRow,
+        sql,
+        id,
+        merchant.to_string(),
+        mode.is_live()
+    )?;
+    match row {
+        Some(row) => Ok(Some(load_batch(conn, row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// A page of a merchant's batches, newest first, optionally of one code. Batches that only
+/// post earlier reservations are left out: they change nothing the merchant had not seen.
+pub async fn list_batches(
+    conn: &mut Conn<'_>,
+    merchant: MerchantId,
+    mode: Mode,
+    code: Option<TransferCode>,
+    page: &crate::page::PageRequest,
+) -> Result<crate::page::Page<BatchRecord>, StoreError> {
+    let (cursor_sql, order, limit) = page.sql(5);
+    let sql = AssertSqlSafe(format!(
+        "{SELECT_BATCH} WHERE merchant_id = $1 AND livemode = $2 \
+         AND ($3 = '' OR code = $3) AND {cursor_sql} \
+         AND EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.batch_id = ledger_batches.id \
+                     AND t.mode <> 'post_pending') \
+         ORDER BY id {order} LIMIT $4"
+    ));
+    let code = code.map(|c| c.as_str()).unwrap_or("");
+    let rows = match page.cursor_id() {
+        Some(cursor) => fetch!(
+            all,
+            conn,
+            BatchRow,
+            sql,
+            merchant.to_string(),
+            mode.is_live(),
+            code,
+            limit,
+            cursor
+        )?,
+        None => fetch!(
+            all,
+            conn,
+            BatchRow,
+            sql,
+            merchant.to_string(),
+            mode.is_live(),
+            code,
+            limit
+        )?,
+    };
+    let page_rows = page.finish(rows);
+    let mut data = Vec::with_capacity(page_rows.data.len());
+    for row in page_rows.data {
+        data.push(load_batch(conn, row).await?);
+    }
+    Ok(crate::page::Page {
+        data,
+        has_more: page_rows.has_more,
+    })
+}

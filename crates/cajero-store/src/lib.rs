@@ -31,6 +31,7 @@ pub mod page;
 mod sqlite_writer;
 pub mod testing;
 pub mod time;
+pub mod topups;
 pub mod verify;
 
 pub use time::Micros;

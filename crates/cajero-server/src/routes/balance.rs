@@ -1,11 +1,19 @@
-//! `GET /v1/balance`.
+//! `GET /v1/balance`, `GET /v1/balance_transactions[/{id}]`.
 
 use axum::Json;
+use axum::extract::{Path, State};
+use cajero_domain::id::TransferId;
+use cajero_domain::ledger::TransferCode;
 use cajero_domain::money::Currency;
-use serde::Serialize;
+use cajero_store::ledger;
+use serde::{Deserialize, Serialize};
 
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::extract::Query;
+use crate::funds::{self, BalanceTransaction};
+use crate::list::{List, ListParams};
 
 /// One currency's amount in a balance bucket.
 #[derive(Debug, Serialize)]
@@ -24,19 +32,107 @@ pub struct Balance {
     reserved: Vec<BalanceAmount>,
 }
 
-/// The caller's balance in its mode. Until the ledger lands every bucket is zero in COP.
-pub async fn retrieve(caller: Caller) -> Result<Json<Balance>, ApiError> {
-    let zero = || {
-        vec![BalanceAmount {
-            currency: Currency::Cop,
-            amount: 0,
-        }]
+/// The caller's balance in its mode, from the ledger; COP is always listed.
+pub async fn retrieve(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Balance>, ApiError> {
+    let (merchant, mode) = (caller.merchant_id, caller.mode);
+    let mut balances = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { ledger::merchant_balances(&mut c, merchant, mode).await })
+        })
+        .await?;
+    if !balances.iter().any(|b| b.currency == Currency::Cop) {
+        balances.insert(
+            0,
+            ledger::MerchantBalance {
+                currency: Currency::Cop,
+                available: 0,
+                pending: 0,
+                reserved: 0,
+            },
+        );
+    }
+    let bucket = |f: fn(&ledger::MerchantBalance) -> i64| {
+        balances
+            .iter()
+            .map(|b| BalanceAmount {
+                currency: b.currency,
+                amount: f(b),
+            })
+            .collect()
     };
     Ok(Json(Balance {
         object: "balance",
-        livemode: caller.mode.is_live(),
-        available: zero(),
-        pending: zero(),
-        reserved: zero(),
+        livemode: mode.is_live(),
+        available: bucket(|b| b.available),
+        pending: bucket(|b| b.pending),
+        reserved: bucket(|b| b.reserved),
     }))
+}
+
+/// `GET /v1/balance_transactions` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    list: ListParams,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// Lists the caller's balance transactions, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<List<BalanceTransaction>>, ApiError> {
+    let page = query.list.page::<cajero_domain::id::Transfer>()?;
+    let code = query
+        .kind
+        .map(|k| {
+            k.parse::<TransferCode>().map_err(|_| {
+                ApiError::invalid("parameter_invalid", format!("unknown type {k:?}"))
+                    .with_param("type")
+            })
+        })
+        .transpose()?;
+    let (merchant, mode) = (caller.merchant_id, caller.mode);
+    let batches = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { ledger::list_batches(&mut c, merchant, mode, code, &page).await })
+        })
+        .await?;
+    let today = cajero_domain::calendar::bogota_date(state.clock.now());
+    Ok(Json(List::from_page(
+        "/v1/balance_transactions",
+        batches,
+        |b| funds::balance_transaction(&b, merchant, mode, today),
+    )))
+}
+
+/// One balance transaction.
+pub async fn retrieve_transaction(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BalanceTransaction>, ApiError> {
+    let missing = || ApiError::not_found(format!("No such balance transaction: {id:?}"));
+    let id: TransferId = id.parse().map_err(|_| missing())?;
+    let (merchant, mode) = (caller.merchant_id, caller.mode);
+    let key = id.to_string();
+    let batch = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { ledger::get_batch(&mut c, merchant, mode, &key).await })
+        })
+        .await?
+        .ok_or_else(missing)?;
+    let today = cajero_domain::calendar::bogota_date(state.clock.now());
+    Ok(Json(funds::balance_transaction(
+        &batch, merchant, mode, today,
+    )))
 }

@@ -2,5 +2,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod funds;
 mod helpers;
 mod transport;

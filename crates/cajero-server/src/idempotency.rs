@@ -1,0 +1,204 @@
+//! `Idempotency-Key` on state-changing requests (API.md, "Idempotency").
+//!
+//! [`IdempotencyKey`] extracts and checks the header (required). [`Fingerprint`] hashes the
+//! method, the path and the canonical JSON body (keys sorted), so that reordered keys or
+//! whitespace do not make the "same" request different. [`run_in_one_transaction`] serves a
+//! request whose whole effect is in the database: the claim, the change and the stored
+//! response commit together, so a crash leaves either everything or nothing.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cajero_store::idempotency::{self, Begin, KeyScope, StoredResponse};
+use cajero_store::{Conn, Work};
+use jiff::SignedDuration;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorType};
+
+/// The request header.
+pub const HEADER: &str = "idempotency-key";
+/// Longest key accepted (API.md: 1–255 printable ASCII).
+pub const KEY_CHARS_MAX: usize = 255;
+/// How long a running request holds its key before it counts as crashed.
+pub const LOCK_S: i64 = 60;
+/// How long keys are kept (API.md: at least 7 days).
+pub const RETENTION_DAYS: i64 = 7;
+
+/// The `Idempotency-Key` header, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(HEADER) else {
+            return Err(ApiError::invalid(
+                "idempotency_key_missing",
+                "This request changes state: send an Idempotency-Key header (1–255 printable \
+                 ASCII characters, e.g. a UUID) so that it can be retried safely.",
+            ));
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .filter(|k| !k.is_empty() && k.len() <= KEY_CHARS_MAX)
+            .filter(|k| k.bytes().all(|b| (0x20..0x7f).contains(&b)))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "idempotency_key_invalid",
+                    "Idempotency-Key must be 1–255 printable ASCII characters.",
+                )
+            })?;
+        Ok(IdempotencyKey(key.to_string()))
+    }
+}
+
+/// SHA-256 (hex) of `METHOD path canonical-json`.
+pub fn fingerprint(method: &str, path: &str, body: &serde_json::Value) -> String {
+    // serde_json's map is ordered by key, so this serialization is canonical.
+    let canonical = body.to_string();
+    let digest = Sha256::digest(format!("{method} {path} {canonical}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A successful response to store and return.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// 200 or 201.
+    pub status: StatusCode,
+    /// The JSON body.
+    pub body: serde_json::Value,
+}
+
+/// Serves a request whose whole effect is in the database, exactly once per key: the claim,
+/// `work`'s changes and the stored response commit in one unit of work. A replay answers the
+/// stored response with `Idempotent-Replayed: true`; the same key with another request is
+/// 422; with the first still running, 409. An error from `work` rolls everything back,
+/// including the claim, so the request may be retried.
+pub async fn run_in_one_transaction<F>(
+    state: &AppState,
+    caller: Caller,
+    key: IdempotencyKey,
+    fingerprint: String,
+    work: F,
+) -> Result<Response, ApiError>
+where
+    F: for<'c> FnOnce(&'c mut Conn<'_>) -> Work<'c, Outcome, ApiError> + Send + 'static,
+{
+    let now = state.clock.now();
+    let locked_until = now
+        .checked_add(SignedDuration::from_secs(LOCK_S))
+        .unwrap_or(now);
+    let scope = KeyScope {
+        merchant_id: caller.merchant_id,
+        mode: caller.mode,
+        key: key.0,
+        fingerprint,
+    };
+    let result = state
+        .store
+        .write(move |mut conn| {
+            Box::pin(async move {
+                match idempotency::begin(&mut conn, &scope, now, locked_until).await? {
+                    Begin::Proceed => {}
+                    Begin::Replay(stored) => return Ok(Served::Replayed(stored)),
+                    Begin::Mismatch => return Err(reused()),
+                    Begin::InProgress { locked_until } => {
+                        let wait = locked_until.duration_since(now).as_secs().max(1);
+                        return Err(in_progress(u64::try_from(wait).unwrap_or(1)));
+                    }
+                }
+                let outcome = work(&mut conn).await?;
+                let stored = StoredResponse {
+                    status: outcome.status.as_u16(),
+                    body: outcome.body.to_string(),
+                };
+                idempotency::finish(&mut conn, &scope, &stored).await?;
+                Ok(Served::Fresh(stored))
+            })
+        })
+        .await?;
+    Ok(result.into_response())
+}
+
+enum Served {
+    Fresh(StoredResponse),
+    Replayed(StoredResponse),
+}
+
+impl IntoResponse for Served {
+    fn into_response(self) -> Response {
+        let (stored, replayed) = match self {
+            Served::Fresh(s) => (s, false),
+            Served::Replayed(s) => (s, true),
+        };
+        let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+        let mut response = (
+            status,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            stored.body,
+        )
+            .into_response();
+        if replayed {
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        response
+    }
+}
+
+fn reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorType::IdempotencyError,
+        "idempotency_key_reused",
+        "This Idempotency-Key was already used with a different request. Use a new key for a \
+         new request.",
+    )
+}
+
+fn in_progress(retry_after_s: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorType::IdempotencyError,
+        "idempotency_request_in_progress",
+        "A request with this Idempotency-Key is still being processed. Retry shortly.",
+    )
+    .with_retry_after(retry_after_s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_ignore_key_order_and_whitespace_but_not_values() {
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"a": 1, "b": {"c": 2}}"#).unwrap_or_default();
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{"b":{"c":2},"a":1}"#).unwrap_or_default();
+        let c: serde_json::Value =
+            serde_json::from_str(r#"{"a": 2, "b": {"c": 2}}"#).unwrap_or_default();
+        assert_eq!(
+            fingerprint("POST", "/v1/x", &a),
+            fingerprint("POST", "/v1/x", &b)
+        );
+        assert_ne!(
+            fingerprint("POST", "/v1/x", &a),
+            fingerprint("POST", "/v1/x", &c)
+        );
+        assert_ne!(
+            fingerprint("POST", "/v1/x", &a),
+            fingerprint("POST", "/v1/y", &a)
+        );
+    }
+}
