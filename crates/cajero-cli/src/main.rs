@@ -33,6 +33,8 @@ enum Command {
     /// The Colombian business calendar settlements follow.
     #[command(subcommand)]
     Calendar(calendar::CalendarCommand),
+    /// The cash network simulator: serve it, print its settlement files, play a counter.
+    Sim(cajero_sim::cli::SimArgs),
 }
 
 /// Where the database is, for every command that touches it.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
             Command::Merchant(command) => admin::merchant(command).await,
             Command::Key(command) => admin::key(command).await,
             Command::Calendar(command) => calendar::run(command),
+            Command::Sim(args) => cajero_sim::cli::run(args).await,
         }
     });
     match result {
