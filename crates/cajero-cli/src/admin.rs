@@ -70,7 +70,7 @@ pub enum KeyCommand {
 }
 
 /// Opens the configured database (migrating it) without serving.
-async fn open(db: &DatabaseArgs) -> anyhow::Result<AppState> {
+pub async fn open(db: &DatabaseArgs) -> anyhow::Result<AppState> {
     let config = Config::load(
         db.config.as_deref(),
         Overrides {

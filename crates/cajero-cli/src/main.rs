@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod admin;
 mod calendar;
+mod ledger;
 mod output;
 mod serve;
 
@@ -33,6 +34,12 @@ enum Command {
     /// The Colombian business calendar settlements follow.
     #[command(subcommand)]
     Calendar(calendar::CalendarCommand),
+    /// Check the books.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
+    /// Operator actions on balance top-ups.
+    #[command(subcommand)]
+    Topup(ledger::TopupCommand),
     /// The cash network simulator: serve it, print its settlement files, play a counter.
     Sim(cajero_sim::cli::SimArgs),
 }
@@ -71,6 +78,8 @@ fn main() -> ExitCode {
             Command::Merchant(command) => admin::merchant(command).await,
             Command::Key(command) => admin::key(command).await,
             Command::Calendar(command) => calendar::run(command),
+            Command::Ledger(command) => ledger::ledger(command).await,
+            Command::Topup(command) => ledger::topup(command).await,
             Command::Sim(args) => cajero_sim::cli::run(args).await,
         }
     });

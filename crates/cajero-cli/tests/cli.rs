@@ -234,3 +234,83 @@ async fn keys_made_by_the_cli_work_against_the_server_until_revoked() {
     };
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
 }
+
+/// `cajero ledger verify` passes on good books and fails, naming the account, on a corrupted row.
+#[tokio::test]
+async fn ledger_verify_fails_on_a_corrupted_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cajero.db").display());
+    let merchant = json(&cajero(&[
+        "merchant",
+        "create",
+        "--name",
+        "A",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    let merchant: cajero_domain::id::MerchantId = merchant["id"].as_str().unwrap().parse().unwrap();
+
+    let store = cajero_store::Store::open(&db, &cajero_store::StoreOptions::default())
+        .await
+        .unwrap();
+    let request: cajero_server::funds::CreateTopup =
+        serde_json::from_value(serde_json::json!({"amount": 50000, "currency": "COP"})).unwrap();
+    let request = request.parse().unwrap();
+    let now = jiff::Timestamp::now();
+    let id = cajero_domain::id::TopupId::from_parts(1, 1);
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                cajero_server::funds::create_topup(
+                    &mut c,
+                    merchant,
+                    cajero_domain::merchant::Mode::Test,
+                    id,
+                    request,
+                    now,
+                )
+                .await
+            })
+        })
+        .await
+        .unwrap();
+    store.close().await;
+
+    let good = json(&cajero(&[
+        "ledger",
+        "verify",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(good["ok"], true);
+    assert_eq!(good["transfers"], 1);
+
+    let store = cajero_store::Store::open(&db, &cajero_store::StoreOptions::default())
+        .await
+        .unwrap();
+    store
+        .write(|mut c| {
+            Box::pin(async move {
+                cajero_store::execute!(
+                    &mut c,
+                    "UPDATE ledger_accounts SET credits_posted = credits_posted + 1 \
+                     WHERE kind = 'merchant_available'"
+                )
+                .map_err(cajero_store::StoreError::from)
+            })
+        })
+        .await
+        .unwrap();
+    store.close().await;
+
+    let bad = cajero(&["ledger", "verify", "--database-url", &db, "--json"]);
+    assert!(!bad.status.success(), "verify must fail on corrupted books");
+    let report: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let problems = report["problems"].to_string();
+    assert!(problems.contains("merchant_available"), "{problems}");
+    assert!(problems.contains("debits"), "{problems}");
+    assert!(stderr(&bad).contains("does not verify"), "{}", stderr(&bad));
+}

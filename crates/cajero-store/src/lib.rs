@@ -34,6 +34,8 @@ pub mod time;
 pub mod topups;
 pub mod verify;
 
+/// Re-exported for the query macros, so callers need no `sqlx` dependency of their own.
+pub use sqlx;
 pub use time::Micros;
 
 /// Runs one expression against whichever engine a [`Conn`] holds.
@@ -61,7 +63,7 @@ macro_rules! on_conn {
 #[macro_export]
 macro_rules! execute {
     ($conn:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
-        $crate::on_conn!($conn, |c| sqlx::query($sql)
+        $crate::on_conn!($conn, |c| $crate::sqlx::query($sql)
             $(.bind($bind))*
             .execute(c)
             .await
@@ -74,13 +76,13 @@ macro_rules! execute {
 #[macro_export]
 macro_rules! fetch {
     (one, $conn:expr, $row:ty, $sql:expr $(, $bind:expr)* $(,)?) => {
-        $crate::on_conn!($conn, |c| sqlx::query_as::<_, $row>($sql)$(.bind($bind))*.fetch_one(c).await)
+        $crate::on_conn!($conn, |c| $crate::sqlx::query_as::<_, $row>($sql)$(.bind($bind))*.fetch_one(c).await)
     };
     (optional, $conn:expr, $row:ty, $sql:expr $(, $bind:expr)* $(,)?) => {
-        $crate::on_conn!($conn, |c| sqlx::query_as::<_, $row>($sql)$(.bind($bind))*.fetch_optional(c).await)
+        $crate::on_conn!($conn, |c| $crate::sqlx::query_as::<_, $row>($sql)$(.bind($bind))*.fetch_optional(c).await)
     };
     (all, $conn:expr, $row:ty, $sql:expr $(, $bind:expr)* $(,)?) => {
-        $crate::on_conn!($conn, |c| sqlx::query_as::<_, $row>($sql)$(.bind($bind))*.fetch_all(c).await)
+        $crate::on_conn!($conn, |c| $crate::sqlx::query_as::<_, $row>($sql)$(.bind($bind))*.fetch_all(c).await)
     };
 }
 

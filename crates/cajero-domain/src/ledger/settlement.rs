@@ -64,7 +64,8 @@ impl CopPerUsd {
         if micros == 0 {
             return Err(RateError::Invalid);
         }
-        if micros < RATE_COP_PER_USD_MIN * RATE_SCALE || micros > RATE_COP_PER_USD_MAX * RATE_SCALE
+        if !(RATE_COP_PER_USD_MIN * RATE_SCALE..=RATE_COP_PER_USD_MAX * RATE_SCALE)
+            .contains(&micros)
         {
             return Err(RateError::OutOfRange);
         }
