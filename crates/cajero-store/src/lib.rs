@@ -24,6 +24,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
 
+pub mod events;
 pub mod idempotency;
 pub mod ledger;
 pub mod merchants;
@@ -33,6 +34,8 @@ pub mod testing;
 pub mod time;
 pub mod topups;
 pub mod verify;
+pub mod webhook_deliveries;
+pub mod webhooks;
 
 /// Re-exported for the query macros, so callers need no `sqlx` dependency of their own.
 pub use sqlx;

@@ -1,0 +1,267 @@
+//! Events and the outbox (API.md, "Webhooks").
+//!
+//! A change that merchants should hear about calls [`emit`] inside the unit of work that makes
+//! the change. The event and one delivery row per subscribed endpoint commit with the change
+//! or not at all: an event is never lost, and never sent for a change that rolled back. The
+//! webhook worker delivers the rows later (see [`crate::webhook_deliveries`]).
+
+use cajero_domain::id::{EventId, MerchantId};
+use cajero_domain::webhook::{EventPattern, EventType};
+use jiff::Timestamp;
+use sqlx::AssertSqlSafe;
+
+use crate::page::{Page, PageRequest};
+use crate::{Conn, Micros, StoreError, execute, fetch, on_conn};
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    /// `evt_…`: also the `webhook-id` of every delivery of it.
+    pub id: EventId,
+    /// The merchant it belongs to.
+    pub merchant_id: MerchantId,
+    /// Live or test.
+    pub livemode: bool,
+    /// What happened.
+    pub event_type: EventType,
+    /// The object as the API shows it, as JSON text (the webhook's `data.object`).
+    pub data: String,
+    /// When it happened.
+    pub created_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    pub(crate) id: String,
+    pub(crate) merchant_id: String,
+    pub(crate) livemode: bool,
+    #[sqlx(rename = "type")]
+    pub(crate) event_type: String,
+    pub(crate) data: String,
+    pub(crate) created_at: i64,
+}
+
+impl TryFrom<EventRow> for EventRecord {
+    type Error = StoreError;
+
+    fn try_from(row: EventRow) -> Result<Self, Self::Error> {
+        Ok(EventRecord {
+            id: row.id.parse().map_err(|e| corrupt("events", e))?,
+            merchant_id: row.merchant_id.parse().map_err(|e| corrupt("events", e))?,
+            livemode: row.livemode,
+            event_type: row.event_type.parse().map_err(|e| corrupt("events", e))?,
+            data: row.data,
+            created_at: Micros(row.created_at).to_timestamp(),
+        })
+    }
+}
+
+pub(crate) fn corrupt(table: &'static str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        detail: error.to_string(),
+    }
+}
+
+const SELECT_EVENT: &str = "SELECT id, merchant_id, livemode, type, data, created_at FROM events";
+
+/// Records that `event_type` happened to `object` and enqueues its webhook deliveries, in the
+/// caller's unit of work.
+///
+/// Call it inside the [`crate::Store::write`] that makes the change, so that both commit
+/// together:
+///
+/// ```ignore
+/// store.write(move |mut c| Box::pin(async move {
+///     payouts::mark_paid(&mut c, …).await?;
+///     events::emit(&mut c, merchant_id, livemode, EventType::PayoutPaid,
+///                  &serde_json::to_value(&payout_object)?, new_id(clock), now).await?;
+///     Ok(())
+/// })).await
+/// ```
+///
+/// * `object` is the object as the API shows it (`data.object` of the webhook body).
+/// * `id` is a fresh `evt_…` made by the caller (time-sortable: make it from `now`).
+///
+/// One delivery row is enqueued, due at `now`, for every endpoint of the merchant in that mode
+/// whose `enabled_events` match; endpoints that are disabled get a `skipped` row, which
+/// `recover` can resend later. Only the database is touched.
+pub async fn emit(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+    livemode: bool,
+    event_type: EventType,
+    object: &serde_json::Value,
+    id: EventId,
+    now: Timestamp,
+) -> Result<EventRecord, StoreError> {
+    let record = EventRecord {
+        id,
+        merchant_id,
+        livemode,
+        event_type,
+        data: object.to_string(),
+        created_at: now,
+    };
+    let now_us = Micros::from(now).0;
+    execute!(
+        conn,
+        "INSERT INTO events (id, merchant_id, livemode, type, data, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        id.to_string(),
+        merchant_id.to_string(),
+        livemode,
+        event_type.as_str(),
+        &record.data,
+        now_us,
+    )?;
+    let endpoints = fetch!(
+        all,
+        conn,
+        (String, String, String),
+        "SELECT id, enabled_events, status FROM webhook_endpoints \
+         WHERE merchant_id = $1 AND livemode = $2 AND deleted_at IS NULL",
+        merchant_id.to_string(),
+        livemode,
+    )?;
+    for (endpoint_id, enabled_events, status) in endpoints {
+        let patterns: Vec<EventPattern> =
+            serde_json::from_str(&enabled_events).map_err(|e| corrupt("webhook_endpoints", e))?;
+        if !EventPattern::any_matches(&patterns, event_type) {
+            continue;
+        }
+        let (status, due) = if status == "enabled" {
+            ("pending", Some(now_us))
+        } else {
+            ("skipped", None)
+        };
+        execute!(
+            conn,
+            "INSERT INTO webhook_deliveries (event_id, endpoint_id, merchant_id, livemode, \
+             status, attempt_count, round_attempts, next_attempt_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7, $7)",
+            id.to_string(),
+            endpoint_id,
+            merchant_id.to_string(),
+            livemode,
+            status,
+            due,
+            now_us,
+        )?;
+    }
+    Ok(record)
+}
+
+/// The event with this id, if it belongs to the merchant in that mode.
+pub async fn get_event(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+    livemode: bool,
+    id: EventId,
+) -> Result<Option<EventRecord>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "{SELECT_EVENT} WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+    ));
+    let row = fetch!(
+        optional,
+        conn,
+        EventRow,
+        sql,
+        id.to_string(),
+        merchant_id.to_string(),
+        livemode
+    )?;
+    row.map(EventRecord::try_from).transpose()
+}
+
+/// Which events a listing shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only events matching these patterns (any of them); all when empty.
+    pub types: Vec<EventPattern>,
+    /// Only events created at or after this instant.
+    pub created_gte: Option<Timestamp>,
+    /// Only events created before this instant.
+    pub created_lt: Option<Timestamp>,
+}
+
+/// A page of the merchant's events in one mode, newest first.
+pub async fn list_events(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+    livemode: bool,
+    filter: &EventFilter,
+    page: &PageRequest,
+) -> Result<Page<EventRecord>, StoreError> {
+    // Ids are time-sortable, so a time range is an id range: the same index serves both.
+    let bound = |t: Timestamp| {
+        EventId::min_at(u64::try_from(t.as_millisecond()).unwrap_or(0)).to_string()
+    };
+    let low = filter.created_gte.map(bound).unwrap_or_default();
+    let high = filter.created_lt.map(bound);
+    let (cursor_sql, order, limit) = page.sql(6);
+    let types: Vec<&'static str> = type_codes(&filter.types);
+    let type_sql = if types.is_empty() {
+        "TRUE".to_string()
+    } else {
+        let placeholders: Vec<String> = (0..types.len())
+            .map(|i| format!("${}", i + 6 + usize::from(page.cursor_id().is_some())))
+            .collect();
+        format!("type IN ({})", placeholders.join(", "))
+    };
+    let sql = format!(
+        "{SELECT_EVENT} WHERE merchant_id = $1 AND livemode = $2 AND id >= $3 \
+         AND ($4 IS NULL OR id < $4) AND {cursor_sql} AND {type_sql} \
+         ORDER BY id {order} LIMIT $5"
+    );
+    let cursor = page.cursor_id().map(str::to_string);
+    let rows = on_conn!(conn, |c| {
+        let mut query = sqlx::query_as::<_, EventRow>(AssertSqlSafe(sql))
+            .bind(merchant_id.to_string())
+            .bind(livemode)
+            .bind(&low)
+            .bind(&high)
+            .bind(limit);
+        if let Some(cursor) = &cursor {
+            query = query.bind(cursor);
+        }
+        for t in &types {
+            query = query.bind(*t);
+        }
+        query.fetch_all(c).await
+    })?;
+    let rows = rows
+        .into_iter()
+        .map(EventRecord::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page.finish(rows))
+}
+
+/// The event type codes the patterns cover; empty when they cover everything (or nothing
+/// was asked).
+fn type_codes(patterns: &[EventPattern]) -> Vec<&'static str> {
+    if patterns.is_empty() || patterns.contains(&EventPattern::All) {
+        return Vec::new();
+    }
+    EventType::ALL
+        .iter()
+        .filter(|t| EventPattern::any_matches(patterns, **t))
+        .map(|t| t.as_str())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_filters_expand_wildcards_to_codes() {
+        assert!(type_codes(&[]).is_empty());
+        assert!(type_codes(&[EventPattern::All, EventPattern::Family("payout")]).is_empty());
+        let payin = type_codes(&[EventPattern::Family("payin")]);
+        assert_eq!(
+            payin,
+            vec!["payin.created", "payin.paid", "payin.expired", "payin.canceled"]
+        );
+    }
+}
