@@ -1,0 +1,268 @@
+//! Connectors to cash networks: one [`Connector`] trait, one module per network or gateway.
+//!
+//! A connector turns cajero's requests into a network's protocol and back. It never decides
+//! anything about money: it reports what the network said, and every exchange (request,
+//! response, callback) comes back as [`Evidence`] so the caller can store it raw beside the
+//! order. Timeouts are explicit. A create that times out is resolved by querying the network by
+//! our reference before anything is retried (see [`Connector::find_by_reference`]), so an order
+//! is never created twice at the network.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use cajero_domain::money::Amount;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+pub mod sim;
+
+/// A boxed future, so that connectors can live behind `Arc<dyn Connector>`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What kind of order at the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderKind {
+    /// A pay-in voucher.
+    Collection,
+    /// A cash pick-up.
+    Payout,
+}
+
+/// A person's identity document as sent to a network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRef {
+    /// `CC`, `CE`, `TI`, `NIT`, `PA`, `PPT`, `PEP`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Canonical number.
+    pub number: String,
+}
+
+/// A voucher to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateVoucher {
+    /// The network's code (`efecty`).
+    pub network: String,
+    /// Our reference: the pay-in id. Unique at the network; a retry repeats it.
+    pub reference: String,
+    /// Whole pesos.
+    pub amount: Amount,
+    /// Customer's name, if known.
+    pub customer_name: Option<String>,
+    /// Customer's document, if known.
+    pub customer_document: Option<DocumentRef>,
+    /// Validity.
+    pub expires_in_seconds: i64,
+}
+
+/// A pick-up code to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatePickup {
+    /// The network's code.
+    pub network: String,
+    /// Our reference: the payout id.
+    pub reference: String,
+    /// Whole pesos.
+    pub amount: Amount,
+    /// Beneficiary's name, as on the document.
+    pub beneficiary_name: String,
+    /// Beneficiary's document.
+    pub beneficiary_document: DocumentRef,
+    /// Validity.
+    pub expires_in_seconds: i64,
+}
+
+/// An order's status as the network reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkStatus {
+    /// Open: waiting for payment (vouchers).
+    Pending,
+    /// Open: the code can be collected (pick-ups).
+    Available,
+    /// Open but locked after wrong codes (pick-ups).
+    Locked,
+    /// Paid at a counter (voucher) or collected (pick-up).
+    Paid,
+    /// Closed unpaid.
+    Expired,
+    /// Canceled.
+    Canceled,
+}
+
+/// An order as the network reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkOrder {
+    /// Voucher or pick-up.
+    pub kind: OrderKind,
+    /// The network's id for it.
+    pub network_order_id: String,
+    /// Our reference.
+    pub reference: String,
+    /// The network's code.
+    pub network: String,
+    /// Its status.
+    pub status: NetworkStatus,
+    /// Whole pesos.
+    pub amount: Amount,
+    /// Vouchers: the payment code; pick-ups: the pick-up code (digits only).
+    pub code: String,
+    /// Vouchers: the agreement ("convenio") code.
+    pub agreement_code: Option<String>,
+    /// Vouchers: the GS1-128 human-readable data.
+    pub barcode_data: Option<String>,
+    /// When it expires.
+    pub expires_at: Timestamp,
+    /// When it was paid or collected.
+    pub paid_at: Option<Timestamp>,
+    /// Where it was paid or collected.
+    pub paid_counter_id: Option<String>,
+}
+
+/// A counter attempt on an order, as the network reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkAttempt {
+    /// The network's id for the attempt.
+    pub id: String,
+    /// When.
+    pub at: Timestamp,
+    /// Which counter.
+    pub counter_id: String,
+    /// `approved`, `wrong_code`, `document_mismatch`, `counter_out_of_cash`, …
+    pub outcome: String,
+}
+
+/// What a network callback says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackKind {
+    /// Paid or collected.
+    Paid,
+    /// Expired at the network.
+    Expired,
+    /// Canceled at the network.
+    Canceled,
+    /// A failed counter attempt on an open pick-up.
+    AttemptFailed,
+    /// The pick-up code was locked after wrong codes.
+    Locked,
+}
+
+/// A verified callback from a network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Callback {
+    /// The network's id for this callback: the same on every retry (deduplication key).
+    pub id: String,
+    /// What happened.
+    pub kind: CallbackKind,
+    /// The order, as of the change.
+    pub order: NetworkOrder,
+    /// The counter attempt that caused it, if any.
+    pub attempt: Option<NetworkAttempt>,
+}
+
+/// One exchange with a network, kept raw as evidence (secrets redacted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// `POST /v1/collections`, `callback`, …
+    pub operation: String,
+    /// What we sent (headers without secrets, and body).
+    pub request: String,
+    /// The HTTP status we got, if any.
+    pub response_status: Option<u16>,
+    /// What we got back (or the transport error).
+    pub response: String,
+    /// When we sent it.
+    pub at: Timestamp,
+    /// How long it took.
+    pub duration_ms: u64,
+}
+
+/// Why a network call did not give an order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    /// The network refused the request for good (amount limits, beneficiary rejected, …).
+    #[error("the network refused: {code}: {message}")]
+    Rejected {
+        /// The network's code.
+        code: String,
+        /// The network's message.
+        message: String,
+    },
+    /// The network is down or answered 5xx: nothing was created (as far as it said).
+    #[error("the network is unavailable: {0}")]
+    Unavailable(String),
+    /// No answer in time: the order may or may not exist; query by reference.
+    #[error("the network did not answer in time")]
+    Timeout,
+    /// Not found.
+    #[error("not found at the network")]
+    NotFound,
+    /// The order cannot be canceled any more (paid, expired…).
+    #[error("the order can no longer be canceled")]
+    NotCancelable,
+    /// The answer did not make sense (a bug at one end).
+    #[error("unexpected answer from the network: {0}")]
+    Protocol(String),
+}
+
+/// A call's result and the evidence of the exchange (present even on failure).
+#[derive(Debug)]
+pub struct Exchange<T> {
+    /// What came of it.
+    pub result: Result<T, ConnectError>,
+    /// The raw exchanges made (usually one).
+    pub evidence: Vec<Evidence>,
+}
+
+/// Why a callback was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackError {
+    /// Missing or wrong signature headers.
+    #[error("callback signature missing or invalid")]
+    BadSignature,
+    /// Timestamp too far from now (a replay, or a clock problem).
+    #[error("callback timestamp outside the tolerance")]
+    StaleTimestamp,
+    /// Signed, but not a callback we understand.
+    #[error("malformed callback: {0}")]
+    Malformed(String),
+}
+
+/// One network or gateway.
+pub trait Connector: Send + Sync + fmt::Debug {
+    /// The network codes this connector serves (`efecty`, `sured`, …).
+    fn networks(&self) -> Vec<String>;
+
+    /// Creates a voucher. Idempotent by reference at the network.
+    fn create_voucher(&self, request: &CreateVoucher) -> BoxFuture<'_, Exchange<NetworkOrder>>;
+
+    /// Creates a pick-up code. Idempotent by reference at the network.
+    fn create_pickup(&self, request: &CreatePickup) -> BoxFuture<'_, Exchange<NetworkOrder>>;
+
+    /// Finds an order by our reference (after a timeout, before any retry).
+    fn find_by_reference(
+        &self,
+        kind: OrderKind,
+        reference: &str,
+    ) -> BoxFuture<'_, Exchange<NetworkOrder>>;
+
+    /// Reads an order by the network's id.
+    fn get(&self, kind: OrderKind, network_order_id: &str) -> BoxFuture<'_, Exchange<NetworkOrder>>;
+
+    /// Cancels an open order.
+    fn cancel(&self, kind: OrderKind, network_order_id: &str)
+    -> BoxFuture<'_, Exchange<NetworkOrder>>;
+
+    /// Verifies and parses a callback: `headers` as (lower-case name, value) pairs, the raw body.
+    fn verify_callback(
+        &self,
+        headers: &[(String, String)],
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<Callback, CallbackError>;
+
+    /// The settlement file of a Bogotá day (`YYYY-MM-DD`), as the network delivers it.
+    fn settlement_file(&self, date: &str, format: &str) -> BoxFuture<'_, Exchange<Vec<u8>>>;
+}

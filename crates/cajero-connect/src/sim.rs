@@ -1,0 +1,1 @@
+//! The simulator connector (being written).
