@@ -1,0 +1,164 @@
+//! Raw evidence of every exchange with a network, callback deduplication, and payment
+//! exceptions (money that moved with no open order to land on).
+
+use cajero_domain::id::{MerchantId, MessageId};
+use cajero_domain::merchant::Mode;
+use cajero_domain::money::{Amount, Currency};
+use jiff::Timestamp;
+
+use crate::{Conn, Micros, StoreError, execute, fetch};
+
+/// One stored exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// `msg_…`
+    pub id: MessageId,
+    /// The merchant concerned, when known.
+    pub merchant_id: Option<MerchantId>,
+    /// Test or live.
+    pub mode: Mode,
+    /// The network's code.
+    pub network: String,
+    /// The order it concerns (`pi_…`, `po_…`).
+    pub object_id: Option<String>,
+    /// `outbound` (we called) or `inbound` (a callback).
+    pub direction: &'static str,
+    /// What it was.
+    pub operation: String,
+    /// Request (secrets redacted).
+    pub request: String,
+    /// HTTP status.
+    pub response_status: Option<u16>,
+    /// Response (or our answer to a callback).
+    pub response: String,
+    /// When.
+    pub at: Timestamp,
+    /// How long.
+    pub duration_ms: u64,
+}
+
+/// Stores an exchange.
+pub async fn insert_message(conn: &mut Conn<'_>, m: &MessageRecord) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "INSERT INTO network_messages (id, merchant_id, livemode, network, object_id, direction, \
+         operation, request, response_status, response, at, duration_ms, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        m.id.to_string(),
+        m.merchant_id.map(|id| id.to_string()),
+        m.mode.is_live(),
+        &m.network,
+        &m.object_id,
+        m.direction,
+        &m.operation,
+        &m.request,
+        m.response_status.map(i64::from),
+        &m.response,
+        Micros::from(m.at).0,
+        i64::try_from(m.duration_ms).unwrap_or(i64::MAX),
+        Micros::from(m.at).0,
+    )?;
+    Ok(())
+}
+
+/// How many exchanges are stored for an object (tests and the dashboard's evidence view).
+pub async fn count_messages(conn: &mut Conn<'_>, object_id: &str) -> Result<i64, StoreError> {
+    let (n,) = fetch!(
+        one,
+        conn,
+        (i64,),
+        "SELECT COUNT(*) FROM network_messages WHERE object_id = $1",
+        object_id
+    )?;
+    Ok(n)
+}
+
+/// An object's exchanges, oldest first: (operation, direction, request, status, response).
+pub async fn messages_for(
+    conn: &mut Conn<'_>,
+    object_id: &str,
+) -> Result<Vec<(String, String, String, Option<i64>, String)>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        (String, String, String, Option<i64>, String),
+        "SELECT operation, direction, request, response_status, response FROM network_messages \
+         WHERE object_id = $1 ORDER BY at, id",
+        object_id
+    )?)
+}
+
+/// Deletes exchanges older than `before` (the retention period).
+pub async fn purge_messages(conn: &mut Conn<'_>, before: Timestamp) -> Result<u64, StoreError> {
+    Ok(execute!(
+        conn,
+        "DELETE FROM network_messages WHERE created_at < $1",
+        Micros::from(before).0
+    )?)
+}
+
+/// Marks a callback as processed; false when it already was (a duplicate).
+pub async fn first_time_callback(
+    conn: &mut Conn<'_>,
+    network: &str,
+    callback_id: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let inserted = execute!(
+        conn,
+        "INSERT INTO network_callbacks (network, callback_id, received_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (network, callback_id) DO NOTHING",
+        network,
+        callback_id,
+        Micros::from(now).0,
+    )?;
+    Ok(inserted == 1)
+}
+
+/// Records money that moved with no open order (once per kind and object); false when it was
+/// already recorded.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_exception(
+    conn: &mut Conn<'_>,
+    id: &str,
+    merchant_id: MerchantId,
+    mode: Mode,
+    kind: &str,
+    object_id: &str,
+    amount: Amount,
+    currency: Currency,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let inserted = execute!(
+        conn,
+        "INSERT INTO payment_exceptions (id, merchant_id, livemode, kind, object_id, amount, \
+         currency, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8) \
+         ON CONFLICT (kind, object_id) DO NOTHING",
+        id,
+        merchant_id.to_string(),
+        mode.is_live(),
+        kind,
+        object_id,
+        amount.minor(),
+        currency.code(),
+        Micros::from(now).0,
+    )?;
+    Ok(inserted == 1)
+}
+
+/// Open exceptions of a merchant: (id, kind, object_id, amount).
+pub async fn open_exceptions(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+    mode: Mode,
+) -> Result<Vec<(String, String, String, i64)>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        (String, String, String, i64),
+        "SELECT id, kind, object_id, amount FROM payment_exceptions \
+         WHERE merchant_id = $1 AND livemode = $2 AND status = 'open' ORDER BY created_at",
+        merchant_id.to_string(),
+        mode.is_live()
+    )?)
+}

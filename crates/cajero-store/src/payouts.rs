@@ -1,0 +1,379 @@
+//! Payouts (cash pick-ups) and their counter attempts, as stored.
+
+use cajero_domain::id::{MerchantId, PayoutId};
+use cajero_domain::lifecycle::PayoutStatus;
+use cajero_domain::merchant::Mode;
+use cajero_domain::money::{Amount, Currency};
+use jiff::Timestamp;
+use sqlx::AssertSqlSafe;
+
+use crate::page::{Page, PageRequest};
+use crate::{Conn, Micros, StoreError, execute, fetch};
+
+/// A payout as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutRecord {
+    /// `po_…`
+    pub id: PayoutId,
+    /// Owner.
+    pub merchant_id: MerchantId,
+    /// Test or live.
+    pub mode: Mode,
+    /// Lifecycle status.
+    pub status: PayoutStatus,
+    /// Whole pesos.
+    pub amount: Amount,
+    /// COP.
+    pub currency: Currency,
+    /// The network's code.
+    pub network: String,
+    /// The merchant's reference.
+    pub reference: Option<String>,
+    /// The beneficiary as given (JSON).
+    pub beneficiary: serde_json::Value,
+    /// Merchant metadata (JSON object).
+    pub metadata: serde_json::Value,
+    /// The network's id, once issued.
+    pub network_order_id: Option<String>,
+    /// The pick-up code, once issued.
+    pub pickup_code: Option<String>,
+    /// The pick-up page's unguessable token.
+    pub page_token: String,
+    /// Requested validity.
+    pub expires_in_s: i64,
+    /// When the code closes (once issued).
+    pub expires_at: Option<Timestamp>,
+    /// When it was collected.
+    pub paid_at: Option<Timestamp>,
+    /// Why it failed.
+    pub failure_code: Option<String>,
+    /// Why it failed, for humans.
+    pub failure_message: Option<String>,
+    /// Fee + IVA + GMF reserved with it.
+    pub fee: Amount,
+    /// The refund it pays, if any.
+    pub refund_id: Option<String>,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last changed.
+    pub updated_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    merchant_id: String,
+    livemode: bool,
+    status: String,
+    amount: i64,
+    currency: String,
+    network: String,
+    reference: Option<String>,
+    beneficiary: String,
+    metadata: String,
+    network_order_id: Option<String>,
+    pickup_code: Option<String>,
+    page_token: String,
+    expires_in_s: i64,
+    expires_at: Option<i64>,
+    paid_at: Option<i64>,
+    failure_code: Option<String>,
+    failure_message: Option<String>,
+    fee: i64,
+    refund_id: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        table: "payouts",
+        detail: e.to_string(),
+    }
+}
+
+impl TryFrom<Row> for PayoutRecord {
+    type Error = StoreError;
+
+    fn try_from(r: Row) -> Result<Self, StoreError> {
+        Ok(PayoutRecord {
+            id: r.id.parse().map_err(corrupt)?,
+            merchant_id: r.merchant_id.parse().map_err(corrupt)?,
+            mode: Mode::from_livemode(r.livemode),
+            status: r.status.parse().map_err(corrupt)?,
+            amount: Amount::new(r.amount).map_err(corrupt)?,
+            currency: r.currency.parse().map_err(corrupt)?,
+            network: r.network,
+            reference: r.reference,
+            beneficiary: serde_json::from_str(&r.beneficiary).map_err(corrupt)?,
+            metadata: serde_json::from_str(&r.metadata).map_err(corrupt)?,
+            network_order_id: r.network_order_id,
+            pickup_code: r.pickup_code,
+            page_token: r.page_token,
+            expires_in_s: r.expires_in_s,
+            expires_at: r.expires_at.map(|t| Micros(t).to_timestamp()),
+            paid_at: r.paid_at.map(|t| Micros(t).to_timestamp()),
+            failure_code: r.failure_code,
+            failure_message: r.failure_message,
+            fee: Amount::new(r.fee).map_err(corrupt)?,
+            refund_id: r.refund_id,
+            created_at: Micros(r.created_at).to_timestamp(),
+            updated_at: Micros(r.updated_at).to_timestamp(),
+        })
+    }
+}
+
+const SELECT: &str = "SELECT id, merchant_id, livemode, status, amount, currency, network, \
+    reference, beneficiary, metadata, network_order_id, pickup_code, page_token, expires_in_s, \
+    expires_at, paid_at, failure_code, failure_message, fee, refund_id, created_at, updated_at \
+    FROM payouts";
+
+/// Stores a new payout.
+pub async fn insert(conn: &mut Conn<'_>, p: &PayoutRecord) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "INSERT INTO payouts (id, merchant_id, livemode, status, amount, currency, network, \
+         reference, beneficiary, metadata, network_order_id, pickup_code, page_token, \
+         expires_in_s, expires_at, paid_at, failure_code, failure_message, fee, refund_id, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+        p.id.to_string(),
+        p.merchant_id.to_string(),
+        p.mode.is_live(),
+        p.status.as_str(),
+        p.amount.minor(),
+        p.currency.code(),
+        &p.network,
+        &p.reference,
+        p.beneficiary.to_string(),
+        p.metadata.to_string(),
+        &p.network_order_id,
+        &p.pickup_code,
+        &p.page_token,
+        p.expires_in_s,
+        p.expires_at.map(|t| Micros::from(t).0),
+        p.paid_at.map(|t| Micros::from(t).0),
+        &p.failure_code,
+        &p.failure_message,
+        p.fee.minor(),
+        &p.refund_id,
+        Micros::from(p.created_at).0,
+        Micros::from(p.updated_at).0,
+    )?;
+    Ok(())
+}
+
+/// A merchant's payout in one mode.
+pub async fn get(
+    conn: &mut Conn<'_>,
+    merchant: MerchantId,
+    mode: Mode,
+    id: PayoutId,
+) -> Result<Option<PayoutRecord>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "{SELECT} WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+    ));
+    let row = fetch!(
+        optional,
+        conn,
+        Row,
+        sql,
+        id.to_string(),
+        merchant.to_string(),
+        mode.is_live()
+    )?;
+    row.map(PayoutRecord::try_from).transpose()
+}
+
+/// Any payout by id (workers, which then act within its own merchant and mode).
+pub async fn get_any(
+    conn: &mut Conn<'_>,
+    id: PayoutId,
+) -> Result<Option<PayoutRecord>, StoreError> {
+    let sql = AssertSqlSafe(format!("{SELECT} WHERE id = $1"));
+    let row = fetch!(optional, conn, Row, sql, id.to_string())?;
+    row.map(PayoutRecord::try_from).transpose()
+}
+
+/// The payout behind a pick-up page token.
+pub async fn get_by_token(
+    conn: &mut Conn<'_>,
+    token: &str,
+) -> Result<Option<PayoutRecord>, StoreError> {
+    let sql = AssertSqlSafe(format!("{SELECT} WHERE page_token = $1"));
+    let row = fetch!(optional, conn, Row, sql, token)?;
+    row.map(PayoutRecord::try_from).transpose()
+}
+
+/// The payout a network order belongs to.
+pub async fn get_by_network_order(
+    conn: &mut Conn<'_>,
+    network: &str,
+    network_order_id: &str,
+) -> Result<Option<PayoutRecord>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "{SELECT} WHERE network = $1 AND network_order_id = $2"
+    ));
+    let row = fetch!(optional, conn, Row, sql, network, network_order_id)?;
+    row.map(PayoutRecord::try_from).transpose()
+}
+
+/// A page of a merchant's payouts, newest first, optionally of one status.
+pub async fn list(
+    conn: &mut Conn<'_>,
+    merchant: MerchantId,
+    mode: Mode,
+    status: Option<PayoutStatus>,
+    page: &PageRequest,
+) -> Result<Page<PayoutRecord>, StoreError> {
+    let (cursor_sql, order, limit) = page.sql(5);
+    let sql = AssertSqlSafe(format!(
+        "{SELECT} WHERE merchant_id = $1 AND livemode = $2 AND ($3 = '' OR status = $3) \
+         AND {cursor_sql} ORDER BY id {order} LIMIT $4"
+    ));
+    let status = status.map(|s| s.as_str()).unwrap_or("");
+    let (m, live) = (merchant.to_string(), mode.is_live());
+    let rows = match page.cursor_id() {
+        Some(c) => fetch!(all, conn, Row, sql, m, live, status, limit, c)?,
+        None => fetch!(all, conn, Row, sql, m, live, status, limit)?,
+    };
+    let page = page.finish(rows);
+    Ok(Page {
+        data: page
+            .data
+            .into_iter()
+            .map(PayoutRecord::try_from)
+            .collect::<Result<_, _>>()?,
+        has_more: page.has_more,
+    })
+}
+
+/// Records the issued pick-up code and moves `pending`/`on_hold` → `available`.
+pub async fn mark_issued(
+    conn: &mut Conn<'_>,
+    id: PayoutId,
+    network_order_id: &str,
+    pickup_code: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let changed = execute!(
+        conn,
+        "UPDATE payouts SET status = 'available', network_order_id = $1, pickup_code = $2, \
+         expires_at = $3, updated_at = $4 WHERE id = $5 AND status IN ('pending', 'on_hold')",
+        network_order_id,
+        pickup_code,
+        Micros::from(expires_at).0,
+        Micros::from(now).0,
+        id.to_string(),
+    )?;
+    Ok(changed == 1)
+}
+
+/// Moves a payout from `from` to `to` (compare-and-set); false when it was no longer in `from`.
+#[allow(clippy::too_many_arguments)]
+pub async fn transition(
+    conn: &mut Conn<'_>,
+    id: PayoutId,
+    from: PayoutStatus,
+    to: PayoutStatus,
+    paid_at: Option<Timestamp>,
+    failure: Option<(&str, &str)>,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let changed = execute!(
+        conn,
+        "UPDATE payouts SET status = $1, paid_at = COALESCE($2, paid_at), \
+         failure_code = COALESCE($3, failure_code), failure_message = COALESCE($4, failure_message), \
+         updated_at = $5 WHERE id = $6 AND status = $7",
+        to.as_str(),
+        paid_at.map(|t| Micros::from(t).0),
+        failure.map(|f| f.0),
+        failure.map(|f| f.1),
+        Micros::from(now).0,
+        id.to_string(),
+        from.as_str(),
+    )?;
+    Ok(changed == 1)
+}
+
+/// Sets the fee reserved with the payout.
+pub async fn set_fee(conn: &mut Conn<'_>, id: PayoutId, fee: Amount) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "UPDATE payouts SET fee = $1 WHERE id = $2",
+        fee.minor(),
+        id.to_string()
+    )?;
+    Ok(())
+}
+
+/// Open payouts whose code expired, oldest first, at most `limit`.
+pub async fn due_for_expiry(
+    conn: &mut Conn<'_>,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<PayoutRecord>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "{SELECT} WHERE status = 'available' AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
+    ));
+    let rows = fetch!(all, conn, Row, sql, Micros::from(now).0, limit)?;
+    rows.into_iter().map(PayoutRecord::try_from).collect()
+}
+
+/// A counter attempt on a payout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    /// `network:attempt-id`.
+    pub id: String,
+    /// When.
+    pub at: Timestamp,
+    /// Which counter.
+    pub counter_id: String,
+    /// `wrong_code`, `document_mismatch`, `approved`, …
+    pub outcome: String,
+}
+
+/// Records an attempt once; false when it was already recorded.
+pub async fn insert_attempt(
+    conn: &mut Conn<'_>,
+    payout: PayoutId,
+    a: &AttemptRecord,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let inserted = execute!(
+        conn,
+        "INSERT INTO payout_attempts (id, payout_id, at, counter_id, outcome, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+        &a.id,
+        payout.to_string(),
+        Micros::from(a.at).0,
+        &a.counter_id,
+        &a.outcome,
+        Micros::from(now).0,
+    )?;
+    Ok(inserted == 1)
+}
+
+/// A payout's attempts, oldest first.
+pub async fn attempts(
+    conn: &mut Conn<'_>,
+    payout: PayoutId,
+) -> Result<Vec<AttemptRecord>, StoreError> {
+    let rows = fetch!(
+        all,
+        conn,
+        (String, i64, String, String),
+        "SELECT id, at, counter_id, outcome FROM payout_attempts WHERE payout_id = $1 ORDER BY at, id",
+        payout.to_string()
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, at, counter_id, outcome)| AttemptRecord {
+            id,
+            at: Micros(at).to_timestamp(),
+            counter_id,
+            outcome,
+        })
+        .collect())
+}
