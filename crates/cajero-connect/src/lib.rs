@@ -15,7 +15,10 @@ use cajero_domain::money::Amount;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub mod create;
 pub mod sim;
+
+pub use create::{NewOrder, create_once};
 
 /// A boxed future, so that connectors can live behind `Arc<dyn Connector>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -249,11 +252,15 @@ pub trait Connector: Send + Sync + fmt::Debug {
     ) -> BoxFuture<'_, Exchange<NetworkOrder>>;
 
     /// Reads an order by the network's id.
-    fn get(&self, kind: OrderKind, network_order_id: &str) -> BoxFuture<'_, Exchange<NetworkOrder>>;
+    fn get(&self, kind: OrderKind, network_order_id: &str)
+    -> BoxFuture<'_, Exchange<NetworkOrder>>;
 
     /// Cancels an open order.
-    fn cancel(&self, kind: OrderKind, network_order_id: &str)
-    -> BoxFuture<'_, Exchange<NetworkOrder>>;
+    fn cancel(
+        &self,
+        kind: OrderKind,
+        network_order_id: &str,
+    ) -> BoxFuture<'_, Exchange<NetworkOrder>>;
 
     /// Verifies and parses a callback: `headers` as (lower-case name, value) pairs, the raw body.
     fn verify_callback(

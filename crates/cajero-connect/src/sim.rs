@@ -1,1 +1,556 @@
-//! The simulator connector (being written).
+//! The simulator connector: [`SimConnector`] speaks `cajero-sim`'s HTTP protocol (see that
+//! crate's README) exactly as a connector to a real network would, over HTTP only.
+//!
+//! Every request under `/v1` is signed (`Sim-Merchant`, `Sim-Timestamp`, `Sim-Signature`).
+//! Answers are mapped once: 201/200 → the order; 422/409 → [`ConnectError::Rejected`] (but
+//! `order_not_cancelable` → [`ConnectError::NotCancelable`]); 404 → `NotFound`; 503 →
+//! `Unavailable`; 504 or no answer in time → `Timeout`; anything else → `Protocol`. Every
+//! exchange comes back as [`Evidence`] without the signature (the secret never leaves the
+//! process in any form that could be stored).
+//!
+//! The simulator also has control and counter endpoints for tests and demos; the calls for
+//! them live in [`helpers`] and exist only on this connector, never on the [`Connector`] trait.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use reqwest::{Method, Url};
+use serde::Deserialize;
+
+use crate::{
+    BoxFuture, Callback, CallbackError, ConnectError, Connector, CreatePickup, CreateVoucher,
+    Evidence, Exchange, NetworkOrder, OrderKind,
+};
+
+mod callback;
+pub mod helpers;
+mod signing;
+mod wire;
+
+pub use helpers::{CounterOutcome, SimClock, SimCounter};
+
+use signing::{HEADER_MERCHANT, HEADER_TIMESTAMP, sign_request};
+use wire::{CreateCollectionBody, CreatePayoutBody, ErrorWire, OrderWire, kind_segment};
+
+/// Default total time for one exchange: long enough for a loaded network, short enough that a
+/// merchant's API call does not hang (the create is then resolved by reference).
+pub const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 10_000;
+/// Default time to open a connection; a connect failure means nothing was sent.
+pub const CONNECT_TIMEOUT_MS_DEFAULT: u64 = 2_000;
+/// Default largest distance between a callback's `Sim-Timestamp` and our clock (the
+/// simulator's own tolerance for requests).
+pub const CALLBACK_TOLERANCE_SECONDS_DEFAULT: u64 = 300;
+/// Largest body kept in [`Evidence`] (request or response); the rest is cut and counted.
+pub const EVIDENCE_BODY_BYTES_MAX: usize = 64 * 1024;
+/// Largest answer read from the network (settlement files are the largest; a day of a busy
+/// merchant is well under this).
+pub const RESPONSE_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// How to reach the simulator and who we are there.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimConnectorConfig {
+    /// `http://127.0.0.1:7070` (a path prefix is kept).
+    pub base_url: String,
+    /// Our merchant id at the network.
+    pub merchant_id: String,
+    /// The shared secret (never printed, never stored in evidence).
+    pub secret: String,
+    /// The network codes this connector serves.
+    #[serde(default = "default_networks")]
+    pub networks: Vec<String>,
+    /// Total time of one exchange.
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// Time to connect.
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// Largest distance between a callback's timestamp and our clock.
+    #[serde(default = "default_callback_tolerance_seconds")]
+    pub callback_tolerance_seconds: u64,
+}
+
+fn default_networks() -> Vec<String> {
+    // The simulator's built-in profiles that still take orders (`baloto` is discontinued).
+    vec!["efecty".into(), "sured".into()]
+}
+fn default_request_timeout_ms() -> u64 {
+    REQUEST_TIMEOUT_MS_DEFAULT
+}
+fn default_connect_timeout_ms() -> u64 {
+    CONNECT_TIMEOUT_MS_DEFAULT
+}
+fn default_callback_tolerance_seconds() -> u64 {
+    CALLBACK_TOLERANCE_SECONDS_DEFAULT
+}
+
+impl SimConnectorConfig {
+    /// A configuration with the default networks, timeouts and tolerance.
+    pub fn new(
+        base_url: impl Into<String>,
+        merchant_id: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> SimConnectorConfig {
+        SimConnectorConfig {
+            base_url: base_url.into(),
+            merchant_id: merchant_id.into(),
+            secret: secret.into(),
+            networks: default_networks(),
+            request_timeout_ms: REQUEST_TIMEOUT_MS_DEFAULT,
+            connect_timeout_ms: CONNECT_TIMEOUT_MS_DEFAULT,
+            callback_tolerance_seconds: CALLBACK_TOLERANCE_SECONDS_DEFAULT,
+        }
+    }
+}
+
+impl fmt::Debug for SimConnectorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimConnectorConfig")
+            .field("base_url", &self.base_url)
+            .field("merchant_id", &self.merchant_id)
+            .field("secret", &"[redacted]")
+            .field("networks", &self.networks)
+            .field("request_timeout_ms", &self.request_timeout_ms)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field(
+                "callback_tolerance_seconds",
+                &self.callback_tolerance_seconds,
+            )
+            .finish()
+    }
+}
+
+/// Why a [`SimConnector`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimConnectorError {
+    /// The base URL is not an `http(s)://host[:port][/prefix]` URL.
+    #[error("invalid simulator base URL {url:?}: {reason}")]
+    InvalidBaseUrl {
+        /// As configured.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// The connector to `cajero-sim`.
+#[derive(Debug, Clone)]
+pub struct SimConnector {
+    config: SimConnectorConfig,
+    base: Url,
+    http: reqwest::Client,
+}
+
+/// An answer read in full: status and body.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+}
+
+impl SimConnector {
+    /// Checks the base URL and builds the HTTP client (no redirects, explicit timeouts).
+    pub fn new(config: SimConnectorConfig) -> Result<SimConnector, SimConnectorError> {
+        let invalid = |reason: &str| SimConnectorError::InvalidBaseUrl {
+            url: config.base_url.clone(),
+            reason: reason.to_owned(),
+        };
+        let base = Url::parse(&config.base_url).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(invalid("not an http(s) URL"));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(invalid("has a query or a fragment"));
+        }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
+            .timeout(Duration::from_millis(config.request_timeout_ms))
+            .build()
+            .map_err(|e| SimConnectorError::Client(e.to_string()))?;
+        Ok(SimConnector { config, base, http })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &SimConnectorConfig {
+        &self.config
+    }
+
+    /// `base` + percent-encoded `segments` + `query`.
+    pub(crate) fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            // Checked in `new`: an http(s) URL always has path segments.
+            path.pop_if_empty().extend(segments);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    /// Sends one request (signed when `signed`), reads the answer, and records the exchange.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Vec<u8>,
+        signed: bool,
+    ) -> (Result<Reply, ConnectError>, Evidence) {
+        let target = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let at = Timestamp::now();
+        // Headers kept as evidence: everything we send except the signature.
+        let mut shown: Vec<(&str, String)> = Vec::new();
+        let mut request = self.http.request(method.clone(), url);
+        if !body.is_empty() {
+            shown.push(("content-type", "application/json".into()));
+        }
+        if signed {
+            shown.push((HEADER_MERCHANT, self.config.merchant_id.clone()));
+            shown.push((HEADER_TIMESTAMP, at.as_second().to_string()));
+            let signature = sign_request(
+                &self.config.secret,
+                at.as_second(),
+                method.as_str(),
+                &target,
+                &body,
+            );
+            request = request.header(signing::HEADER_SIGNATURE, signature);
+        }
+        for (name, value) in &shown {
+            request = request.header(*name, value);
+        }
+        let mut request_text = format!("{method} {target}\n");
+        for (name, value) in &shown {
+            request_text.push_str(&format!("{name}: {value}\n"));
+        }
+        request_text.push('\n');
+        request_text.push_str(&evidence_text(&body));
+
+        let started = Instant::now();
+        let result = read_reply(request.body(body).send().await).await;
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let (response_status, response) = match &result {
+            Ok(reply) => (Some(reply.status), evidence_text(&reply.body)),
+            Err((status, error)) => (*status, error.to_string()),
+        };
+        let evidence = Evidence {
+            operation: format!("{method} {}", target.split('?').next().unwrap_or_default()),
+            request: request_text,
+            response_status,
+            response,
+            at,
+            duration_ms,
+        };
+        (result.map_err(|(_, e)| e), evidence)
+    }
+
+    async fn call_order(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Result<Vec<u8>, ConnectError>,
+        expected: OrderKind,
+    ) -> Exchange<NetworkOrder> {
+        let body = match body {
+            Ok(body) => body,
+            Err(e) => return Exchange::new(Err(e), Vec::new()),
+        };
+        let url = self.url(segments, &[]);
+        let (reply, evidence) = self.send(method, url, body, true).await;
+        let result = reply.and_then(|reply| order_from(&reply, expected));
+        Exchange::new(result, vec![evidence])
+    }
+}
+
+impl<T> Exchange<T> {
+    fn new(result: Result<T, ConnectError>, evidence: Vec<Evidence>) -> Exchange<T> {
+        Exchange { result, evidence }
+    }
+}
+
+/// The transport error as the connector reports it: a connection that never opened sent
+/// nothing (`Unavailable`); any other lost answer may have been acted on (`Timeout`: query
+/// by reference before retrying).
+fn transport_error(e: &reqwest::Error) -> ConnectError {
+    if e.is_connect() {
+        ConnectError::Unavailable(format!("cannot connect: {e}"))
+    } else if e.is_builder() {
+        ConnectError::Protocol(format!("cannot build the request: {e}"))
+    } else {
+        ConnectError::Timeout
+    }
+}
+
+/// Reads the whole answer, at most [`RESPONSE_BYTES_MAX`]. The error side carries the status
+/// when one was received.
+async fn read_reply(
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Result<Reply, (Option<u16>, ConnectError)> {
+    let mut response = sent.map_err(|e| (None, transport_error(&e)))?;
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > RESPONSE_BYTES_MAX {
+                    let error = ConnectError::Protocol(format!(
+                        "answer larger than {RESPONSE_BYTES_MAX} bytes"
+                    ));
+                    return Err((Some(status), error));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Reply { status, body }),
+            Err(e) => return Err((Some(status), transport_error(&e))),
+        }
+    }
+}
+
+/// A body as evidence text: UTF-8 (lossy), at most [`EVIDENCE_BODY_BYTES_MAX`] bytes kept.
+fn evidence_text(body: &[u8]) -> String {
+    if body.len() <= EVIDENCE_BODY_BYTES_MAX {
+        return String::from_utf8_lossy(body).into_owned();
+    }
+    let kept = body.get(..EVIDENCE_BODY_BYTES_MAX).unwrap_or(body);
+    format!(
+        "{}\n[{} more bytes not kept]",
+        String::from_utf8_lossy(kept),
+        body.len() - kept.len()
+    )
+}
+
+/// The error an answer other than success stands for.
+pub(crate) fn error_from(reply: &Reply) -> ConnectError {
+    let detail = serde_json::from_slice::<ErrorWire>(&reply.body)
+        .ok()
+        .map(|w| w.error);
+    match (reply.status, detail) {
+        (404, _) => ConnectError::NotFound,
+        (409, Some(d)) if d.code == "order_not_cancelable" => ConnectError::NotCancelable,
+        (409 | 422, Some(d)) => ConnectError::Rejected {
+            code: d.code,
+            message: d.message,
+        },
+        (503, Some(d)) => ConnectError::Unavailable(format!("{}: {}", d.code, d.message)),
+        (503, None) => ConnectError::Unavailable("HTTP 503".into()),
+        (504, _) => ConnectError::Timeout,
+        (status, Some(d)) => {
+            ConnectError::Protocol(format!("HTTP {status}: {}: {}", d.code, d.message))
+        }
+        (status, None) => ConnectError::Protocol(format!(
+            "HTTP {status}: {}",
+            evidence_text(reply.body.get(..256).unwrap_or(&reply.body))
+        )),
+    }
+}
+
+/// A success answer as an order of the `expected` kind.
+fn order_from(reply: &Reply, expected: OrderKind) -> Result<NetworkOrder, ConnectError> {
+    if !matches!(reply.status, 200 | 201) {
+        return Err(error_from(reply));
+    }
+    let wire: OrderWire = serde_json::from_slice(&reply.body)
+        .map_err(|e| ConnectError::Protocol(format!("order: {e}")))?;
+    let order = wire.into_order()?;
+    if order.kind != expected {
+        return Err(ConnectError::Protocol(format!(
+            "asked for a {expected:?}, got a {:?}",
+            order.kind
+        )));
+    }
+    Ok(order)
+}
+
+fn to_body<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ConnectError> {
+    serde_json::to_vec(value).map_err(|e| ConnectError::Protocol(format!("request body: {e}")))
+}
+
+impl Connector for SimConnector {
+    fn networks(&self) -> Vec<String> {
+        self.config.networks.clone()
+    }
+
+    fn create_voucher(&self, request: &CreateVoucher) -> BoxFuture<'_, Exchange<NetworkOrder>> {
+        let body = to_body(&CreateCollectionBody::from(request));
+        Box::pin(async move {
+            self.call_order(
+                Method::POST,
+                &["v1", "collections"],
+                body,
+                OrderKind::Collection,
+            )
+            .await
+        })
+    }
+
+    fn create_pickup(&self, request: &CreatePickup) -> BoxFuture<'_, Exchange<NetworkOrder>> {
+        let body = to_body(&CreatePayoutBody::from(request));
+        Box::pin(async move {
+            self.call_order(Method::POST, &["v1", "payouts"], body, OrderKind::Payout)
+                .await
+        })
+    }
+
+    fn find_by_reference(
+        &self,
+        kind: OrderKind,
+        reference: &str,
+    ) -> BoxFuture<'_, Exchange<NetworkOrder>> {
+        let reference = reference.to_owned();
+        Box::pin(async move {
+            let segments = ["v1", kind_segment(kind), "by_reference", &reference];
+            self.call_order(Method::GET, &segments, Ok(Vec::new()), kind)
+                .await
+        })
+    }
+
+    fn get(
+        &self,
+        kind: OrderKind,
+        network_order_id: &str,
+    ) -> BoxFuture<'_, Exchange<NetworkOrder>> {
+        let id = network_order_id.to_owned();
+        Box::pin(async move {
+            let segments = ["v1", kind_segment(kind), &id];
+            self.call_order(Method::GET, &segments, Ok(Vec::new()), kind)
+                .await
+        })
+    }
+
+    fn cancel(
+        &self,
+        kind: OrderKind,
+        network_order_id: &str,
+    ) -> BoxFuture<'_, Exchange<NetworkOrder>> {
+        let id = network_order_id.to_owned();
+        Box::pin(async move {
+            let segments = ["v1", kind_segment(kind), &id, "cancel"];
+            self.call_order(Method::POST, &segments, Ok(Vec::new()), kind)
+                .await
+        })
+    }
+
+    fn verify_callback(
+        &self,
+        headers: &[(String, String)],
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<Callback, CallbackError> {
+        callback::Verifier {
+            merchant_id: &self.config.merchant_id,
+            secret: &self.config.secret,
+            tolerance_seconds: self.config.callback_tolerance_seconds,
+        }
+        .verify(headers, body, now)
+    }
+
+    fn settlement_file(&self, date: &str, format: &str) -> BoxFuture<'_, Exchange<Vec<u8>>> {
+        let date = date.to_owned();
+        let format = format.to_owned();
+        Box::pin(async move {
+            let url = self.url(&["v1", "settlement_files", &date], &[("format", &format)]);
+            let (reply, evidence) = self.send(Method::GET, url, Vec::new(), true).await;
+            let result = reply.and_then(|reply| match reply.status {
+                200 => Ok(reply.body),
+                _ => Err(error_from(&reply)),
+            });
+            Exchange::new(result, vec![evidence])
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_never_shows_in_debug_output() {
+        let config = SimConnectorConfig::new("http://127.0.0.1:1", "m1", "very-secret-value");
+        let connector = SimConnector::new(config).unwrap();
+        assert!(!format!("{connector:?}").contains("very-secret-value"));
+    }
+
+    #[test]
+    fn base_urls_that_cannot_carry_paths_are_refused() {
+        for url in ["mailto:a@b.c", "ftp://x", "http://h/?q=1", "nonsense"] {
+            let got = SimConnector::new(SimConnectorConfig::new(url, "m", "s"));
+            assert!(got.is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn references_are_percent_encoded_as_one_segment() {
+        let connector =
+            SimConnector::new(SimConnectorConfig::new("http://h:1/prefix/", "m", "s")).unwrap();
+        let url = connector.url(&["v1", "payouts", "by_reference", "a/b c?"], &[]);
+        assert_eq!(url.path(), "/prefix/v1/payouts/by_reference/a%2Fb%20c%3F");
+        let url = connector.url(
+            &["v1", "settlement_files", "2026-11-25"],
+            &[("format", "csv")],
+        );
+        assert_eq!(
+            url.as_str(),
+            "http://h:1/prefix/v1/settlement_files/2026-11-25?format=csv"
+        );
+    }
+
+    #[test]
+    fn long_bodies_are_cut_in_evidence() {
+        let text = evidence_text(&vec![b'a'; EVIDENCE_BODY_BYTES_MAX + 10]);
+        assert!(text.ends_with("[10 more bytes not kept]"));
+    }
+
+    #[test]
+    fn error_answers_map_to_connect_errors() {
+        let reply = |status: u16, code: &str| Reply {
+            status,
+            body: format!(r#"{{"error":{{"code":"{code}","message":"m"}}}}"#).into_bytes(),
+        };
+        let rejected = |code: &str| ConnectError::Rejected {
+            code: code.into(),
+            message: "m".into(),
+        };
+        let cases = [
+            (
+                reply(422, "beneficiary_rejected"),
+                rejected("beneficiary_rejected"),
+            ),
+            (
+                reply(409, "reference_conflict"),
+                rejected("reference_conflict"),
+            ),
+            (
+                reply(409, "order_not_cancelable"),
+                ConnectError::NotCancelable,
+            ),
+            (reply(404, "not_found"), ConnectError::NotFound),
+            (
+                reply(503, "network_unavailable"),
+                ConnectError::Unavailable("network_unavailable: m".into()),
+            ),
+            (reply(504, "timeout"), ConnectError::Timeout),
+            (
+                reply(401, "signature_invalid"),
+                ConnectError::Protocol("HTTP 401: signature_invalid: m".into()),
+            ),
+            (
+                Reply {
+                    status: 422,
+                    body: b"<html>".to_vec(),
+                },
+                ConnectError::Protocol("HTTP 422: <html>".into()),
+            ),
+        ];
+        for (reply, expected) in cases {
+            assert_eq!(error_from(&reply), expected, "{}", reply.status);
+        }
+    }
+}
