@@ -25,8 +25,10 @@ use sqlx::sqlite::{
 use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
 
 pub mod events;
+pub mod fx;
 pub mod idempotency;
 pub mod ledger;
+pub mod merchant_settings;
 pub mod merchants;
 pub mod network;
 pub mod page;

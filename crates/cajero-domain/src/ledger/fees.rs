@@ -15,6 +15,7 @@ pub const FEE_TIERS_MAX: usize = 16;
 
 /// A rate and fixed part that apply from a monthly volume on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tier {
     /// The tier applies once the month's volume (before this operation) reaches this.
     pub monthly_volume_from: Amount,
@@ -26,6 +27,7 @@ pub struct Tier {
 
 /// How one kind of operation is charged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FeeRule {
     /// Tiers by ascending `monthly_volume_from`; the first starts at zero.
     pub tiers: Vec<Tier>,
@@ -35,6 +37,7 @@ pub struct FeeRule {
 
 /// A merchant's fee plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FeePlan {
     /// Charged on a paid pay-in.
     pub payin: FeeRule,
@@ -131,7 +134,29 @@ impl FeeRule {
     }
 }
 
+/// A fee plan that cannot be used: which rule, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{rule}: {error}")]
+pub struct FeePlanError {
+    /// `payin` or `payout`.
+    pub rule: &'static str,
+    /// What is wrong with it.
+    pub error: FeeRuleError,
+}
+
 impl FeePlan {
+    /// Checks both rules, naming the one at fault.
+    pub fn validate(&self) -> Result<(), FeePlanError> {
+        self.payin.validate().map_err(|error| FeePlanError {
+            rule: "payin",
+            error,
+        })?;
+        self.payout.validate().map_err(|error| FeePlanError {
+            rule: "payout",
+            error,
+        })
+    }
+
     /// A plan that charges nothing (test merchants by default).
     pub fn free() -> FeePlan {
         FeePlan {

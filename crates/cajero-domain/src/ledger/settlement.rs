@@ -15,7 +15,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{self, CalendarError};
-use crate::money::{AMOUNT_MINOR_MAX, Amount, BASIS_POINTS_PER_WHOLE, BasisPoints, MoneyError};
+use crate::money::{
+    AMOUNT_MINOR_MAX, Amount, BASIS_POINTS_PER_WHOLE, BasisPoints, Currency, MoneyError,
+};
 
 /// The default settlement delay: T+1 business day (no public source gives Efecty's own cycle).
 pub const SETTLEMENT_DELAY_BUSINESS_DAYS_DEFAULT: u32 = 1;
@@ -23,6 +25,49 @@ pub const SETTLEMENT_DELAY_BUSINESS_DAYS_DEFAULT: u32 = 1;
 pub const SETTLEMENT_DELAY_BUSINESS_DAYS_MAX: u32 = 30;
 /// Micro-units per unit in a rate.
 pub const RATE_SCALE: u64 = 1_000_000;
+
+/// How a merchant is settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettlementTerms {
+    /// T+N: business days from the collection day to the day the money is available.
+    pub delay_business_days: u32,
+    /// What the merchant is paid in: COP, or USD converted at the day's rate.
+    pub currency: Currency,
+    /// Taken off the rate when converting to USD (ignored for COP).
+    pub fx_markup: BasisPoints,
+}
+
+impl Default for SettlementTerms {
+    /// T+1, in COP, no markup.
+    fn default() -> Self {
+        SettlementTerms {
+            delay_business_days: SETTLEMENT_DELAY_BUSINESS_DAYS_DEFAULT,
+            currency: Currency::Cop,
+            fx_markup: BasisPoints::default(),
+        }
+    }
+}
+
+/// Settlement terms that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettlementTermsError {
+    /// More than [`SETTLEMENT_DELAY_BUSINESS_DAYS_MAX`].
+    #[error(
+        "delay_business_days must be between 0 and {SETTLEMENT_DELAY_BUSINESS_DAYS_MAX}, not {0}"
+    )]
+    DelayTooLong(u32),
+}
+
+impl SettlementTerms {
+    /// Checks the bounds.
+    pub fn validate(&self) -> Result<(), SettlementTermsError> {
+        if self.delay_business_days > SETTLEMENT_DELAY_BUSINESS_DAYS_MAX {
+            return Err(SettlementTermsError::DelayTooLong(self.delay_business_days));
+        }
+        Ok(())
+    }
+}
 
 /// The Bogotá business day whose batch money collected at `at` belongs to.
 pub fn collection_day(at: Timestamp) -> Result<Date, CalendarError> {
