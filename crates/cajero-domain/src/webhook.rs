@@ -226,7 +226,9 @@ pub fn next_attempt_delay(
     let jitter = i64::from(jitter_permille.clamp(-JITTER_PERMILLE_MAX, JITTER_PERMILLE_MAX));
     let scheduled_ms = scheduled_s * 1_000 + scheduled_s * jitter;
     let retry_after_ms = retry_after_s.map_or(0, |s| s.clamp(0, RETRY_AFTER_S_MAX) * 1_000);
-    Some(SignedDuration::from_millis(scheduled_ms.max(retry_after_ms)))
+    Some(SignedDuration::from_millis(
+        scheduled_ms.max(retry_after_ms),
+    ))
 }
 
 #[cfg(test)]
@@ -254,7 +256,11 @@ mod tests {
             ("payout.*", EventType::PayinPaid, false),
             ("payin.paid", EventType::PayinPaid, true),
             ("payin.paid", EventType::PayinExpired, false),
-            ("webhook_endpoint.*", EventType::WebhookEndpointDisabled, true),
+            (
+                "webhook_endpoint.*",
+                EventType::WebhookEndpointDisabled,
+                true,
+            ),
         ];
         for (pattern, t, expected) in table {
             let p: EventPattern = pattern.parse().unwrap();
@@ -265,7 +271,15 @@ mod tests {
 
     #[test]
     fn unknown_patterns_are_refused() {
-        for bad in ["", "payouts.*", "payout.", "payout.paid.*", "**", "PAYOUT.PAID", ".*"] {
+        for bad in [
+            "",
+            "payouts.*",
+            "payout.",
+            "payout.paid.*",
+            "**",
+            "PAYOUT.PAID",
+            ".*",
+        ] {
             assert!(bad.parse::<EventPattern>().is_err(), "{bad:?}");
         }
     }
@@ -285,7 +299,10 @@ mod tests {
             let base = RETRY_SCHEDULE_S[n as usize] * 1_000;
             for jitter in [-1_000, -200, -137, 0, 55, 200, 999] {
                 let ms = next_attempt_delay(n, jitter, None).unwrap().as_millis() as i64;
-                assert!(ms >= base * 8 / 10 && ms <= base * 12 / 10, "{n} {jitter} {ms}");
+                assert!(
+                    ms >= base * 8 / 10 && ms <= base * 12 / 10,
+                    "{n} {jitter} {ms}"
+                );
             }
         }
         // The extremes are reached: ±20 % of 5 minutes.
@@ -301,7 +318,9 @@ mod tests {
         assert_eq!(next_attempt_delay(2, 0, Some(1)).unwrap().as_secs(), 300);
         // Asking for a week is capped at the longest step.
         assert_eq!(
-            next_attempt_delay(1, 0, Some(7 * 86_400)).unwrap().as_secs(),
+            next_attempt_delay(1, 0, Some(7 * 86_400))
+                .unwrap()
+                .as_secs(),
             RETRY_AFTER_S_MAX
         );
         assert_eq!(next_attempt_delay(1, 0, Some(-5)).unwrap().as_secs(), 5);

@@ -72,6 +72,136 @@ impl Default for DatabaseConfig {
     }
 }
 
+/// Outgoing webhook settings (`[webhooks]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Whether this instance runs the delivery worker (several instances may).
+    pub worker_enabled: bool,
+    /// A delivery's whole exchange: connect, send, answer (API.md: 15 s).
+    pub timeout_ms: u64,
+    /// How long a claimed delivery is held before another worker may take it over; longer
+    /// than `timeout_ms` (a crashed instance's deliveries wait this long).
+    pub lease_ms: u64,
+    /// Deliveries in flight at once, per instance.
+    pub delivery_concurrency_max: u32,
+    /// Deliveries in flight at once to one endpoint, across instances.
+    pub endpoint_concurrency_max: u32,
+    /// Deliveries claimed (and attempts recorded) per database round trip at most.
+    pub batch_max: u32,
+    /// Sleep when nothing is due.
+    pub idle_poll_ms: u64,
+    /// Whether test-mode endpoints may be on loopback (`http://127.0.0.1:…`, `localhost`).
+    pub allow_loopback_in_test_mode: bool,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            worker_enabled: true,
+            timeout_ms: 15_000,
+            lease_ms: 60_000,
+            delivery_concurrency_max: 256,
+            endpoint_concurrency_max: 32,
+            batch_max: 256,
+            idle_poll_ms: 200,
+            allow_loopback_in_test_mode: true,
+        }
+    }
+}
+
+/// Bounds of the webhook settings.
+const WEBHOOK_CONCURRENCY_MAX: u32 = 10_000;
+const WEBHOOK_BATCH_MAX: u32 = 5_000;
+
+impl WebhooksConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, value) in [
+            ("webhooks.timeout_ms", self.timeout_ms),
+            ("webhooks.lease_ms", self.lease_ms),
+            ("webhooks.idle_poll_ms", self.idle_poll_ms),
+        ] {
+            if value == 0 || value > TIMEOUT_MS_MAX {
+                return Err(invalid(
+                    key,
+                    format!("must be between 1 and {TIMEOUT_MS_MAX} milliseconds, not {value}"),
+                ));
+            }
+        }
+        if self.lease_ms <= self.timeout_ms {
+            return Err(invalid(
+                "webhooks.lease_ms",
+                "must be longer than webhooks.timeout_ms, or deliveries in flight get taken over",
+            ));
+        }
+        for (key, value, max) in [
+            (
+                "webhooks.delivery_concurrency_max",
+                self.delivery_concurrency_max,
+                WEBHOOK_CONCURRENCY_MAX,
+            ),
+            (
+                "webhooks.endpoint_concurrency_max",
+                self.endpoint_concurrency_max,
+                WEBHOOK_CONCURRENCY_MAX,
+            ),
+            ("webhooks.batch_max", self.batch_max, WEBHOOK_BATCH_MAX),
+        ] {
+            if value == 0 || value > max {
+                return Err(invalid(
+                    key,
+                    format!("must be between 1 and {max}, not {value}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The ledger's background work (`[ledger]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LedgerConfig {
+    /// How often due pay-ins are settled (0: this instance does not settle).
+    pub settlement_interval_ms: u64,
+    /// How often the whole ledger is verified, alerting when anything is off (0: never).
+    pub verify_interval_ms: u64,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig {
+            settlement_interval_ms: 60_000,
+            verify_interval_ms: 60 * 60 * 1_000,
+        }
+    }
+}
+
+/// Bounds of the ledger intervals: at least a second (a tighter loop only burns the database),
+/// at most a day (settlement is daily).
+const LEDGER_INTERVAL_MS_MIN: u64 = 1_000;
+const LEDGER_INTERVAL_MS_MAX: u64 = 24 * 60 * 60 * 1_000;
+
+impl LedgerConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, value) in [
+            ("ledger.settlement_interval_ms", self.settlement_interval_ms),
+            ("ledger.verify_interval_ms", self.verify_interval_ms),
+        ] {
+            if value != 0 && !(LEDGER_INTERVAL_MS_MIN..=LEDGER_INTERVAL_MS_MAX).contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "must be 0 (off) or between {LEDGER_INTERVAL_MS_MIN} and \
+                         {LEDGER_INTERVAL_MS_MAX} milliseconds, not {value}"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The server's whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -95,6 +225,24 @@ pub struct Config {
     pub shutdown_grace_ms: u64,
     /// Database pool settings.
     pub database: DatabaseConfig,
+    /// Settlement and ledger check intervals.
+    pub ledger: LedgerConfig,
+    /// Outgoing webhook settings.
+    pub webhooks: WebhooksConfig,
+    /// The network simulator test mode talks to; absent: one is started embedded.
+    pub simulator: Option<SimulatorConfig>,
+}
+
+/// An external simulator (`cajero sim`) for test mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorConfig {
+    /// Its base URL, e.g. `http://127.0.0.1:7070`.
+    pub url: String,
+    /// This instance's merchant id there.
+    pub merchant_id: String,
+    /// The shared secret for signatures.
+    pub secret: Secret,
 }
 
 /// Bounds that configuration values must respect.
@@ -114,6 +262,9 @@ impl Default for Config {
             request_timeout_ms: 30_000,
             shutdown_grace_ms: 10_000,
             database: DatabaseConfig::default(),
+            ledger: LedgerConfig::default(),
+            webhooks: WebhooksConfig::default(),
+            simulator: None,
         }
     }
 }
@@ -146,6 +297,9 @@ const ENV_KEYS: &[&str] = &[
     "request_timeout_ms",
     "shutdown_grace_ms",
     "database",
+    "ledger",
+    "webhooks",
+    "simulator",
 ];
 
 impl Config {
@@ -224,6 +378,8 @@ impl Config {
                 ));
             }
         }
+        self.webhooks.validate()?;
+        self.ledger.validate()?;
         let pool = self.database.pool_connections_max;
         if pool == 0 || pool > POOL_CONNECTIONS_MAX {
             return Err(invalid(

@@ -27,10 +27,13 @@ pub mod extract;
 pub mod funds;
 pub mod idempotency;
 pub mod list;
+pub mod metrics;
 mod middleware;
 mod routes;
 pub mod telemetry;
 pub mod time;
+pub mod webhook;
+pub mod workers;
 
 use clock::Clock;
 use config::Config;
@@ -128,6 +131,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let grace = Duration::from_millis(state.config.shutdown_grace_ms);
     let store = state.store.clone();
+    let background = workers::start(&state)?;
     let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(state);
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -147,6 +151,7 @@ pub async fn serve(
             Ok(())
         }
     };
+    background.stop(grace).await;
     store.close().await;
     result
 }

@@ -194,9 +194,8 @@ pub async fn list_events(
     page: &PageRequest,
 ) -> Result<Page<EventRecord>, StoreError> {
     // Ids are time-sortable, so a time range is an id range: the same index serves both.
-    let bound = |t: Timestamp| {
-        EventId::min_at(u64::try_from(t.as_millisecond()).unwrap_or(0)).to_string()
-    };
+    let bound =
+        |t: Timestamp| EventId::min_at(u64::try_from(t.as_millisecond()).unwrap_or(0)).to_string();
     let low = filter.created_gte.map(bound).unwrap_or_default();
     let high = filter.created_lt.map(bound);
     let (cursor_sql, order, limit) = page.sql(6);
@@ -261,7 +260,12 @@ mod tests {
         let payin = type_codes(&[EventPattern::Family("payin")]);
         assert_eq!(
             payin,
-            vec!["payin.created", "payin.paid", "payin.expired", "payin.canceled"]
+            vec![
+                "payin.created",
+                "payin.paid",
+                "payin.expired",
+                "payin.canceled"
+            ]
         );
     }
 }

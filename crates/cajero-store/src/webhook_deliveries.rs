@@ -313,9 +313,8 @@ pub async fn recover(
     until: Timestamp,
     now: Timestamp,
 ) -> Result<u64, StoreError> {
-    let bound = |t: Timestamp| {
-        EventId::min_at(u64::try_from(t.as_millisecond()).unwrap_or(0)).to_string()
-    };
+    let bound =
+        |t: Timestamp| EventId::min_at(u64::try_from(t.as_millisecond()).unwrap_or(0)).to_string();
     Ok(execute!(
         conn,
         "UPDATE webhook_deliveries SET status = 'pending', round_attempts = 0, \
@@ -395,20 +394,22 @@ pub async fn deliveries_of_event(
     attempts.reverse();
     let attempts = attempts
         .into_iter()
-        .map(|(endpoint_id, attempt, started, duration_ms, code, error, body)| {
-            Ok(AttemptRecord {
-                event_id,
-                endpoint_id: endpoint_id
-                    .parse()
-                    .map_err(|e| corrupt("webhook_attempts", e))?,
-                attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
-                started_at: to_ts(started),
-                duration_ms,
-                status_code: code.and_then(|c| u16::try_from(c).ok()),
-                error,
-                response_body: body,
-            })
-        })
+        .map(
+            |(endpoint_id, attempt, started, duration_ms, code, error, body)| {
+                Ok(AttemptRecord {
+                    event_id,
+                    endpoint_id: endpoint_id
+                        .parse()
+                        .map_err(|e| corrupt("webhook_attempts", e))?,
+                    attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
+                    started_at: to_ts(started),
+                    duration_ms,
+                    status_code: code.and_then(|c| u16::try_from(c).ok()),
+                    error,
+                    response_body: body,
+                })
+            },
+        )
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok((deliveries, attempts))
 }

@@ -1,0 +1,370 @@
+//! The webhook worker: claims due deliveries from the outbox under a lease, sends them, and
+//! records each attempt with what comes next (API.md's retry schedule, `Retry-After`, `410`
+//! disabling the endpoint, five days of only failures disabling it with a
+//! `webhook_endpoint.disabled` event).
+//!
+//! [`WebhookWorker::run_once`] does one batch start to finish at a given instant, for tests
+//! driven by a manual clock. [`WebhookWorker::start`] runs the production loop: deliveries are
+//! pipelined (a slow receiver holds one slot, not the batch) within
+//! `webhooks.delivery_concurrency_max`, and finished attempts are recorded in batches.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use cajero_domain::id::{EventId, WebhookEndpointId};
+use cajero_domain::webhook::{FAILING_DISABLE_AFTER_S, next_attempt_delay};
+use cajero_store::webhook_deliveries::{
+    self, AttemptRecord, ClaimRequest, ClaimedDelivery, NextStep,
+};
+use cajero_store::webhooks::{self, DisabledReason};
+use cajero_store::{Store, StoreError, events};
+use futures::StreamExt;
+use jiff::{SignedDuration, Timestamp};
+use rand::RngExt;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+
+use super::{LoopPacing, ShutdownSignal, Worker, run_loop};
+use crate::AppState;
+use crate::clock::Clock;
+use crate::config::WebhooksConfig;
+use crate::webhook::send::{SendResult, Sender};
+use crate::webhook::{ENDPOINT_DISABLED, endpoint_json};
+
+/// When free delivery slots are few, wait this long at most for more before claiming, so that
+/// claims come in batches rather than one per finished delivery.
+const CLAIM_GATHER_MS: u64 = 5;
+/// Pause after a failed step (the database is down, say).
+const ERROR_BACKOFF_MS: u64 = 1_000;
+
+/// What one batch came to.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunStats {
+    /// Deliveries claimed and attempted.
+    pub attempted: usize,
+    /// Attempts the receiver accepted (2xx).
+    pub succeeded: usize,
+    /// Attempts that failed.
+    pub failed: usize,
+    /// Endpoints disabled by this batch (410, or five days of only failures).
+    pub endpoints_disabled: usize,
+}
+
+/// An attempt made, waiting to be recorded.
+#[derive(Debug)]
+struct Finished {
+    delivery: ClaimedDelivery,
+    token: Arc<str>,
+    result: SendResult,
+}
+
+/// The webhook worker; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct WebhookWorker {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    sender: Sender,
+    config: WebhooksConfig,
+    instance: String,
+    claims: AtomicU64,
+}
+
+impl WebhookWorker {
+    /// A worker over the server's store, clock and `webhooks` settings.
+    pub fn new(state: &AppState) -> anyhow::Result<WebhookWorker> {
+        let config = state.config.webhooks.clone();
+        let sender = Sender::new(
+            Duration::from_millis(config.timeout_ms),
+            config.allow_loopback_in_test_mode,
+        )?;
+        let instance: u64 = rand::rng().random();
+        Ok(WebhookWorker {
+            inner: Arc::new(Inner {
+                store: state.store.clone(),
+                clock: state.clock.clone(),
+                sender,
+                config,
+                instance: format!("{instance:016x}"),
+                claims: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    fn token(&self) -> Arc<str> {
+        let n = self.inner.claims.fetch_add(1, Ordering::Relaxed);
+        Arc::from(format!("{}-{n}", self.inner.instance))
+    }
+
+    async fn claim(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        token: &Arc<str>,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let lease = SignedDuration::from_millis(
+            i64::try_from(self.inner.config.lease_ms).unwrap_or(i64::MAX),
+        );
+        let token = token.to_string();
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let per_endpoint_max = self.inner.config.endpoint_concurrency_max;
+        self.inner
+            .store
+            .write(move |mut c| {
+                Box::pin(async move {
+                    let request = ClaimRequest {
+                        now,
+                        lease_until: now.checked_add(lease).unwrap_or(now),
+                        token: &token,
+                        limit,
+                        per_endpoint_max,
+                    };
+                    webhook_deliveries::claim_due(&mut c, &request).await
+                })
+            })
+            .await
+    }
+
+    /// Claims the deliveries due at `now` (one batch), sends them concurrently, records every
+    /// attempt, and returns what happened. Tests drive the worker with this and a manual clock.
+    pub async fn run_once(&self, now: Timestamp) -> Result<RunStats, StoreError> {
+        let token = self.token();
+        let claimed = self
+            .claim(now, self.inner.config.batch_max as usize, &token)
+            .await?;
+        let sender = &self.inner.sender;
+        let finished: Vec<Finished> = futures::stream::iter(claimed)
+            .map(|delivery| {
+                let token = token.clone();
+                async move {
+                    let result = sender.send(&delivery, now).await;
+                    crate::metrics::webhook_attempt(&delivery.endpoint_id, &result);
+                    Finished {
+                        delivery,
+                        token,
+                        result,
+                    }
+                }
+            })
+            .buffer_unordered(self.inner.config.delivery_concurrency_max as usize)
+            .collect()
+            .await;
+        record(&self.inner.store, finished, now).await
+    }
+
+    /// Runs the delivery loop until `shutdown`; the handle completes once attempts in flight
+    /// are recorded.
+    pub fn start(self, shutdown: ShutdownSignal) -> JoinHandle<()> {
+        let (done, finished) = mpsc::channel(self.inner.config.batch_max as usize * 4);
+        let recorder = tokio::spawn(recorder(self.inner.clone(), finished));
+        let pacing = LoopPacing {
+            idle_sleep: Duration::from_millis(self.inner.config.idle_poll_ms),
+            error_backoff: Duration::from_millis(ERROR_BACKOFF_MS),
+        };
+        let slots = Arc::new(Semaphore::new(
+            self.inner.config.delivery_concurrency_max as usize,
+        ));
+        let pipeline = Pipeline {
+            worker: self,
+            slots,
+            done,
+        };
+        tokio::spawn(async move {
+            run_loop(pipeline, pacing, shutdown).await;
+            // The pipeline (and its sender half) is gone; the recorder ends when the last
+            // delivery in flight has handed over its result.
+            let _ = recorder.await;
+        })
+    }
+}
+
+/// The production loop's step: claim as many deliveries as there are free slots, and send
+/// each in its own task.
+struct Pipeline {
+    worker: WebhookWorker,
+    slots: Arc<Semaphore>,
+    done: mpsc::Sender<Finished>,
+}
+
+impl Worker for Pipeline {
+    fn name(&self) -> &'static str {
+        "webhooks"
+    }
+
+    async fn step(&self) -> anyhow::Result<usize> {
+        let config = &self.worker.inner.config;
+        let first = self.slots.clone().acquire_owned().await?;
+        let low_water = (config.delivery_concurrency_max as usize / 4).clamp(1, 64);
+        let gather_until = Instant::now() + Duration::from_millis(CLAIM_GATHER_MS);
+        while self.slots.available_permits() + 1 < low_water && Instant::now() < gather_until {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let limit = (self.slots.available_permits() + 1).min(config.batch_max as usize);
+        let token = self.worker.token();
+        let now = self.worker.inner.clock.now();
+        let claimed = self.worker.claim(now, limit, &token).await?;
+        let count = claimed.len();
+        let mut first = Some(first);
+        for delivery in claimed {
+            let slot = match first.take() {
+                Some(slot) => slot,
+                None => self.slots.clone().acquire_owned().await?,
+            };
+            let inner = self.worker.inner.clone();
+            let done = self.done.clone();
+            let token = token.clone();
+            tokio::spawn(async move {
+                let result = inner.sender.send(&delivery, inner.clock.now()).await;
+                crate::metrics::webhook_attempt(&delivery.endpoint_id, &result);
+                let _ = done
+                    .send(Finished {
+                        delivery,
+                        token,
+                        result,
+                    })
+                    .await;
+                drop(slot);
+            });
+        }
+        Ok(count)
+    }
+}
+
+/// Records finished attempts in batches, one unit of work per batch.
+async fn recorder(inner: Arc<Inner>, mut finished: mpsc::Receiver<Finished>) {
+    let batch_max = inner.config.batch_max as usize;
+    while let Some(first) = finished.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < batch_max {
+            match finished.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let count = batch.len();
+        if let Err(error) = record(&inner.store, batch, inner.clock.now()).await {
+            // The leases run out and the deliveries are attempted again: at least once.
+            tracing::error!(%error, count, "could not record webhook attempts");
+        }
+    }
+}
+
+/// What an attempt leads to.
+fn next_step(
+    delivery: &ClaimedDelivery,
+    result: &SendResult,
+    jitter: i32,
+    now: Timestamp,
+) -> NextStep {
+    if result.succeeded() {
+        return NextStep::Succeeded;
+    }
+    if result.gone() {
+        return NextStep::Failed;
+    }
+    match next_attempt_delay(delivery.round_attempts + 1, jitter, result.retry_after_s) {
+        Some(wait) => NextStep::RetryAt(now.checked_add(wait).unwrap_or(now)),
+        None => NextStep::Failed,
+    }
+}
+
+/// How an endpoint fared in one batch.
+#[derive(Debug, Default, Clone, Copy)]
+struct Health {
+    succeeded: bool,
+    gone: bool,
+}
+
+/// Records a batch of attempts in one unit of work, then the endpoints' health: a `410`
+/// disables its endpoint; a failure-only batch on an endpoint failing for five days disables
+/// it; either announces itself with a `webhook_endpoint.disabled` event.
+async fn record(
+    store: &Store,
+    finished: Vec<Finished>,
+    now: Timestamp,
+) -> Result<RunStats, StoreError> {
+    if finished.is_empty() {
+        return Ok(RunStats::default());
+    }
+    let (jitters, event_ids) = {
+        let mut rng = rand::rng();
+        let jitter_max = cajero_domain::webhook::JITTER_PERMILLE_MAX;
+        let jitters: Vec<i32> = finished
+            .iter()
+            .map(|_| rng.random_range(-jitter_max..=jitter_max))
+            .collect();
+        let event_ids: Vec<u128> = finished.iter().map(|_| rng.random()).collect();
+        (jitters, event_ids)
+    };
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let mut stats = RunStats::default();
+                let mut health: HashMap<WebhookEndpointId, Health> = HashMap::new();
+                for (f, jitter) in finished.iter().zip(jitters) {
+                    let next = next_step(&f.delivery, &f.result, jitter, now);
+                    let attempt = AttemptRecord {
+                        event_id: f.delivery.event.id,
+                        endpoint_id: f.delivery.endpoint_id,
+                        attempt: f.delivery.attempt_count + 1,
+                        started_at: f.result.started_at,
+                        duration_ms: f.result.duration_ms,
+                        status_code: f.result.status,
+                        error: f.result.error.clone(),
+                        response_body: f.result.body.clone(),
+                    };
+                    stats.attempted += 1;
+                    if f.result.succeeded() {
+                        stats.succeeded += 1;
+                    } else {
+                        stats.failed += 1;
+                    }
+                    if webhook_deliveries::record_attempt(&mut c, &attempt, &f.token, next, now)
+                        .await?
+                    {
+                        let h = health.entry(f.delivery.endpoint_id).or_default();
+                        h.succeeded |= f.result.succeeded();
+                        h.gone |= f.result.gone();
+                    }
+                }
+                let ms = u64::try_from(now.as_millisecond()).unwrap_or(0);
+                for ((endpoint_id, h), random) in health.into_iter().zip(event_ids) {
+                    let reason = if h.gone {
+                        Some(DisabledReason::Gone)
+                    } else {
+                        let since = webhooks::note_attempt(&mut c, endpoint_id, h.succeeded, now)
+                            .await?;
+                        since
+                            .filter(|s| now.duration_since(*s).as_secs() >= FAILING_DISABLE_AFTER_S)
+                            .map(|_| DisabledReason::Failing)
+                    };
+                    let Some(reason) = reason else { continue };
+                    let Some(endpoint) =
+                        webhooks::disable_endpoint(&mut c, endpoint_id, reason, now).await?
+                    else {
+                        continue;
+                    };
+                    stats.endpoints_disabled += 1;
+                    tracing::warn!(%endpoint_id, reason = reason.as_str(), "webhook endpoint disabled");
+                    events::emit(
+                        &mut c,
+                        endpoint.merchant_id,
+                        endpoint.livemode,
+                        ENDPOINT_DISABLED,
+                        &endpoint_json(&endpoint, None),
+                        EventId::from_parts(ms, random),
+                        now,
+                    )
+                    .await?;
+                }
+                Ok(stats)
+            })
+        })
+        .await
+}
