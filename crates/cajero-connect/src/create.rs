@@ -112,6 +112,7 @@ pub async fn create_once<R: NewOrder + ?Sized>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use std::sync::Mutex;
 

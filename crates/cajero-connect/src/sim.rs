@@ -468,6 +468,7 @@ impl Connector for SimConnector {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -115,6 +115,7 @@ fn parse_event(kind: OrderKind, event: &str) -> Option<CallbackKind> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -43,7 +43,7 @@ impl<'a> From<&'a CreateVoucher> for CreateCollectionBody<'a> {
             reference: &request.reference,
             amount: request.amount,
             currency: CURRENCY,
-            customer: known.then(|| PartyBody {
+            customer: known.then_some(PartyBody {
                 name: request.customer_name.as_deref(),
                 document: request.customer_document.as_ref(),
             }),
@@ -207,6 +207,7 @@ pub(crate) struct ListWire<T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
