@@ -48,7 +48,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = cajero_server::AppState::open(config, clock).await?;
+    let state = cajero_server::AppState::open_serving(config, clock).await?;
     tracing::info!(
         addr = %listener.local_addr()?,
         engine = ?state.store.engine(),

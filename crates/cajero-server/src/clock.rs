@@ -12,6 +12,17 @@ use rand::RngExt;
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Now.
     fn now(&self) -> Timestamp;
+
+    /// Moves this clock forward, if it can be moved (test clocks); false when it cannot.
+    fn advance(&self, by: SignedDuration) -> bool {
+        let _ = by;
+        false
+    }
+
+    /// Whether time stands still between advances (a test clock).
+    fn is_frozen(&self) -> bool {
+        false
+    }
 }
 
 /// The system's clock.
@@ -55,10 +66,40 @@ impl Clock for ManualClock {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    fn advance(&self, by: SignedDuration) -> bool {
+        ManualClock::advance(self, by);
+        true
+    }
+
+    fn is_frozen(&self) -> bool {
+        true
+    }
 }
 
 /// A new id of kind `K`, created now.
 pub fn new_id<K: IdKind>(clock: &dyn Clock) -> Id<K> {
     let unix_ms = u64::try_from(clock.now().as_millisecond()).unwrap_or(0);
     Id::from_parts(unix_ms, rand::rng().random::<u128>())
+}
+
+/// The system's time plus an offset that test mode can move forward (sandbox instances,
+/// `cajero demo`): expiry and daily jobs can be seen without waiting.
+#[derive(Debug, Clone, Default)]
+pub struct OffsetClock {
+    offset: Arc<Mutex<SignedDuration>>,
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> Timestamp {
+        let offset = *self.offset.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Timestamp::now();
+        now.checked_add(offset).unwrap_or(now)
+    }
+
+    fn advance(&self, by: SignedDuration) -> bool {
+        let mut offset = self.offset.lock().unwrap_or_else(|p| p.into_inner());
+        *offset = offset.checked_add(by).unwrap_or(*offset);
+        true
+    }
 }

@@ -133,30 +133,32 @@ enum Served {
 
 impl IntoResponse for Served {
     fn into_response(self) -> Response {
-        let (stored, replayed) = match self {
-            Served::Fresh(s) => (s, false),
-            Served::Replayed(s) => (s, true),
-        };
-        let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-        let mut response = (
-            status,
-            [(
-                axum::http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            stored.body,
-        )
-            .into_response();
-        if replayed {
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        match self {
+            Served::Fresh(s) => stored_response(s, false),
+            Served::Replayed(s) => stored_response(s, true),
         }
-        response
     }
 }
 
-fn reused() -> ApiError {
+/// The HTTP answer for a stored response; a replay says so in `Idempotent-Replayed: true`.
+pub(crate) fn stored_response(stored: StoredResponse, replayed: bool) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let content_type = HeaderValue::from_static("application/json");
+    let mut response = (
+        status,
+        [(axum::http::header::CONTENT_TYPE, content_type)],
+        stored.body,
+    )
+        .into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+pub(crate) fn reused() -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         ErrorType::IdempotencyError,
@@ -166,7 +168,7 @@ fn reused() -> ApiError {
     )
 }
 
-fn in_progress(retry_after_s: u64) -> ApiError {
+pub(crate) fn in_progress(retry_after_s: u64) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
         ErrorType::IdempotencyError,

@@ -29,9 +29,14 @@ pub mod idempotency;
 pub mod list;
 pub mod metrics;
 mod middleware;
+pub mod networks;
+pub mod orders;
+pub mod payins;
+pub mod payouts;
 mod routes;
 pub mod telemetry;
 pub mod time;
+pub mod validate;
 pub mod webhook;
 pub mod workers;
 
@@ -52,6 +57,8 @@ pub struct AppState {
     pub keys: auth::KeyHasher,
     /// The validated configuration.
     pub config: Arc<Config>,
+    /// The cash networks this instance reaches.
+    pub networks: networks::Networks,
 }
 
 impl AppState {
@@ -73,7 +80,26 @@ impl AppState {
             clock,
             keys,
             config: Arc::new(config),
+            networks: networks::Networks::default(),
         })
+    }
+
+    /// Like [`AppState::open`], and reaches the cash networks: the configured simulator, or
+    /// one started embedded on a loopback port, for test mode.
+    pub async fn open_serving(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+        let mut state = AppState::open(config, clock).await?;
+        state.networks = match &state.config.simulator {
+            Some(sim) => {
+                networks::Networks::simulator(&sim.url, &sim.merchant_id, sim.secret.expose())?
+            }
+            None => networks::Networks::embedded_simulator(
+                &state.config.public_url(),
+                state.clock.as_ref(),
+            )
+            .await
+            .context("starting the embedded network simulator")?,
+        };
+        Ok(state)
     }
 }
 
@@ -131,6 +157,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let grace = Duration::from_millis(state.config.shutdown_grace_ms);
     let store = state.store.clone();
+    let networks = state.networks.clone();
     let background = workers::start(&state)?;
     let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(state);
@@ -152,6 +179,7 @@ pub async fn serve(
         }
     };
     background.stop(grace).await;
+    networks.shutdown().await;
     store.close().await;
     result
 }
@@ -164,7 +192,7 @@ pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let addr = listener.local_addr()?;
     let mut config = config;
     config.listen = addr;
-    let state = AppState::open(config, clock).await?;
+    let state = AppState::open_serving(config, clock).await?;
     let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(serve(state.clone(), listener, async move {
         let _ = signal.await;

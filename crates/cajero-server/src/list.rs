@@ -15,12 +15,31 @@ pub const PAGE_SIZE_MAX: u32 = 100;
 /// the endpoint's own query struct).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ListParams {
-    /// 1–100, default 10.
+    /// 1–100, default 10. Taken as text and parsed here: flattened query structs hand every
+    /// value over as a string.
+    #[serde(default, deserialize_with = "number_or_text")]
     pub limit: Option<u32>,
     /// An object id: list objects older than it.
     pub starting_after: Option<String>,
     /// An object id: list objects newer than it.
     pub ending_before: Option<String>,
+}
+
+fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(u32),
+        Text(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Number(n)) => Ok(Some(n)),
+        Some(Raw::Text(t)) => t
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("limit must be a whole number, not {t:?}"))),
+    }
 }
 
 impl ListParams {

@@ -167,3 +167,24 @@ pub async fn purge(conn: &mut Conn<'_>, before: Timestamp) -> Result<u64, StoreE
         Micros::from(before).0
     )?)
 }
+
+/// The id of the object this claimed key creates: `proposed` the first time, and the same id
+/// on every retry after a crash (so the retry finds what the first attempt started).
+pub async fn resource_id(
+    conn: &mut Conn<'_>,
+    scope: &KeyScope,
+    proposed: &str,
+) -> Result<String, StoreError> {
+    let (id,) = fetch!(
+        one,
+        conn,
+        (String,),
+        "UPDATE idempotency_keys SET resource_id = COALESCE(resource_id, $1) \
+         WHERE merchant_id = $2 AND livemode = $3 AND idempotency_key = $4 RETURNING resource_id",
+        proposed,
+        scope.merchant_id.to_string(),
+        scope.mode.is_live(),
+        &scope.key,
+    )?;
+    Ok(id)
+}

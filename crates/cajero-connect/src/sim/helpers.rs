@@ -227,4 +227,40 @@ impl SimConnector {
             .await?;
         Ok(())
     }
+    /// Delivers every callback about `order_id` now and waits (bounded) until none is still
+    /// pending or in flight, so that a test helper answers after cajero has heard of the
+    /// change. Callbacks the simulator deliberately lost or dropped are not waited for.
+    pub async fn deliver_callbacks_for(&self, order_id: &str) -> Result<(), ConnectError> {
+        for _ in 0..DELIVERY_WAIT_POLLS_MAX {
+            self.flush_callbacks(true).await?;
+            let list: CallbackList = self
+                .control(
+                    Method::GET,
+                    &["sim", "v1", "callbacks"],
+                    &[("order_id", order_id)],
+                    None,
+                )
+                .await?;
+            if !list.data.iter().any(|c| c.status == "pending") {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(DELIVERY_WAIT_POLL_MS)).await;
+        }
+        Err(ConnectError::Timeout)
+    }
+}
+
+/// How many times [`SimConnector::deliver_callbacks_for`] looks before giving up.
+pub const DELIVERY_WAIT_POLLS_MAX: u32 = 200;
+/// Pause between those looks: 200 × 25 ms bounds the wait at 5 s.
+pub const DELIVERY_WAIT_POLL_MS: u64 = 25;
+
+#[derive(Debug, Deserialize)]
+struct CallbackList {
+    data: Vec<CallbackStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CallbackStatus {
+    status: String,
 }

@@ -6,8 +6,12 @@ use axum::routing::{get, post};
 use crate::AppState;
 
 mod balance;
+mod callbacks;
 mod events;
 mod operations;
+mod payins;
+mod payouts;
+mod test_helpers;
 mod topups;
 mod webhook_endpoints;
 
@@ -17,6 +21,7 @@ pub fn operations() -> Router<AppState> {
         .route("/healthz", get(operations::healthz))
         .route("/readyz", get(operations::readyz))
         .route("/metrics", get(crate::metrics::render))
+        .route("/callbacks/{network}", post(callbacks::receive))
 }
 
 /// The merchant API under `/v1`.
@@ -31,6 +36,30 @@ pub fn v1() -> Router<AppState> {
         .route("/topups", get(topups::list).post(topups::create))
         .route("/topups/{id}", get(topups::retrieve))
         .merge(webhooks())
+        .merge(orders())
+}
+
+/// Pay-ins, payouts and their test helpers.
+fn orders() -> Router<AppState> {
+    Router::new()
+        .route("/payins", get(payins::list).post(payins::create))
+        .route("/payins/{id}", get(payins::retrieve))
+        .route("/payins/{id}/cancel", post(payins::cancel))
+        .route("/payouts", get(payouts::list).post(payouts::create))
+        .route("/payouts/{id}", get(payouts::retrieve))
+        .route("/payouts/{id}/cancel", post(payouts::cancel))
+        .route(
+            "/test_helpers/payins/{id}/pay",
+            post(test_helpers::pay_payin),
+        )
+        .route(
+            "/test_helpers/payouts/{id}/collect",
+            post(test_helpers::collect_payout),
+        )
+        .route(
+            "/test_helpers/clock/advance",
+            post(test_helpers::advance_clock),
+        )
 }
 
 /// Webhook endpoints and events.

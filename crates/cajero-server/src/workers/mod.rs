@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+pub mod expiry;
 pub mod webhooks;
 
 /// A background worker.
@@ -75,8 +76,12 @@ pub fn start(state: &crate::AppState) -> anyhow::Result<Background> {
     let (shutdown, signal) = watch::channel(false);
     let mut workers = Vec::new();
     if state.config.webhooks.worker_enabled {
-        workers.push(webhooks::WebhookWorker::new(state)?.start(signal));
+        workers.push(webhooks::WebhookWorker::new(state)?.start(signal.clone()));
     }
+    let expiry = expiry::ExpiryWorker {
+        state: state.clone(),
+    };
+    workers.push(tokio::spawn(run_loop(expiry, expiry::PACING, signal)));
     Ok(Background {
         shutdown,
         workers,

@@ -4,4 +4,6 @@
 mod auth;
 mod funds;
 mod helpers;
+mod orders;
+mod settlements;
 mod transport;

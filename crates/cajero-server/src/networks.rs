@@ -1,0 +1,201 @@
+//! The cash networks this instance reaches, per mode, and routing between them.
+//!
+//! Test mode always talks to a simulator: the one configured, or one started embedded on a
+//! loopback port when none is configured, so that test keys work out of the box. Live mode
+//! talks only to networks configured for it (none yet: real gateway connectors come later).
+
+use std::sync::Arc;
+
+use cajero_connect::sim::{SimConnector, SimConnectorConfig};
+use cajero_connect::{Connector, Evidence};
+use cajero_domain::id::{MerchantId, MessageId};
+use cajero_domain::merchant::Mode;
+use cajero_store::network::{self, MessageRecord};
+use cajero_store::{Conn, StoreError};
+use tokio::sync::Mutex;
+
+use crate::clock::{Clock, new_id};
+use crate::error::{ApiError, ErrorType};
+
+/// The simulator's merchant id for this instance at the network.
+pub const SIM_MERCHANT_ID: &str = "cajero";
+/// The networks test mode routes to, in order of preference.
+pub const TEST_NETWORKS: &[&str] = &["efecty", "sured"];
+
+/// One reachable network.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// Its code (`efecty`).
+    pub code: String,
+    /// Test or live.
+    pub mode: Mode,
+    /// How to reach it.
+    pub connector: Arc<dyn Connector>,
+}
+
+/// Every network of the instance, plus the simulator's controls for test helpers.
+#[derive(Debug, Clone, Default)]
+pub struct Networks {
+    networks: Vec<Network>,
+    simulator: Option<Arc<SimConnector>>,
+    embedded: Option<Arc<Mutex<Option<cajero_sim::SimHandle>>>>,
+}
+
+impl Networks {
+    /// Test mode on an embedded simulator started now, calling back `callback_base` (the
+    /// server's own URL).
+    /// The simulator's clock starts at `clock`'s now and, when `clock` only moves by request
+    /// (tests), is frozen too, so both move together.
+    pub async fn embedded_simulator(
+        callback_base: &str,
+        clock: &dyn Clock,
+    ) -> anyhow::Result<Networks> {
+        let secret = crate::auth::NewSecret::generate(Mode::Test)
+            .expose()
+            .to_string();
+        let config = cajero_sim::SimConfig {
+            merchants: vec![cajero_sim::MerchantConfig {
+                id: SIM_MERCHANT_ID.to_string(),
+                secret: secret.clone(),
+                callback_url: Some(format!("{callback_base}/callbacks/sim")),
+                ..cajero_sim::MerchantConfig::demo()
+            }],
+            clock: cajero_sim::config::ClockConfig {
+                start: Some(clock.now()),
+                frozen: clock.is_frozen(),
+            },
+            ..cajero_sim::SimConfig::default()
+        };
+        let handle = cajero_sim::spawn(config).await?;
+        let mut networks = Networks::simulator(&handle.base_url(), SIM_MERCHANT_ID, &secret)?;
+        networks.embedded = Some(Arc::new(Mutex::new(Some(handle))));
+        Ok(networks)
+    }
+
+    /// Test mode on a simulator reachable at `base_url`.
+    pub fn simulator(base_url: &str, merchant_id: &str, secret: &str) -> anyhow::Result<Networks> {
+        let mut config = SimConnectorConfig::new(base_url, merchant_id, secret);
+        config.networks = TEST_NETWORKS.iter().map(|n| n.to_string()).collect();
+        let sim = Arc::new(SimConnector::new(config)?);
+        let connector: Arc<dyn Connector> = sim.clone();
+        Ok(Networks {
+            networks: TEST_NETWORKS
+                .iter()
+                .map(|code| Network {
+                    code: code.to_string(),
+                    mode: Mode::Test,
+                    connector: connector.clone(),
+                })
+                .collect(),
+            simulator: Some(sim),
+            embedded: None,
+        })
+    }
+
+    /// The candidates for a new order, in order: the requested network only, or every
+    /// network of the mode (routing falls over to the next when one is unavailable).
+    pub fn route(&self, mode: Mode, requested: Option<&str>) -> Result<Vec<Network>, ApiError> {
+        let of_mode = self.networks.iter().filter(|n| n.mode == mode);
+        let candidates: Vec<Network> = match requested {
+            Some(code) => of_mode.filter(|n| n.code == code).cloned().collect(),
+            None => of_mode.cloned().collect(),
+        };
+        if candidates.is_empty() {
+            return Err(match requested {
+                Some(code) => ApiError::invalid(
+                    "network_unknown",
+                    format!("network {code:?} is not available in {mode} mode"),
+                )
+                .with_param("network"),
+                None => {
+                    network_unavailable(format!("no cash network is configured for {mode} mode"))
+                }
+            });
+        }
+        Ok(candidates)
+    }
+
+    /// The connector of one network.
+    pub fn get(&self, mode: Mode, code: &str) -> Option<Arc<dyn Connector>> {
+        self.networks
+            .iter()
+            .find(|n| n.mode == mode && n.code == code)
+            .map(|n| n.connector.clone())
+    }
+
+    /// The connector that verifies callbacks arriving at `/callbacks/{name}`.
+    pub fn callback_receiver(&self, name: &str) -> Option<(Mode, Arc<dyn Connector>)> {
+        match name {
+            "sim" => self
+                .simulator
+                .clone()
+                .map(|s| (Mode::Test, s as Arc<dyn Connector>)),
+            _ => None,
+        }
+    }
+
+    /// Whether any live network is configured (then the clock never moves by request).
+    pub fn has_live(&self) -> bool {
+        self.networks.iter().any(|n| n.mode.is_live())
+    }
+
+    /// The simulator, for test-mode helpers.
+    pub fn sim(&self) -> Option<&SimConnector> {
+        self.simulator.as_deref()
+    }
+
+    /// Stops an embedded simulator.
+    pub async fn shutdown(&self) {
+        if let Some(embedded) = &self.embedded
+            && let Some(handle) = embedded.lock().await.take()
+        {
+            let _ = handle.shutdown().await;
+        }
+    }
+}
+
+/// 424 `network_unavailable`.
+pub fn network_unavailable(detail: impl Into<String>) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FAILED_DEPENDENCY,
+        ErrorType::NetworkError,
+        "network_unavailable",
+        "The cash network is unavailable right now. Nothing was created; retry later.",
+    )
+    .with_log_detail(detail)
+}
+
+/// Stores the raw exchanges of one call, linked to the object.
+pub async fn store_evidence(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    merchant: Option<MerchantId>,
+    mode: Mode,
+    network: &str,
+    object_id: Option<&str>,
+    direction: &'static str,
+    evidence: &[Evidence],
+) -> Result<(), StoreError> {
+    for e in evidence {
+        let id: MessageId = new_id(clock);
+        network::insert_message(
+            conn,
+            &MessageRecord {
+                id,
+                merchant_id: merchant,
+                mode,
+                network: network.to_string(),
+                object_id: object_id.map(str::to_string),
+                direction,
+                operation: e.operation.clone(),
+                request: e.request.clone(),
+                response_status: e.response_status,
+                response: e.response.clone(),
+                at: e.at,
+                duration_ms: e.duration_ms,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! What pay-ins, payouts and refunds share: claiming an `Idempotency-Key` for a request that
+//! calls a network, trying the routed networks in order, keeping the evidence, and finishing
+//! the request in the same unit of work as its change.
+//!
+//! Such a request commits in two steps. The claim (and, for payouts, the reservation of funds)
+//! commits before the network is called, remembering the id the request creates; the result
+//! commits after. A crash in between leaves a claim whose lock runs out: the retry reuses the
+//! same id, and the network, which deduplicates by our reference, answers with the same order.
+
+use std::future::Future;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use cajero_connect::{ConnectError, Evidence, Exchange, NetworkOrder};
+use cajero_store::idempotency::{self, Begin, KeyScope, StoredResponse};
+use cajero_store::{Conn, StoreError};
+use jiff::SignedDuration;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::clock::Clock;
+use crate::error::{ApiError, ErrorType};
+use crate::idempotency::{IdempotencyKey, LOCK_S, in_progress, reused};
+use crate::networks::{self, Network};
+
+/// What claiming a key gave.
+#[derive(Debug)]
+pub enum Claimed {
+    /// Done before: this is the stored response.
+    Replay(Response),
+    /// Go ahead, creating `resource_id`.
+    Proceed {
+        /// The id to create (the same on every retry of this key).
+        resource_id: String,
+        /// The claimed key.
+        scope: KeyScope,
+    },
+}
+
+/// Claims the key and remembers the id the request will create (`proposed`, or the id an
+/// earlier, crashed attempt chose).
+pub async fn claim(
+    state: &AppState,
+    caller: Caller,
+    key: IdempotencyKey,
+    fingerprint: String,
+    proposed: String,
+) -> Result<Claimed, ApiError> {
+    let now = state.clock.now();
+    let locked_until = now
+        .checked_add(SignedDuration::from_secs(LOCK_S))
+        .unwrap_or(now);
+    let scope = KeyScope {
+        merchant_id: caller.merchant_id,
+        mode: caller.mode,
+        key: key.0,
+        fingerprint,
+    };
+    state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                match idempotency::begin(&mut c, &scope, now, locked_until).await? {
+                    Begin::Proceed => {
+                        let resource_id =
+                            idempotency::resource_id(&mut c, &scope, &proposed).await?;
+                        Ok(Claimed::Proceed { resource_id, scope })
+                    }
+                    Begin::Replay(stored) => Ok(Claimed::Replay(replay(stored))),
+                    Begin::Mismatch => Err(reused()),
+                    Begin::InProgress { locked_until } => {
+                        let wait = locked_until.duration_since(now).as_secs().max(1);
+                        Err(in_progress(u64::try_from(wait).unwrap_or(1)))
+                    }
+                }
+            })
+        })
+        .await
+}
+
+/// The end of a unit of work that finishes a claimed request.
+#[derive(Debug)]
+pub enum UnitOutcome {
+    /// Stored and to be answered.
+    Done(StoredResponse),
+    /// The request failed before changing anything; the claim was released.
+    Failed(ApiError),
+}
+
+impl UnitOutcome {
+    /// The HTTP answer.
+    pub fn into_response_result(self) -> Result<Response, ApiError> {
+        match self {
+            UnitOutcome::Done(stored) => Ok(fresh(stored)),
+            UnitOutcome::Failed(error) => Err(error),
+        }
+    }
+}
+
+/// Stores the response with the key, in the unit of work that made the change.
+pub async fn finish_in(
+    conn: &mut Conn<'_>,
+    scope: &KeyScope,
+    status: StatusCode,
+    body: &Value,
+) -> Result<UnitOutcome, StoreError> {
+    let stored = StoredResponse {
+        status: status.as_u16(),
+        body: body.to_string(),
+    };
+    idempotency::finish(conn, scope, &stored).await?;
+    Ok(UnitOutcome::Done(stored))
+}
+
+/// Releases the claim (nothing was changed), so that a retry can run; answers `error`.
+pub async fn release_in(
+    conn: &mut Conn<'_>,
+    scope: &KeyScope,
+    error: ApiError,
+) -> Result<UnitOutcome, StoreError> {
+    idempotency::release(conn, scope).await?;
+    Ok(UnitOutcome::Failed(error))
+}
+
+/// Releases the claim in a unit of its own and answers `error`.
+pub async fn release_with(
+    state: &AppState,
+    scope: KeyScope,
+    error: ApiError,
+) -> Result<Response, ApiError> {
+    state
+        .store
+        .write(move |mut c| Box::pin(async move { release_in(&mut c, &scope, error).await }))
+        .await?
+        .into_response_result()
+}
+
+/// The outcome of trying the routed networks in order, with the raw evidence of every call.
+#[derive(Debug)]
+pub struct NetworkCall {
+    /// The network that created the order and the order, or the last refusal.
+    pub result: Result<(Network, NetworkOrder), ConnectError>,
+    /// (network code, exchange) for every call made.
+    pub evidence: Vec<(String, Evidence)>,
+}
+
+impl NetworkCall {
+    /// Tries each network in turn; a network that is unavailable (or did not answer and has
+    /// no order under our reference) passes the request to the next; a refusal stops.
+    pub async fn run<F, Fut>(candidates: &[Network], mut call: F) -> NetworkCall
+    where
+        F: FnMut(&Network) -> Fut,
+        Fut: Future<Output = Exchange<NetworkOrder>>,
+    {
+        let mut evidence = Vec::new();
+        let mut last = ConnectError::Unavailable("no network was tried".into());
+        for network in candidates {
+            let exchange = call(network).await;
+            evidence.extend(
+                exchange
+                    .evidence
+                    .into_iter()
+                    .map(|e| (network.code.clone(), e)),
+            );
+            match exchange.result {
+                Ok(order) => {
+                    return NetworkCall {
+                        result: Ok((network.clone(), order)),
+                        evidence,
+                    };
+                }
+                Err(e @ (ConnectError::Unavailable(_) | ConnectError::Timeout)) => last = e,
+                Err(other) => {
+                    return NetworkCall {
+                        result: Err(other),
+                        evidence,
+                    };
+                }
+            }
+        }
+        NetworkCall {
+            result: Err(last),
+            evidence,
+        }
+    }
+}
+
+/// Stores a call's evidence, linked to `object_id`.
+pub async fn store_call_evidence(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    caller: Caller,
+    object_id: &str,
+    call: &NetworkCall,
+) -> Result<(), StoreError> {
+    for (network, evidence) in &call.evidence {
+        networks::store_evidence(
+            conn,
+            clock,
+            Some(caller.merchant_id),
+            caller.mode,
+            network,
+            Some(object_id),
+            "outbound",
+            std::slice::from_ref(evidence),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The API error for a create the network refused or could not serve.
+pub fn create_error(error: ConnectError) -> ApiError {
+    match error {
+        ConnectError::Rejected { code, message } => {
+            let (api_code, param) = match code.as_str() {
+                "amount_out_of_range" => ("amount_outside_network_limits", Some("amount")),
+                "expiry_out_of_range" => ("expires_in_seconds_invalid", Some("expires_in_seconds")),
+                "network_discontinued" => ("network_discontinued", Some("network")),
+                "unknown_network" => ("network_unknown", Some("network")),
+                _ => ("network_rejected", None),
+            };
+            let e = ApiError::invalid(
+                api_code,
+                format!("The cash network refused the request: {message}"),
+            );
+            match param {
+                Some(p) => e.with_param(p),
+                None => e,
+            }
+        }
+        ConnectError::Unavailable(detail) => networks::network_unavailable(detail),
+        ConnectError::Timeout => {
+            networks::network_unavailable("timed out and not found by reference")
+        }
+        other => ApiError::new(
+            StatusCode::FAILED_DEPENDENCY,
+            ErrorType::NetworkError,
+            "network_error",
+            "The cash network answered unexpectedly. Nothing was created; retry later.",
+        )
+        .with_log_detail(other.to_string()),
+    }
+}
+
+/// Groups a code in fours for reading aloud: `42807357` → `4280 7357`.
+pub fn group_code(code: &str) -> String {
+    code.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn fresh(stored: StoredResponse) -> Response {
+    crate::idempotency::stored_response(stored, false)
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    crate::idempotency::stored_response(stored, true)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codes_are_grouped_in_fours() {
+        assert_eq!(super::group_code("42807357"), "4280 7357");
+        assert_eq!(super::group_code("5821093744"), "5821 0937 44");
+    }
+}

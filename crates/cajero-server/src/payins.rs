@@ -1,0 +1,543 @@
+//! Pay-ins: cash vouchers, from creation at the network to payment, expiry or cancelation.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use base64::Engine as _;
+use cajero_connect::{CreateVoucher, DocumentRef, NetworkOrder};
+use cajero_domain::document::Document;
+use cajero_domain::id::{PayinId, TransferId};
+use cajero_domain::ledger::fees::FeeBreakdown;
+use cajero_domain::ledger::{
+    AccountKey, AccountKind, Transfer, TransferCode, TransferMode, settlement,
+};
+use cajero_domain::lifecycle::{PayinEvent, PayinStatus, Step};
+use cajero_domain::money::{Amount, BasisPoints, Currency};
+use cajero_domain::webhook::EventType;
+use cajero_store::ledger::{self, NewBatch};
+use cajero_store::payins::{self, PayinRecord};
+use cajero_store::{Conn, StoreError, events, network};
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::clock::{Clock, new_id};
+use crate::error::ApiError;
+use crate::idempotency::IdempotencyKey;
+use crate::orders::{self, Claimed, NetworkCall};
+use crate::validate::{self, DocumentIn};
+
+/// Voucher validity by default: 72 h (API.md).
+pub const EXPIRES_IN_S_DEFAULT: i64 = 72 * 3600;
+/// Shortest voucher validity: 1 h.
+pub const EXPIRES_IN_S_MIN: i64 = 3600;
+/// Longest voucher validity: 7 days.
+pub const EXPIRES_IN_S_MAX: i64 = 7 * 24 * 3600;
+
+/// `POST /v1/payins` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePayin {
+    amount: i64,
+    currency: String,
+    reference: Option<String>,
+    description: Option<String>,
+    customer: Option<CustomerIn>,
+    network: Option<String>,
+    expires_in_seconds: Option<i64>,
+    metadata: Option<Map<String, Value>>,
+}
+
+/// The customer as sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerIn {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    document: Option<DocumentIn>,
+}
+
+/// A validated pay-in request.
+#[derive(Debug, Clone)]
+pub struct PayinRequest {
+    amount: Amount,
+    reference: Option<String>,
+    description: Option<String>,
+    customer: Option<Value>,
+    customer_name: Option<String>,
+    customer_document: Option<Document>,
+    network: Option<String>,
+    expires_in_s: i64,
+    metadata: Value,
+}
+
+impl CreatePayin {
+    /// Parses every field into domain types, naming the field at fault.
+    pub fn parse(self) -> Result<PayinRequest, ApiError> {
+        let amount = validate::cop_amount(self.amount, &self.currency)?;
+        let (customer, customer_name, customer_document) = match self.customer {
+            None => (None, None, None),
+            Some(c) => {
+                let name = c
+                    .name
+                    .as_deref()
+                    .map(|n| validate::person_name(n, "customer.name"))
+                    .transpose()?;
+                let email = c
+                    .email
+                    .as_deref()
+                    .map(|e| validate::email(e, "customer.email"))
+                    .transpose()?;
+                let phone = c
+                    .phone
+                    .as_deref()
+                    .map(|p| validate::phone(p, "customer.phone"))
+                    .transpose()?;
+                let document = c
+                    .document
+                    .map(|d| validate::document(d, "customer.document"))
+                    .transpose()?;
+                let json = json!({
+                    "name": name.as_ref().map(|n| n.as_str()),
+                    "email": email,
+                    "phone": phone.as_ref().map(|p| p.as_str()),
+                    "document": document.as_ref().map(validate::document_json),
+                });
+                (Some(json), name.map(|n| n.as_str().to_string()), document)
+            }
+        };
+        Ok(PayinRequest {
+            amount,
+            reference: validate::reference(self.reference)?,
+            description: validate::text(
+                self.description,
+                validate::DESCRIPTION_CHARS_MAX,
+                "description",
+            )?,
+            customer,
+            customer_name,
+            customer_document,
+            network: self.network,
+            expires_in_s: validate::expiry(
+                self.expires_in_seconds,
+                EXPIRES_IN_S_DEFAULT,
+                EXPIRES_IN_S_MIN,
+                EXPIRES_IN_S_MAX,
+            )?,
+            metadata: validate::metadata(self.metadata)?,
+        })
+    }
+}
+
+/// A fresh unguessable page token (256 random bits, URL-safe).
+pub fn page_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Creates a pay-in: the voucher is issued by the network first; the pay-in exists once the
+/// network has it. Exactly once per `Idempotency-Key`, even across crashes.
+pub async fn create(
+    state: &AppState,
+    caller: Caller,
+    key: IdempotencyKey,
+    fingerprint: String,
+    request: PayinRequest,
+) -> Result<Response, ApiError> {
+    let proposed: PayinId = new_id(state.clock.as_ref());
+    let (resource_id, scope) =
+        match orders::claim(state, caller, key, fingerprint, proposed.to_string()).await? {
+            Claimed::Replay(response) => return Ok(response),
+            Claimed::Proceed { resource_id, scope } => (resource_id, scope),
+        };
+    let id: PayinId = resource_id
+        .parse()
+        .map_err(|e| ApiError::internal(format!("stored resource id: {e}")))?;
+    let candidates = match state
+        .networks
+        .route(caller.mode, request.network.as_deref())
+    {
+        Ok(c) => c,
+        Err(e) => return orders::release_with(state, scope, e).await,
+    };
+    let call = NetworkCall::run(&candidates, |net| {
+        let voucher = CreateVoucher {
+            network: net.code.clone(),
+            reference: id.to_string(),
+            amount: request.amount,
+            customer_name: request.customer_name.clone(),
+            customer_document: request.customer_document.as_ref().map(|d| DocumentRef {
+                kind: d.kind().as_str().to_string(),
+                number: d.number().to_string(),
+            }),
+            expires_in_seconds: request.expires_in_s,
+        };
+        let connector = net.connector.clone();
+        async move { cajero_connect::create_once(connector.as_ref(), &voucher).await }
+    })
+    .await;
+    finish_create(state, caller, scope, id, request, call).await
+}
+
+async fn finish_create(
+    state: &AppState,
+    caller: Caller,
+    scope: cajero_store::idempotency::KeyScope,
+    id: PayinId,
+    request: PayinRequest,
+    call: NetworkCall,
+) -> Result<Response, ApiError> {
+    let clock = state.clock.clone();
+    let public_url = state.config.public_url();
+    let now = clock.now();
+    let outcome = state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                orders::store_call_evidence(&mut c, clock.as_ref(), caller, &id.to_string(), &call)
+                    .await?;
+                let order = match call.result {
+                    Ok((_, order)) => order,
+                    Err(error) => {
+                        return orders::release_in(&mut c, &scope, orders::create_error(error))
+                            .await;
+                    }
+                };
+                let record = PayinRecord {
+                    id,
+                    merchant_id: caller.merchant_id,
+                    mode: caller.mode,
+                    status: PayinStatus::Pending,
+                    amount: request.amount,
+                    currency: Currency::Cop,
+                    network: order.network.clone(),
+                    reference: request.reference,
+                    description: request.description,
+                    customer: request.customer,
+                    metadata: request.metadata,
+                    network_order_id: order.network_order_id.clone(),
+                    payment_code: order.code.clone(),
+                    agreement_code: order.agreement_code.clone(),
+                    barcode_data: order.barcode_data.clone(),
+                    page_token: page_token(),
+                    expires_at: order.expires_at,
+                    paid_at: None,
+                    amount_refunded: Amount::ZERO,
+                    fee: Amount::ZERO,
+                    created_at: now,
+                    updated_at: now,
+                };
+                payins::insert(&mut c, &record).await?;
+                let body = payin_json(&record, &public_url);
+                events::emit(
+                    &mut c,
+                    caller.merchant_id,
+                    caller.mode.is_live(),
+                    EventType::PayinCreated,
+                    &body,
+                    new_id(clock.as_ref()),
+                    now,
+                )
+                .await?;
+                orders::finish_in(&mut c, &scope, StatusCode::CREATED, &body).await
+            })
+        })
+        .await?;
+    outcome.into_response_result()
+}
+
+/// The `payin` object.
+pub fn payin_json(p: &PayinRecord, public_url: &str) -> Value {
+    json!({
+        "id": p.id,
+        "object": "payin",
+        "livemode": p.mode.is_live(),
+        "status": p.status,
+        "amount": p.amount,
+        "currency": p.currency,
+        "network": p.network,
+        "reference": p.reference,
+        "description": p.description,
+        "customer": p.customer,
+        "voucher": {
+            "payment_code": orders::group_code(&p.payment_code),
+            "agreement_code": p.agreement_code,
+            "barcode": p.barcode_data.as_ref().map(|d| json!({"symbology": "gs1-128", "data": d})),
+            "url": format!("{public_url}/v/{}", p.page_token),
+            "pdf_url": format!("{public_url}/v/{}.pdf", p.page_token),
+        },
+        "expires_at": crate::time::rfc3339(p.expires_at),
+        "paid_at": p.paid_at.map(crate::time::rfc3339),
+        "amount_refunded": p.amount_refunded,
+        "fee": p.fee,
+        "metadata": p.metadata,
+        "created": crate::time::rfc3339(p.created_at),
+        "updated": crate::time::rfc3339(p.updated_at),
+    })
+}
+
+/// What the merchant is charged for a paid pay-in. The fee and its IVA never exceed the
+/// amount collected: on a tiny pay-in they are capped so that the merchant's pending balance
+/// never goes negative (IVA keeps its 19 % share of the capped total).
+pub fn payin_fees(
+    plan: &cajero_domain::ledger::fees::FeePlan,
+    amount: Amount,
+    volume: Amount,
+) -> FeeBreakdown {
+    let f = plan.payin(amount, volume).unwrap_or_default();
+    let total = f.fee.minor() + f.iva.minor();
+    if total <= amount.minor() {
+        return f;
+    }
+    let iva = Amount::new((amount.minor() * 1_900 + 5_950) / 11_900).unwrap_or(Amount::ZERO);
+    FeeBreakdown {
+        fee: amount.checked_sub(iva).unwrap_or(Amount::ZERO),
+        iva,
+        gmf: Amount::ZERO,
+    }
+}
+
+/// Records that the customer paid, inside the caller's unit of work. A payment for a pending
+/// voucher marks it paid, posts it to the ledger (pending until its settlement date) and emits
+/// `payin.paid`; a repeat changes nothing; a payment for an expired or canceled voucher is
+/// never lost: it is held in suspense as an exception and evented.
+pub async fn record_payment(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    public_url: &str,
+    payin: &PayinRecord,
+    paid_at: Timestamp,
+) -> Result<(), StoreError> {
+    let now = clock.now();
+    let (merchant, mode) = (payin.merchant_id, payin.mode);
+    match payin.status.apply(PayinEvent::Pay) {
+        Ok(Step::Stay) => Ok(()),
+        Ok(Step::To(to)) => {
+            let plan = cajero_domain::ledger::fees::FeePlan::free();
+            let fees = payin_fees(&plan, payin.amount, Amount::ZERO);
+            let fee_total = fees.fee.checked_add(fees.iva).unwrap_or(Amount::ZERO);
+            if !payins::transition(
+                conn,
+                payin.id,
+                payin.status,
+                to,
+                Some(paid_at),
+                Some(fee_total),
+                now,
+            )
+            .await?
+            {
+                return Ok(()); // another writer moved it first
+            }
+            let delay = settlement::SETTLEMENT_DELAY_BUSINESS_DAYS_DEFAULT;
+            let available_on = settlement::available_on(paid_at, delay).ok();
+            ledger::post_batch(conn, &payin_batch(payin, &fees, available_on), now)
+                .await
+                .map_err(ledger_store_error)?;
+            if let Some(updated) = payins::get(conn, merchant, mode, payin.id).await? {
+                let body = payin_json(&updated, public_url);
+                events::emit(
+                    conn,
+                    merchant,
+                    mode.is_live(),
+                    EventType::PayinPaid,
+                    &body,
+                    new_id(clock),
+                    now,
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        Err(_) => {
+            let exception_id = format!("exc_{}", payin.id);
+            let kind = if payin.status == PayinStatus::Canceled {
+                "paid_after_cancel"
+            } else {
+                "paid_after_expiry"
+            };
+            if network::record_exception(
+                conn,
+                &exception_id,
+                merchant,
+                mode,
+                kind,
+                &payin.id.to_string(),
+                payin.amount,
+                payin.currency,
+                now,
+            )
+            .await?
+            {
+                let batch_id = TransferId::derived(payin.id, "suspense");
+                let batch = NewBatch {
+                    id: batch_id.to_string(),
+                    merchant_id: None,
+                    mode,
+                    currency: payin.currency,
+                    code: TransferCode::Payin,
+                    source_id: Some(payin.id.to_string()),
+                    available_on: None,
+                    transfers: vec![Transfer {
+                        id: format!("{batch_id}.0"),
+                        debit: AccountKey::network(
+                            AccountKind::NetworkReceivable,
+                            &payin.network,
+                            mode,
+                            payin.currency,
+                        ),
+                        credit: AccountKey::platform(AccountKind::Suspense, mode, payin.currency),
+                        amount: payin.amount,
+                        mode: TransferMode::Single,
+                        code: TransferCode::Payin,
+                    }],
+                };
+                ledger::post_batch(conn, &batch, now)
+                    .await
+                    .map_err(ledger_store_error)?;
+                let object = json!({
+                    "id": exception_id, "object": "payment_exception", "kind": kind,
+                    "payin": payin.id, "amount": payin.amount, "currency": payin.currency,
+                    "paid_at": crate::time::rfc3339(paid_at), "status": "open",
+                    "livemode": mode.is_live(),
+                });
+                events::emit(
+                    conn,
+                    merchant,
+                    mode.is_live(),
+                    EventType::ReconciliationException,
+                    &object,
+                    new_id(clock),
+                    now,
+                )
+                .await?;
+                tracing::warn!(payin = %payin.id, kind, "payment for a closed voucher held in suspense");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn ledger_store_error(e: ledger::LedgerError) -> StoreError {
+    match e {
+        ledger::LedgerError::Store(s) => s,
+        other => StoreError::Corrupt {
+            table: "ledger",
+            detail: other.to_string(),
+        },
+    }
+}
+
+fn payin_batch(
+    payin: &PayinRecord,
+    fees: &FeeBreakdown,
+    available_on: Option<jiff::civil::Date>,
+) -> NewBatch {
+    let (m, mode, cur) = (payin.merchant_id, payin.mode, payin.currency);
+    let batch_id = TransferId::derived(payin.id, "paid");
+    let pending = AccountKey::merchant(AccountKind::MerchantPending, m, mode, cur);
+    let mut transfers = vec![Transfer {
+        id: format!("{batch_id}.0"),
+        debit: AccountKey::network(AccountKind::NetworkReceivable, &payin.network, mode, cur),
+        credit: pending.clone(),
+        amount: payin.amount,
+        mode: TransferMode::Single,
+        code: TransferCode::Payin,
+    }];
+    for (n, (amount, kind)) in [
+        (fees.fee, AccountKind::FeeRevenue),
+        (fees.iva, AccountKind::IvaPayable),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if !amount.is_zero() {
+            transfers.push(Transfer {
+                id: format!("{batch_id}.{}", n + 1),
+                debit: pending.clone(),
+                credit: AccountKey::platform(kind, mode, cur),
+                amount,
+                mode: TransferMode::Single,
+                code: TransferCode::Fee,
+            });
+        }
+    }
+    NewBatch {
+        id: batch_id.to_string(),
+        merchant_id: Some(m),
+        mode,
+        currency: cur,
+        code: TransferCode::Payin,
+        source_id: Some(payin.id.to_string()),
+        available_on,
+        transfers,
+    }
+}
+
+/// Applies what the network says about an order to its pay-in (callbacks, polling, test
+/// helpers), inside the caller's unit of work.
+pub async fn apply_network_order(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    public_url: &str,
+    payin: &PayinRecord,
+    order: &NetworkOrder,
+) -> Result<(), StoreError> {
+    use cajero_connect::NetworkStatus as N;
+    match order.status {
+        N::Paid => {
+            record_payment(
+                conn,
+                clock,
+                public_url,
+                payin,
+                order.paid_at.unwrap_or_else(|| clock.now()),
+            )
+            .await
+        }
+        N::Expired => close(conn, clock, public_url, payin, PayinEvent::Expire).await,
+        N::Canceled => close(conn, clock, public_url, payin, PayinEvent::Cancel).await,
+        N::Pending | N::Available | N::Locked => Ok(()),
+    }
+}
+
+/// Expires or cancels a pending pay-in and emits the event; anything else changes nothing.
+pub async fn close(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    public_url: &str,
+    payin: &PayinRecord,
+    event: PayinEvent,
+) -> Result<(), StoreError> {
+    let now = clock.now();
+    let Ok(Step::To(to)) = payin.status.apply(event) else {
+        return Ok(());
+    };
+    if !payins::transition(conn, payin.id, payin.status, to, None, None, now).await? {
+        return Ok(());
+    }
+    let event_type = if to == PayinStatus::Expired {
+        EventType::PayinExpired
+    } else {
+        EventType::PayinCanceled
+    };
+    if let Some(updated) = payins::get(conn, payin.merchant_id, payin.mode, payin.id).await? {
+        let body = payin_json(&updated, public_url);
+        events::emit(
+            conn,
+            payin.merchant_id,
+            payin.mode.is_live(),
+            event_type,
+            &body,
+            new_id(clock),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The IVA rate, re-exported for the fee cap's documentation.
+pub const IVA: BasisPoints = BasisPoints::IVA;

@@ -1,0 +1,153 @@
+//! `POST /callbacks/{network}`: what networks tell us. Verified, stored raw, deduplicated,
+//! applied idempotently, answered fast.
+
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cajero_connect::{Callback, Evidence, OrderKind};
+use cajero_store::{network, payins, payouts};
+use serde_json::json;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Receives one callback.
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let Some((mode, connector)) = state.networks.callback_receiver(&name) else {
+        return Err(ApiError::not_found("No such callback receiver."));
+    };
+    let pairs: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_string()))
+        })
+        .collect();
+    let now = state.clock.now();
+    let verified = connector.verify_callback(&pairs, &body, jiff::Timestamp::now());
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    let headers_text: String = pairs
+        .iter()
+        .filter(|(k, _)| k.starts_with("sim-") && k != "sim-signature")
+        .map(|(k, v)| format!("{k}: {v}\n"))
+        .collect();
+    let evidence = |status: u16, answer: &str| Evidence {
+        operation: "callback".into(),
+        request: format!("{headers_text}\n{raw}"),
+        response_status: Some(status),
+        response: answer.to_string(),
+        at: now,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    let callback = match verified {
+        Ok(callback) => callback,
+        Err(error) => {
+            let e = evidence(401, &error.to_string());
+            let clock = state.clock.clone();
+            let network_name = name.clone();
+            state
+                .store
+                .write(move |mut c| {
+                    Box::pin(async move {
+                        crate::networks::store_evidence(
+                            &mut c,
+                            clock.as_ref(),
+                            None,
+                            mode,
+                            &network_name,
+                            None,
+                            "inbound",
+                            &[e],
+                        )
+                        .await
+                    })
+                })
+                .await?;
+            return Err(ApiError::unauthenticated(
+                "callback_signature_invalid",
+                error.to_string(),
+            ));
+        }
+    };
+    let clock = state.clock.clone();
+    let public_url = state.config.public_url();
+    let e = evidence(200, "{\"received\":true}");
+    state
+        .store
+        .write(move |mut c| {
+            Box::pin(
+                async move { apply(&mut c, clock.as_ref(), &public_url, mode, &callback, e).await },
+            )
+        })
+        .await?;
+    Ok((StatusCode::OK, axum::Json(json!({"received": true}))).into_response())
+}
+
+async fn apply(
+    c: &mut cajero_store::Conn<'_>,
+    clock: &dyn crate::clock::Clock,
+    public_url: &str,
+    mode: cajero_domain::merchant::Mode,
+    callback: &Callback,
+    evidence: Evidence,
+) -> Result<(), cajero_store::StoreError> {
+    let order = &callback.order;
+    let now = clock.now();
+    let (merchant, object_id) = match order.kind {
+        OrderKind::Collection => {
+            let p =
+                payins::get_by_network_order(c, &order.network, &order.network_order_id).await?;
+            (
+                p.as_ref().map(|p| p.merchant_id),
+                p.map(|p| p.id.to_string()),
+            )
+        }
+        OrderKind::Payout => {
+            let p =
+                payouts::get_by_network_order(c, &order.network, &order.network_order_id).await?;
+            (
+                p.as_ref().map(|p| p.merchant_id),
+                p.map(|p| p.id.to_string()),
+            )
+        }
+    };
+    crate::networks::store_evidence(
+        c,
+        clock,
+        merchant,
+        mode,
+        &order.network,
+        object_id.as_deref(),
+        "inbound",
+        &[evidence],
+    )
+    .await?;
+    if !network::first_time_callback(c, &order.network, &callback.id, now).await? {
+        return Ok(()); // a duplicate: already applied
+    }
+    match order.kind {
+        OrderKind::Collection => {
+            if let Some(payin) =
+                payins::get_by_network_order(c, &order.network, &order.network_order_id).await?
+            {
+                crate::payins::apply_network_order(c, clock, public_url, &payin, order).await?;
+            } else {
+                tracing::warn!(network = %order.network, order = %order.network_order_id, "callback for an unknown voucher");
+            }
+        }
+        OrderKind::Payout => {
+            crate::payouts::apply_callback(c, clock, public_url, callback).await?;
+        }
+    }
+    Ok(())
+}

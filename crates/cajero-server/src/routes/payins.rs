@@ -1,0 +1,209 @@
+//! `/v1/payins`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use cajero_connect::{ConnectError, OrderKind};
+use cajero_domain::id::{Payin, PayinId};
+use cajero_domain::lifecycle::{PayinEvent, PayinStatus};
+use cajero_store::payins::{self, Filter, PayinRecord};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{self, Query};
+use crate::idempotency::{self, IdempotencyKey};
+use crate::list::{List, ListParams};
+use crate::orders::{self, Claimed};
+use crate::payins::{self as service, CreatePayin};
+
+/// `POST /v1/payins`.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    extract::Json(body): extract::Json<Value>,
+) -> Result<Response, ApiError> {
+    let fingerprint = idempotency::fingerprint("POST", "/v1/payins", &body);
+    let request = extract::from_value::<CreatePayin>(body)?.parse()?;
+    service::create(&state, caller, key, fingerprint, request).await
+}
+
+/// Loads one of the caller's pay-ins or answers 404.
+pub async fn load(state: &AppState, caller: Caller, id: &str) -> Result<PayinRecord, ApiError> {
+    let missing = || ApiError::not_found(format!("No such payin: {id:?}"));
+    let id: PayinId = id.parse().map_err(|_| missing())?;
+    let (merchant, mode) = (caller.merchant_id, caller.mode);
+    state
+        .store
+        .read(move |mut c| Box::pin(async move { payins::get(&mut c, merchant, mode, id).await }))
+        .await?
+        .ok_or_else(missing)
+}
+
+/// `GET /v1/payins/{id}`.
+pub async fn retrieve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let payin = load(&state, caller, &id).await?;
+    Ok(Json(service::payin_json(
+        &payin,
+        &state.config.public_url(),
+    )))
+}
+
+/// `GET /v1/payins` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    list: ListParams,
+    status: Option<String>,
+    #[serde(rename = "created[gte]")]
+    created_gte: Option<String>,
+    #[serde(rename = "created[lte]")]
+    created_lte: Option<String>,
+}
+
+/// An instant given as Unix seconds or RFC 3339.
+pub fn instant(
+    value: Option<String>,
+    param: &'static str,
+) -> Result<Option<jiff::Timestamp>, ApiError> {
+    let Some(text) = value else { return Ok(None) };
+    let parsed = match text.parse::<i64>() {
+        Ok(seconds) => jiff::Timestamp::from_second(seconds).ok(),
+        Err(_) => text.parse::<jiff::Timestamp>().ok(),
+    };
+    parsed.map(Some).ok_or_else(|| {
+        ApiError::invalid(
+            "parameter_invalid",
+            format!("{param} is Unix seconds or RFC 3339"),
+        )
+        .with_param(param)
+    })
+}
+
+/// `GET /v1/payins`.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<List<Value>>, ApiError> {
+    let page = query.list.page::<Payin>()?;
+    let status = query
+        .status
+        .map(|s| {
+            s.parse::<PayinStatus>().map_err(|e| {
+                ApiError::invalid("parameter_invalid", e.to_string()).with_param("status")
+            })
+        })
+        .transpose()?;
+    let filter = Filter {
+        status,
+        created_gte: instant(query.created_gte, "created[gte]")?,
+        created_lte: instant(query.created_lte, "created[lte]")?,
+    };
+    let (merchant, mode) = (caller.merchant_id, caller.mode);
+    let records = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { payins::list(&mut c, merchant, mode, &filter, &page).await })
+        })
+        .await?;
+    let public_url = state.config.public_url();
+    Ok(Json(List::from_page("/v1/payins", records, |p| {
+        service::payin_json(&p, &public_url)
+    })))
+}
+
+/// `POST /v1/payins/{id}/cancel`: cancels the voucher at the network first, so it can no
+/// longer be paid, then here.
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let payin = load(&state, caller, &id).await?;
+    let path = format!("/v1/payins/{}/cancel", payin.id);
+    let fingerprint = idempotency::fingerprint("POST", &path, &Value::Null);
+    let scope = match orders::claim(&state, caller, key, fingerprint, payin.id.to_string()).await? {
+        Claimed::Replay(response) => return Ok(response),
+        Claimed::Proceed { scope, .. } => scope,
+    };
+    if payin.status != PayinStatus::Pending {
+        return orders::release_with(&state, scope, not_cancelable(&payin)).await;
+    }
+    let Some(connector) = state.networks.get(payin.mode, &payin.network) else {
+        return orders::release_with(
+            &state,
+            scope,
+            crate::networks::network_unavailable("network not configured"),
+        )
+        .await;
+    };
+    let exchange = connector
+        .cancel(OrderKind::Collection, &payin.network_order_id)
+        .await;
+    let clock = state.clock.clone();
+    let public_url = state.config.public_url();
+    let outcome = state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                crate::networks::store_evidence(
+                    &mut c,
+                    clock.as_ref(),
+                    Some(caller.merchant_id),
+                    caller.mode,
+                    &payin.network,
+                    Some(&payin.id.to_string()),
+                    "outbound",
+                    &exchange.evidence,
+                )
+                .await?;
+                match exchange.result {
+                    Ok(_) => {
+                        service::close(
+                            &mut c,
+                            clock.as_ref(),
+                            &public_url,
+                            &payin,
+                            PayinEvent::Cancel,
+                        )
+                        .await?
+                    }
+                    Err(ConnectError::NotCancelable) => {
+                        return orders::release_in(&mut c, &scope, not_cancelable(&payin)).await;
+                    }
+                    Err(e) => {
+                        return orders::release_in(&mut c, &scope, orders::create_error(e)).await;
+                    }
+                }
+                let updated =
+                    payins::get(&mut c, caller.merchant_id, caller.mode, payin.id).await?;
+                let body = updated
+                    .map(|p| service::payin_json(&p, &public_url))
+                    .unwrap_or(Value::Null);
+                orders::finish_in(&mut c, &scope, StatusCode::OK, &body).await
+            })
+        })
+        .await?;
+    outcome.into_response_result()
+}
+
+fn not_cancelable(payin: &PayinRecord) -> ApiError {
+    ApiError::invalid(
+        "payin_not_cancelable",
+        format!(
+            "payin {} is {}: only pending vouchers can be canceled",
+            payin.id, payin.status
+        ),
+    )
+}

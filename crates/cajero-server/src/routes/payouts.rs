@@ -1,0 +1,207 @@
+//! `/v1/payouts`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use cajero_connect::{ConnectError, OrderKind};
+use cajero_domain::id::{Payout, PayoutId};
+use cajero_domain::lifecycle::{PayoutEvent, PayoutStatus};
+use cajero_store::payouts::{self, PayoutRecord};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{self, Query};
+use crate::idempotency::{self, IdempotencyKey};
+use crate::list::{List, ListParams};
+use crate::orders::{self, Claimed};
+use crate::payouts::{self as service, CreatePayout};
+
+/// `POST /v1/payouts`.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    extract::Json(body): extract::Json<Value>,
+) -> Result<Response, ApiError> {
+    let fingerprint = idempotency::fingerprint("POST", "/v1/payouts", &body);
+    let request = extract::from_value::<CreatePayout>(body)?.parse()?;
+    service::create(&state, caller, key, fingerprint, request).await
+}
+
+/// Loads one of the caller's payouts or answers 404.
+pub async fn load(state: &AppState, caller: Caller, id: &str) -> Result<PayoutRecord, ApiError> {
+    let missing = || ApiError::not_found(format!("No such payout: {id:?}"));
+    let id: PayoutId = id.parse().map_err(|_| missing())?;
+    let (merchant, mode) = (caller.merchant_id, caller.mode);
+    state
+        .store
+        .read(move |mut c| Box::pin(async move { payouts::get(&mut c, merchant, mode, id).await }))
+        .await?
+        .ok_or_else(missing)
+}
+
+/// The payout's JSON with its attempts.
+pub async fn render(state: &AppState, payout: &PayoutRecord) -> Result<Value, ApiError> {
+    let id = payout.id;
+    let attempts = state
+        .store
+        .read(move |mut c| Box::pin(async move { payouts::attempts(&mut c, id).await }))
+        .await?;
+    Ok(service::payout_json(
+        payout,
+        &attempts,
+        &state.config.public_url(),
+    ))
+}
+
+/// `GET /v1/payouts/{id}`.
+pub async fn retrieve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let payout = load(&state, caller, &id).await?;
+    Ok(Json(render(&state, &payout).await?))
+}
+
+/// `GET /v1/payouts` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    list: ListParams,
+    status: Option<String>,
+}
+
+/// `GET /v1/payouts`.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<List<Value>>, ApiError> {
+    let page = query.list.page::<Payout>()?;
+    let status = query
+        .status
+        .map(|s| {
+            s.parse::<PayoutStatus>().map_err(|e| {
+                ApiError::invalid("parameter_invalid", e.to_string()).with_param("status")
+            })
+        })
+        .transpose()?;
+    let (merchant, mode) = (caller.merchant_id, caller.mode);
+    let records = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { payouts::list(&mut c, merchant, mode, status, &page).await })
+        })
+        .await?;
+    let public_url = state.config.public_url();
+    Ok(Json(List::from_page("/v1/payouts", records, |p| {
+        service::payout_json(&p, &[], &public_url)
+    })))
+}
+
+/// `POST /v1/payouts/{id}/cancel`: cancels the code at the network first (so it can no longer
+/// be collected), then releases the funds.
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let payout = load(&state, caller, &id).await?;
+    let path = format!("/v1/payouts/{}/cancel", payout.id);
+    let fingerprint = idempotency::fingerprint("POST", &path, &Value::Null);
+    let scope = match orders::claim(&state, caller, key, fingerprint, payout.id.to_string()).await?
+    {
+        Claimed::Replay(response) => return Ok(response),
+        Claimed::Proceed { scope, .. } => scope,
+    };
+    if !matches!(
+        payout.status,
+        PayoutStatus::Available | PayoutStatus::Pending | PayoutStatus::OnHold
+    ) {
+        return orders::release_with(&state, scope, not_cancelable(&payout)).await;
+    }
+    let exchange = match (
+        &payout.network_order_id,
+        state.networks.get(payout.mode, &payout.network),
+    ) {
+        (Some(order_id), Some(connector)) => {
+            Some(connector.cancel(OrderKind::Payout, order_id).await)
+        }
+        (None, _) => None,
+        (Some(_), None) => {
+            return orders::release_with(
+                &state,
+                scope,
+                crate::networks::network_unavailable("network not configured"),
+            )
+            .await;
+        }
+    };
+    let clock = state.clock.clone();
+    let public_url = state.config.public_url();
+    let outcome = state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                if let Some(exchange) = exchange {
+                    crate::networks::store_evidence(
+                        &mut c,
+                        clock.as_ref(),
+                        Some(caller.merchant_id),
+                        caller.mode,
+                        &payout.network,
+                        Some(&payout.id.to_string()),
+                        "outbound",
+                        &exchange.evidence,
+                    )
+                    .await?;
+                    match exchange.result {
+                        Ok(_) => {}
+                        Err(ConnectError::NotCancelable) => {
+                            return orders::release_in(&mut c, &scope, not_cancelable(&payout))
+                                .await;
+                        }
+                        Err(e) => {
+                            return orders::release_in(&mut c, &scope, orders::create_error(e))
+                                .await;
+                        }
+                    }
+                }
+                service::close(
+                    &mut c,
+                    clock.as_ref(),
+                    &public_url,
+                    &payout,
+                    PayoutEvent::Cancel,
+                    None,
+                )
+                .await?;
+                let updated =
+                    payouts::get(&mut c, caller.merchant_id, caller.mode, payout.id).await?;
+                let attempts = payouts::attempts(&mut c, payout.id).await?;
+                let body = updated
+                    .map(|p| service::payout_json(&p, &attempts, &public_url))
+                    .unwrap_or(Value::Null);
+                orders::finish_in(&mut c, &scope, StatusCode::OK, &body).await
+            })
+        })
+        .await?;
+    outcome.into_response_result()
+}
+
+fn not_cancelable(payout: &PayoutRecord) -> ApiError {
+    ApiError::invalid(
+        "payout_not_cancelable",
+        format!(
+            "payout {} is {}: only payouts not yet collected can be canceled",
+            payout.id, payout.status
+        ),
+    )
+}

@@ -1,0 +1,590 @@
+//! Pay-ins and payouts end to end through the HTTP API and the embedded simulator.
+
+use cajero_domain::merchant::{MerchantStatus, Mode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_error};
+
+crate::both_engines!(
+    a_voucher_is_issued_and_paid_at_a_counter,
+    an_unpaid_voucher_expires_when_the_clock_passes_its_expiry,
+    a_pending_voucher_can_be_canceled_once,
+    a_payout_reserves_funds_and_is_collected_with_the_right_document,
+    an_expired_payout_returns_its_money,
+    a_canceled_payout_returns_its_money,
+    a_payout_without_enough_balance_fails,
+    concurrent_payouts_never_overdraw_the_balance,
+    magic_document_1111111111_is_rejected_by_the_network,
+    magic_amount_66666_makes_the_network_unavailable,
+    magic_document_2222222222_never_matches_at_the_counter,
+    magic_amount_77777_confirms_twice_but_pays_once,
+    magic_amount_88888_loses_the_callback,
+    invalid_payins_get_specific_errors_and_leave_nothing_behind,
+    a_retried_payin_is_replayed_and_created_once,
+    a_callback_with_a_bad_signature_changes_nothing,
+);
+
+struct Merchant {
+    key: String,
+}
+
+async fn merchant(app: &TestApp) -> Merchant {
+    let m = app.merchant("Tienda", MerchantStatus::Active).await;
+    Merchant {
+        key: app.key(m, Mode::Test).await.1,
+    }
+}
+
+async fn post(
+    app: &TestApp,
+    m: &Merchant,
+    path: &str,
+    idem: &str,
+    body: &Value,
+) -> reqwest::Response {
+    app.http
+        .post(app.url(path))
+        .bearer_auth(&m.key)
+        .header("idempotency-key", idem)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn post_ok(app: &TestApp, m: &Merchant, path: &str, body: &Value) -> Value {
+    let idem = format!("k-{}", rand_key());
+    let response = post(app, m, path, &idem, body).await;
+    let status = response.status().as_u16();
+    let value: Value = response.json().await.unwrap();
+    assert!(status == 200 || status == 201, "{path}: {status} {value}");
+    value
+}
+
+fn rand_key() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+async fn get(app: &TestApp, m: &Merchant, path: &str) -> Value {
+    let response = app.get_with_key(path, &m.key).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+fn payin_body(amount: i64) -> Value {
+    json!({"amount": amount, "currency": "COP", "reference": "order-1042", "description": "Pedido 1042",
+           "customer": {"name": "Ana Gómez", "email": "ana@example.com", "phone": "+573001234567",
+                        "document": {"type": "CC", "number": "1020304050"}},
+           "metadata": {"cart": "42"}})
+}
+
+fn payout_body(amount: i64, document: &str) -> Value {
+    json!({"amount": amount, "currency": "COP", "reference": "giro-77",
+           "beneficiary": {"name": "Luis Pérez", "document": {"type": "CC", "number": document},
+                           "phone": "+573009876543"}})
+}
+
+async fn balance(app: &TestApp, m: &Merchant) -> (i64, i64, i64) {
+    let b = get(app, m, "/v1/balance").await;
+    let amount = |bucket: &str| b[bucket][0]["amount"].as_i64().unwrap();
+    (amount("available"), amount("pending"), amount("reserved"))
+}
+
+async fn topup(app: &TestApp, m: &Merchant, amount: i64) {
+    post_ok(
+        app,
+        m,
+        "/v1/topups",
+        &json!({"amount": amount, "currency": "COP"}),
+    )
+    .await;
+}
+
+async fn advance(app: &TestApp, m: &Merchant, seconds: i64) {
+    post_ok(
+        app,
+        m,
+        "/v1/test_helpers/clock/advance",
+        &json!({"seconds": seconds}),
+    )
+    .await;
+}
+
+async fn event_types(app: &TestApp, m: &Merchant) -> Vec<String> {
+    let events = get(app, m, "/v1/events?limit=100").await;
+    events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn a_voucher_is_issued_and_paid_at_a_counter(app: &TestApp) {
+    let m = merchant(app).await;
+    let payin = post_ok(app, &m, "/v1/payins", &payin_body(150_000)).await;
+    assert_eq!(payin["object"], "payin");
+    assert_eq!(payin["status"], "pending");
+    assert_eq!(payin["network"], "efecty");
+    assert_eq!(payin["metadata"]["cart"], "42");
+    let code = payin["voucher"]["payment_code"].as_str().unwrap();
+    assert_eq!(code.len(), 9, "8 digits in two groups: {code}");
+    assert_eq!(payin["voucher"]["agreement_code"], "111571");
+    let barcode = payin["voucher"]["barcode"]["data"].as_str().unwrap();
+    assert!(barcode.starts_with("(415)770"), "{barcode}");
+    assert!(
+        barcode.contains(&format!("(8020){}", code.replace(' ', ""))),
+        "{barcode}"
+    );
+    assert!(barcode.contains("(3900)150000(96)"), "{barcode}");
+    assert!(payin["voucher"]["url"].as_str().unwrap().contains("/v/"));
+    let id = payin["id"].as_str().unwrap();
+
+    let attempt = post_ok(
+        app,
+        &m,
+        &format!("/v1/test_helpers/payins/{id}/pay"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(attempt["approved"], true, "{attempt}");
+    assert_eq!(attempt["payin"]["status"], "paid");
+    let paid = get(app, &m, &format!("/v1/payins/{id}")).await;
+    assert_eq!(paid["status"], "paid");
+    assert!(paid["paid_at"].is_string());
+    assert_eq!(balance(app, &m).await, (0, 150_000, 0));
+    let types = event_types(app, &m).await;
+    assert!(
+        types.contains(&"payin.created".to_string()) && types.contains(&"payin.paid".to_string()),
+        "{types:?}"
+    );
+    let list = get(app, &m, "/v1/payins?status=paid").await;
+    assert_eq!(list["data"][0]["id"], id);
+    assert!(
+        get(app, &m, "/v1/payins?status=pending").await["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn an_unpaid_voucher_expires_when_the_clock_passes_its_expiry(app: &TestApp) {
+    let m = merchant(app).await;
+    let mut body = payin_body(20_000);
+    body["expires_in_seconds"] = json!(3600);
+    let payin = post_ok(app, &m, "/v1/payins", &body).await;
+    let id = payin["id"].as_str().unwrap();
+    advance(app, &m, 3_601).await;
+    assert_eq!(
+        get(app, &m, &format!("/v1/payins/{id}")).await["status"],
+        "expired"
+    );
+    assert!(
+        event_types(app, &m)
+            .await
+            .contains(&"payin.expired".to_string())
+    );
+}
+
+async fn a_pending_voucher_can_be_canceled_once(app: &TestApp) {
+    let m = merchant(app).await;
+    let payin = post_ok(app, &m, "/v1/payins", &payin_body(20_000)).await;
+    let id = payin["id"].as_str().unwrap();
+    let canceled = post_ok(app, &m, &format!("/v1/payins/{id}/cancel"), &json!({})).await;
+    assert_eq!(canceled["status"], "canceled");
+    let again = post(
+        app,
+        &m,
+        &format!("/v1/payins/{id}/cancel"),
+        "another-key",
+        &json!({}),
+    )
+    .await;
+    assert_error(again, 400, "invalid_request_error", "payin_not_cancelable").await;
+    let attempt = post_ok(
+        app,
+        &m,
+        &format!("/v1/test_helpers/payins/{id}/pay"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(
+        attempt["approved"], false,
+        "a canceled voucher cannot be paid: {attempt}"
+    );
+}
+
+async fn a_payout_reserves_funds_and_is_collected_with_the_right_document(app: &TestApp) {
+    let m = merchant(app).await;
+    topup(app, &m, 500_000).await;
+    let payout = post_ok(app, &m, "/v1/payouts", &payout_body(200_000, "79876543")).await;
+    assert_eq!(payout["status"], "available", "{payout}");
+    let code = payout["pickup"]["code"].as_str().unwrap().to_string();
+    assert_eq!(code.replace(' ', "").len(), 10);
+    assert_eq!(balance(app, &m).await, (300_000, 0, 200_000));
+    let id = payout["id"].as_str().unwrap();
+    let path = format!("/v1/test_helpers/payouts/{id}/collect");
+
+    let wrong = post_ok(
+        app,
+        &m,
+        &path,
+        &json!({"code": code, "document_number": "11111112"}),
+    )
+    .await;
+    assert_eq!(wrong["approved"], false);
+    assert_eq!(wrong["outcome"], "document_mismatch");
+    assert_eq!(wrong["payout"]["status"], "available");
+    assert_eq!(
+        wrong["payout"]["attempts"][0]["outcome"],
+        "document_mismatch"
+    );
+
+    let right = post_ok(
+        app,
+        &m,
+        &path,
+        &json!({"code": code, "document_number": "79876543"}),
+    )
+    .await;
+    assert_eq!(right["approved"], true, "{right}");
+    assert_eq!(right["payout"]["status"], "paid");
+    assert_eq!(balance(app, &m).await, (300_000, 0, 0));
+    let types = event_types(app, &m).await;
+    for t in [
+        "payout.created",
+        "payout.available",
+        "payout.attempt_failed",
+        "payout.paid",
+    ] {
+        assert!(types.contains(&t.to_string()), "{t} missing from {types:?}");
+    }
+}
+
+async fn an_expired_payout_returns_its_money(app: &TestApp) {
+    let m = merchant(app).await;
+    topup(app, &m, 100_000).await;
+    let mut body = payout_body(60_000, "79876543");
+    body["expires_in_seconds"] = json!(3600);
+    let payout = post_ok(app, &m, "/v1/payouts", &body).await;
+    assert_eq!(balance(app, &m).await, (40_000, 0, 60_000));
+    advance(app, &m, 3_601).await;
+    let id = payout["id"].as_str().unwrap();
+    assert_eq!(
+        get(app, &m, &format!("/v1/payouts/{id}")).await["status"],
+        "expired"
+    );
+    assert_eq!(balance(app, &m).await, (100_000, 0, 0));
+    let code = payout["pickup"]["code"].as_str().unwrap();
+    let late = post_ok(
+        app,
+        &m,
+        &format!("/v1/test_helpers/payouts/{id}/collect"),
+        &json!({"code": code, "document_number": "79876543"}),
+    )
+    .await;
+    assert_eq!(
+        late["approved"], false,
+        "an expired code pays nothing: {late}"
+    );
+}
+
+async fn a_canceled_payout_returns_its_money(app: &TestApp) {
+    let m = merchant(app).await;
+    topup(app, &m, 100_000).await;
+    let payout = post_ok(app, &m, "/v1/payouts", &payout_body(60_000, "79876543")).await;
+    let id = payout["id"].as_str().unwrap();
+    let canceled = post_ok(app, &m, &format!("/v1/payouts/{id}/cancel"), &json!({})).await;
+    assert_eq!(canceled["status"], "canceled");
+    assert_eq!(balance(app, &m).await, (100_000, 0, 0));
+    let code = payout["pickup"]["code"].as_str().unwrap();
+    let after = post_ok(
+        app,
+        &m,
+        &format!("/v1/test_helpers/payouts/{id}/collect"),
+        &json!({"code": code, "document_number": "79876543"}),
+    )
+    .await;
+    assert_eq!(after["outcome"], "canceled");
+}
+
+async fn a_payout_without_enough_balance_fails(app: &TestApp) {
+    let m = merchant(app).await;
+    topup(app, &m, 10_000).await;
+    let payout = post_ok(app, &m, "/v1/payouts", &payout_body(10_001, "79876543")).await;
+    assert_eq!(payout["status"], "failed");
+    assert_eq!(payout["failure_code"], "insufficient_balance");
+    assert_eq!(payout["pickup"], Value::Null);
+    assert_eq!(balance(app, &m).await, (10_000, 0, 0));
+    assert!(
+        event_types(app, &m)
+            .await
+            .contains(&"payout.failed".to_string())
+    );
+}
+
+/// Twenty concurrent payouts of 100,000 against 1,000,000: exactly ten get codes.
+async fn concurrent_payouts_never_overdraw_the_balance(app: &TestApp) {
+    let m = merchant(app).await;
+    topup(app, &m, 1_000_000).await;
+    let mut tasks = Vec::new();
+    for n in 0..20 {
+        let (http, url, key) = (app.http.clone(), app.url("/v1/payouts"), m.key.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .bearer_auth(key)
+                .header("idempotency-key", format!("race-{n}"))
+                .json(&payout_body(100_000, "79876543"))
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut available = 0;
+    for task in tasks {
+        let payout = task.await.unwrap();
+        match payout["status"].as_str() {
+            Some("available") => available += 1,
+            Some("failed") => assert_eq!(payout["failure_code"], "insufficient_balance"),
+            other => panic!("unexpected {other:?}: {payout}"),
+        }
+    }
+    assert_eq!(available, 10);
+    assert_eq!(balance(app, &m).await, (0, 0, 1_000_000));
+}
+
+async fn magic_document_1111111111_is_rejected_by_the_network(app: &TestApp) {
+    let m = merchant(app).await;
+    topup(app, &m, 100_000).await;
+    let payout = post_ok(app, &m, "/v1/payouts", &payout_body(50_000, "1111111111")).await;
+    assert_eq!(payout["status"], "failed");
+    assert_eq!(payout["failure_code"], "network_rejected");
+    assert_eq!(balance(app, &m).await, (100_000, 0, 0));
+}
+
+async fn magic_amount_66666_makes_the_network_unavailable(app: &TestApp) {
+    let m = merchant(app).await;
+    topup(app, &m, 100_000).await;
+    let response = post(
+        app,
+        &m,
+        "/v1/payouts",
+        "p-66666",
+        &payout_body(66_666, "79876543"),
+    )
+    .await;
+    assert_eq!(response.status(), 424);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "network_unavailable");
+    assert_eq!(balance(app, &m).await, (100_000, 0, 0));
+    let response = post(app, &m, "/v1/payins", "i-66666", &payin_body(66_666)).await;
+    assert_error(response, 424, "network_error", "network_unavailable").await;
+    assert!(
+        get(app, &m, "/v1/payins").await["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn magic_document_2222222222_never_matches_at_the_counter(app: &TestApp) {
+    let m = merchant(app).await;
+    topup(app, &m, 100_000).await;
+    let payout = post_ok(app, &m, "/v1/payouts", &payout_body(50_000, "2222222222")).await;
+    let id = payout["id"].as_str().unwrap();
+    let code = payout["pickup"]["code"].as_str().unwrap();
+    let attempt = post_ok(
+        app,
+        &m,
+        &format!("/v1/test_helpers/payouts/{id}/collect"),
+        &json!({"code": code, "document_number": "2222222222"}),
+    )
+    .await;
+    assert_eq!(attempt["outcome"], "document_mismatch");
+    assert_eq!(attempt["payout"]["status"], "available");
+}
+
+async fn magic_amount_77777_confirms_twice_but_pays_once(app: &TestApp) {
+    let m = merchant(app).await;
+    let payin = post_ok(app, &m, "/v1/payins", &payin_body(77_777)).await;
+    let id = payin["id"].as_str().unwrap();
+    post_ok(
+        app,
+        &m,
+        &format!("/v1/test_helpers/payins/{id}/pay"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(
+        get(app, &m, &format!("/v1/payins/{id}")).await["status"],
+        "paid"
+    );
+    assert_eq!(balance(app, &m).await, (0, 77_777, 0));
+    let paid_events = event_types(app, &m)
+        .await
+        .into_iter()
+        .filter(|t| t == "payin.paid")
+        .count();
+    assert_eq!(paid_events, 1);
+    let txns = get(app, &m, "/v1/balance_transactions?type=payin").await;
+    assert_eq!(txns["data"].as_array().unwrap().len(), 1);
+}
+
+async fn magic_amount_88888_loses_the_callback(app: &TestApp) {
+    let m = merchant(app).await;
+    let payin = post_ok(app, &m, "/v1/payins", &payin_body(88_888)).await;
+    let id = payin["id"].as_str().unwrap();
+    let attempt = post_ok(
+        app,
+        &m,
+        &format!("/v1/test_helpers/payins/{id}/pay"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(attempt["approved"], true);
+    assert_eq!(
+        attempt["payin"]["status"], "pending",
+        "only the settlement file shows this payment"
+    );
+}
+
+async fn invalid_payins_get_specific_errors_and_leave_nothing_behind(app: &TestApp) {
+    let m = merchant(app).await;
+    let mut bad_doc = payin_body(10_000);
+    bad_doc["customer"]["document"] = json!({"type": "NIT", "number": "900123456-1"});
+    let mut letters = payin_body(10_000);
+    letters["customer"]["document"] = json!({"type": "CC", "number": "10203O4050"});
+    let cases = [
+        (
+            json!({"amount": 0, "currency": "COP"}),
+            400,
+            "amount_invalid",
+        ),
+        (
+            json!({"amount": -1, "currency": "COP"}),
+            400,
+            "amount_invalid",
+        ),
+        (
+            json!({"amount": 1000, "currency": "USD"}),
+            400,
+            "currency_unsupported",
+        ),
+        (
+            json!({"amount": 1000, "currency": "XYZ"}),
+            400,
+            "currency_invalid",
+        ),
+        (
+            json!({"amount": 500, "currency": "COP"}),
+            400,
+            "amount_outside_network_limits",
+        ),
+        (
+            json!({"amount": 6_000_001, "currency": "COP"}),
+            400,
+            "amount_outside_network_limits",
+        ),
+        (
+            json!({"amount": 1000, "currency": "COP", "expires_in_seconds": 60}),
+            400,
+            "expires_in_seconds_invalid",
+        ),
+        (
+            json!({"amount": 1000, "currency": "COP", "colour": "red"}),
+            400,
+            "parameter_unknown",
+        ),
+        (
+            json!({"amount": "1000", "currency": "COP"}),
+            400,
+            "parameter_invalid",
+        ),
+        (
+            json!({"amount": 1000, "currency": "COP", "network": "moneygram"}),
+            400,
+            "network_unknown",
+        ),
+        (
+            json!({"amount": 1000, "currency": "COP", "metadata": {"k": 1}}),
+            400,
+            "metadata_invalid",
+        ),
+        (bad_doc, 400, "document_number_invalid"),
+        (letters, 400, "document_number_invalid"),
+    ];
+    for (n, (body, status, code)) in cases.into_iter().enumerate() {
+        let response = post(app, &m, "/v1/payins", &format!("bad-{n}"), &body).await;
+        assert_error(response, status, "invalid_request_error", code).await;
+    }
+    let huge = json!({"amount": 1000, "currency": "COP", "description": "x".repeat(70_000)});
+    let response = post(app, &m, "/v1/payins", "huge", &huge).await;
+    assert_eq!(response.status(), 413);
+    assert!(
+        get(app, &m, "/v1/payins").await["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn a_retried_payin_is_replayed_and_created_once(app: &TestApp) {
+    let m = merchant(app).await;
+    let first = post(app, &m, "/v1/payins", "same", &payin_body(30_000)).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let second = post(app, &m, "/v1/payins", "same", &payin_body(30_000)).await;
+    assert_eq!(second.headers()["idempotent-replayed"], "true");
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(first, second);
+    let different = post(app, &m, "/v1/payins", "same", &payin_body(30_001)).await;
+    assert_error(
+        different,
+        422,
+        "idempotency_error",
+        "idempotency_key_reused",
+    )
+    .await;
+    assert_eq!(
+        get(app, &m, "/v1/payins").await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn a_callback_with_a_bad_signature_changes_nothing(app: &TestApp) {
+    let m = merchant(app).await;
+    let payin = post_ok(app, &m, "/v1/payins", &payin_body(30_000)).await;
+    let id = payin["id"].as_str().unwrap();
+    let forged = json!({"id": "cb_forged", "type": "collection.paid", "created_at": "2026-11-25T00:00:00Z",
+                        "network": "efecty", "merchant_id": "cajero", "data": {"order": {}, "attempt": null}});
+    let now = jiff::Timestamp::now().as_second().to_string();
+    let response = app
+        .http
+        .post(app.url("/callbacks/sim"))
+        .header("sim-callback-id", "cb_forged")
+        .header("sim-timestamp", &now)
+        .header("sim-signature", "v1=00")
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        response,
+        401,
+        "authentication_error",
+        "callback_signature_invalid",
+    )
+    .await;
+    assert_eq!(
+        get(app, &m, &format!("/v1/payins/{id}")).await["status"],
+        "pending"
+    );
+}
+
