@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use cajero_domain::money::Amount;
+
 use crate::{
     BoxFuture, ConnectError, Connector, CreatePickup, CreateVoucher, Exchange, NetworkOrder,
     OrderKind,
@@ -25,11 +27,16 @@ pub trait NewOrder: Sync {
     fn kind(&self) -> OrderKind;
     /// Our reference, the network's deduplication key.
     fn reference(&self) -> &str;
+    /// The amount asked for, checked against an order found by reference.
+    fn amount(&self) -> Amount;
     /// Sends the create through `connector`.
     fn send<'c>(&self, connector: &'c dyn Connector) -> BoxFuture<'c, Exchange<NetworkOrder>>;
 }
 
 impl NewOrder for CreateVoucher {
+    fn amount(&self) -> Amount {
+        self.amount
+    }
     fn kind(&self) -> OrderKind {
         OrderKind::Collection
     }
@@ -42,6 +49,9 @@ impl NewOrder for CreateVoucher {
 }
 
 impl NewOrder for CreatePickup {
+    fn amount(&self) -> Amount {
+        self.amount
+    }
     fn kind(&self) -> OrderKind {
         OrderKind::Payout
     }
@@ -63,10 +73,7 @@ pub async fn create_once<R: NewOrder + ?Sized>(
     let first = request.send(connector).await;
     evidence.extend(first.evidence);
     if first.result != Err(ConnectError::Timeout) {
-        return Exchange {
-            result: first.result,
-            evidence,
-        };
+        return Exchange::new(first.result, evidence);
     }
     let mut backoff = Duration::from_millis(FIND_BACKOFF_MS_BASE);
     for attempt in 0..FIND_ATTEMPTS_MAX {
@@ -79,21 +86,13 @@ pub async fn create_once<R: NewOrder + ?Sized>(
             .await;
         evidence.extend(found.evidence);
         match found.result {
-            Ok(order) => {
-                return Exchange {
-                    result: Ok(order),
-                    evidence,
-                };
-            }
+            Ok(order) => return Exchange::new(matching(request, order), evidence),
             Err(ConnectError::NotFound) => {
                 // The network does not have it: the first create never arrived. One more,
                 // whatever it answers; a second timeout stays unknown for the poller.
                 let second = request.send(connector).await;
                 evidence.extend(second.evidence);
-                return Exchange {
-                    result: second.result,
-                    evidence,
-                };
+                return Exchange::new(second.result, evidence);
             }
             Err(error) => {
                 tracing::warn!(
@@ -105,10 +104,28 @@ pub async fn create_once<R: NewOrder + ?Sized>(
             }
         }
     }
-    Exchange {
-        result: Err(ConnectError::Timeout),
-        evidence,
+    Exchange::new(Err(ConnectError::Timeout), evidence)
+}
+
+/// The order found under our reference, unless it was made with another amount (then it is
+/// not ours to report as created: the same conflict the network answers to a create).
+fn matching<R: NewOrder + ?Sized>(
+    request: &R,
+    order: NetworkOrder,
+) -> Result<NetworkOrder, ConnectError> {
+    if order.amount == request.amount() {
+        return Ok(order);
     }
+    Err(ConnectError::Rejected {
+        code: "reference_conflict".into(),
+        message: format!(
+            "the network holds {} {} for {} (asked {})",
+            order.network_order_id,
+            order.amount,
+            request.reference(),
+            request.amount()
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -282,6 +299,15 @@ mod tests {
                 FIND_ATTEMPTS_MAX,
             ),
         ];
+        let other_amount = NetworkOrder {
+            amount: Amount::new(1_000).unwrap(),
+            ..order()
+        };
+        let conflict = |r: &Result<NetworkOrder, ConnectError>| matches!(r, Err(ConnectError::Rejected { code, .. }) if code == "reference_conflict");
+        let network = scripted(vec![Err(Timeout)], vec![Ok(other_amount)]);
+        let (got, creates, finds) = run(&network).await;
+        assert!(conflict(&got), "{got:?}");
+        assert_eq!((creates, finds), (1, 1));
         for (i, (creates, finds, expected, creates_sent, finds_sent)) in
             cases.into_iter().enumerate()
         {

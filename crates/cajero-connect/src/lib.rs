@@ -4,8 +4,8 @@
 //! anything about money: it reports what the network said, and every exchange (request,
 //! response, callback) comes back as [`Evidence`] so the caller can store it raw beside the
 //! order. Timeouts are explicit. A create that times out is resolved by querying the network by
-//! our reference before anything is retried (see [`Connector::find_by_reference`]), so an order
-//! is never created twice at the network.
+//! our reference before anything is retried ([`create_once`] does it with
+//! [`Connector::find_by_reference`]), so an order is never created twice at the network.
 
 use std::fmt;
 use std::future::Future;
@@ -217,6 +217,13 @@ pub struct Exchange<T> {
     pub result: Result<T, ConnectError>,
     /// The raw exchanges made (usually one).
     pub evidence: Vec<Evidence>,
+}
+
+impl<T> Exchange<T> {
+    /// A result and the exchanges that led to it.
+    pub fn new(result: Result<T, ConnectError>, evidence: Vec<Evidence>) -> Exchange<T> {
+        Exchange { result, evidence }
+    }
 }
 
 /// Why a callback was refused.

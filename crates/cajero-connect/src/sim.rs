@@ -270,12 +270,6 @@ impl SimConnector {
     }
 }
 
-impl<T> Exchange<T> {
-    fn new(result: Result<T, ConnectError>, evidence: Vec<Evidence>) -> Exchange<T> {
-        Exchange { result, evidence }
-    }
-}
-
 /// The transport error as the connector reports it: a connection that never opened sent
 /// nothing (`Unavailable`); any other lost answer may have been acted on (`Timeout`: query
 /// by reference before retrying).

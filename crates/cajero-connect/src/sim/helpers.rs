@@ -227,6 +227,7 @@ impl SimConnector {
             .await?;
         Ok(())
     }
+
     /// Delivers every callback about `order_id` now and waits (bounded) until none is still
     /// pending or in flight, so that a test helper answers after cajero has heard of the
     /// change. Callbacks the simulator deliberately lost or dropped are not waited for.
