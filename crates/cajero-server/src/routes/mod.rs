@@ -9,6 +9,7 @@ mod balance;
 mod callbacks;
 mod events;
 mod operations;
+mod settlements;
 mod payins;
 mod payouts;
 mod test_helpers;
@@ -35,6 +36,8 @@ pub fn v1() -> Router<AppState> {
         )
         .route("/topups", get(topups::list).post(topups::create))
         .route("/topups/{id}", get(topups::retrieve))
+        .route("/settlements", get(settlements::list))
+        .route("/settlements/{id}", get(settlements::retrieve))
         .merge(webhooks())
         .merge(orders())
 }

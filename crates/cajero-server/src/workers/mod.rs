@@ -75,6 +75,7 @@ pub struct Background {
 pub fn start(state: &crate::AppState) -> anyhow::Result<Background> {
     let (shutdown, signal) = watch::channel(false);
     let mut workers = Vec::new();
+    crate::ledger_workers::start(state, &signal, &mut workers);
     if state.config.webhooks.worker_enabled {
         workers.push(webhooks::WebhookWorker::new(state)?.start(signal.clone()));
     }
