@@ -15,7 +15,7 @@ use cajero_domain::money::{Amount, BasisPoints, Currency};
 use cajero_domain::webhook::EventType;
 use cajero_store::ledger::{self, NewBatch};
 use cajero_store::payins::{self, PayinRecord};
-use cajero_store::{Conn, StoreError, events, network};
+use cajero_store::{Conn, StoreError, events, merchant_settings, network};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -315,8 +315,9 @@ pub async fn record_payment(
     match payin.status.apply(PayinEvent::Pay) {
         Ok(Step::Stay) => Ok(()),
         Ok(Step::To(to)) => {
-            let plan = cajero_domain::ledger::fees::FeePlan::free();
-            let fees = payin_fees(&plan, payin.amount, Amount::ZERO);
+            let plan = merchant_settings::fee_plan(conn, merchant, mode).await?;
+            let volume = merchant_settings::monthly_volume(conn, merchant, mode, TransferCode::Payin, paid_at).await?;
+            let fees = payin_fees(&plan, payin.amount, volume);
             let fee_total = fees.fee.checked_add(fees.iva).unwrap_or(Amount::ZERO);
             if !payins::transition(
                 conn,
@@ -331,8 +332,8 @@ pub async fn record_payment(
             {
                 return Ok(()); // another writer moved it first
             }
-            let delay = settlement::SETTLEMENT_DELAY_BUSINESS_DAYS_DEFAULT;
-            let available_on = settlement::available_on(paid_at, delay).ok();
+            let terms = merchant_settings::settlement_terms(conn, merchant, mode).await?;
+            let available_on = settlement::available_on(paid_at, terms.delay_business_days).ok();
             ledger::post_batch(conn, &payin_batch(payin, &fees, available_on), now)
                 .await
                 .map_err(ledger_store_error)?;

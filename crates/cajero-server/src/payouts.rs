@@ -23,7 +23,7 @@ use cajero_domain::webhook::EventType;
 use cajero_store::idempotency::KeyScope;
 use cajero_store::ledger::{self, LedgerError, NewBatch};
 use cajero_store::payouts::{self, AttemptRecord, PayoutRecord};
-use cajero_store::{Conn, StoreError, events};
+use cajero_store::{Conn, StoreError, events, merchant_settings};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -241,7 +241,9 @@ async fn reserve(
                     return Ok(Reserved::Ready(existing));
                 }
                 let now = clock.now();
-                let fees = payout_fees(&FeePlan::free(), request.amount);
+                let plan = merchant_settings::fee_plan(&mut c, caller.merchant_id, caller.mode).await?;
+                let volume = merchant_settings::monthly_volume(&mut c, caller.merchant_id, caller.mode, TransferCode::Payout, now).await?;
+                let fees = payout_fees(&plan, request.amount, volume);
                 let record = PayoutRecord {
                     id,
                     merchant_id: caller.merchant_id,
@@ -288,8 +290,8 @@ async fn reserve(
 }
 
 /// What a payout costs on top of its amount.
-pub fn payout_fees(plan: &FeePlan, amount: Amount) -> FeeBreakdown {
-    plan.payout(amount, Amount::ZERO).unwrap_or_default()
+pub fn payout_fees(plan: &FeePlan, amount: Amount, monthly_volume: Amount) -> FeeBreakdown {
+    plan.payout(amount, monthly_volume).unwrap_or_default()
 }
 
 /// The pending transfers that reserve a payout's amount and fees.
