@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod admin;
 mod calendar;
+mod demo;
 mod ledger;
 mod output;
 mod serve;
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run the HTTP server (migrates the database first).
     Serve(serve::ServeArgs),
+    /// Run everything on one machine — server, simulated network, SQLite — seeded with data.
+    Demo(demo::DemoArgs),
     /// Bring the database schema up to date and exit.
     Migrate(DatabaseArgs),
     /// Create, list and change merchants.
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
             Command::Migrate(args) => admin::migrate(args).await,
             Command::Merchant(command) => admin::merchant(command).await,
             Command::Key(command) => admin::key(command).await,

@@ -50,6 +50,16 @@ impl Networks {
         callback_base: &str,
         clock: &dyn Clock,
     ) -> anyhow::Result<Networks> {
+        Networks::embedded_simulator_with(callback_base, clock, false).await
+    }
+
+    /// As [`Networks::embedded_simulator`], with the simulator's autopilot (customers and
+    /// beneficiaries who turn up at counters by themselves) on or off: `cajero demo` turns it on.
+    pub async fn embedded_simulator_with(
+        callback_base: &str,
+        clock: &dyn Clock,
+        autopilot: bool,
+    ) -> anyhow::Result<Networks> {
         let secret = crate::auth::NewSecret::generate(Mode::Test)
             .expose()
             .to_string();
@@ -60,6 +70,13 @@ impl Networks {
                 callback_url: Some(format!("{callback_base}/callbacks/sim")),
                 ..cajero_sim::MerchantConfig::demo()
             }],
+            autopilot: cajero_sim::config::AutopilotConfig {
+                enabled: autopilot,
+                // A demo shows movement within minutes, not days.
+                delay_seconds_min: 20,
+                delay_seconds_max: 180,
+                ..cajero_sim::config::AutopilotConfig::default()
+            },
             clock: cajero_sim::config::ClockConfig {
                 start: Some(clock.now()),
                 frozen: clock.is_frozen(),
@@ -137,6 +154,11 @@ impl Networks {
     /// Whether any live network is configured (then the clock never moves by request).
     pub fn has_live(&self) -> bool {
         self.networks.iter().any(|n| n.mode.is_live())
+    }
+
+    /// The simulator's base URL (its cashier page is at `/ventanilla`).
+    pub fn simulator_url(&self) -> Option<String> {
+        self.simulator.as_ref().map(|s| s.config().base_url.clone())
     }
 
     /// The simulator, for test-mode helpers.

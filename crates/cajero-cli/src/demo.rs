@@ -1,0 +1,132 @@
+//! `cajero demo`: the whole system on one machine — server, simulated cash network with
+//! customers and beneficiaries turning up at counters by themselves, embedded SQLite — seeded
+//! with a merchant, a funded balance, vouchers and pick-up codes; prints where to look.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use cajero_domain::merchant::{MerchantStatus, Mode};
+use cajero_server::clock::{Clock, OffsetClock};
+use cajero_server::config::{Config, Overrides, Secret};
+use cajero_server::networks::Networks;
+use cajero_server::{AppState, admin};
+use clap::Args;
+use serde_json::{Value, json};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Database URL; by default a fresh SQLite file in a temporary folder, removed on exit.
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir().context("creating a temporary folder for the demo database")?;
+    let database_url = args
+        .database_url
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("cajero-demo.db").display()));
+    let mut config = Config::load(
+        None,
+        Overrides {
+            listen: Some(args.listen),
+            database_url: Some(database_url.clone()),
+            log_format: None,
+        },
+    )?;
+    config.log_level = std::env::var("CAJERO_LOG_LEVEL").unwrap_or_else(|_| "warn".into());
+    cajero_server::telemetry::init(config.log_format, &config.log_level);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (try --listen 127.0.0.1:0)", config.listen))?;
+    config.listen = listener.local_addr()?;
+    config.database_url = Secret::new(database_url);
+    let clock: Arc<dyn Clock> = Arc::new(OffsetClock::default());
+    let mut state = AppState::open(config, clock.clone()).await?;
+    state.networks = Networks::embedded_simulator_with(&state.config.public_url(), clock.as_ref(), true)
+        .await
+        .context("starting the simulated cash network")?;
+    let base = state.config.public_url();
+    let sim_url = state.networks.simulator_url().unwrap_or_default();
+
+    let merchant = admin::create_merchant(&state.store, clock.as_ref(), "Tienda Demo", Some("900123456-8")).await?;
+    admin::set_merchant_status(&state.store, clock.as_ref(), merchant.id, MerchantStatus::Active).await?;
+    let (_, secret) = admin::create_api_key(&state.store, clock.as_ref(), &state.keys, merchant.id, Mode::Test).await?;
+    let key = secret.expose().to_string();
+
+    let server = tokio::spawn(cajero_server::serve(state, listener, cajero_server::shutdown_signal()));
+    let seeded = seed(&base, &key).await.context("seeding the demo through the API")?;
+
+    println!("\ncajero demo is running — Ctrl-C stops it.\n");
+    println!("  API            {base}/v1   (health: {base}/healthz, metrics: {base}/metrics)");
+    println!("  test key       {key}");
+    println!("  merchant       {} (Tienda Demo), balance funded with COP 5.000.000", merchant.id);
+    println!("  network sim    {sim_url}   cashier page: {sim_url}/ventanilla");
+    println!("\n  Vouchers (customers pay some of them at counters within a few minutes):");
+    for (id, url) in &seeded.payins {
+        println!("    {id}  {url}");
+    }
+    println!("\n  Pick-up codes (beneficiaries collect most of them):");
+    for (id, code, url) in &seeded.payouts {
+        println!("    {id}  code {code}  {url}");
+    }
+    println!("\n  Try:");
+    println!("    curl -s {base}/v1/balance -u {key}:");
+    println!("    curl -s '{base}/v1/payins?limit=5' -u {key}:");
+    println!(
+        "    curl -s {base}/v1/payins -u {key}: -H 'Idempotency-Key: demo-1' -H 'Content-Type: application/json' \\\n      -d '{{\"amount\": 150000, \"currency\": \"COP\", \"reference\": \"order-1\"}}'"
+    );
+    println!(
+        "    curl -s {base}/v1/test_helpers/clock/advance -u {key}: -H 'Content-Type: application/json' -d '{{\"seconds\": 86400}}'"
+    );
+    println!("    curl -s '{base}/v1/events?limit=5' -u {key}:\n");
+    let result = server.await.context("the server task failed")?;
+    drop(dir);
+    result
+}
+
+struct Seeded {
+    payins: Vec<(String, String)>,
+    payouts: Vec<(String, String, String)>,
+}
+
+async fn seed(base: &str, key: &str) -> anyhow::Result<Seeded> {
+    let http = reqwest::Client::new();
+    let post = |path: &str, idem: String, body: Value| {
+        let request = http
+            .post(format!("{base}{path}"))
+            .basic_auth(key, Some(""))
+            .header("idempotency-key", idem)
+            .json(&body);
+        async move {
+            let response = request.send().await?;
+            let status = response.status();
+            let value: Value = response.json().await?;
+            anyhow::ensure!(status.is_success(), "{status}: {value}");
+            Ok::<Value, anyhow::Error>(value)
+        }
+    };
+    post("/v1/topups", "demo-topup".into(), json!({"amount": 5_000_000, "currency": "COP", "description": "demo funding"})).await?;
+    let mut payins = Vec::new();
+    for (n, (amount, name)) in [(150_000, "Ana Gómez"), (48_500, "Carlos Ruiz"), (320_000, "María Fernanda Ríos")].into_iter().enumerate() {
+        let body = json!({"amount": amount, "currency": "COP", "reference": format!("pedido-{}", 1040 + n),
+                          "description": format!("Pedido {}", 1040 + n), "customer": {"name": name}});
+        let payin = post("/v1/payins", format!("demo-payin-{n}"), body).await?;
+        payins.push((text(&payin["id"]), text(&payin["voucher"]["url"])));
+    }
+    let mut payouts = Vec::new();
+    for (n, (amount, name, doc)) in [(200_000, "Luis Pérez", "79876543"), (90_000, "Sandra Milena Ortiz", "52345678")].into_iter().enumerate() {
+        let body = json!({"amount": amount, "currency": "COP", "reference": format!("giro-{}", 77 + n),
+                          "beneficiary": {"name": name, "document": {"type": "CC", "number": doc}}});
+        let payout = post("/v1/payouts", format!("demo-payout-{n}"), body).await?;
+        payouts.push((text(&payout["id"]), text(&payout["pickup"]["code"]), text(&payout["pickup"]["url"])));
+    }
+    Ok(Seeded { payins, payouts })
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
