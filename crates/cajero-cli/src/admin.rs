@@ -44,6 +44,12 @@ pub enum MerchantCommand {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// A merchant's fee plan (and the default plan of live merchants).
+    #[command(subcommand)]
+    Fees(crate::settings::FeesCommand),
+    /// How a merchant is settled: T+N business days, COP or USD, FX markup.
+    #[command(subcommand)]
+    Settlement(crate::settings::TermsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +99,8 @@ pub async fn migrate(db: DatabaseArgs) -> anyhow::Result<()> {
 
 pub async fn merchant(command: MerchantCommand) -> anyhow::Result<()> {
     match command {
+        MerchantCommand::Fees(command) => crate::settings::fees(command).await?,
+        MerchantCommand::Settlement(command) => crate::settings::terms(command).await?,
         MerchantCommand::Create { name, nit, db } => {
             let state = open(&db).await?;
             let merchant = cajero_server::admin::create_merchant(

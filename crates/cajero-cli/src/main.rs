@@ -11,6 +11,7 @@ mod demo;
 mod ledger;
 mod output;
 mod serve;
+mod settings;
 
 /// cajero — cash pay-ins and payouts through Latin American cash networks.
 #[derive(Debug, Parser)]
@@ -43,6 +44,12 @@ enum Command {
     /// Operator actions on balance top-ups.
     #[command(subcommand)]
     Topup(ledger::TopupCommand),
+    /// The operator's COP per USD rates for USD settlements.
+    #[command(subcommand)]
+    Fx(settings::FxCommand),
+    /// Run settlement now (the server also runs it every `ledger.settlement_interval_ms`).
+    #[command(subcommand)]
+    Settlement(settings::SettlementCommand),
     /// The cash network simulator: serve it, print its settlement files, play a counter.
     Sim(cajero_sim::cli::SimArgs),
 }
@@ -84,6 +91,8 @@ fn main() -> ExitCode {
             Command::Calendar(command) => calendar::run(command),
             Command::Ledger(command) => ledger::ledger(command).await,
             Command::Topup(command) => ledger::topup(command).await,
+            Command::Fx(command) => settings::fx(command).await,
+            Command::Settlement(command) => settings::settlement(command).await,
             Command::Sim(args) => cajero_sim::cli::run(args).await,
         }
     });
