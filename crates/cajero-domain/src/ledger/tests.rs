@@ -362,12 +362,32 @@ fn account_ids_are_stable_text() {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Topup { merchant: usize, amount: i64 },
-    PayinPaid { merchant: usize, amount: i64 },
-    Settle { merchant: usize },
-    Payout { merchant: usize, amount: i64 },
-    Collect { payout: usize },
-    Void { payout: usize },
+    Topup {
+        merchant: usize,
+        amount: i64,
+    },
+    PayinPaid {
+        merchant: usize,
+        amount: i64,
+    },
+    Settle {
+        merchant: usize,
+    },
+    Payout {
+        merchant: usize,
+        amount: i64,
+    },
+    Collect {
+        payout: usize,
+    },
+    Void {
+        payout: usize,
+    },
+    /// A refund paid out as a cash pick-up and collected at once.
+    Refund {
+        merchant: usize,
+        amount: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -379,6 +399,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0..3usize, 1..800_000i64).prop_map(|(merchant, amount)| Op::Payout { merchant, amount }),
         (0..40usize).prop_map(|payout| Op::Collect { payout }),
         (0..40usize).prop_map(|payout| Op::Void { payout }),
+        (0..3usize, 1..300_000i64).prop_map(|(merchant, amount)| Op::Refund { merchant, amount }),
     ]
 }
 
@@ -480,6 +501,30 @@ proptest! {
                         result.unwrap();
                         model[i].reserved += total;
                         payouts.push(Payout { merchant: i, transfers, total, closed_by_collect: None });
+                    } else {
+                        let refused = matches!(result, Err(TransferError::ExceedsCredits { .. }));
+                        prop_assert!(refused);
+                    }
+                }
+                Op::Refund { merchant: i, amount } => {
+                    let m = merchants[i];
+                    let reserve = Transfer {
+                        id: format!("{n}.refund"),
+                        debit: available(m),
+                        credit: network(AccountKind::NetworkPayable),
+                        amount: a(amount),
+                        mode: TransferMode::Pending,
+                        code: TransferCode::Refund,
+                    };
+                    let post = Transfer {
+                        id: format!("{n}.refund.post"),
+                        mode: TransferMode::PostPending(reserve.id.clone()),
+                        ..reserve.clone()
+                    };
+                    let result = ledger.post(&[reserve, post]);
+                    if amount <= model[i].available - model[i].reserved {
+                        result.unwrap();
+                        model[i].available -= amount;
                     } else {
                         let refused = matches!(result, Err(TransferError::ExceedsCredits { .. }));
                         prop_assert!(refused);
