@@ -187,15 +187,26 @@ pub fn network_unavailable(detail: impl Into<String>) -> ApiError {
     .with_log_detail(detail)
 }
 
+/// What an exchange is about: whose, which network, which object, which way.
+#[derive(Debug, Clone, Copy)]
+pub struct EvidenceLink<'a> {
+    /// The merchant, when known.
+    pub merchant: Option<MerchantId>,
+    /// Test or live.
+    pub mode: Mode,
+    /// The network's code.
+    pub network: &'a str,
+    /// The order (`pi_…`, `po_…`), when known.
+    pub object_id: Option<&'a str>,
+    /// `outbound` (we called) or `inbound` (a callback).
+    pub direction: &'static str,
+}
+
 /// Stores the raw exchanges of one call, linked to the object.
 pub async fn store_evidence(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
-    merchant: Option<MerchantId>,
-    mode: Mode,
-    network: &str,
-    object_id: Option<&str>,
-    direction: &'static str,
+    link: EvidenceLink<'_>,
     evidence: &[Evidence],
 ) -> Result<(), StoreError> {
     for e in evidence {
@@ -204,11 +215,11 @@ pub async fn store_evidence(
             conn,
             &MessageRecord {
                 id,
-                merchant_id: merchant,
-                mode,
-                network: network.to_string(),
-                object_id: object_id.map(str::to_string),
-                direction,
+                merchant_id: link.merchant,
+                mode: link.mode,
+                network: link.network.to_string(),
+                object_id: link.object_id.map(str::to_string),
+                direction: link.direction,
                 operation: e.operation.clone(),
                 request: e.request.clone(),
                 response_status: e.response_status,

@@ -198,11 +198,13 @@ pub async fn store_call_evidence(
         networks::store_evidence(
             conn,
             clock,
-            Some(caller.merchant_id),
-            caller.mode,
-            network,
-            Some(object_id),
-            "outbound",
+            crate::networks::EvidenceLink {
+                merchant: Some(caller.merchant_id),
+                mode: caller.mode,
+                network,
+                object_id: Some(object_id),
+                direction: "outbound",
+            },
             std::slice::from_ref(evidence),
         )
         .await?;

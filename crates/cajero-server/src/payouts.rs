@@ -214,7 +214,7 @@ pub async fn create(
 }
 
 enum Reserved {
-    Ready(PayoutRecord),
+    Ready(Box<PayoutRecord>),
     Answered(UnitOutcome),
 }
 
@@ -238,7 +238,7 @@ async fn reserve(
         .write(move |mut c| {
             Box::pin(async move {
                 if let Some(existing) = payouts::get(&mut c, caller.merchant_id, caller.mode, id).await? {
-                    return Ok(Reserved::Ready(existing));
+                    return Ok(Reserved::Ready(Box::new(existing)));
                 }
                 let now = clock.now();
                 let plan = merchant_settings::fee_plan(&mut c, caller.merchant_id, caller.mode).await?;
@@ -270,7 +270,7 @@ async fn reserve(
                 };
                 payouts::insert(&mut c, &record).await?;
                 match ledger::post_batch(&mut c, &reservation(&record, &fees), now).await {
-                    Ok(_) => Ok(Reserved::Ready(record)),
+                    Ok(_) => Ok(Reserved::Ready(Box::new(record))),
                     Err(LedgerError::Transfer(TransferError::ExceedsCredits { spendable, .. })) => {
                         let message = format!(
                             "available balance {spendable} is less than the payout and its fees ({})",

@@ -62,11 +62,13 @@ pub async fn receive(
                         crate::networks::store_evidence(
                             &mut c,
                             clock.as_ref(),
-                            None,
-                            mode,
-                            &network_name,
-                            None,
-                            "inbound",
+                            crate::networks::EvidenceLink {
+                                merchant: None,
+                                mode,
+                                network: &network_name,
+                                object_id: None,
+                                direction: "inbound",
+                            },
                             &[e],
                         )
                         .await
@@ -124,11 +126,13 @@ async fn apply(
     crate::networks::store_evidence(
         c,
         clock,
-        merchant,
-        mode,
-        &order.network,
-        object_id.as_deref(),
-        "inbound",
+        crate::networks::EvidenceLink {
+            merchant,
+            mode,
+            network: &order.network,
+            object_id: object_id.as_deref(),
+            direction: "inbound",
+        },
         &[evidence],
     )
     .await?;

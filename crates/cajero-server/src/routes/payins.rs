@@ -160,11 +160,13 @@ pub async fn cancel(
                 crate::networks::store_evidence(
                     &mut c,
                     clock.as_ref(),
-                    Some(caller.merchant_id),
-                    caller.mode,
-                    &payin.network,
-                    Some(&payin.id.to_string()),
-                    "outbound",
+                    crate::networks::EvidenceLink {
+                        merchant: Some(caller.merchant_id),
+                        mode: caller.mode,
+                        network: &payin.network,
+                        object_id: Some(&payin.id.to_string()),
+                        direction: "outbound",
+                    },
                     &exchange.evidence,
                 )
                 .await?;

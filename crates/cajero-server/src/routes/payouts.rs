@@ -154,11 +154,13 @@ pub async fn cancel(
                     crate::networks::store_evidence(
                         &mut c,
                         clock.as_ref(),
-                        Some(caller.merchant_id),
-                        caller.mode,
-                        &payout.network,
-                        Some(&payout.id.to_string()),
-                        "outbound",
+                        crate::networks::EvidenceLink {
+                            merchant: Some(caller.merchant_id),
+                            mode: caller.mode,
+                            network: &payout.network,
+                            object_id: Some(&payout.id.to_string()),
+                            direction: "outbound",
+                        },
                         &exchange.evidence,
                     )
                     .await?;
