@@ -35,10 +35,9 @@ fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>,
     match Option::<Raw>::deserialize(d)? {
         None => Ok(None),
         Some(Raw::Number(n)) => Ok(Some(n)),
-        Some(Raw::Text(t)) => t
-            .parse()
-            .map(Some)
-            .map_err(|_| serde::de::Error::custom(format!("limit must be a whole number, not {t:?}"))),
+        Some(Raw::Text(t)) => t.parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("limit must be a whole number, not {t:?}"))
+        }),
     }
 }
 

@@ -65,7 +65,9 @@ pub async fn pay_payin(
         .pay(&counter, &payin.payment_code, payin.amount)
         .await
         .map_err(sim_error)?;
-    sim.deliver_callbacks_for(&payin.network_order_id).await.map_err(sim_error)?;
+    sim.deliver_callbacks_for(&payin.network_order_id)
+        .await
+        .map_err(sim_error)?;
     let payin = super::payins::load(&state, caller, &id).await?;
     Ok(Json(json!({
         "object": "counter_attempt",
@@ -103,7 +105,9 @@ pub async fn collect_payout(
         .await
         .map_err(sim_error)?;
     if let Some(order_id) = &payout.network_order_id {
-        sim.deliver_callbacks_for(order_id).await.map_err(sim_error)?;
+        sim.deliver_callbacks_for(order_id)
+            .await
+            .map_err(sim_error)?;
     }
     let payout = super::payouts::load(&state, caller, &id).await?;
     Ok(Json(json!({
