@@ -9,6 +9,7 @@ use cajero_domain::merchant::{MerchantStatus, Mode};
 use cajero_domain::money::{Amount, BasisPoints, Currency};
 use cajero_domain::webhook::EventType;
 use cajero_server::clock::Clock;
+use cajero_server::ledger_workers::check_once;
 use cajero_server::settlement::run_once;
 use cajero_store::ledger::{self, NewBatch};
 use cajero_store::{events, fx, merchant_settings, verify};
@@ -24,6 +25,7 @@ crate::both_engines!(
     a_usd_merchant_without_the_days_rate_is_not_settled_and_alerted_once,
     running_twice_or_concurrently_settles_each_payin_once,
     settlements_are_listed_shown_and_exported_to_their_merchant_only,
+    the_periodic_ledger_check_alerts_once_when_the_books_are_off,
 );
 
 fn bogota(y: i16, m: i8, d: i8, h: i8, min: i8) -> Timestamp {
@@ -473,4 +475,61 @@ async fn settlements_are_listed_shown_and_exported_to_their_merchant_only(app: &
         .get_with_key(&format!("/v1/settlements/{}?format=pdf", ids[0]), &key_a)
         .await;
     assert_error(bad, 400, "invalid_request_error", "parameter_invalid").await;
+}
+
+async fn alerts_of(app: &TestApp, m: MerchantId) -> Vec<Value> {
+    app.server
+        .state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move {
+                let page = cajero_store::page::PageRequest {
+                    limit: 100,
+                    cursor: cajero_store::page::Cursor::Newest,
+                };
+                events::list_events(&mut c, m, false, &events::EventFilter::default(), &page).await
+            })
+        })
+        .await
+        .unwrap()
+        .data
+        .into_iter()
+        .filter(|e| e.event_type == EventType::AlertRaised)
+        .map(|e| serde_json::from_str(&e.data).unwrap())
+        .collect()
+}
+
+async fn the_periodic_ledger_check_alerts_once_when_the_books_are_off(app: &TestApp) {
+    let m = app.merchant("A", MerchantStatus::Active).await;
+    let store = app.server.state.store.clone();
+    paid_payin(app, m, Mode::Test, 10_000, 0, bogota(2026, 11, 25, 9, 0)).await;
+    let now = bogota(2026, 11, 26, 9, 0);
+    run_once(&store, now).await.unwrap();
+    let good = check_once(&store, now).await.unwrap();
+    assert!(good.problems.is_empty(), "{:?}", good.problems);
+    assert!(alerts_of(app, m).await.is_empty());
+
+    let account =
+        AccountKey::merchant(AccountKind::MerchantAvailable, m, Mode::Test, Currency::Cop)
+            .to_string();
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                cajero_store::execute!(
+                    &mut c,
+                    "UPDATE ledger_accounts SET credits_posted = credits_posted + 1 WHERE id = $1",
+                    account
+                )
+                .map_err(cajero_store::StoreError::from)
+            })
+        })
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let report = check_once(&store, now).await.unwrap();
+        assert!(!report.problems.is_empty());
+    }
+    let alerts = alerts_of(app, m).await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["code"], "ledger_check_failed");
 }

@@ -1,0 +1,430 @@
+//! Fee plans, settlement terms, monthly volume and settlement lines on every engine.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cajero_domain::calendar;
+use cajero_domain::id::{MerchantId, SettlementId};
+use cajero_domain::ledger::fees::{FeeBreakdown, FeePlan, FeeRule, FeeRuleError, Tier};
+use cajero_domain::ledger::settlement::SettlementTerms;
+use cajero_domain::ledger::{AccountKey, AccountKind, Transfer, TransferCode, TransferMode};
+use cajero_domain::merchant::{MerchantStatus, Mode};
+use cajero_domain::money::{Amount, BasisPoints, Currency};
+use cajero_store::ledger::{self, NewBatch};
+use cajero_store::merchant_settings::{self, PlanSource, SettingsError};
+use cajero_store::merchants::{self, MerchantRecord};
+use cajero_store::settlements::{self, SettlementRecord, SettlementStatus};
+use cajero_store::{Store, StoreError};
+use jiff::Timestamp;
+use jiff::civil::date;
+
+cajero_store::store_suite!(
+    defaults_are_free_in_test_mode_and_the_default_plan_in_live_mode,
+    a_stored_plan_charges_its_tiers_and_minimum_at_their_edges,
+    invalid_plans_and_terms_are_refused_and_nothing_is_stored,
+    monthly_volume_counts_this_bogota_month_only,
+    a_payin_batch_can_be_a_line_of_one_settlement_only,
+);
+
+fn a(minor: i64) -> Amount {
+    Amount::new(minor).unwrap()
+}
+
+fn bp(v: u32) -> BasisPoints {
+    BasisPoints::new(v).unwrap()
+}
+
+fn bogota(y: i16, m: i8, d: i8, h: i8, min: i8) -> Timestamp {
+    date(y, m, d)
+        .at(h, min, 0, 0)
+        .to_zoned_datetime(calendar::bogota())
+        .unwrap()
+        .timestamp()
+}
+
+async fn merchant(store: &Store, n: u128) -> MerchantId {
+    let now = bogota(2026, 11, 1, 0, 0);
+    let m = MerchantRecord {
+        id: MerchantId::from_parts(1_764_000_000_000, n),
+        name: "A".into(),
+        nit: None,
+        status: MerchantStatus::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    let id = m.id;
+    store
+        .write(move |mut c| Box::pin(async move { merchants::insert_merchant(&mut c, &m).await }))
+        .await
+        .unwrap();
+    id
+}
+
+fn tiered() -> FeePlan {
+    FeePlan {
+        payin: FeeRule {
+            tiers: vec![
+                Tier {
+                    monthly_volume_from: a(0),
+                    rate: bp(300),
+                    fixed: a(500),
+                },
+                Tier {
+                    monthly_volume_from: a(10_000_000),
+                    rate: bp(200),
+                    fixed: a(300),
+                },
+            ],
+            minimum: a(2_000),
+        },
+        payout: FeeRule::flat(bp(100), a(0), a(0)),
+        gmf_on_payouts: true,
+    }
+}
+
+async fn plan(store: &Store, m: MerchantId, mode: Mode) -> (FeePlan, PlanSource) {
+    store
+        .read(move |mut c| {
+            Box::pin(async move { merchant_settings::fee_plan_with_source(&mut c, m, mode).await })
+        })
+        .await
+        .unwrap()
+}
+
+async fn defaults_are_free_in_test_mode_and_the_default_plan_in_live_mode(store: Store) {
+    let m = merchant(&store, 1).await;
+    assert_eq!(
+        plan(&store, m, Mode::Live).await,
+        (FeePlan::free(), PlanSource::Free)
+    );
+    let terms = store
+        .read(move |mut c| {
+            Box::pin(
+                async move { merchant_settings::settlement_terms(&mut c, m, Mode::Live).await },
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(terms, SettlementTerms::default());
+    assert_eq!(terms.delay_business_days, 1);
+    store
+        .write(|mut c| {
+            Box::pin(async move {
+                merchant_settings::set_default_fee_plan(&mut c, &tiered(), Timestamp::UNIX_EPOCH)
+                    .await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        plan(&store, m, Mode::Live).await,
+        (tiered(), PlanSource::Default)
+    );
+    assert_eq!(
+        plan(&store, m, Mode::Test).await,
+        (FeePlan::free(), PlanSource::Free)
+    );
+    let own = FeePlan {
+        gmf_on_payouts: false,
+        ..tiered()
+    };
+    let saved = own.clone();
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                merchant_settings::set_fee_plan(
+                    &mut c,
+                    m,
+                    Mode::Live,
+                    &saved,
+                    Timestamp::UNIX_EPOCH,
+                )
+                .await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        plan(&store, m, Mode::Live).await,
+        (own, PlanSource::Merchant)
+    );
+}
+
+async fn a_stored_plan_charges_its_tiers_and_minimum_at_their_edges(store: Store) {
+    let m = merchant(&store, 2).await;
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                merchant_settings::set_fee_plan(
+                    &mut c,
+                    m,
+                    Mode::Live,
+                    &tiered(),
+                    Timestamp::UNIX_EPOCH,
+                )
+                .await
+            })
+        })
+        .await
+        .unwrap();
+    let stored = store
+        .read(move |mut c| {
+            Box::pin(async move { merchant_settings::fee_plan(&mut c, m, Mode::Live).await })
+        })
+        .await
+        .unwrap();
+    // (amount, volume before it, fee): the minimum wins below 50,000 at 3 % + 500; the second
+    // tier starts exactly at 10,000,000 of volume.
+    let cases = [
+        (a(10_000), a(0), a(2_000)),
+        (a(50_000), a(0), a(2_000)),
+        (a(50_017), a(0), a(2_001)),
+        (a(100_000), a(9_999_999), a(3_500)),
+        (a(100_000), a(10_000_000), a(2_300)),
+        (a(50_000), a(10_000_000), a(2_000)),
+    ];
+    for (amount, volume, fee) in cases {
+        let got = stored.payin(amount, volume).unwrap();
+        assert_eq!(got.fee, fee, "{amount} at volume {volume}");
+        assert_eq!(got.iva, fee.percentage(BasisPoints::IVA));
+        assert_eq!(got.gmf, a(0));
+    }
+    assert_eq!(
+        stored.payout(a(125), a(0)).unwrap(),
+        FeeBreakdown {
+            fee: a(1),
+            iva: a(0),
+            gmf: a(1)
+        }
+    );
+}
+
+async fn invalid_plans_and_terms_are_refused_and_nothing_is_stored(store: Store) {
+    let m = merchant(&store, 3).await;
+    let mut bad = tiered();
+    bad.payout.tiers.push(Tier {
+        monthly_volume_from: a(0),
+        rate: bp(1),
+        fixed: a(0),
+    });
+    let err = store
+        .write(move |mut c| {
+            Box::pin(async move {
+                merchant_settings::set_fee_plan(&mut c, m, Mode::Live, &bad, Timestamp::UNIX_EPOCH)
+                    .await
+            })
+        })
+        .await
+        .unwrap_err();
+    match err {
+        SettingsError::InvalidPlan(e) => {
+            assert_eq!(
+                (e.rule, e.error),
+                ("payout", FeeRuleError::TiersNotAscending)
+            );
+        }
+        other => panic!("{other}"),
+    }
+    let unknown = MerchantId::from_parts(1, 1);
+    let err = store
+        .write(move |mut c| {
+            Box::pin(async move {
+                merchant_settings::set_fee_plan(
+                    &mut c,
+                    unknown,
+                    Mode::Live,
+                    &tiered(),
+                    Timestamp::UNIX_EPOCH,
+                )
+                .await
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SettingsError::UnknownMerchant(id) if id == unknown));
+    let too_slow = SettlementTerms {
+        delay_business_days: 31,
+        ..SettlementTerms::default()
+    };
+    let err = store
+        .write(move |mut c| {
+            Box::pin(async move {
+                merchant_settings::set_settlement_terms(
+                    &mut c,
+                    m,
+                    Mode::Live,
+                    &too_slow,
+                    Timestamp::UNIX_EPOCH,
+                )
+                .await
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SettingsError::InvalidTerms(_)), "{err}");
+    assert_eq!(plan(&store, m, Mode::Live).await.1, PlanSource::Free);
+}
+
+fn payin_batch(m: MerchantId, id: &str, amount: i64, code: TransferCode) -> NewBatch {
+    let pending = AccountKey::merchant(AccountKind::MerchantPending, m, Mode::Live, Currency::Cop);
+    NewBatch {
+        id: id.into(),
+        merchant_id: Some(m),
+        mode: Mode::Live,
+        currency: Currency::Cop,
+        code,
+        source_id: None,
+        available_on: Some(date(2026, 11, 2)),
+        transfers: vec![
+            Transfer {
+                id: format!("{id}.0"),
+                debit: AccountKey::network(
+                    AccountKind::NetworkReceivable,
+                    "efecty",
+                    Mode::Live,
+                    Currency::Cop,
+                ),
+                credit: pending.clone(),
+                amount: a(amount),
+                mode: TransferMode::Single,
+                code,
+            },
+            Transfer {
+                id: format!("{id}.1"),
+                debit: pending,
+                credit: AccountKey::platform(AccountKind::FeeRevenue, Mode::Live, Currency::Cop),
+                amount: a(100),
+                mode: TransferMode::Single,
+                code: TransferCode::Fee,
+            },
+        ],
+    }
+}
+
+async fn post(store: &Store, batch: NewBatch, at: Timestamp) {
+    store
+        .write(move |mut c| Box::pin(async move { ledger::post_batch(&mut c, &batch, at).await }))
+        .await
+        .unwrap();
+}
+
+async fn volume(store: &Store, m: MerchantId, code: TransferCode, now: Timestamp) -> Amount {
+    store
+        .read(move |mut c| {
+            Box::pin(async move {
+                merchant_settings::monthly_volume(&mut c, m, Mode::Live, code, now).await
+            })
+        })
+        .await
+        .unwrap()
+}
+
+async fn monthly_volume_counts_this_bogota_month_only(store: Store) {
+    let m = merchant(&store, 4).await;
+    // 31 Oct 23:30 Bogotá is already 1 Nov in UTC: it belongs to October.
+    post(
+        &store,
+        payin_batch(m, "txn_oct", 1_000, TransferCode::Payin),
+        bogota(2026, 10, 31, 23, 30),
+    )
+    .await;
+    post(
+        &store,
+        payin_batch(m, "txn_nov1", 20_000, TransferCode::Payin),
+        bogota(2026, 11, 1, 0, 0),
+    )
+    .await;
+    post(
+        &store,
+        payin_batch(m, "txn_nov30", 300_000, TransferCode::Payin),
+        bogota(2026, 11, 30, 23, 59),
+    )
+    .await;
+    post(
+        &store,
+        payin_batch(m, "txn_dec", 4_000_000, TransferCode::Payin),
+        bogota(2026, 12, 1, 0, 0),
+    )
+    .await;
+    let november = bogota(2026, 11, 15, 12, 0);
+    assert_eq!(
+        volume(&store, m, TransferCode::Payin, november).await,
+        a(320_000),
+        "fees excluded"
+    );
+    assert_eq!(
+        volume(&store, m, TransferCode::Payin, bogota(2026, 10, 1, 0, 0)).await,
+        a(1_000)
+    );
+    assert_eq!(
+        volume(&store, m, TransferCode::Payin, bogota(2026, 12, 31, 23, 59)).await,
+        a(4_000_000)
+    );
+    assert_eq!(
+        volume(&store, m, TransferCode::Payout, november).await,
+        a(0)
+    );
+    let other = merchant(&store, 5).await;
+    assert_eq!(
+        volume(&store, other, TransferCode::Payin, november).await,
+        a(0)
+    );
+}
+
+async fn a_payin_batch_can_be_a_line_of_one_settlement_only(store: Store) {
+    let m = merchant(&store, 6).await;
+    post(
+        &store,
+        payin_batch(m, "txn_a", 10_000, TransferCode::Payin),
+        bogota(2026, 10, 30, 9, 0),
+    )
+    .await;
+    let today = date(2026, 11, 2);
+    let lines = store
+        .read(move |mut c| {
+            Box::pin(async move { settlements::due_lines(&mut c, m, Mode::Live, today, 10).await })
+        })
+        .await
+        .unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (lines[0].gross, lines[0].fees, lines[0].net),
+        (10_000, 100, 9_900)
+    );
+    let record = move |n: u128| SettlementRecord {
+        id: SettlementId::from_parts(1_764_000_000_000, n),
+        merchant_id: m,
+        mode: Mode::Live,
+        settlement_date: today,
+        status: SettlementStatus::Paid,
+        gross: a(10_000),
+        fees: a(100),
+        net: a(9_900),
+        currency: Currency::Cop,
+        amount: a(9_900),
+        fx: None,
+        line_count: 1,
+        ledger_batch_id: None,
+        created_at: Timestamp::UNIX_EPOCH,
+        updated_at: Timestamp::UNIX_EPOCH,
+    };
+    let (first, again) = (lines.clone(), lines.clone());
+    store
+        .write(move |mut c| {
+            Box::pin(async move { settlements::insert(&mut c, &record(1), &first).await })
+        })
+        .await
+        .unwrap();
+    let err: StoreError = store
+        .write(move |mut c| {
+            Box::pin(async move { settlements::insert(&mut c, &record(2), &again).await })
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_unique_violation(), "{err}");
+    let due = store
+        .read(move |mut c| {
+            Box::pin(async move { settlements::due_lines(&mut c, m, Mode::Live, today, 10).await })
+        })
+        .await
+        .unwrap();
+    assert!(due.is_empty());
+}
