@@ -34,6 +34,7 @@ pub mod networks;
 pub mod orders;
 pub mod payins;
 pub mod payouts;
+pub mod refunds;
 mod routes;
 pub mod settlement;
 pub mod telemetry;

@@ -33,6 +33,7 @@ use crate::clock::{Clock, new_id};
 use crate::error::ApiError;
 use crate::idempotency::IdempotencyKey;
 use crate::orders::{self, Claimed, NetworkCall, UnitOutcome};
+use crate::refunds::RefundLink;
 use crate::validate::{self, DocumentIn};
 
 /// Pick-up validity by default: 7 days (API.md).
@@ -80,6 +81,23 @@ pub struct PayoutRequest {
 }
 
 impl CreatePayout {
+    /// The payout that pays a cash pick-up refund.
+    pub fn for_refund(
+        amount: Amount,
+        beneficiary: BeneficiaryIn,
+        expires_in_seconds: Option<i64>,
+    ) -> CreatePayout {
+        CreatePayout {
+            amount: amount.minor(),
+            currency: Currency::Cop.code().to_string(),
+            reference: None,
+            beneficiary,
+            network: None,
+            expires_in_seconds,
+            metadata: None,
+        }
+    }
+
     /// Parses every field into domain types, naming the field at fault.
     pub fn parse(self) -> Result<PayoutRequest, ApiError> {
         let amount = validate::cop_amount(self.amount, &self.currency)?;
@@ -129,6 +147,18 @@ pub async fn create(
     fingerprint: String,
     request: PayoutRequest,
 ) -> Result<Response, ApiError> {
+    create_with(state, caller, key, fingerprint, request, None).await
+}
+
+/// Creates a payout, for a refund when `refund` is given (then the answer is the refund).
+pub async fn create_with(
+    state: &AppState,
+    caller: Caller,
+    key: IdempotencyKey,
+    fingerprint: String,
+    request: PayoutRequest,
+    refund: Option<RefundLink>,
+) -> Result<Response, ApiError> {
     let proposed: PayoutId = new_id(state.clock.as_ref());
     let (resource_id, scope) =
         match orders::claim(state, caller, key, fingerprint, proposed.to_string()).await? {
@@ -150,7 +180,17 @@ pub async fn create(
         .map(|n| n.code.clone())
         .unwrap_or_default();
     // Step 1: accept and reserve (or fail for lack of funds), committed before the network call.
-    let accepted = reserve(state, caller, &scope, id, &request, &first_network).await?;
+    let accepted = reserve(
+        state,
+        caller,
+        &scope,
+        id,
+        &request,
+        &first_network,
+        refund.clone(),
+    )
+    .await?;
+    let refund_id = refund.as_ref().map(|r| r.refund_id);
     let payout = match accepted {
         Reserved::Ready(payout) => payout,
         Reserved::Answered(outcome) => return outcome.into_response_result(),
@@ -188,6 +228,10 @@ pub async fn create(
                             cajero_store::execute!(&mut c, "UPDATE payouts SET network = $1 WHERE id = $2", &network.code, id.to_string())?;
                         }
                         let body = emit_current(&mut c, clock.as_ref(), &public_url, caller.merchant_id, caller.mode, id, &[EventType::PayoutCreated, EventType::PayoutAvailable]).await?;
+                        let body = match refund_id {
+                            Some(r) => crate::refunds::current_json(&mut c, caller, r).await?,
+                            None => body,
+                        };
                         orders::finish_in(&mut c, &scope, StatusCode::CREATED, &body).await
                     }
                     Err(error) => {
@@ -198,6 +242,10 @@ pub async fn create(
                         };
                         fail(&mut c, clock.as_ref(), &payout, code, &message).await?;
                         let body = emit_current(&mut c, clock.as_ref(), &public_url, caller.merchant_id, caller.mode, id, &[EventType::PayoutCreated, EventType::PayoutFailed]).await?;
+                        let body = match refund_id {
+                            Some(r) => crate::refunds::current_json(&mut c, caller, r).await?,
+                            None => body,
+                        };
                         if code == "network_unavailable" {
                             // The payout failed and its funds are back: answer 424 (API.md), and
                             // replay the same answer for this key.
@@ -227,6 +275,7 @@ async fn reserve(
     id: PayoutId,
     request: &PayoutRequest,
     network: &str,
+    refund: Option<RefundLink>,
 ) -> Result<Reserved, ApiError> {
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
@@ -241,6 +290,12 @@ async fn reserve(
                     return Ok(Reserved::Ready(Box::new(existing)));
                 }
                 let now = clock.now();
+                if let Some(link) = &refund
+                    && !crate::refunds::reserve_amount(&mut c, clock.as_ref(), link, request.amount).await?
+                {
+                    let error = crate::refunds::exceeds_left(link.payin_id, request.amount);
+                    return Ok(Reserved::Answered(orders::release_in(&mut c, &scope, error).await?));
+                }
                 let plan = merchant_settings::fee_plan(&mut c, caller.merchant_id, caller.mode).await?;
                 let volume = merchant_settings::monthly_volume(&mut c, caller.merchant_id, caller.mode, TransferCode::Payout, now).await?;
                 let fees = payout_fees(&plan, request.amount, volume);
@@ -264,11 +319,14 @@ async fn reserve(
                     failure_code: None,
                     failure_message: None,
                     fee: fees.total().unwrap_or(Amount::ZERO),
-                    refund_id: None,
+                    refund_id: refund.as_ref().map(|r| r.refund_id.to_string()),
                     created_at: now,
                     updated_at: now,
                 };
                 payouts::insert(&mut c, &record).await?;
+                if let Some(link) = &refund {
+                    crate::refunds::open(&mut c, clock.as_ref(), caller, link, &record).await?;
+                }
                 match ledger::post_batch(&mut c, &reservation(&record, &fees), now).await {
                     Ok(_) => Ok(Reserved::Ready(Box::new(record))),
                     Err(LedgerError::Transfer(TransferError::ExceedsCredits { spendable, .. })) => {
@@ -278,6 +336,11 @@ async fn reserve(
                         );
                         payouts::transition(&mut c, id, PayoutStatus::Pending, PayoutStatus::Failed, None, Some(("insufficient_balance", &message)), now).await?;
                         let body = emit_current(&mut c, clock.as_ref(), &public_url, caller.merchant_id, caller.mode, id, &[EventType::PayoutCreated, EventType::PayoutFailed]).await?;
+                        crate::refunds::payout_closed(&mut c, clock.as_ref(), id, PayoutStatus::Failed).await?;
+                        let body = match &refund {
+                            Some(link) => crate::refunds::current_json(&mut c, caller, link.refund_id).await?,
+                            None => body,
+                        };
                         Ok(Reserved::Answered(orders::finish_in(&mut c, &scope, StatusCode::CREATED, &body).await?))
                     }
                     Err(LedgerError::Store(e)) => Err(e),
@@ -421,6 +484,7 @@ async fn fail(
         .await?
         {
             resolve_reservation(conn, p, false, now).await?;
+            crate::refunds::payout_closed(conn, clock, p.id, PayoutStatus::Failed).await?;
             break;
         }
     }
@@ -579,6 +643,7 @@ pub async fn close(
         return Ok(());
     }
     resolve_reservation(conn, payout, to == PayoutStatus::Paid, now).await?;
+    crate::refunds::payout_closed(conn, clock, payout.id, to).await?;
     let event_type = match to {
         PayoutStatus::Paid => EventType::PayoutPaid,
         PayoutStatus::Expired => EventType::PayoutExpired,

@@ -34,6 +34,7 @@ pub mod network;
 pub mod page;
 pub mod payins;
 pub mod payouts;
+pub mod refunds;
 pub mod settlements;
 mod sqlite_writer;
 pub mod testing;

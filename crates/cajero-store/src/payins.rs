@@ -330,3 +330,21 @@ pub async fn open_older_than(
     let rows = fetch!(all, conn, Row, sql, Micros::from(before).0, limit)?;
     rows.into_iter().map(PayinRecord::try_from).collect()
 }
+
+/// Takes back a refunded amount whose refund failed (never below zero); false otherwise.
+pub async fn subtract_refunded(
+    conn: &mut Conn<'_>,
+    id: PayinId,
+    amount: Amount,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let changed = execute!(
+        conn,
+        "UPDATE payins SET amount_refunded = amount_refunded - $1, updated_at = $2 \
+         WHERE id = $3 AND amount_refunded >= $1",
+        amount.minor(),
+        Micros::from(now).0,
+        id.to_string(),
+    )?;
+    Ok(changed == 1)
+}

@@ -48,6 +48,10 @@ fn orders() -> Router<AppState> {
         .route("/payins", get(payins::list).post(payins::create))
         .route("/payins/{id}", get(payins::retrieve))
         .route("/payins/{id}/cancel", post(payins::cancel))
+        .route(
+            "/payins/{id}/refunds",
+            get(payins::refunds).post(payins::refund),
+        )
         .route("/payouts", get(payouts::list).post(payouts::create))
         .route("/payouts/{id}", get(payouts::retrieve))
         .route("/payouts/{id}/cancel", post(payouts::cancel))

@@ -209,3 +209,35 @@ fn not_cancelable(payin: &PayinRecord) -> ApiError {
         ),
     )
 }
+
+/// `POST /v1/payins/{id}/refunds`.
+pub async fn refund(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Path(id): Path<String>,
+    extract::Json(body): extract::Json<Value>,
+) -> Result<Response, ApiError> {
+    let payin = load(&state, caller, &id).await?;
+    crate::refunds::create(&state, caller, key, payin, body).await
+}
+
+/// `GET /v1/payins/{id}/refunds`: a pay-in's refunds, oldest first.
+pub async fn refunds(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let payin = load(&state, caller, &id).await?;
+    let payin_id = payin.id;
+    let list = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { cajero_store::refunds::for_payin(&mut c, payin_id).await })
+        })
+        .await?;
+    let data: Vec<Value> = list.iter().map(crate::refunds::refund_json).collect();
+    Ok(Json(
+        serde_json::json!({"object": "list", "data": data, "has_more": false, "url": format!("/v1/payins/{payin_id}/refunds")}),
+    ))
+}

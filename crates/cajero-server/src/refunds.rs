@@ -1,0 +1,306 @@
+//! Refunds of pay-ins. Cash cannot go back the way it came: a `cash_pickup` refund is paid out
+//! as a payout against the merchant's balance (linked by `payout`), a `bank_transfer` refund
+//! records a transfer the merchant made outside cajero. The refunds of a pay-in never add up to
+//! more than was paid.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use cajero_domain::id::{PayinId, PayoutId, RefundId};
+use cajero_domain::lifecycle::{PayinStatus, PayoutStatus, RefundStatus};
+use cajero_domain::money::Amount;
+use cajero_domain::webhook::EventType;
+use cajero_store::payins::{self, PayinRecord};
+use cajero_store::payouts::PayoutRecord;
+use cajero_store::refunds::{self, RefundRecord};
+use cajero_store::{Conn, StoreError, events};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::clock::{Clock, new_id};
+use crate::error::ApiError;
+use crate::idempotency::{self, IdempotencyKey, Outcome};
+use crate::payouts::{BeneficiaryIn, CreatePayout};
+use crate::validate;
+
+/// `POST /v1/payins/{id}/refunds` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefund {
+    amount: Option<i64>,
+    reason: Option<String>,
+    method: String,
+    beneficiary: Option<BeneficiaryIn>,
+    expires_in_seconds: Option<i64>,
+    metadata: Option<Map<String, Value>>,
+}
+
+/// What a refund's payout needs to know about it.
+#[derive(Debug, Clone)]
+pub struct RefundLink {
+    /// The refund being paid.
+    pub refund_id: RefundId,
+    /// The pay-in refunded.
+    pub payin_id: PayinId,
+    /// Why.
+    pub reason: Option<String>,
+    /// Merchant metadata of the refund.
+    pub metadata: Value,
+}
+
+/// Creates a refund of one of the caller's pay-ins.
+pub async fn create(
+    state: &AppState,
+    caller: Caller,
+    key: IdempotencyKey,
+    payin: PayinRecord,
+    body: Value,
+) -> Result<Response, ApiError> {
+    let path = format!("/v1/payins/{}/refunds", payin.id);
+    let fingerprint = idempotency::fingerprint("POST", &path, &body);
+    let request: CreateRefund = crate::extract::from_value(body)?;
+    let remaining = payin.amount.minor() - payin.amount_refunded.minor();
+    let amount = Amount::new(request.amount.unwrap_or(remaining))
+        .ok()
+        .filter(|a| !a.is_zero())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "amount_invalid",
+                "amount must be a positive number of pesos",
+            )
+            .with_param("amount")
+        })?;
+    if payin.status != PayinStatus::Paid {
+        return Err(ApiError::invalid(
+            "payin_not_refundable",
+            format!(
+                "payin {} is {}: only paid pay-ins can be refunded",
+                payin.id, payin.status
+            ),
+        ));
+    }
+    let reason = validate::text(request.reason, validate::DESCRIPTION_CHARS_MAX, "reason")?;
+    let metadata = validate::metadata(request.metadata)?;
+    match request.method.as_str() {
+        "bank_transfer" => {
+            if request.beneficiary.is_some() {
+                return Err(ApiError::invalid(
+                    "parameter_unknown",
+                    "a bank transfer refund takes no beneficiary",
+                )
+                .with_param("beneficiary"));
+            }
+            let id: RefundId = new_id(state.clock.as_ref());
+            let now = state.clock.now();
+            let clock = state.clock.clone();
+            idempotency::run_in_one_transaction(state, caller, key, fingerprint, move |c| {
+                Box::pin(async move {
+                    if !payins::add_refunded(c, payin.id, amount, now).await? {
+                        return Err(exceeds(&payin, amount));
+                    }
+                    let record = RefundRecord {
+                        id,
+                        merchant_id: caller.merchant_id,
+                        mode: caller.mode,
+                        payin_id: payin.id,
+                        amount,
+                        currency: payin.currency,
+                        status: RefundStatus::Succeeded,
+                        method: "bank_transfer".into(),
+                        reason,
+                        payout_id: None,
+                        metadata,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    refunds::insert(c, &record).await?;
+                    let body = refund_json(&record);
+                    for t in [EventType::RefundCreated, EventType::RefundSucceeded] {
+                        events::emit(
+                            c,
+                            caller.merchant_id,
+                            caller.mode.is_live(),
+                            t,
+                            &body,
+                            new_id(clock.as_ref()),
+                            now,
+                        )
+                        .await?;
+                    }
+                    Ok(Outcome {
+                        status: StatusCode::CREATED,
+                        body,
+                    })
+                })
+            })
+            .await
+        }
+        "cash_pickup" => {
+            let Some(beneficiary) = request.beneficiary else {
+                return Err(ApiError::invalid(
+                    "parameter_missing",
+                    "a cash pick-up refund needs the beneficiary who collects it",
+                )
+                .with_param("beneficiary"));
+            };
+            if amount.minor() > remaining {
+                return Err(exceeds(&payin, amount));
+            }
+            let payout = CreatePayout::for_refund(amount, beneficiary, request.expires_in_seconds)
+                .parse()?;
+            let link = RefundLink {
+                refund_id: new_id(state.clock.as_ref()),
+                payin_id: payin.id,
+                reason,
+                metadata,
+            };
+            crate::payouts::create_with(state, caller, key, fingerprint, payout, Some(link)).await
+        }
+        other => Err(ApiError::invalid(
+            "refund_method_invalid",
+            format!("method {other:?} is not one of cash_pickup, bank_transfer"),
+        )
+        .with_param("method")),
+    }
+}
+
+pub(crate) fn exceeds_left(payin_id: PayinId, amount: Amount) -> ApiError {
+    ApiError::invalid(
+        "refund_exceeds_payment",
+        format!("refunding {amount} would exceed what is left to refund of payin {payin_id}"),
+    )
+    .with_param("amount")
+}
+
+fn exceeds(payin: &PayinRecord, amount: Amount) -> ApiError {
+    ApiError::invalid(
+        "refund_exceeds_payment",
+        format!(
+            "refunding {amount} would exceed payin {}'s {} paid ({} already refunded)",
+            payin.id, payin.amount, payin.amount_refunded
+        ),
+    )
+    .with_param("amount")
+}
+
+/// Inside the payout's first unit of work, before the payout is stored: counts the refund
+/// against the pay-in; false when the pay-in has not that much left to refund.
+pub async fn reserve_amount(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    link: &RefundLink,
+    amount: Amount,
+) -> Result<bool, StoreError> {
+    payins::add_refunded(conn, link.payin_id, amount, clock.now()).await
+}
+
+/// Inside the same unit, once the payout is stored: records the refund as pending, paid by
+/// `payout`, and emits `refund.created`.
+pub async fn open(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    caller: Caller,
+    link: &RefundLink,
+    payout: &PayoutRecord,
+) -> Result<RefundRecord, StoreError> {
+    let now = clock.now();
+    let record = RefundRecord {
+        id: link.refund_id,
+        merchant_id: caller.merchant_id,
+        mode: caller.mode,
+        payin_id: link.payin_id,
+        amount: payout.amount,
+        currency: payout.currency,
+        status: RefundStatus::Pending,
+        method: "cash_pickup".into(),
+        reason: link.reason.clone(),
+        payout_id: Some(payout.id),
+        metadata: link.metadata.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    refunds::insert(conn, &record).await?;
+    events::emit(
+        conn,
+        caller.merchant_id,
+        caller.mode.is_live(),
+        EventType::RefundCreated,
+        &refund_json(&record),
+        new_id(clock),
+        now,
+    )
+    .await?;
+    Ok(record)
+}
+
+/// The refund's JSON for the answer to its creation (the payout is linked by id).
+pub async fn current_json(
+    conn: &mut Conn<'_>,
+    caller: Caller,
+    id: RefundId,
+) -> Result<Value, StoreError> {
+    Ok(refunds::get(conn, caller.merchant_id, caller.mode, id)
+        .await?
+        .map(|r| refund_json(&r))
+        .unwrap_or(Value::Null))
+}
+
+/// When a refund's payout ends: collected → the refund succeeded; otherwise it failed and the
+/// amount can be refunded again.
+pub async fn payout_closed(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    payout: PayoutId,
+    to: PayoutStatus,
+) -> Result<(), StoreError> {
+    let Some(refund) = refunds::for_payout(conn, payout).await? else {
+        return Ok(());
+    };
+    let now = clock.now();
+    let (status, event) = match to {
+        PayoutStatus::Paid => (RefundStatus::Succeeded, EventType::RefundSucceeded),
+        PayoutStatus::Expired | PayoutStatus::Canceled | PayoutStatus::Failed => {
+            (RefundStatus::Failed, EventType::RefundFailed)
+        }
+        _ => return Ok(()),
+    };
+    if !refunds::transition(conn, refund.id, RefundStatus::Pending, status, now).await? {
+        return Ok(());
+    }
+    if status == RefundStatus::Failed {
+        payins::subtract_refunded(conn, refund.payin_id, refund.amount, now).await?;
+    }
+    if let Some(updated) = refunds::get(conn, refund.merchant_id, refund.mode, refund.id).await? {
+        events::emit(
+            conn,
+            refund.merchant_id,
+            refund.mode.is_live(),
+            event,
+            &refund_json(&updated),
+            new_id(clock),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The `refund` object.
+pub fn refund_json(r: &RefundRecord) -> Value {
+    json!({
+        "id": r.id,
+        "object": "refund",
+        "livemode": r.mode.is_live(),
+        "payin": r.payin_id,
+        "amount": r.amount,
+        "currency": r.currency,
+        "status": r.status,
+        "method": r.method,
+        "reason": r.reason,
+        "payout": r.payout_id,
+        "metadata": r.metadata,
+        "created": crate::time::rfc3339(r.created_at),
+        "updated": crate::time::rfc3339(r.updated_at),
+    })
+}
