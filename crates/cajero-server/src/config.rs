@@ -158,6 +158,62 @@ impl WebhooksConfig {
     }
 }
 
+/// Pay-ins and payouts (`[orders]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrdersConfig {
+    /// An open order whose network has said nothing for this long is re-queried (a late or
+    /// lost callback).
+    pub poll_after_ms: u64,
+    /// A payout accepted but without a code for this long (its create was interrupted) is
+    /// resolved by asking the network for it by reference.
+    pub stuck_create_after_ms: u64,
+    /// How long the raw evidence of network exchanges is kept (13 months by default).
+    pub evidence_retention_days: u32,
+}
+
+impl Default for OrdersConfig {
+    fn default() -> Self {
+        OrdersConfig {
+            poll_after_ms: 15 * 60 * 1_000,
+            stuck_create_after_ms: 2 * 60 * 1_000,
+            evidence_retention_days: 395,
+        }
+    }
+}
+
+/// Evidence is kept at least 30 days and at most 10 years.
+const EVIDENCE_RETENTION_DAYS_MIN: u32 = 30;
+const EVIDENCE_RETENTION_DAYS_MAX: u32 = 3_650;
+
+impl OrdersConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, value) in [
+            ("orders.poll_after_ms", self.poll_after_ms),
+            ("orders.stuck_create_after_ms", self.stuck_create_after_ms),
+        ] {
+            if !(LEDGER_INTERVAL_MS_MIN..=LEDGER_INTERVAL_MS_MAX).contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "must be between {LEDGER_INTERVAL_MS_MIN} and {LEDGER_INTERVAL_MS_MAX} milliseconds, not {value}"
+                    ),
+                ));
+            }
+        }
+        let days = self.evidence_retention_days;
+        if !(EVIDENCE_RETENTION_DAYS_MIN..=EVIDENCE_RETENTION_DAYS_MAX).contains(&days) {
+            return Err(invalid(
+                "orders.evidence_retention_days",
+                format!(
+                    "must be between {EVIDENCE_RETENTION_DAYS_MIN} and {EVIDENCE_RETENTION_DAYS_MAX}, not {days}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The ledger's background work (`[ledger]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -227,6 +283,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Settlement and ledger check intervals.
     pub ledger: LedgerConfig,
+    /// Pay-ins and payouts.
+    pub orders: OrdersConfig,
     /// Outgoing webhook settings.
     pub webhooks: WebhooksConfig,
     /// The network simulator test mode talks to; absent: one is started embedded.
@@ -263,6 +321,7 @@ impl Default for Config {
             shutdown_grace_ms: 10_000,
             database: DatabaseConfig::default(),
             ledger: LedgerConfig::default(),
+            orders: OrdersConfig::default(),
             webhooks: WebhooksConfig::default(),
             simulator: None,
         }
@@ -298,6 +357,7 @@ const ENV_KEYS: &[&str] = &[
     "shutdown_grace_ms",
     "database",
     "ledger",
+    "orders",
     "webhooks",
     "simulator",
 ];
@@ -380,6 +440,7 @@ impl Config {
         }
         self.webhooks.validate()?;
         self.ledger.validate()?;
+        self.orders.validate()?;
         let pool = self.database.pool_connections_max;
         if pool == 0 || pool > POOL_CONNECTIONS_MAX {
             return Err(invalid(

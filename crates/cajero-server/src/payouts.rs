@@ -661,3 +661,64 @@ pub async fn close(
     .await?;
     Ok(())
 }
+
+/// Resolves a payout whose create was interrupted after its funds were reserved (the poller):
+/// the network's order under our reference, if it has one, issues it; if the network has none,
+/// the payout fails and its funds are released. Anything else leaves it for the next look.
+pub async fn resolve_stuck(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    public_url: &str,
+    payout: &PayoutRecord,
+    found: Result<NetworkOrder, cajero_connect::ConnectError>,
+) -> Result<(), StoreError> {
+    let now = clock.now();
+    match found {
+        Ok(order) => {
+            if payouts::mark_issued(
+                conn,
+                payout.id,
+                &order.network_order_id,
+                &order.code,
+                order.expires_at,
+                now,
+            )
+            .await?
+            {
+                emit_current(
+                    conn,
+                    clock,
+                    public_url,
+                    payout.merchant_id,
+                    payout.mode,
+                    payout.id,
+                    &[EventType::PayoutCreated, EventType::PayoutAvailable],
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        Err(cajero_connect::ConnectError::NotFound) => {
+            fail(
+                conn,
+                clock,
+                payout,
+                "network_unavailable",
+                "the network never issued the code",
+            )
+            .await?;
+            emit_current(
+                conn,
+                clock,
+                public_url,
+                payout.merchant_id,
+                payout.mode,
+                payout.id,
+                &[EventType::PayoutCreated, EventType::PayoutFailed],
+            )
+            .await?;
+            Ok(())
+        }
+        Err(_) => payouts::touch(conn, payout.id, now).await,
+    }
+}

@@ -348,3 +348,14 @@ pub async fn subtract_refunded(
     )?;
     Ok(changed == 1)
 }
+
+/// Notes that the network was asked about an open pay-in now (the poller's bookmark).
+pub async fn touch(conn: &mut Conn<'_>, id: PayinId, now: Timestamp) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "UPDATE payins SET updated_at = $1 WHERE id = $2 AND status = 'pending'",
+        Micros::from(now).0,
+        id.to_string(),
+    )?;
+    Ok(())
+}

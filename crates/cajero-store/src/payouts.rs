@@ -377,3 +377,36 @@ pub async fn attempts(
         })
         .collect())
 }
+
+/// Payouts in `status` not changed since `before`, oldest first, at most `limit` (the poller).
+pub async fn stale(
+    conn: &mut Conn<'_>,
+    status: PayoutStatus,
+    before: Timestamp,
+    limit: i64,
+) -> Result<Vec<PayoutRecord>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "{SELECT} WHERE status = $1 AND updated_at <= $2 ORDER BY updated_at LIMIT $3"
+    ));
+    let rows = fetch!(
+        all,
+        conn,
+        Row,
+        sql,
+        status.as_str(),
+        Micros::from(before).0,
+        limit
+    )?;
+    rows.into_iter().map(PayoutRecord::try_from).collect()
+}
+
+/// Notes that the network was asked about a payout now (the poller's bookmark).
+pub async fn touch(conn: &mut Conn<'_>, id: PayoutId, now: Timestamp) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "UPDATE payouts SET updated_at = $1 WHERE id = $2",
+        Micros::from(now).0,
+        id.to_string(),
+    )?;
+    Ok(())
+}

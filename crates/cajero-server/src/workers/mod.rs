@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub mod expiry;
+pub mod poller;
 pub mod webhooks;
 
 /// A background worker.
@@ -82,7 +83,16 @@ pub fn start(state: &crate::AppState) -> anyhow::Result<Background> {
     let expiry = expiry::ExpiryWorker {
         state: state.clone(),
     };
-    workers.push(tokio::spawn(run_loop(expiry, expiry::PACING, signal)));
+    workers.push(tokio::spawn(run_loop(
+        expiry,
+        expiry::PACING,
+        signal.clone(),
+    )));
+    let poller = poller::PollerWorker {
+        state: state.clone(),
+        last_purge: std::sync::Mutex::new(None),
+    };
+    workers.push(tokio::spawn(run_loop(poller, poller::PACING, signal)));
     Ok(Background {
         shutdown,
         workers,

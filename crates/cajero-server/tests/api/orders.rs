@@ -25,6 +25,7 @@ crate::both_engines!(
     a_bank_transfer_refund_is_recorded_within_the_paid_amount,
     a_cash_refund_is_paid_out_as_a_pickup_and_succeeds_when_collected,
     a_cash_refund_whose_pickup_expires_fails_and_can_be_refunded_again,
+    the_poller_finds_a_payment_whose_callback_was_lost,
 );
 
 struct Merchant {
@@ -594,7 +595,13 @@ async fn a_callback_with_a_bad_signature_changes_nothing(app: &TestApp) {
 async fn paid_payin(app: &TestApp, m: &Merchant, amount: i64) -> String {
     let payin = post_ok(app, m, "/v1/payins", &payin_body(amount)).await;
     let id = payin["id"].as_str().unwrap().to_string();
-    let attempt = post_ok(app, m, &format!("/v1/test_helpers/payins/{id}/pay"), &json!({})).await;
+    let attempt = post_ok(
+        app,
+        m,
+        &format!("/v1/test_helpers/payins/{id}/pay"),
+        &json!({}),
+    )
+    .await;
     assert_eq!(attempt["payin"]["status"], "paid");
     id
 }
@@ -606,22 +613,78 @@ fn refund_beneficiary() -> Value {
 async fn a_bank_transfer_refund_is_recorded_within_the_paid_amount(app: &TestApp) {
     let m = merchant(app).await;
     let pending = post_ok(app, &m, "/v1/payins", &payin_body(10_000)).await;
-    let response = post(app, &m, &format!("/v1/payins/{}/refunds", pending["id"].as_str().unwrap()), "r0",
-        &json!({"amount": 1000, "method": "bank_transfer"})).await;
-    assert_error(response, 400, "invalid_request_error", "payin_not_refundable").await;
+    let response = post(
+        app,
+        &m,
+        &format!("/v1/payins/{}/refunds", pending["id"].as_str().unwrap()),
+        "r0",
+        &json!({"amount": 1000, "method": "bank_transfer"}),
+    )
+    .await;
+    assert_error(
+        response,
+        400,
+        "invalid_request_error",
+        "payin_not_refundable",
+    )
+    .await;
 
     let id = paid_payin(app, &m, 150_000).await;
-    let refund = post_ok(app, &m, &format!("/v1/payins/{id}/refunds"), &json!({"amount": 50_000, "method": "bank_transfer", "reason": "devolución"})).await;
+    let refund = post_ok(
+        app,
+        &m,
+        &format!("/v1/payins/{id}/refunds"),
+        &json!({"amount": 50_000, "method": "bank_transfer", "reason": "devolución"}),
+    )
+    .await;
     assert_eq!(refund["object"], "refund");
     assert_eq!(refund["status"], "succeeded");
     assert_eq!(refund["payout"], Value::Null);
-    assert_eq!(get(app, &m, &format!("/v1/payins/{id}")).await["amount_refunded"], 50_000);
-    let too_much = post(app, &m, &format!("/v1/payins/{id}/refunds"), "r2", &json!({"amount": 100_001, "method": "bank_transfer"})).await;
-    assert_error(too_much, 400, "invalid_request_error", "refund_exceeds_payment").await;
-    let bad_method = post(app, &m, &format!("/v1/payins/{id}/refunds"), "r3", &json!({"amount": 1, "method": "card"})).await;
-    assert_error(bad_method, 400, "invalid_request_error", "refund_method_invalid").await;
-    let rest = post_ok(app, &m, &format!("/v1/payins/{id}/refunds"), &json!({"method": "bank_transfer"})).await;
-    assert_eq!(rest["amount"], 100_000, "without an amount the rest is refunded");
+    assert_eq!(
+        get(app, &m, &format!("/v1/payins/{id}")).await["amount_refunded"],
+        50_000
+    );
+    let too_much = post(
+        app,
+        &m,
+        &format!("/v1/payins/{id}/refunds"),
+        "r2",
+        &json!({"amount": 100_001, "method": "bank_transfer"}),
+    )
+    .await;
+    assert_error(
+        too_much,
+        400,
+        "invalid_request_error",
+        "refund_exceeds_payment",
+    )
+    .await;
+    let bad_method = post(
+        app,
+        &m,
+        &format!("/v1/payins/{id}/refunds"),
+        "r3",
+        &json!({"amount": 1, "method": "card"}),
+    )
+    .await;
+    assert_error(
+        bad_method,
+        400,
+        "invalid_request_error",
+        "refund_method_invalid",
+    )
+    .await;
+    let rest = post_ok(
+        app,
+        &m,
+        &format!("/v1/payins/{id}/refunds"),
+        &json!({"method": "bank_transfer"}),
+    )
+    .await;
+    assert_eq!(
+        rest["amount"], 100_000,
+        "without an amount the rest is refunded"
+    );
     let list = get(app, &m, &format!("/v1/payins/{id}/refunds")).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
 }
@@ -630,21 +693,35 @@ async fn a_cash_refund_is_paid_out_as_a_pickup_and_succeeds_when_collected(app: 
     let m = merchant(app).await;
     topup(app, &m, 200_000).await;
     let id = paid_payin(app, &m, 150_000).await;
-    let refund = post_ok(app, &m, &format!("/v1/payins/{id}/refunds"),
-        &json!({"amount": 60_000, "method": "cash_pickup", "beneficiary": refund_beneficiary()})).await;
+    let refund = post_ok(
+        app,
+        &m,
+        &format!("/v1/payins/{id}/refunds"),
+        &json!({"amount": 60_000, "method": "cash_pickup", "beneficiary": refund_beneficiary()}),
+    )
+    .await;
     assert_eq!(refund["status"], "pending", "{refund}");
     let payout_id = refund["payout"].as_str().unwrap().to_string();
     let payout = get(app, &m, &format!("/v1/payouts/{payout_id}")).await;
     assert_eq!(payout["status"], "available");
     assert_eq!(balance(app, &m).await, (140_000, 150_000, 60_000));
     let code = payout["pickup"]["code"].as_str().unwrap();
-    let collected = post_ok(app, &m, &format!("/v1/test_helpers/payouts/{payout_id}/collect"),
-        &json!({"code": code, "document_number": "1020304050"})).await;
+    let collected = post_ok(
+        app,
+        &m,
+        &format!("/v1/test_helpers/payouts/{payout_id}/collect"),
+        &json!({"code": code, "document_number": "1020304050"}),
+    )
+    .await;
     assert_eq!(collected["payout"]["status"], "paid");
     let refunds = get(app, &m, &format!("/v1/payins/{id}/refunds")).await;
     assert_eq!(refunds["data"][0]["status"], "succeeded");
     let types = event_types(app, &m).await;
-    assert!(types.contains(&"refund.created".to_string()) && types.contains(&"refund.succeeded".to_string()), "{types:?}");
+    assert!(
+        types.contains(&"refund.created".to_string())
+            && types.contains(&"refund.succeeded".to_string()),
+        "{types:?}"
+    );
 }
 
 async fn a_cash_refund_whose_pickup_expires_fails_and_can_be_refunded_again(app: &TestApp) {
@@ -653,14 +730,51 @@ async fn a_cash_refund_whose_pickup_expires_fails_and_can_be_refunded_again(app:
     let id = paid_payin(app, &m, 150_000).await;
     let refund = post_ok(app, &m, &format!("/v1/payins/{id}/refunds"),
         &json!({"amount": 150_000, "method": "cash_pickup", "beneficiary": refund_beneficiary(), "expires_in_seconds": 3600})).await;
-    assert_eq!(get(app, &m, &format!("/v1/payins/{id}")).await["amount_refunded"], 150_000);
+    assert_eq!(
+        get(app, &m, &format!("/v1/payins/{id}")).await["amount_refunded"],
+        150_000
+    );
     advance(app, &m, 3_601).await;
     let refunds = get(app, &m, &format!("/v1/payins/{id}/refunds")).await;
     assert_eq!(refunds["data"][0]["status"], "failed", "{refunds}");
-    assert_eq!(get(app, &m, &format!("/v1/payins/{id}")).await["amount_refunded"], 0);
-    assert_eq!(balance(app, &m).await.0, 200_000, "the pick-up's funds are back");
-    assert!(event_types(app, &m).await.contains(&"refund.failed".to_string()));
-    let again = post_ok(app, &m, &format!("/v1/payins/{id}/refunds"), &json!({"method": "bank_transfer"})).await;
+    assert_eq!(
+        get(app, &m, &format!("/v1/payins/{id}")).await["amount_refunded"],
+        0
+    );
+    assert_eq!(
+        balance(app, &m).await.0,
+        200_000,
+        "the pick-up's funds are back"
+    );
+    assert!(
+        event_types(app, &m)
+            .await
+            .contains(&"refund.failed".to_string())
+    );
+    let again = post_ok(
+        app,
+        &m,
+        &format!("/v1/payins/{id}/refunds"),
+        &json!({"method": "bank_transfer"}),
+    )
+    .await;
     assert_eq!(again["amount"], 150_000);
     let _ = refund;
+}
+
+/// Magic amount 88888 loses the payment callback; the poller re-queries the quiet voucher once
+/// `orders.poll_after_ms` passed and records the payment.
+async fn the_poller_finds_a_payment_whose_callback_was_lost(app: &TestApp) {
+    let m = merchant(app).await;
+    let payin = post_ok(app, &m, "/v1/payins", &payin_body(88_888)).await;
+    let id = payin["id"].as_str().unwrap();
+    post_ok(app, &m, &format!("/v1/test_helpers/payins/{id}/pay"), &json!({})).await;
+    let state = &app.server.state;
+    assert_eq!(cajero_server::workers::poller::run_once(state).await.unwrap(), 0, "not quiet yet");
+    assert_eq!(get(app, &m, &format!("/v1/payins/{id}")).await["status"], "pending");
+    advance(app, &m, 16 * 60).await;
+    assert!(cajero_server::workers::poller::run_once(state).await.unwrap() >= 1);
+    let paid = get(app, &m, &format!("/v1/payins/{id}")).await;
+    assert_eq!(paid["status"], "paid");
+    assert_eq!(balance(app, &m).await.1, 88_888);
 }

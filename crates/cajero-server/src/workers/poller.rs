@@ -1,0 +1,226 @@
+//! Asks the networks about orders they have gone quiet on, and purges old evidence.
+//!
+//! * An open voucher or pick-up code whose network said nothing for `orders.poll_after_ms` is
+//!   re-queried: a late or lost callback must not leave money unseen.
+//! * A payout accepted but without a code for `orders.stuck_create_after_ms` (the server died
+//!   between reserving funds and hearing from the network) is looked up by our reference:
+//!   issued if the network has it, failed with its funds released if not.
+//! * Raw network evidence older than `orders.evidence_retention_days` is deleted.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use cajero_connect::OrderKind;
+use cajero_domain::lifecycle::PayoutStatus;
+use cajero_store::{network, payins, payouts};
+use jiff::SignedDuration;
+
+use crate::AppState;
+
+/// Orders looked at per step at most.
+pub const POLL_BATCH_MAX: i64 = 50;
+/// Evidence is purged at most this often.
+pub const PURGE_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Pacing: a look every 30 s when idle.
+pub const PACING: super::LoopPacing = super::LoopPacing {
+    idle_sleep: Duration::from_secs(30),
+    error_backoff: Duration::from_secs(30),
+};
+
+/// The poller.
+#[derive(Debug)]
+pub struct PollerWorker {
+    /// Shared state.
+    pub state: AppState,
+    /// When evidence was last purged.
+    pub last_purge: Mutex<Option<std::time::Instant>>,
+}
+
+impl super::Worker for PollerWorker {
+    fn name(&self) -> &'static str {
+        "poller"
+    }
+
+    async fn step(&self) -> anyhow::Result<usize> {
+        let purge_due = {
+            let mut last = self.last_purge.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.is_none_or(|at| at.elapsed() >= PURGE_EVERY);
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if purge_due {
+            purge(&self.state).await?;
+        }
+        run_once(&self.state).await
+    }
+}
+
+fn ago(state: &AppState, ms: u64) -> jiff::Timestamp {
+    let now = state.clock.now();
+    let back = SignedDuration::from_millis(i64::try_from(ms).unwrap_or(i64::MAX));
+    now.checked_sub(back).unwrap_or(now)
+}
+
+/// One look at quiet orders; returns how many it asked the networks about.
+pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
+    let quiet = ago(state, state.config.orders.poll_after_ms);
+    let stuck = ago(state, state.config.orders.stuck_create_after_ms);
+    let open_payins = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { payins::open_older_than(&mut c, quiet, POLL_BATCH_MAX).await })
+        })
+        .await?;
+    let stuck_payouts = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move {
+                payouts::stale(&mut c, PayoutStatus::Pending, stuck, POLL_BATCH_MAX).await
+            })
+        })
+        .await?;
+    let open_payouts = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move {
+                payouts::stale(&mut c, PayoutStatus::Available, quiet, POLL_BATCH_MAX).await
+            })
+        })
+        .await?;
+    let looked = open_payins.len() + stuck_payouts.len() + open_payouts.len();
+    let public_url = state.config.public_url();
+    for payin in open_payins {
+        let Some(connector) = state.networks.get(payin.mode, &payin.network) else {
+            continue;
+        };
+        let exchange = connector
+            .get(OrderKind::Collection, &payin.network_order_id)
+            .await;
+        let (clock, url) = (state.clock.clone(), public_url.clone());
+        state
+            .store
+            .write(move |mut c| {
+                Box::pin(async move {
+                    store(&mut c, clock.as_ref(), &payin.network, payin.merchant_id, payin.mode, &payin.id.to_string(), &exchange.evidence).await?;
+                    match exchange.result {
+                        Ok(order) => crate::payins::apply_network_order(&mut c, clock.as_ref(), &url, &payin, &order).await?,
+                        Err(e) => tracing::warn!(payin = %payin.id, error = %e, "could not re-query a quiet voucher"),
+                    }
+                    payins::touch(&mut c, payin.id, clock.now()).await
+                })
+            })
+            .await?;
+    }
+    for payout in stuck_payouts {
+        let Some(connector) = state.networks.get(payout.mode, &payout.network) else {
+            continue;
+        };
+        let exchange = connector
+            .find_by_reference(OrderKind::Payout, &payout.id.to_string())
+            .await;
+        let (clock, url) = (state.clock.clone(), public_url.clone());
+        state
+            .store
+            .write(move |mut c| {
+                Box::pin(async move {
+                    store(
+                        &mut c,
+                        clock.as_ref(),
+                        &payout.network,
+                        payout.merchant_id,
+                        payout.mode,
+                        &payout.id.to_string(),
+                        &exchange.evidence,
+                    )
+                    .await?;
+                    crate::payouts::resolve_stuck(
+                        &mut c,
+                        clock.as_ref(),
+                        &url,
+                        &payout,
+                        exchange.result,
+                    )
+                    .await
+                })
+            })
+            .await?;
+    }
+    for payout in open_payouts {
+        let (Some(order_id), Some(connector)) = (
+            payout.network_order_id.clone(),
+            state.networks.get(payout.mode, &payout.network),
+        ) else {
+            continue;
+        };
+        let exchange = connector.get(OrderKind::Payout, &order_id).await;
+        let (clock, url) = (state.clock.clone(), public_url.clone());
+        state
+            .store
+            .write(move |mut c| {
+                Box::pin(async move {
+                    store(
+                        &mut c,
+                        clock.as_ref(),
+                        &payout.network,
+                        payout.merchant_id,
+                        payout.mode,
+                        &payout.id.to_string(),
+                        &exchange.evidence,
+                    )
+                    .await?;
+                    if let Ok(order) = exchange.result {
+                        crate::payouts::apply_network_order(
+                            &mut c,
+                            clock.as_ref(),
+                            &url,
+                            &payout,
+                            &order,
+                        )
+                        .await?;
+                    }
+                    payouts::touch(&mut c, payout.id, clock.now()).await
+                })
+            })
+            .await?;
+    }
+    Ok(looked)
+}
+
+async fn store(
+    c: &mut cajero_store::Conn<'_>,
+    clock: &dyn crate::clock::Clock,
+    network: &str,
+    merchant: cajero_domain::id::MerchantId,
+    mode: cajero_domain::merchant::Mode,
+    object_id: &str,
+    evidence: &[cajero_connect::Evidence],
+) -> Result<(), cajero_store::StoreError> {
+    let link = crate::networks::EvidenceLink {
+        merchant: Some(merchant),
+        mode,
+        network,
+        object_id: Some(object_id),
+        direction: "outbound",
+    };
+    crate::networks::store_evidence(c, clock, link, evidence).await
+}
+
+/// Deletes evidence older than the retention period.
+pub async fn purge(state: &AppState) -> anyhow::Result<u64> {
+    let days = i64::from(state.config.orders.evidence_retention_days);
+    let before = ago(
+        state,
+        u64::try_from(days * 24 * 3600 * 1000).unwrap_or(u64::MAX),
+    );
+    let purged = state
+        .store
+        .write(move |mut c| Box::pin(async move { network::purge_messages(&mut c, before).await }))
+        .await?;
+    if purged > 0 {
+        tracing::info!(purged, days, "purged network evidence past its retention");
+    }
+    Ok(purged)
+}
