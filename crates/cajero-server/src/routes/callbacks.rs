@@ -84,7 +84,7 @@ pub async fn receive(
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
     let e = evidence(200, "{\"received\":true}");
-    state
+    let applied = state
         .store
         .write(move |mut c| {
             Box::pin(
@@ -92,7 +92,15 @@ pub async fn receive(
             )
         })
         .await?;
-    Ok((StatusCode::OK, axum::Json(json!({"received": true}))).into_response())
+    match applied {
+        Applied::Done => {
+            Ok((StatusCode::OK, axum::Json(json!({"received": true}))).into_response())
+        }
+        Applied::UnknownOrder => Err(ApiError::unavailable(
+            "callback for an order not on record yet",
+        )
+        .with_code("order_not_found_retry")),
+    }
 }
 
 async fn apply(
@@ -101,8 +109,8 @@ async fn apply(
     public_url: &str,
     mode: cajero_domain::merchant::Mode,
     callback: &Callback,
-    evidence: Evidence,
-) -> Result<(), cajero_store::StoreError> {
+    mut evidence: Evidence,
+) -> Result<Applied, cajero_store::StoreError> {
     let order = &callback.order;
     let now = clock.now();
     let (merchant, object_id) = match order.kind {
@@ -123,6 +131,10 @@ async fn apply(
             )
         }
     };
+    if object_id.is_none() {
+        evidence.response_status = Some(503);
+        evidence.response = "order not on record yet: retry later".into();
+    }
     crate::networks::store_evidence(
         c,
         clock,
@@ -136,8 +148,14 @@ async fn apply(
         &[evidence],
     )
     .await?;
+    if object_id.is_none() {
+        // Not ours yet (its create has not committed) or not ours at all: never mark it as
+        // seen, so that the network's retry is applied once the order exists.
+        tracing::warn!(network = %order.network, order = %order.network_order_id, reference = %order.reference, "callback for an order not on record; asking for a retry");
+        return Ok(Applied::UnknownOrder);
+    }
     if !network::first_time_callback(c, &order.network, &callback.id, now).await? {
-        return Ok(()); // a duplicate: already applied
+        return Ok(Applied::Done); // a duplicate: already applied
     }
     match order.kind {
         OrderKind::Collection => {
@@ -153,5 +171,14 @@ async fn apply(
             crate::payouts::apply_callback(c, clock, public_url, callback).await?;
         }
     }
-    Ok(())
+    Ok(Applied::Done)
+}
+
+/// What became of a verified callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Applied {
+    /// Applied (or a duplicate of one that was).
+    Done,
+    /// About an order we do not have (yet): the network should retry.
+    UnknownOrder,
 }

@@ -26,6 +26,7 @@ crate::both_engines!(
     a_cash_refund_is_paid_out_as_a_pickup_and_succeeds_when_collected,
     a_cash_refund_whose_pickup_expires_fails_and_can_be_refunded_again,
     the_poller_finds_a_payment_whose_callback_was_lost,
+    a_callback_for_an_order_not_on_record_is_retried_not_dropped,
 );
 
 struct Merchant {
@@ -768,13 +769,59 @@ async fn the_poller_finds_a_payment_whose_callback_was_lost(app: &TestApp) {
     let m = merchant(app).await;
     let payin = post_ok(app, &m, "/v1/payins", &payin_body(88_888)).await;
     let id = payin["id"].as_str().unwrap();
-    post_ok(app, &m, &format!("/v1/test_helpers/payins/{id}/pay"), &json!({})).await;
+    post_ok(
+        app,
+        &m,
+        &format!("/v1/test_helpers/payins/{id}/pay"),
+        &json!({}),
+    )
+    .await;
     let state = &app.server.state;
-    assert_eq!(cajero_server::workers::poller::run_once(state).await.unwrap(), 0, "not quiet yet");
-    assert_eq!(get(app, &m, &format!("/v1/payins/{id}")).await["status"], "pending");
+    assert_eq!(
+        cajero_server::workers::poller::run_once(state)
+            .await
+            .unwrap(),
+        0,
+        "not quiet yet"
+    );
+    assert_eq!(
+        get(app, &m, &format!("/v1/payins/{id}")).await["status"],
+        "pending"
+    );
     advance(app, &m, 16 * 60).await;
-    assert!(cajero_server::workers::poller::run_once(state).await.unwrap() >= 1);
+    assert!(
+        cajero_server::workers::poller::run_once(state)
+            .await
+            .unwrap()
+            >= 1
+    );
     let paid = get(app, &m, &format!("/v1/payins/{id}")).await;
     assert_eq!(paid["status"], "paid");
     assert_eq!(balance(app, &m).await.1, 88_888);
+}
+
+/// A genuine callback about an order cajero has not recorded yet (its create is still
+/// committing) is answered 503, so the network retries it, and is not marked as seen.
+async fn a_callback_for_an_order_not_on_record_is_retried_not_dropped(app: &TestApp) {
+    let sim = app.server.state.networks.sim().unwrap().config().clone();
+    let body = json!({"id": "cb_future", "type": "collection.paid", "created_at": "2025-11-24T16:00:00Z",
+        "network": "efecty", "merchant_id": sim.merchant_id,
+        "data": {"order": {"id": "col_notyet", "object": "collection", "network": "efecty",
+            "merchant_id": sim.merchant_id, "reference": "pi_notyet", "status": "paid", "amount": 10000,
+            "currency": "COP", "payment_code": "12345678", "payment_code_display": "1234 5678",
+            "agreement_code": "111571", "barcode": {"symbology": "gs1-128", "data": "x"},
+            "created_at": "2025-11-24T16:00:00Z", "updated_at": "2025-11-24T16:00:00Z",
+            "expires_at": "2025-11-27T16:00:00Z", "active_from": "2025-11-24T16:00:00Z",
+            "paid_at": "2025-11-24T16:00:00Z", "paid_counter_id": "EF-BOG-001", "canceled_at": null,
+            "expired_at": null, "wrong_code_attempts": 0, "attempts": []},
+            "attempt": null}}).to_string();
+    let ts = jiff::Timestamp::now().as_second();
+    let signature = cajero_sim::signing::sign_callback(&sim.secret, ts, body.as_bytes());
+    let send = || app.http.post(app.url("/callbacks/sim")).header("content-type", "application/json")
+        .header("sim-callback-id", "cb_future").header("sim-timestamp", ts.to_string())
+        .header("sim-signature", signature.clone()).body(body.clone()).send();
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), 503);
+    let second = send().await.unwrap();
+    assert_eq!(second.status(), 503, "still not marked as seen");
 }
