@@ -78,6 +78,12 @@ pub(crate) fn spoken_code(code: &str) -> String {
         .join(", ")
 }
 
+/// `text` with no-break spaces, so a code or an amount quoted in a sentence never splits
+/// across lines ("4280" at the end of one, "7357" at the start of the next).
+pub(crate) fn unbreakable(text: &str) -> String {
+    text.replace(' ', "\u{a0}")
+}
+
 /// The code without spaces, as it sits in the barcode.
 pub(crate) fn code_digits(code: &str) -> String {
     code.chars().filter(|c| !c.is_whitespace()).collect()

@@ -131,8 +131,8 @@ pub fn render_pickup_html(view: &PickupView, lang: Lang) -> Result<String, Pages
     let facts = Facts {
         network: &view.network_name,
         agreement: "",
-        code: &code,
-        amount: &amount,
+        code: &format::unbreakable(&code),
+        amount: &format::unbreakable(&amount),
         merchant,
     };
     let page = PickupPage {

@@ -110,6 +110,18 @@ pub(crate) fn voucher_expiry(lang: Lang, date: &str, time: &str) -> String {
     }
 }
 
+/// The small print at the foot of the PDF.
+pub(crate) fn pdf_footer(lang: Lang, merchant: &str) -> String {
+    match lang {
+        Lang::Es => format!(
+            "Este recibo no es una factura. Si tienes dudas sobre tu compra, comunícate con {merchant}."
+        ),
+        Lang::En => format!(
+            "This voucher is not an invoice. For questions about your purchase, contact {merchant}."
+        ),
+    }
+}
+
 /// Values a sentence may quote.
 #[derive(Debug)]
 pub(crate) struct Facts<'a> {

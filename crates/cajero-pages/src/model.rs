@@ -41,8 +41,8 @@ pub(crate) fn voucher(view: &VoucherView, lang: Lang) -> Result<VoucherModel, Pa
         &Facts {
             network: &view.network_name,
             agreement: &view.agreement_code,
-            code: &code,
-            amount: &amount,
+            code: &format::unbreakable(&code),
+            amount: &format::unbreakable(&amount),
             merchant: &view.merchant_name,
         },
     );

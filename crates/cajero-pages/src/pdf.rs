@@ -141,7 +141,13 @@ fn draw_voucher(page: &mut Page, view: &VoucherView, lang: Lang) -> Result<(), P
             y -= 40.0;
         }
     }
-    page.text(REGULAR, 8.0, left, MARGIN_PT - 20.0, t.print_hint);
+    page.text(
+        REGULAR,
+        8.0,
+        left,
+        MARGIN_PT - 20.0,
+        &i18n::pdf_footer(lang, &view.merchant_name),
+    );
     Ok(())
 }
 

@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 /// A one-dimensional symbol: `modules[i]` is a bar; every bar spans `height` modules.
 pub(crate) fn bars(modules: &[bool], height: u32, quiet_zone: u32, label: &str) -> String {
     let width = modules.len() as u32 + 2 * quiet_zone;
-    let mut svg = open(width, height, label);
+    // Anti-aliased edges: at a fractional number of screen pixels per module, snapping each
+    // edge to a pixel ("crispEdges") makes bars up to a pixel too wide or narrow, and a
+    // scanner reads widths; grey edges keep each bar's average width right.
+    let mut svg = open(width, height, label, "auto");
     for (start, len) in dark_runs(modules) {
         let x = start as u32 + quiet_zone;
         // Writing to a String cannot fail.
@@ -22,7 +25,8 @@ pub(crate) fn bars(modules: &[bool], height: u32, quiet_zone: u32, label: &str) 
 /// A square grid of `side`×`side` modules in row-major order, with a quiet zone all round.
 pub(crate) fn grid(modules: &[bool], side: usize, quiet_zone: u32, label: &str) -> String {
     let extent = side as u32 + 2 * quiet_zone;
-    let mut svg = open(extent, extent, label);
+    // Crisp edges: QR modules are squares, and anti-aliasing would draw seams between rows.
+    let mut svg = open(extent, extent, label, "crispEdges");
     for (row_index, row) in modules.chunks(side.max(1)).enumerate() {
         let y = row_index as u32 + quiet_zone;
         for (start, len) in dark_runs(row) {
@@ -33,18 +37,19 @@ pub(crate) fn grid(modules: &[bool], side: usize, quiet_zone: u32, label: &str) 
     close(svg)
 }
 
-fn open(width: u32, height: u32, label: &str) -> String {
+fn open(width: u32, height: u32, label: &str, shape_rendering: &str) -> String {
     let label = escape(label);
     format!(
         concat!(
             r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" "#,
-            r#"role="img" aria-label="{label}" shape-rendering="crispEdges">"#,
+            r#"role="img" aria-label="{label}" shape-rendering="{shape_rendering}">"#,
             r#"<title>{label}</title>"#,
             r##"<rect width="{w}" height="{h}" fill="#fff"/><g fill="#000">"##,
         ),
         w = width,
         h = height,
         label = label,
+        shape_rendering = shape_rendering,
     )
 }
 

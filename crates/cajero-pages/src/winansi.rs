@@ -84,12 +84,12 @@ pub(crate) fn width_pt(text: &str, size: f32) -> f32 {
     thousandths as f32 * size / 1000.0
 }
 
-/// Breaks `text` into lines no wider than `max_pt` at `size` points, at spaces. A single word
-/// wider than the line stays whole on its own line.
+/// Breaks `text` into lines no wider than `max_pt` at `size` points, at ASCII spaces only (a
+/// no-break space holds a code together). A word wider than the line stays whole on its own.
 pub(crate) fn wrap(text: &str, size: f32, max_pt: f32) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
-    for word in text.split_whitespace() {
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
         let candidate = if line.is_empty() {
             word.to_owned()
         } else {
@@ -137,5 +137,14 @@ mod tests {
         assert!(lines.len() > 1);
         assert!(lines.iter().all(|l| width_pt(l, 10.0) <= 150.0));
         assert_eq!(lines.join(" "), text);
+    }
+
+    #[test]
+    fn wrapping_never_breaks_at_a_no_break_space() {
+        let lines = wrap("pague con el código 4280\u{a0}7357 hoy", 10.0, 105.0);
+        assert!(
+            lines.iter().any(|l| l.contains("4280\u{a0}7357")),
+            "{lines:?}"
+        );
     }
 }

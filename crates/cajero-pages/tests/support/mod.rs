@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod decode;
+
 use cajero_pages::{
     CounterView, DocumentHint, PickupStatus, PickupView, VoucherStatus, VoucherView,
 };
