@@ -25,8 +25,8 @@ struct VoucherPage<'a> {
     code_spoken: String,
     agreement: String,
     expiry: String,
-    barcode_svg: String,
-    barcode_text: String,
+    /// The barcode SVG and its human-readable text, when the network prints one.
+    barcode: Option<(String, String)>,
     qr_svg: String,
     steps: Vec<String>,
     counters: &'a [CounterView],
@@ -94,8 +94,10 @@ pub fn render_voucher_html(view: &VoucherView, lang: Lang) -> Result<String, Pag
         code_spoken: m.code_spoken,
         agreement: m.agreement,
         expiry: m.expiry,
-        barcode_svg: gs1::barcode_svg(&m.payload)?,
-        barcode_text: m.payload.human_readable(),
+        barcode: match &m.payload {
+            Some(p) => Some((gs1::barcode_svg(p)?, p.human_readable())),
+            None => None,
+        },
         qr_svg: qr::qr_svg(&view.page_url, t.qr_name)?,
         amount: m.amount,
         code: m.code,

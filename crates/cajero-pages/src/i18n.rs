@@ -132,7 +132,16 @@ pub(crate) struct Facts<'a> {
     pub merchant: &'a str,
 }
 
-pub(crate) fn voucher_steps(lang: Lang, f: &Facts<'_>) -> Vec<String> {
+/// How to pay; `has_barcode` adds "or show the barcode" to the second step.
+pub(crate) fn voucher_steps(lang: Lang, has_barcode: bool, f: &Facts<'_>) -> Vec<String> {
+    let (es_barcode, en_barcode) = if has_barcode {
+        (
+            ", o muéstrale el código de barras",
+            ", or show them the barcode",
+        )
+    } else {
+        ("", "")
+    };
     match lang {
         Lang::Es => vec![
             format!(
@@ -141,8 +150,7 @@ pub(crate) fn voucher_steps(lang: Lang, f: &Facts<'_>) -> Vec<String> {
                 f.network
             ),
             format!(
-                "Dile al cajero que vas a pagar al convenio {} con el código de pago {}, \
-                 o muéstrale el código de barras.",
+                "Dile al cajero que vas a pagar al convenio {} con el código de pago {}{es_barcode}.",
                 f.agreement, f.code
             ),
             format!("Paga {} en efectivo. El valor debe ser exacto.", f.amount),
@@ -160,7 +168,7 @@ pub(crate) fn voucher_steps(lang: Lang, f: &Facts<'_>) -> Vec<String> {
             ),
             format!(
                 "Tell the cashier you are paying to convenio (agreement) {} with payment code \
-                 {}, or show them the barcode.",
+                 {}{en_barcode}.",
                 f.agreement, f.code
             ),
             format!("Pay {} in cash. The amount must be exact.", f.amount),

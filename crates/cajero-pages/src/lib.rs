@@ -118,7 +118,8 @@ pub struct VoucherView {
     /// The network's display name, e.g. `Efecty`.
     pub network_name: String,
     /// GS1-128 human-readable text:
-    /// `(415)7709998000018(8020)42807357(3900)150000(96)20261128`.
+    /// `(415)7709998000018(8020)42807357(3900)150000(96)20261128`; empty for a network whose
+    /// vouchers carry no barcode (the page then shows the code alone).
     pub barcode_data: String,
     /// When the voucher stops being payable.
     pub expires_at: Timestamp,

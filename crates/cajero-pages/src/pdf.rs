@@ -83,14 +83,16 @@ fn draw_voucher(page: &mut Page, view: &VoucherView, lang: Lang) -> Result<(), P
 
     page.text(BOLD, 12.0, left, 530.0, &m.expiry);
 
-    let modules = m.payload.modules()?;
-    let quiet = crate::gs1::QUIET_ZONE_MODULES as usize;
-    let module_pt =
-        (CONTENT_WIDTH_PT / (modules.len() + 2 * quiet) as f32).min(BARCODE_MODULE_PT_MAX);
-    let bars_width = modules.len() as f32 * module_pt;
-    let bars_x = left + (CONTENT_WIDTH_PT - bars_width) / 2.0;
-    page.bars(&modules, bars_x, 456.0, module_pt, BARCODE_HEIGHT_PT);
-    page.centered(REGULAR, 9.0, 442.0, &m.payload.human_readable());
+    if let Some(payload) = &m.payload {
+        let modules = payload.modules()?;
+        let quiet = crate::gs1::QUIET_ZONE_MODULES as usize;
+        let module_pt =
+            (CONTENT_WIDTH_PT / (modules.len() + 2 * quiet) as f32).min(BARCODE_MODULE_PT_MAX);
+        let bars_width = modules.len() as f32 * module_pt;
+        let bars_x = left + (CONTENT_WIDTH_PT - bars_width) / 2.0;
+        page.bars(&modules, bars_x, 456.0, module_pt, BARCODE_HEIGHT_PT);
+        page.centered(REGULAR, 9.0, 442.0, &payload.human_readable());
+    }
 
     let mut y = 414.0;
     page.text(BOLD, 12.0, left, y, t.steps_heading);

@@ -236,3 +236,17 @@ fn the_not_found_page_exists_in_both_languages() {
     assert_eq!(Lang::from_query(Some("fr")), Lang::Es);
     assert_eq!(Lang::from_query(None), Lang::Es);
 }
+
+#[test]
+fn a_voucher_without_a_barcode_shows_the_code_alone() {
+    let mut view = support::voucher();
+    view.barcode_data = String::new();
+
+    let html = render_voucher_html(&view, Lang::Es).unwrap();
+
+    assert_eq!(html.matches("<svg ").count(), 1, "the QR only");
+    assert!(html.contains(">4280 7357<"));
+    assert!(!html.contains("código de barras"));
+    let pdf = cajero_pages::render_voucher_pdf(&view).unwrap();
+    assert!(!pdf.is_empty());
+}
