@@ -64,7 +64,7 @@ fn with_error_body(response: Response, request_id: &str) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if (status.is_client_error() || status.is_server_error()) && !is_json {
         return error::for_bare_status(status).to_response(Some(request_id));
     }

@@ -9,6 +9,7 @@ mod balance;
 mod callbacks;
 mod events;
 mod operations;
+mod pages;
 mod payins;
 mod payouts;
 mod settlements;
@@ -23,6 +24,8 @@ pub fn operations() -> Router<AppState> {
         .route("/readyz", get(operations::readyz))
         .route("/metrics", get(crate::metrics::render))
         .route("/callbacks/{network}", post(callbacks::receive))
+        .route("/v/{token}", get(pages::voucher))
+        .route("/p/{token}", get(pages::pickup))
 }
 
 /// The merchant API under `/v1`.

@@ -5,5 +5,6 @@ mod auth;
 mod funds;
 mod helpers;
 mod orders;
+mod pages;
 mod settlements;
 mod transport;
