@@ -817,9 +817,16 @@ async fn a_callback_for_an_order_not_on_record_is_retried_not_dropped(app: &Test
             "attempt": null}}).to_string();
     let ts = jiff::Timestamp::now().as_second();
     let signature = cajero_sim::signing::sign_callback(&sim.secret, ts, body.as_bytes());
-    let send = || app.http.post(app.url("/callbacks/sim")).header("content-type", "application/json")
-        .header("sim-callback-id", "cb_future").header("sim-timestamp", ts.to_string())
-        .header("sim-signature", signature.clone()).body(body.clone()).send();
+    let send = || {
+        app.http
+            .post(app.url("/callbacks/sim"))
+            .header("content-type", "application/json")
+            .header("sim-callback-id", "cb_future")
+            .header("sim-timestamp", ts.to_string())
+            .header("sim-signature", signature.clone())
+            .body(body.clone())
+            .send()
+    };
     let first = send().await.unwrap();
     assert_eq!(first.status(), 503);
     let second = send().await.unwrap();
