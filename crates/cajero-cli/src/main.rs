@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod admin;
+mod bench;
 mod calendar;
 mod demo;
 mod ledger;
@@ -50,6 +51,9 @@ enum Command {
     /// Run settlement now (the server also runs it every `ledger.settlement_interval_ms`).
     #[command(subcommand)]
     Settlement(settings::SettlementCommand),
+    /// Measure throughput against DESIGN.md's targets.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// The cash network simulator: serve it, print its settlement files, play a counter.
     Sim(cajero_sim::cli::SimArgs),
 }
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
             Command::Fx(command) => settings::fx(command).await,
             Command::Settlement(command) => settings::settlement(command).await,
             Command::Sim(args) => cajero_sim::cli::run(args).await,
+            Command::Bench(command) => bench::run(command).await,
         }
     });
     match result {
