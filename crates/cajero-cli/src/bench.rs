@@ -1,6 +1,8 @@
 //! `cajero bench`: measurements against DESIGN.md's targets.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
+
+use crate::output;
 
 pub mod orders;
 
@@ -11,6 +13,25 @@ pub enum BenchCommand {
     Payouts(orders::OrdersArgs),
     /// `POST /v1/payins` under load, against a hollow pipeline.
     Payins(orders::OrdersArgs),
+    /// Signed webhook deliveries per second to a local receiver (target ≥ 5,000/s).
+    Webhooks(WebhooksArgs),
+}
+
+/// `cajero bench webhooks`.
+#[derive(Debug, Args)]
+pub struct WebhooksArgs {
+    /// Events to deliver.
+    #[arg(long, default_value_t = 50_000)]
+    pub events: usize,
+    /// Deliveries in flight at once.
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: u32,
+    /// Database URL; a fresh SQLite file in the temporary directory by default.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs a benchmark and prints its report.
@@ -18,5 +39,30 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Payouts(args) => orders::run(orders::Kind::Payouts, args).await,
         BenchCommand::Payins(args) => orders::run(orders::Kind::Payins, args).await,
+        BenchCommand::Webhooks(args) => {
+            let report =
+                cajero_server::webhook::bench::run(cajero_server::webhook::bench::BenchOptions {
+                    events: args.events,
+                    database_url: args.database_url,
+                    concurrency: args.concurrency,
+                })
+                .await?;
+            output::print(args.json, &serde_json::to_value(&report)?, || {
+                format!(
+                    "webhooks ({}): {} deliveries in {:.2} s = {:.0}/s (target {:.0}/s: {})",
+                    report.engine,
+                    report.events,
+                    report.seconds,
+                    report.per_second,
+                    report.target_per_second,
+                    if report.meets_target {
+                        "met"
+                    } else {
+                        "NOT met"
+                    }
+                )
+            });
+            Ok(())
+        }
     }
 }

@@ -33,6 +33,8 @@ fn cajero_json(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Starts `cajero serve` on `db`; the caller kills and waits for it.
+#[allow(clippy::zombie_processes)] // the caller reaps it; a start-up failure panics the test
 async fn serve(db: &str) -> (Child, String) {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -79,7 +79,10 @@ const CLAIM_SELECT: &str = "SELECT e.id, e.merchant_id, e.livemode, e.type, e.da
     AND (d.locked_until IS NULL OR d.locked_until <= $1) \
     AND d.endpoint_id NOT IN (SELECT endpoint_id FROM webhook_deliveries \
         WHERE locked_until > $1 GROUP BY endpoint_id HAVING COUNT(*) >= $3) \
-    ORDER BY d.next_attempt_at, d.event_id LIMIT $2";
+    ORDER BY d.next_attempt_at LIMIT $2";
+
+/// The PostgreSQL advisory lock key that serializes claims ("cajero webhook claims").
+const CLAIM_LOCK_KEY: i64 = 0x6361_6a65_726f_7768;
 
 /// Claims up to `limit` due deliveries with a lease, oldest due first, at most
 /// `per_endpoint_max` in flight per endpoint.
@@ -89,6 +92,11 @@ pub async fn claim_due(
 ) -> Result<Vec<ClaimedDelivery>, StoreError> {
     let now = us(request.now);
     let per_endpoint_max = i64::from(request.per_endpoint_max.max(1));
+    if let Conn::Postgres(_) = conn {
+        // Claims from several instances take turns (each is a few milliseconds), so that the
+        // per-endpoint bound holds across instances; SQLite's single writer does this already.
+        execute!(conn, "SELECT pg_advisory_xact_lock($1)", CLAIM_LOCK_KEY)?;
+    }
     // Endpoints part-way to their limit: count what they have in flight.
     let in_flight = fetch!(
         all,

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::error::ApiError;
 use crate::time::rfc3339;
 
+pub mod bench;
 pub mod endpoints;
 pub mod send;
 pub mod signing;

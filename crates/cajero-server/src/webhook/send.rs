@@ -16,8 +16,6 @@ use super::{delivery_body, signing};
 
 /// Bytes of the receiver's answer kept in the delivery log.
 pub const RESPONSE_BODY_BYTES_MAX: usize = 4 * 1024;
-/// Idle connections kept per receiver host, for keep-alive between deliveries.
-pub const IDLE_CONNECTIONS_PER_HOST_MAX: usize = 64;
 
 /// What one attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,14 +54,20 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// Clients with `timeout` for the whole exchange.
-    pub fn new(timeout: Duration, allow_loopback_in_test_mode: bool) -> reqwest::Result<Sender> {
+    /// Clients with `timeout` for the whole exchange, keeping up to `idle_per_host` idle
+    /// connections per receiver (as many as deliveries may be in flight, so that keep-alive
+    /// connections are reused rather than reopened).
+    pub fn new(
+        timeout: Duration,
+        allow_loopback_in_test_mode: bool,
+        idle_per_host: usize,
+    ) -> reqwest::Result<Sender> {
         let client = |policy: UrlPolicy| {
             reqwest::Client::builder()
                 .timeout(timeout)
                 .connect_timeout(timeout)
                 .redirect(reqwest::redirect::Policy::none())
-                .pool_max_idle_per_host(IDLE_CONNECTIONS_PER_HOST_MAX)
+                .pool_max_idle_per_host(idle_per_host)
                 .dns_resolver(std::sync::Arc::new(GuardedResolver { policy }))
                 .no_proxy()
                 .build()

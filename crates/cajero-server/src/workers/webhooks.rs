@@ -83,7 +83,10 @@ impl WebhookWorker {
         let sender = Sender::new(
             Duration::from_millis(config.timeout_ms),
             config.allow_loopback_in_test_mode,
+            config.delivery_concurrency_max as usize,
         )?;
+        // Install the metrics recorder before the first attempt counts.
+        let _ = crate::metrics::handle();
         let instance: u64 = rand::rng().random();
         Ok(WebhookWorker {
             inner: Arc::new(Inner {

@@ -76,6 +76,35 @@ pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
     })
 }
 
+/// Like [`spawn_app`], with the manual clock at `start` and the configuration adjusted by
+/// `configure` (the webhook tests turn the background worker off and drive it by hand).
+pub async fn spawn_app_with(
+    engine: Engine,
+    start: Timestamp,
+    configure: impl FnOnce(&mut Config),
+) -> Option<TestApp> {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = match engine {
+        Engine::Sqlite => format!("sqlite://{}", dir.path().join("cajero.db").display()),
+        Engine::Postgres => cajero_store::testing::fresh_postgres_url().await.unwrap()?,
+    };
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: Secret::new(database_url),
+        ..Config::default()
+    };
+    configure(&mut config);
+    let clock = ManualClock::new(start);
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let server = cajero_server::spawn(config, shared).await.unwrap();
+    Some(TestApp {
+        server,
+        clock,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    })
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.server.url(), path)
