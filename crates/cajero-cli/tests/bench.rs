@@ -38,6 +38,14 @@ fn a_short_payout_bench_reports_both_pipelines() {
         assert_eq!(p["errors"], 0, "{phase}: {p}");
         assert_eq!(p["requests"], p["ok"], "{phase}: {p}");
         assert!(p["ok_per_s"].as_f64().unwrap() > 0.0, "{phase}: {p}");
+        assert_eq!(p["unsent"], 0, "{phase}: {p}");
+        let by_second: u64 = p["ok_by_second"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .sum();
+        assert_eq!(by_second, p["ok"].as_u64().unwrap(), "{phase}: {p}");
         let l = &p["latency_ms"];
         let (p50, p90, p99) = (
             l["p50"].as_f64().unwrap(),
