@@ -262,6 +262,140 @@ pub async fn record_attempt(
     Ok(true)
 }
 
+/// Attempts recorded per statement at most (eight parameters each, well within both
+/// engines' limits on bound parameters).
+const RECORD_CHUNK_MAX: usize = 1_000;
+
+/// One attempt to record with [`record_attempts`]: the attempt, the lease token it was made
+/// under, and what comes next.
+#[derive(Debug, Clone)]
+pub struct AttemptOutcome {
+    /// The attempt.
+    pub attempt: AttemptRecord,
+    /// The lease token of the claim.
+    pub token: String,
+    /// What comes next.
+    pub next: NextStep,
+}
+
+/// [`record_attempt`] for many attempts, in two statements per chunk (one `UPDATE … FROM
+/// (VALUES …)` and one multi-row `INSERT`), so that a batch costs a few round trips on
+/// PostgreSQL instead of two per attempt. Returns, in order, whether each attempt's lease was
+/// still held (and so was recorded).
+pub async fn record_attempts(
+    conn: &mut Conn<'_>,
+    outcomes: &[AttemptOutcome],
+    now: Timestamp,
+) -> Result<Vec<bool>, StoreError> {
+    let mut recorded = Vec::with_capacity(outcomes.len());
+    for chunk in outcomes.chunks(RECORD_CHUNK_MAX) {
+        recorded.extend(record_chunk(conn, chunk, now).await?);
+    }
+    Ok(recorded)
+}
+
+async fn record_chunk(
+    conn: &mut Conn<'_>,
+    chunk: &[AttemptOutcome],
+    now: Timestamp,
+) -> Result<Vec<bool>, StoreError> {
+    if chunk.is_empty() {
+        return Ok(Vec::new());
+    }
+    // VALUES columns are column1… on both engines.
+    let rows: Vec<String> = (0..chunk.len())
+        .map(|i| {
+            let p = 2 + i * 6;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                p,
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5
+            )
+        })
+        .collect();
+    let sql = format!(
+        "UPDATE webhook_deliveries SET status = v.column4, next_attempt_at = v.column5, \
+         attempt_count = attempt_count + 1, round_attempts = round_attempts + 1, \
+         locked_until = NULL, locked_by = NULL, last_attempt_at = v.column6, updated_at = $1 \
+         FROM (VALUES {}) AS v \
+         WHERE webhook_deliveries.event_id = v.column1 \
+         AND webhook_deliveries.endpoint_id = v.column2 \
+         AND webhook_deliveries.locked_by = v.column3 AND webhook_deliveries.status = 'pending' \
+         RETURNING webhook_deliveries.event_id, webhook_deliveries.endpoint_id",
+        rows.join(", ")
+    );
+    let updated: Vec<(String, String)> = on_conn!(conn, |c| {
+        let mut query = sqlx::query_as::<_, (String, String)>(AssertSqlSafe(sql)).bind(us(now));
+        for o in chunk {
+            let (status, next_at) = match o.next {
+                NextStep::Succeeded => ("succeeded", None),
+                NextStep::RetryAt(at) => ("pending", Some(us(at))),
+                NextStep::Failed => ("failed", None),
+            };
+            query = query
+                .bind(o.attempt.event_id.to_string())
+                .bind(o.attempt.endpoint_id.to_string())
+                .bind(&o.token)
+                .bind(status)
+                .bind(next_at)
+                .bind(us(o.attempt.started_at));
+        }
+        query.fetch_all(c).await
+    })?;
+    let held: std::collections::HashSet<(String, String)> = updated.into_iter().collect();
+    let recorded: Vec<bool> = chunk
+        .iter()
+        .map(|o| {
+            held.contains(&(
+                o.attempt.event_id.to_string(),
+                o.attempt.endpoint_id.to_string(),
+            ))
+        })
+        .collect();
+    let kept: Vec<&AttemptRecord> = chunk
+        .iter()
+        .zip(&recorded)
+        .filter(|(_, r)| **r)
+        .map(|(o, _)| &o.attempt)
+        .collect();
+    if kept.is_empty() {
+        return Ok(recorded);
+    }
+    let rows: Vec<String> = (0..kept.len())
+        .map(|i| {
+            let p = 1 + i * 8;
+            let params: Vec<String> = (p..p + 8).map(|n| format!("${n}")).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO webhook_attempts (event_id, endpoint_id, attempt, started_at, duration_ms, \
+         status_code, error, response_body) VALUES {} \
+         ON CONFLICT (event_id, endpoint_id, attempt) DO NOTHING",
+        rows.join(", ")
+    );
+    on_conn!(conn, |c| {
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for a in &kept {
+            query = query
+                .bind(a.event_id.to_string())
+                .bind(a.endpoint_id.to_string())
+                .bind(i64::from(a.attempt))
+                .bind(us(a.started_at))
+                .bind(a.duration_ms)
+                .bind(a.status_code.map(i64::from))
+                .bind(&a.error)
+                .bind(&a.response_body);
+        }
+        query.execute(c).await.map(|_| ())
+    })?;
+    Ok(recorded)
+}
+
 /// Starts a new round for the event's deliveries (to one endpoint, or to all it had), due at
 /// `now`. An endpoint given that never had the event gets a delivery when it is enabled.
 /// Deliveries in flight and those of disabled or deleted endpoints are left alone. Returns the

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use cajero_domain::id::{EventId, WebhookEndpointId};
 use cajero_domain::webhook::{FAILING_DISABLE_AFTER_S, next_attempt_delay};
 use cajero_store::webhook_deliveries::{
-    self, AttemptRecord, ClaimRequest, ClaimedDelivery, NextStep,
+    self, AttemptOutcome, AttemptRecord, ClaimRequest, ClaimedDelivery, NextStep,
 };
 use cajero_store::webhooks::{self, DisabledReason};
 use cajero_store::{Store, StoreError, events};
@@ -309,28 +309,34 @@ async fn record(
         .write(move |mut c| {
             Box::pin(async move {
                 let mut stats = RunStats::default();
+                let outcomes: Vec<AttemptOutcome> = finished
+                    .iter()
+                    .zip(jitters)
+                    .map(|(f, jitter)| AttemptOutcome {
+                        attempt: AttemptRecord {
+                            event_id: f.delivery.event.id,
+                            endpoint_id: f.delivery.endpoint_id,
+                            attempt: f.delivery.attempt_count + 1,
+                            started_at: f.result.started_at,
+                            duration_ms: f.result.duration_ms,
+                            status_code: f.result.status,
+                            error: f.result.error.clone(),
+                            response_body: f.result.body.clone(),
+                        },
+                        token: f.token.to_string(),
+                        next: next_step(&f.delivery, &f.result, jitter, now),
+                    })
+                    .collect();
+                let recorded = webhook_deliveries::record_attempts(&mut c, &outcomes, now).await?;
                 let mut health: HashMap<WebhookEndpointId, Health> = HashMap::new();
-                for (f, jitter) in finished.iter().zip(jitters) {
-                    let next = next_step(&f.delivery, &f.result, jitter, now);
-                    let attempt = AttemptRecord {
-                        event_id: f.delivery.event.id,
-                        endpoint_id: f.delivery.endpoint_id,
-                        attempt: f.delivery.attempt_count + 1,
-                        started_at: f.result.started_at,
-                        duration_ms: f.result.duration_ms,
-                        status_code: f.result.status,
-                        error: f.result.error.clone(),
-                        response_body: f.result.body.clone(),
-                    };
+                for (f, recorded) in finished.iter().zip(recorded) {
                     stats.attempted += 1;
                     if f.result.succeeded() {
                         stats.succeeded += 1;
                     } else {
                         stats.failed += 1;
                     }
-                    if webhook_deliveries::record_attempt(&mut c, &attempt, &f.token, next, now)
-                        .await?
-                    {
+                    if recorded {
                         let h = health.entry(f.delivery.endpoint_id).or_default();
                         h.succeeded |= f.result.succeeded();
                         h.gone |= f.result.gone();
