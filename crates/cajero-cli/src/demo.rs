@@ -41,29 +41,63 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     cajero_server::telemetry::init(config.log_format, &config.log_level);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("cannot listen on {} (try --listen 127.0.0.1:0)", config.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (try --listen 127.0.0.1:0)",
+                config.listen
+            )
+        })?;
     config.listen = listener.local_addr()?;
     config.database_url = Secret::new(database_url);
     let clock: Arc<dyn Clock> = Arc::new(OffsetClock::default());
     let mut state = AppState::open(config, clock.clone()).await?;
-    state.networks = Networks::embedded_simulator_with(&state.config.public_url(), clock.as_ref(), true)
-        .await
-        .context("starting the simulated cash network")?;
+    state.networks =
+        Networks::embedded_simulator_with(&state.config.public_url(), clock.as_ref(), true)
+            .await
+            .context("starting the simulated cash network")?;
     let base = state.config.public_url();
     let sim_url = state.networks.simulator_url().unwrap_or_default();
 
-    let merchant = admin::create_merchant(&state.store, clock.as_ref(), "Tienda Demo", Some("900123456-8")).await?;
-    admin::set_merchant_status(&state.store, clock.as_ref(), merchant.id, MerchantStatus::Active).await?;
-    let (_, secret) = admin::create_api_key(&state.store, clock.as_ref(), &state.keys, merchant.id, Mode::Test).await?;
+    let merchant = admin::create_merchant(
+        &state.store,
+        clock.as_ref(),
+        "Tienda Demo",
+        Some("900123456-8"),
+    )
+    .await?;
+    admin::set_merchant_status(
+        &state.store,
+        clock.as_ref(),
+        merchant.id,
+        MerchantStatus::Active,
+    )
+    .await?;
+    let (_, secret) = admin::create_api_key(
+        &state.store,
+        clock.as_ref(),
+        &state.keys,
+        merchant.id,
+        Mode::Test,
+    )
+    .await?;
     let key = secret.expose().to_string();
 
-    let server = tokio::spawn(cajero_server::serve(state, listener, cajero_server::shutdown_signal()));
-    let seeded = seed(&base, &key).await.context("seeding the demo through the API")?;
+    let server = tokio::spawn(cajero_server::serve(
+        state,
+        listener,
+        cajero_server::shutdown_signal(),
+    ));
+    let seeded = seed(&base, &key)
+        .await
+        .context("seeding the demo through the API")?;
 
     println!("\ncajero demo is running — Ctrl-C stops it.\n");
     println!("  API            {base}/v1   (health: {base}/healthz, metrics: {base}/metrics)");
     println!("  test key       {key}");
-    println!("  merchant       {} (Tienda Demo), balance funded with COP 5.000.000", merchant.id);
+    println!(
+        "  merchant       {} (Tienda Demo), balance funded with COP 5.000.000",
+        merchant.id
+    );
     println!("  network sim    {sim_url}   cashier page: {sim_url}/ventanilla");
     println!("\n  Vouchers (customers pay some of them at counters within a few minutes):");
     for (id, url) in &seeded.payins {
@@ -109,20 +143,42 @@ async fn seed(base: &str, key: &str) -> anyhow::Result<Seeded> {
             Ok::<Value, anyhow::Error>(value)
         }
     };
-    post("/v1/topups", "demo-topup".into(), json!({"amount": 5_000_000, "currency": "COP", "description": "demo funding"})).await?;
+    post(
+        "/v1/topups",
+        "demo-topup".into(),
+        json!({"amount": 5_000_000, "currency": "COP", "description": "demo funding"}),
+    )
+    .await?;
     let mut payins = Vec::new();
-    for (n, (amount, name)) in [(150_000, "Ana Gómez"), (48_500, "Carlos Ruiz"), (320_000, "María Fernanda Ríos")].into_iter().enumerate() {
+    for (n, (amount, name)) in [
+        (150_000, "Ana Gómez"),
+        (48_500, "Carlos Ruiz"),
+        (320_000, "María Fernanda Ríos"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let body = json!({"amount": amount, "currency": "COP", "reference": format!("pedido-{}", 1040 + n),
                           "description": format!("Pedido {}", 1040 + n), "customer": {"name": name}});
         let payin = post("/v1/payins", format!("demo-payin-{n}"), body).await?;
         payins.push((text(&payin["id"]), text(&payin["voucher"]["url"])));
     }
     let mut payouts = Vec::new();
-    for (n, (amount, name, doc)) in [(200_000, "Luis Pérez", "79876543"), (90_000, "Sandra Milena Ortiz", "52345678")].into_iter().enumerate() {
+    for (n, (amount, name, doc)) in [
+        (200_000, "Luis Pérez", "79876543"),
+        (90_000, "Sandra Milena Ortiz", "52345678"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let body = json!({"amount": amount, "currency": "COP", "reference": format!("giro-{}", 77 + n),
                           "beneficiary": {"name": name, "document": {"type": "CC", "number": doc}}});
         let payout = post("/v1/payouts", format!("demo-payout-{n}"), body).await?;
-        payouts.push((text(&payout["id"]), text(&payout["pickup"]["code"]), text(&payout["pickup"]["url"])));
+        payouts.push((
+            text(&payout["id"]),
+            text(&payout["pickup"]["code"]),
+            text(&payout["pickup"]["url"]),
+        ));
     }
     Ok(Seeded { payins, payouts })
 }
