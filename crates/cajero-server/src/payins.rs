@@ -316,14 +316,19 @@ pub async fn record_payment(
         Ok(Step::Stay) => Ok(()),
         Ok(Step::To(to)) => {
             let plan = merchant_settings::fee_plan(conn, merchant, mode).await?;
-            let volume = merchant_settings::monthly_volume(
-                conn,
-                merchant,
-                mode,
-                TransferCode::Payin,
-                paid_at,
-            )
-            .await?;
+            // Only a plan with volume tiers needs the month's volume (a costly sum).
+            let volume = if plan.payin.tiers.len() > 1 {
+                merchant_settings::monthly_volume(
+                    conn,
+                    merchant,
+                    mode,
+                    TransferCode::Payin,
+                    paid_at,
+                )
+                .await?
+            } else {
+                Amount::ZERO
+            };
             let fees = payin_fees(&plan, payin.amount, volume);
             let fee_total = fees.fee.checked_add(fees.iva).unwrap_or(Amount::ZERO);
             if !payins::transition(

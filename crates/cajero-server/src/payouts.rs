@@ -297,7 +297,13 @@ async fn reserve(
                     return Ok(Reserved::Answered(orders::release_in(&mut c, &scope, error).await?));
                 }
                 let plan = merchant_settings::fee_plan(&mut c, caller.merchant_id, caller.mode).await?;
-                let volume = merchant_settings::monthly_volume(&mut c, caller.merchant_id, caller.mode, TransferCode::Payout, now).await?;
+                // The month's volume only matters to a plan with volume tiers; summing it is
+                // the costliest read of a payout, so a flat plan skips it.
+                let volume = if plan.payout.tiers.len() > 1 {
+                    merchant_settings::monthly_volume(&mut c, caller.merchant_id, caller.mode, TransferCode::Payout, now).await?
+                } else {
+                    Amount::ZERO
+                };
                 let fees = payout_fees(&plan, request.amount, volume);
                 let record = PayoutRecord {
                     id,
