@@ -278,9 +278,9 @@ pub struct AttemptOutcome {
     pub next: NextStep,
 }
 
-/// [`record_attempt`] for many attempts, in two statements per chunk (one `UPDATE … FROM
-/// (VALUES …)` and one multi-row `INSERT`), so that a batch costs a few round trips on
-/// PostgreSQL instead of two per attempt. Returns, in order, whether each attempt's lease was
+/// [`record_attempt`] for many attempts. On PostgreSQL, two statements per chunk (one
+/// `UPDATE … FROM (VALUES …)` and one multi-row `INSERT`), so that a batch costs a few round
+/// trips instead of two per attempt; on SQLite, one statement per attempt. Returns, in order, whether each attempt's lease was
 /// still held (and so was recorded).
 pub async fn record_attempts(
     conn: &mut Conn<'_>,
@@ -288,6 +288,14 @@ pub async fn record_attempts(
     now: Timestamp,
 ) -> Result<Vec<bool>, StoreError> {
     let mut recorded = Vec::with_capacity(outcomes.len());
+    if let Conn::Sqlite(_) = conn {
+        // In-process statements cost microseconds, and SQLite plans `UPDATE … FROM (VALUES …)`
+        // as a scan of the whole table: one statement per attempt is the fast way here.
+        for o in outcomes {
+            recorded.push(record_attempt(conn, &o.attempt, &o.token, o.next, now).await?);
+        }
+        return Ok(recorded);
+    }
     for chunk in outcomes.chunks(RECORD_CHUNK_MAX) {
         recorded.extend(record_chunk(conn, chunk, now).await?);
     }
