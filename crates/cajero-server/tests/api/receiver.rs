@@ -1,7 +1,7 @@
 //! A webhook receiver for tests: a real HTTP server on loopback that checks every delivery
 //! with the official Standard Webhooks library (`standardwebhooks`) and answers as told.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +17,8 @@ use standardwebhooks::Webhook;
 pub enum Behaviour {
     /// 200.
     Accept,
+    /// 200 after this many milliseconds (less than the server's timeout).
+    Slow(u64),
     /// This status, with an optional `Retry-After`.
     Status(u16, Option<String>),
     /// Fails `fail_percent` of requests with 500 and hangs `hang_percent` for `hang_ms`
@@ -47,6 +49,8 @@ struct Inner {
     behaviour: Mutex<Behaviour>,
     log: Mutex<Vec<Received>>,
     strict_time: AtomicBool,
+    in_flight: AtomicUsize,
+    in_flight_max: AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -66,6 +70,8 @@ impl Receiver {
             behaviour: Mutex::new(Behaviour::Accept),
             log: Mutex::new(Vec::new()),
             strict_time: AtomicBool::new(strict_time),
+            in_flight: AtomicUsize::new(0),
+            in_flight_max: AtomicUsize::new(0),
         });
         let app = axum::Router::new()
             .route("/hooks", axum::routing::post(receive))
@@ -86,6 +92,11 @@ impl Receiver {
 
     pub fn received(&self) -> Vec<Received> {
         self.inner.log.lock().unwrap().clone()
+    }
+
+    /// The most requests it was answering at once.
+    pub fn in_flight_max(&self) -> usize {
+        self.inner.in_flight_max.load(Ordering::SeqCst)
     }
 
     /// Ids of events answered with 2xx.
@@ -145,6 +156,13 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
     let behaviour = inner.behaviour.lock().unwrap().clone();
     let (status, retry_after, hang) = match behaviour {
         Behaviour::Accept => (200, None, None),
+        Behaviour::Slow(ms) => {
+            let now = inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            inner.in_flight_max.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            inner.in_flight.fetch_sub(1, Ordering::SeqCst);
+            (200, None, None)
+        }
         Behaviour::Status(code, retry_after) => (code, retry_after, None),
         Behaviour::Flaky {
             fail_percent,
