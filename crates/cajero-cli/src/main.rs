@@ -56,6 +56,9 @@ enum Command {
     Bench(bench::BenchCommand),
     /// The cash network simulator: serve it, print its settlement files, play a counter.
     Sim(cajero_sim::cli::SimArgs),
+    /// Print the API's OpenAPI 3.1 description (the same as `/openapi.json` and
+    /// `docs/openapi.json`).
+    Openapi,
 }
 
 /// Where the database is, for every command that touches it.
@@ -93,6 +96,10 @@ fn main() -> ExitCode {
             Command::Merchant(command) => admin::merchant(command).await,
             Command::Key(command) => admin::key(command).await,
             Command::Calendar(command) => calendar::run(command),
+            Command::Openapi => {
+                print!("{}", cajero_server::openapi::spec_json());
+                Ok(())
+            }
             Command::Ledger(command) => ledger::ledger(command).await,
             Command::Topup(command) => ledger::topup(command).await,
             Command::Fx(command) => settings::fx(command).await,

@@ -12,7 +12,7 @@ use cajero_store::StoreError;
 use serde::Serialize;
 
 /// The `type` of an error, as API.md lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorType {
     /// 400, 404, 405, 413, 415, 422: the request itself is wrong.
@@ -50,20 +50,27 @@ pub struct ApiError {
     pub log_detail: Option<String>,
 }
 
-/// The JSON body: `{"error": {...}}`.
-#[derive(Debug, Serialize)]
-struct Body<'a> {
+/// The JSON body of every error: `{"error": {...}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct Body<'a> {
     error: BodyInner<'a>,
 }
 
-#[derive(Debug, Serialize)]
-struct BodyInner<'a> {
+/// What went wrong.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorDetail)]
+pub struct BodyInner<'a> {
     #[serde(rename = "type")]
     kind: ErrorType,
+    /// Stable snake_case code (`amount_too_small`, `document_invalid`, …).
     code: &'a str,
+    /// For humans; may change.
     message: &'a str,
+    /// The request field at fault, in dotted form (`beneficiary.document.number`).
     #[serde(skip_serializing_if = "Option::is_none")]
     param: Option<&'a str>,
+    /// The request's id (also in the `Request-Id` header).
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
 }

@@ -14,7 +14,8 @@ use cajero_store::topups::{self, TopupRecord, TopupStatus};
 use cajero_store::{Conn, StoreError};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
@@ -25,7 +26,7 @@ pub const TOPUP_AMOUNT_MINOR_MAX: i64 = 10_000_000_000;
 pub const DESCRIPTION_CHARS_MAX: usize = 500;
 
 /// `POST /v1/topups` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTopup {
     /// In the currency's unit.
@@ -189,37 +190,83 @@ pub async fn confirm_topup(
 }
 
 /// The `topup` object.
-pub fn topup_json(t: &TopupRecord) -> Value {
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Topup)]
+pub struct TopupView {
+    /// `tu_…`.
+    #[schema(value_type = String)]
+    id: TopupId,
+    /// `topup`.
+    object: &'static str,
+    /// False in test mode.
+    livemode: bool,
+    /// In the currency's unit.
+    #[schema(value_type = i64)]
+    amount: Amount,
+    #[schema(schema_with = crate::openapi::currency)]
+    currency: Currency,
+    #[schema(schema_with = crate::openapi::topup_status)]
+    status: &'static str,
+    /// The merchant's note.
+    description: Option<String>,
+    /// The balance transaction that credited it, once succeeded.
+    balance_transaction: Option<String>,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    created: String,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    updated: String,
+}
+
+/// The `topup` object.
+pub fn topup_view(t: &TopupRecord) -> TopupView {
     let posted = t.status == TopupStatus::Succeeded;
-    json!({
-        "id": t.id,
-        "object": "topup",
-        "livemode": t.mode.is_live(),
-        "amount": t.amount,
-        "currency": t.currency,
-        "status": t.status.as_str(),
-        "description": t.description,
-        "balance_transaction": posted.then(|| TransferId::derived(t.id, "topup").to_string()),
-        "created": crate::time::rfc3339(t.created_at),
-        "updated": crate::time::rfc3339(t.updated_at),
-    })
+    TopupView {
+        id: t.id,
+        object: "topup",
+        livemode: t.mode.is_live(),
+        amount: t.amount,
+        currency: t.currency,
+        status: t.status.as_str(),
+        description: t.description.clone(),
+        balance_transaction: posted.then(|| TransferId::derived(t.id, "topup").to_string()),
+        created: crate::time::rfc3339(t.created_at),
+        updated: crate::time::rfc3339(t.updated_at),
+    }
+}
+
+/// The `topup` object as JSON (stored replies, events).
+pub fn topup_json(t: &TopupRecord) -> Value {
+    crate::openapi::to_json(&topup_view(t))
 }
 
 /// The `balance_transaction` object.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BalanceTransaction {
+    /// `tr_…`.
     id: String,
+    /// `balance_transaction`.
     object: &'static str,
+    /// False in test mode.
     livemode: bool,
     #[serde(rename = "type")]
+    #[schema(schema_with = crate::openapi::transfer_code)]
     kind: TransferCode,
+    /// Signed: credits to the balance are positive.
     amount: i64,
+    /// Fees and their taxes charged.
     fee: i64,
+    /// `amount - fee`.
     net: i64,
+    #[schema(schema_with = crate::openapi::currency)]
     currency: Currency,
+    /// `pending` (reserved, or not yet available) or `available`.
+    #[schema(pattern = "^(pending|available)$")]
     status: &'static str,
+    #[schema(schema_with = crate::openapi::date)]
     available_on: String,
+    /// The object that moved the money (`pi_…`, `po_…`, `tu_…`, `st_…`).
     source: Option<String>,
+    #[schema(schema_with = crate::openapi::timestamp)]
     created: String,
 }
 

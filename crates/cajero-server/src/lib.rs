@@ -19,6 +19,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub mod admin;
+pub mod api_docs;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -31,6 +32,7 @@ pub mod list;
 pub mod metrics;
 mod middleware;
 pub mod networks;
+pub mod openapi;
 pub mod orders;
 pub mod payins;
 pub mod payouts;
@@ -111,7 +113,7 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_millis(state.config.request_timeout_ms);
     Router::new()
         .merge(routes::operations())
-        .nest("/v1", routes::v1())
+        .merge(routes::v1())
         .fallback(error::route_not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_BYTES_MAX))

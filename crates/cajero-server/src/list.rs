@@ -13,15 +13,17 @@ pub const PAGE_SIZE_MAX: u32 = 100;
 
 /// `limit`, `starting_after`, `ending_before`, shared by every list endpoint (flatten it into
 /// the endpoint's own query struct).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// 1–100, default 10. Taken as text and parsed here: flattened query structs hand every
-    /// value over as a string.
+    /// How many objects: 1–100, default 10.
+    // Taken as text and parsed here: flattened query structs hand every value over as a string.
     #[serde(default, deserialize_with = "number_or_text")]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// An object id: list objects older than it.
     pub starting_after: Option<String>,
-    /// An object id: list objects newer than it.
+    /// An object id: list objects newer than it (not with `starting_after`).
     pub ending_before: Option<String>,
 }
 
@@ -78,11 +80,15 @@ impl ListParams {
 }
 
 /// The list object.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct List<T> {
+    /// `list`.
     object: &'static str,
+    /// Newest first.
     data: Vec<T>,
+    /// Whether more objects follow in this direction.
     has_more: bool,
+    /// The list's path.
     url: String,
 }
 

@@ -17,8 +17,9 @@ use cajero_store::ledger::{self, NewBatch};
 use cajero_store::payins::{self, PayinRecord};
 use cajero_store::{Conn, StoreError, events, merchant_settings, network};
 use jiff::Timestamp;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -36,26 +37,40 @@ pub const EXPIRES_IN_S_MIN: i64 = 3600;
 pub const EXPIRES_IN_S_MAX: i64 = 7 * 24 * 3600;
 
 /// `POST /v1/payins` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePayin {
+    /// In whole pesos, within the network's limits (Efecty: 1,000–3,000,000 COP).
     amount: i64,
+    /// `COP`.
     currency: String,
+    /// The merchant's own reference (1–64 printable characters).
     reference: Option<String>,
+    /// Shown on the voucher (at most 500 characters).
     description: Option<String>,
+    /// Who pays; optional.
     customer: Option<CustomerIn>,
+    /// A network code (`efecty`); by default the merchant's routing picks one.
     network: Option<String>,
+    /// 3,600–604,800 (1 hour to 7 days); default 259,200 (72 hours).
     expires_in_seconds: Option<i64>,
+    /// Up to 50 keys of at most 40 characters, string values of at most 500.
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Map<String, Value>>,
 }
 
 /// The customer as sent.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Customer)]
 pub struct CustomerIn {
+    /// Full name.
     name: Option<String>,
+    /// Email address.
     email: Option<String>,
+    /// Colombian mobile number.
     phone: Option<String>,
+    /// Identity document.
     document: Option<DocumentIn>,
 }
 
@@ -249,33 +264,114 @@ async fn finish_create(
 }
 
 /// The `payin` object.
-pub fn payin_json(p: &PayinRecord, public_url: &str) -> Value {
-    json!({
-        "id": p.id,
-        "object": "payin",
-        "livemode": p.mode.is_live(),
-        "status": p.status,
-        "amount": p.amount,
-        "currency": p.currency,
-        "network": p.network,
-        "reference": p.reference,
-        "description": p.description,
-        "customer": p.customer,
-        "voucher": {
-            "payment_code": orders::group_code(&p.payment_code),
-            "agreement_code": p.agreement_code,
-            "barcode": p.barcode_data.as_ref().map(|d| json!({"symbology": "gs1-128", "data": d})),
-            "url": format!("{public_url}/v/{}", p.page_token),
-            "pdf_url": format!("{public_url}/v/{}.pdf", p.page_token),
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Payin)]
+pub struct PayinView {
+    /// `pi_…`.
+    #[schema(value_type = String)]
+    id: PayinId,
+    /// `payin`.
+    object: &'static str,
+    /// False in test mode.
+    livemode: bool,
+    #[schema(schema_with = crate::openapi::payin_status)]
+    status: PayinStatus,
+    /// In whole pesos.
+    #[schema(value_type = i64)]
+    amount: Amount,
+    #[schema(schema_with = crate::openapi::currency)]
+    currency: Currency,
+    /// The network's code (`efecty`).
+    network: String,
+    /// The merchant's reference.
+    reference: Option<String>,
+    /// Shown on the voucher.
+    description: Option<String>,
+    /// The customer as accepted (document normalised).
+    #[schema(value_type = Option<Object>)]
+    customer: Option<Value>,
+    /// What the customer needs at the counter.
+    voucher: VoucherView,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    expires_at: String,
+    #[schema(schema_with = crate::openapi::timestamp_or_null)]
+    paid_at: Option<String>,
+    /// Refunded so far (pending and succeeded refunds).
+    #[schema(value_type = i64)]
+    amount_refunded: Amount,
+    /// The fee charged when paid (0 until then).
+    #[schema(value_type = i64)]
+    fee: Amount,
+    #[schema(value_type = Object)]
+    metadata: Value,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    created: String,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    updated: String,
+}
+
+/// What the customer needs to pay at a counter.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Voucher)]
+pub struct VoucherView {
+    /// The code the customer reads out, grouped for reading aloud.
+    payment_code: String,
+    /// The merchant's agreement (convenio) at the network.
+    agreement_code: Option<String>,
+    /// The barcode the counter scans.
+    barcode: Option<BarcodeView>,
+    /// The voucher page.
+    url: String,
+    /// The voucher as a one-page PDF.
+    pdf_url: String,
+}
+
+/// A GS1-128 barcode's content.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Barcode)]
+pub struct BarcodeView {
+    /// `gs1-128`.
+    symbology: &'static str,
+    /// The element string, application identifiers in parentheses.
+    data: String,
+}
+
+/// The `payin` object.
+pub fn payin_view(p: &PayinRecord, public_url: &str) -> PayinView {
+    PayinView {
+        id: p.id,
+        object: "payin",
+        livemode: p.mode.is_live(),
+        status: p.status,
+        amount: p.amount,
+        currency: p.currency,
+        network: p.network.clone(),
+        reference: p.reference.clone(),
+        description: p.description.clone(),
+        customer: p.customer.clone(),
+        voucher: VoucherView {
+            payment_code: orders::group_code(&p.payment_code),
+            agreement_code: p.agreement_code.clone(),
+            barcode: p.barcode_data.as_ref().map(|d| BarcodeView {
+                symbology: "gs1-128",
+                data: d.clone(),
+            }),
+            url: format!("{public_url}/v/{}", p.page_token),
+            pdf_url: format!("{public_url}/v/{}.pdf", p.page_token),
         },
-        "expires_at": crate::time::rfc3339(p.expires_at),
-        "paid_at": p.paid_at.map(crate::time::rfc3339),
-        "amount_refunded": p.amount_refunded,
-        "fee": p.fee,
-        "metadata": p.metadata,
-        "created": crate::time::rfc3339(p.created_at),
-        "updated": crate::time::rfc3339(p.updated_at),
-    })
+        expires_at: crate::time::rfc3339(p.expires_at),
+        paid_at: p.paid_at.map(crate::time::rfc3339),
+        amount_refunded: p.amount_refunded,
+        fee: p.fee,
+        metadata: p.metadata.clone(),
+        created: crate::time::rfc3339(p.created_at),
+        updated: crate::time::rfc3339(p.updated_at),
+    }
+}
+
+/// The `payin` object as JSON (stored replies, events).
+pub fn payin_json(p: &PayinRecord, public_url: &str) -> Value {
+    crate::openapi::to_json(&payin_view(p, public_url))
 }
 
 /// What the merchant is charged for a paid pay-in. The fee and its IVA never exceed the

@@ -24,8 +24,9 @@ use cajero_store::idempotency::KeyScope;
 use cajero_store::ledger::{self, LedgerError, NewBatch};
 use cajero_store::payouts::{self, AttemptRecord, PayoutRecord};
 use cajero_store::{Conn, StoreError, events, merchant_settings};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -44,25 +45,38 @@ pub const EXPIRES_IN_S_MIN: i64 = 3600;
 pub const EXPIRES_IN_S_MAX: i64 = 30 * 24 * 3600;
 
 /// `POST /v1/payouts` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePayout {
+    /// In whole pesos, within the network's limits (Efecty: 10,000–3,000,000 COP).
     amount: i64,
+    /// `COP`.
     currency: String,
+    /// The merchant's own reference (1–64 printable characters).
     reference: Option<String>,
+    /// Who collects the cash.
     beneficiary: BeneficiaryIn,
+    /// A network code (`efecty`); by default the merchant's routing picks one.
     network: Option<String>,
+    /// 3,600–2,592,000 (1 hour to 30 days); default 604,800 (7 days).
     expires_in_seconds: Option<i64>,
+    /// Up to 50 keys of at most 40 characters, string values of at most 500.
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Map<String, Value>>,
 }
 
 /// The beneficiary as sent.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Beneficiary)]
 pub struct BeneficiaryIn {
+    /// Full name as on the document.
     name: String,
+    /// The document the beneficiary shows at the counter.
     document: DocumentIn,
+    /// Colombian mobile number.
     phone: Option<String>,
+    /// Email address.
     email: Option<String>,
 }
 
@@ -529,33 +543,113 @@ async fn emit_current(
 }
 
 /// The `payout` object.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Payout)]
+pub struct PayoutView {
+    /// `po_…`.
+    #[schema(value_type = String)]
+    id: PayoutId,
+    /// `payout`.
+    object: &'static str,
+    /// False in test mode.
+    livemode: bool,
+    #[schema(schema_with = crate::openapi::payout_status)]
+    status: PayoutStatus,
+    /// In whole pesos.
+    #[schema(value_type = i64)]
+    amount: Amount,
+    #[schema(schema_with = crate::openapi::currency)]
+    currency: Currency,
+    /// The network's code (`efecty`).
+    network: String,
+    /// The merchant's reference.
+    reference: Option<String>,
+    /// The beneficiary as accepted (document normalised).
+    #[schema(value_type = Object)]
+    beneficiary: Value,
+    /// The pick-up code, once the network issued it.
+    pickup: Option<PickupView>,
+    /// Collection attempts at counters (listed on retrieval; empty in lists).
+    attempts: Vec<AttemptView>,
+    /// Why the payout failed.
+    failure_code: Option<String>,
+    /// The failure, for humans.
+    failure_message: Option<String>,
+    /// The fee charged (with its taxes, reserved with the amount).
+    #[schema(value_type = i64)]
+    fee: Amount,
+    #[schema(schema_with = crate::openapi::timestamp_or_null)]
+    paid_at: Option<String>,
+    #[schema(value_type = Object)]
+    metadata: Value,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    created: String,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    updated: String,
+}
+
+/// What the beneficiary needs at the counter.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Pickup)]
+pub struct PickupView {
+    /// The pick-up code, grouped for reading aloud.
+    code: String,
+    /// The pick-up page for the beneficiary.
+    url: String,
+    #[schema(schema_with = crate::openapi::timestamp_or_null)]
+    expires_at: Option<String>,
+}
+
+/// One collection attempt at a counter.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PayoutAttempt)]
+pub struct AttemptView {
+    #[schema(schema_with = crate::openapi::timestamp)]
+    at: String,
+    /// The counter's id in the network's directory.
+    counter: String,
+    /// `paid`, `document_mismatch`, `wrong_code`, `locked`, …
+    outcome: String,
+}
+
+/// The `payout` object.
+pub fn payout_view(p: &PayoutRecord, attempts: &[AttemptRecord], public_url: &str) -> PayoutView {
+    PayoutView {
+        id: p.id,
+        object: "payout",
+        livemode: p.mode.is_live(),
+        status: p.status,
+        amount: p.amount,
+        currency: p.currency,
+        network: p.network.clone(),
+        reference: p.reference.clone(),
+        beneficiary: p.beneficiary.clone(),
+        pickup: p.pickup_code.as_ref().map(|code| PickupView {
+            code: orders::group_code(code),
+            url: format!("{public_url}/p/{}", p.page_token),
+            expires_at: p.expires_at.map(crate::time::rfc3339),
+        }),
+        attempts: attempts
+            .iter()
+            .map(|a| AttemptView {
+                at: crate::time::rfc3339(a.at),
+                counter: a.counter_id.clone(),
+                outcome: a.outcome.clone(),
+            })
+            .collect(),
+        failure_code: p.failure_code.clone(),
+        failure_message: p.failure_message.clone(),
+        fee: p.fee,
+        paid_at: p.paid_at.map(crate::time::rfc3339),
+        metadata: p.metadata.clone(),
+        created: crate::time::rfc3339(p.created_at),
+        updated: crate::time::rfc3339(p.updated_at),
+    }
+}
+
+/// The `payout` object as JSON (stored replies, events).
 pub fn payout_json(p: &PayoutRecord, attempts: &[AttemptRecord], public_url: &str) -> Value {
-    json!({
-        "id": p.id,
-        "object": "payout",
-        "livemode": p.mode.is_live(),
-        "status": p.status,
-        "amount": p.amount,
-        "currency": p.currency,
-        "network": p.network,
-        "reference": p.reference,
-        "beneficiary": p.beneficiary,
-        "pickup": p.pickup_code.as_ref().map(|code| json!({
-            "code": orders::group_code(code),
-            "url": format!("{public_url}/p/{}", p.page_token),
-            "expires_at": p.expires_at.map(crate::time::rfc3339),
-        })),
-        "attempts": attempts.iter().map(|a| json!({
-            "at": crate::time::rfc3339(a.at), "counter": a.counter_id, "outcome": a.outcome,
-        })).collect::<Vec<_>>(),
-        "failure_code": p.failure_code,
-        "failure_message": p.failure_message,
-        "fee": p.fee,
-        "paid_at": p.paid_at.map(crate::time::rfc3339),
-        "metadata": p.metadata,
-        "created": crate::time::rfc3339(p.created_at),
-        "updated": crate::time::rfc3339(p.updated_at),
-    })
+    crate::openapi::to_json(&payout_view(p, attempts, public_url))
 }
 
 /// Applies a payout callback inside the caller's unit of work.

@@ -7,14 +7,15 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use cajero_domain::id::{PayinId, PayoutId, RefundId};
 use cajero_domain::lifecycle::{PayinStatus, PayoutStatus, RefundStatus};
-use cajero_domain::money::Amount;
+use cajero_domain::money::{Amount, Currency};
 use cajero_domain::webhook::EventType;
 use cajero_store::payins::{self, PayinRecord};
 use cajero_store::payouts::PayoutRecord;
 use cajero_store::refunds::{self, RefundRecord};
 use cajero_store::{Conn, StoreError, events};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -25,14 +26,22 @@ use crate::payouts::{BeneficiaryIn, CreatePayout};
 use crate::validate;
 
 /// `POST /v1/payins/{id}/refunds` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRefund {
+    /// In whole pesos; by default what is left to refund.
     amount: Option<i64>,
+    /// Why (at most 500 characters).
     reason: Option<String>,
+    /// `cash_pickup` (paid out as a payout; needs `beneficiary`) or `bank_transfer` (the
+    /// merchant transferred the money itself).
     method: String,
+    /// For `cash_pickup`: who collects the cash.
     beneficiary: Option<BeneficiaryIn>,
+    /// For `cash_pickup`: the pick-up code's validity, as for payouts.
     expires_in_seconds: Option<i64>,
+    /// Up to 50 keys of at most 40 characters, string values of at most 500.
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Map<String, Value>>,
 }
 
@@ -287,20 +296,61 @@ pub async fn payout_closed(
 }
 
 /// The `refund` object.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Refund)]
+pub struct RefundView {
+    /// `re_…`.
+    #[schema(value_type = String)]
+    id: RefundId,
+    /// `refund`.
+    object: &'static str,
+    /// False in test mode.
+    livemode: bool,
+    /// The pay-in refunded (`pi_…`).
+    #[schema(value_type = String)]
+    payin: PayinId,
+    /// In whole pesos.
+    #[schema(value_type = i64)]
+    amount: Amount,
+    #[schema(schema_with = crate::openapi::currency)]
+    currency: Currency,
+    #[schema(schema_with = crate::openapi::refund_status)]
+    status: RefundStatus,
+    /// `cash_pickup` or `bank_transfer`.
+    method: String,
+    /// Why.
+    reason: Option<String>,
+    /// For `cash_pickup`: the payout that pays it (`po_…`).
+    #[schema(value_type = Option<String>)]
+    payout: Option<PayoutId>,
+    #[schema(value_type = Object)]
+    metadata: Value,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    created: String,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    updated: String,
+}
+
+/// The `refund` object.
+pub fn refund_view(r: &RefundRecord) -> RefundView {
+    RefundView {
+        id: r.id,
+        object: "refund",
+        livemode: r.mode.is_live(),
+        payin: r.payin_id,
+        amount: r.amount,
+        currency: r.currency,
+        status: r.status,
+        method: r.method.clone(),
+        reason: r.reason.clone(),
+        payout: r.payout_id,
+        metadata: r.metadata.clone(),
+        created: crate::time::rfc3339(r.created_at),
+        updated: crate::time::rfc3339(r.updated_at),
+    }
+}
+
+/// The `refund` object as JSON (stored replies, events).
 pub fn refund_json(r: &RefundRecord) -> Value {
-    json!({
-        "id": r.id,
-        "object": "refund",
-        "livemode": r.mode.is_live(),
-        "payin": r.payin_id,
-        "amount": r.amount,
-        "currency": r.currency,
-        "status": r.status,
-        "method": r.method,
-        "reason": r.reason,
-        "payout": r.payout_id,
-        "metadata": r.metadata,
-        "created": crate::time::rfc3339(r.created_at),
-        "updated": crate::time::rfc3339(r.updated_at),
-    })
+    crate::openapi::to_json(&refund_view(r))
 }

@@ -134,10 +134,12 @@ pub fn expiry(value: Option<i64>, default_s: i64, min_s: i64, max_s: i64) -> Res
 }
 
 /// A document as sent.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Document)]
 pub struct DocumentIn {
-    /// `CC`, `NIT`, …
+    /// `CC` (cédula de ciudadanía), `CE` (cédula de extranjería), `TI`, `PA` (passport),
+    /// `PPT`, `NIT`, …
     #[serde(rename = "type")]
     pub kind: String,
     /// The number.

@@ -16,23 +16,42 @@ use crate::funds::{self, BalanceTransaction};
 use crate::list::{List, ListParams};
 
 /// One currency's amount in a balance bucket.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BalanceAmount {
+    #[schema(schema_with = crate::openapi::currency)]
     currency: Currency,
+    /// In the currency's unit.
     amount: i64,
 }
 
 /// The `balance` object of API.md.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Balance {
+    /// `balance`.
     object: &'static str,
+    /// False in test mode.
     livemode: bool,
+    /// Usable now: payouts draw on it.
     available: Vec<BalanceAmount>,
+    /// Collected, available on its settlement date.
     pending: Vec<BalanceAmount>,
+    /// Held for payouts not yet collected.
     reserved: Vec<BalanceAmount>,
 }
 
 /// The caller's balance in its mode, from the ledger; COP is always listed.
+#[utoipa::path(
+    get,
+    path = "/balance",
+    operation_id = "retrieve_balance",
+    tag = "Balance",
+    summary = "Retrieve the balance",
+    responses(
+        (status = 200, description = "OK.", body = Balance),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn retrieve(
     State(state): State<AppState>,
     caller: Caller,
@@ -84,6 +103,22 @@ pub struct ListQuery {
 }
 
 /// Lists the caller's balance transactions, newest first.
+#[utoipa::path(
+    get,
+    path = "/balance_transactions",
+    operation_id = "list_balance_transactions",
+    tag = "Balance",
+    summary = "List balance transactions",
+    params(
+        crate::list::ListParams,
+        ("type" = Option<String>, Query, description = "`payin`, `payout`, `payout_reversal`, `refund`, `fee`, `topup`, `settlement` or `adjustment`."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::list::List<crate::funds::BalanceTransaction>),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -115,6 +150,21 @@ pub async fn list(
 }
 
 /// One balance transaction.
+#[utoipa::path(
+    get,
+    path = "/balance_transactions/{id}",
+    operation_id = "retrieve_balance_transaction",
+    tag = "Balance",
+    summary = "Retrieve a balance transaction",
+    params(
+        ("id" = String, Path, description = "The balance transaction's id."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::funds::BalanceTransaction),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn retrieve_transaction(
     State(state): State<AppState>,
     caller: Caller,

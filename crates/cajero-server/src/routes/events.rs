@@ -51,6 +51,24 @@ fn time_param(
 }
 
 /// The caller's events, newest first.
+#[utoipa::path(
+    get,
+    path = "/events",
+    operation_id = "list_events",
+    tag = "Webhooks",
+    summary = "List events",
+    params(
+        crate::list::ListParams,
+        ("type" = Option<String>, Query, description = "An event type or wildcard (`payout.*`); several separated by commas."),
+        ("created[gte]" = Option<String>, Query, description = "Created at or after: Unix seconds or RFC 3339."),
+        ("created[lt]" = Option<String>, Query, description = "Created before: Unix seconds or RFC 3339."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::list::List<crate::webhook::EventView>),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -92,6 +110,21 @@ fn parse_id(raw: &str) -> Result<EventId, ApiError> {
 }
 
 /// One event with its deliveries and their attempts.
+#[utoipa::path(
+    get,
+    path = "/events/{id}",
+    operation_id = "retrieve_event",
+    tag = "Webhooks",
+    summary = "Retrieve an event with its deliveries",
+    params(
+        ("id" = String, Path, description = "The event's id."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::webhook::EventView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn retrieve(
     State(state): State<AppState>,
     caller: Caller,
@@ -122,6 +155,23 @@ pub async fn retrieve(
 }
 
 /// `POST /v1/events/{id}/resend` (optional body `{"webhook_endpoint": "we_…"}`).
+#[utoipa::path(
+    post,
+    path = "/events/{id}/resend",
+    operation_id = "resend_event",
+    tag = "Webhooks",
+    summary = "Resend an event",
+    params(
+        ("id" = String, Path, description = "The event's id."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+    ),
+    request_body = Option<crate::webhook::endpoints::ResendParams>,
+    responses(
+        (status = 200, description = "OK.", body = crate::webhook::endpoints::Resend),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn resend(
     State(state): State<AppState>,
     caller: Caller,
@@ -156,19 +206,34 @@ pub async fn resend(
 }
 
 /// `POST /v1/test_helpers/events` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestEventParams {
     /// The event type to send.
     #[serde(rename = "type")]
+    #[schema(schema_with = crate::openapi::event_type)]
     event_type: cajero_domain::webhook::EventType,
     /// The `data.object` to send; `{"object": "test"}` when absent.
+    #[schema(value_type = Option<Object>)]
     object: Option<serde_json::Map<String, Value>>,
 }
 
 /// `POST /v1/test_helpers/events` (test keys only): records an event of any type with the
 /// given object and delivers it to the subscribed endpoints, so that a merchant can check a
 /// receiver before real pay-ins and payouts flow.
+#[utoipa::path(
+    post,
+    path = "/test_helpers/events",
+    operation_id = "create_test_event",
+    tag = "Test helpers",
+    summary = "Send a test event",
+    request_body = TestEventParams,
+    responses(
+        (status = 201, description = "Created.", body = crate::webhook::EventView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn create_test_event(
     State(state): State<AppState>,
     caller: Caller,

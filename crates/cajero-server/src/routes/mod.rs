@@ -2,11 +2,14 @@
 
 use axum::Router;
 use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
 mod balance;
 mod callbacks;
+mod docs;
 mod events;
 mod operations;
 mod pages;
@@ -17,84 +20,69 @@ mod test_helpers;
 mod topups;
 mod webhook_endpoints;
 
-/// `/healthz`, `/readyz`.
+/// What is not part of the merchant API: metrics, network callbacks, customer pages and the
+/// API's own description.
 pub fn operations() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(operations::healthz))
-        .route("/readyz", get(operations::readyz))
         .route("/metrics", get(crate::metrics::render))
         .route("/callbacks/{network}", post(callbacks::receive))
         .route("/v/{token}", get(pages::voucher))
         .route("/p/{token}", get(pages::pickup))
+        .route("/openapi.json", get(docs::openapi_json))
+        .route("/docs", get(docs::page))
 }
 
-/// The merchant API under `/v1`.
+/// The documented API: the probes and `/v1`, each handler registered with its OpenAPI path.
 pub fn v1() -> Router<AppState> {
-    Router::new()
-        .route("/balance", get(balance::retrieve))
-        .route("/balance_transactions", get(balance::list))
-        .route(
-            "/balance_transactions/{id}",
-            get(balance::retrieve_transaction),
-        )
-        .route("/topups", get(topups::list).post(topups::create))
-        .route("/topups/{id}", get(topups::retrieve))
-        .route("/settlements", get(settlements::list))
-        .route("/settlements/{id}", get(settlements::retrieve))
-        .merge(webhooks())
-        .merge(orders())
+    v1_documented().split_for_parts().0
 }
 
-/// Pay-ins, payouts and their test helpers.
-fn orders() -> Router<AppState> {
-    Router::new()
-        .route("/payins", get(payins::list).post(payins::create))
-        .route("/payins/{id}", get(payins::retrieve))
-        .route("/payins/{id}/cancel", post(payins::cancel))
-        .route(
-            "/payins/{id}/refunds",
-            get(payins::refunds).post(payins::refund),
-        )
-        .route("/payouts", get(payouts::list).post(payouts::create))
-        .route("/payouts/{id}", get(payouts::retrieve))
-        .route("/payouts/{id}/cancel", post(payouts::cancel))
-        .route(
-            "/test_helpers/payins/{id}/pay",
-            post(test_helpers::pay_payin),
-        )
-        .route(
-            "/test_helpers/payouts/{id}/collect",
-            post(test_helpers::collect_payout),
-        )
-        .route(
-            "/test_helpers/clock/advance",
-            post(test_helpers::advance_clock),
-        )
+/// The probes and the merchant API under `/v1`, with their OpenAPI description.
+pub fn v1_documented() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(balance::retrieve))
+        .routes(routes!(balance::list))
+        .routes(routes!(balance::retrieve_transaction))
+        .routes(routes!(topups::list, topups::create))
+        .routes(routes!(topups::retrieve))
+        .routes(routes!(settlements::list))
+        .routes(routes!(settlements::retrieve))
+        .merge(orders())
+        .merge(webhooks());
+    OpenApiRouter::new()
+        .routes(routes!(operations::healthz))
+        .routes(routes!(operations::readyz))
+        .nest("/v1", v1)
+}
+
+/// Pay-ins, payouts, refunds and their test helpers.
+fn orders() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(payins::list, payins::create))
+        .routes(routes!(payins::retrieve))
+        .routes(routes!(payins::cancel))
+        .routes(routes!(payins::refunds, payins::refund))
+        .routes(routes!(payouts::list, payouts::create))
+        .routes(routes!(payouts::retrieve))
+        .routes(routes!(payouts::cancel))
+        .routes(routes!(test_helpers::pay_payin))
+        .routes(routes!(test_helpers::collect_payout))
+        .routes(routes!(test_helpers::advance_clock))
 }
 
 /// Webhook endpoints and events.
-fn webhooks() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/webhook_endpoints",
-            get(webhook_endpoints::list).post(webhook_endpoints::create),
-        )
-        .route(
-            "/webhook_endpoints/{id}",
-            get(webhook_endpoints::retrieve)
-                .post(webhook_endpoints::update)
-                .delete(webhook_endpoints::delete),
-        )
-        .route(
-            "/webhook_endpoints/{id}/rotate_secret",
-            post(webhook_endpoints::rotate_secret),
-        )
-        .route(
-            "/webhook_endpoints/{id}/recover",
-            post(webhook_endpoints::recover),
-        )
-        .route("/events", get(events::list))
-        .route("/events/{id}", get(events::retrieve))
-        .route("/events/{id}/resend", post(events::resend))
-        .route("/test_helpers/events", post(events::create_test_event))
+fn webhooks() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(webhook_endpoints::list, webhook_endpoints::create))
+        .routes(routes!(
+            webhook_endpoints::retrieve,
+            webhook_endpoints::update,
+            webhook_endpoints::delete
+        ))
+        .routes(routes!(webhook_endpoints::rotate_secret))
+        .routes(routes!(webhook_endpoints::recover))
+        .routes(routes!(events::list))
+        .routes(routes!(events::retrieve))
+        .routes(routes!(events::resend))
+        .routes(routes!(events::create_test_event))
 }

@@ -21,6 +21,22 @@ use crate::orders::{self, Claimed};
 use crate::payins::{self as service, CreatePayin};
 
 /// `POST /v1/payins`.
+#[utoipa::path(
+    post,
+    path = "/payins",
+    operation_id = "create_payin",
+    tag = "Pay-ins",
+    summary = "Create a pay-in (cash voucher)",
+    params(
+        ("Idempotency-Key" = String, Header, description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+    ),
+    request_body = crate::payins::CreatePayin,
+    responses(
+        (status = 201, description = "Created.", body = crate::payins::PayinView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -45,6 +61,21 @@ pub async fn load(state: &AppState, caller: Caller, id: &str) -> Result<PayinRec
 }
 
 /// `GET /v1/payins/{id}`.
+#[utoipa::path(
+    get,
+    path = "/payins/{id}",
+    operation_id = "retrieve_payin",
+    tag = "Pay-ins",
+    summary = "Retrieve a pay-in",
+    params(
+        ("id" = String, Path, description = "The pay-in's id."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::payins::PayinView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn retrieve(
     State(state): State<AppState>,
     caller: Caller,
@@ -90,6 +121,24 @@ pub fn instant(
 }
 
 /// `GET /v1/payins`.
+#[utoipa::path(
+    get,
+    path = "/payins",
+    operation_id = "list_payins",
+    tag = "Pay-ins",
+    summary = "List pay-ins",
+    params(
+        crate::list::ListParams,
+        ("status" = Option<String>, Query, description = "`pending`, `paid`, `expired` or `canceled`."),
+        ("created[gte]" = Option<String>, Query, description = "Created at or after: Unix seconds or RFC 3339."),
+        ("created[lte]" = Option<String>, Query, description = "Created at or before: Unix seconds or RFC 3339."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::list::List<crate::payins::PayinView>),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -124,6 +173,22 @@ pub async fn list(
 
 /// `POST /v1/payins/{id}/cancel`: cancels the voucher at the network first, so it can no
 /// longer be paid, then here.
+#[utoipa::path(
+    post,
+    path = "/payins/{id}/cancel",
+    operation_id = "cancel_payin",
+    tag = "Pay-ins",
+    summary = "Cancel a pending pay-in",
+    params(
+        ("id" = String, Path, description = "The pay-in's id."),
+        ("Idempotency-Key" = String, Header, description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::payins::PayinView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
@@ -211,6 +276,23 @@ fn not_cancelable(payin: &PayinRecord) -> ApiError {
 }
 
 /// `POST /v1/payins/{id}/refunds`.
+#[utoipa::path(
+    post,
+    path = "/payins/{id}/refunds",
+    operation_id = "create_refund",
+    tag = "Refunds",
+    summary = "Refund a paid pay-in",
+    params(
+        ("id" = String, Path, description = "The pay-in's id."),
+        ("Idempotency-Key" = String, Header, description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+    ),
+    request_body = crate::refunds::CreateRefund,
+    responses(
+        (status = 201, description = "Created.", body = crate::refunds::RefundView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn refund(
     State(state): State<AppState>,
     caller: Caller,
@@ -223,6 +305,21 @@ pub async fn refund(
 }
 
 /// `GET /v1/payins/{id}/refunds`: a pay-in's refunds, oldest first.
+#[utoipa::path(
+    get,
+    path = "/payins/{id}/refunds",
+    operation_id = "list_refunds",
+    tag = "Refunds",
+    summary = "List a pay-in's refunds",
+    params(
+        ("id" = String, Path, description = "The pay-in's id."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::list::List<crate::refunds::RefundView>),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn refunds(
     State(state): State<AppState>,
     caller: Caller,

@@ -21,6 +21,22 @@ use crate::orders::{self, Claimed};
 use crate::payouts::{self as service, CreatePayout};
 
 /// `POST /v1/payouts`.
+#[utoipa::path(
+    post,
+    path = "/payouts",
+    operation_id = "create_payout",
+    tag = "Payouts",
+    summary = "Create a payout (cash pick-up code)",
+    params(
+        ("Idempotency-Key" = String, Header, description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+    ),
+    request_body = crate::payouts::CreatePayout,
+    responses(
+        (status = 201, description = "Created.", body = crate::payouts::PayoutView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -59,6 +75,21 @@ pub async fn render(state: &AppState, payout: &PayoutRecord) -> Result<Value, Ap
 }
 
 /// `GET /v1/payouts/{id}`.
+#[utoipa::path(
+    get,
+    path = "/payouts/{id}",
+    operation_id = "retrieve_payout",
+    tag = "Payouts",
+    summary = "Retrieve a payout",
+    params(
+        ("id" = String, Path, description = "The payout's id."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::payouts::PayoutView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn retrieve(
     State(state): State<AppState>,
     caller: Caller,
@@ -78,6 +109,22 @@ pub struct ListQuery {
 }
 
 /// `GET /v1/payouts`.
+#[utoipa::path(
+    get,
+    path = "/payouts",
+    operation_id = "list_payouts",
+    tag = "Payouts",
+    summary = "List payouts",
+    params(
+        crate::list::ListParams,
+        ("status" = Option<String>, Query, description = "A payout status (`pending`, `available`, `paid`, …)."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::list::List<crate::payouts::PayoutView>),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -107,6 +154,22 @@ pub async fn list(
 
 /// `POST /v1/payouts/{id}/cancel`: cancels the code at the network first (so it can no longer
 /// be collected), then releases the funds.
+#[utoipa::path(
+    post,
+    path = "/payouts/{id}/cancel",
+    operation_id = "cancel_payout",
+    tag = "Payouts",
+    summary = "Cancel a payout not yet collected",
+    params(
+        ("id" = String, Path, description = "The payout's id."),
+        ("Idempotency-Key" = String, Header, description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::payouts::PayoutView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,

@@ -26,6 +26,25 @@ pub struct RetrieveQuery {
 }
 
 /// One of the caller's settlements with its lines, as JSON or as a CSV statement.
+#[utoipa::path(
+    get,
+    path = "/settlements/{id}",
+    operation_id = "retrieve_settlement",
+    tag = "Settlements",
+    summary = "Retrieve a settlement with its lines (JSON or CSV)",
+    params(
+        ("id" = String, Path, description = "The settlement (`st_…`, or `st_….csv` for the CSV statement)'s id."),
+        ("format" = Option<String>, Query, description = "`json` (default) or `csv`."),
+    ),
+    responses(
+        (status = 200, description = "The settlement as JSON, or its statement as CSV (RFC 4180).", content(
+            (crate::settlement::view::SettlementView = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn retrieve(
     State(state): State<AppState>,
     caller: Caller,
@@ -78,6 +97,21 @@ pub async fn retrieve(
 }
 
 /// The caller's settlements, newest first (without lines; see `line_count`).
+#[utoipa::path(
+    get,
+    path = "/settlements",
+    operation_id = "list_settlements",
+    tag = "Settlements",
+    summary = "List settlements",
+    params(
+        crate::list::ListParams,
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::list::List<crate::settlement::view::SettlementView>),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,

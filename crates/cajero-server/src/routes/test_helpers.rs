@@ -4,8 +4,9 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use jiff::SignedDuration;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -52,11 +53,26 @@ async fn open_counter(state: &AppState, network: &str, cash: i64) -> Result<Stri
 }
 
 /// `POST /v1/test_helpers/payins/{id}/pay`.
+#[utoipa::path(
+    post,
+    path = "/test_helpers/payins/{id}/pay",
+    operation_id = "test_pay_payin",
+    tag = "Test helpers",
+    summary = "Pay a pay-in at a simulated counter",
+    params(
+        ("id" = String, Path, description = "The pay-in's id."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = CounterAttempt),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn pay_payin(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CounterAttempt>, ApiError> {
     test_only(caller)?;
     let payin = super::payins::load(&state, caller, &id).await?;
     let counter = open_counter(&state, &payin.network, 0).await?;
@@ -69,31 +85,86 @@ pub async fn pay_payin(
         .await
         .map_err(sim_error)?;
     let payin = super::payins::load(&state, caller, &id).await?;
-    Ok(Json(json!({
-        "object": "counter_attempt",
-        "approved": outcome.approved,
-        "outcome": outcome.outcome,
-        "message": outcome.message,
-        "counter": counter,
-        "payin": crate::payins::payin_json(&payin, &state.config.public_url()),
-    })))
+    Ok(Json(CounterAttempt {
+        object: "counter_attempt",
+        approved: outcome.approved,
+        outcome: outcome.outcome,
+        message: outcome.message,
+        counter,
+        payin: Some(crate::payins::payin_json(
+            &payin,
+            &state.config.public_url(),
+        )),
+        payout: None,
+    }))
+}
+
+/// What a simulated counter decided.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CounterAttempt {
+    /// `counter_attempt`.
+    object: &'static str,
+    /// Whether money moved.
+    approved: bool,
+    /// `approved`, `unknown_code`, `wrong_code`, `document_mismatch`, `counter_closed`, …
+    outcome: String,
+    /// The cashier's message, in Spanish.
+    message: String,
+    /// The simulated counter used.
+    counter: String,
+    /// The pay-in after the attempt (pay-in helper).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::payins::PayinView>)]
+    payin: Option<Value>,
+    /// The payout after the attempt (payout helper).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::payouts::PayoutView>)]
+    payout: Option<Value>,
+}
+
+/// The test clock after a move.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestClock {
+    /// `test_clock`.
+    object: &'static str,
+    /// This instance's time now.
+    #[schema(schema_with = crate::openapi::timestamp)]
+    now: String,
 }
 
 /// `POST /v1/test_helpers/payouts/{id}/collect` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Collect {
+    /// The pick-up code (spaces allowed).
     code: String,
+    /// The number on the document the beneficiary shows.
     document_number: String,
 }
 
 /// `POST /v1/test_helpers/payouts/{id}/collect`: the outcome is what the counter decides.
+#[utoipa::path(
+    post,
+    path = "/test_helpers/payouts/{id}/collect",
+    operation_id = "test_collect_payout",
+    tag = "Test helpers",
+    summary = "Collect a payout at a simulated counter",
+    params(
+        ("id" = String, Path, description = "The payout's id."),
+    ),
+    request_body = Collect,
+    responses(
+        (status = 200, description = "OK.", body = CounterAttempt),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn collect_payout(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     extract::Json(body): extract::Json<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CounterAttempt>, ApiError> {
     test_only(caller)?;
     let request: Collect = extract::from_value(body)?;
     let payout = super::payouts::load(&state, caller, &id).await?;
@@ -110,30 +181,45 @@ pub async fn collect_payout(
             .map_err(sim_error)?;
     }
     let payout = super::payouts::load(&state, caller, &id).await?;
-    Ok(Json(json!({
-        "object": "counter_attempt",
-        "approved": outcome.approved,
-        "outcome": outcome.outcome,
-        "message": outcome.message,
-        "counter": counter,
-        "payout": super::payouts::render(&state, &payout).await?,
-    })))
+    Ok(Json(CounterAttempt {
+        object: "counter_attempt",
+        approved: outcome.approved,
+        outcome: outcome.outcome,
+        message: outcome.message,
+        counter,
+        payin: None,
+        payout: Some(super::payouts::render(&state, &payout).await?),
+    }))
 }
 
 /// `POST /v1/test_helpers/clock/advance` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Advance {
+    /// How far forward: 1 second to 31 days.
     seconds: i64,
 }
 
 /// `POST /v1/test_helpers/clock/advance`: moves this instance's clock and the simulator's, then
 /// runs the expiry worker once so that what expired is closed when this answers.
+#[utoipa::path(
+    post,
+    path = "/test_helpers/clock/advance",
+    operation_id = "test_advance_clock",
+    tag = "Test helpers",
+    summary = "Move the instance's and the simulator's clock forward",
+    request_body = Advance,
+    responses(
+        (status = 200, description = "OK.", body = TestClock),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn advance_clock(
     State(state): State<AppState>,
     caller: Caller,
     extract::Json(body): extract::Json<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TestClock>, ApiError> {
     test_only(caller)?;
     let Advance { seconds } = extract::from_value(body)?;
     if !(1..=CLOCK_ADVANCE_S_MAX).contains(&seconds) {
@@ -155,8 +241,8 @@ pub async fn advance_clock(
     crate::workers::expiry::run_once(&state)
         .await
         .map_err(|e| ApiError::internal(format!("expiry after clock advance: {e:#}")))?;
-    Ok(Json(json!({
-        "object": "test_clock",
-        "now": crate::time::rfc3339(state.clock.now()),
-    })))
+    Ok(Json(TestClock {
+        object: "test_clock",
+        now: crate::time::rfc3339(state.clock.now()),
+    }))
 }

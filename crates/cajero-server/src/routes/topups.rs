@@ -19,6 +19,22 @@ use crate::list::{List, ListParams};
 
 /// Funds the caller's balance: immediately in test mode; pending until the operator confirms
 /// the transfer in live mode.
+#[utoipa::path(
+    post,
+    path = "/topups",
+    operation_id = "create_topup",
+    tag = "Top-ups",
+    summary = "Fund the balance",
+    params(
+        ("Idempotency-Key" = String, Header, description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+    ),
+    request_body = crate::funds::CreateTopup,
+    responses(
+        (status = 201, description = "Created.", body = crate::funds::TopupView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -43,6 +59,21 @@ pub async fn create(
 }
 
 /// One of the caller's top-ups.
+#[utoipa::path(
+    get,
+    path = "/topups/{id}",
+    operation_id = "retrieve_topup",
+    tag = "Top-ups",
+    summary = "Retrieve a top-up",
+    params(
+        ("id" = String, Path, description = "The top-up's id."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::funds::TopupView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn retrieve(
     State(state): State<AppState>,
     caller: Caller,
@@ -60,6 +91,21 @@ pub async fn retrieve(
 }
 
 /// The caller's top-ups, newest first.
+#[utoipa::path(
+    get,
+    path = "/topups",
+    operation_id = "list_topups",
+    tag = "Top-ups",
+    summary = "List top-ups",
+    params(
+        crate::list::ListParams,
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::list::List<crate::funds::TopupView>),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,

@@ -79,6 +79,22 @@ fn ok(body: Value) -> Outcome {
 }
 
 /// `POST /v1/webhook_endpoints`.
+#[utoipa::path(
+    post,
+    path = "/webhook_endpoints",
+    operation_id = "create_webhook_endpoint",
+    tag = "Webhooks",
+    summary = "Create a webhook endpoint",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+    ),
+    request_body = crate::webhook::endpoints::EndpointParams,
+    responses(
+        (status = 201, description = "Created.", body = crate::webhook::EndpointView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -109,6 +125,23 @@ pub async fn create(
 
 /// `POST /v1/webhook_endpoints/{id}`: change the URL, events, description, metadata, or
 /// `disabled`.
+#[utoipa::path(
+    post,
+    path = "/webhook_endpoints/{id}",
+    operation_id = "update_webhook_endpoint",
+    tag = "Webhooks",
+    summary = "Update a webhook endpoint",
+    params(
+        ("id" = String, Path, description = "The webhook endpoint's id."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+    ),
+    request_body = crate::webhook::endpoints::EndpointParams,
+    responses(
+        (status = 200, description = "OK.", body = crate::webhook::EndpointView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -143,6 +176,22 @@ pub async fn update(
 }
 
 /// `POST /v1/webhook_endpoints/{id}/rotate_secret`.
+#[utoipa::path(
+    post,
+    path = "/webhook_endpoints/{id}/rotate_secret",
+    operation_id = "rotate_webhook_endpoint_secret",
+    tag = "Webhooks",
+    summary = "Rotate an endpoint's signing secret",
+    params(
+        ("id" = String, Path, description = "The webhook endpoint's id."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::webhook::EndpointView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,
@@ -170,6 +219,23 @@ pub async fn rotate_secret(
 }
 
 /// `POST /v1/webhook_endpoints/{id}/recover` `{"since": …, "until": …}`.
+#[utoipa::path(
+    post,
+    path = "/webhook_endpoints/{id}/recover",
+    operation_id = "recover_webhook_endpoint",
+    tag = "Webhooks",
+    summary = "Redeliver an endpoint's failed events",
+    params(
+        ("id" = String, Path, description = "The webhook endpoint's id."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+    ),
+    request_body = crate::webhook::endpoints::RecoverParams,
+    responses(
+        (status = 200, description = "OK.", body = crate::webhook::endpoints::Recovery),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn recover(
     State(state): State<AppState>,
     caller: Caller,
@@ -200,6 +266,21 @@ pub async fn recover(
 }
 
 /// `DELETE /v1/webhook_endpoints/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/webhook_endpoints/{id}",
+    operation_id = "delete_webhook_endpoint",
+    tag = "Webhooks",
+    summary = "Delete a webhook endpoint",
+    params(
+        ("id" = String, Path, description = "The webhook endpoint's id."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::webhook::endpoints::Deleted),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -222,6 +303,21 @@ pub async fn delete(
 }
 
 /// `GET /v1/webhook_endpoints/{id}` (without the secret).
+#[utoipa::path(
+    get,
+    path = "/webhook_endpoints/{id}",
+    operation_id = "retrieve_webhook_endpoint",
+    tag = "Webhooks",
+    summary = "Retrieve a webhook endpoint",
+    params(
+        ("id" = String, Path, description = "The webhook endpoint's id."),
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::webhook::EndpointView),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn retrieve(
     State(state): State<AppState>,
     caller: Caller,
@@ -240,6 +336,21 @@ pub async fn retrieve(
 }
 
 /// `GET /v1/webhook_endpoints`, newest first.
+#[utoipa::path(
+    get,
+    path = "/webhook_endpoints",
+    operation_id = "list_webhook_endpoints",
+    tag = "Webhooks",
+    summary = "List webhook endpoints",
+    params(
+        crate::list::ListParams,
+    ),
+    responses(
+        (status = 200, description = "OK.", body = crate::list::List<crate::webhook::EndpointView>),
+        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
+        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,

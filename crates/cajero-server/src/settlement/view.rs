@@ -1,56 +1,139 @@
 //! How the API shows a settlement: the `settlement` object (JSON) and its CSV statement.
 
+use cajero_domain::id::SettlementId;
+use cajero_domain::money::Amount;
 use cajero_domain::money::Currency;
 use cajero_store::settlements::{SettlementLine, SettlementRecord};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::time::rfc3339;
 
-/// The `settlement` object; `lines` only when retrieved one by one (lists and webhooks carry
-/// `line_count` instead, so their size stays bounded).
-pub fn settlement_json(s: &SettlementRecord, lines: Option<&[SettlementLine]>) -> Value {
-    let mut object = json!({
-        "id": s.id,
-        "object": "settlement",
-        "livemode": s.mode.is_live(),
-        "status": s.status.as_str(),
-        "settlement_date": s.settlement_date.to_string(),
-        "amount": s.amount,
-        "currency": s.currency,
-        "gross": s.gross,
-        "fees": s.fees,
-        "net": s.net,
-        "collected_currency": Currency::Cop,
-        "fx": s.fx.map(|fx| json!({
-            "source_currency": Currency::Cop,
-            "target_currency": Currency::Usd,
-            "rate": fx.rate.to_string(),
-            "markup_bps": fx.markup.get(),
-            "rate_date": s.settlement_date.to_string(),
-        })),
-        "line_count": s.line_count,
-        "balance_transaction": s.ledger_batch_id,
-        "created": rfc3339(s.created_at),
-        "updated": rfc3339(s.updated_at),
-    });
-    if let (Some(lines), Some(map)) = (lines, object.as_object_mut()) {
-        map.insert(
-            "lines".into(),
-            Value::Array(lines.iter().map(line_json).collect()),
-        );
-    }
-    object
+/// The `settlement` object.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Settlement)]
+pub struct SettlementView {
+    /// `st_…`.
+    #[schema(value_type = String)]
+    id: SettlementId,
+    /// `settlement`.
+    object: &'static str,
+    /// False in test mode.
+    livemode: bool,
+    #[schema(schema_with = crate::openapi::settlement_status)]
+    status: &'static str,
+    #[schema(schema_with = crate::openapi::date)]
+    settlement_date: String,
+    /// What became available, in `currency`.
+    #[schema(value_type = i64)]
+    amount: Amount,
+    #[schema(schema_with = crate::openapi::currency)]
+    currency: Currency,
+    /// Collected, in COP.
+    #[schema(value_type = i64)]
+    gross: Amount,
+    /// Fees and their taxes, in COP.
+    #[schema(value_type = i64)]
+    fees: Amount,
+    /// `gross - fees`, in COP.
+    #[schema(value_type = i64)]
+    net: Amount,
+    /// Always `COP`.
+    #[schema(schema_with = crate::openapi::currency)]
+    collected_currency: Currency,
+    /// The conversion, when settled in USD.
+    fx: Option<FxView>,
+    /// How many balance transactions it settles.
+    line_count: i64,
+    /// The balance transaction that made the money available.
+    balance_transaction: Option<String>,
+    /// The settled balance transactions: on retrieval only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lines: Option<Vec<SettlementLineView>>,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    created: String,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    updated: String,
 }
 
-fn line_json(l: &SettlementLine) -> Value {
-    json!({
-        "balance_transaction": l.batch_id,
-        "source": l.source_id,
-        "available_on": l.available_on,
-        "gross": l.gross,
-        "fees": l.fees,
-        "net": l.net,
-    })
+/// A USD settlement's conversion.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SettlementFx)]
+pub struct FxView {
+    #[schema(schema_with = crate::openapi::currency)]
+    source_currency: Currency,
+    #[schema(schema_with = crate::openapi::currency)]
+    target_currency: Currency,
+    /// COP per USD, as a decimal string.
+    rate: String,
+    /// Taken off the rate, in basis points.
+    markup_bps: u32,
+    #[schema(schema_with = crate::openapi::date)]
+    rate_date: String,
+}
+
+/// One settled balance transaction.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SettlementLine)]
+pub struct SettlementLineView {
+    balance_transaction: String,
+    /// The pay-in (`pi_…`).
+    source: Option<String>,
+    #[schema(schema_with = crate::openapi::date)]
+    available_on: String,
+    /// Collected, in COP.
+    gross: i64,
+    /// Fees and their taxes, in COP.
+    fees: i64,
+    /// `gross - fees`, in COP.
+    net: i64,
+}
+
+/// The `settlement` object; `lines` only when retrieved one by one (lists and webhooks carry
+/// `line_count` instead, so their size stays bounded).
+pub fn settlement_view(s: &SettlementRecord, lines: Option<&[SettlementLine]>) -> SettlementView {
+    SettlementView {
+        id: s.id,
+        object: "settlement",
+        livemode: s.mode.is_live(),
+        status: s.status.as_str(),
+        settlement_date: s.settlement_date.to_string(),
+        amount: s.amount,
+        currency: s.currency,
+        gross: s.gross,
+        fees: s.fees,
+        net: s.net,
+        collected_currency: Currency::Cop,
+        fx: s.fx.map(|fx| FxView {
+            source_currency: Currency::Cop,
+            target_currency: Currency::Usd,
+            rate: fx.rate.to_string(),
+            markup_bps: fx.markup.get(),
+            rate_date: s.settlement_date.to_string(),
+        }),
+        line_count: s.line_count,
+        balance_transaction: s.ledger_batch_id.clone(),
+        lines: lines.map(|lines| lines.iter().map(line_view).collect()),
+        created: rfc3339(s.created_at),
+        updated: rfc3339(s.updated_at),
+    }
+}
+
+/// The `settlement` object as JSON.
+pub fn settlement_json(s: &SettlementRecord, lines: Option<&[SettlementLine]>) -> Value {
+    crate::openapi::to_json(&settlement_view(s, lines))
+}
+
+fn line_view(l: &SettlementLine) -> SettlementLineView {
+    SettlementLineView {
+        balance_transaction: l.batch_id.clone(),
+        source: l.source_id.clone(),
+        available_on: l.available_on.clone(),
+        gross: l.gross,
+        fees: l.fees,
+        net: l.net,
+    }
 }
 
 /// The CSV header of a statement.

@@ -8,8 +8,9 @@ use cajero_domain::webhook::EventPattern;
 use cajero_store::webhooks::{self, DisabledReason, EndpointRecord, EndpointStatus};
 use cajero_store::{Conn, webhook_deliveries};
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::url_policy::UrlPolicy;
 use super::{WebhookError, endpoint_json, signing};
@@ -31,10 +32,51 @@ pub const SECRET_OVERLAP_S: i64 = 24 * 3_600;
 /// The widest time range one recovery covers.
 pub const RECOVER_RANGE_DAYS_MAX: i64 = 31;
 
+/// The answer to `DELETE /v1/webhook_endpoints/{id}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DeletedWebhookEndpoint)]
+pub struct Deleted {
+    /// `we_…`.
+    id: String,
+    /// `webhook_endpoint`.
+    object: &'static str,
+    /// Always true.
+    deleted: bool,
+}
+
+/// The answer to `POST /v1/webhook_endpoints/{id}/recover`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = WebhookRecovery)]
+pub struct Recovery {
+    /// `webhook_recovery`.
+    object: &'static str,
+    /// `we_…`.
+    webhook_endpoint: String,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    since: String,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    until: String,
+    /// Failed or skipped deliveries queued for a new round of attempts.
+    deliveries_queued: u64,
+}
+
+/// The answer to `POST /v1/events/{id}/resend`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = EventResend)]
+pub struct Resend {
+    /// `event_resend`.
+    object: &'static str,
+    /// `ev_…`.
+    event: String,
+    /// Deliveries queued.
+    deliveries_queued: u64,
+}
+
 /// `POST /v1/webhook_endpoints` and `POST /v1/webhook_endpoints/{id}` bodies (every field
 /// optional on update).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = WebhookEndpointParams)]
 pub struct EndpointParams {
     /// Where to POST events.
     pub url: Option<String>,
@@ -49,8 +91,9 @@ pub struct EndpointParams {
 }
 
 /// `POST /v1/webhook_endpoints/{id}/recover` body: events created in `[since, until)`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = WebhookRecoverParams)]
 pub struct RecoverParams {
     /// RFC 3339 or Unix seconds.
     pub since: TimeParam,
@@ -59,15 +102,16 @@ pub struct RecoverParams {
 }
 
 /// `POST /v1/events/{id}/resend` body (optional).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EventResendParams)]
 pub struct ResendParams {
     /// Resend to this endpoint only (it gets the event even if it never had it).
     pub webhook_endpoint: Option<String>,
 }
 
 /// An instant given as RFC 3339 text or Unix seconds.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum TimeParam {
     /// Unix seconds.
@@ -291,7 +335,11 @@ pub async fn delete(
     if !webhooks::delete_endpoint(conn, merchant_id, livemode, id, now).await? {
         return Err(WebhookError::EndpointMissing(id.to_string()));
     }
-    Ok(json!({"id": id.to_string(), "object": "webhook_endpoint", "deleted": true}))
+    Ok(crate::openapi::to_json(&Deleted {
+        id: id.to_string(),
+        object: "webhook_endpoint",
+        deleted: true,
+    }))
 }
 
 /// Queues every failed or skipped delivery to the endpoint of the events created in
@@ -321,12 +369,12 @@ pub async fn recover(
     }
     let queued =
         webhook_deliveries::recover(conn, merchant_id, livemode, id, since, until, now).await?;
-    Ok(json!({
-        "object": "webhook_recovery",
-        "webhook_endpoint": id.to_string(),
-        "since": crate::time::rfc3339(since),
-        "until": crate::time::rfc3339(until),
-        "deliveries_queued": queued,
+    Ok(crate::openapi::to_json(&Recovery {
+        object: "webhook_recovery",
+        webhook_endpoint: id.to_string(),
+        since: crate::time::rfc3339(since),
+        until: crate::time::rfc3339(until),
+        deliveries_queued: queued,
     }))
 }
 
@@ -360,10 +408,10 @@ pub async fn resend(
     };
     let queued =
         webhook_deliveries::resend(conn, merchant_id, livemode, event_id, endpoint, now).await?;
-    Ok(json!({
-        "object": "event_resend",
-        "event": event_id.to_string(),
-        "deliveries_queued": queued,
+    Ok(crate::openapi::to_json(&Resend {
+        object: "event_resend",
+        event: event_id.to_string(),
+        deliveries_queued: queued,
     }))
 }
 

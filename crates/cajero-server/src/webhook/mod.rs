@@ -6,7 +6,12 @@ use cajero_domain::webhook::EventType;
 use cajero_store::events::EventRecord;
 use cajero_store::webhook_deliveries::{AttemptRecord, DeliveryRecord};
 use cajero_store::webhooks::{EndpointRecord, EndpointStatus, SigningSecret};
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use cajero_domain::webhook::EventPattern;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::time::rfc3339;
@@ -82,80 +87,189 @@ impl From<WebhookError> for ApiError {
     }
 }
 
+/// The `webhook_endpoint` object.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = WebhookEndpoint)]
+pub struct EndpointView {
+    /// `we_…`.
+    id: String,
+    /// `webhook_endpoint`.
+    object: &'static str,
+    /// False for test-mode endpoints.
+    livemode: bool,
+    /// Where events are POSTed (https; http only to loopback in test mode).
+    url: String,
+    /// The merchant's note.
+    description: Option<String>,
+    /// Event types or patterns (`*`, `payin.*`, `payout.paid`).
+    #[schema(value_type = Vec<String>)]
+    enabled_events: Vec<EventPattern>,
+    /// String values only.
+    #[schema(value_type = Object)]
+    metadata: BTreeMap<String, String>,
+    #[schema(schema_with = crate::openapi::endpoint_status)]
+    status: &'static str,
+    #[schema(schema_with = crate::openapi::disabled_reason)]
+    disabled_reason: Option<&'static str>,
+    /// The signing secret (`whsec_…`): present only in the answers to creation and rotation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    created: String,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    updated: String,
+}
+
 /// The `webhook_endpoint` object; `secret` only when it is being shown once (creation and
 /// rotation).
+pub fn endpoint_view(e: &EndpointRecord, secret: Option<&SigningSecret>) -> EndpointView {
+    EndpointView {
+        id: e.id.to_string(),
+        object: "webhook_endpoint",
+        livemode: e.livemode,
+        url: e.url.clone(),
+        description: e.description.clone(),
+        enabled_events: e.enabled_events.clone(),
+        metadata: e.metadata.clone(),
+        status: e.status.as_str(),
+        disabled_reason: match e.status {
+            EndpointStatus::Enabled => None,
+            EndpointStatus::Disabled => e.disabled_reason.map(|r| r.as_str()),
+        },
+        secret: secret.map(|s| s.0.clone()),
+        created: rfc3339(e.created_at),
+        updated: rfc3339(e.updated_at),
+    }
+}
+
+/// The `webhook_endpoint` object as JSON.
 pub fn endpoint_json(e: &EndpointRecord, secret: Option<&SigningSecret>) -> Value {
-    let mut object = json!({
-        "id": e.id.to_string(),
-        "object": "webhook_endpoint",
-        "livemode": e.livemode,
-        "url": e.url,
-        "description": e.description,
-        "enabled_events": e.enabled_events,
-        "metadata": e.metadata,
-        "status": e.status.as_str(),
-        "disabled_reason": e.disabled_reason.map(|r| r.as_str()),
-        "created": rfc3339(e.created_at),
-        "updated": rfc3339(e.updated_at),
-    });
-    if let Some(secret) = secret {
-        object["secret"] = Value::String(secret.0.clone());
-    }
-    if e.status == EndpointStatus::Enabled {
-        object["disabled_reason"] = Value::Null;
-    }
-    object
+    crate::openapi::to_json(&endpoint_view(e, secret))
+}
+
+/// The `event` object.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Event)]
+pub struct EventView {
+    /// `ev_…`.
+    id: String,
+    /// `event`.
+    object: &'static str,
+    #[serde(rename = "type")]
+    #[schema(schema_with = crate::openapi::event_type)]
+    event_type: EventType,
+    /// False for test-mode events.
+    livemode: bool,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    created: String,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    updated: String,
+    /// The object as it was when the event happened.
+    data: EventData,
+    /// Deliveries to each subscribed endpoint: on retrieval only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deliveries: Option<Vec<DeliveryView>>,
+}
+
+/// An event's payload.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventData {
+    /// A `payin`, `payout`, `refund`, `topup`, `settlement`, … object.
+    #[schema(value_type = Object)]
+    object: Value,
+}
+
+/// An event's delivery to one endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = EventDelivery)]
+pub struct DeliveryView {
+    /// `we_…`.
+    webhook_endpoint: String,
+    /// `pending`, `succeeded`, `failed` or `skipped`.
+    status: String,
+    attempt_count: u32,
+    #[schema(schema_with = crate::openapi::timestamp_or_null)]
+    next_attempt_at: Option<String>,
+    /// The latest attempts, oldest first.
+    attempts: Vec<DeliveryAttemptView>,
+}
+
+/// One HTTP attempt of a delivery.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = EventDeliveryAttempt)]
+pub struct DeliveryAttemptView {
+    /// 1 for the first.
+    attempt: u32,
+    #[schema(schema_with = crate::openapi::timestamp)]
+    started: String,
+    duration_ms: i64,
+    /// The receiver's status; null when no answer came.
+    status_code: Option<u16>,
+    /// What went wrong (timeout, connection refused, …).
+    error: Option<String>,
+    /// The start of the receiver's answer.
+    response_body: String,
 }
 
 /// The `event` object as lists show it.
-pub fn event_json(e: &EventRecord) -> Value {
+pub fn event_view(e: &EventRecord) -> EventView {
     let object: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
-    json!({
-        "id": e.id.to_string(),
-        "object": "event",
-        "type": e.event_type,
-        "livemode": e.livemode,
-        "created": rfc3339(e.created_at),
-        "updated": rfc3339(e.created_at),
-        "data": {"object": object},
-    })
+    EventView {
+        id: e.id.to_string(),
+        object: "event",
+        event_type: e.event_type,
+        livemode: e.livemode,
+        created: rfc3339(e.created_at),
+        updated: rfc3339(e.created_at),
+        data: EventData { object },
+        deliveries: None,
+    }
+}
+
+/// The `event` object as JSON.
+pub fn event_json(e: &EventRecord) -> Value {
+    crate::openapi::to_json(&event_view(e))
 }
 
 /// The `event` object with its deliveries and their attempts (`GET /v1/events/{id}`).
+pub fn event_detail_view(
+    e: &EventRecord,
+    deliveries: &[DeliveryRecord],
+    attempts: &[AttemptRecord],
+) -> EventView {
+    let mut view = event_view(e);
+    let deliveries = deliveries
+        .iter()
+        .map(|d| DeliveryView {
+            webhook_endpoint: d.endpoint_id.to_string(),
+            status: d.status.clone(),
+            attempt_count: d.attempt_count,
+            next_attempt_at: d.next_attempt_at.map(rfc3339),
+            attempts: attempts
+                .iter()
+                .filter(|a| a.endpoint_id == d.endpoint_id)
+                .map(|a| DeliveryAttemptView {
+                    attempt: a.attempt,
+                    started: rfc3339(a.started_at),
+                    duration_ms: a.duration_ms,
+                    status_code: a.status_code,
+                    error: a.error.clone(),
+                    response_body: a.response_body.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    view.deliveries = Some(deliveries);
+    view
+}
+
+/// The detailed `event` object as JSON.
 pub fn event_detail_json(
     e: &EventRecord,
     deliveries: &[DeliveryRecord],
     attempts: &[AttemptRecord],
 ) -> Value {
-    let mut object = event_json(e);
-    let deliveries: Vec<Value> = deliveries
-        .iter()
-        .map(|d| {
-            let attempts: Vec<Value> = attempts
-                .iter()
-                .filter(|a| a.endpoint_id == d.endpoint_id)
-                .map(|a| {
-                    json!({
-                        "attempt": a.attempt,
-                        "started": rfc3339(a.started_at),
-                        "duration_ms": a.duration_ms,
-                        "status_code": a.status_code,
-                        "error": a.error,
-                        "response_body": a.response_body,
-                    })
-                })
-                .collect();
-            json!({
-                "webhook_endpoint": d.endpoint_id.to_string(),
-                "status": d.status,
-                "attempt_count": d.attempt_count,
-                "next_attempt_at": d.next_attempt_at.map(rfc3339),
-                "attempts": attempts,
-            })
-        })
-        .collect();
-    object["deliveries"] = Value::Array(deliveries);
-    object
+    crate::openapi::to_json(&event_detail_view(e, deliveries, attempts))
 }
 
 /// The body POSTed for an event (API.md): `{"id", "type", "timestamp", "livemode",
