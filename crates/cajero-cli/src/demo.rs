@@ -93,6 +93,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     println!("\ncajero demo is running — Ctrl-C stops it.\n");
     println!("  API            {base}/v1   (health: {base}/healthz, metrics: {base}/metrics)");
+    println!("  API docs       {base}/docs   (OpenAPI 3.1: {base}/openapi.json)");
     println!("  test key       {key}");
     println!(
         "  merchant       {} (Tienda Demo), balance funded with COP 5.000.000",

@@ -29,9 +29,11 @@ pub const DESCRIPTION_CHARS_MAX: usize = 500;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTopup {
-    /// In the currency's unit.
+    /// In the currency's unit: 1 to 10,000,000,000.
+    #[schema(minimum = 1, maximum = 10_000_000_000_i64)]
     pub amount: i64,
     /// `COP` or `USD`.
+    #[schema(schema_with = crate::openapi::currency)]
     pub currency: String,
     /// A note for the merchant's records.
     pub description: Option<String>,

@@ -109,6 +109,32 @@ pub fn currency() -> Object {
     )
 }
 
+/// Request currencies of pay-ins and payouts: `COP`.
+pub fn cop_only() -> Object {
+    string_enum("ISO 4217 currency code: `COP`.", [Currency::Cop.code()])
+}
+
+/// How a refund is paid.
+pub fn refund_method() -> Object {
+    string_enum(
+        "`cash_pickup` (paid out as a payout; needs `beneficiary`) or `bank_transfer` (the \
+         merchant transferred the money itself).",
+        ["cash_pickup", "bank_transfer"],
+    )
+}
+
+/// A Colombian identity document type.
+pub fn document_type() -> Object {
+    string_enum(
+        "`CC` cédula de ciudadanía, `CE` cédula de extranjería, `TI` tarjeta de identidad, `NIT`, \
+         `PA` pasaporte, `PPT` permiso por protección temporal, `PEP` permiso especial de \
+         permanencia.",
+        cajero_domain::document::DocumentType::ALL
+            .iter()
+            .map(|d| d.as_str()),
+    )
+}
+
 /// A pay-in's status.
 pub fn payin_status() -> Object {
     string_enum(

@@ -41,10 +41,13 @@ pub const EXPIRES_IN_S_MAX: i64 = 7 * 24 * 3600;
 #[serde(deny_unknown_fields)]
 pub struct CreatePayin {
     /// In whole pesos, within the network's limits (Efecty: 1,000–3,000,000 COP).
+    #[schema(minimum = 1)]
     amount: i64,
-    /// `COP`.
+    /// `COP` (cash networks pay and collect pesos).
+    #[schema(schema_with = crate::openapi::cop_only)]
     currency: String,
     /// The merchant's own reference (1–64 printable characters).
+    #[schema(min_length = 1, max_length = 64)]
     reference: Option<String>,
     /// Shown on the voucher (at most 500 characters).
     description: Option<String>,
@@ -53,6 +56,7 @@ pub struct CreatePayin {
     /// A network code (`efecty`); by default the merchant's routing picks one.
     network: Option<String>,
     /// 3,600–604,800 (1 hour to 7 days); default 259,200 (72 hours).
+    #[schema(minimum = 3600, maximum = 604800)]
     expires_in_seconds: Option<i64>,
     /// Up to 50 keys of at most 40 characters, string values of at most 500.
     #[schema(value_type = Option<Object>)]

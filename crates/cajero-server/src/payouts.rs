@@ -49,16 +49,20 @@ pub const EXPIRES_IN_S_MAX: i64 = 30 * 24 * 3600;
 #[serde(deny_unknown_fields)]
 pub struct CreatePayout {
     /// In whole pesos, within the network's limits (Efecty: 10,000–3,000,000 COP).
+    #[schema(minimum = 1)]
     amount: i64,
-    /// `COP`.
+    /// `COP` (cash networks pay and collect pesos).
+    #[schema(schema_with = crate::openapi::cop_only)]
     currency: String,
     /// The merchant's own reference (1–64 printable characters).
+    #[schema(min_length = 1, max_length = 64)]
     reference: Option<String>,
     /// Who collects the cash.
     beneficiary: BeneficiaryIn,
     /// A network code (`efecty`); by default the merchant's routing picks one.
     network: Option<String>,
     /// 3,600–2,592,000 (1 hour to 30 days); default 604,800 (7 days).
+    #[schema(minimum = 3600, maximum = 2592000)]
     expires_in_seconds: Option<i64>,
     /// Up to 50 keys of at most 40 characters, string values of at most 500.
     #[schema(value_type = Option<Object>)]

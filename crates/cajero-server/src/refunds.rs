@@ -30,11 +30,13 @@ use crate::validate;
 #[serde(deny_unknown_fields)]
 pub struct CreateRefund {
     /// In whole pesos; by default what is left to refund.
+    #[schema(minimum = 1)]
     amount: Option<i64>,
     /// Why (at most 500 characters).
     reason: Option<String>,
     /// `cash_pickup` (paid out as a payout; needs `beneficiary`) or `bank_transfer` (the
     /// merchant transferred the money itself).
+    #[schema(schema_with = crate::openapi::refund_method)]
     method: String,
     /// For `cash_pickup`: who collects the cash.
     beneficiary: Option<BeneficiaryIn>,

@@ -141,6 +141,7 @@ pub struct DocumentIn {
     /// `CC` (cédula de ciudadanía), `CE` (cédula de extranjería), `TI`, `PA` (passport),
     /// `PPT`, `NIT`, …
     #[serde(rename = "type")]
+    #[schema(schema_with = crate::openapi::document_type)]
     pub kind: String,
     /// The number.
     pub number: String,

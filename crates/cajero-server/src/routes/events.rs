@@ -163,7 +163,7 @@ pub async fn retrieve(
     summary = "Resend an event",
     params(
         ("id" = String, Path, description = "The event's id."),
-        ("Idempotency-Key" = Option<String>, Header, description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]([ -~]{0,253}[!-~])?$", description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
     ),
     request_body = Option<crate::webhook::endpoints::ResendParams>,
     responses(

@@ -28,7 +28,7 @@ use crate::payins::{self as service, CreatePayin};
     tag = "Pay-ins",
     summary = "Create a pay-in (cash voucher)",
     params(
-        ("Idempotency-Key" = String, Header, description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+        ("Idempotency-Key" = String, Header, pattern = "^[!-~]([ -~]{0,253}[!-~])?$", description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
     ),
     request_body = crate::payins::CreatePayin,
     responses(
@@ -181,7 +181,7 @@ pub async fn list(
     summary = "Cancel a pending pay-in",
     params(
         ("id" = String, Path, description = "The pay-in's id."),
-        ("Idempotency-Key" = String, Header, description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+        ("Idempotency-Key" = String, Header, pattern = "^[!-~]([ -~]{0,253}[!-~])?$", description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
     ),
     responses(
         (status = 200, description = "OK.", body = crate::payins::PayinView),
@@ -284,7 +284,7 @@ fn not_cancelable(payin: &PayinRecord) -> ApiError {
     summary = "Refund a paid pay-in",
     params(
         ("id" = String, Path, description = "The pay-in's id."),
-        ("Idempotency-Key" = String, Header, description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+        ("Idempotency-Key" = String, Header, pattern = "^[!-~]([ -~]{0,253}[!-~])?$", description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
     ),
     request_body = crate::refunds::CreateRefund,
     responses(

@@ -28,7 +28,7 @@ use crate::payouts::{self as service, CreatePayout};
     tag = "Payouts",
     summary = "Create a payout (cash pick-up code)",
     params(
-        ("Idempotency-Key" = String, Header, description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+        ("Idempotency-Key" = String, Header, pattern = "^[!-~]([ -~]{0,253}[!-~])?$", description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
     ),
     request_body = crate::payouts::CreatePayout,
     responses(
@@ -162,7 +162,7 @@ pub async fn list(
     summary = "Cancel a payout not yet collected",
     params(
         ("id" = String, Path, description = "The payout's id."),
-        ("Idempotency-Key" = String, Header, description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+        ("Idempotency-Key" = String, Header, pattern = "^[!-~]([ -~]{0,253}[!-~])?$", description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
     ),
     responses(
         (status = 200, description = "OK.", body = crate::payouts::PayoutView),

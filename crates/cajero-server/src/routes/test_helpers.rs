@@ -197,6 +197,7 @@ pub async fn collect_payout(
 #[serde(deny_unknown_fields)]
 pub struct Advance {
     /// How far forward: 1 second to 31 days.
+    #[schema(minimum = 1, maximum = 2678400)]
     seconds: i64,
 }
 

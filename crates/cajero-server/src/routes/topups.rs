@@ -26,7 +26,7 @@ use crate::list::{List, ListParams};
     tag = "Top-ups",
     summary = "Fund the balance",
     params(
-        ("Idempotency-Key" = String, Header, description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+        ("Idempotency-Key" = String, Header, pattern = "^[!-~]([ -~]{0,253}[!-~])?$", description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
     ),
     request_body = crate::funds::CreateTopup,
     responses(

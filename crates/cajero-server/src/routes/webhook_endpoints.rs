@@ -86,7 +86,7 @@ fn ok(body: Value) -> Outcome {
     tag = "Webhooks",
     summary = "Create a webhook endpoint",
     params(
-        ("Idempotency-Key" = Option<String>, Header, description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]([ -~]{0,253}[!-~])?$", description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
     ),
     request_body = crate::webhook::endpoints::EndpointParams,
     responses(
@@ -133,7 +133,7 @@ pub async fn create(
     summary = "Update a webhook endpoint",
     params(
         ("id" = String, Path, description = "The webhook endpoint's id."),
-        ("Idempotency-Key" = Option<String>, Header, description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]([ -~]{0,253}[!-~])?$", description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
     ),
     request_body = crate::webhook::endpoints::EndpointParams,
     responses(
@@ -184,7 +184,7 @@ pub async fn update(
     summary = "Rotate an endpoint's signing secret",
     params(
         ("id" = String, Path, description = "The webhook endpoint's id."),
-        ("Idempotency-Key" = Option<String>, Header, description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]([ -~]{0,253}[!-~])?$", description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
     ),
     responses(
         (status = 200, description = "OK.", body = crate::webhook::EndpointView),
@@ -227,7 +227,7 @@ pub async fn rotate_secret(
     summary = "Redeliver an endpoint's failed events",
     params(
         ("id" = String, Path, description = "The webhook endpoint's id."),
-        ("Idempotency-Key" = Option<String>, Header, description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]([ -~]{0,253}[!-~])?$", description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
     ),
     request_body = crate::webhook::endpoints::RecoverParams,
     responses(
