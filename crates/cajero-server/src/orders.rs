@@ -48,9 +48,6 @@ pub async fn claim(
     proposed: String,
 ) -> Result<Claimed, ApiError> {
     let now = state.clock.now();
-    let locked_until = now
-        .checked_add(SignedDuration::from_secs(LOCK_S))
-        .unwrap_or(now);
     let scope = KeyScope {
         merchant_id: caller.merchant_id,
         mode: caller.mode,
@@ -61,22 +58,49 @@ pub async fn claim(
         .store
         .write(move |mut c| {
             Box::pin(async move {
-                match idempotency::begin(&mut c, &scope, now, locked_until).await? {
-                    Begin::Proceed => {
-                        let resource_id =
-                            idempotency::resource_id(&mut c, &scope, &proposed).await?;
-                        Ok(Claimed::Proceed { resource_id, scope })
-                    }
-                    Begin::Replay(stored) => Ok(Claimed::Replay(replay(stored))),
-                    Begin::Mismatch => Err(reused()),
-                    Begin::InProgress { locked_until } => {
-                        let wait = locked_until.duration_since(now).as_secs().max(1);
-                        Err(in_progress(u64::try_from(wait).unwrap_or(1)))
-                    }
-                }
+                Ok(match claim_in(&mut c, &scope, now, &proposed).await? {
+                    ClaimedIn::Replay(response) => Claimed::Replay(response),
+                    ClaimedIn::Proceed { resource_id } => Claimed::Proceed { resource_id, scope },
+                })
             })
         })
         .await
+}
+
+/// What claiming a key inside a caller's unit of work gave.
+#[derive(Debug)]
+pub enum ClaimedIn {
+    /// Done before: this is the stored response.
+    Replay(Response),
+    /// Go ahead, creating `resource_id` (the same on every retry of this key).
+    Proceed {
+        /// The id to create.
+        resource_id: String,
+    },
+}
+
+/// [`claim`] inside the caller's unit of work, so that the claim commits with the change that
+/// follows it (an error from the unit rolls the claim back with everything else).
+pub async fn claim_in(
+    conn: &mut Conn<'_>,
+    scope: &KeyScope,
+    now: jiff::Timestamp,
+    proposed: &str,
+) -> Result<ClaimedIn, ApiError> {
+    let locked_until = now
+        .checked_add(SignedDuration::from_secs(LOCK_S))
+        .unwrap_or(now);
+    match idempotency::begin(conn, scope, now, locked_until).await? {
+        Begin::Proceed => Ok(ClaimedIn::Proceed {
+            resource_id: idempotency::resource_id(conn, scope, proposed).await?,
+        }),
+        Begin::Replay(stored) => Ok(ClaimedIn::Replay(replay(stored))),
+        Begin::Mismatch => Err(reused()),
+        Begin::InProgress { locked_until } => {
+            let wait = locked_until.duration_since(now).as_secs().max(1);
+            Err(in_progress(u64::try_from(wait).unwrap_or(1)))
+        }
+    }
 }
 
 /// The end of a unit of work that finishes a claimed request.

@@ -33,7 +33,7 @@ use crate::auth::Caller;
 use crate::clock::{Clock, new_id};
 use crate::error::ApiError;
 use crate::idempotency::IdempotencyKey;
-use crate::orders::{self, Claimed, NetworkCall, UnitOutcome};
+use crate::orders::{self, ClaimedIn, NetworkCall, UnitOutcome};
 use crate::refunds::RefundLink;
 use crate::validate::{self, DocumentIn};
 
@@ -177,32 +177,28 @@ pub async fn create_with(
     request: PayoutRequest,
     refund: Option<RefundLink>,
 ) -> Result<Response, ApiError> {
-    let proposed: PayoutId = new_id(state.clock.as_ref());
-    let (resource_id, scope) =
-        match orders::claim(state, caller, key, fingerprint, proposed.to_string()).await? {
-            Claimed::Replay(response) => return Ok(response),
-            Claimed::Proceed { resource_id, scope } => (resource_id, scope),
-        };
-    let id: PayoutId = resource_id
-        .parse()
-        .map_err(|e| ApiError::internal(format!("stored resource id: {e}")))?;
-    let candidates = match state
-        .networks
-        .route(caller.mode, request.network.as_deref())
-    {
-        Ok(c) => c,
-        Err(e) => return orders::release_with(state, scope, e).await,
+    let scope = KeyScope {
+        merchant_id: caller.merchant_id,
+        mode: caller.mode,
+        key: key.0,
+        fingerprint,
     };
+    let candidates = state
+        .networks
+        .route(caller.mode, request.network.as_deref());
     let first_network = candidates
-        .first()
+        .as_ref()
+        .ok()
+        .and_then(|c| c.first())
         .map(|n| n.code.clone())
         .unwrap_or_default();
-    // Step 1: accept and reserve (or fail for lack of funds), committed before the network call.
+    // Step 1: claim the key, accept and reserve (or fail for lack of funds), in one unit
+    // committed before the network call.
     let accepted = reserve(
         state,
         caller,
         &scope,
-        id,
+        candidates.as_ref().err().cloned(),
         &request,
         &first_network,
         refund.clone(),
@@ -212,7 +208,10 @@ pub async fn create_with(
     let payout = match accepted {
         Reserved::Ready(payout) => payout,
         Reserved::Answered(outcome) => return outcome.into_response_result(),
+        Reserved::Replay(response) => return Ok(response),
     };
+    let id = payout.id;
+    let candidates = candidates.unwrap_or_default();
     // Step 2: the network.
     let call = NetworkCall::run(&candidates, |net| {
         let pickup = CreatePickup {
@@ -282,15 +281,18 @@ pub async fn create_with(
 enum Reserved {
     Ready(Box<PayoutRecord>),
     Answered(UnitOutcome),
+    Replay(Response),
 }
 
-/// Step 1: inserts the payout (or finds it, on a retry after a crash) and reserves its funds;
-/// without enough balance the payout is recorded as failed and the request answered.
+/// Step 1: claims the key, then inserts the payout (or finds it, on a retry after a crash) and
+/// reserves its funds; without enough balance the payout is recorded as failed and the request
+/// answered. `unroutable` refuses the request after the claim (so that a replay still wins)
+/// and rolls the claim back with the unit.
 async fn reserve(
     state: &AppState,
     caller: Caller,
     scope: &KeyScope,
-    id: PayoutId,
+    unroutable: Option<ApiError>,
     request: &PayoutRequest,
     network: &str,
     refund: Option<RefundLink>,
@@ -300,14 +302,24 @@ async fn reserve(
     let scope = scope.clone();
     let request = request.clone();
     let network = network.to_string();
+    let proposed: PayoutId = new_id(state.clock.as_ref());
     let outcome = state
         .store
         .write(move |mut c| {
             Box::pin(async move {
+                let now = clock.now();
+                let id: PayoutId = match orders::claim_in(&mut c, &scope, now, &proposed.to_string()).await? {
+                    ClaimedIn::Replay(response) => return Ok(Reserved::Replay(response)),
+                    ClaimedIn::Proceed { resource_id } => resource_id
+                        .parse()
+                        .map_err(|e| ApiError::internal(format!("stored resource id: {e}")))?,
+                };
+                if let Some(error) = unroutable {
+                    return Err(error);
+                }
                 if let Some(existing) = payouts::get(&mut c, caller.merchant_id, caller.mode, id).await? {
                     return Ok(Reserved::Ready(Box::new(existing)));
                 }
-                let now = clock.now();
                 if let Some(link) = &refund
                     && !crate::refunds::reserve_amount(&mut c, clock.as_ref(), link, request.amount).await?
                 {
@@ -367,8 +379,8 @@ async fn reserve(
                         };
                         Ok(Reserved::Answered(orders::finish_in(&mut c, &scope, StatusCode::CREATED, &body).await?))
                     }
-                    Err(LedgerError::Store(e)) => Err(e),
-                    Err(other) => Err(StoreError::Corrupt { table: "ledger", detail: other.to_string() }),
+                    Err(LedgerError::Store(e)) => Err(e.into()),
+                    Err(other) => Err(StoreError::Corrupt { table: "ledger", detail: other.to_string() }.into()),
                 }
             })
         })
