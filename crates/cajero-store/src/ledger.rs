@@ -337,6 +337,12 @@ async fn lock_accounts(
     ordered.sort();
     let mut totals = BTreeMap::new();
     for (id, key) in ordered {
+        // Accounts almost always exist: lock and read in one statement, and create only when
+        // the row is missing (then lock it the same way).
+        if let Some(row) = lock_account(conn, &id).await? {
+            totals.insert(key.clone(), row.totals());
+            continue;
+        }
         let network = match &key.owner {
             ledger::Owner::Network(code) => Some(code.clone()),
             _ => None,
@@ -354,17 +360,28 @@ async fn lock_accounts(
             key.currency.code(),
             now_us,
         )?;
-        let row = fetch!(
-            one,
-            conn,
-            TotalsRow,
-            "UPDATE ledger_accounts SET updated_at = updated_at WHERE id = $1 \
-             RETURNING id, debits_pending, debits_posted, credits_pending, credits_posted",
-            &id
-        )?;
+        let row = lock_account(conn, &id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "ledger_accounts",
+                detail: format!("account {id} missing right after its insert"),
+            })?;
         totals.insert(key.clone(), row.totals());
     }
     Ok(totals)
+}
+
+/// Locks one account row for the rest of the unit of work (a no-op write: PostgreSQL takes its
+/// row lock; SQLite's writer is already exclusive) and reads its totals; `None` if missing.
+async fn lock_account(conn: &mut Conn<'_>, id: &str) -> Result<Option<TotalsRow>, StoreError> {
+    Ok(fetch!(
+        optional,
+        conn,
+        TotalsRow,
+        "UPDATE ledger_accounts SET updated_at = updated_at WHERE id = $1 \
+         RETURNING id, debits_pending, debits_posted, credits_pending, credits_posted",
+        id
+    )?)
 }
 
 /// One currency of a merchant's balance.
