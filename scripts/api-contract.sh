@@ -6,8 +6,9 @@
 #
 #   scripts/api-contract.sh [path/to/cajero]   (default: target/debug/cajero)
 #
-# Needs `st` (pip install schemathesis). SCHEMATHESIS_MAX_EXAMPLES (default 30) sets the
-# examples per operation; the seed is fixed so that a failure replays.
+# Needs schemathesis (pip install schemathesis), run as `python3 -m schemathesis.cli`.
+# SCHEMATHESIS_MAX_EXAMPLES (default 30) sets the examples per operation; the seed is fixed so
+# that a failure replays.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +35,7 @@ curl -fsS "$base/docs" -o "$work/docs.html"
 grep -q 'Create a payout' "$work/docs.html" || { echo "/docs does not render"; exit 1; }
 
 echo "schemathesis against $base/openapi.json"
-st run "$base/openapi.json" \
+python3 -m schemathesis.cli run "$base/openapi.json" \
   --header "Authorization: Bearer $key" \
   --checks not_a_server_error,response_schema_conformance \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-30}" \
