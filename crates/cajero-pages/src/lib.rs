@@ -21,6 +21,7 @@ mod winansi;
 pub use html::{render_not_found_html, render_pickup_html, render_voucher_html};
 pub use pdf::render_voucher_pdf;
 pub use qr::qr_svg;
+pub use svg::escape as escape_html;
 
 use jiff::Timestamp;
 

@@ -79,7 +79,7 @@ pub(crate) fn dark_runs(modules: &[bool]) -> Vec<(usize, usize)> {
 }
 
 /// Escapes text for XML/HTML attribute and element content.
-pub(crate) fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -13,6 +13,7 @@
 //! loop. Operations are listed in map order, which is document order when
 //! serde_json's `preserve_order` feature is on (utoipa's `preserve_order` enables it).
 
+use cajero_pages::escape_html as escape;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -95,22 +96,6 @@ pub fn render(spec: &Value) -> String {
     }
     render_schemas(&mut out, spec);
     out.push_str("</main>\n</body>\n</html>\n");
-    out
-}
-
-/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
     out
 }
 
