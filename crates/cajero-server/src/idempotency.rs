@@ -28,6 +28,16 @@ pub const LOCK_S: i64 = 60;
 /// How long keys are kept (API.md: at least 7 days).
 pub const RETENTION_DAYS: i64 = 7;
 
+/// The key as stored: scoped to the caller's merchant and mode, with the request's fingerprint.
+pub fn scope(caller: Caller, key: IdempotencyKey, fingerprint: String) -> KeyScope {
+    KeyScope {
+        merchant_id: caller.merchant_id,
+        mode: caller.mode,
+        key: key.0,
+        fingerprint,
+    }
+}
+
 /// The `Idempotency-Key` header, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(pub String);
@@ -94,12 +104,7 @@ where
     let locked_until = now
         .checked_add(SignedDuration::from_secs(LOCK_S))
         .unwrap_or(now);
-    let scope = KeyScope {
-        merchant_id: caller.merchant_id,
-        mode: caller.mode,
-        key: key.0,
-        fingerprint,
-    };
+    let scope = crate::idempotency::scope(caller, key, fingerprint);
     let result = state
         .store
         .write(move |mut conn| {

@@ -48,12 +48,7 @@ pub async fn claim(
     proposed: String,
 ) -> Result<Claimed, ApiError> {
     let now = state.clock.now();
-    let scope = KeyScope {
-        merchant_id: caller.merchant_id,
-        mode: caller.mode,
-        key: key.0,
-        fingerprint,
-    };
+    let scope = crate::idempotency::scope(caller, key, fingerprint);
     state
         .store
         .write(move |mut c| {

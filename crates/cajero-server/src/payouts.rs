@@ -177,12 +177,7 @@ pub async fn create_with(
     request: PayoutRequest,
     refund: Option<RefundLink>,
 ) -> Result<Response, ApiError> {
-    let scope = KeyScope {
-        merchant_id: caller.merchant_id,
-        mode: caller.mode,
-        key: key.0,
-        fingerprint,
-    };
+    let scope = crate::idempotency::scope(caller, key, fingerprint);
     let candidates = state
         .networks
         .route(caller.mode, request.network.as_deref());
