@@ -170,6 +170,11 @@ pub struct OrdersConfig {
     pub stuck_create_after_ms: u64,
     /// How long the raw evidence of network exchanges is kept (13 months by default).
     pub evidence_retention_days: u32,
+    /// A callback about an order not on record is answered 503 (the network retries) for this
+    /// long after the first one arrived, since its create may still be committing or be
+    /// resolved by the poller; after that it is recorded as a `missing_in_cajero` exception
+    /// with an alert and answered 200.
+    pub unknown_callback_grace_ms: u64,
 }
 
 impl Default for OrdersConfig {
@@ -178,6 +183,7 @@ impl Default for OrdersConfig {
             poll_after_ms: 15 * 60 * 1_000,
             stuck_create_after_ms: 2 * 60 * 1_000,
             evidence_retention_days: 395,
+            unknown_callback_grace_ms: 10 * 60 * 1_000,
         }
     }
 }
@@ -191,6 +197,10 @@ impl OrdersConfig {
         for (key, value) in [
             ("orders.poll_after_ms", self.poll_after_ms),
             ("orders.stuck_create_after_ms", self.stuck_create_after_ms),
+            (
+                "orders.unknown_callback_grace_ms",
+                self.unknown_callback_grace_ms,
+            ),
         ] {
             if !(LEDGER_INTERVAL_MS_MIN..=LEDGER_INTERVAL_MS_MAX).contains(&value) {
                 return Err(invalid(

@@ -208,6 +208,18 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         if error.is_unavailable() {
             ApiError::unavailable(error.to_string())
+        } else if error.is_unique_violation() {
+            // Two writers raced to create the same thing; the unit rolled back whole. Never a
+            // 500 for it: the client's retry with the same key finds the winner.
+            ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorType::ApiError,
+                "conflict",
+                "A concurrent change to the same object won; nothing was applied by this \
+                 request. Retry with the same Idempotency-Key.",
+            )
+            .with_log_detail(error.to_string())
+            .with_retry_after(1)
         } else {
             ApiError::internal(error.to_string())
         }

@@ -265,6 +265,17 @@ pub fn create_error(error: ConnectError) -> ApiError {
     }
 }
 
+/// The API error for a network that answered a create with an order that already belongs to
+/// another of our objects: nothing was created, and a retry may succeed.
+pub fn order_conflict() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        ErrorType::NetworkError,
+        "network_order_conflict",
+        "The cash network answered with an order that already belongs to another object. Nothing was created; retry later.",
+    )
+}
+
 /// Groups a code in fours for reading aloud: `42807357` → `4280 7357`.
 pub fn group_code(code: &str) -> String {
     code.as_bytes()

@@ -224,6 +224,14 @@ async fn finish_create(
                             .await;
                     }
                 };
+                if let Some(owner) =
+                    payins::get_by_network_order(&mut c, &order.network, &order.network_order_id).await?
+                {
+                    // The network answered with an order that is already another pay-in's (a
+                    // network that forgot its own ids): never attach one order twice.
+                    tracing::error!(payin = %id, owner = %owner.id, network = %order.network, order = %order.network_order_id, "the network reused an order id");
+                    return orders::release_in(&mut c, &scope, orders::order_conflict()).await;
+                }
                 let record = PayinRecord {
                     id,
                     merchant_id: caller.merchant_id,

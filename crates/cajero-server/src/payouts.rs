@@ -8,9 +8,9 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use cajero_connect::{Callback, CallbackKind, CreatePickup, DocumentRef, NetworkOrder};
+use cajero_connect::{Callback, CallbackKind, CreatePickup, DocumentRef, NetworkOrder, OrderKind};
 use cajero_domain::document::Document;
-use cajero_domain::id::{PayoutId, TransferId};
+use cajero_domain::id::{PayoutId, RefundId, TransferId};
 use cajero_domain::ledger::fees::{FeeBreakdown, FeePlan};
 use cajero_domain::ledger::{
     AccountKey, AccountKind, Transfer, TransferCode, TransferError, TransferMode,
@@ -177,6 +177,52 @@ pub async fn create_with(
     request: PayoutRequest,
     refund: Option<RefundLink>,
 ) -> Result<Response, ApiError> {
+    match accept(state, caller, key, fingerprint, request, refund).await? {
+        Acceptance::Ready(accepted) => issue(state, *accepted).await,
+        Acceptance::Answered(response) => Ok(response),
+    }
+}
+
+/// A payout accepted with its funds reserved, committed, not yet sent to the network.
+#[derive(Debug)]
+pub struct Accepted {
+    caller: Caller,
+    scope: KeyScope,
+    payout: Box<PayoutRecord>,
+    candidates: Vec<crate::networks::Network>,
+    request: PayoutRequest,
+    refund_id: Option<RefundId>,
+}
+
+impl Accepted {
+    /// The payout's id (also our reference at the network).
+    pub fn payout_id(&self) -> PayoutId {
+        self.payout.id
+    }
+}
+
+/// What accepting a payout request gave.
+#[derive(Debug)]
+pub enum Acceptance {
+    /// Reserved and committed: send it to the network with [`issue`].
+    Ready(Box<Accepted>),
+    /// Answered without calling the network: a replay, a lack of funds, or a payout that was
+    /// resolved meanwhile (a retry after a crash finds it issued or failed).
+    Answered(Response),
+}
+
+/// Step 1 of a payout: claims the key, accepts the request and reserves its funds, in one unit
+/// committed before the network is called. A server that dies after this step leaves a
+/// `pending` payout without a code, which the poller resolves (and a retry with the same key
+/// continues, or replays what the poller decided).
+pub async fn accept(
+    state: &AppState,
+    caller: Caller,
+    key: IdempotencyKey,
+    fingerprint: String,
+    request: PayoutRequest,
+    refund: Option<RefundLink>,
+) -> Result<Acceptance, ApiError> {
     let scope = crate::idempotency::scope(caller, key, fingerprint);
     let candidates = state
         .networks
@@ -187,8 +233,6 @@ pub async fn create_with(
         .and_then(|c| c.first())
         .map(|n| n.code.clone())
         .unwrap_or_default();
-    // Step 1: claim the key, accept and reserve (or fail for lack of funds), in one unit
-    // committed before the network call.
     let accepted = reserve(
         state,
         caller,
@@ -199,15 +243,37 @@ pub async fn create_with(
         refund.clone(),
     )
     .await?;
-    let refund_id = refund.as_ref().map(|r| r.refund_id);
     let payout = match accepted {
         Reserved::Ready(payout) => payout,
-        Reserved::Answered(outcome) => return outcome.into_response_result(),
-        Reserved::Replay(response) => return Ok(response),
+        Reserved::Answered(outcome) => {
+            return Ok(Acceptance::Answered(outcome.into_response_result()?));
+        }
+        Reserved::Replay(response) => return Ok(Acceptance::Answered(response)),
     };
+    Ok(Acceptance::Ready(Box::new(Accepted {
+        caller,
+        scope,
+        payout,
+        candidates: candidates.unwrap_or_default(),
+        request,
+        refund_id: refund.map(|r| r.refund_id),
+    })))
+}
+
+/// Steps 2 and 3 of a payout: asks the routed networks for a code, then records what they
+/// said in one unit with its events and the key's stored answer. The code is attached only to
+/// a payout still waiting for one; an order the network issued for a payout that was resolved
+/// meanwhile is canceled at the network and recorded as an exception.
+pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Response, ApiError> {
+    let Accepted {
+        caller,
+        scope,
+        payout,
+        candidates,
+        request,
+        refund_id,
+    } = accepted;
     let id = payout.id;
-    let candidates = candidates.unwrap_or_default();
-    // Step 2: the network.
     let call = NetworkCall::run(&candidates, |net| {
         let pickup = CreatePickup {
             network: net.code.clone(),
@@ -224,53 +290,320 @@ pub async fn create_with(
         async move { cajero_connect::create_once(connector.as_ref(), &pickup).await }
     })
     .await;
-    // Step 3: record what the network said.
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
-    state
+    let recorded = state
         .store
         .write(move |mut c| {
             Box::pin(async move {
-                orders::store_call_evidence(&mut c, clock.as_ref(), caller, &id.to_string(), &call).await?;
-                let now = clock.now();
-                match call.result {
+                orders::store_call_evidence(&mut c, clock.as_ref(), caller, &id.to_string(), &call)
+                    .await?;
+                let recorded = match call.result {
                     Ok((network, order)) => {
-                        payouts::mark_issued(&mut c, id, &order.network_order_id, &order.code, order.expires_at, now).await?;
-                        if network.code != payout.network {
-                            cajero_store::execute!(&mut c, "UPDATE payouts SET network = $1 WHERE id = $2", &network.code, id.to_string())?;
-                        }
-                        let body = emit_current(&mut c, clock.as_ref(), &public_url, caller.merchant_id, caller.mode, id, &[EventType::PayoutCreated, EventType::PayoutAvailable]).await?;
-                        let body = match refund_id {
-                            Some(r) => crate::refunds::current_json(&mut c, caller, r).await?,
-                            None => body,
-                        };
-                        orders::finish_in(&mut c, &scope, StatusCode::CREATED, &body).await
+                        record_issued(
+                            &mut c,
+                            clock.as_ref(),
+                            &public_url,
+                            &payout,
+                            &network,
+                            &order,
+                        )
+                        .await?
                     }
                     Err(error) => {
-                        let api_error = orders::create_error(error.clone());
                         let (code, message) = match &error {
-                            cajero_connect::ConnectError::Rejected { message, .. } => ("network_rejected", message.clone()),
-                            _ => ("network_unavailable", "the cash network was unavailable".to_string()),
+                            cajero_connect::ConnectError::Rejected { message, .. } => {
+                                ("network_rejected", message.clone())
+                            }
+                            _ => (
+                                "network_unavailable",
+                                "the cash network was unavailable".to_string(),
+                            ),
                         };
-                        fail(&mut c, clock.as_ref(), &payout, code, &message).await?;
-                        let body = emit_current(&mut c, clock.as_ref(), &public_url, caller.merchant_id, caller.mode, id, &[EventType::PayoutCreated, EventType::PayoutFailed]).await?;
-                        let body = match refund_id {
-                            Some(r) => crate::refunds::current_json(&mut c, caller, r).await?,
-                            None => body,
-                        };
-                        if code == "network_unavailable" {
-                            // The payout failed and its funds are back: answer 424 (API.md), and
-                            // replay the same answer for this key.
-                            let error_body = json!({"error": {"type": "network_error", "code": "network_unavailable", "message": api_error.message, "payout": id.to_string()}});
-                            return orders::finish_in(&mut c, &scope, StatusCode::FAILED_DEPENDENCY, &error_body).await;
+                        if fail(&mut c, clock.as_ref(), &payout, code, &message).await? {
+                            emit_current(
+                                &mut c,
+                                clock.as_ref(),
+                                &public_url,
+                                caller.merchant_id,
+                                caller.mode,
+                                id,
+                                &[EventType::PayoutCreated, EventType::PayoutFailed],
+                            )
+                            .await?;
                         }
-                        orders::finish_in(&mut c, &scope, StatusCode::CREATED, &body).await
+                        Recorded::Settled
                     }
-                }
+                };
+                // Whatever happened, the key answers with the payout as it now stands.
+                let current = payouts::get(&mut c, caller.merchant_id, caller.mode, id)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt {
+                        table: "payouts",
+                        detail: format!("payout {id} vanished"),
+                    })?;
+                let (status, body) =
+                    settled_answer(&mut c, &public_url, &current, refund_id).await?;
+                let outcome = orders::finish_in(&mut c, &scope, status, &body).await?;
+                Ok::<_, ApiError>((outcome, recorded))
             })
         })
+        .await?;
+    let (outcome, recorded) = recorded;
+    if let Recorded::Orphan { network, order_id } = recorded {
+        cancel_orphan(
+            state,
+            caller.mode,
+            &id.to_string(),
+            &network.code,
+            network.connector.as_ref(),
+            &order_id,
+        )
+        .await;
+    }
+    outcome.into_response_result()
+}
+
+/// What step 3 did with the network's answer.
+#[derive(Debug)]
+enum Recorded {
+    /// The payout now stands as the network left it (issued, failed, or already resolved).
+    Settled,
+    /// The network issued an order that no payout of ours can take: cancel it there.
+    Orphan {
+        /// Its connector's network.
+        network: crate::networks::Network,
+        /// The order.
+        order_id: String,
+    },
+}
+
+/// Attaches the network's order to the payout if it still waits for one (emitting
+/// `payout.created` and `payout.available` once); recognises an order the poller attached
+/// already; anything else is an orphan, recorded as an exception with an alert.
+async fn record_issued(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    public_url: &str,
+    payout: &PayoutRecord,
+    network: &crate::networks::Network,
+    order: &NetworkOrder,
+) -> Result<Recorded, StoreError> {
+    let now = clock.now();
+    let id = payout.id;
+    if let Some(owner) =
+        payouts::get_by_network_order(conn, &network.code, &order.network_order_id).await?
+        && owner.id != id
+    {
+        // The network answered with another payout's order (a network that forgot its own
+        // ids): never attach one order twice, and never let this payout's code be that one.
+        tracing::error!(payout = %id, owner = %owner.id, network = %network.code, order = %order.network_order_id, "the network reused an order id");
+        if fail(
+            conn,
+            clock,
+            payout,
+            "network_error",
+            "the network answered with an order that belongs to another payout",
+        )
         .await?
-        .into_response_result()
+        {
+            emit_current(
+                conn,
+                clock,
+                public_url,
+                payout.merchant_id,
+                payout.mode,
+                id,
+                &[EventType::PayoutCreated, EventType::PayoutFailed],
+            )
+            .await?;
+        }
+        return Ok(Recorded::Settled);
+    }
+    if payouts::mark_issued(
+        conn,
+        id,
+        &order.network_order_id,
+        &order.code,
+        order.expires_at,
+        now,
+    )
+    .await?
+    {
+        if network.code != payout.network {
+            cajero_store::execute!(
+                conn,
+                "UPDATE payouts SET network = $1 WHERE id = $2",
+                &network.code,
+                id.to_string()
+            )?;
+        }
+        emit_current(
+            conn,
+            clock,
+            public_url,
+            payout.merchant_id,
+            payout.mode,
+            id,
+            &[EventType::PayoutCreated, EventType::PayoutAvailable],
+        )
+        .await?;
+        return Ok(Recorded::Settled);
+    }
+    let current = payouts::get(conn, payout.merchant_id, payout.mode, id).await?;
+    if current.as_ref().and_then(|p| p.network_order_id.as_deref())
+        == Some(order.network_order_id.as_str())
+    {
+        return Ok(Recorded::Settled); // the poller attached this very order first
+    }
+    let status = current.map_or_else(|| "missing".to_string(), |p| p.status.to_string());
+    record_orphan(
+        conn,
+        clock,
+        payout,
+        &network.code,
+        &order.network_order_id,
+        &status,
+    )
+    .await?;
+    Ok(Recorded::Orphan {
+        network: network.clone(),
+        order_id: order.network_order_id.clone(),
+    })
+}
+
+/// Records an order the network issued for `payout` that it cannot take (it is `status`), as
+/// an `orphan_network_order` exception with an `alert.raised` to the merchant.
+async fn record_orphan(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    payout: &PayoutRecord,
+    network: &str,
+    order_id: &str,
+    status: &str,
+) -> Result<(), StoreError> {
+    let now = clock.now();
+    let exception_id = orphan_exception_id(&payout.id.to_string());
+    let object_id = payout.id.to_string();
+    let detail = format!(
+        "the network issued order {order_id} for payout {} after it was {status}; canceling it at the network",
+        payout.id
+    );
+    let exception = cajero_store::exceptions::NewException {
+        id: &exception_id,
+        merchant_id: Some(payout.merchant_id),
+        mode: payout.mode,
+        kind: cajero_store::exceptions::ORPHAN_NETWORK_ORDER,
+        object_id: &object_id,
+        amount: payout.amount,
+        currency: payout.currency,
+        network: Some(network),
+        network_order_id: Some(order_id),
+        detail: Some(&detail),
+    };
+    if cajero_store::exceptions::record(conn, &exception, now).await? {
+        tracing::error!(payout = %payout.id, network, order = order_id, status, "network order without an owning payout: canceling it");
+        crate::settlement::raise_alert(
+            conn,
+            payout.merchant_id,
+            payout.mode,
+            new_id(clock),
+            "orphan_network_order",
+            &detail,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The exception recording an orphan order issued for `payout_id` (one per payout: the
+/// network creates at most one order per reference).
+fn orphan_exception_id(payout_id: &str) -> String {
+    format!("exc_orphan_{payout_id}")
+}
+
+/// Cancels an orphan order at the network, keeping the exchange as evidence, and resolves its
+/// exception when the network confirms. A failure leaves the exception open for the poller.
+pub async fn cancel_orphan(
+    state: &AppState,
+    mode: Mode,
+    payout_id: &str,
+    network: &str,
+    connector: &dyn cajero_connect::Connector,
+    order_id: &str,
+) {
+    let exchange = connector.cancel(OrderKind::Payout, order_id).await;
+    let canceled = match &exchange.result {
+        Ok(order) => order.status == cajero_connect::NetworkStatus::Canceled,
+        Err(cajero_connect::ConnectError::NotFound) => true,
+        Err(_) => false,
+    };
+    let outcome = match &exchange.result {
+        Ok(order) => format!("network answered {:?}", order.status),
+        Err(e) => e.to_string(),
+    };
+    let (clock, code) = (state.clock.clone(), network.to_string());
+    let exception_id = orphan_exception_id(payout_id);
+    let object_id = payout_id.to_string();
+    let answer = outcome.clone();
+    let result = state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let link = crate::networks::EvidenceLink {
+                    merchant: None,
+                    mode,
+                    network: &code,
+                    object_id: Some(&object_id),
+                    direction: "outbound",
+                };
+                crate::networks::store_evidence(&mut c, clock.as_ref(), link, &exchange.evidence)
+                    .await?;
+                if canceled {
+                    let detail = format!("canceled at the network: {answer}");
+                    cajero_store::exceptions::resolve(&mut c, &exception_id, &detail, clock.now())
+                        .await?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await;
+    if let Err(error) = result {
+        tracing::error!(%error, order = order_id, "could not record the cancelation of an orphan network order");
+    } else if !canceled {
+        tracing::error!(order = order_id, %outcome, "could not cancel an orphan network order; the poller retries");
+    }
+}
+
+/// The answer a payout's key gives once the payout stands as it is: 424 for a payout that
+/// failed because no network could serve it (API.md), 201 with the payout (or its refund)
+/// otherwise.
+pub async fn settled_answer(
+    conn: &mut Conn<'_>,
+    public_url: &str,
+    payout: &PayoutRecord,
+    refund_id: Option<RefundId>,
+) -> Result<(StatusCode, Value), StoreError> {
+    let failed_at_network = match payout.failure_code.as_deref() {
+        Some("network_unavailable") => Some(crate::networks::network_unavailable("")),
+        Some("network_error") => Some(orders::order_conflict()),
+        _ => None,
+    };
+    if payout.status == PayoutStatus::Failed
+        && let Some(error) = failed_at_network
+    {
+        let error_body = json!({"error": {"type": "network_error", "code": error.code, "message": error.message, "payout": payout.id.to_string()}});
+        return Ok((StatusCode::FAILED_DEPENDENCY, error_body));
+    }
+    let body = match refund_id {
+        Some(r) => crate::refunds::json_of(conn, payout.merchant_id, payout.mode, r).await?,
+        None => {
+            let attempts = payouts::attempts(conn, payout.id).await?;
+            payout_json(payout, &attempts, public_url)
+        }
+    };
+    Ok((StatusCode::CREATED, body))
 }
 
 enum Reserved {
@@ -313,7 +646,15 @@ async fn reserve(
                     return Err(error);
                 }
                 if let Some(existing) = payouts::get(&mut c, caller.merchant_id, caller.mode, id).await? {
-                    return Ok(Reserved::Ready(Box::new(existing)));
+                    // A retry after a crash. Only a payout still waiting for its code may go to
+                    // the network (which finds the first attempt's order by our reference);
+                    // one that was resolved meanwhile answers as it stands.
+                    if existing.status == PayoutStatus::Pending && existing.network_order_id.is_none() {
+                        return Ok(Reserved::Ready(Box::new(existing)));
+                    }
+                    let refund_id = refund.as_ref().map(|r| r.refund_id);
+                    let (status, body) = settled_answer(&mut c, &public_url, &existing, refund_id).await?;
+                    return Ok(Reserved::Answered(orders::finish_in(&mut c, &scope, status, &body).await?));
                 }
                 if let Some(link) = &refund
                     && !crate::refunds::reserve_amount(&mut c, clock.as_ref(), link, request.amount).await?
@@ -493,14 +834,15 @@ async fn resolve_reservation(
         })
 }
 
-/// Marks a pending payout failed and releases its funds.
+/// Marks a pending (or held) payout failed and releases its funds; false when it was neither
+/// (someone resolved it first), and then nothing changed.
 async fn fail(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
     p: &PayoutRecord,
     code: &str,
     message: &str,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let now = clock.now();
     for from in [PayoutStatus::Pending, PayoutStatus::OnHold] {
         if payouts::transition(
@@ -516,10 +858,10 @@ async fn fail(
         {
             resolve_reservation(conn, p, false, now).await?;
             crate::refunds::payout_closed(conn, clock, p.id, PayoutStatus::Failed).await?;
-            break;
+            return Ok(true);
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Re-reads a payout and emits `types` with it; returns its JSON.
@@ -775,7 +1117,9 @@ pub async fn close(
 
 /// Resolves a payout whose create was interrupted after its funds were reserved (the poller):
 /// the network's order under our reference, if it has one, issues it; if the network has none,
-/// the payout fails and its funds are released. Anything else leaves it for the next look.
+/// the payout fails and its funds are released. Either way the key the client will retry with
+/// is settled with that outcome, so the retry replays it and never calls the network again.
+/// Anything else leaves it for the next look.
 pub async fn resolve_stuck(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
@@ -784,11 +1128,12 @@ pub async fn resolve_stuck(
     found: Result<NetworkOrder, cajero_connect::ConnectError>,
 ) -> Result<(), StoreError> {
     let now = clock.now();
+    let (merchant, mode, id) = (payout.merchant_id, payout.mode, payout.id);
     match found {
         Ok(order) => {
             if payouts::mark_issued(
                 conn,
-                payout.id,
+                id,
                 &order.network_order_id,
                 &order.code,
                 order.expires_at,
@@ -800,36 +1145,48 @@ pub async fn resolve_stuck(
                     conn,
                     clock,
                     public_url,
-                    payout.merchant_id,
-                    payout.mode,
-                    payout.id,
+                    merchant,
+                    mode,
+                    id,
                     &[EventType::PayoutCreated, EventType::PayoutAvailable],
                 )
                 .await?;
             }
-            Ok(())
         }
         Err(cajero_connect::ConnectError::NotFound) => {
-            fail(
+            if fail(
                 conn,
                 clock,
                 payout,
                 "network_unavailable",
                 "the network never issued the code",
             )
-            .await?;
-            emit_current(
-                conn,
-                clock,
-                public_url,
-                payout.merchant_id,
-                payout.mode,
-                payout.id,
-                &[EventType::PayoutCreated, EventType::PayoutFailed],
-            )
-            .await?;
-            Ok(())
+            .await?
+            {
+                emit_current(
+                    conn,
+                    clock,
+                    public_url,
+                    merchant,
+                    mode,
+                    id,
+                    &[EventType::PayoutCreated, EventType::PayoutFailed],
+                )
+                .await?;
+            }
         }
-        Err(_) => payouts::touch(conn, payout.id, now).await,
+        Err(_) => return payouts::touch(conn, id, now).await,
     }
+    let Some(current) = payouts::get(conn, merchant, mode, id).await? else {
+        return Ok(());
+    };
+    let refund_id = current.refund_id.as_deref().and_then(|r| r.parse().ok());
+    let (status, body) = settled_answer(conn, public_url, &current, refund_id).await?;
+    let stored = cajero_store::idempotency::StoredResponse {
+        status: status.as_u16(),
+        body: body.to_string(),
+    };
+    cajero_store::idempotency::finish_for_resource(conn, merchant, mode, &id.to_string(), &stored)
+        .await?;
+    Ok(())
 }

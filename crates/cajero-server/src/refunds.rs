@@ -251,7 +251,17 @@ pub async fn current_json(
     caller: Caller,
     id: RefundId,
 ) -> Result<Value, StoreError> {
-    Ok(refunds::get(conn, caller.merchant_id, caller.mode, id)
+    json_of(conn, caller.merchant_id, caller.mode, id).await
+}
+
+/// A merchant's refund as JSON (`null` when there is none).
+pub async fn json_of(
+    conn: &mut Conn<'_>,
+    merchant: cajero_domain::id::MerchantId,
+    mode: cajero_domain::merchant::Mode,
+    id: RefundId,
+) -> Result<Value, StoreError> {
+    Ok(refunds::get(conn, merchant, mode, id)
         .await?
         .map(|r| refund_json(&r))
         .unwrap_or(Value::Null))

@@ -188,3 +188,26 @@ pub async fn resource_id(
     )?;
     Ok(id)
 }
+
+/// Settles the `running` claim that is creating `resource_id` with `response`, when the object
+/// was resolved by someone other than the request that claimed it (the poller resolving a
+/// payout whose create was interrupted): the client's retry then replays this answer instead
+/// of running again. Returns how many claims were settled (0 or 1).
+pub async fn finish_for_resource(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+    mode: Mode,
+    resource_id: &str,
+    response: &StoredResponse,
+) -> Result<u64, StoreError> {
+    Ok(execute!(
+        conn,
+        "UPDATE idempotency_keys SET state = 'done', response_status = $1, response_body = $2 \
+         WHERE merchant_id = $3 AND livemode = $4 AND resource_id = $5 AND state = 'running'",
+        i64::from(response.status),
+        &response.body,
+        merchant_id.to_string(),
+        mode.is_live(),
+        resource_id,
+    )?)
+}

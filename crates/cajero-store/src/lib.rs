@@ -25,6 +25,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
 
 pub mod events;
+pub mod exceptions;
 pub mod fx;
 pub mod idempotency;
 pub mod ledger;

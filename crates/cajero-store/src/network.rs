@@ -129,21 +129,19 @@ pub async fn record_exception(
     currency: Currency,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let inserted = execute!(
-        conn,
-        "INSERT INTO payment_exceptions (id, merchant_id, livemode, kind, object_id, amount, \
-         currency, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8) \
-         ON CONFLICT (kind, object_id) DO NOTHING",
+    let exception = crate::exceptions::NewException {
         id,
-        merchant_id.to_string(),
-        mode.is_live(),
+        merchant_id: Some(merchant_id),
+        mode,
         kind,
         object_id,
-        amount.minor(),
-        currency.code(),
-        Micros::from(now).0,
-    )?;
-    Ok(inserted == 1)
+        amount,
+        currency,
+        network: None,
+        network_order_id: None,
+        detail: None,
+    };
+    crate::exceptions::record(conn, &exception, now).await
 }
 
 /// Open exceptions of a merchant: (id, kind, object_id, amount).

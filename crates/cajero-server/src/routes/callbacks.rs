@@ -84,12 +84,20 @@ pub async fn receive(
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
     let e = evidence(200, "{\"received\":true}");
+    let grace = jiff::SignedDuration::from_millis(
+        i64::try_from(state.config.orders.unknown_callback_grace_ms).unwrap_or(i64::MAX),
+    );
     let applied = state
         .store
         .write(move |mut c| {
-            Box::pin(
-                async move { apply(&mut c, clock.as_ref(), &public_url, mode, &callback, e).await },
-            )
+            Box::pin(async move {
+                let received = Received {
+                    mode,
+                    grace,
+                    evidence: e,
+                };
+                apply(&mut c, clock.as_ref(), &public_url, &callback, received).await
+            })
         })
         .await?;
     match applied {
@@ -103,14 +111,26 @@ pub async fn receive(
     }
 }
 
+/// A verified callback as it arrived.
+struct Received {
+    mode: cajero_domain::merchant::Mode,
+    /// How long an unknown order is given to appear (`orders.unknown_callback_grace_ms`).
+    grace: jiff::SignedDuration,
+    evidence: Evidence,
+}
+
 async fn apply(
     c: &mut cajero_store::Conn<'_>,
     clock: &dyn crate::clock::Clock,
     public_url: &str,
-    mode: cajero_domain::merchant::Mode,
     callback: &Callback,
-    mut evidence: Evidence,
+    received: Received,
 ) -> Result<Applied, cajero_store::StoreError> {
+    let Received {
+        mode,
+        grace,
+        mut evidence,
+    } = received;
     let order = &callback.order;
     let now = clock.now();
     let (merchant, object_id) = match order.kind {
@@ -131,9 +151,22 @@ async fn apply(
             )
         }
     };
+    let mut missing = false;
     if object_id.is_none() {
-        evidence.response_status = Some(503);
-        evidence.response = "order not on record yet: retry later".into();
+        let first_seen = cajero_store::exceptions::unknown_order_first_seen(
+            c,
+            &order.network,
+            &order.network_order_id,
+            now,
+        )
+        .await?;
+        if now < first_seen.checked_add(grace).unwrap_or(first_seen) {
+            evidence.response_status = Some(503);
+            evidence.response = "order not on record yet: retry later".into();
+        } else {
+            missing = true;
+            evidence.response = "order not on record: recorded as missing_in_cajero".into();
+        }
     }
     crate::networks::store_evidence(
         c,
@@ -148,6 +181,12 @@ async fn apply(
         &[evidence],
     )
     .await?;
+    if missing {
+        if network::first_time_callback(c, &order.network, &callback.id, now).await? {
+            record_missing(c, clock, mode, order).await?;
+        }
+        return Ok(Applied::Done);
+    }
     if object_id.is_none() {
         // Not ours yet (its create has not committed) or not ours at all: never mark it as
         // seen, so that the network's retry is applied once the order exists.
@@ -181,4 +220,87 @@ enum Applied {
     Done,
     /// About an order we do not have (yet): the network should retry.
     UnknownOrder,
+}
+
+/// Records a network order we have no object for, past the grace period: a
+/// `missing_in_cajero` exception (once per order), logged at error for the operator. Money the
+/// network says moved is held in suspense, so that the books still tie out to the network's:
+/// a payment collected is receivable from the network, cash paid out is payable to it.
+async fn record_missing(
+    c: &mut cajero_store::Conn<'_>,
+    clock: &dyn crate::clock::Clock,
+    mode: cajero_domain::merchant::Mode,
+    order: &cajero_connect::NetworkOrder,
+) -> Result<(), cajero_store::StoreError> {
+    use cajero_domain::ledger::{AccountKey, AccountKind, Transfer, TransferCode, TransferMode};
+    use cajero_domain::money::Currency;
+    let now = clock.now();
+    let object_id = format!("{}:{}", order.network, order.network_order_id);
+    let exception_id = format!("exc_missing_{}_{}", order.network, order.network_order_id);
+    let detail = format!(
+        "the network reported {:?} {} (our reference {:?}, {:?}) which is not in our books",
+        order.kind, order.network_order_id, order.reference, order.status
+    );
+    let exception = cajero_store::exceptions::NewException {
+        id: &exception_id,
+        merchant_id: None,
+        mode,
+        kind: cajero_store::exceptions::MISSING_IN_CAJERO,
+        object_id: &object_id,
+        amount: order.amount,
+        currency: Currency::Cop,
+        network: Some(&order.network),
+        network_order_id: Some(&order.network_order_id),
+        detail: Some(&detail),
+    };
+    if !cajero_store::exceptions::record(c, &exception, now).await? {
+        return Ok(());
+    }
+    tracing::error!(network = %order.network, order = %order.network_order_id, reference = %order.reference, status = ?order.status, "ALERT missing_in_cajero: a network order with no owner in our books");
+    if order.status != cajero_connect::NetworkStatus::Paid || order.amount.is_zero() {
+        return Ok(());
+    }
+    let network_account = |kind| AccountKey::network(kind, &order.network, mode, Currency::Cop);
+    let suspense = AccountKey::platform(AccountKind::Suspense, mode, Currency::Cop);
+    let (debit, credit, code) = match order.kind {
+        OrderKind::Collection => (
+            network_account(AccountKind::NetworkReceivable),
+            suspense,
+            TransferCode::Payin,
+        ),
+        OrderKind::Payout => (
+            suspense,
+            network_account(AccountKind::NetworkPayable),
+            TransferCode::Payout,
+        ),
+    };
+    // Posted once: only the first recording of the exception gets here.
+    let batch_id: cajero_domain::id::TransferId = crate::clock::new_id(clock);
+    let batch = cajero_store::ledger::NewBatch {
+        id: batch_id.to_string(),
+        merchant_id: None,
+        mode,
+        currency: Currency::Cop,
+        code,
+        source_id: Some(object_id),
+        available_on: None,
+        transfers: vec![Transfer {
+            id: format!("{batch_id}.0"),
+            debit,
+            credit,
+            amount: order.amount,
+            mode: TransferMode::Single,
+            code,
+        }],
+    };
+    cajero_store::ledger::post_batch(c, &batch, now)
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            cajero_store::ledger::LedgerError::Store(s) => s,
+            other => cajero_store::StoreError::Corrupt {
+                table: "ledger",
+                detail: other.to_string(),
+            },
+        })
 }

@@ -197,7 +197,35 @@ pub async fn cancel(
         (Some(order_id), Some(connector)) => {
             Some(connector.cancel(OrderKind::Payout, order_id).await)
         }
-        (None, _) => None,
+        (None, Some(connector)) => {
+            // No code on record: its create may have reached the network before the server
+            // died. Find it by our reference and cancel it there, so that no order is left
+            // without its payout (an order created after this look is canceled as an orphan
+            // by the create itself).
+            let found = connector
+                .find_by_reference(OrderKind::Payout, &payout.id.to_string())
+                .await;
+            match found.result {
+                Ok(order) => {
+                    let mut cancel = connector
+                        .cancel(OrderKind::Payout, &order.network_order_id)
+                        .await;
+                    let mut evidence = found.evidence;
+                    evidence.append(&mut cancel.evidence);
+                    cancel.evidence = evidence;
+                    Some(cancel)
+                }
+                Err(ConnectError::NotFound) => Some(cajero_connect::Exchange {
+                    result: Err(ConnectError::NotFound),
+                    evidence: found.evidence,
+                }),
+                Err(e) => Some(cajero_connect::Exchange {
+                    result: Err(e),
+                    evidence: found.evidence,
+                }),
+            }
+        }
+        (None, None) => None,
         (Some(_), None) => {
             return orders::release_with(
                 &state,
@@ -228,7 +256,7 @@ pub async fn cancel(
                     )
                     .await?;
                     match exchange.result {
-                        Ok(_) => {}
+                        Ok(_) | Err(ConnectError::NotFound) => {}
                         Err(ConnectError::NotCancelable) => {
                             return orders::release_in(&mut c, &scope, not_cancelable(&payout))
                                 .await;

@@ -81,20 +81,25 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
         .await?;
     for payout in due_payouts {
         let mut collected_order = None;
+        // Every exchange with the network is kept as evidence, whatever came of it.
+        let mut evidence = Vec::new();
+        let mut retry_later = false;
         if let (Some(order_id), Some(connector)) = (
             &payout.network_order_id,
             state.networks.get(payout.mode, &payout.network),
         ) {
             let exchange = connector.cancel(OrderKind::Payout, order_id).await;
+            evidence.extend(exchange.evidence);
             match &exchange.result {
                 Ok(_) | Err(ConnectError::NotFound) => {}
                 Err(ConnectError::NotCancelable) => {
                     let order = connector.get(OrderKind::Payout, order_id).await;
+                    evidence.extend(order.evidence);
                     collected_order = order.result.ok();
                 }
                 Err(e) => {
                     tracing::warn!(payout = %payout.id, error = %e, "could not cancel an expired code at the network; will retry");
-                    continue;
+                    retry_later = true;
                 }
             }
         }
@@ -104,6 +109,19 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
             .store
             .write(move |mut c| {
                 Box::pin(async move {
+                    let object_id = payout.id.to_string();
+                    let link = crate::networks::EvidenceLink {
+                        merchant: Some(payout.merchant_id),
+                        mode: payout.mode,
+                        network: &payout.network,
+                        object_id: Some(&object_id),
+                        direction: "outbound",
+                    };
+                    crate::networks::store_evidence(&mut c, clock.as_ref(), link, &evidence)
+                        .await?;
+                    if retry_later {
+                        return Ok(());
+                    }
                     let Some(current) =
                         payouts::get(&mut c, payout.merchant_id, payout.mode, payout.id).await?
                     else {
@@ -135,7 +153,9 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
                 })
             })
             .await?;
-        closed += 1;
+        if !retry_later {
+            closed += 1;
+        }
     }
     Ok(closed)
 }

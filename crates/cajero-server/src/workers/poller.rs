@@ -5,6 +5,8 @@
 //! * A payout accepted but without a code for `orders.stuck_create_after_ms` (the server died
 //!   between reserving funds and hearing from the network) is looked up by our reference:
 //!   issued if the network has it, failed with its funds released if not.
+//! * An order the network issued for a payout that could no longer take it, and that the
+//!   network did not confirm canceled, is canceled again.
 //! * Raw network evidence older than `orders.evidence_retention_days` is deleted.
 
 use std::sync::Mutex;
@@ -186,7 +188,48 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
             })
             .await?;
     }
-    Ok(looked)
+    Ok(looked + retry_orphan_cancels(state).await?)
+}
+
+/// Cancels again, at the network, orders that no payout of ours could take and that the
+/// network did not confirm canceled the first time; returns how many it tried.
+pub async fn retry_orphan_cancels(state: &AppState) -> anyhow::Result<usize> {
+    use cajero_store::exceptions;
+    let orphans = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move {
+                exceptions::of_kind(
+                    &mut c,
+                    exceptions::ORPHAN_NETWORK_ORDER,
+                    true,
+                    POLL_BATCH_MAX,
+                )
+                .await
+            })
+        })
+        .await?;
+    let tried = orphans.len();
+    for orphan in orphans {
+        let mode = cajero_domain::merchant::Mode::from_livemode(orphan.livemode);
+        let (Some(network), Some(order_id)) = (orphan.network, orphan.network_order_id) else {
+            continue;
+        };
+        let Some(connector) = state.networks.get(mode, &network) else {
+            tracing::error!(exception = %orphan.id, network, "orphan network order on a network this instance does not reach");
+            continue;
+        };
+        crate::payouts::cancel_orphan(
+            state,
+            mode,
+            &orphan.object_id,
+            &network,
+            connector.as_ref(),
+            &order_id,
+        )
+        .await;
+    }
+    Ok(tried)
 }
 
 async fn store(

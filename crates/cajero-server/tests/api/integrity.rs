@@ -1,0 +1,416 @@
+//! Money integrity when a payout's create is interrupted (issue 10): a server that dies between
+//! reserving the funds and hearing from the network leaves a `pending` payout without a code.
+//! The poller resolves it, the client's retry with the same key replays what the poller
+//! decided, no network order is left without exactly one owning payout, and no event is
+//! emitted twice for one change.
+//!
+//! The crash is reproduced by running the create's first step alone
+//! (`payouts::accept`, committed) and dropping the request there, as `kill -9` would.
+
+use cajero_connect::{ConnectError, CreatePickup, DocumentRef, NetworkStatus, OrderKind};
+use cajero_domain::id::{MerchantId, PayoutId};
+use cajero_domain::merchant::{MerchantStatus, Mode};
+use cajero_server::auth::Caller;
+use cajero_server::idempotency::{IdempotencyKey, fingerprint};
+use cajero_server::payouts::{self, Acceptance, Accepted, CreatePayout};
+use cajero_store::exceptions;
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+crate::both_engines!(
+    a_payout_failed_by_the_poller_replays_its_failure_and_is_never_sent_to_the_network,
+    a_payout_issued_by_the_poller_emits_its_events_once_and_the_retry_replays_it,
+    an_order_issued_for_a_payout_that_failed_meanwhile_is_canceled_and_raised,
+    a_callback_for_an_unknown_order_becomes_an_exception_after_the_grace_period,
+    canceling_an_expired_code_at_the_network_is_kept_as_evidence,
+);
+
+struct Shop {
+    id: MerchantId,
+    key: String,
+    caller: Caller,
+}
+
+async fn shop(app: &TestApp) -> Shop {
+    let id = app.merchant("Giros", MerchantStatus::Active).await;
+    let (key_id, key) = app.key(id, Mode::Test).await;
+    let shop = Shop {
+        id,
+        key,
+        caller: Caller {
+            merchant_id: id,
+            mode: Mode::Test,
+            key_id,
+        },
+    };
+    let topup = post(
+        app,
+        &shop,
+        "/v1/topups",
+        "topup-1",
+        &json!({"amount": 1_000_000, "currency": "COP"}),
+    )
+    .await;
+    assert!(topup.0 == 201 || topup.0 == 200, "{topup:?}");
+    shop
+}
+
+async fn post(app: &TestApp, shop: &Shop, path: &str, key: &str, body: &Value) -> (u16, Value) {
+    let response = app
+        .http
+        .post(app.url(path))
+        .bearer_auth(&shop.key)
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn get(app: &TestApp, shop: &Shop, path: &str) -> Value {
+    let response = app.get_with_key(path, &shop.key).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+fn payout_body() -> Value {
+    json!({"amount": 50_000, "currency": "COP", "reference": "giro-1",
+           "beneficiary": {"name": "Luis Pérez", "document": {"type": "CC", "number": "1020304050"}}})
+}
+
+/// Runs the first step of `POST /v1/payouts` with `key` (claim, accept, reserve: committed)
+/// and stops there, as a server killed before it called the network.
+async fn accept_then_crash(app: &TestApp, shop: &Shop, key: &str) -> Accepted {
+    let body = payout_body();
+    let request = cajero_server::extract::from_value::<CreatePayout>(body.clone())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let accepted = payouts::accept(
+        &app.server.state,
+        shop.caller,
+        IdempotencyKey(key.to_string()),
+        fingerprint("POST", "/v1/payouts", &body),
+        request,
+        None,
+    )
+    .await
+    .unwrap();
+    match accepted {
+        Acceptance::Ready(accepted) => *accepted,
+        Acceptance::Answered(_) => panic!("a fresh key is accepted"),
+    }
+}
+
+/// Past `orders.stuck_create_after_ms`, then one poller step.
+async fn poller_after_the_stuck_window(app: &TestApp) {
+    app.clock.advance(SignedDuration::from_secs(3 * 60));
+    cajero_server::workers::poller::run_once(&app.server.state)
+        .await
+        .unwrap();
+}
+
+async fn network_order_for(
+    app: &TestApp,
+    payout: PayoutId,
+) -> Result<cajero_connect::NetworkOrder, ConnectError> {
+    let connector = app.server.state.networks.get(Mode::Test, "efecty").unwrap();
+    connector
+        .find_by_reference(OrderKind::Payout, &payout.to_string())
+        .await
+        .result
+}
+
+/// How many events of each type name this payout.
+async fn events_of(app: &TestApp, shop: &Shop, id: PayoutId) -> Vec<String> {
+    let events = get(app, shop, "/v1/events?limit=100").await;
+    let mut types: Vec<String> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["data"]["object"]["id"] == id.to_string().as_str())
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect();
+    types.sort();
+    types
+}
+
+async fn available(app: &TestApp, shop: &Shop) -> (i64, i64) {
+    let b = get(app, shop, "/v1/balance").await;
+    (
+        b["available"][0]["amount"].as_i64().unwrap(),
+        b["reserved"][0]["amount"].as_i64().unwrap(),
+    )
+}
+
+async fn ledger_balances(app: &TestApp) {
+    let report = app
+        .server
+        .state
+        .store
+        .read(|mut c| Box::pin(async move { cajero_store::verify::verify(&mut c).await }))
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{report:?}");
+}
+
+/// The fault found under `kill -9`: the poller failed the stuck payout and released its funds,
+/// but the key stayed `running`; the retry then sent the payout to the network, which issued
+/// a live code for a failed payout with no money behind it.
+async fn a_payout_failed_by_the_poller_replays_its_failure_and_is_never_sent_to_the_network(
+    app: &TestApp,
+) {
+    let shop = shop(app).await;
+    let id = accept_then_crash(app, &shop, "giro-crash-1")
+        .await
+        .payout_id();
+    assert_eq!(available(app, &shop).await, (950_000, 50_000));
+
+    poller_after_the_stuck_window(app).await;
+    let payout = get(app, &shop, &format!("/v1/payouts/{id}")).await;
+    assert_eq!(payout["status"], "failed");
+    assert_eq!(available(app, &shop).await, (1_000_000, 0));
+
+    let (status, body) = post(app, &shop, "/v1/payouts", "giro-crash-1", &payout_body()).await;
+    assert_eq!(status, 424, "the retry replays the failure: {body}");
+    assert_eq!(body["error"]["code"], "network_unavailable");
+    assert_eq!(body["error"]["payout"], id.to_string().as_str());
+    assert!(
+        matches!(
+            network_order_for(app, id).await,
+            Err(ConnectError::NotFound)
+        ),
+        "the failed payout was never sent to the network"
+    );
+    assert_eq!(
+        get(app, &shop, &format!("/v1/payouts/{id}")).await["status"],
+        "failed"
+    );
+    assert_eq!(available(app, &shop).await, (1_000_000, 0));
+    assert_eq!(
+        events_of(app, &shop, id).await,
+        ["payout.created", "payout.failed"]
+    );
+    ledger_balances(app).await;
+}
+
+/// The network took the order before the crash; the poller finds it by reference and issues
+/// the payout (one `payout.created`, one `payout.available`); the retry replays that answer
+/// and emits nothing.
+async fn a_payout_issued_by_the_poller_emits_its_events_once_and_the_retry_replays_it(
+    app: &TestApp,
+) {
+    let shop = shop(app).await;
+    let id = accept_then_crash(app, &shop, "giro-crash-2")
+        .await
+        .payout_id();
+    let connector = app.server.state.networks.get(Mode::Test, "efecty").unwrap();
+    let order = connector
+        .create_pickup(&CreatePickup {
+            network: "efecty".into(),
+            reference: id.to_string(),
+            amount: cajero_domain::money::Amount::new(50_000).unwrap(),
+            beneficiary_name: "Luis Pérez".into(),
+            beneficiary_document: DocumentRef {
+                kind: "CC".into(),
+                number: "1020304050".into(),
+            },
+            expires_in_seconds: 7 * 24 * 3600,
+        })
+        .await
+        .result
+        .unwrap();
+
+    poller_after_the_stuck_window(app).await;
+    let payout = get(app, &shop, &format!("/v1/payouts/{id}")).await;
+    assert_eq!(payout["status"], "available");
+    let code = payout["pickup"]["code"].as_str().unwrap().replace(' ', "");
+    assert_eq!(code, order.code);
+
+    let (status, body) = post(app, &shop, "/v1/payouts", "giro-crash-2", &payout_body()).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["id"], id.to_string().as_str());
+    assert_eq!(body["status"], "available");
+    assert_eq!(
+        events_of(app, &shop, id).await,
+        ["payout.available", "payout.created"],
+        "one event per change, however often the create is retried"
+    );
+    assert_eq!(available(app, &shop).await, (950_000, 50_000));
+    ledger_balances(app).await;
+}
+
+/// A retry that had passed its claim before the poller failed the payout: the network issues
+/// an order that no payout can take. It is canceled at the network at once, recorded as an
+/// `orphan_network_order` exception with an alert, and the payout stays failed.
+async fn an_order_issued_for_a_payout_that_failed_meanwhile_is_canceled_and_raised(app: &TestApp) {
+    let shop = shop(app).await;
+    let accepted = accept_then_crash(app, &shop, "giro-crash-3").await;
+    let id = accepted.payout_id();
+    poller_after_the_stuck_window(app).await;
+    assert_eq!(
+        get(app, &shop, &format!("/v1/payouts/{id}")).await["status"],
+        "failed"
+    );
+
+    let response = payouts::issue(&app.server.state, accepted).await.unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        424,
+        "answers the payout as it stands"
+    );
+
+    let order = network_order_for(app, id).await.unwrap();
+    assert_eq!(
+        order.status,
+        NetworkStatus::Canceled,
+        "the orphan code can no longer be collected"
+    );
+    let orphans = app
+        .server
+        .state
+        .store
+        .read(|mut c| {
+            Box::pin(async move {
+                exceptions::of_kind(&mut c, exceptions::ORPHAN_NETWORK_ORDER, false, 10).await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(orphans.len(), 1, "{orphans:?}");
+    assert_eq!(orphans[0].object_id, id.to_string());
+    assert_eq!(
+        orphans[0].network_order_id.as_deref(),
+        Some(order.network_order_id.as_str())
+    );
+    assert_eq!(orphans[0].status, "resolved");
+    let events = get(app, &shop, "/v1/events?limit=100").await;
+    assert!(
+        events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "alert.raised"
+                && e["data"]["object"]["code"] == "orphan_network_order"),
+        "{events}"
+    );
+    assert_eq!(
+        events_of(app, &shop, id).await,
+        ["payout.created", "payout.failed"]
+    );
+    assert_eq!(
+        get(app, &shop, &format!("/v1/payouts/{id}")).await["status"],
+        "failed"
+    );
+    assert_eq!(available(app, &shop).await, (1_000_000, 0));
+    // The poller has nothing left to cancel.
+    cajero_server::workers::poller::retry_orphan_cancels(&app.server.state)
+        .await
+        .unwrap();
+    ledger_balances(app).await;
+}
+
+/// A genuine callback about an order we never recorded is answered 503 while its create may
+/// still be committing; past `orders.unknown_callback_grace_ms` it is recorded once as a
+/// `missing_in_cajero` exception (the cash it reports held in suspense) and answered 200, so
+/// the network stops retrying and the operator sees it.
+async fn a_callback_for_an_unknown_order_becomes_an_exception_after_the_grace_period(
+    app: &TestApp,
+) {
+    let sim = app.server.state.networks.sim().unwrap().config().clone();
+    let body = json!({"id": "cb_ghost", "type": "payout.paid", "created_at": "2025-11-24T16:00:00Z",
+        "network": "efecty", "merchant_id": sim.merchant_id,
+        "data": {"order": {"id": "pay_ghost", "object": "payout", "network": "efecty",
+            "merchant_id": sim.merchant_id, "reference": "po_ghost", "status": "paid", "amount": 20000,
+            "currency": "COP", "pickup_code": "1234567890", "pickup_code_display": "1234 5678 90",
+            "beneficiary": {"name": "Luis Pérez", "document": {"type": "CC", "number": "1020304050"}},
+            "created_at": "2025-11-24T16:00:00Z", "updated_at": "2025-11-24T16:00:00Z",
+            "expires_at": "2025-11-27T16:00:00Z", "active_from": "2025-11-24T16:00:00Z",
+            "paid_at": "2025-11-24T16:00:00Z", "paid_counter_id": "EF-BOG-001", "canceled_at": null,
+            "expired_at": null, "wrong_code_attempts": 0, "attempts": []},
+            "attempt": null}})
+    .to_string();
+    let send = || {
+        let ts = jiff::Timestamp::now().as_second();
+        let signature = cajero_sim::signing::sign_callback(&sim.secret, ts, body.as_bytes());
+        app.http
+            .post(app.url("/callbacks/sim"))
+            .header("content-type", "application/json")
+            .header("sim-callback-id", "cb_ghost")
+            .header("sim-timestamp", ts.to_string())
+            .header("sim-signature", signature)
+            .body(body.clone())
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), 503, "{}", first.text().await.unwrap());
+    app.clock.advance(SignedDuration::from_secs(5 * 60));
+    assert_eq!(
+        send().await.unwrap().status(),
+        503,
+        "still within the grace period"
+    );
+
+    app.clock.advance(SignedDuration::from_secs(6 * 60));
+    let recorded = send().await.unwrap();
+    assert_eq!(recorded.status(), 200, "{}", recorded.text().await.unwrap());
+    assert_eq!(
+        send().await.unwrap().status(),
+        200,
+        "a duplicate changes nothing"
+    );
+    let missing = app
+        .server
+        .state
+        .store
+        .read(|mut c| {
+            Box::pin(async move {
+                exceptions::of_kind(&mut c, exceptions::MISSING_IN_CAJERO, false, 10).await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert_eq!(missing[0].network_order_id.as_deref(), Some("pay_ghost"));
+    assert_eq!(missing[0].amount, 20_000);
+    assert_eq!(missing[0].status, "open");
+    assert_eq!(missing[0].merchant_id, None);
+    ledger_balances(app).await;
+}
+
+/// Canceling an expired pick-up code at the network is an exchange like any other: its raw
+/// request and answer are kept as evidence of the payout.
+async fn canceling_an_expired_code_at_the_network_is_kept_as_evidence(app: &TestApp) {
+    let shop = shop(app).await;
+    let (status, payout) = post(app, &shop, "/v1/payouts", "giro-expiring", &payout_body()).await;
+    assert_eq!(status, 201, "{payout}");
+    let id = payout["id"].as_str().unwrap().to_string();
+    app.clock.advance(SignedDuration::from_secs(8 * 24 * 3600));
+    cajero_server::workers::expiry::run_once(&app.server.state)
+        .await
+        .unwrap();
+    // `expired`, or `canceled` when the network's callback for our cancelation lands first.
+    let status = get(app, &shop, &format!("/v1/payouts/{id}")).await["status"].clone();
+    assert!(status == "expired" || status == "canceled", "{status}");
+    let messages = app
+        .server
+        .state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { cajero_store::network::messages_for(&mut c, &id).await })
+        })
+        .await
+        .unwrap();
+    assert!(
+        messages
+            .iter()
+            .any(|(operation, direction, ..)| operation.contains("cancel")
+                && direction == "outbound"),
+        "{messages:?}"
+    );
+    let _ = shop.id;
+}

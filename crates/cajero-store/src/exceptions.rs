@@ -1,0 +1,158 @@
+//! Payment exceptions: money or orders at a network that have no open object of ours to land
+//! on. Each is recorded once (by kind and object), stays `open` until someone acts on it, and
+//! is never silently dropped.
+//!
+//! | kind | what happened | who closes it |
+//! |---|---|---|
+//! | `paid_after_expiry`, `paid_after_cancel` | cash paid for a voucher we had closed | an operator (honour or refund) |
+//! | `orphan_network_order` | the network issued an order we could not attach to an object we own (its payout had failed meanwhile) | the poller, once the network canceled the order (`resolved`) |
+//! | `missing_in_cajero` | the network called back about an order we never recorded | an operator |
+
+use cajero_domain::id::MerchantId;
+use cajero_domain::merchant::Mode;
+use cajero_domain::money::{Amount, Currency};
+use jiff::Timestamp;
+
+use crate::{Conn, Micros, StoreError, execute, fetch};
+
+/// A network order issued for a payout that could no longer take it.
+pub const ORPHAN_NETWORK_ORDER: &str = "orphan_network_order";
+/// A callback about an order that is not in our books.
+pub const MISSING_IN_CAJERO: &str = "missing_in_cajero";
+
+/// An exception to record.
+#[derive(Debug, Clone)]
+pub struct NewException<'a> {
+    /// `exc_…`, derived from what it is about so that it is recorded once.
+    pub id: &'a str,
+    /// The merchant, when known.
+    pub merchant_id: Option<MerchantId>,
+    /// Test or live.
+    pub mode: Mode,
+    /// See the module's table.
+    pub kind: &'a str,
+    /// Our object, or `network:order` when we have none.
+    pub object_id: &'a str,
+    /// The money concerned.
+    pub amount: Amount,
+    /// Its currency.
+    pub currency: Currency,
+    /// The network, when the exception is about one of its orders.
+    pub network: Option<&'a str>,
+    /// The network's order id.
+    pub network_order_id: Option<&'a str>,
+    /// What happened, for the operator.
+    pub detail: Option<&'a str>,
+}
+
+/// Records an exception once per kind and object; false when it was already recorded.
+pub async fn record(
+    conn: &mut Conn<'_>,
+    e: &NewException<'_>,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let inserted = execute!(
+        conn,
+        "INSERT INTO payment_exceptions (id, merchant_id, livemode, kind, object_id, amount, \
+         currency, status, network, network_order_id, detail, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $11) \
+         ON CONFLICT (kind, object_id) DO NOTHING",
+        e.id,
+        e.merchant_id.map(|m| m.to_string()),
+        e.mode.is_live(),
+        e.kind,
+        e.object_id,
+        e.amount.minor(),
+        e.currency.code(),
+        e.network,
+        e.network_order_id,
+        e.detail,
+        Micros::from(now).0,
+    )?;
+    Ok(inserted == 1)
+}
+
+/// An open exception about a network order.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OrderException {
+    /// `exc_…`.
+    pub id: String,
+    /// The merchant, when known.
+    pub merchant_id: Option<String>,
+    /// Live or test.
+    pub livemode: bool,
+    /// Our object (or `network:order`).
+    pub object_id: String,
+    /// The network.
+    pub network: Option<String>,
+    /// Its order id.
+    pub network_order_id: Option<String>,
+    /// The money concerned.
+    pub amount: i64,
+    /// Open, resolved, …
+    pub status: String,
+}
+
+/// Exceptions of `kind`, oldest first, at most `limit`; `open_only` keeps the open ones.
+pub async fn of_kind(
+    conn: &mut Conn<'_>,
+    kind: &str,
+    open_only: bool,
+    limit: i64,
+) -> Result<Vec<OrderException>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        OrderException,
+        "SELECT id, merchant_id, livemode, object_id, network, network_order_id, amount, status \
+         FROM payment_exceptions WHERE kind = $1 AND ($2 = FALSE OR status = 'open') \
+         ORDER BY created_at, id LIMIT $3",
+        kind,
+        open_only,
+        limit,
+    )?)
+}
+
+/// Closes an open exception as `resolved` (compare-and-set); false when it was not open.
+pub async fn resolve(
+    conn: &mut Conn<'_>,
+    id: &str,
+    detail: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let changed = execute!(
+        conn,
+        "UPDATE payment_exceptions SET status = 'resolved', detail = $1, updated_at = $2 \
+         WHERE id = $3 AND status = 'open'",
+        detail,
+        Micros::from(now).0,
+        id,
+    )?;
+    Ok(changed == 1)
+}
+
+/// When a callback about this unknown order was first seen (recording `now` the first time).
+pub async fn unknown_order_first_seen(
+    conn: &mut Conn<'_>,
+    network: &str,
+    network_order_id: &str,
+    now: Timestamp,
+) -> Result<Timestamp, StoreError> {
+    execute!(
+        conn,
+        "INSERT INTO unknown_callbacks (network, network_order_id, first_seen_at) \
+         VALUES ($1, $2, $3) ON CONFLICT (network, network_order_id) DO NOTHING",
+        network,
+        network_order_id,
+        Micros::from(now).0,
+    )?;
+    let (at,) = fetch!(
+        one,
+        conn,
+        (i64,),
+        "SELECT first_seen_at FROM unknown_callbacks WHERE network = $1 AND network_order_id = $2",
+        network,
+        network_order_id,
+    )?;
+    Ok(Micros(at).to_timestamp())
+}
