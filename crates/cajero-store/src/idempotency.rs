@@ -114,17 +114,25 @@ pub async fn begin(
             locked_until: held_until,
         });
     }
-    // The owner crashed: take the key over.
-    execute!(
+    // The owner crashed: take the key over — compare-and-set on the lock we saw, so that of
+    // two retries racing for the same dead claim (PostgreSQL, two instances) only one wins;
+    // the other sees the winner's lock.
+    let taken = execute!(
         conn,
         "UPDATE idempotency_keys SET locked_until = $1 \
-         WHERE merchant_id = $2 AND livemode = $3 AND idempotency_key = $4 AND state = 'running'",
+         WHERE merchant_id = $2 AND livemode = $3 AND idempotency_key = $4 AND state = 'running' \
+         AND locked_until = $5",
         Micros::from(locked_until).0,
         scope.merchant_id.to_string(),
         scope.mode.is_live(),
         &scope.key,
+        row.locked_until,
     )?;
-    Ok(Begin::Proceed)
+    if taken == 1 {
+        Ok(Begin::Proceed)
+    } else {
+        Ok(Begin::InProgress { locked_until })
+    }
 }
 
 /// Stores the result; call in the same unit of work as the change it describes.
