@@ -232,7 +232,7 @@ pub async fn client(load: Arc<Load>, mut rng: Rng, until: Instant) {
                 load.send_new(cancel_request(&load, Kind::CancelPayout, &id))
                     .await;
             }
-            _ if roll % 2 == 0 => {
+            _ if roll.is_multiple_of(2) => {
                 if let Some(body) = load.send_new(payin_request(&load, &mut rng)).await
                     && let Some(id) = body["id"].as_str()
                 {
