@@ -1,4 +1,4 @@
-//! The crash suite, short: `cajero chaos` kills `cajero serve` with SIGKILL twice under load,
+//! The crash suite, short: `cajero chaos` kills `cajero serve` with SIGKILL three times (mid-load, mid-settlement, mid-webhook-backlog),
 //! restarts it, resends what was lost and checks that nothing was lost or done twice — on
 //! SQLite, and on PostgreSQL with one and with two instances when `CAJERO_TEST_POSTGRES_URL`
 //! is set (`.ci/run` sets it). The runs take turns: each one loads both CPU cores.
@@ -16,8 +16,8 @@ const SEED: &str = "20261130";
 fn chaos(extra: &[&str]) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let out = Command::new(env!("CARGO_BIN_EXE_cajero"))
-        .args(["chaos", "--seed", SEED, "--cycles", "2", "--clients", "16"])
-        .args(["--cycle-seconds-min", "3", "--cycle-seconds-max", "5"])
+        .args(["chaos", "--seed", SEED, "--cycles", "3", "--clients", "16"])
+        .args(["--cycle-seconds-min", "2", "--cycle-seconds-max", "4"])
         .args(extra)
         .env_remove("CAJERO_DATABASE_URL")
         .env_remove("CAJERO_CONFIG")

@@ -69,9 +69,12 @@ pub fn sim_clock_start() -> anyhow::Result<Timestamp> {
 /// Runs cycle `number`: load, a kill at a seeded moment, a restart, and a resend of what was
 /// lost (in the background: its handle answers how many requests it left without an answer).
 pub async fn run(run: &mut Run, number: u32) -> anyhow::Result<JoinHandle<usize>> {
+    // Moments and resend timing take turns from a seeded start, so that any three cycles kill
+    // at each moment and any two resend both at once and late.
+    let turn = Rng::new(run.seed, CYCLE_STREAM - 1).next_u64() % 6 + u64::from(number);
+    let moment = [Moment::Load, Moment::Settlement, Moment::Backlog][(turn % 3) as usize];
+    let late = !turn.is_multiple_of(2);
     let mut rng = Rng::new(run.seed, CYCLE_STREAM + u64::from(number));
-    let moment = [Moment::Load, Moment::Settlement, Moment::Backlog][rng.range(0, 2) as usize];
-    let late = rng.chance(350);
     let victim = rng.range(0, run.args.instances as u64 - 1) as usize;
     let length_ms = rng.range(
         run.args.cycle_seconds_min * 1_000,

@@ -30,11 +30,6 @@ impl Rng {
         }
         low + self.next_u64() % (high - low + 1)
     }
-
-    /// True `per_mille` times in a thousand.
-    pub fn chance(&mut self, per_mille: u64) -> bool {
-        self.next_u64() % 1_000 < per_mille
-    }
 }
 
 #[cfg(test)]
