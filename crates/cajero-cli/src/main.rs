@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 mod admin;
 mod bench;
 mod calendar;
+mod chaos;
 mod demo;
 mod ledger;
 mod output;
@@ -54,6 +55,9 @@ enum Command {
     /// Measure throughput against DESIGN.md's targets.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// The crash suite: load, `kill -9`, restart, resend, then check that nothing was lost or
+    /// done twice.
+    Chaos(chaos::ChaosArgs),
     /// The cash network simulator: serve it, print its settlement files, play a counter.
     Sim(cajero_sim::cli::SimArgs),
     /// Print the API's OpenAPI 3.1 description (the same as `/openapi.json` and
@@ -106,6 +110,7 @@ fn main() -> ExitCode {
             Command::Settlement(command) => settings::settlement(command).await,
             Command::Sim(args) => cajero_sim::cli::run(args).await,
             Command::Bench(command) => bench::run(command).await,
+            Command::Chaos(args) => chaos::run(args).await,
         }
     });
     match result {
