@@ -149,6 +149,28 @@ async fn owners(
     Ok(owners)
 }
 
+/// Exceptions recorded for orphan network orders at most.
+const ORPHANS_MAX: i64 = 1_000_000;
+
+/// Network order ids cajero holds an `orphan_network_order` exception for.
+async fn orphan_exceptions(database_url: &str) -> anyhow::Result<Vec<String>> {
+    use cajero_store::exceptions;
+    let store = Store::open(database_url, &StoreOptions::default()).await?;
+    let rows = store
+        .read(|mut c| {
+            Box::pin(async move {
+                exceptions::of_kind(&mut c, exceptions::ORPHAN_NETWORK_ORDER, false, ORPHANS_MAX)
+                    .await
+            })
+        })
+        .await?;
+    store.close().await;
+    Ok(rows
+        .into_iter()
+        .filter_map(|e| e.network_order_id)
+        .collect())
+}
+
 /// The simulator's orders for cajero, from its own database.
 async fn sim_orders(sim_database_url: &str) -> anyhow::Result<Vec<cajero_sim::model::Order>> {
     let store = cajero_sim::store::Store::open(sim_database_url).await?;
@@ -178,7 +200,7 @@ pub async fn gather(
         balance: get_json(load, &format!("{base}/v1/balance")).await?,
         owners: owners(database_url, merchant).await?,
         sim_orders: sim_orders(sim_database_url).await?,
-        orphan_exceptions: Vec::new(),
+        orphan_exceptions: orphan_exceptions(database_url).await?,
         received,
     })
 }

@@ -67,8 +67,11 @@ pub struct Entry {
     pub sends: u32,
     /// Sends that came to nothing ([`Sent::Lost`] or [`Sent::InProgress`]).
     pub unanswered: u32,
-    /// 2xx answers to a resend of an acknowledged key without `Idempotent-Replayed`.
-    pub fresh_after_ack: u32,
+    /// 2xx answers without `Idempotent-Replayed`: the request ran. Exactly one per
+    /// acknowledged key; a second means the key ran twice. (A replay may be recorded before
+    /// the fresh answer it replays: a resend that arrives after the first run committed is
+    /// answered before that run's own, slower, response reaches the client.)
+    pub fresh: u32,
     /// Why the last send came to nothing.
     pub last_error: Option<String>,
 }
@@ -96,7 +99,7 @@ impl Journal {
             ids: BTreeSet::new(),
             sends: 0,
             unanswered: 0,
-            fresh_after_ack: 0,
+            fresh: 0,
             last_error: None,
         });
     }
@@ -119,13 +122,12 @@ impl Journal {
             });
             return None;
         };
-        let was_acknowledged = entry.acknowledged();
         entry.status.get_or_insert(*status);
         if !(200..300).contains(status) {
             return None;
         }
-        if was_acknowledged && !replayed {
-            entry.fresh_after_ack += 1;
+        if !replayed {
+            entry.fresh += 1;
         }
         let id = body["id"].as_str()?.to_string();
         entry.ids.insert(id.clone());
