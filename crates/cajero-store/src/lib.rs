@@ -27,6 +27,7 @@ use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
 pub mod events;
 pub mod fx;
 pub mod idempotency;
+pub mod instances;
 pub mod ledger;
 pub mod merchant_settings;
 pub mod merchants;

@@ -2,8 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod claims;
 mod funds;
 mod helpers;
+mod leases;
 mod orders;
 mod pages;
 mod receiver;
