@@ -57,12 +57,13 @@ impl super::Worker for HeartbeatWorker {
             .await?
         {
             // Its work stops by itself: deliveries in flight are abandoned before others may
-            // take them, and no new ones are claimed.
-            anyhow::bail!(
-                "another process registered instance id {:?} after this one: two processes \
+            // take them, and no new ones are claimed. Said at every heartbeat, not faster.
+            tracing::error!(
+                instance = instance.id(),
+                incarnation = instance.incarnation(),
+                "another process registered this instance id after this one: two processes \
                  share an instance id (set instance_id to tell them apart); this one's work \
-                 counts as dead",
-                instance.id()
+                 counts as dead"
             );
         }
         Ok(0)
