@@ -44,10 +44,10 @@ async fn serve(db: &str) -> (Child, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_cajero"))
         .args(["serve", "--listen", &listen, "--database-url", db])
         .env_remove("CAJERO_CONFIG")
-        // Short timeout and lease, so that the crashed instance's deliveries are taken over
-        // within seconds instead of a minute.
+        // The same instance on every start (the port changes), so that the restarted one takes
+        // over the killed one's deliveries at once.
+        .env("CAJERO_INSTANCE_ID", "webhooks-restart-test")
         .env("CAJERO_WEBHOOKS__TIMEOUT_MS", "3000")
-        .env("CAJERO_WEBHOOKS__LEASE_MS", "4000")
         .env("CAJERO_WEBHOOKS__IDLE_POLL_MS", "50")
         .env("CAJERO_WEBHOOKS__ENDPOINT_CONCURRENCY_MAX", "16")
         .stdout(Stdio::null())

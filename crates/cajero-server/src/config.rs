@@ -80,8 +80,10 @@ pub struct WebhooksConfig {
     pub worker_enabled: bool,
     /// A delivery's whole exchange: connect, send, answer (API.md: 15 s).
     pub timeout_ms: u64,
-    /// How long a claimed delivery is held before another worker may take it over; longer
-    /// than `timeout_ms` (a crashed instance's deliveries wait this long).
+    /// How long a claimed delivery is held before another worker may take it over. The
+    /// worker renews the lease every third of it while the delivery is in flight (which may
+    /// take `timeout_ms`), so a short lease only bounds how long a stalled instance's
+    /// deliveries wait; a dead instance's are taken over as soon as its heartbeat lapses.
     pub lease_ms: u64,
     /// Deliveries in flight at once, per instance.
     pub delivery_concurrency_max: u32,
@@ -100,7 +102,7 @@ impl Default for WebhooksConfig {
         WebhooksConfig {
             worker_enabled: true,
             timeout_ms: 15_000,
-            lease_ms: 60_000,
+            lease_ms: 6_000,
             delivery_concurrency_max: 256,
             endpoint_concurrency_max: 32,
             batch_max: 256,
@@ -112,6 +114,7 @@ impl Default for WebhooksConfig {
 
 /// Bounds of the webhook settings.
 const WEBHOOK_CONCURRENCY_MAX: u32 = 10_000;
+const WEBHOOK_LEASE_MS_MIN: u64 = 1_000;
 const WEBHOOK_BATCH_MAX: u32 = 5_000;
 
 impl WebhooksConfig {
@@ -128,10 +131,14 @@ impl WebhooksConfig {
                 ));
             }
         }
-        if self.lease_ms <= self.timeout_ms {
+        if self.lease_ms < WEBHOOK_LEASE_MS_MIN {
             return Err(invalid(
                 "webhooks.lease_ms",
-                "must be longer than webhooks.timeout_ms, or deliveries in flight get taken over",
+                format!(
+                    "must be at least {WEBHOOK_LEASE_MS_MIN} milliseconds (it is renewed every \
+                     third of it), not {}",
+                    self.lease_ms
+                ),
             ));
         }
         for (key, value, max) in [
@@ -274,6 +281,10 @@ impl LedgerConfig {
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// This installation's stable name among the instances sharing the database: the same
+    /// after a restart, never the same for two running processes. Default: the host name and
+    /// the listen address (`host/127.0.0.1:8080`). See [`crate::instance`].
+    pub instance_id: Option<String>,
     /// `sqlite://cajero.db`, `sqlite::memory:` or `postgres://…`.
     pub database_url: Secret,
     /// The URL clients reach this server at (for links in pages and webhooks); defaults to
@@ -322,6 +333,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            instance_id: None,
             database_url: Secret::new("sqlite://cajero.db"),
             public_url: None,
             log_format: LogFormat::Human,
@@ -358,6 +370,7 @@ pub enum ConfigError {
 /// `CAJERO_CONFIG` or the test suites' `CAJERO_TEST_POSTGRES_URL`) are not configuration keys.
 const ENV_KEYS: &[&str] = &[
     "listen",
+    "instance_id",
     "database_url",
     "public_url",
     "log_format",
@@ -408,6 +421,19 @@ impl Config {
             return Err(invalid(
                 "database_url",
                 "must start with sqlite: or postgres:// (e.g. sqlite://cajero.db)",
+            ));
+        }
+        if let Some(id) = &self.instance_id
+            && (id.is_empty()
+                || id.len() > cajero_store::instances::INSTANCE_ID_CHARS_MAX
+                || !id.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(invalid(
+                "instance_id",
+                format!(
+                    "must be 1 to {} printable ASCII characters without spaces",
+                    cajero_store::instances::INSTANCE_ID_CHARS_MAX
+                ),
             ));
         }
         if let Some(public) = &self.public_url
@@ -567,6 +593,23 @@ mod tests {
                 },
                 "log_level",
             ),
+            (
+                Config {
+                    instance_id: Some("two words".into()),
+                    ..Config::default()
+                },
+                "instance_id",
+            ),
+            (
+                Config {
+                    webhooks: WebhooksConfig {
+                        lease_ms: 999,
+                        ..WebhooksConfig::default()
+                    },
+                    ..Config::default()
+                },
+                "webhooks.lease_ms",
+            ),
         ];
         for (config, key) in cases {
             let err = config.validate().unwrap_err();
@@ -585,6 +628,7 @@ mod tests {
             jail.set_env("CAJERO_LOG_LEVEL", "warn");
             jail.set_env("CAJERO_DATABASE__ACQUIRE_TIMEOUT_MS", "1234");
             jail.set_env("CAJERO_TEST_POSTGRES_URL", "postgres://ignored");
+            jail.set_env("CAJERO_INSTANCE_ID", "eu-west-1a");
             let config = Config::load(
                 Some(Path::new("cajero.toml")),
                 Overrides {
@@ -598,6 +642,7 @@ mod tests {
             assert_eq!(config.database.pool_connections_max, 3);
             assert_eq!(config.database.acquire_timeout_ms, 1234);
             assert_eq!(config.database_url.expose(), "sqlite::memory:");
+            assert_eq!(config.instance_id.as_deref(), Some("eu-west-1a"));
             Ok(())
         });
     }

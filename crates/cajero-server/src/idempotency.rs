@@ -23,29 +23,38 @@ use crate::error::{ApiError, ErrorType};
 pub const HEADER: &str = "idempotency-key";
 /// Longest key accepted (API.md: 1–255 printable ASCII).
 pub const KEY_CHARS_MAX: usize = 255;
-/// How long a running request holds its key before it counts as crashed.
+/// How long a running request holds its key before it counts as crashed (sooner when the
+/// instance running it is known dead: see [`cajero_store::instances`]).
 pub const LOCK_S: i64 = 60;
 /// How long keys are kept (API.md: at least 7 days).
 pub const RETENTION_DAYS: i64 = 7;
 
-/// The key as stored: scoped to the caller's merchant and mode, with the request's fingerprint.
+/// The key as stored: scoped to the caller's merchant and mode, with the request's fingerprint,
+/// held by the incarnation serving the request.
 pub fn scope(caller: Caller, key: IdempotencyKey, fingerprint: String) -> KeyScope {
     KeyScope {
         merchant_id: caller.merchant_id,
         mode: caller.mode,
-        key: key.0,
+        key: key.key,
         fingerprint,
+        holder: key.holder,
     }
 }
 
-/// The `Idempotency-Key` header, checked.
+/// The `Idempotency-Key` header, checked, as received by this instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey(pub String);
+pub struct IdempotencyKey {
+    /// The header's value.
+    pub key: String,
+    /// The incarnation of the instance serving the request (see [`crate::instance`]): a claim
+    /// of the key is held by it while the request runs.
+    pub holder: Option<String>,
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+impl FromRequestParts<AppState> for IdempotencyKey {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Some(value) = parts.headers.get(HEADER) else {
             return Err(ApiError::invalid(
                 "idempotency_key_missing",
@@ -64,7 +73,15 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
                     "Idempotency-Key must be 1–255 printable ASCII characters.",
                 )
             })?;
-        Ok(IdempotencyKey(key.to_string()))
+        Ok(IdempotencyKey {
+            key: key.to_string(),
+            // An instance that never registered (a tool) cannot vouch for its claims: they
+            // are held by their lock alone.
+            holder: state
+                .instance
+                .is_registered()
+                .then(|| state.instance.incarnation().to_string()),
+        })
     }
 }
 

@@ -27,6 +27,7 @@ pub mod error;
 pub mod extract;
 pub mod funds;
 pub mod idempotency;
+pub mod instance;
 pub mod ledger_workers;
 pub mod list;
 pub mod metrics;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The cash networks this instance reaches.
     pub networks: networks::Networks,
+    /// This instance's id and incarnation (registered when it serves).
+    pub instance: Arc<instance::Instance>,
 }
 
 impl AppState {
@@ -80,12 +83,14 @@ impl AppState {
         let keys = admin::key_hasher(&store, &config, clock.as_ref())
             .await
             .context("preparing the API key hasher")?;
+        let instance = instance::Instance::for_config(config.instance_id.as_deref(), config.listen);
         Ok(AppState {
             store,
             clock,
             keys,
             config: Arc::new(config),
             networks: networks::Networks::default(),
+            instance: Arc::new(instance),
         })
     }
 
@@ -154,7 +159,8 @@ impl Running {
 }
 
 /// Serves on `listener` until `shutdown` completes, then drains (within the configured grace
-/// period) and closes the store.
+/// period) and closes the store. Registers this incarnation first: what an earlier
+/// incarnation of the same instance held is released before anything else runs.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
@@ -163,6 +169,11 @@ pub async fn serve(
     let grace = Duration::from_millis(state.config.shutdown_grace_ms);
     let store = state.store.clone();
     let networks = state.networks.clone();
+    if !state.instance.is_registered() {
+        workers::heartbeat::register(&state)
+            .await
+            .context("registering this instance")?;
+    }
     let background = workers::start(&state)?;
     let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(state);
@@ -198,6 +209,11 @@ pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let mut config = config;
     config.listen = addr;
     let state = AppState::open_serving(config, clock).await?;
+    // Registered before it returns, so that callers' work is held by a live incarnation from
+    // the start.
+    workers::heartbeat::register(&state)
+        .await
+        .context("registering this instance")?;
     let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(serve(state.clone(), listener, async move {
         let _ = signal.await;

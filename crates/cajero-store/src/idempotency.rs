@@ -3,13 +3,17 @@
 //! A request claims its key with [`begin`] and stores its result with [`finish`] in the same
 //! transaction as the change it made. A request that only touches the database does both in
 //! one unit of work, so there is never a half-finished record. A request that must call a
-//! network in between commits the claim first (state `running`, locked for a while), and
-//! [`release`]s it if it fails before changing anything; a claim whose lock ran out belongs to
-//! a crashed request and may be taken over.
+//! network in between commits the claim first (state `running`, locked for a while, held by
+//! the serving instance's incarnation), and [`release`]s it if it fails before changing
+//! anything. A claim whose lock ran out, or whose holder is dead (see [`crate::instances`]: a
+//! killed instance, or an earlier incarnation of a restarted one), belongs to a crashed request
+//! and may be taken over at once by a retry; one that nobody retries is found by
+//! [`take_abandoned`] and cleaned up.
 
 use cajero_domain::id::MerchantId;
 use cajero_domain::merchant::Mode;
 use jiff::Timestamp;
+use sqlx::AssertSqlSafe;
 
 use crate::{Conn, Micros, StoreError, execute, fetch};
 
@@ -24,6 +28,9 @@ pub struct KeyScope {
     pub key: String,
     /// SHA-256 of method, path and canonical body.
     pub fingerprint: String,
+    /// The incarnation of the instance serving the request: it holds the claim while the
+    /// request runs. `None` (tools): only the lock's end frees the claim.
+    pub holder: Option<String>,
 }
 
 /// A stored response.
@@ -38,7 +45,7 @@ pub struct StoredResponse {
 /// What [`begin`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Begin {
-    /// The key is new (or its crashed owner's lock ran out): go ahead.
+    /// The key is new (or its crashed owner's lock ran out, or its owner is dead): go ahead.
     Proceed,
     /// Done before: replay this.
     Replay(StoredResponse),
@@ -58,9 +65,12 @@ struct Row {
     response_status: Option<i64>,
     response_body: Option<String>,
     locked_until: i64,
+    holder: Option<String>,
+    /// 1 when `holder` is a live incarnation, else 0.
+    holder_alive: i64,
 }
 
-/// Claims `scope.key` until `locked_until`.
+/// Claims `scope.key` for `scope.holder` until `locked_until`.
 pub async fn begin(
     conn: &mut Conn<'_>,
     scope: &KeyScope,
@@ -70,7 +80,7 @@ pub async fn begin(
     let inserted = execute!(
         conn,
         "INSERT INTO idempotency_keys (merchant_id, livemode, idempotency_key, fingerprint, \
-         state, locked_until, created_at) VALUES ($1, $2, $3, $4, 'running', $5, $6) \
+         state, locked_until, created_at, holder) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7) \
          ON CONFLICT (merchant_id, livemode, idempotency_key) DO NOTHING",
         scope.merchant_id.to_string(),
         scope.mode.is_live(),
@@ -78,6 +88,7 @@ pub async fn begin(
         &scope.fingerprint,
         Micros::from(locked_until).0,
         Micros::from(now).0,
+        &scope.holder,
     )?;
     if inserted == 1 {
         return Ok(Begin::Proceed);
@@ -86,11 +97,15 @@ pub async fn begin(
         one,
         conn,
         Row,
-        "SELECT fingerprint, state, response_status, response_body, locked_until \
-         FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND idempotency_key = $3",
+        "SELECT fingerprint, state, response_status, response_body, locked_until, holder, \
+         (SELECT COUNT(*) FROM instances WHERE incarnation = k.holder AND heartbeat_at > $4) \
+         AS holder_alive \
+         FROM idempotency_keys k \
+         WHERE merchant_id = $1 AND livemode = $2 AND idempotency_key = $3",
         scope.merchant_id.to_string(),
         scope.mode.is_live(),
         &scope.key,
+        Micros::from(crate::instances::dead_before(now)).0,
     )?;
     if row.fingerprint != scope.fingerprint {
         return Ok(Begin::Mismatch);
@@ -109,30 +124,32 @@ pub async fn begin(
         }));
     }
     let held_until = Micros(row.locked_until).to_timestamp();
-    if held_until > now {
+    // A holder other than the claimer that is no longer alive crashed with the request (the
+    // claimer's own incarnation is alive: it is running this).
+    let holder_dead = row.holder.is_some() && row.holder != scope.holder && row.holder_alive == 0;
+    if held_until > now && !holder_dead {
         return Ok(Begin::InProgress {
             locked_until: held_until,
         });
     }
-    // The owner crashed: take the key over — compare-and-set on the lock we saw, so that of
-    // two retries racing for the same dead claim (PostgreSQL, two instances) only one wins;
-    // the other sees the winner's lock.
+    // The owner crashed: take the key over, unless another retry just did.
     let taken = execute!(
         conn,
-        "UPDATE idempotency_keys SET locked_until = $1 \
-         WHERE merchant_id = $2 AND livemode = $3 AND idempotency_key = $4 AND state = 'running' \
-         AND locked_until = $5",
+        "UPDATE idempotency_keys SET locked_until = $1, holder = $2 \
+         WHERE merchant_id = $3 AND livemode = $4 AND idempotency_key = $5 AND state = 'running' \
+         AND COALESCE(holder, '') = $6 AND locked_until = $7",
         Micros::from(locked_until).0,
+        &scope.holder,
         scope.merchant_id.to_string(),
         scope.mode.is_live(),
         &scope.key,
+        row.holder.as_deref().unwrap_or(""),
         row.locked_until,
     )?;
-    if taken == 1 {
-        Ok(Begin::Proceed)
-    } else {
-        Ok(Begin::InProgress { locked_until })
+    if taken == 0 {
+        return Ok(Begin::InProgress { locked_until });
     }
+    Ok(Begin::Proceed)
 }
 
 /// Stores the result; call in the same unit of work as the change it describes.
@@ -143,8 +160,8 @@ pub async fn finish(
 ) -> Result<(), StoreError> {
     execute!(
         conn,
-        "UPDATE idempotency_keys SET state = 'done', response_status = $1, response_body = $2 \
-         WHERE merchant_id = $3 AND livemode = $4 AND idempotency_key = $5",
+        "UPDATE idempotency_keys SET state = 'done', response_status = $1, response_body = $2, \
+         holder = NULL WHERE merchant_id = $3 AND livemode = $4 AND idempotency_key = $5",
         i64::from(response.status),
         &response.body,
         scope.merchant_id.to_string(),
@@ -218,4 +235,135 @@ pub async fn finish_for_resource(
         mode.is_live(),
         resource_id,
     )?)
+}
+
+/// A running claim that its request abandoned (see [`take_abandoned`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbandonedClaim {
+    /// The merchant.
+    pub merchant_id: MerchantId,
+    /// Its mode.
+    pub mode: Mode,
+    /// The `Idempotency-Key`.
+    pub key: String,
+    /// The id the request was creating, if it got that far.
+    pub resource_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AbandonedRow {
+    merchant_id: String,
+    livemode: bool,
+    idempotency_key: String,
+    resource_id: Option<String>,
+    holder: Option<String>,
+    locked_until: i64,
+}
+
+/// Takes over, for `holder` until `locked_until`, up to `limit` running claims that their
+/// requests abandoned and nobody retried: created before `created_before`, and either held by
+/// a dead incarnation other than `holder` or with their lock run out.
+///
+/// Only claims a cleaner may settle are taken: those without a resource id, and those of a
+/// pay-in (`pi_…`) whose pay-in does not exist (the request died between claiming and hearing
+/// from the network: an order may exist at the network under that reference). Claims of
+/// payouts (`po_…`, settled with the payout) and of existing pay-ins are left alone.
+pub async fn take_abandoned(
+    conn: &mut Conn<'_>,
+    holder: &str,
+    now: Timestamp,
+    created_before: Timestamp,
+    locked_until: Timestamp,
+    limit: i64,
+) -> Result<Vec<AbandonedClaim>, StoreError> {
+    let sql = format!(
+        "SELECT merchant_id, livemode, idempotency_key, resource_id, holder, locked_until \
+         FROM idempotency_keys k WHERE k.state = 'running' AND k.created_at < $1 \
+         AND (k.locked_until <= $2 OR (k.holder IS NOT NULL AND k.holder <> $3 \
+             AND k.holder NOT IN ({}))) \
+         AND (k.resource_id IS NULL OR (substr(k.resource_id, 1, 3) = 'pi_' \
+             AND NOT EXISTS (SELECT 1 FROM payins p WHERE p.id = k.resource_id))) \
+         ORDER BY k.created_at LIMIT $5",
+        crate::instances::live_incarnations(4)
+    );
+    let rows = fetch!(
+        all,
+        conn,
+        AbandonedRow,
+        AssertSqlSafe(sql),
+        Micros::from(created_before).0,
+        Micros::from(now).0,
+        holder,
+        Micros::from(crate::instances::dead_before(now)).0,
+        limit,
+    )?;
+    let mut taken = Vec::with_capacity(rows.len());
+    for row in rows {
+        // Taken only if nobody (a retry, another cleaner) took it meanwhile.
+        let changed = execute!(
+            conn,
+            "UPDATE idempotency_keys SET holder = $1, locked_until = $2 \
+             WHERE merchant_id = $3 AND livemode = $4 AND idempotency_key = $5 \
+             AND state = 'running' AND COALESCE(holder, '') = $6 AND locked_until = $7",
+            holder,
+            Micros::from(locked_until).0,
+            &row.merchant_id,
+            row.livemode,
+            &row.idempotency_key,
+            row.holder.as_deref().unwrap_or(""),
+            row.locked_until,
+        )?;
+        if changed == 0 {
+            continue;
+        }
+        taken.push(AbandonedClaim {
+            merchant_id: row.merchant_id.parse().map_err(|e| StoreError::Corrupt {
+                table: "idempotency_keys",
+                detail: format!("merchant id {:?}: {e}", row.merchant_id),
+            })?,
+            mode: Mode::from_livemode(row.livemode),
+            key: row.idempotency_key,
+            resource_id: row.resource_id,
+        });
+    }
+    Ok(taken)
+}
+
+/// Deletes a running claim that `holder` holds (a cleaner settled it): a retry of the key then
+/// runs as a new request. Returns whether it was deleted.
+pub async fn delete_held(
+    conn: &mut Conn<'_>,
+    claim: &AbandonedClaim,
+    holder: &str,
+) -> Result<bool, StoreError> {
+    Ok(execute!(
+        conn,
+        "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 \
+         AND idempotency_key = $3 AND state = 'running' AND holder = $4",
+        claim.merchant_id.to_string(),
+        claim.mode.is_live(),
+        &claim.key,
+        holder,
+    )? == 1)
+}
+
+/// The state of a key as stored: `running` or `done` with its holder, or `None` when there is
+/// no record (for tests and operators).
+pub async fn state_of(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+    mode: Mode,
+    key: &str,
+) -> Result<Option<(String, Option<String>)>, StoreError> {
+    fetch!(
+        optional,
+        conn,
+        (String, Option<String>),
+        "SELECT state, holder FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 \
+         AND idempotency_key = $3",
+        merchant_id.to_string(),
+        mode.is_live(),
+        key,
+    )
+    .map_err(StoreError::from)
 }

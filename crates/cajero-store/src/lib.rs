@@ -28,6 +28,7 @@ pub mod events;
 pub mod exceptions;
 pub mod fx;
 pub mod idempotency;
+pub mod instances;
 pub mod ledger;
 pub mod merchant_settings;
 pub mod merchants;

@@ -2,10 +2,12 @@
 //! resending and recovering, and the delivery log.
 //!
 //! A delivery is one (event, endpoint) row. Workers claim due rows with a lease
-//! (`locked_until`, `locked_by`): on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so instances
-//! sharing a database never claim the same row; on SQLite the single writer serializes claims.
-//! A worker that dies leaves its lease to run out, and the row becomes due again: delivery is
-//! at least once, always with the same `webhook-id`.
+//! (`locked_until`; `locked_by`, the claim's token; `holder`, the claiming instance's
+//! incarnation): on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so instances sharing a database
+//! never claim the same row; on SQLite the single writer serializes claims. Leases are short
+//! and [`renew`]ed while a delivery is in flight. A lease is taken over when it runs out, or
+//! at once when its holder is dead (see [`crate::instances`]): a killed instance's deliveries
+//! wait seconds, not a minute. Delivery is at least once, always with the same `webhook-id`.
 
 use cajero_domain::id::{EventId, MerchantId, WebhookEndpointId};
 use jiff::Timestamp;
@@ -33,6 +35,10 @@ pub struct ClaimRequest<'a> {
     /// Identifies this claim; recording an attempt needs it, so that a worker whose lease ran
     /// out (and whose row someone else claimed) cannot overwrite the newer state.
     pub token: &'a str,
+    /// The claiming instance's incarnation. Leases of other incarnations that are dead are
+    /// taken over; `None` (tools) holds the claim without an incarnation: only its lease's end
+    /// frees it.
+    pub holder: Option<&'a str>,
     /// Rows to claim at most.
     pub limit: u32,
     /// Deliveries in flight per endpoint at most, across every worker sharing the database.
@@ -97,6 +103,9 @@ pub async fn claim_due(
         // per-endpoint bound holds across instances; SQLite's single writer does this already.
         execute!(conn, "SELECT pg_advisory_xact_lock($1)", CLAIM_LOCK_KEY)?;
     }
+    // Leases held by dead incarnations end now (never the claimer's own: it knows what it has
+    // in flight, and its own leases run out if it lost track).
+    release_dead(conn, request.holder.unwrap_or(""), request.now).await?;
     // Endpoints part-way to their limit: count what they have in flight.
     let in_flight = fetch!(
         all,
@@ -162,17 +171,18 @@ async fn lease(
         return Ok(());
     }
     let keys: Vec<String> = (0..rows.len())
-        .map(|i| format!("(${}, ${})", 3 + 2 * i, 4 + 2 * i))
+        .map(|i| format!("(${}, ${})", 4 + 2 * i, 5 + 2 * i))
         .collect();
     let sql = format!(
-        "UPDATE webhook_deliveries SET locked_until = $1, locked_by = $2 \
+        "UPDATE webhook_deliveries SET locked_until = $1, locked_by = $2, holder = $3 \
          WHERE (event_id, endpoint_id) IN ({})",
         keys.join(", ")
     );
     on_conn!(conn, |c| {
         let mut query = sqlx::query(AssertSqlSafe(sql))
             .bind(us(request.lease_until))
-            .bind(request.token);
+            .bind(request.token)
+            .bind(request.holder);
         for row in rows {
             query = query.bind(&row.event.id).bind(&row.endpoint_id);
         }
@@ -180,6 +190,72 @@ async fn lease(
     })?;
     Ok(())
 }
+
+/// Ends the leases held by incarnations that are dead at `now`, except `except`'s. Returns how
+/// many ended.
+async fn release_dead(
+    conn: &mut Conn<'_>,
+    except: &str,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let sql = format!(
+        "UPDATE webhook_deliveries SET locked_until = NULL, locked_by = NULL, holder = NULL \
+         WHERE locked_by IS NOT NULL AND holder IS NOT NULL AND holder <> $1 \
+         AND holder NOT IN ({})",
+        crate::instances::live_incarnations(2)
+    );
+    Ok(execute!(
+        conn,
+        AssertSqlSafe(sql),
+        except,
+        us(crate::instances::dead_before(now)),
+    )?)
+}
+
+/// Ends every lease `holder` holds (a restarted instance's previous incarnation). Returns how
+/// many ended.
+pub async fn release_holder(
+    conn: &mut Conn<'_>,
+    holder: &str,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    Ok(execute!(
+        conn,
+        "UPDATE webhook_deliveries SET locked_until = NULL, locked_by = NULL, holder = NULL, \
+         updated_at = $1 WHERE locked_by IS NOT NULL AND holder = $2",
+        us(now),
+        holder,
+    )?)
+}
+
+/// Extends, to `lease_until`, the leases of the claims `tokens` that are still held (their
+/// attempts not yet recorded, and not taken over). Returns how many were extended.
+pub async fn renew(
+    conn: &mut Conn<'_>,
+    tokens: &[String],
+    lease_until: Timestamp,
+) -> Result<u64, StoreError> {
+    let mut renewed = 0;
+    for chunk in tokens.chunks(RENEW_CHUNK_MAX) {
+        let params: Vec<String> = (0..chunk.len()).map(|i| format!("${}", 2 + i)).collect();
+        let sql = format!(
+            "UPDATE webhook_deliveries SET locked_until = $1 \
+             WHERE locked_by IN ({}) AND status = 'pending'",
+            params.join(", ")
+        );
+        renewed += on_conn!(conn, |c| {
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(us(lease_until));
+            for token in chunk {
+                query = query.bind(token);
+            }
+            query.execute(c).await.map(|done| done.rows_affected())
+        })?;
+    }
+    Ok(renewed)
+}
+
+/// Claim tokens renewed per statement at most.
+const RENEW_CHUNK_MAX: usize = 500;
 
 /// What comes after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,8 +308,8 @@ pub async fn record_attempt(
         conn,
         "UPDATE webhook_deliveries SET status = $1, next_attempt_at = $2, \
          attempt_count = attempt_count + 1, round_attempts = round_attempts + 1, \
-         locked_until = NULL, locked_by = NULL, last_attempt_at = $3, updated_at = $4 \
-         WHERE event_id = $5 AND endpoint_id = $6 AND locked_by = $7 AND status = 'pending'",
+         locked_until = NULL, locked_by = NULL, holder = NULL, last_attempt_at = $3, \
+         updated_at = $4 WHERE event_id = $5 AND endpoint_id = $6 AND locked_by = $7 AND status = 'pending'",
         status,
         next_at,
         us(attempt.started_at),
@@ -328,7 +404,8 @@ async fn record_chunk(
     let sql = format!(
         "UPDATE webhook_deliveries SET status = v.column4, next_attempt_at = v.column5, \
          attempt_count = attempt_count + 1, round_attempts = round_attempts + 1, \
-         locked_until = NULL, locked_by = NULL, last_attempt_at = v.column6, updated_at = $1 \
+         locked_until = NULL, locked_by = NULL, holder = NULL, last_attempt_at = v.column6, \
+         updated_at = $1 \
          FROM (VALUES {}) AS v \
          WHERE webhook_deliveries.event_id = v.column1 \
          AND webhook_deliveries.endpoint_id = v.column2 \
@@ -437,7 +514,8 @@ pub async fn resend(
     Ok(execute!(
         conn,
         "UPDATE webhook_deliveries SET status = 'pending', round_attempts = 0, \
-         next_attempt_at = $1, locked_until = NULL, locked_by = NULL, updated_at = $1 \
+         next_attempt_at = $1, locked_until = NULL, locked_by = NULL, holder = NULL, \
+         updated_at = $1 \
          WHERE event_id = $2 AND merchant_id = $3 AND livemode = $4 \
          AND ($5 IS NULL OR endpoint_id = $5) \
          AND (status <> 'pending' OR next_attempt_at > $1) \
@@ -468,7 +546,8 @@ pub async fn recover(
     Ok(execute!(
         conn,
         "UPDATE webhook_deliveries SET status = 'pending', round_attempts = 0, \
-         next_attempt_at = $1, locked_until = NULL, locked_by = NULL, updated_at = $1 \
+         next_attempt_at = $1, locked_until = NULL, locked_by = NULL, holder = NULL, \
+         updated_at = $1 \
          WHERE endpoint_id = $2 AND merchant_id = $3 AND livemode = $4 \
          AND status IN ('failed', 'skipped') AND event_id >= $5 AND event_id < $6",
         us(now),

@@ -382,7 +382,7 @@ async fn fail_pending(
     Ok(execute!(
         conn,
         "UPDATE webhook_deliveries SET status = $1, next_attempt_at = NULL, locked_until = NULL, \
-         locked_by = NULL, updated_at = $2 WHERE endpoint_id = $3 AND status = 'pending'",
+         locked_by = NULL, holder = NULL, updated_at = $2 WHERE endpoint_id = $3 AND status = 'pending'",
         status,
         now_us,
         id.to_string(),

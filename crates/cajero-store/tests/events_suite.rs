@@ -10,7 +10,7 @@ use cajero_domain::webhook::{EventPattern, EventType};
 use cajero_store::merchants::{self, MerchantRecord};
 use cajero_store::webhook_deliveries::{self, ClaimRequest};
 use cajero_store::webhooks::{self, EndpointRecord, EndpointStatus, SigningSecret};
-use cajero_store::{Store, StoreError, events, fetch};
+use cajero_store::{Store, StoreError, events, fetch, instances};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
@@ -51,6 +51,7 @@ suite!(
     an_event_commits_with_its_change_or_not_at_all,
     an_event_fans_out_to_matching_endpoints_of_its_merchant_and_mode,
     a_leased_delivery_is_not_claimed_again_until_its_lease_runs_out,
+    leases_end_with_their_holders_life_and_last_while_renewed,
 );
 
 fn at(seconds: i64) -> Timestamp {
@@ -253,6 +254,7 @@ async fn a_leased_delivery_is_not_claimed_again_until_its_lease_runs_out(store: 
                             now,
                             lease_until: now.checked_add(SignedDuration::from_secs(60)).unwrap(),
                             token,
+                            holder: None,
                             limit: 2,
                             per_endpoint_max: 10,
                         };
@@ -268,4 +270,92 @@ async fn a_leased_delivery_is_not_claimed_again_until_its_lease_runs_out(store: 
     assert_eq!(claim("b", at(0)).await, 1);
     assert_eq!(claim("c", at(30)).await, 0);
     assert_eq!(claim("d", at(61)).await, 2);
+}
+
+/// A claim made by `holder` (an incarnation) at `now` with a 10 s lease; the number claimed.
+async fn claim_held(
+    store: &Store,
+    holder: &'static str,
+    token: &'static str,
+    now: Timestamp,
+) -> usize {
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let request = ClaimRequest {
+                    now,
+                    lease_until: now.checked_add(SignedDuration::from_secs(10)).unwrap(),
+                    token,
+                    holder: Some(holder),
+                    limit: 1,
+                    per_endpoint_max: 10,
+                };
+                webhook_deliveries::claim_due(&mut c, &request).await
+            })
+        })
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn beat(store: &Store, instance: &'static str, incarnation: &'static str, now: Timestamp) {
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                instances::register(&mut c, instance, incarnation, now).await?;
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+        .unwrap();
+}
+
+async fn leases_end_with_their_holders_life_and_last_while_renewed(store: Store) {
+    let m = merchant(&store, 1).await;
+    endpoint(&store, m, false, 1, &["*"], EndpointStatus::Enabled).await;
+    emit(&store, m, false, 1, EventType::PayinPaid).await;
+    emit(&store, m, false, 2, EventType::PayinPaid).await;
+    beat(&store, "a", "a-1", at(0)).await;
+    beat(&store, "b", "b-1", at(0)).await;
+    assert_eq!(claim_held(&store, "a-1", "a-1-0", at(0)).await, 1);
+    assert_eq!(claim_held(&store, "b-1", "b-1-0", at(5)).await, 1);
+    // Renewed at 8 s: a's lease lasts until 18 s.
+    let renewed = store
+        .write(|mut c| {
+            Box::pin(async move {
+                webhook_deliveries::renew(&mut c, &["a-1-0".to_string()], at(18)).await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(renewed, 1);
+    // At 9 s both are alive and leased.
+    beat(&store, "b", "b-1", at(9)).await;
+    assert_eq!(claim_held(&store, "c-1", "c-1-0", at(9)).await, 0);
+    // a's heartbeat lapses at 10 s: its delivery is free at once, though its lease runs to
+    // 18 s; b, alive, keeps its own until its lease runs out at 15 s.
+    let alive = |incarnation: &'static str, t: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| {
+                    Box::pin(async move { instances::is_alive(&mut c, incarnation, at(t)).await })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(alive("a-1", 9).await && !alive("a-1", 10).await && alive("b-1", 10).await);
+    assert_eq!(claim_held(&store, "c-1", "c-1-1", at(10)).await, 1);
+    assert_eq!(claim_held(&store, "c-1", "c-1-2", at(14)).await, 0);
+    assert_eq!(claim_held(&store, "c-1", "c-1-3", at(15)).await, 1);
+    // A restart of b (a new incarnation) releases whatever b-1 still held.
+    let registration = store
+        .write(|mut c| {
+            Box::pin(async move { instances::register(&mut c, "b", "b-2", at(12)).await })
+        })
+        .await
+        .unwrap();
+    assert_eq!(registration.previous.as_deref(), Some("b-1"));
+    assert_eq!(registration.deliveries_released, 0);
 }

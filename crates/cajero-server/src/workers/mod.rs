@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+pub mod claims;
 pub mod expiry;
+pub mod heartbeat;
 pub mod poller;
 pub mod webhooks;
 
@@ -63,8 +65,8 @@ pub async fn run_loop<W: Worker>(worker: W, pacing: LoopPacing, mut shutdown: Sh
     tracing::info!(worker = worker.name(), "worker stopped");
 }
 
-/// The background tasks of a server: the workers the configuration enables, and metrics
-/// upkeep.
+/// The background tasks of a server: the heartbeat, the workers the configuration enables,
+/// and metrics upkeep. The instance must be registered first ([`heartbeat::register`]).
 #[derive(Debug)]
 pub struct Background {
     shutdown: watch::Sender<bool>,
@@ -76,6 +78,20 @@ pub struct Background {
 pub fn start(state: &crate::AppState) -> anyhow::Result<Background> {
     let (shutdown, signal) = watch::channel(false);
     let mut workers = Vec::new();
+    workers.push(tokio::spawn(run_loop(
+        heartbeat::HeartbeatWorker {
+            state: state.clone(),
+        },
+        heartbeat::PACING,
+        signal.clone(),
+    )));
+    workers.push(tokio::spawn(run_loop(
+        claims::ClaimsWorker {
+            state: state.clone(),
+        },
+        claims::PACING,
+        signal.clone(),
+    )));
     crate::ledger_workers::start(state, &signal, &mut workers);
     if state.config.webhooks.worker_enabled {
         workers.push(webhooks::WebhookWorker::new(state)?.start(signal.clone()));

@@ -7,10 +7,17 @@
 //! driven by a manual clock. [`WebhookWorker::start`] runs the production loop: deliveries are
 //! pipelined (a slow receiver holds one slot, not the batch) within
 //! `webhooks.delivery_concurrency_max`, and finished attempts are recorded in batches.
+//!
+//! Leases are short (`webhooks.lease_ms`) and held by this instance's incarnation: the worker
+//! renews them every third of a lease while their deliveries are in flight, so a dead
+//! instance's deliveries are taken over within seconds (at once when its heartbeat lapses or
+//! when it restarts). An attempt is never sent from two instances at once: an attempt whose
+//! lease this worker could not renew in time, or made while this instance could not renew its
+//! heartbeat, is abandoned before another instance may take the delivery over.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cajero_domain::id::{EventId, WebhookEndpointId};
@@ -30,6 +37,7 @@ use super::{LoopPacing, ShutdownSignal, Worker, run_loop};
 use crate::AppState;
 use crate::clock::Clock;
 use crate::config::WebhooksConfig;
+use crate::instance::Instance;
 use crate::webhook::send::{SendResult, Sender};
 use crate::webhook::{ENDPOINT_DISABLED, endpoint_json};
 
@@ -50,6 +58,8 @@ pub struct RunStats {
     pub failed: usize,
     /// Endpoints disabled by this batch (410, or five days of only failures).
     pub endpoints_disabled: usize,
+    /// Attempts abandoned in flight because their lease could not be kept.
+    pub abandoned: usize,
 }
 
 /// An attempt made, waiting to be recorded.
@@ -58,6 +68,8 @@ struct Finished {
     delivery: ClaimedDelivery,
     token: Arc<str>,
     result: SendResult,
+    /// Keeps the lease renewed until the attempt is recorded.
+    lease: LeaseGuard,
 }
 
 /// The webhook worker; cheap to clone.
@@ -72,12 +84,65 @@ struct Inner {
     clock: Arc<dyn Clock>,
     sender: Sender,
     config: WebhooksConfig,
-    instance: String,
+    instance: Arc<Instance>,
+    /// Tells this worker's claim tokens from those of other workers of the same incarnation.
+    worker: u32,
     claims: AtomicU64,
+    leases: Arc<Leases>,
+}
+
+/// The leases a worker holds: the claim tokens whose deliveries are not yet recorded (with how
+/// many), and when the last renewal of them that the database accepted started.
+#[derive(Debug, Default)]
+struct Leases {
+    held: Mutex<HashMap<Arc<str>, usize>>,
+    renewed: Mutex<Option<Instant>>,
+}
+
+impl Leases {
+    fn tokens(&self) -> Vec<String> {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.keys().map(|t| t.to_string()).collect()
+    }
+
+    fn renewed_at(&self) -> Option<Instant> {
+        *self.renewed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One claimed delivery's share of its claim's lease: while any guard of a claim lives, the
+/// worker renews the claim's leases. Dropped once the attempt is recorded or abandoned (or
+/// when a batch is dropped), so a lease this worker lost track of runs out.
+#[derive(Debug, Default)]
+struct LeaseGuard {
+    held: Option<(Arc<Leases>, Arc<str>)>,
+}
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        let Some((leases, token)) = self.held.take() else {
+            return;
+        };
+        let mut held = leases.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = held.get_mut(&token) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                held.remove(&token);
+            }
+        }
+    }
+}
+
+/// When a claim was made: the lease it took runs from `started`; renewals that started after
+/// `held_since` cover it.
+#[derive(Debug, Clone, Copy)]
+struct ClaimTimes {
+    started: Instant,
+    held_since: Instant,
 }
 
 impl WebhookWorker {
-    /// A worker over the server's store, clock and `webhooks` settings.
+    /// A worker over the server's store, clock, instance and `webhooks` settings.
     pub fn new(state: &AppState) -> anyhow::Result<WebhookWorker> {
         let config = state.config.webhooks.clone();
         let sender = Sender::new(
@@ -87,22 +152,27 @@ impl WebhookWorker {
         )?;
         // Install the metrics recorder before the first attempt counts.
         let _ = crate::metrics::handle();
-        let instance: u64 = rand::rng().random();
         Ok(WebhookWorker {
             inner: Arc::new(Inner {
                 store: state.store.clone(),
                 clock: state.clock.clone(),
                 sender,
                 config,
-                instance: format!("{instance:016x}"),
+                instance: state.instance.clone(),
+                worker: rand::rng().random(),
                 claims: AtomicU64::new(0),
+                leases: Arc::new(Leases::default()),
             }),
         })
     }
 
     fn token(&self) -> Arc<str> {
         let n = self.inner.claims.fetch_add(1, Ordering::Relaxed);
-        Arc::from(format!("{}-{n}", self.inner.instance))
+        Arc::from(format!(
+            "{}-{:08x}-{n}",
+            self.inner.instance.incarnation(),
+            self.inner.worker
+        ))
     }
 
     async fn claim(
@@ -110,55 +180,148 @@ impl WebhookWorker {
         now: Timestamp,
         limit: usize,
         token: &Arc<str>,
-    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        let lease = SignedDuration::from_millis(
-            i64::try_from(self.inner.config.lease_ms).unwrap_or(i64::MAX),
-        );
-        let token = token.to_string();
+    ) -> Result<(Vec<(ClaimedDelivery, LeaseGuard)>, ClaimTimes), StoreError> {
+        let started = Instant::now();
+        let instance = &self.inner.instance;
+        // Leases are held by this incarnation once it is registered (an unregistered worker, a
+        // tool, holds them by their end alone). While its heartbeat is in doubt, others may
+        // count it dead and take its deliveries: claim nothing then.
+        if instance
+            .surely_alive_until()
+            .is_some_and(|until| until <= started)
+        {
+            tracing::warn!(
+                instance = instance.id(),
+                "this instance's heartbeat is late: claiming no webhook deliveries"
+            );
+            let times = ClaimTimes {
+                started,
+                held_since: started,
+            };
+            return Ok((Vec::new(), times));
+        }
+        let holder = instance
+            .is_registered()
+            .then(|| instance.incarnation().to_string());
+        let lease = self.inner.lease();
+        let token_text = token.to_string();
         let limit = u32::try_from(limit).unwrap_or(u32::MAX);
         let per_endpoint_max = self.inner.config.endpoint_concurrency_max;
-        self.inner
+        let claimed = self
+            .inner
             .store
             .write(move |mut c| {
                 Box::pin(async move {
                     let request = ClaimRequest {
                         now,
                         lease_until: now.checked_add(lease).unwrap_or(now),
-                        token: &token,
+                        token: &token_text,
+                        holder: holder.as_deref(),
                         limit,
                         per_endpoint_max,
                     };
                     webhook_deliveries::claim_due(&mut c, &request).await
                 })
             })
-            .await
+            .await?;
+        if !claimed.is_empty() {
+            let mut held = self
+                .inner
+                .leases
+                .held
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            *held.entry(token.clone()).or_default() += claimed.len();
+        }
+        let claimed = claimed
+            .into_iter()
+            .map(|delivery| {
+                let guard = LeaseGuard {
+                    held: Some((self.inner.leases.clone(), token.clone())),
+                };
+                (delivery, guard)
+            })
+            .collect();
+        // After the tokens are in `held`: a renewal that starts from now on covers them.
+        let held_since = Instant::now();
+        Ok((
+            claimed,
+            ClaimTimes {
+                started,
+                held_since,
+            },
+        ))
+    }
+
+    /// Renews the leases of the deliveries this worker has in flight (claimed, attempts not
+    /// yet recorded) to a full `webhooks.lease_ms` from now; returns how many. The worker does
+    /// this every third of a lease by itself; tests call it to step through time.
+    pub async fn renew_leases(&self) -> Result<u64, StoreError> {
+        let tokens = self.inner.leases.tokens();
+        if tokens.is_empty() {
+            return Ok(0);
+        }
+        let started = Instant::now();
+        let now = self.inner.clock.now();
+        let lease_until = now.checked_add(self.inner.lease()).unwrap_or(now);
+        let renewed = self
+            .inner
+            .store
+            .write(move |mut c| {
+                Box::pin(
+                    async move { webhook_deliveries::renew(&mut c, &tokens, lease_until).await },
+                )
+            })
+            .await?;
+        let mut last = self
+            .inner
+            .leases
+            .renewed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if last.is_none_or(|l| l < started) {
+            *last = Some(started);
+        }
+        Ok(renewed)
+    }
+
+    /// Renews the leases in flight every third of a lease, forever.
+    async fn renew_forever(&self) {
+        let every = self.inner.lease_duration() / 3;
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(error) = self.renew_leases().await {
+                tracing::warn!(%error, "could not renew webhook delivery leases");
+            }
+        }
     }
 
     /// Claims the deliveries due at `now` (one batch), sends them concurrently, records every
     /// attempt, and returns what happened. Tests drive the worker with this and a manual clock.
     pub async fn run_once(&self, now: Timestamp) -> Result<RunStats, StoreError> {
+        let batch = self.batch(now);
+        tokio::select! {
+            stats = batch => stats,
+            () = self.renew_forever() => Ok(RunStats::default()),
+        }
+    }
+
+    async fn batch(&self, now: Timestamp) -> Result<RunStats, StoreError> {
         let token = self.token();
-        let claimed = self
+        let (claimed, times) = self
             .claim(now, self.inner.config.batch_max as usize, &token)
             .await?;
-        let sender = &self.inner.sender;
-        let finished: Vec<Finished> = futures::stream::iter(claimed)
-            .map(|delivery| {
-                let token = token.clone();
-                async move {
-                    let result = sender.send(&delivery, now).await;
-                    crate::metrics::webhook_attempt(&delivery.endpoint_id, &result);
-                    Finished {
-                        delivery,
-                        token,
-                        result,
-                    }
-                }
-            })
+        let inner = &self.inner;
+        let attempts: Vec<Option<Finished>> = futures::stream::iter(claimed)
+            .map(|(delivery, lease)| attempt(inner, delivery, token.clone(), lease, times, now))
             .buffer_unordered(self.inner.config.delivery_concurrency_max as usize)
             .collect()
             .await;
-        record(&self.inner.store, finished, now).await
+        let abandoned = attempts.iter().filter(|a| a.is_none()).count();
+        let finished: Vec<Finished> = attempts.into_iter().flatten().collect();
+        let mut stats = record(&self.inner.store, finished, now).await?;
+        stats.abandoned = abandoned;
+        Ok(stats)
     }
 
     /// Runs the delivery loop until `shutdown`; the handle completes once attempts in flight
@@ -166,6 +329,10 @@ impl WebhookWorker {
     pub fn start(self, shutdown: ShutdownSignal) -> JoinHandle<()> {
         let (done, finished) = mpsc::channel(self.inner.config.batch_max as usize * 4);
         let recorder = tokio::spawn(recorder(self.inner.clone(), finished));
+        let renewer = {
+            let worker = self.clone();
+            tokio::spawn(async move { worker.renew_forever().await })
+        };
         let pacing = LoopPacing {
             idle_sleep: Duration::from_millis(self.inner.config.idle_poll_ms),
             error_backoff: Duration::from_millis(ERROR_BACKOFF_MS),
@@ -181,10 +348,76 @@ impl WebhookWorker {
         tokio::spawn(async move {
             run_loop(pipeline, pacing, shutdown).await;
             // The pipeline (and its sender half) is gone; the recorder ends when the last
-            // delivery in flight has handed over its result.
+            // delivery in flight has handed over its result. Leases are renewed until then.
             let _ = recorder.await;
+            renewer.abort();
         })
     }
+}
+
+impl Inner {
+    fn lease_duration(&self) -> Duration {
+        Duration::from_millis(self.config.lease_ms)
+    }
+
+    fn lease(&self) -> SignedDuration {
+        SignedDuration::from_millis(i64::try_from(self.config.lease_ms).unwrap_or(i64::MAX))
+    }
+
+    /// Until when an attempt of a claim made at `times` may run: a quarter of a lease before
+    /// the lease (as last renewed) runs out, and no later than this incarnation surely counts
+    /// as alive. Past it another instance may take the delivery over.
+    fn fence(&self, times: ClaimTimes) -> Instant {
+        let lease = self.lease_duration();
+        let renewed = self.leases.renewed_at().filter(|r| *r >= times.held_since);
+        let from = renewed.map_or(times.started, |r| r.max(times.started));
+        let deadline = from + (lease - lease / 4);
+        match self.instance.surely_alive_until() {
+            Some(alive) => deadline.min(alive),
+            None => deadline,
+        }
+    }
+}
+
+/// Completes once the fence of a claim made at `times` has passed.
+async fn lease_lost(inner: &Inner, times: ClaimTimes) {
+    loop {
+        let deadline = inner.fence(times);
+        if Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await;
+    }
+}
+
+/// Sends one claimed delivery, unless its lease is lost first (then `None`: the attempt is
+/// abandoned, unrecorded, and its lease left to run out).
+async fn attempt(
+    inner: &Inner,
+    delivery: ClaimedDelivery,
+    token: Arc<str>,
+    lease: LeaseGuard,
+    times: ClaimTimes,
+    now: Timestamp,
+) -> Option<Finished> {
+    let result = tokio::select! {
+        result = inner.sender.send(&delivery, now) => result,
+        () = lease_lost(inner, times) => {
+            tracing::warn!(
+                event = %delivery.event.id,
+                endpoint = %delivery.endpoint_id,
+                "a webhook delivery's lease could not be kept: attempt abandoned in flight"
+            );
+            return None;
+        }
+    };
+    crate::metrics::webhook_attempt(&delivery.endpoint_id, &result);
+    Some(Finished {
+        delivery,
+        token,
+        result,
+        lease,
+    })
 }
 
 /// The production loop's step: claim as many deliveries as there are free slots, and send
@@ -211,10 +444,10 @@ impl Worker for Pipeline {
         let limit = (self.slots.available_permits() + 1).min(config.batch_max as usize);
         let token = self.worker.token();
         let now = self.worker.inner.clock.now();
-        let claimed = self.worker.claim(now, limit, &token).await?;
+        let (claimed, times) = self.worker.claim(now, limit, &token).await?;
         let count = claimed.len();
         let mut first = Some(first);
-        for delivery in claimed {
+        for (delivery, lease) in claimed {
             let slot = match first.take() {
                 Some(slot) => slot,
                 None => self.slots.clone().acquire_owned().await?,
@@ -223,15 +456,10 @@ impl Worker for Pipeline {
             let done = self.done.clone();
             let token = token.clone();
             tokio::spawn(async move {
-                let result = inner.sender.send(&delivery, inner.clock.now()).await;
-                crate::metrics::webhook_attempt(&delivery.endpoint_id, &result);
-                let _ = done
-                    .send(Finished {
-                        delivery,
-                        token,
-                        result,
-                    })
-                    .await;
+                let now = inner.clock.now();
+                if let Some(finished) = attempt(&inner, delivery, token, lease, times, now).await {
+                    let _ = done.send(finished).await;
+                }
                 drop(slot);
             });
         }
@@ -295,6 +523,13 @@ async fn record(
     if finished.is_empty() {
         return Ok(RunStats::default());
     }
+    // The leases stay renewed until the attempts are recorded (or the recording failed: then
+    // they run out and the deliveries are attempted again).
+    let mut finished = finished;
+    let _leases: Vec<LeaseGuard> = finished
+        .iter_mut()
+        .map(|f| std::mem::take(&mut f.lease))
+        .collect();
     let (jitters, event_ids) = {
         let mut rng = rand::rng();
         let jitter_max = cajero_domain::webhook::JITTER_PERMILLE_MAX;

@@ -93,7 +93,10 @@ async fn accept_then_crash(app: &TestApp, shop: &Shop, key: &str) -> Accepted {
     let accepted = payouts::accept(
         &app.server.state,
         shop.caller,
-        IdempotencyKey(key.to_string()),
+        IdempotencyKey {
+            key: key.to_string(),
+            holder: Some(app.server.state.instance.incarnation().to_string()),
+        },
         fingerprint("POST", "/v1/payouts", &body),
         request,
         None,

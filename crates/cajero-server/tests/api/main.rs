@@ -2,9 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod claims;
 mod funds;
 mod helpers;
 mod integrity;
+mod leases;
 mod orders;
 mod pages;
 mod receiver;

@@ -339,6 +339,7 @@ async fn a_crashed_workers_lease_runs_out_and_another_takes_over(ctx: &Ctx) {
                     now,
                     lease_until,
                     token: "crashed",
+                    holder: None,
                     limit: 10,
                     per_endpoint_max: 10,
                 };
