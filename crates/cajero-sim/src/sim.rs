@@ -21,7 +21,7 @@ const DELIVERY_IDLE_MS: u64 = 250;
 /// A running network.
 #[derive(Debug)]
 pub struct Sim {
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
     store: Option<Store>,
     config: SimConfig,
     wake_delivery: Notify,
@@ -53,7 +53,7 @@ impl Sim {
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let sim = Arc::new(Sim {
-            state: Mutex::new(state),
+            state: Arc::new(Mutex::new(state)),
             store,
             config,
             wake_delivery: Notify::new(),
@@ -73,15 +73,21 @@ impl Sim {
         &self,
         f: impl FnOnce(&mut State, Timestamp) -> T,
     ) -> Result<T, StoreError> {
-        let mut state = self.state.lock().await;
+        let mut state = self.state.clone().lock_owned().await;
         let now = state.now();
         state.sweep(now);
         let out = f(&mut state, now);
         let dirty = state.take_dirty();
-        if let Some(store) = &self.store {
-            store.save(&state, &dirty).await?;
+        let callbacks_ready = dirty.callbacks_ready;
+        if let Some(store) = self.store.clone() {
+            // Saved in a task of its own, holding the state's lock until it ends: a caller
+            // that goes away mid-save (an HTTP client that hung up, a server killed while it
+            // waited for us) must not leave a change in memory that never reaches the disk.
+            tokio::spawn(async move { store.save(&state, &dirty).await })
+                .await
+                .map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))??;
         }
-        if dirty.callbacks_ready {
+        if callbacks_ready {
             self.wake_delivery.notify_one();
         }
         Ok(out)

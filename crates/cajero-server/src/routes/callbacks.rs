@@ -182,7 +182,15 @@ async fn apply(
     )
     .await?;
     if missing {
-        if network::first_time_callback(c, &order.network, &callback.id, now).await? {
+        // An order that closed without money moving (a voucher we canceled after its create
+        // died, say) leaves nothing to chase; anything else is raised.
+        let closed_unpaid = matches!(
+            order.status,
+            cajero_connect::NetworkStatus::Canceled | cajero_connect::NetworkStatus::Expired
+        );
+        if network::first_time_callback(c, &order.network, &callback.id, now).await?
+            && !closed_unpaid
+        {
             record_missing(c, clock, mode, order).await?;
         }
         return Ok(Applied::Done);
