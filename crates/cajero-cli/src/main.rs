@@ -11,6 +11,7 @@ mod calendar;
 mod demo;
 mod ledger;
 mod output;
+mod secrets;
 mod serve;
 mod settings;
 
@@ -51,6 +52,9 @@ enum Command {
     /// Run settlement now (the server also runs it every `ledger.settlement_interval_ms`).
     #[command(subcommand)]
     Settlement(settings::SettlementCommand),
+    /// The instance key that seals stored secrets: status, rotation, a new key.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
     /// Measure throughput against DESIGN.md's targets.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -106,6 +110,7 @@ fn main() -> ExitCode {
             Command::Settlement(command) => settings::settlement(command).await,
             Command::Sim(args) => cajero_sim::cli::run(args).await,
             Command::Bench(command) => bench::run(command).await,
+            Command::Secrets(command) => secrets::run(command).await,
         }
     });
     match result {

@@ -38,6 +38,7 @@ pub mod payins;
 pub mod payouts;
 pub mod refunds;
 mod routes;
+pub mod secrets;
 pub mod settlement;
 pub mod telemetry;
 pub mod time;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The cash networks this instance reaches.
     pub networks: networks::Networks,
+    /// Seals and opens stored secrets (webhook signing secrets) with the instance key.
+    pub secrets: cajero_store::secret_box::SecretBox,
 }
 
 impl AppState {
@@ -80,12 +83,15 @@ impl AppState {
         let keys = admin::key_hasher(&store, &config, clock.as_ref())
             .await
             .context("preparing the API key hasher")?;
+        // Not wrapped in context: the message already names the configuration key to fix.
+        let secrets = secrets::open_secret_box(&store, &config, clock.as_ref()).await?;
         Ok(AppState {
             store,
             clock,
             keys,
             config: Arc::new(config),
             networks: networks::Networks::default(),
+            secrets,
         })
     }
 

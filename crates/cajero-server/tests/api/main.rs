@@ -3,10 +3,12 @@
 
 mod auth;
 mod funds;
+mod fuzz;
 mod helpers;
 mod orders;
 mod pages;
 mod receiver;
+mod secrets;
 mod settlements;
 mod transport;
 mod webhook_delivery;
