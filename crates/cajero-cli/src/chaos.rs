@@ -174,7 +174,8 @@ impl Run {
             .database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", dir.join("cajero.db").display()));
-        let (merchant, api_key) = seed_merchant(&exe, &database_url)?;
+        let secrets_key = instance_key(seed);
+        let (merchant, api_key) = seed_merchant(&exe, &database_url, &secrets_key)?;
         let cluster = Arc::new(Cluster::new(args.instances));
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(load::REQUEST_TIMEOUT_MS))
@@ -198,6 +199,7 @@ impl Run {
             dir,
             database_url,
             sim_url: sim.base.clone(),
+            secrets_key,
             stuck_create_after_ms: args.stuck_create_after_ms,
             poll_after_ms: 2_000,
         };
@@ -376,6 +378,7 @@ impl Run {
                 &self.spec.database_url,
             ])
             .env_remove("CAJERO_CONFIG")
+            .env("CAJERO_SECRETS_KEY", &self.spec.secrets_key)
             .output()
             .context("running cajero ledger verify")?;
         let mut problems = Vec::new();
@@ -400,6 +403,7 @@ impl Run {
 fn seed_merchant(
     exe: &std::path::Path,
     database_url: &str,
+    secrets_key: &str,
 ) -> anyhow::Result<(MerchantId, String)> {
     let admin = |args: &[&str]| -> anyhow::Result<Value> {
         let out = std::process::Command::new(exe)
@@ -407,6 +411,7 @@ fn seed_merchant(
             .args(["--database-url", database_url, "--json"])
             .env_remove("CAJERO_CONFIG")
             .env_remove("CAJERO_DATABASE_URL")
+            .env("CAJERO_SECRETS_KEY", secrets_key)
             .output()
             .with_context(|| format!("running cajero {}", args.join(" ")))?;
         anyhow::ensure!(
@@ -430,4 +435,14 @@ fn seed_merchant(
     let key = admin(&["key", "create", "--merchant", &id, "--mode", "test"])?;
     let secret = key["secret"].as_str().context("key secret")?.to_string();
     Ok((id.parse()?, secret))
+}
+
+/// The instance key the run's servers seal secrets with (`secrets_key`; PostgreSQL refuses to
+/// start without one): `CAJERO_SECRETS_KEY` when set, else 64 hex characters drawn from the
+/// seed (a throwaway key for a throwaway database).
+fn instance_key(seed: u64) -> String {
+    std::env::var("CAJERO_SECRETS_KEY").unwrap_or_else(|_| {
+        let mut rng = rng::Rng::new(seed, 0x5ec7e75);
+        (0..4).map(|_| format!("{:016x}", rng.next_u64())).collect()
+    })
 }

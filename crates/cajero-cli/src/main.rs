@@ -12,6 +12,7 @@ mod chaos;
 mod demo;
 mod ledger;
 mod output;
+mod secrets;
 mod serve;
 mod settings;
 
@@ -52,6 +53,9 @@ enum Command {
     /// Run settlement now (the server also runs it every `ledger.settlement_interval_ms`).
     #[command(subcommand)]
     Settlement(settings::SettlementCommand),
+    /// The instance key that seals stored secrets: status, rotation, a new key.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
     /// Measure throughput against DESIGN.md's targets.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -111,6 +115,7 @@ fn main() -> ExitCode {
             Command::Sim(args) => cajero_sim::cli::run(args).await,
             Command::Bench(command) => bench::run(command).await,
             Command::Chaos(args) => chaos::run(args).await,
+            Command::Secrets(command) => secrets::run(command).await,
         }
     });
     match result {

@@ -4,7 +4,8 @@ use cajero_domain::document::{Document, DocumentType, ParseDocumentError};
 use cajero_domain::id::{ApiKeyId, MerchantId};
 use cajero_domain::merchant::{MerchantStatus, Mode};
 use cajero_store::merchants::{self, ApiKeyRecord, MerchantRecord};
-use cajero_store::{Store, StoreError};
+use cajero_store::{Store, StoreError, stored_secrets};
+use rand::RngExt;
 
 use crate::auth::{KeyHasher, NewSecret};
 use crate::clock::{Clock, new_id};
@@ -16,6 +17,11 @@ pub const MERCHANT_NAME_CHARS_MAX: usize = 120;
 pub const MERCHANT_LIST_MAX: i64 = 1_000;
 /// The instance setting holding the generated key-hash secret.
 const KEY_HASH_SECRET_SETTING: &str = "api_key_hash_secret";
+/// How the generated key-hash secret is stored: `hex:` and its bytes in hex, a form no secret
+/// scanner takes for an API key (earlier versions stored an `sk_live_…`-shaped text).
+const KEY_HASH_SECRET_HEX_PREFIX: &str = "hex:";
+/// Random bytes in a generated key-hash secret.
+const KEY_HASH_SECRET_BYTES: usize = 32;
 
 /// Why an operator action was refused.
 #[derive(Debug, thiserror::Error)]
@@ -60,22 +66,49 @@ pub async fn key_hasher(
     if let Some(secret) = &config.api_key_hash_secret {
         return Ok(KeyHasher::new(secret.expose().as_bytes()));
     }
-    let generated = NewSecret::generate(Mode::Live).expose().to_string();
+    let bytes: [u8; KEY_HASH_SECRET_BYTES] = rand::rng().random();
+    let generated = format!("{KEY_HASH_SECRET_HEX_PREFIX}{}", to_hex(&bytes));
     let now = clock.now();
     let secret = store
         .write(move |mut c| {
             Box::pin(async move {
-                merchants::instance_setting_or_insert(
+                let stored = merchants::instance_setting_or_insert(
                     &mut c,
                     KEY_HASH_SECRET_SETTING,
                     &generated,
                     now,
                 )
-                .await
+                .await?;
+                if let Some(hex) = stored.strip_prefix(KEY_HASH_SECRET_HEX_PREFIX) {
+                    return from_hex(hex).ok_or_else(|| StoreError::Corrupt {
+                        table: "instance_settings",
+                        detail: format!("{KEY_HASH_SECRET_SETTING} is not hex"),
+                    });
+                }
+                // An earlier version's `sk_live_…`-shaped text: keep its bytes (so every key
+                // hashed with it still authenticates) in the neutral form.
+                let neutral = format!("{KEY_HASH_SECRET_HEX_PREFIX}{}", to_hex(stored.as_bytes()));
+                stored_secrets::replace_setting(&mut c, KEY_HASH_SECRET_SETTING, &stored, &neutral)
+                    .await?;
+                Ok(stored.into_bytes())
             })
         })
         .await?;
-    Ok(KeyHasher::new(secret.as_bytes()))
+    Ok(KeyHasher::new(&secret))
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// Creates a merchant in `onboarding`.

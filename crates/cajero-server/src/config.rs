@@ -296,6 +296,14 @@ pub struct Config {
     pub log_level: String,
     /// The key for hashing API keys. When unset, one is generated and kept in the database.
     pub api_key_hash_secret: Option<Secret>,
+    /// The instance key that seals stored secrets (webhook signing secrets): 32 random bytes as
+    /// 64 hex characters or base64. Unset (and no `secrets_key_file`): with a SQLite file one
+    /// is generated next to it; PostgreSQL refuses to start (see `crate::secrets`).
+    pub secrets_key: Option<Secret>,
+    /// A file holding the instance key on its first line; further lines are retired keys.
+    pub secrets_key_file: Option<std::path::PathBuf>,
+    /// Former instance keys: they still open what they sealed, until `cajero secrets rotate`.
+    pub secrets_retired_keys: Vec<Secret>,
     /// Longest a request may run before it is abandoned with 503.
     pub request_timeout_ms: u64,
     /// How long in-flight requests may finish after a shutdown signal.
@@ -339,6 +347,9 @@ impl Default for Config {
             log_format: LogFormat::Human,
             log_level: "info".to_string(),
             api_key_hash_secret: None,
+            secrets_key: None,
+            secrets_key_file: None,
+            secrets_retired_keys: Vec::new(),
             request_timeout_ms: 30_000,
             shutdown_grace_ms: 10_000,
             database: DatabaseConfig::default(),
@@ -376,6 +387,9 @@ const ENV_KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "api_key_hash_secret",
+    "secrets_key",
+    "secrets_key_file",
+    "secrets_retired_keys",
     "request_timeout_ms",
     "shutdown_grace_ms",
     "database",
@@ -449,6 +463,7 @@ impl Config {
                 format!("must be at least {API_KEY_HASH_SECRET_BYTES_MIN} characters long"),
             ));
         }
+        self.validate_secrets_keys()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return Err(invalid(
                 "log_level",
@@ -483,6 +498,25 @@ impl Config {
                 "database.pool_connections_max",
                 format!("must be between 1 and {POOL_CONNECTIONS_MAX}, not {pool}"),
             ));
+        }
+        Ok(())
+    }
+
+    /// The instance keys parse, and only one source names the current key.
+    fn validate_secrets_keys(&self) -> Result<(), ConfigError> {
+        use cajero_store::secret_box::InstanceKey;
+        if self.secrets_key.is_some() && self.secrets_key_file.is_some() {
+            return Err(invalid(
+                "secrets_key",
+                "set secrets_key or secrets_key_file, not both",
+            ));
+        }
+        if let Some(key) = &self.secrets_key {
+            InstanceKey::parse(key.expose()).map_err(|e| invalid("secrets_key", e.to_string()))?;
+        }
+        for key in &self.secrets_retired_keys {
+            InstanceKey::parse(key.expose())
+                .map_err(|e| invalid("secrets_retired_keys", e.to_string()))?;
         }
         Ok(())
     }
@@ -538,16 +572,42 @@ mod tests {
         let config = Config {
             api_key_hash_secret: Some(Secret::new("x".repeat(40))),
             database_url: Secret::new("postgres://u:hunter2@db/cajero"),
+            secrets_key: Some(Secret::new("ab".repeat(32))),
+            secrets_retired_keys: vec![Secret::new("cd".repeat(32))],
             ..Config::default()
         };
         let printed = format!("{config:?}");
         assert!(!printed.contains("xxxx"), "{printed}");
+        assert!(!printed.contains("abab"), "{printed}");
+        assert!(!printed.contains("cdcd"), "{printed}");
         assert!(!printed.contains("hunter2"), "{printed}");
     }
 
     #[test]
     fn invalid_values_name_their_key() {
         let cases: Vec<(Config, &str)> = vec![
+            (
+                Config {
+                    secrets_key: Some(Secret::new("not a key")),
+                    ..Config::default()
+                },
+                "secrets_key",
+            ),
+            (
+                Config {
+                    secrets_key: Some(Secret::new("ab".repeat(32))),
+                    secrets_key_file: Some("key".into()),
+                    ..Config::default()
+                },
+                "secrets_key",
+            ),
+            (
+                Config {
+                    secrets_retired_keys: vec![Secret::new("ab".repeat(31))],
+                    ..Config::default()
+                },
+                "secrets_retired_keys",
+            ),
             (
                 Config {
                     database_url: Secret::new("mysql://x"),

@@ -39,6 +39,7 @@ pub mod payins;
 pub mod payouts;
 pub mod refunds;
 mod routes;
+pub mod secrets;
 pub mod settlement;
 pub mod telemetry;
 pub mod time;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub networks: networks::Networks,
     /// This instance's id and incarnation (registered when it serves).
     pub instance: Arc<instance::Instance>,
+    /// Seals and opens stored secrets (webhook signing secrets) with the instance key.
+    pub secrets: cajero_store::secret_box::SecretBox,
 }
 
 impl AppState {
@@ -84,6 +87,8 @@ impl AppState {
             .await
             .context("preparing the API key hasher")?;
         let instance = instance::Instance::for_config(config.instance_id.as_deref(), config.listen);
+        // Not wrapped in context: the message already names the configuration key to fix.
+        let secrets = secrets::open_secret_box(&store, &config, clock.as_ref()).await?;
         Ok(AppState {
             store,
             clock,
@@ -91,6 +96,7 @@ impl AppState {
             config: Arc::new(config),
             networks: networks::Networks::default(),
             instance: Arc::new(instance),
+            secrets,
         })
     }
 

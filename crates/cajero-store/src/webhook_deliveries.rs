@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use sqlx::AssertSqlSafe;
 
 use crate::events::{EventRecord, EventRow, corrupt};
-use crate::webhooks::SigningSecret;
+use crate::webhooks::SealedSecret;
 use crate::{Conn, Micros, StoreError, execute, fetch, on_conn};
 
 fn us(t: Timestamp) -> i64 {
@@ -54,8 +54,8 @@ pub struct ClaimedDelivery {
     pub endpoint_id: WebhookEndpointId,
     /// Where to POST.
     pub url: String,
-    /// The secrets that sign it now.
-    pub secrets: Vec<SigningSecret>,
+    /// The secrets that sign it now, sealed (the sender opens them).
+    pub secrets: Vec<SealedSecret>,
     /// Attempts made before this one, in every round (this attempt is number `+ 1`).
     pub attempt_count: u32,
     /// Attempts made before this one in this round (the retry schedule's position).
@@ -139,12 +139,12 @@ pub async fn claim_due(
     claimed
         .into_iter()
         .map(|row| {
-            let mut secrets = vec![SigningSecret(row.secret)];
+            let mut secrets = vec![SealedSecret(row.secret)];
             if let (Some(previous), Some(until)) =
                 (row.previous_secret, row.previous_secret_expires_at)
                 && now < until
             {
-                secrets.push(SigningSecret(previous));
+                secrets.push(SealedSecret(previous));
             }
             Ok(ClaimedDelivery {
                 endpoint_id: row

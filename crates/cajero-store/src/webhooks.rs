@@ -15,13 +15,29 @@ use crate::events::corrupt;
 use crate::page::{Page, PageRequest};
 use crate::{Conn, Micros, StoreError, execute, fetch, on_conn};
 
-/// A signing secret (`whsec_…`): `Debug` never shows it.
+/// A signing secret (`whsec_…`) in clear: only in memory, while it is shown once or signs.
+/// `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningSecret(pub String);
 
 impl fmt::Debug for SigningSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SigningSecret([redacted])")
+    }
+}
+
+/// What signing secrets are sealed as (the associated data of [`crate::secret_box`]).
+pub const SIGNING_SECRET_CONTEXT: &str = "webhook_signing_secret";
+
+/// A signing secret as stored: sealed under the instance key (`enc:v1:…`, see
+/// [`crate::secret_box`]); rows written before secrets were sealed hold the plaintext until
+/// the server's start (or `cajero secrets rotate`) seals them. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedSecret(pub String);
+
+impl fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealedSecret([redacted])")
     }
 }
 
@@ -96,10 +112,11 @@ pub struct EndpointRecord {
     pub status: EndpointStatus,
     /// Why it is disabled, when it is.
     pub disabled_reason: Option<DisabledReason>,
-    /// The current signing secret.
-    pub secret: SigningSecret,
-    /// The secret before the last rotation, still signing until `previous_secret_expires_at`.
-    pub previous_secret: Option<SigningSecret>,
+    /// The current signing secret, sealed.
+    pub secret: SealedSecret,
+    /// The secret before the last rotation (sealed), still signing until
+    /// `previous_secret_expires_at`.
+    pub previous_secret: Option<SealedSecret>,
     /// When the previous secret stops signing.
     pub previous_secret_expires_at: Option<Timestamp>,
     /// The first failure since the last success.
@@ -113,7 +130,7 @@ pub struct EndpointRecord {
 impl EndpointRecord {
     /// The secrets that sign a delivery at `now`: the current one, and the previous one while
     /// its overlap lasts.
-    pub fn signing_secrets(&self, now: Timestamp) -> Vec<SigningSecret> {
+    pub fn signing_secrets(&self, now: Timestamp) -> Vec<SealedSecret> {
         let mut secrets = vec![self.secret.clone()];
         if let (Some(previous), Some(until)) =
             (&self.previous_secret, self.previous_secret_expires_at)
@@ -167,8 +184,8 @@ impl TryFrom<EndpointRow> for EndpointRecord {
                 .as_deref()
                 .map(DisabledReason::parse)
                 .transpose()?,
-            secret: SigningSecret(row.secret),
-            previous_secret: row.previous_secret.map(SigningSecret),
+            secret: SealedSecret(row.secret),
+            previous_secret: row.previous_secret.map(SealedSecret),
             previous_secret_expires_at: row.previous_secret_expires_at.map(to_ts),
             failing_since: row.failing_since.map(to_ts),
             created_at: to_ts(row.created_at),

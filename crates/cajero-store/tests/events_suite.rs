@@ -9,7 +9,7 @@ use cajero_domain::merchant::MerchantStatus;
 use cajero_domain::webhook::{EventPattern, EventType};
 use cajero_store::merchants::{self, MerchantRecord};
 use cajero_store::webhook_deliveries::{self, ClaimRequest};
-use cajero_store::webhooks::{self, EndpointRecord, EndpointStatus, SigningSecret};
+use cajero_store::webhooks::{self, EndpointRecord, EndpointStatus, SealedSecret};
 use cajero_store::{Store, StoreError, events, fetch, instances};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -98,7 +98,7 @@ async fn endpoint(
         metadata: BTreeMap::new(),
         status,
         disabled_reason: None,
-        secret: SigningSecret("whsec_x".into()),
+        secret: SealedSecret("whsec_x".into()),
         previous_secret: None,
         previous_secret_expires_at: None,
         failing_since: None,

@@ -136,6 +136,8 @@ pub struct ServerSpec {
     pub database_url: String,
     /// The external simulator's base URL.
     pub sim_url: String,
+    /// The instance key (`CAJERO_SECRETS_KEY`) every server shares.
+    pub secrets_key: String,
     /// `orders.stuck_create_after_ms`.
     pub stuck_create_after_ms: u64,
     /// `orders.poll_after_ms`.
@@ -165,6 +167,7 @@ pub async fn start_server(
         .env("CAJERO_SIMULATOR__URL", &spec.sim_url)
         .env("CAJERO_SIMULATOR__MERCHANT_ID", SIM_MERCHANT_ID)
         .env("CAJERO_SIMULATOR__SECRET", SIM_SECRET)
+        .env("CAJERO_SECRETS_KEY", &spec.secrets_key)
         .env(
             "CAJERO_ORDERS__STUCK_CREATE_AFTER_MS",
             spec.stuck_create_after_ms.to_string(),

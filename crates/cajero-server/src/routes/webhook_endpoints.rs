@@ -110,10 +110,19 @@ pub async fn create(
     }
     let id: WebhookEndpointId = new_id(state.clock.as_ref());
     let now = state.clock.now();
+    let secrets = state.secrets.clone();
     write_once(&state, caller, key, fingerprint, move |conn| {
         Box::pin(async move {
-            let body =
-                endpoints::create(conn, caller.merchant_id, livemode, id, params, now).await?;
+            let body = endpoints::create(
+                conn,
+                &secrets,
+                caller.merchant_id,
+                livemode,
+                id,
+                params,
+                now,
+            )
+            .await?;
             Ok(Outcome {
                 status: StatusCode::CREATED,
                 body,
@@ -203,10 +212,12 @@ pub async fn rotate_secret(
     let id = parse_id(&raw_id)?;
     let now = state.clock.now();
     let livemode = caller.mode.is_live();
+    let secrets = state.secrets.clone();
     write_once(&state, caller, key, fingerprint, move |conn| {
         Box::pin(async move {
             Ok(ok(endpoints::rotate_secret(
                 conn,
+                &secrets,
                 caller.merchant_id,
                 livemode,
                 id,

@@ -175,7 +175,7 @@ async fn seed(state: &AppState, receiver_url: &str, count: usize) -> anyhow::Res
         metadata: BTreeMap::new(),
         status: EndpointStatus::Enabled,
         disabled_reason: None,
-        secret: signing::generate_secret(),
+        secret: super::endpoints::seal(&state.secrets, &signing::generate_secret()),
         previous_secret: None,
         previous_secret_expires_at: None,
         failing_since: None,

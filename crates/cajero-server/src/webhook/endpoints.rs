@@ -5,7 +5,11 @@ use std::collections::BTreeMap;
 
 use cajero_domain::id::{EventId, MerchantId, WebhookEndpointId};
 use cajero_domain::webhook::EventPattern;
-use cajero_store::webhooks::{self, DisabledReason, EndpointRecord, EndpointStatus};
+use cajero_store::secret_box::SecretBox;
+use cajero_store::webhooks::{
+    self, DisabledReason, EndpointRecord, EndpointStatus, SIGNING_SECRET_CONTEXT, SealedSecret,
+    SigningSecret,
+};
 use cajero_store::{Conn, webhook_deliveries};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -199,10 +203,17 @@ pub fn check_metadata(m: &BTreeMap<String, String>) -> Result<(), WebhookError> 
     Ok(())
 }
 
-/// Creates an endpoint with a new secret and answers it with the secret, shown this once.
-/// The URL must have been checked (and resolved) by the caller, outside the unit of work.
+/// A signing secret sealed for storage under the instance key.
+pub fn seal(secrets: &SecretBox, secret: &SigningSecret) -> SealedSecret {
+    SealedSecret(secrets.seal_str(SIGNING_SECRET_CONTEXT, &secret.0))
+}
+
+/// Creates an endpoint with a new secret (stored sealed under the instance key) and answers
+/// it with the secret, shown this once. The URL must have been checked (and resolved) by the
+/// caller, outside the unit of work.
 pub async fn create(
     conn: &mut Conn<'_>,
+    secrets: &SecretBox,
     merchant_id: MerchantId,
     livemode: bool,
     id: WebhookEndpointId,
@@ -241,7 +252,7 @@ pub async fn create(
         metadata,
         status: EndpointStatus::Enabled,
         disabled_reason: None,
-        secret: secret.clone(),
+        secret: seal(secrets, &secret),
         previous_secret: None,
         previous_secret_expires_at: None,
         failing_since: None,
@@ -308,6 +319,7 @@ pub async fn update(
 /// Answers the endpoint with the new secret, shown this once.
 pub async fn rotate_secret(
     conn: &mut Conn<'_>,
+    secrets: &SecretBox,
     merchant_id: MerchantId,
     livemode: bool,
     id: WebhookEndpointId,
@@ -315,7 +327,10 @@ pub async fn rotate_secret(
 ) -> Result<Value, WebhookError> {
     let mut record = load(conn, merchant_id, livemode, id).await?;
     let secret = signing::generate_secret();
-    record.previous_secret = Some(std::mem::replace(&mut record.secret, secret.clone()));
+    record.previous_secret = Some(std::mem::replace(
+        &mut record.secret,
+        seal(secrets, &secret),
+    ));
     record.previous_secret_expires_at = now
         .checked_add(SignedDuration::from_secs(SECRET_OVERLAP_S))
         .ok();

@@ -6,7 +6,9 @@
 
 use std::time::{Duration, Instant};
 
+use cajero_store::secret_box::SecretBox;
 use cajero_store::webhook_deliveries::ClaimedDelivery;
+use cajero_store::webhooks::{SIGNING_SECRET_CONTEXT, SigningSecret};
 use jiff::Timestamp;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
@@ -51,16 +53,19 @@ impl SendResult {
 pub struct Sender {
     live: (reqwest::Client, UrlPolicy),
     test: (reqwest::Client, UrlPolicy),
+    secrets: SecretBox,
 }
 
 impl Sender {
     /// Clients with `timeout` for the whole exchange, keeping up to `idle_per_host` idle
     /// connections per receiver (as many as deliveries may be in flight, so that keep-alive
     /// connections are reused rather than reopened).
+    /// Signing secrets are stored sealed; `secrets` opens them for each attempt.
     pub fn new(
         timeout: Duration,
         allow_loopback_in_test_mode: bool,
         idle_per_host: usize,
+        secrets: SecretBox,
     ) -> reqwest::Result<Sender> {
         let client = |policy: UrlPolicy| {
             reqwest::Client::builder()
@@ -76,6 +81,7 @@ impl Sender {
         Ok(Sender {
             live: client(UrlPolicy::for_mode(true, false))?,
             test: client(UrlPolicy::for_mode(false, allow_loopback_in_test_mode))?,
+            secrets,
         })
     }
 
@@ -107,8 +113,19 @@ impl Sender {
         let id = delivery.event.id.to_string();
         let timestamp = now.as_second();
         let body = delivery_body(&delivery.event);
-        let signature =
-            signing::signature_header(&delivery.secrets, &id, timestamp, body.as_bytes());
+        let Ok(secrets) = delivery
+            .secrets
+            .iter()
+            .map(|s| self.secrets.open_string(SIGNING_SECRET_CONTEXT, &s.0))
+            .map(|opened| opened.map(SigningSecret))
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            // Sealed under a key no longer configured, or damaged: sending unsigned (or
+            // signed wrongly) helps nobody; the attempt fails and is retried.
+            result.error = Some("secret_unreadable".into());
+            return result;
+        };
+        let signature = signing::signature_header(&secrets, &id, timestamp, body.as_bytes());
         let request = client
             .post(url)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))

@@ -149,6 +149,7 @@ impl WebhookWorker {
             Duration::from_millis(config.timeout_ms),
             config.allow_loopback_in_test_mode,
             config.delivery_concurrency_max as usize,
+            state.secrets.clone(),
         )?;
         // Install the metrics recorder before the first attempt counts.
         let _ = crate::metrics::handle();

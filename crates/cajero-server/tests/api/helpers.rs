@@ -53,6 +53,17 @@ macro_rules! both_engines {
     };
 }
 
+/// The instance key a test server gets: PostgreSQL needs one configured; SQLite generates its
+/// own beside the database file (so both paths run).
+pub fn secrets_key_for(engine: Engine) -> Option<Secret> {
+    match engine {
+        Engine::Sqlite => None,
+        Engine::Postgres => Some(Secret::new(
+            cajero_store::secret_box::InstanceKey::generate().to_hex(),
+        )),
+    }
+}
+
 /// A server on 127.0.0.1 with a manual clock; `None` for PostgreSQL when not configured.
 pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
@@ -62,6 +73,7 @@ pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
     };
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
+        secrets_key: secrets_key_for(engine),
         database_url: Secret::new(database_url),
         ..Config::default()
     };
@@ -90,6 +102,7 @@ pub async fn spawn_app_with(
     };
     let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
+        secrets_key: secrets_key_for(engine),
         database_url: Secret::new(database_url),
         ..Config::default()
     };

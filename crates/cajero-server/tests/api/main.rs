@@ -4,12 +4,14 @@
 mod auth;
 mod claims;
 mod funds;
+mod fuzz;
 mod helpers;
 mod integrity;
 mod leases;
 mod orders;
 mod pages;
 mod receiver;
+mod secrets;
 mod settlements;
 mod transport;
 mod webhook_delivery;

@@ -458,7 +458,10 @@ async fn live_deliveries_are_refused_at_delivery_time_for_private_addresses(ctx:
         metadata: BTreeMap::new(),
         status: EndpointStatus::Enabled,
         disabled_reason: None,
-        secret: SigningSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+        secret: cajero_server::webhook::endpoints::seal(
+            &ctx.app.server.state.secrets,
+            &SigningSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+        ),
         previous_secret: None,
         previous_secret_expires_at: None,
         failing_since: None,
