@@ -122,6 +122,9 @@ where
         .checked_add(SignedDuration::from_secs(LOCK_S))
         .unwrap_or(now);
     let scope = crate::idempotency::scope(caller, key, fingerprint);
+    let secrets = state.secrets.clone();
+    let seal_context = format!("idempotency:{}:{}", caller.merchant_id, scope.key);
+    let open_context = seal_context.clone();
     let result = state
         .store
         .write(move |mut conn| {
@@ -140,11 +143,34 @@ where
                     status: outcome.status.as_u16(),
                     body: outcome.body.to_string(),
                 };
-                idempotency::finish(&mut conn, &scope, &stored).await?;
+                // An answer that carries a secret (a webhook endpoint's signing secret) is
+                // kept for replays sealed under the instance key, like the secret itself.
+                let kept = if outcome.body.get("secret").is_some() {
+                    StoredResponse {
+                        status: stored.status,
+                        body: secrets.seal_str(&seal_context, &stored.body),
+                    }
+                } else {
+                    stored.clone()
+                };
+                idempotency::finish(&mut conn, &scope, &kept).await?;
                 Ok(Served::Fresh(stored))
             })
         })
         .await?;
+    let result = match result {
+        Served::Replayed(stored) if cajero_store::secret_box::is_sealed(&stored.body) => {
+            let body = state
+                .secrets
+                .open_string(&open_context, &stored.body)
+                .map_err(|e| ApiError::internal(format!("stored answer unreadable: {e}")))?;
+            Served::Replayed(StoredResponse {
+                status: stored.status,
+                body,
+            })
+        }
+        other => other,
+    };
     Ok(result.into_response())
 }
 

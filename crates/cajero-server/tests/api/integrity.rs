@@ -25,6 +25,7 @@ crate::both_engines!(
     an_order_issued_for_a_payout_that_failed_meanwhile_is_canceled_and_raised,
     a_callback_for_an_unknown_order_becomes_an_exception_after_the_grace_period,
     canceling_an_expired_code_at_the_network_is_kept_as_evidence,
+    a_signing_secret_in_a_stored_answer_is_sealed_and_replays_in_clear,
 );
 
 struct Shop {
@@ -416,4 +417,56 @@ async fn canceling_an_expired_code_at_the_network_is_kept_as_evidence(app: &Test
         "{messages:?}"
     );
     let _ = shop.id;
+}
+
+/// Creating a webhook endpoint answers its signing secret once; the answer kept for replays
+/// of its `Idempotency-Key` holds the secret sealed, like the endpoint's own row, and a replay
+/// answers it in clear.
+async fn a_signing_secret_in_a_stored_answer_is_sealed_and_replays_in_clear(app: &TestApp) {
+    let shop = shop(app).await;
+    let body = json!({"url": "http://127.0.0.1:9/hooks", "enabled_events": ["payout.*"]});
+    let (status, created) = post(app, &shop, "/v1/webhook_endpoints", "hook-1", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"), "{created}");
+
+    let stored: Vec<(Option<String>,)> = app
+        .server
+        .state
+        .store
+        .read(|mut c| {
+            Box::pin(async move {
+                cajero_store::fetch!(
+                    all,
+                    &mut c,
+                    (Option<String>,),
+                    "SELECT response_body FROM idempotency_keys WHERE idempotency_key = $1",
+                    "hook-1"
+                )
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    let kept = stored[0].0.clone().unwrap();
+    let bare = secret.trim_start_matches("whsec_");
+    assert!(
+        !kept.contains(bare),
+        "the stored answer holds the secret in clear: {kept}"
+    );
+
+    let response = app
+        .http
+        .post(app.url("/v1/webhook_endpoints"))
+        .bearer_auth(&shop.key)
+        .header("idempotency-key", "hook-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["idempotent-replayed"], "true");
+    let replayed: Value = response.json().await.unwrap();
+    assert_eq!(replayed["secret"], secret.as_str());
+    assert_eq!(replayed["id"], created["id"]);
 }
