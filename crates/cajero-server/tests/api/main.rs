@@ -4,6 +4,7 @@
 mod auth;
 mod funds;
 mod helpers;
+mod instances;
 mod orders;
 mod pages;
 mod receiver;
