@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use cajero_domain::merchant::{MerchantStatus, Mode};
 use cajero_server::clock::{Clock, OffsetClock};
 use cajero_server::config::{Config, Overrides, Secret};
-use cajero_server::networks::Networks;
+use cajero_server::networks::{EmbeddedOptions, Networks, embedded_state_url};
 use cajero_server::{AppState, admin};
 use clap::Args;
 use serde_json::{Value, json};
@@ -51,10 +51,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     config.database_url = Secret::new(database_url);
     let clock: Arc<dyn Clock> = Arc::new(OffsetClock::default());
     let mut state = AppState::open(config, clock.clone()).await?;
-    state.networks =
-        Networks::embedded_simulator_with(&state.config.public_url(), clock.as_ref(), true)
-            .await
-            .context("starting the simulated cash network")?;
+    state.networks = Networks::embedded_simulator(
+        &state.config.public_url(),
+        clock.as_ref(),
+        EmbeddedOptions {
+            state_url: embedded_state_url(state.config.database_url.expose()),
+            autopilot: true,
+        },
+    )
+    .await
+    .context("starting the simulated cash network")?;
     let base = state.config.public_url();
     let sim_url = state.networks.simulator_url().unwrap_or_default();
 

@@ -69,6 +69,12 @@ pub struct SimConnectorConfig {
     /// Largest distance between a callback's timestamp and our clock.
     #[serde(default = "default_callback_tolerance_seconds")]
     pub callback_tolerance_seconds: u64,
+    /// Sent with every create as the order's `callback_url` (as real gateways take a
+    /// `notification_url` per payment): where the network calls back about that order. It
+    /// should be the shared address in front of every instance, so that any instance gets the
+    /// callbacks while another is down. `None`: the merchant's URL configured at the network.
+    #[serde(default)]
+    pub callback_url: Option<String>,
 }
 
 fn default_networks() -> Vec<String> {
@@ -100,6 +106,7 @@ impl SimConnectorConfig {
             request_timeout_ms: REQUEST_TIMEOUT_MS_DEFAULT,
             connect_timeout_ms: CONNECT_TIMEOUT_MS_DEFAULT,
             callback_tolerance_seconds: CALLBACK_TOLERANCE_SECONDS_DEFAULT,
+            callback_url: None,
         }
     }
 }
@@ -117,6 +124,7 @@ impl fmt::Debug for SimConnectorConfig {
                 "callback_tolerance_seconds",
                 &self.callback_tolerance_seconds,
             )
+            .field("callback_url", &self.callback_url)
             .finish()
     }
 }
@@ -373,7 +381,9 @@ impl Connector for SimConnector {
     }
 
     fn create_voucher(&self, request: &CreateVoucher) -> BoxFuture<'_, Exchange<NetworkOrder>> {
-        let body = to_body(&CreateCollectionBody::from(request));
+        let mut body = CreateCollectionBody::from(request);
+        body.callback_url = self.config.callback_url.as_deref();
+        let body = to_body(&body);
         Box::pin(async move {
             self.call_order(
                 Method::POST,
@@ -386,7 +396,9 @@ impl Connector for SimConnector {
     }
 
     fn create_pickup(&self, request: &CreatePickup) -> BoxFuture<'_, Exchange<NetworkOrder>> {
-        let body = to_body(&CreatePayoutBody::from(request));
+        let mut body = CreatePayoutBody::from(request);
+        body.callback_url = self.config.callback_url.as_deref();
+        let body = to_body(&body);
         Box::pin(async move {
             self.call_order(Method::POST, &["v1", "payouts"], body, OrderKind::Payout)
                 .await

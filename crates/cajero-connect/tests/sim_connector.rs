@@ -12,7 +12,8 @@ use cajero_domain::asobancaria::{Strictness, parse};
 use cajero_sim::config::Faults;
 use jiff::{SignedDuration, Timestamp};
 use support::{
-    COUNTER, MERCHANT, SECRET, START, START_DATE, cop, pickup, start, start_with, voucher,
+    COUNTER, MERCHANT, Received, SECRET, START, START_DATE, cop, pickup, spawn_receiver, start,
+    start_with, voucher,
 };
 
 fn assert_clean(evidence: &[Evidence]) {
@@ -290,6 +291,55 @@ async fn a_real_callback_is_verified_and_parsed() {
         (attempt.counter_id.as_str(), attempt.outcome.as_str()),
         (COUNTER, "approved")
     );
+}
+
+#[tokio::test]
+async fn each_order_is_called_back_at_the_url_sent_with_its_create() {
+    let f = start().await;
+    let elsewhere = Received::default();
+    let url = spawn_receiver(elsewhere.clone()).await;
+    let config = SimConnectorConfig {
+        callback_url: Some(url.clone()),
+        ..f.connector.config().clone()
+    };
+    let connector = SimConnector::new(config).unwrap();
+    let order = connector
+        .create_voucher(&voucher("pi_1", 150_000))
+        .await
+        .result
+        .unwrap();
+    assert!(
+        connector
+            .create_voucher(&voucher("pi_1", 150_000))
+            .await
+            .evidence[0]
+            .request
+            .contains(&format!("\"callback_url\":\"{url}\"")),
+        "the URL goes with every create"
+    );
+    // A repeat of the create from an instance without the URL is still the same order.
+    let again = f.connector.create_voucher(&voucher("pi_1", 150_000)).await;
+    assert_eq!(again.evidence[0].response_status, Some(200));
+    assert_eq!(
+        again.result.unwrap().network_order_id,
+        order.network_order_id
+    );
+    connector
+        .pay(COUNTER, &order.code, cop(150_000))
+        .await
+        .unwrap();
+
+    let at_merchant_url = f.flushed_callbacks().await;
+
+    assert!(at_merchant_url.is_empty(), "{at_merchant_url:?}");
+    let got = elsewhere.lock().unwrap().clone();
+    let [(headers, body)] = got.as_slice() else {
+        panic!("one callback at the order's URL: {got:?}")
+    };
+    let callback = connector
+        .verify_callback(headers, body, Timestamp::now())
+        .unwrap();
+    assert_eq!(callback.order.network_order_id, order.network_order_id);
 }
 
 #[tokio::test]

@@ -101,16 +101,25 @@ impl AppState {
     }
 
     /// Like [`AppState::open`], and reaches the cash networks: the configured simulator, or
-    /// one started embedded on a loopback port, for test mode.
+    /// one started embedded on a loopback port (its state next to a SQLite database), for
+    /// test mode.
     pub async fn open_serving(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
         let mut state = AppState::open(config, clock).await?;
+        let public_url = state.config.public_url();
         state.networks = match &state.config.simulator {
-            Some(sim) => {
-                networks::Networks::simulator(&sim.url, &sim.merchant_id, sim.secret.expose())?
-            }
+            Some(sim) => networks::Networks::simulator(
+                &sim.url,
+                &sim.merchant_id,
+                sim.secret.expose(),
+                &public_url,
+            )?,
             None => networks::Networks::embedded_simulator(
-                &state.config.public_url(),
+                &public_url,
                 state.clock.as_ref(),
+                networks::EmbeddedOptions {
+                    state_url: networks::embedded_state_url(state.config.database_url.expose()),
+                    autopilot: false,
+                },
             )
             .await
             .context("starting the embedded network simulator")?,

@@ -3,6 +3,18 @@
 //! Test mode always talks to a simulator: the one configured, or one started embedded on a
 //! loopback port when none is configured, so that test keys work out of the box. Live mode
 //! talks only to networks configured for it (none yet: real gateway connectors come later).
+//!
+//! Every create tells the network where to call back about that order:
+//! `{public_url}/callbacks/sim` ([`callback_url`]), as real gateways take a `notification_url`
+//! per payment. With several instances, `public_url` is the shared address in front of all of
+//! them and they share one simulator (`[simulator]`): whichever instance the callback reaches
+//! verifies and applies it.
+//!
+//! The embedded simulator keeps its state next to a SQLite database
+//! ([`embedded_state_url`]: `sqlite://cajero.db` → `sqlite://cajero.db.sim.db`), so a restart
+//! neither forgets the vouchers and codes it issued nor issues their ids again. Over an
+//! in-memory SQLite or PostgreSQL it keeps its state in memory, and its ids and codes still
+//! never repeat across restarts (a seed from the operating system, ids from the start time).
 
 use std::sync::Arc;
 
@@ -21,6 +33,41 @@ use crate::error::{ApiError, ErrorType};
 pub const SIM_MERCHANT_ID: &str = "cajero";
 /// The networks test mode routes to, in order of preference.
 pub const TEST_NETWORKS: &[&str] = &["efecty", "sured"];
+/// The callback receiver of the simulator: `POST /callbacks/sim`.
+pub const SIM_CALLBACK_RECEIVER: &str = "sim";
+/// What the embedded simulator's state file adds to the name of cajero's SQLite file.
+pub const EMBEDDED_STATE_SUFFIX: &str = ".sim.db";
+
+/// Where the simulator calls back an instance reachable at `public_url`.
+pub fn callback_url(public_url: &str) -> String {
+    format!(
+        "{}/callbacks/{SIM_CALLBACK_RECEIVER}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// Where the embedded simulator keeps its state when cajero's database is `database_url`:
+/// next to a SQLite file (`sqlite://cajero.db` → `sqlite://cajero.db.sim.db`, query
+/// parameters dropped); `None` for an in-memory SQLite or PostgreSQL (the simulator speaks
+/// SQLite only).
+pub fn embedded_state_url(database_url: &str) -> Option<String> {
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory =
+        path.is_empty() || path == ":memory:" || query.split('&').any(|pair| pair == "mode=memory");
+    (!in_memory).then(|| format!("sqlite://{path}{EMBEDDED_STATE_SUFFIX}"))
+}
+
+/// How to start the embedded simulator.
+#[derive(Debug, Clone, Default)]
+pub struct EmbeddedOptions {
+    /// `sqlite://FILE` to keep its state in ([`embedded_state_url`]); `None`: in memory.
+    pub state_url: Option<String>,
+    /// Simulated customers and beneficiaries turn up at counters by themselves (`cajero demo`).
+    pub autopilot: bool,
+}
 
 /// One reachable network.
 #[derive(Debug, Clone)]
@@ -42,36 +89,29 @@ pub struct Networks {
 }
 
 impl Networks {
-    /// Test mode on an embedded simulator started now, calling back `callback_base` (the
-    /// server's own URL).
+    /// Test mode on an embedded simulator started now, calling back `public_url` (this
+    /// instance's) at `/callbacks/sim`.
     /// The simulator's clock starts at `clock`'s now and, when `clock` only moves by request
-    /// (tests), is frozen too, so both move together.
+    /// (tests), is frozen too, so both move together; advances stored by an earlier run are not
+    /// applied again (`clock` says where time is).
     pub async fn embedded_simulator(
-        callback_base: &str,
+        public_url: &str,
         clock: &dyn Clock,
-    ) -> anyhow::Result<Networks> {
-        Networks::embedded_simulator_with(callback_base, clock, false).await
-    }
-
-    /// As [`Networks::embedded_simulator`], with the simulator's autopilot (customers and
-    /// beneficiaries who turn up at counters by themselves) on or off: `cajero demo` turns it on.
-    pub async fn embedded_simulator_with(
-        callback_base: &str,
-        clock: &dyn Clock,
-        autopilot: bool,
+        options: EmbeddedOptions,
     ) -> anyhow::Result<Networks> {
         let secret = crate::auth::NewSecret::generate(Mode::Test)
             .expose()
             .to_string();
         let config = cajero_sim::SimConfig {
+            database_url: options.state_url,
             merchants: vec![cajero_sim::MerchantConfig {
                 id: SIM_MERCHANT_ID.to_string(),
                 secret: secret.clone(),
-                callback_url: Some(format!("{callback_base}/callbacks/sim")),
+                callback_url: Some(callback_url(public_url)),
                 ..cajero_sim::MerchantConfig::demo()
             }],
             autopilot: cajero_sim::config::AutopilotConfig {
-                enabled: autopilot,
+                enabled: options.autopilot,
                 // A demo shows movement within minutes, not days.
                 delay_seconds_min: 20,
                 delay_seconds_max: 180,
@@ -80,19 +120,28 @@ impl Networks {
             clock: cajero_sim::config::ClockConfig {
                 start: Some(clock.now()),
                 frozen: clock.is_frozen(),
+                resume_advances: false,
             },
             ..cajero_sim::SimConfig::default()
         };
         let handle = cajero_sim::spawn(config).await?;
-        let mut networks = Networks::simulator(&handle.base_url(), SIM_MERCHANT_ID, &secret)?;
+        let mut networks =
+            Networks::simulator(&handle.base_url(), SIM_MERCHANT_ID, &secret, public_url)?;
         networks.embedded = Some(Arc::new(Mutex::new(Some(handle))));
         Ok(networks)
     }
 
-    /// Test mode on a simulator reachable at `base_url`.
-    pub fn simulator(base_url: &str, merchant_id: &str, secret: &str) -> anyhow::Result<Networks> {
+    /// Test mode on a simulator reachable at `base_url`; every create asks it to call back
+    /// `public_url` at `/callbacks/sim`.
+    pub fn simulator(
+        base_url: &str,
+        merchant_id: &str,
+        secret: &str,
+        public_url: &str,
+    ) -> anyhow::Result<Networks> {
         let mut config = SimConnectorConfig::new(base_url, merchant_id, secret);
         config.networks = TEST_NETWORKS.iter().map(|n| n.to_string()).collect();
+        config.callback_url = Some(callback_url(public_url));
         let sim = Arc::new(SimConnector::new(config)?);
         let connector: Arc<dyn Connector> = sim.clone();
         Ok(Networks {
@@ -143,7 +192,7 @@ impl Networks {
     /// The connector that verifies callbacks arriving at `/callbacks/{name}`.
     pub fn callback_receiver(&self, name: &str) -> Option<(Mode, Arc<dyn Connector>)> {
         match name {
-            "sim" => self
+            SIM_CALLBACK_RECEIVER => self
                 .simulator
                 .clone()
                 .map(|s| (Mode::Test, s as Arc<dyn Connector>)),
@@ -173,6 +222,40 @@ impl Networks {
         {
             let _ = handle.shutdown().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_state_sits_next_to_a_sqlite_file() {
+        let cases = [
+            ("sqlite://cajero.db", Some("sqlite://cajero.db.sim.db")),
+            ("sqlite:cajero.db", Some("sqlite://cajero.db.sim.db")),
+            (
+                "sqlite:///var/lib/cajero/c.db",
+                Some("sqlite:///var/lib/cajero/c.db.sim.db"),
+            ),
+            ("sqlite://c.db?mode=rwc", Some("sqlite://c.db.sim.db")),
+            ("sqlite::memory:", None),
+            ("sqlite://:memory:", None),
+            ("sqlite://shared?mode=memory&cache=shared", None),
+            ("postgres://u:p@db/cajero", None),
+            ("postgresql://db/cajero", None),
+        ];
+        for (database, state) in cases {
+            assert_eq!(embedded_state_url(database).as_deref(), state, "{database}");
+        }
+    }
+
+    #[test]
+    fn callbacks_go_to_the_public_url() {
+        assert_eq!(
+            callback_url("https://pagos.example.co/"),
+            "https://pagos.example.co/callbacks/sim"
+        );
     }
 }
 

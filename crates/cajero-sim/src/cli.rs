@@ -58,7 +58,8 @@ pub struct ServeArgs {
     /// Configuration and database.
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Seed of every random choice.
+    /// Seed of every random choice; a run replays (ids included) only with one. Without it,
+    /// ids and codes never repeat across restarts, even in memory.
     #[arg(long)]
     pub seed: Option<u64>,
     /// Start the simulated clock at this instant (RFC 3339).
@@ -151,8 +152,8 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = args.config.load()?;
-    if let Some(seed) = args.seed {
-        config.seed = seed;
+    if args.seed.is_some() {
+        config.seed = args.seed;
     }
     if args.clock_start.is_some() {
         config.clock.start = args.clock_start;

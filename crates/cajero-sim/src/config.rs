@@ -22,7 +22,11 @@ pub struct SimConfig {
     /// `sqlite://path` to persist across restarts; `None` keeps everything in memory.
     pub database_url: Option<String>,
     /// Seed of every random choice (codes, faults, autopilot), so runs can be replayed.
-    pub seed: u64,
+    /// `None` (the default): drawn from the operating system at the first start (and kept in
+    /// the database when there is one), and ids embed the host time of the start, so a
+    /// restarted simulator never issues an id or a code sequence again. Only an explicit seed
+    /// replays, ids included (two runs with the same seed and requests issue the same ids).
+    pub seed: Option<u64>,
     /// The network used when a request names none.
     pub default_network: String,
     /// The networks this simulator plays.
@@ -51,7 +55,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
             database_url: None,
-            seed: 7,
+            seed: None,
             default_network: "efecty".into(),
             networks: vec![
                 NetworkProfile::efecty(),
@@ -372,13 +376,27 @@ impl MerchantConfig {
 }
 
 /// The simulated clock: real time plus an offset, or frozen at a start.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClockConfig {
     /// Simulated time at start; `None`: the host's time.
     pub start: Option<Timestamp>,
     /// Frozen clocks move only when advanced over the API (deterministic tests).
     pub frozen: bool,
+    /// On a restart from a database, the advances made before (`POST /sim/v1/clock/advance`)
+    /// are applied again on top of `start`. An embedding process that passes its own clock as
+    /// `start` turns this off: its clock already says where time is.
+    pub resume_advances: bool,
+}
+
+impl Default for ClockConfig {
+    fn default() -> Self {
+        ClockConfig {
+            start: None,
+            frozen: false,
+            resume_advances: true,
+        }
+    }
 }
 
 /// Fault knobs. Shares are basis points (0 = never, 10 000 = always).
@@ -445,12 +463,13 @@ impl Default for AutopilotConfig {
 pub struct CallbackConfig {
     /// Deliver in the background; off, callbacks go out only on `POST /sim/v1/callbacks/flush`.
     pub worker: bool,
-    /// First retry delay; doubles after each failure.
-    pub retry_base_ms: u64,
-    /// Longest retry delay.
-    pub retry_max_ms: u64,
-    /// Attempts before a callback is given up as `failed`.
+    /// Attempts before a callback is given up as `failed`: by default the whole retry
+    /// schedule (`engine::retry_delay`: quick retries, then dLocal's hourly and 12-hourly
+    /// ones, about four days in all). Beyond the schedule, attempts are 12 hours apart.
     pub attempts_max: u32,
+    /// Divides every retry delay: `3600` plays an hour of the schedule in a second (tests,
+    /// demos). Advancing the simulated clock also brings retries forward.
+    pub retry_speedup: u32,
     /// Timeout of one delivery.
     pub timeout_ms: u64,
 }
@@ -459,9 +478,8 @@ impl Default for CallbackConfig {
     fn default() -> Self {
         CallbackConfig {
             worker: true,
-            retry_base_ms: 1_000,
-            retry_max_ms: 10 * 60 * 1_000,
-            attempts_max: 100,
+            attempts_max: crate::engine::CALLBACK_ATTEMPTS_MAX,
+            retry_speedup: 1,
             timeout_ms: 10_000,
         }
     }

@@ -72,6 +72,7 @@ async fn serve_sim(
     if let Some(worker) = worker {
         let _ = worker.await;
     }
+    sim.close().await;
     result?;
     Ok(())
 }

@@ -150,6 +150,9 @@ pub struct Order {
     pub fingerprint: String,
     /// When the autopilot visits a counter for it, if it will.
     pub autopilot_at: Option<Timestamp>,
+    /// Where its callbacks go, as given on the create; the merchant's URL when absent.
+    #[serde(default)]
+    pub callback_url: Option<String>,
 }
 
 /// What a counter operation was.

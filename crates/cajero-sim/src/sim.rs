@@ -63,6 +63,13 @@ impl Sim {
         Ok(sim)
     }
 
+    /// Closes its database, if it has one (at the end of serving).
+    pub async fn close(&self) {
+        if let Some(store) = &self.store {
+            store.close().await;
+        }
+    }
+
     /// The configuration it started with.
     pub fn config(&self) -> &SimConfig {
         &self.config

@@ -41,8 +41,8 @@ pub struct Store {
 /// Everything read back at start.
 #[derive(Debug, Default)]
 pub struct Loaded {
-    /// Sequences, clock offset, knobs.
-    pub meta: Meta,
+    /// Sequences, seed, clock offset, knobs; `None` in a new database.
+    pub meta: Option<Meta>,
     /// Merchants.
     pub merchants: Vec<Merchant>,
     /// Orders.
@@ -75,14 +75,19 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// Closes the file (a checkpoint and no connection left), so it can be opened again at
+    /// once, by this process or another.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// Reads the whole state back.
     pub async fn load(&self) -> Result<Loaded, StoreError> {
         let meta = sqlx::query("SELECT value FROM sim_meta WHERE key = 'meta'")
             .fetch_optional(&self.pool)
             .await?
             .map(|row| serde_json::from_str::<Meta>(row.get::<&str, _>(0)))
-            .transpose()?
-            .unwrap_or_default();
+            .transpose()?;
         let drawers = sqlx::query("SELECT counter_id, cash FROM sim_drawers")
             .fetch_all(&self.pool)
             .await?

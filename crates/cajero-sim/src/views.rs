@@ -92,6 +92,9 @@ pub struct OrderView {
     pub wrong_code_attempts: u32,
     /// Counter attempts, oldest first.
     pub attempts: Vec<AttemptView>,
+    /// Where this order's callbacks go, when the create named a URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
 }
 
 impl OrderView {
@@ -132,6 +135,7 @@ impl OrderView {
             expired_at: order.expired_at,
             wrong_code_attempts: order.wrong_code_attempts,
             attempts,
+            callback_url: order.callback_url.clone(),
         }
     }
 }

@@ -25,7 +25,7 @@ use axum::http::{HeaderMap, StatusCode};
 use cajero_domain::merchant::{MerchantStatus, Mode};
 use cajero_server::clock::{Clock, SystemClock};
 use cajero_server::config::{Config, Overrides, Secret};
-use cajero_server::networks::Networks;
+use cajero_server::networks::{EmbeddedOptions, Networks};
 use cajero_server::{AppState, admin};
 use cajero_store::{Engine, Store, StoreError, StoreOptions};
 use clap::Args;
@@ -281,10 +281,15 @@ async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
     let store_options = config.store_options();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut state = AppState::open(config, clock.clone()).await?;
-    state.networks =
-        Networks::embedded_simulator_with(&state.config.public_url(), clock.as_ref(), false)
-            .await
-            .context("starting the simulated cash network")?;
+    // The simulator keeps its state in memory: the benchmark measures cajero, not the
+    // simulator's own writes.
+    state.networks = Networks::embedded_simulator(
+        &state.config.public_url(),
+        clock.as_ref(),
+        EmbeddedOptions::default(),
+    )
+    .await
+    .context("starting the simulated cash network")?;
     let engine = state.store.engine();
     let base = state.config.public_url();
     let merchant =

@@ -33,6 +33,9 @@ pub(crate) struct CreateCollectionBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     customer: Option<PartyBody<'a>>,
     expires_in_seconds: i64,
+    /// Where the network calls back about this order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) callback_url: Option<&'a str>,
 }
 
 impl<'a> From<&'a CreateVoucher> for CreateCollectionBody<'a> {
@@ -48,6 +51,7 @@ impl<'a> From<&'a CreateVoucher> for CreateCollectionBody<'a> {
                 document: request.customer_document.as_ref(),
             }),
             expires_in_seconds: request.expires_in_seconds,
+            callback_url: None,
         }
     }
 }
@@ -61,6 +65,9 @@ pub(crate) struct CreatePayoutBody<'a> {
     currency: &'static str,
     beneficiary: PartyBody<'a>,
     expires_in_seconds: i64,
+    /// Where the network calls back about this order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) callback_url: Option<&'a str>,
 }
 
 impl<'a> From<&'a CreatePickup> for CreatePayoutBody<'a> {
@@ -75,6 +82,7 @@ impl<'a> From<&'a CreatePickup> for CreatePayoutBody<'a> {
                 document: Some(&request.beneficiary_document),
             },
             expires_in_seconds: request.expires_in_seconds,
+            callback_url: None,
         }
     }
 }

@@ -50,6 +50,7 @@ pub async fn start_with(faults: Faults, request_timeout_ms: u64) -> Fixture {
         clock: ClockConfig {
             start: Some(START.parse().unwrap()),
             frozen: true,
+            ..ClockConfig::default()
         },
         callbacks: CallbackConfig {
             worker: false,
@@ -99,7 +100,7 @@ async fn receive(
 }
 
 /// Serves `POST /callbacks` on a loopback port; answers the URL.
-async fn spawn_receiver(received: Received) -> String {
+pub async fn spawn_receiver(received: Received) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/callbacks", listener.local_addr().unwrap());
     let app = axum::Router::new()

@@ -436,13 +436,13 @@ async fn a_signing_secret_in_a_stored_answer_is_sealed_and_replays_in_clear(app:
         .store
         .read(|mut c| {
             Box::pin(async move {
-                cajero_store::fetch!(
+                Ok::<_, cajero_store::StoreError>(cajero_store::fetch!(
                     all,
                     &mut c,
                     (Option<String>,),
                     "SELECT response_body FROM idempotency_keys WHERE idempotency_key = $1",
                     "hook-1"
-                )
+                )?)
             })
         })
         .await

@@ -6,6 +6,7 @@ mod claims;
 mod funds;
 mod fuzz;
 mod helpers;
+mod instances;
 mod integrity;
 mod leases;
 mod orders;

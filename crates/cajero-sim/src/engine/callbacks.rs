@@ -1,7 +1,7 @@
 //! Callbacks: queued with the change that causes them, shaped by the fault knobs and magic
 //! values, delivered by a worker (or a flush) that reports back here.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use super::State;
@@ -13,7 +13,7 @@ use crate::views::{AttemptView, OrderView};
 pub struct DueCallback {
     /// `cb_…`.
     pub id: String,
-    /// The merchant's callback URL.
+    /// The order's callback URL, or else the merchant's.
     pub url: String,
     /// The merchant's secret, to sign with.
     pub secret: String,
@@ -210,7 +210,11 @@ impl State {
             let Some(merchant) = self.merchants.get(&cb.merchant_id) else {
                 continue;
             };
-            let Some(url) = merchant.config.callback_url.clone() else {
+            let order_url = self
+                .orders
+                .get(&cb.order_id)
+                .and_then(|o| o.callback_url.clone());
+            let Some(url) = order_url.or_else(|| merchant.config.callback_url.clone()) else {
                 continue;
             };
             due.push(DueCallback {
@@ -227,13 +231,13 @@ impl State {
         due
     }
 
-    /// Records one delivery attempt and schedules the next one if needed.
+    /// Records one delivery attempt and schedules the next one if needed: a callback is given
+    /// up as `failed` only after its last attempt.
     pub fn record_delivery(&mut self, id: &str, result: &DeliveryResult) {
         self.in_flight.remove(id);
         let now_ms = host_ms();
-        let base = self.retry_base_ms;
-        let max = self.retry_max_ms;
         let attempts_max = self.attempts_max;
+        let speedup = self.retry_speedup;
         let Some(cb) = self.callbacks.get_mut(id) else {
             return;
         };
@@ -253,7 +257,7 @@ impl State {
             cb.status = CallbackStatus::Failed;
             true
         } else {
-            cb.not_before_ms = now_ms.saturating_add(retry_delay_ms(base, max, cb.attempts));
+            cb.not_before_ms = now_ms.saturating_add(scaled_ms(retry_delay(cb.attempts), speedup));
             false
         };
         if finished {
@@ -261,26 +265,111 @@ impl State {
         }
         self.dirty.callbacks.insert(id.to_owned());
     }
+
+    /// The simulated clock moved `seconds` forward: retries and delayed callbacks waiting on
+    /// the host clock are brought forward as much, so a test (or a demo) that advances the
+    /// clock sees the retries that fall due in between.
+    pub(crate) fn bring_callbacks_forward(&mut self, seconds: i64) {
+        let shift_ms = seconds.max(0).saturating_mul(1_000);
+        if shift_ms == 0 {
+            return;
+        }
+        let now_ms = host_ms();
+        for (_, id) in &self.callback_queue {
+            if let Some(cb) = self.callbacks.get_mut(id)
+                && cb.not_before_ms > now_ms
+            {
+                cb.not_before_ms = cb.not_before_ms.saturating_sub(shift_ms).max(now_ms);
+                self.dirty.callbacks.insert(id.clone());
+                self.dirty.callbacks_ready = true;
+            }
+        }
+    }
 }
 
-/// Delay before the next attempt after `attempts` failures: `base × 2^(attempts−1)`, at most
-/// `max`.
-pub fn retry_delay_ms(base: u64, max: u64, attempts: u32) -> i64 {
-    let exponent = attempts.saturating_sub(1).min(32);
-    let delay = base.saturating_mul(1u64 << exponent).min(max);
-    i64::try_from(delay).unwrap_or(i64::MAX)
+/// The simulator's own quick retries, in seconds, before the gateways' schedule: a merchant
+/// instance that is restarting (or a load balancer that has not yet taken it out of rotation)
+/// gets its callbacks within seconds and minutes, not an hour later. Gateways do not document
+/// retries this early; they stand for a network that retries as soon as it sees a failure.
+const QUICK_RETRY_DELAYS_SECONDS: [i64; 6] = [5, 15, 60, 300, 900, 1_800];
+/// dLocal retries a notification until a 2xx "hourly for 6 h" … (docs.dlocal.com,
+/// receive-notifications; /work/shared/reference/gateway-apis.md §1, source D7).
+const HOURLY_RETRIES: u32 = 6;
+/// One hour.
+const HOUR_SECONDS: i64 = 3_600;
+/// … "then every 12 h for 4 days" (same source): 8 more.
+const TWELVE_HOURLY_RETRIES: u32 = 8;
+/// Twelve hours.
+const TWELVE_HOURS_SECONDS: i64 = 12 * HOUR_SECONDS;
+
+/// Every attempt of the schedule: the first delivery, the quick retries, the hourly ones and
+/// the 12-hourly ones — 21 attempts over about 4 days 7 hours. dLocal's page also says "at
+/// most 12 attempts", which would end its own "4 days" after 2.5; the simulator keeps the four
+/// days, so that an instance down over a long weekend still gets its callbacks.
+pub const CALLBACK_ATTEMPTS_MAX: u32 =
+    1 + QUICK_RETRY_DELAYS_SECONDS.len() as u32 + HOURLY_RETRIES + TWELVE_HOURLY_RETRIES;
+
+/// How long after its `attempt`-th failed attempt (1 = the first delivery) a callback is sent
+/// again: the quick retries, then hourly, then every 12 hours (also past the schedule's end,
+/// when `callbacks.attempts_max` asks for more attempts).
+pub fn retry_delay(attempt: u32) -> SignedDuration {
+    let quick = QUICK_RETRY_DELAYS_SECONDS.len();
+    let n = usize::try_from(attempt.max(1)).unwrap_or(usize::MAX);
+    let hourly_end = quick.saturating_add(usize::try_from(HOURLY_RETRIES).unwrap_or(0));
+    let seconds = match QUICK_RETRY_DELAYS_SECONDS.get(n - 1) {
+        Some(s) => *s,
+        None if n <= hourly_end => HOUR_SECONDS,
+        None => TWELVE_HOURS_SECONDS,
+    };
+    SignedDuration::from_secs(seconds)
+}
+
+/// `delay` in milliseconds, divided by `speedup` (at least 1).
+fn scaled_ms(delay: SignedDuration, speedup: u32) -> i64 {
+    let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+    ms / i64::from(speedup.max(1))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn delays() -> Vec<i64> {
+        (1..CALLBACK_ATTEMPTS_MAX)
+            .map(|n| retry_delay(n).as_secs())
+            .collect()
+    }
+
     #[test]
-    fn retry_delays_double_up_to_the_maximum() {
-        assert_eq!(retry_delay_ms(1_000, 600_000, 1), 1_000);
-        assert_eq!(retry_delay_ms(1_000, 600_000, 2), 2_000);
-        assert_eq!(retry_delay_ms(1_000, 600_000, 5), 16_000);
-        assert_eq!(retry_delay_ms(1_000, 600_000, 20), 600_000);
-        assert_eq!(retry_delay_ms(1_000, 600_000, 1_000), 600_000);
+    fn the_first_retries_come_within_seconds() {
+        assert_eq!(retry_delay(1).as_secs(), 5);
+        assert_eq!(retry_delay(2).as_secs(), 15);
+        assert_eq!(
+            retry_delay(0),
+            retry_delay(1),
+            "attempt 0 reads as the first"
+        );
+        let first_hour: i64 = delays().iter().take(6).sum();
+        assert!(first_hour < HOUR_SECONDS, "{first_hour}");
+    }
+
+    #[test]
+    fn then_hourly_for_six_hours_then_every_twelve_hours_for_four_days() {
+        let d = delays();
+        assert_eq!(d.len(), 20, "21 attempts: 20 waits between them");
+        assert_eq!(d[6..12], [HOUR_SECONDS; 6]);
+        assert_eq!(d[12..], [TWELVE_HOURS_SECONDS; 8]);
+        let total: i64 = d.iter().sum();
+        let quick: i64 = QUICK_RETRY_DELAYS_SECONDS.iter().sum();
+        assert_eq!(total, quick + 6 * HOUR_SECONDS + 4 * 24 * HOUR_SECONDS);
+        assert_eq!(retry_delay(1_000).as_secs(), TWELVE_HOURS_SECONDS);
+        assert_eq!(retry_delay(u32::MAX).as_secs(), TWELVE_HOURS_SECONDS);
+    }
+
+    #[test]
+    fn a_speedup_divides_the_delays() {
+        assert_eq!(scaled_ms(retry_delay(7), 1), 3_600_000);
+        assert_eq!(scaled_ms(retry_delay(7), 3_600), 1_000);
+        assert_eq!(scaled_ms(retry_delay(1), 0), 5_000, "0 reads as 1");
     }
 }

@@ -7,15 +7,15 @@ mod counter_ops;
 mod orders;
 mod sweep;
 
-pub use callbacks::{DeliveryResult, DueCallback};
+pub use callbacks::{CALLBACK_ATTEMPTS_MAX, DeliveryResult, DueCallback, retry_delay};
 pub use counter_ops::CounterResult;
 pub use orders::{CreateCollection, CreatePayout, Created, ListFilter, PartyInput};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::{SignedDuration, Timestamp};
-use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
 
 use crate::config::{AutopilotConfig, Faults, MerchantConfig, NetworkProfile, SimConfig};
 use crate::model::{Attempt, Callback, CallbackStatus, Counter, Merchant, Order, OrderKind};
@@ -98,9 +98,13 @@ impl Dirty {
     }
 }
 
-/// Persisted scalars: sequences, the clock offset, runtime knobs.
+/// Persisted scalars: sequences, the seed, the clock offset, runtime knobs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Meta {
+    /// The seed in force (drawn at the first start when none was configured): settlement
+    /// file faults are decided from it, so a file reads the same after a restart.
+    #[serde(default)]
+    pub seed: Option<u64>,
     /// Last order number.
     pub order_seq: u64,
     /// Last attempt number.
@@ -169,8 +173,7 @@ pub struct State {
     pub(crate) default_network: String,
     pub(crate) magic_values: bool,
     pub(crate) attempts_max: u32,
-    pub(crate) retry_base_ms: u64,
-    pub(crate) retry_max_ms: u64,
+    pub(crate) retry_speedup: u32,
     pub(crate) merchants: BTreeMap<String, Merchant>,
     pub(crate) orders: HashMap<String, Order>,
     pub(crate) by_reference: HashMap<(String, OrderKind, String), String>,
@@ -191,12 +194,24 @@ pub struct State {
     pub(crate) clock: Clock,
     pub(crate) rng: Xoshiro256PlusPlus,
     pub(crate) seed: u64,
+    /// The seed was configured: every draw replays, ids included.
+    pub(crate) explicit_seed: bool,
+    /// Apply the clock advances stored in the database on restore.
+    pub(crate) resume_advances: bool,
     pub(crate) dirty: Dirty,
 }
 
 impl State {
     /// A fresh network from the configuration.
+    ///
+    /// Without a configured seed, the seed comes from the operating system and the id
+    /// sequences start at the host time in microseconds, so a simulator that restarts without
+    /// its database never issues an id again (order, attempt and callback ids stay
+    /// increasing across restarts too). With a seed, sequences start at zero: a replay.
     pub fn new(config: &SimConfig) -> State {
+        let explicit_seed = config.seed.is_some();
+        let seed = config.seed.unwrap_or_else(|| rand::rng().random());
+        let id_base = if explicit_seed { 0 } else { id_base_now() };
         let mut state = State {
             profiles: config
                 .networks
@@ -205,9 +220,8 @@ impl State {
                 .collect(),
             default_network: config.default_network.clone(),
             magic_values: config.magic_values,
-            attempts_max: config.callbacks.attempts_max,
-            retry_base_ms: config.callbacks.retry_base_ms,
-            retry_max_ms: config.callbacks.retry_max_ms,
+            attempts_max: config.callbacks.attempts_max.max(1),
+            retry_speedup: config.callbacks.retry_speedup.max(1),
             merchants: BTreeMap::new(),
             orders: HashMap::new(),
             by_reference: HashMap::new(),
@@ -222,13 +236,19 @@ impl State {
             in_flight: BTreeSet::new(),
             counters: BTreeMap::new(),
             meta: Meta {
+                seed: Some(seed),
+                order_seq: id_base,
+                attempt_seq: id_base,
+                callback_seq: id_base,
                 faults: Some(config.faults.clone()),
                 autopilot: Some(config.autopilot.clone()),
                 ..Meta::default()
             },
             clock: Clock::new(config.clock.start, config.clock.frozen, 0),
-            rng: Xoshiro256PlusPlus::seed_from_u64(config.seed),
-            seed: config.seed,
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            seed,
+            explicit_seed,
+            resume_advances: config.clock.resume_advances,
             dirty: Dirty::default(),
         };
         for profile in &config.networks {
@@ -243,10 +263,11 @@ impl State {
     }
 
     /// Restores what was persisted on top of a fresh state (merchants from the
-    /// configuration keep their configured secret and URL).
+    /// configuration keep their configured secret and URL). `meta` is `None` when the
+    /// database is new: the fresh state's sequences and seed stand.
     pub fn restore(
         &mut self,
-        meta: Meta,
+        meta: Option<Meta>,
         merchants: Vec<Merchant>,
         orders: Vec<Order>,
         attempts: Vec<Attempt>,
@@ -266,15 +287,29 @@ impl State {
                 }
             }
         }
-        let offset = meta.clock_offset_seconds;
-        self.clock.advance(offset);
-        // Reseed so a restarted simulator does not replay the codes it already issued.
-        self.rng = Xoshiro256PlusPlus::seed_from_u64(self.seed ^ meta.order_seq.rotate_left(17));
-        self.meta = Meta {
-            faults: meta.faults.or_else(|| self.meta.faults.take()),
-            autopilot: meta.autopilot.or_else(|| self.meta.autopilot.take()),
-            ..meta
-        };
+        if let Some(mut meta) = meta {
+            if self.resume_advances {
+                self.clock.advance(meta.clock_offset_seconds);
+            } else {
+                meta.clock_offset_seconds = 0;
+            }
+            if self.explicit_seed {
+                // Reseed so a restarted simulator does not replay the codes it already
+                // issued, yet replays the same way from the same database.
+                self.rng =
+                    Xoshiro256PlusPlus::seed_from_u64(self.seed ^ meta.order_seq.rotate_left(17));
+            } else if let Some(stored) = meta.seed {
+                // The draws stay fresh (State::new drew a new seed for them); settlement
+                // decisions keep the seed the orders were made under.
+                self.seed = stored;
+            }
+            self.meta = Meta {
+                seed: Some(self.seed),
+                faults: meta.faults.or_else(|| self.meta.faults.take()),
+                autopilot: meta.autopilot.or_else(|| self.meta.autopilot.take()),
+                ..meta
+            };
+        }
         for order in orders {
             self.index_order(&order);
             self.orders.insert(order.id.clone(), order);
@@ -361,6 +396,7 @@ impl State {
         self.clock.advance(seconds.max(0));
         self.meta.clock_offset_seconds = self.clock.offset_seconds();
         self.dirty.meta = true;
+        self.bring_callbacks_forward(seconds);
         self.clock.now()
     }
 
@@ -464,9 +500,15 @@ impl State {
 
     /// Draws a number below `10_000` and says whether it falls under `bps`.
     pub(crate) fn chance(&mut self, bps: u16) -> bool {
-        use rand::RngExt;
         bps > 0 && self.rng.random_range(0..crate::config::BPS_WHOLE) < bps
     }
+}
+
+/// The first id number of a start without a configured seed: the host time in microseconds
+/// (16 digits until 2286). A simulator issues far fewer than one id per microsecond, so the
+/// numbers of a new start are past every number of the starts before it.
+fn id_base_now() -> u64 {
+    u64::try_from(Timestamp::now().as_microsecond()).unwrap_or(0)
 }
 
 /// Lower case without Spanish accents, for city look-ups (`bogota` finds `Bogotá`).

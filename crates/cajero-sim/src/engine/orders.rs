@@ -24,6 +24,9 @@ const CODE_DRAWS_MAX: u32 = 64;
 /// Longest merchant reference, in bytes.
 pub const REFERENCE_BYTES_MAX: usize = 64;
 
+/// Longest callback URL on a create, in bytes.
+pub const CALLBACK_URL_BYTES_MAX: usize = 2_048;
+
 /// A customer or beneficiary as sent by the connector.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +59,11 @@ pub struct CreateCollection {
     /// Validity from now; the profile's default when absent.
     #[serde(default)]
     pub expires_in_seconds: Option<i64>,
+    /// Where this order's callbacks go (dLocal's `notification_url`, PayU's
+    /// `confirmationUrl`); the merchant's `callback_url` when absent. Never part of the
+    /// fingerprint of a create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
 }
 
 /// `POST /v1/payouts`.
@@ -77,6 +85,11 @@ pub struct CreatePayout {
     /// Validity from now; the profile's default when absent.
     #[serde(default)]
     pub expires_in_seconds: Option<i64>,
+    /// Where this order's callbacks go (dLocal's `notification_url`, PayU's
+    /// `confirmationUrl`); the merchant's `callback_url` when absent. Never part of the
+    /// fingerprint of a create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
 }
 
 /// A create's answer: the order, and whether it already existed (a repeated create).
@@ -113,6 +126,7 @@ struct NewOrder {
     currency: Option<String>,
     party: Party,
     expires_in_seconds: Option<i64>,
+    callback_url: Option<String>,
     fingerprint: String,
 }
 
@@ -121,9 +135,12 @@ impl State {
     pub fn create_collection(
         &mut self,
         merchant_id: &str,
-        req: CreateCollection,
+        mut req: CreateCollection,
         now: Timestamp,
     ) -> Result<Created, SimError> {
+        // Where to call back is not part of what is ordered: a repeated create from another
+        // address is the same order.
+        let callback_url = req.callback_url.take();
         let fingerprint = serde_json::to_string(&req).unwrap_or_default();
         let customer = req.customer.unwrap_or_default();
         let party = Party {
@@ -143,6 +160,7 @@ impl State {
                 currency: req.currency,
                 party,
                 expires_in_seconds: req.expires_in_seconds,
+                callback_url,
                 fingerprint,
             },
             now,
@@ -153,9 +171,10 @@ impl State {
     pub fn create_payout(
         &mut self,
         merchant_id: &str,
-        req: CreatePayout,
+        mut req: CreatePayout,
         now: Timestamp,
     ) -> Result<Created, SimError> {
+        let callback_url = req.callback_url.take();
         let fingerprint = serde_json::to_string(&req).unwrap_or_default();
         let name = req.beneficiary.name.ok_or(SimError::InvalidRequest {
             param: "beneficiary.name",
@@ -179,6 +198,7 @@ impl State {
                 currency: req.currency,
                 party,
                 expires_in_seconds: req.expires_in_seconds,
+                callback_url,
                 fingerprint,
             },
             now,
@@ -220,6 +240,16 @@ impl State {
                     existing_id: order.id,
                 })
             };
+        }
+        if let Some(url) = &new.callback_url
+            && !valid_callback_url(url)
+        {
+            return Err(SimError::InvalidRequest {
+                param: "callback_url",
+                message: format!(
+                    "an http:// or https:// URL of at most {CALLBACK_URL_BYTES_MAX} bytes"
+                ),
+            });
         }
         if new.currency.as_deref().is_some_and(|c| c != "COP") {
             return Err(SimError::InvalidRequest {
@@ -328,6 +358,7 @@ impl State {
             magic,
             fingerprint: new.fingerprint,
             autopilot_at,
+            callback_url: new.callback_url,
         };
         self.index_order(&order);
         self.orders.insert(id.clone(), order.clone());
@@ -485,6 +516,16 @@ impl State {
         self.dirty.orders.insert(id.to_owned());
         Some(order.clone())
     }
+}
+
+/// An absolute http(s) URL without spaces or control characters, not too long.
+fn valid_callback_url(url: &str) -> bool {
+    url.len() <= CALLBACK_URL_BYTES_MAX
+        && url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .is_some_and(|rest| !rest.is_empty())
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn parse_name(input: &str, param: &'static str) -> Result<String, SimError> {

@@ -25,12 +25,14 @@ pub const REGULAR_COUNTER: &str = "EF-BOG-001";
 /// An extended-hours counter in Bogotá (every day 08–22).
 pub const EXTENDED_COUNTER: &str = "EF-BOG-003";
 
-/// A frozen clock at [`START`], callbacks only on flush, two merchants.
+/// A frozen clock at [`START`], callbacks only on flush, two merchants, a fixed seed.
 pub fn test_config() -> SimConfig {
     SimConfig {
+        seed: Some(7),
         clock: ClockConfig {
             start: Some(START.parse().unwrap()),
             frozen: true,
+            ..ClockConfig::default()
         },
         merchants: vec![
             MerchantConfig {

@@ -180,7 +180,7 @@ async fn settlement_files_can_miss_a_line_or_change_an_amount() {
 
 async fn autopilot_sim(seed: u64) -> (TestSim, Vec<serde_json::Value>) {
     let mut config = test_config();
-    config.seed = seed;
+    config.seed = Some(seed);
     config.autopilot = AutopilotConfig {
         enabled: true,
         collection_pay_bps: 10_000,

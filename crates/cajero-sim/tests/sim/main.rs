@@ -8,5 +8,6 @@ mod counter;
 mod faults;
 mod magic;
 mod network;
+mod restart;
 mod settlement;
 mod ventanilla;
