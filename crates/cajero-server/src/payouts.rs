@@ -320,18 +320,8 @@ pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Response, Api
                                 "the cash network was unavailable".to_string(),
                             ),
                         };
-                        if fail(&mut c, clock.as_ref(), &payout, code, &message).await? {
-                            emit_current(
-                                &mut c,
-                                clock.as_ref(),
-                                &public_url,
-                                caller.merchant_id,
-                                caller.mode,
-                                id,
-                                &[EventType::PayoutCreated, EventType::PayoutFailed],
-                            )
+                        fail_unissued(&mut c, clock.as_ref(), &public_url, &payout, code, &message)
                             .await?;
-                        }
                         Recorded::Settled
                     }
                 };
@@ -398,26 +388,15 @@ async fn record_issued(
         // The network answered with another payout's order (a network that forgot its own
         // ids): never attach one order twice, and never let this payout's code be that one.
         tracing::error!(payout = %id, owner = %owner.id, network = %network.code, order = %order.network_order_id, "the network reused an order id");
-        if fail(
+        fail_unissued(
             conn,
             clock,
+            public_url,
             payout,
             "network_error",
             "the network answered with an order that belongs to another payout",
         )
-        .await?
-        {
-            emit_current(
-                conn,
-                clock,
-                public_url,
-                payout.merchant_id,
-                payout.mode,
-                id,
-                &[EventType::PayoutCreated, EventType::PayoutFailed],
-            )
-            .await?;
-        }
+        .await?;
         return Ok(Recorded::Settled);
     }
     if payouts::mark_issued(
@@ -864,6 +843,32 @@ async fn fail(
     Ok(false)
 }
 
+/// Fails a payout that never got its code (funds released) and, if this call failed it,
+/// emits `payout.created` then `payout.failed`; nothing when someone resolved it first.
+async fn fail_unissued(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    public_url: &str,
+    payout: &PayoutRecord,
+    code: &str,
+    message: &str,
+) -> Result<(), StoreError> {
+    if fail(conn, clock, payout, code, message).await? {
+        let types = [EventType::PayoutCreated, EventType::PayoutFailed];
+        emit_current(
+            conn,
+            clock,
+            public_url,
+            payout.merchant_id,
+            payout.mode,
+            payout.id,
+            &types,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Re-reads a payout and emits `types` with it; returns its JSON.
 async fn emit_current(
     conn: &mut Conn<'_>,
@@ -1154,26 +1159,15 @@ pub async fn resolve_stuck(
             }
         }
         Err(cajero_connect::ConnectError::NotFound) => {
-            if fail(
+            fail_unissued(
                 conn,
                 clock,
+                public_url,
                 payout,
                 "network_unavailable",
                 "the network never issued the code",
             )
-            .await?
-            {
-                emit_current(
-                    conn,
-                    clock,
-                    public_url,
-                    merchant,
-                    mode,
-                    id,
-                    &[EventType::PayoutCreated, EventType::PayoutFailed],
-                )
-                .await?;
-            }
+            .await?;
         }
         Err(_) => return payouts::touch(conn, id, now).await,
     }

@@ -18,10 +18,14 @@ use crate::helpers::Engine;
 /// Monday 24 November 2025, 11:00 in Bogotá: regular counters are open.
 const START: i64 = 1_764_000_000;
 
+/// The instance key every instance of these tests shares (a throwaway database's).
+const SECRETS_KEY: &str = "6a1f0e7d2c3b4a5968778695a4b3c2d1e0f1a2b3c4d5e6f708192a3b4c5d6e7f";
+
 fn config(database_url: &str, listen: SocketAddr) -> Config {
     Config {
         listen,
         database_url: Secret::new(database_url),
+        secrets_key: Some(Secret::new(SECRETS_KEY)),
         ..Config::default()
     }
 }
