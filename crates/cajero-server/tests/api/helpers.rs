@@ -157,12 +157,14 @@ impl TestApp {
     }
 
     pub async fn get_with_key(&self, path: &str, key: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(key)
-            .send()
-            .await
-            .unwrap()
+        let send = || self.http.get(self.url(path)).bearer_auth(key).send();
+        match send().await {
+            Ok(response) => response,
+            // A pooled keep-alive connection the server closed as it was reused (after an
+            // error answer that left a request body unread): a GET is safe to send again.
+            Err(e) if e.is_request() => send().await.unwrap(),
+            Err(e) => panic!("GET {path}: {e}"),
+        }
     }
 }
 
