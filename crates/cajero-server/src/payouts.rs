@@ -379,7 +379,6 @@ async fn record_issued(
     network: &crate::networks::Network,
     order: &NetworkOrder,
 ) -> Result<Recorded, StoreError> {
-    let now = clock.now();
     let id = payout.id;
     if let Some(owner) =
         payouts::get_by_network_order(conn, &network.code, &order.network_order_id).await?
@@ -399,34 +398,7 @@ async fn record_issued(
         .await?;
         return Ok(Recorded::Settled);
     }
-    if payouts::mark_issued(
-        conn,
-        id,
-        &order.network_order_id,
-        &order.code,
-        order.expires_at,
-        now,
-    )
-    .await?
-    {
-        if network.code != payout.network {
-            cajero_store::execute!(
-                conn,
-                "UPDATE payouts SET network = $1 WHERE id = $2",
-                &network.code,
-                id.to_string()
-            )?;
-        }
-        emit_current(
-            conn,
-            clock,
-            public_url,
-            payout.merchant_id,
-            payout.mode,
-            id,
-            &[EventType::PayoutCreated, EventType::PayoutAvailable],
-        )
-        .await?;
+    if attach_code(conn, clock, public_url, payout, &network.code, order).await? {
         return Ok(Recorded::Settled);
     }
     let current = payouts::get(conn, payout.merchant_id, payout.mode, id).await?;
@@ -449,6 +421,52 @@ async fn record_issued(
         network: network.clone(),
         order_id: order.network_order_id.clone(),
     })
+}
+
+/// Attaches the network's order to a payout still waiting for its code (on `network`, which
+/// may be a fallback of the routed one) and emits `payout.created` then `payout.available`;
+/// false, with nothing changed, when the payout no longer waits for one.
+async fn attach_code(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    public_url: &str,
+    payout: &PayoutRecord,
+    network: &str,
+    order: &NetworkOrder,
+) -> Result<bool, StoreError> {
+    let (id, now) = (payout.id, clock.now());
+    if !payouts::mark_issued(
+        conn,
+        id,
+        &order.network_order_id,
+        &order.code,
+        order.expires_at,
+        now,
+    )
+    .await?
+    {
+        return Ok(false);
+    }
+    if network != payout.network {
+        cajero_store::execute!(
+            conn,
+            "UPDATE payouts SET network = $1 WHERE id = $2",
+            network,
+            id.to_string()
+        )?;
+    }
+    let types = [EventType::PayoutCreated, EventType::PayoutAvailable];
+    emit_current(
+        conn,
+        clock,
+        public_url,
+        payout.merchant_id,
+        payout.mode,
+        id,
+        &types,
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Records an order the network issued for `payout` that it cannot take (it is `status`), as
@@ -1136,27 +1154,7 @@ pub async fn resolve_stuck(
     let (merchant, mode, id) = (payout.merchant_id, payout.mode, payout.id);
     match found {
         Ok(order) => {
-            if payouts::mark_issued(
-                conn,
-                id,
-                &order.network_order_id,
-                &order.code,
-                order.expires_at,
-                now,
-            )
-            .await?
-            {
-                emit_current(
-                    conn,
-                    clock,
-                    public_url,
-                    merchant,
-                    mode,
-                    id,
-                    &[EventType::PayoutCreated, EventType::PayoutAvailable],
-                )
-                .await?;
-            }
+            attach_code(conn, clock, public_url, payout, &payout.network, &order).await?;
         }
         Err(cajero_connect::ConnectError::NotFound) => {
             fail_unissued(
