@@ -50,6 +50,9 @@ font-weight:700;padding:0 .4em;background:#6b7280;vertical-align:middle}.get{bac
 .tbl{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.92em}th{background:var(--code)}
 th,td{text-align:left;vertical-align:top;border-bottom:1px solid var(--line);padding:.35rem .5rem}
 td:first-child{white-space:nowrap}.toc a{text-decoration:none}
+pre{background:var(--code);padding:.6rem .8rem;border-radius:6px;overflow-x:auto;font-size:.85em}
+summary{cursor:pointer;color:var(--muted)}.err{border-top:1px solid var(--line);padding:.4rem 0}
+.err:target{background:#fff8db}
 @media (max-width:40rem){main{padding:1rem .6rem}.op,.schema{padding:.7rem}.tbl tr:first-child{display:none}
 .tbl tr{display:block;border-bottom:1px solid var(--line);padding:.3rem 0}.tbl td:empty{display:none}
 .tbl td{display:block;border:none;padding:.1rem .3rem;white-space:normal;overflow-wrap:anywhere}
@@ -95,6 +98,7 @@ pub fn render(spec: &Value) -> String {
         }
     }
     render_schemas(&mut out, spec);
+    render_errors(&mut out, crate::error_codes::ERROR_CODES);
     out.push_str("</main>\n</body>\n</html>\n");
     out
 }
@@ -310,7 +314,9 @@ fn render_toc(out: &mut String, groups: &[(String, Vec<&Operation>)]) {
         }
         out.push_str("</ul>\n");
     }
-    out.push_str("<p><a href=\"#schemas\">Schemas</a></p>\n</nav>\n");
+    out.push_str(
+        "<p><a href=\"#schemas\">Schemas</a> · <a href=\"#errors\">Errors</a></p>\n</nav>\n",
+    );
 }
 
 /// A colored method label.
@@ -442,7 +448,66 @@ fn render_content(out: &mut String, spec: &Value, holder: &Value) {
         if let Some(schema) = entry.get("schema") {
             render_schema_body(out, spec, schema, true);
         }
+        if let Some(example) = entry.get("example") {
+            render_example(out, "Example", example);
+        }
+        for (name, example) in entries(entry, "examples") {
+            let example = resolve(spec, example);
+            let summary = text(example, "summary").unwrap_or(name);
+            if let Some(value) = example.get("value") {
+                render_example(out, summary, value);
+            }
+        }
     }
+}
+
+/// An example value as pretty JSON in a collapsible block.
+fn render_example(out: &mut String, summary: &str, value: &Value) {
+    let json = serde_json::to_string_pretty(value).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "<details open><summary>{}</summary><pre><code>{}</code></pre></details>",
+        escape(summary),
+        escape(&json)
+    );
+}
+
+/// The errors section: every `code`, its status, what it means and what to do, each at
+/// `#error-<code>` (where an error body's `doc_url` points).
+fn render_errors(out: &mut String, codes: &[crate::error_codes::ErrorCodeDoc]) {
+    out.push_str(
+        "<h2 id=\"errors\">Errors</h2>\n<p class=\"d\">Every error answers \
+         <code>{\"error\": {\"type\", \"code\", \"message\", \"param\", \"request_id\", \
+         \"doc_url\"}}</code>. <code>code</code> is stable and listed here; <code>message\
+         </code> is for people and may change; <code>param</code> is the path of the field at \
+         fault in the body or the query string (<code>beneficiary.document.number</code>), \
+         never its value; <code>doc_url</code> links to the code's entry below.</p>\n",
+    );
+    for d in codes {
+        let _ = writeln!(
+            out,
+            "<div class=\"err\" id=\"{}\"><h3><code>{}</code> <span class=\"muted\">{}</span>\
+             </h3><p>{}</p><p><strong>What to do:</strong> {}</p></div>",
+            escape(&crate::error_codes::anchor(d.code)),
+            escape(d.code),
+            escape(d.status),
+            inline_code(d.meaning),
+            inline_code(d.action)
+        );
+    }
+}
+
+/// Escapes `text` and renders its `backticked` parts as code.
+fn inline_code(text: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{}</code>", escape(part));
+        } else {
+            out.push_str(&escape(part));
+        }
+    }
+    out
 }
 
 /// A schema's type line and field table; a top-level component `$ref` is followed once.

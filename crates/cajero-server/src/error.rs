@@ -63,13 +63,18 @@ pub struct Body<'a> {
 pub struct BodyInner<'a> {
     #[serde(rename = "type")]
     kind: ErrorType,
-    /// Stable snake_case code (`amount_too_small`, `document_invalid`, …).
+    /// Stable snake_case code; each is explained at `doc_url`.
+    #[schema(schema_with = crate::openapi::error_code)]
     code: &'a str,
     /// For humans; may change.
     message: &'a str,
-    /// The request field at fault, in dotted form (`beneficiary.document.number`).
+    /// The request field at fault, as its path in the body or the query string
+    /// (`beneficiary.document.number`, `items[0].amount`, `limit`); never its value.
     #[serde(skip_serializing_if = "Option::is_none")]
     param: Option<&'a str>,
+    /// The code's entry in the reference: what it means and what to do
+    /// (`https://…/docs#error-amount_invalid`).
+    doc_url: String,
     /// The request's id (also in the `Request-Id` header).
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
@@ -176,8 +181,9 @@ impl ApiError {
         self
     }
 
-    /// The response with the body carrying `request_id`.
-    pub fn to_response(&self, request_id: Option<&str>) -> Response {
+    /// The response with the body carrying `request_id`, and `doc_url` under `public_url`
+    /// (this instance's address as clients see it).
+    pub fn to_response(&self, request_id: Option<&str>, public_url: &str) -> Response {
         let body = Body {
             error: BodyInner {
                 kind: self.kind,
@@ -185,6 +191,7 @@ impl ApiError {
                 message: &self.message,
                 param: self.param.as_deref(),
                 request_id,
+                doc_url: doc_url(public_url, self.code),
             },
         };
         let mut response = (self.status, Json(body)).into_response();
@@ -199,9 +206,21 @@ impl ApiError {
 }
 
 impl IntoResponse for ApiError {
+    /// A provisional rendering: the request middleware renders the error again from the
+    /// response's extensions with the request id and this instance's public URL.
     fn into_response(self) -> Response {
-        self.to_response(None)
+        self.to_response(None, "")
     }
+}
+
+/// Where a code is explained: its entry in the errors section of `/docs` (the section's top
+/// for a code without an entry, which a test prevents).
+pub fn doc_url(public_url: &str, code: &str) -> String {
+    let anchor = match crate::error_codes::lookup(code) {
+        Some(entry) => crate::error_codes::anchor(entry.code),
+        None => "errors".to_string(),
+    };
+    format!("{public_url}/docs#{anchor}")
 }
 
 impl From<StoreError> for ApiError {

@@ -29,8 +29,8 @@ pub const DESCRIPTION_CHARS_MAX: usize = 500;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTopup {
-    /// In the currency's unit: 1 to 10,000,000,000.
-    #[schema(minimum = 1, maximum = 10_000_000_000_i64)]
+    /// In the currency's unit.
+    #[schema(schema_with = crate::openapi::topup_amount)]
     pub amount: i64,
     /// `COP` or `USD`.
     #[schema(schema_with = crate::openapi::currency)]
@@ -244,7 +244,7 @@ pub fn topup_json(t: &TopupRecord) -> Value {
 /// The `balance_transaction` object.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BalanceTransaction {
-    /// `tr_…`.
+    /// `txn_…`.
     id: String,
     /// `balance_transaction`.
     object: &'static str,
@@ -266,7 +266,7 @@ pub struct BalanceTransaction {
     status: &'static str,
     #[schema(schema_with = crate::openapi::date)]
     available_on: String,
-    /// The object that moved the money (`pi_…`, `po_…`, `tu_…`, `st_…`).
+    /// The object that moved the money (`pi_…`, `po_…`, `tu_…`, `set_…`).
     source: Option<String>,
     #[schema(schema_with = crate::openapi::timestamp)]
     created: String,

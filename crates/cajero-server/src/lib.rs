@@ -24,6 +24,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod error_codes;
 pub mod extract;
 pub mod funds;
 pub mod idempotency;

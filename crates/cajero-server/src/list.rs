@@ -17,43 +17,43 @@ pub const PAGE_SIZE_MAX: u32 = 100;
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// How many objects: 1–100, default 10.
-    // Taken as text and parsed here: flattened query structs hand every value over as a string.
-    #[serde(default, deserialize_with = "number_or_text")]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
+    // Taken as text and parsed in `page`: flattened query structs hand every value over as a
+    // string, and only there can a refusal name `limit`.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
     /// An object id: list objects older than it.
     pub starting_after: Option<String>,
     /// An object id: list objects newer than it (not with `starting_after`).
     pub ending_before: Option<String>,
 }
 
-fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Number(u32),
-        Text(String),
-    }
-    match Option::<Raw>::deserialize(d)? {
-        None => Ok(None),
-        Some(Raw::Number(n)) => Ok(Some(n)),
-        Some(Raw::Text(t)) => t.parse().map(Some).map_err(|_| {
-            serde::de::Error::custom(format!("limit must be a whole number, not {t:?}"))
-        }),
-    }
+/// `limit` as a number: digits, or a float with no fraction (`20.0`), as JSON Schema's
+/// `integer` allows.
+fn parse_limit(text: &str) -> Option<u32> {
+    text.parse::<u32>().ok().or_else(|| {
+        let f = text.parse::<f64>().ok().filter(|f| f.fract() == 0.0)?;
+        match crate::extract::strict_json::whole_number(f) {
+            serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            _ => None,
+        }
+    })
 }
 
 impl ListParams {
     /// Validates against ids of kind `K`.
     pub fn page<K: IdKind>(&self) -> Result<PageRequest, ApiError> {
-        let limit = self.limit.unwrap_or(PAGE_SIZE_DEFAULT);
-        if !(1..=PAGE_SIZE_MAX).contains(&limit) {
-            return Err(ApiError::invalid(
-                "parameter_invalid",
-                format!("limit must be between 1 and {PAGE_SIZE_MAX}"),
-            )
-            .with_param("limit"));
-        }
+        let limit = match self.limit.as_deref() {
+            None => PAGE_SIZE_DEFAULT,
+            Some(text) => parse_limit(text)
+                .filter(|n| (1..=PAGE_SIZE_MAX).contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "parameter_invalid",
+                        format!("`limit` must be a whole number from 1 to {PAGE_SIZE_MAX}."),
+                    )
+                    .with_param("limit")
+                })?,
+        };
         let parse = |value: &str, param: &'static str| {
             value
                 .parse::<Id<K>>()

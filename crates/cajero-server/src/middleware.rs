@@ -33,7 +33,7 @@ pub async fn request_context(
     let span = tracing::info_span!("request", request_id = %id_text, %method, %path);
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
-    let mut response = with_error_body(response, &id_text);
+    let mut response = with_error_body(response, &id_text, &state.config.public_url());
     if let Ok(value) = HeaderValue::from_str(&id_text) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
@@ -55,9 +55,9 @@ pub async fn request_context(
 
 /// Renders the error body with the request id; turns bare error statuses from layers (405,
 /// 413, timeouts) into the documented shape too.
-fn with_error_body(response: Response, request_id: &str) -> Response {
+fn with_error_body(response: Response, request_id: &str, public_url: &str) -> Response {
     if let Some(error) = response.extensions().get::<ApiError>().cloned() {
-        return error.to_response(Some(request_id));
+        return error.to_response(Some(request_id), public_url);
     }
     let status = response.status();
     let is_json = response
@@ -66,7 +66,7 @@ fn with_error_body(response: Response, request_id: &str) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if (status.is_client_error() || status.is_server_error()) && !is_json {
-        return error::for_bare_status(status).to_response(Some(request_id));
+        return error::for_bare_status(status).to_response(Some(request_id), public_url);
     }
     response
 }

@@ -17,6 +17,12 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{KnownFormat, OpenApi as Spec, SchemaFormat};
 use utoipa::{Modify, OpenApi};
 
+mod limits;
+pub use limits::{
+    clock_advance_seconds, grouped, metadata, payin_amount, payin_expires_in_seconds,
+    payout_amount, payout_expires_in_seconds, refund_amount, topup_amount,
+};
+
 /// The document's fixed parts; the paths come from the router (`routes::v1`).
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -99,6 +105,55 @@ fn string_enum<'a>(description: &str, values: impl IntoIterator<Item = &'a str>)
         .description(Some(description))
         .enum_values(Some(values))
         .build()
+}
+
+/// An error's `code`: one of [`crate::error_codes::ERROR_CODES`].
+pub fn error_code() -> Object {
+    string_enum(
+        "Stable snake_case code; `doc_url` links to what it means and what to do.",
+        crate::error_codes::ERROR_CODES.iter().map(|d| d.code),
+    )
+}
+
+fn enabled_events_schema(nullable: bool) -> utoipa::openapi::schema::Array {
+    use cajero_domain::webhook::EventType;
+    let mut values: Vec<String> = vec!["*".to_string()];
+    for t in EventType::ALL {
+        let family = format!("{}.*", t.family());
+        if !values.contains(&family) {
+            values.push(family);
+        }
+    }
+    values.extend(EventType::ALL.iter().map(|t| t.as_str().to_string()));
+    let max = crate::webhook::endpoints::ENABLED_EVENTS_MAX;
+    let kind = if nullable {
+        utoipa::openapi::schema::SchemaType::from_iter([Type::Array, Type::Null])
+    } else {
+        utoipa::openapi::schema::SchemaType::Type(Type::Array)
+    };
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .schema_type(kind)
+        .min_items(Some(1))
+        .max_items(Some(max))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(values)),
+        )
+        .description(Some(format!(
+            "1 to {max} event types, `family.*` wildcards or `*` (every event)."
+        )))
+        .build()
+}
+
+/// `enabled_events` of a new endpoint.
+pub fn enabled_events() -> utoipa::openapi::schema::Array {
+    enabled_events_schema(false)
+}
+
+/// `enabled_events` of an update (null or absent: unchanged).
+pub fn enabled_events_or_null() -> utoipa::openapi::schema::Array {
+    enabled_events_schema(true)
 }
 
 /// `COP` or `USD`.
@@ -275,6 +330,30 @@ mod tests {
             committed == generated,
             "docs/openapi.json differs from the code: run `cargo run -- openapi > docs/openapi.json`"
         );
+    }
+
+    /// `st_…` was documented while settlements are `set_…`: every `` `xx_…` `` the document
+    /// mentions must be a prefix ids are made with.
+    #[test]
+    fn every_id_prefix_the_document_mentions_is_one_ids_have() {
+        let text = spec_json();
+        let mut known: Vec<&str> = cajero_domain::id::ALL_PREFIXES.to_vec();
+        known.extend(["sk_test", "sk_live", "whsec"]);
+        let mut checked = 0;
+        for piece in text.split('`').skip(1).step_by(2) {
+            let Some(prefix) = piece
+                .strip_suffix("_…")
+                .or_else(|| piece.strip_suffix("_….csv"))
+            else {
+                continue;
+            };
+            if !prefix.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                continue;
+            }
+            assert!(known.contains(&prefix), "`{piece}` is not an id prefix");
+            checked += 1;
+        }
+        assert!(checked > 5, "only {checked} prefixes mentioned");
     }
 
     #[test]

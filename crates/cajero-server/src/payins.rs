@@ -40,8 +40,8 @@ pub const EXPIRES_IN_S_MAX: i64 = 7 * 24 * 3600;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePayin {
-    /// In whole pesos, within the network's limits (Efecty: 1,000–3,000,000 COP).
-    #[schema(minimum = 1)]
+    /// In whole pesos, within the network's limits.
+    #[schema(schema_with = crate::openapi::payin_amount)]
     amount: i64,
     /// `COP` (cash networks pay and collect pesos).
     #[schema(schema_with = crate::openapi::cop_only)]
@@ -55,11 +55,11 @@ pub struct CreatePayin {
     customer: Option<CustomerIn>,
     /// A network code (`efecty`); by default the merchant's routing picks one.
     network: Option<String>,
-    /// 3,600–604,800 (1 hour to 7 days); default 259,200 (72 hours).
-    #[schema(minimum = 3600, maximum = 604800)]
+    /// The voucher's validity.
+    #[schema(schema_with = crate::openapi::payin_expires_in_seconds)]
     expires_in_seconds: Option<i64>,
-    /// Up to 50 keys of at most 40 characters, string values of at most 500.
-    #[schema(value_type = Option<Object>)]
+    /// Your key-value pairs.
+    #[schema(schema_with = crate::openapi::metadata)]
     metadata: Option<Map<String, Value>>,
 }
 

@@ -48,8 +48,8 @@ pub const EXPIRES_IN_S_MAX: i64 = 30 * 24 * 3600;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePayout {
-    /// In whole pesos, within the network's limits (Efecty: 10,000–3,000,000 COP).
-    #[schema(minimum = 1)]
+    /// In whole pesos, within the network's limits.
+    #[schema(schema_with = crate::openapi::payout_amount)]
     amount: i64,
     /// `COP` (cash networks pay and collect pesos).
     #[schema(schema_with = crate::openapi::cop_only)]
@@ -61,11 +61,11 @@ pub struct CreatePayout {
     beneficiary: BeneficiaryIn,
     /// A network code (`efecty`); by default the merchant's routing picks one.
     network: Option<String>,
-    /// 3,600–2,592,000 (1 hour to 30 days); default 604,800 (7 days).
-    #[schema(minimum = 3600, maximum = 2592000)]
+    /// The pick-up code's validity.
+    #[schema(schema_with = crate::openapi::payout_expires_in_seconds)]
     expires_in_seconds: Option<i64>,
-    /// Up to 50 keys of at most 40 characters, string values of at most 500.
-    #[schema(value_type = Option<Object>)]
+    /// Your key-value pairs.
+    #[schema(schema_with = crate::openapi::metadata)]
     metadata: Option<Map<String, Value>>,
 }
 

@@ -30,7 +30,7 @@ use crate::validate;
 #[serde(deny_unknown_fields)]
 pub struct CreateRefund {
     /// In whole pesos; by default what is left to refund.
-    #[schema(minimum = 1)]
+    #[schema(schema_with = crate::openapi::refund_amount)]
     amount: Option<i64>,
     /// Why (at most 500 characters).
     reason: Option<String>,
@@ -41,9 +41,10 @@ pub struct CreateRefund {
     /// For `cash_pickup`: who collects the cash.
     beneficiary: Option<BeneficiaryIn>,
     /// For `cash_pickup`: the pick-up code's validity, as for payouts.
+    #[schema(schema_with = crate::openapi::payout_expires_in_seconds)]
     expires_in_seconds: Option<i64>,
-    /// Up to 50 keys of at most 40 characters, string values of at most 500.
-    #[schema(value_type = Option<Object>)]
+    /// Your key-value pairs.
+    #[schema(schema_with = crate::openapi::metadata)]
     metadata: Option<Map<String, Value>>,
 }
 
@@ -71,17 +72,6 @@ pub async fn create(
     let path = format!("/v1/payins/{}/refunds", payin.id);
     let fingerprint = idempotency::fingerprint("POST", &path, &body);
     let request: CreateRefund = crate::extract::from_value(body)?;
-    let remaining = payin.amount.minor() - payin.amount_refunded.minor();
-    let amount = Amount::new(request.amount.unwrap_or(remaining))
-        .ok()
-        .filter(|a| !a.is_zero())
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "amount_invalid",
-                "amount must be a positive number of pesos",
-            )
-            .with_param("amount")
-        })?;
     if payin.status != PayinStatus::Paid {
         return Err(ApiError::invalid(
             "payin_not_refundable",
@@ -91,6 +81,23 @@ pub async fn create(
             ),
         ));
     }
+    let remaining = payin.amount.minor() - payin.amount_refunded.minor();
+    if remaining <= 0 {
+        return Err(fully_refunded(&payin));
+    }
+    let amount = Amount::new(request.amount.unwrap_or(remaining))
+        .ok()
+        .filter(|a| !a.is_zero())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "amount_invalid",
+                format!(
+                    "amount must be a positive whole number of pesos, at most the {remaining} \
+                     left to refund"
+                ),
+            )
+            .with_param("amount")
+        })?;
     let reason = validate::text(request.reason, validate::DESCRIPTION_CHARS_MAX, "reason")?;
     let metadata = validate::metadata(request.metadata)?;
     match request.method.as_str() {
@@ -176,23 +183,43 @@ pub async fn create(
     }
 }
 
+/// A refund that lost a race for what was left (found when its payout reserves the amount).
 pub(crate) fn exceeds_left(payin_id: PayinId, amount: Amount) -> ApiError {
     ApiError::invalid(
-        "refund_exceeds_payment",
-        format!("refunding {amount} would exceed what is left to refund of payin {payin_id}"),
+        "refund_exceeds_remaining",
+        format!(
+            "refunding {amount} would exceed what is left to refund of payin {payin_id}: \
+             retrieve it to see `amount_refunded`"
+        ),
     )
     .with_param("amount")
 }
 
 fn exceeds(payin: &PayinRecord, amount: Amount) -> ApiError {
+    let left = payin.amount.minor() - payin.amount_refunded.minor();
     ApiError::invalid(
-        "refund_exceeds_payment",
+        "refund_exceeds_remaining",
         format!(
-            "refunding {amount} would exceed payin {}'s {} paid ({} already refunded)",
-            payin.id, payin.amount, payin.amount_refunded
+            "only {left} {currency} is left to refund of payin {id} ({paid} paid, {refunded} \
+             refunded or being refunded); {amount} is more than that",
+            currency = payin.currency,
+            id = payin.id,
+            paid = payin.amount,
+            refunded = payin.amount_refunded,
         ),
     )
     .with_param("amount")
+}
+
+fn fully_refunded(payin: &PayinRecord) -> ApiError {
+    ApiError::invalid(
+        "payin_fully_refunded",
+        format!(
+            "nothing is left to refund of payin {}: all of its {} {} is refunded or being \
+             refunded",
+            payin.id, payin.amount, payin.currency
+        ),
+    )
 }
 
 /// Inside the payout's first unit of work, before the payout is stored: counts the refund

@@ -2,7 +2,6 @@
 //! resend.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -177,15 +176,8 @@ pub async fn resend(
     caller: Caller,
     key: OptionalIdempotencyKey,
     Path(raw_id): Path<String>,
-    body: Bytes,
+    extract::OptionalJson(body): extract::OptionalJson,
 ) -> Result<Response, ApiError> {
-    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Default::default())
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::invalid("body_malformed", format!("The body is not valid JSON: {e}"))
-        })?
-    };
     let path = format!("/v1/events/{raw_id}/resend");
     let fingerprint = idempotency::fingerprint("POST", &path, &body);
     let id = parse_id(&raw_id)?;

@@ -20,6 +20,8 @@ mod test_helpers;
 mod topups;
 mod webhook_endpoints;
 
+pub(crate) use test_helpers::CLOCK_ADVANCE_S_MAX;
+
 /// What is not part of the merchant API: metrics, network callbacks, customer pages and the
 /// API's own description.
 pub fn operations() -> Router<AppState> {

@@ -33,7 +33,7 @@ pub struct RetrieveQuery {
     tag = "Settlements",
     summary = "Retrieve a settlement with its lines (JSON or CSV)",
     params(
-        ("id" = String, Path, description = "The settlement (`st_…`, or `st_….csv` for the CSV statement)'s id."),
+        ("id" = String, Path, description = "The settlement's id (`set_…`), or `set_….csv` for its CSV statement."),
         ("format" = Option<String>, Query, description = "`json` (default) or `csv`."),
     ),
     responses(

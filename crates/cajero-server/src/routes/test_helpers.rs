@@ -196,8 +196,8 @@ pub async fn collect_payout(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Advance {
-    /// How far forward: 1 second to 31 days.
-    #[schema(minimum = 1, maximum = 2678400)]
+    /// How far forward.
+    #[schema(schema_with = crate::openapi::clock_advance_seconds)]
     seconds: i64,
 }
 

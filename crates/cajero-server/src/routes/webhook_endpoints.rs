@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::extract::{self, Query};
 use crate::idempotency::{self, IdempotencyKey, Outcome};
 use crate::list::{List, ListParams};
-use crate::webhook::endpoints::{self, EndpointParams, RecoverParams};
+use crate::webhook::endpoints::{self, CreateEndpointParams, EndpointParams, RecoverParams};
 use crate::webhook::{WebhookError, endpoint_json};
 
 /// An `Idempotency-Key` that may be absent.
@@ -88,7 +88,7 @@ fn ok(body: Value) -> Outcome {
     params(
         ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]([ -~]{0,253}[!-~])?$", description = "Optional: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
     ),
-    request_body = crate::webhook::endpoints::EndpointParams,
+    request_body = crate::webhook::endpoints::CreateEndpointParams,
     responses(
         (status = 201, description = "Created.", body = crate::webhook::EndpointView),
         (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
@@ -102,7 +102,7 @@ pub async fn create(
     extract::Json(body): extract::Json<Value>,
 ) -> Result<Response, ApiError> {
     let fingerprint = idempotency::fingerprint("POST", "/v1/webhook_endpoints", &body);
-    let params: EndpointParams = extract::from_value(body)?;
+    let params: EndpointParams = extract::from_value::<CreateEndpointParams>(body)?.into();
     let livemode = caller.mode.is_live();
     if let Some(url) = &params.url {
         let allow_loopback = state.config.webhooks.allow_loopback_in_test_mode;

@@ -14,7 +14,7 @@ use crate::time::rfc3339;
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Settlement)]
 pub struct SettlementView {
-    /// `st_…`.
+    /// `set_…`.
     #[schema(value_type = String)]
     id: SettlementId,
     /// `settlement`.

@@ -70,7 +70,7 @@ pub struct Recovery {
 pub struct Resend {
     /// `event_resend`.
     object: &'static str,
-    /// `ev_…`.
+    /// `evt_…`.
     event: String,
     /// Deliveries queued.
     deliveries_queued: u64,
@@ -85,13 +85,48 @@ pub struct EndpointParams {
     /// Where to POST events.
     pub url: Option<String>,
     /// Event types, `family.*` or `*`.
+    #[schema(schema_with = crate::openapi::enabled_events_or_null)]
     pub enabled_events: Option<Vec<String>>,
     /// A note.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Key-value pairs.
+    #[schema(schema_with = crate::openapi::metadata)]
     pub metadata: Option<BTreeMap<String, String>>,
     /// Update only: `true` disables, `false` re-enables.
     pub disabled: Option<bool>,
+}
+
+/// `POST /v1/webhook_endpoints` body: the same fields as an update, with `url` and
+/// `enabled_events` required and no `disabled` (a new endpoint is enabled).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = WebhookEndpointCreateParams)]
+pub struct CreateEndpointParams {
+    /// Where to POST events: https (http only to loopback in test mode, when the instance
+    /// allows it), a public address.
+    pub url: String,
+    /// Event types, `family.*` or `*`.
+    #[schema(schema_with = crate::openapi::enabled_events)]
+    pub enabled_events: Vec<String>,
+    /// A note.
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+    /// Key-value pairs.
+    #[schema(schema_with = crate::openapi::metadata)]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+impl From<CreateEndpointParams> for EndpointParams {
+    fn from(p: CreateEndpointParams) -> Self {
+        EndpointParams {
+            url: Some(p.url),
+            enabled_events: Some(p.enabled_events),
+            description: p.description,
+            metadata: p.metadata,
+            disabled: None,
+        }
+    }
 }
 
 /// `POST /v1/webhook_endpoints/{id}/recover` body: events created in `[since, until)`.

@@ -151,7 +151,7 @@ pub fn endpoint_json(e: &EndpointRecord, secret: Option<&SigningSecret>) -> Valu
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Event)]
 pub struct EventView {
-    /// `ev_…`.
+    /// `evt_…`.
     id: String,
     /// `event`.
     object: &'static str,

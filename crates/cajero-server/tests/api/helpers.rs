@@ -199,5 +199,20 @@ pub async fn assert_error(
     );
     assert_eq!(error["request_id"], request_id.as_str(), "{body}");
     assert!(request_id.starts_with("req_"));
+    assert_documented(&body);
     body
+}
+
+/// Asserts that an error body's `code` has an entry on `/docs` and that `doc_url` points at it.
+pub fn assert_documented(body: &serde_json::Value) {
+    let code = body["error"]["code"].as_str().unwrap_or("");
+    assert!(
+        cajero_server::error_codes::lookup(code).is_some(),
+        "{code} has no entry in error_codes::ERROR_CODES: {body}"
+    );
+    let doc_url = body["error"]["doc_url"].as_str().unwrap_or("");
+    assert!(
+        doc_url.starts_with("http") && doc_url.ends_with(&format!("/docs#error-{code}")),
+        "doc_url {doc_url:?} for {code}"
+    );
 }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod claims;
+mod contract;
 mod funds;
 mod fuzz;
 mod helpers;

@@ -657,7 +657,7 @@ async fn a_bank_transfer_refund_is_recorded_within_the_paid_amount(app: &TestApp
         too_much,
         400,
         "invalid_request_error",
-        "refund_exceeds_payment",
+        "refund_exceeds_remaining",
     )
     .await;
     let bad_method = post(
