@@ -73,7 +73,7 @@ pub struct BodyInner<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     param: Option<&'a str>,
     /// The code's entry in the reference: what it means and what to do
-    /// (`https://…/docs#error-amount_invalid`).
+    /// (`…/docs#error-amount_invalid` on this instance).
     doc_url: String,
     /// The request's id (also in the `Request-Id` header).
     #[serde(skip_serializing_if = "Option::is_none")]

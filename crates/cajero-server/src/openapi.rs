@@ -18,6 +18,7 @@ use utoipa::openapi::{KnownFormat, OpenApi as Spec, SchemaFormat};
 use utoipa::{Modify, OpenApi};
 
 mod limits;
+mod refine;
 pub use limits::{
     clock_advance_seconds, grouped, metadata, payin_amount, payin_expires_in_seconds,
     payout_amount, payout_expires_in_seconds, refund_amount, topup_amount,
@@ -77,19 +78,21 @@ impl Modify for Security {
     }
 }
 
-/// The whole document: the fixed parts with the routes' paths and schemas merged in.
-pub fn spec() -> Spec {
+/// The whole document: the fixed parts with the routes' paths and schemas merged in, then
+/// refined (`refine`: id forms, filter values, examples, links).
+pub fn spec() -> serde_json::Value {
     let (_, paths) = crate::routes::v1_documented().split_for_parts();
     let mut doc = ApiDoc::openapi();
     doc.merge(paths);
-    doc
+    let mut value = serde_json::to_value(doc).unwrap_or_default();
+    refine::refine(&mut value);
+    value
 }
 
 /// The document as committed (`docs/openapi.json`): pretty JSON with a final newline.
 pub fn spec_json() -> String {
-    let mut text = spec()
-        .to_pretty_json()
-        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut text =
+        serde_json::to_string_pretty(&spec()).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
 }

@@ -19,10 +19,7 @@ pub async fn openapi_json() -> impl IntoResponse {
 pub async fn page() -> Html<&'static str> {
     static PAGE: OnceLock<String> = OnceLock::new();
     Html(
-        PAGE.get_or_init(|| {
-            let spec = serde_json::to_value(crate::openapi::spec()).unwrap_or_default();
-            crate::api_docs::render(&spec)
-        })
-        .as_str(),
+        PAGE.get_or_init(|| crate::api_docs::render(&crate::openapi::spec()))
+            .as_str(),
     )
 }
