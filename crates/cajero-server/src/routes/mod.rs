@@ -15,6 +15,7 @@ mod operations;
 mod pages;
 mod payins;
 mod payouts;
+mod refunds;
 mod settlements;
 mod test_helpers;
 mod topups;
@@ -61,7 +62,9 @@ fn orders() -> OpenApiRouter<AppState> {
         .routes(routes!(payins::list, payins::create))
         .routes(routes!(payins::retrieve))
         .routes(routes!(payins::cancel))
-        .routes(routes!(payins::refunds, payins::refund))
+        .routes(routes!(refunds::for_payin, payins::refund))
+        .routes(routes!(refunds::list))
+        .routes(routes!(refunds::retrieve))
         .routes(routes!(payouts::list, payouts::create))
         .routes(routes!(payouts::retrieve))
         .routes(routes!(payouts::cancel))
