@@ -994,6 +994,8 @@ pub struct PickupView {
     code: String,
     /// The pick-up page for the beneficiary.
     url: String,
+    /// The same as a one-page PDF, to print or send.
+    pdf_url: String,
     #[schema(schema_with = crate::openapi::timestamp_or_null)]
     expires_at: Option<String>,
 }
@@ -1025,6 +1027,7 @@ pub fn payout_view(p: &PayoutRecord, attempts: &[AttemptRecord], public_url: &st
         pickup: p.pickup_code.as_ref().map(|code| PickupView {
             code: orders::group_code(code),
             url: format!("{public_url}/p/{}", p.page_token),
+            pdf_url: format!("{public_url}/p/{}.pdf", p.page_token),
             expires_at: p.expires_at.map(crate::time::rfc3339),
         }),
         attempts: attempts

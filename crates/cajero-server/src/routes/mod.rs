@@ -53,6 +53,7 @@ pub fn v1_documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
+        .routes(routes!(operations::index))
         .nest("/v1", v1)
 }
 

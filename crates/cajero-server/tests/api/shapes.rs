@@ -13,6 +13,7 @@ crate::both_engines!(
     refunds_are_retrieved_and_listed_newest_first_with_cursors_and_filters,
     balance_transactions_list_in_the_order_they_happened,
     amounts_outside_the_networks_limits_are_refused_before_anything_is_created,
+    the_api_base_url_answers_with_an_index_whose_links_answer,
 );
 
 struct Merchant {
@@ -379,4 +380,26 @@ async fn amounts_outside_the_networks_limits_are_refused_before_anything_is_crea
             .unwrap()
             .is_empty()
     );
+}
+
+async fn the_api_base_url_answers_with_an_index_whose_links_answer(app: &TestApp) {
+    let index = app.http.get(app.url("/v1")).send().await.unwrap();
+    assert_eq!(index.status(), 200, "no key needed");
+    let index: Value = index.json().await.unwrap();
+    assert_eq!(index["object"], "api");
+    let m = merchant(app).await;
+    let resources = index["resources"].as_object().unwrap();
+    assert!(resources.contains_key("refunds") && resources.contains_key("payouts"));
+    for path in resources.values() {
+        get(app, &m, path.as_str().unwrap()).await;
+    }
+    for path in [&index["documentation"], &index["openapi"]] {
+        let response = app
+            .http
+            .get(app.url(path.as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
 }
