@@ -97,6 +97,20 @@ pub const ERROR_CODES: &[ErrorCodeDoc] = &[
         "The clock can be moved only where the test networks are simulators.",
         "Run against an instance whose test networks are the embedded or a standalone simulator.",
     ),
+    doc(
+        "rate_limited",
+        "429",
+        "Too many requests with this key, or too many failed authentications from this address.",
+        "Wait `Retry-After` seconds; spread requests out (the `RateLimit` headers show the \
+         budget left).",
+    ),
+    doc(
+        "metrics_token_invalid",
+        "401",
+        "`GET /metrics` without the instance's metrics token.",
+        "Send `Authorization: Bearer <metrics.token>` (printed by `cajero demo`), or scrape the \
+         metrics address.",
+    ),
     // The request itself.
     doc(
         "route_not_found",

@@ -2,29 +2,12 @@
 //! the reference cannot drift from the behaviour (a test in `tests/api/contract.rs` also sends
 //! the documented extremes and checks they are accepted and their neighbours refused).
 
-use cajero_sim::config::NetworkProfile;
+use cajero_domain::network::{self, AmountRange, NetworkSpec};
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
-
-/// The networks the embedded simulator serves that still operate (what routing can choose).
-fn active_networks() -> Vec<NetworkProfile> {
-    cajero_sim::SimConfig::default()
-        .networks
-        .into_iter()
-        .filter(|n| n.discontinued_on.is_none())
-        .collect()
-}
 
 /// `1234567` → `1,234,567`.
 pub fn grouped(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
+    network::thousands(n)
 }
 
 /// `604800` → `7 days`, `3600` → `1 hour`.
@@ -53,24 +36,25 @@ fn integer(min: i64, max: i64, nullable: bool, description: String) -> Object {
         .build()
 }
 
-/// Each active network's `(name, min, max)` and the overall range.
-fn amount_limits(pick: fn(&NetworkProfile) -> (i64, i64)) -> (String, i64, i64) {
-    let networks = active_networks();
-    let each: Vec<String> = networks
+/// Each network's range (`Efecty 1,000–6,000,000 COP`) and the overall range, as the server
+/// enforces them up front (`networks::Networks::route_amount`).
+fn amount_limits(pick: fn(&NetworkSpec) -> AmountRange) -> (String, i64, i64) {
+    let each: Vec<String> = network::ALL
         .iter()
-        .map(|n| {
-            let (min, max) = pick(n);
-            format!("{} {}–{} COP", n.display_name, grouped(min), grouped(max))
-        })
+        .map(|n| format!("{} {}", n.display_name, pick(n)))
         .collect();
-    let min = networks.iter().map(|n| pick(n).0).min().unwrap_or(1);
-    let max = networks.iter().map(|n| pick(n).1).max().unwrap_or(i64::MAX);
+    let min = network::ALL.iter().map(|n| pick(n).min).min().unwrap_or(1);
+    let max = network::ALL
+        .iter()
+        .map(|n| pick(n).max)
+        .max()
+        .unwrap_or(i64::MAX);
     (each.join(", "), min, max)
 }
 
 /// A pay-in's amount: whole pesos within the networks' collection limits.
 pub fn payin_amount() -> Object {
-    let (each, min, max) = amount_limits(|n| (n.collection_amount_min, n.collection_amount_max));
+    let (each, min, max) = amount_limits(|n| n.collection);
     integer(
         min,
         max,
@@ -84,7 +68,7 @@ pub fn payin_amount() -> Object {
 
 /// A payout's amount: whole pesos within the networks' payout limits.
 pub fn payout_amount() -> Object {
-    let (each, min, max) = amount_limits(|n| (n.payout_amount_min, n.payout_amount_max));
+    let (each, min, max) = amount_limits(|n| n.payout);
     integer(
         min,
         max,
@@ -98,7 +82,7 @@ pub fn payout_amount() -> Object {
 
 /// A refund's amount: by default what is left; a cash pick-up within the payout limits.
 pub fn refund_amount() -> Object {
-    let (each, _, max) = amount_limits(|n| (n.payout_amount_min, n.payout_amount_max));
+    let (each, _, max) = amount_limits(|n| n.payout);
     integer(
         1,
         max,
@@ -197,10 +181,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_are_grouped_and_durations_named() {
-        assert_eq!(grouped(6_000_000), "6,000,000");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1_000), "1,000");
+    fn durations_are_named() {
         assert_eq!(duration(604_800), "7 days");
         assert_eq!(duration(3_600), "1 hour");
     }
@@ -208,11 +189,11 @@ mod tests {
     #[test]
     fn the_payin_amount_names_every_active_network_and_the_enforced_range() {
         let schema = serde_json::to_value(payin_amount()).unwrap_or_default();
-        let efecty = NetworkProfile::efecty();
-        assert_eq!(schema["minimum"], efecty.collection_amount_min as f64);
-        assert_eq!(schema["maximum"], efecty.collection_amount_max as f64);
+        let efecty = network::EFECTY.collection;
+        assert_eq!(schema["minimum"], efecty.min as f64);
+        assert_eq!(schema["maximum"], efecty.max as f64);
         let text = schema["description"].as_str().unwrap_or("");
         assert!(text.contains("Efecty 1,000–6,000,000 COP"), "{text}");
-        assert!(!text.contains("Baloto"), "{text}");
+        assert!(text.contains("SuRed 1,000–4,000,000 COP"), "{text}");
     }
 }

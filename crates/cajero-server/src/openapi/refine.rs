@@ -105,6 +105,11 @@ fn filters(op: &mut Value) {
     for p in params {
         let values: Option<Vec<String>> = match (id.as_str(), p["name"].as_str().unwrap_or("")) {
             ("list_payins", "status") => Some(strings(PayinStatus::ALL.iter().map(|s| s.as_str()))),
+            ("list_refunds" | "list_payin_refunds", "status") => Some(strings(
+                cajero_domain::lifecycle::RefundStatus::ALL
+                    .iter()
+                    .map(|s| s.as_str()),
+            )),
             ("list_payouts", "status") => {
                 Some(strings(PayoutStatus::ALL.iter().map(|s| s.as_str())))
             }
@@ -176,11 +181,9 @@ fn free_text(doc: &mut Value) {
             property["pattern"] = Value::String(NO_CONTROL_CHARACTERS.to_string());
         }
     }
-    let networks: Vec<String> = cajero_sim::SimConfig::default()
-        .networks
-        .into_iter()
-        .filter(|n| n.discontinued_on.is_none())
-        .map(|n| n.name)
+    let networks: Vec<String> = cajero_domain::network::ALL
+        .iter()
+        .map(|n| n.code.to_string())
         .collect();
     for schema in ["CreatePayin", "CreatePayout"] {
         let property = &mut doc["components"]["schemas"][schema]["properties"]["network"];
@@ -241,13 +244,17 @@ fn links_from(operation: &str) -> &'static [(&'static str, &'static str, &'stati
             ("PayPayin", "test_pay_payin", CREATED),
             ("CancelPayin", "cancel_payin", CREATED),
             ("RefundPayin", "create_refund", CREATED),
-            ("ListPayinRefunds", "list_refunds", CREATED),
+            ("ListPayinRefunds", "list_payin_refunds", CREATED),
         ],
         "test_pay_payin" => &[
             ("RefundPaidPayin", "create_refund", PATH),
             ("RetrievePaidPayin", "retrieve_payin", PATH),
         ],
-        "create_refund" => &[("ListRefunds", "list_refunds", PATH)],
+        "create_refund" => &[
+            ("RetrieveRefund", "retrieve_refund", CREATED),
+            ("ListPayinRefunds", "list_payin_refunds", PATH),
+        ],
+        "list_refunds" => &[("RetrieveFirstRefund", "retrieve_refund", FIRST)],
         "create_payout" => &[
             ("RetrievePayout", "retrieve_payout", CREATED),
             ("CollectPayout", "test_collect_payout", CREATED),
@@ -314,10 +321,14 @@ mod tests {
     fn every_operation_has_examples_and_every_link_a_target() {
         let doc = crate::openapi::spec();
         let mut ids = Vec::new();
+        let mut with_path_id = Vec::new();
         for (path, item) in doc["paths"].as_object().into_iter().flatten() {
             for (method, op) in item.as_object().into_iter().flatten() {
                 let label = format!("{method} {path}");
                 ids.push(op["operationId"].as_str().unwrap_or("").to_string());
+                if path.contains("{id}") {
+                    with_path_id.push(op["operationId"].as_str().unwrap_or("").to_string());
+                }
                 if op.get("requestBody").is_some() {
                     assert!(
                         op.pointer("/requestBody/content/application~1json/example")
@@ -347,6 +358,10 @@ mod tests {
                         assert!(
                             ids.iter().any(|i| i == target),
                             "link {name} of {path} targets unknown {target}"
+                        );
+                        assert!(
+                            with_path_id.iter().any(|i| i == target),
+                            "link {name} of {path} gives an id to {target}, which takes none"
                         );
                     }
                 }

@@ -15,6 +15,7 @@ mod operations;
 mod pages;
 mod payins;
 mod payouts;
+mod refunds;
 mod settlements;
 mod test_helpers;
 mod topups;
@@ -54,6 +55,7 @@ pub fn v1_documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
+        .routes(routes!(operations::index))
         .nest("/v1", v1)
 }
 
@@ -63,7 +65,9 @@ fn orders() -> OpenApiRouter<AppState> {
         .routes(routes!(payins::list, payins::create))
         .routes(routes!(payins::retrieve))
         .routes(routes!(payins::cancel))
-        .routes(routes!(payins::refunds, payins::refund))
+        .routes(routes!(refunds::for_payin, payins::refund))
+        .routes(routes!(refunds::list))
+        .routes(routes!(refunds::retrieve))
         .routes(routes!(payouts::list, payouts::create))
         .routes(routes!(payouts::retrieve))
         .routes(routes!(payouts::cancel))
