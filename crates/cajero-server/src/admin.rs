@@ -190,7 +190,7 @@ pub async fn list_api_keys(
                         keys.extend(merchants::list_api_keys(&mut c, merchant, m.is_live()).await?);
                     }
                 }
-                keys.sort_by(|a, b| b.id.to_string().cmp(&a.id.to_string()));
+                keys.sort_by_key(|k| std::cmp::Reverse(k.id.to_u128()));
                 Ok(keys)
             })
         })
