@@ -82,6 +82,8 @@ fn ids(path: &str, method: &str, op: &mut Value) {
             ("starting_after" | "ending_before", Some("query")) if method == "get" => {
                 listed.map(|prefix| id_pattern(prefix, ""))
             }
+            ("payin", Some("query")) => Some(id_pattern(Payin::PREFIX, "")),
+            ("payout", Some("query")) => Some(id_pattern(Payout::PREFIX, "")),
             _ => None,
         };
         if let Some(pattern) = pattern {
