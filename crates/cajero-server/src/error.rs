@@ -308,6 +308,18 @@ pub fn for_bare_status(status: StatusCode) -> ApiError {
     }
 }
 
+/// A value the client sent, quoted for a message the way JSON writes it (`"abc"`, `"\u0013"`),
+/// cut at 64 characters: Rust's `{:?}` would show its own escapes (`\u{13}`).
+pub fn quoted(value: &str) -> String {
+    const CHARS_SHOWN: usize = 64;
+    let shown: String = value.chars().take(CHARS_SHOWN).collect();
+    let mut text = serde_json::to_string(&shown).unwrap_or_default();
+    if value.chars().count() > CHARS_SHOWN {
+        text.insert(text.len() - 1, '…');
+    }
+    text
+}
+
 /// 413 with the documented limit.
 pub fn request_too_large() -> ApiError {
     ApiError::new(

@@ -170,7 +170,10 @@ impl Networks {
             return Err(match requested {
                 Some(code) => ApiError::invalid(
                     "network_unknown",
-                    format!("network {code:?} is not available in {mode} mode"),
+                    format!(
+                        "network {} is not available in {mode} mode",
+                        crate::error::quoted(code)
+                    ),
                 )
                 .with_param("network"),
                 None => {

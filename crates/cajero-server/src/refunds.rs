@@ -100,6 +100,15 @@ pub async fn create(
         })?;
     let reason = validate::text(request.reason, validate::DESCRIPTION_CHARS_MAX, "reason")?;
     let metadata = validate::metadata(request.metadata)?;
+    if request.expires_in_seconds.is_some() {
+        use crate::payouts::{EXPIRES_IN_S_DEFAULT, EXPIRES_IN_S_MAX, EXPIRES_IN_S_MIN};
+        validate::expiry(
+            request.expires_in_seconds,
+            EXPIRES_IN_S_DEFAULT,
+            EXPIRES_IN_S_MIN,
+            EXPIRES_IN_S_MAX,
+        )?;
+    }
     match request.method.as_str() {
         "bank_transfer" => {
             if request.beneficiary.is_some() {
@@ -108,6 +117,14 @@ pub async fn create(
                     "a bank transfer refund takes no beneficiary",
                 )
                 .with_param("beneficiary"));
+            }
+            if request.expires_in_seconds.is_some() {
+                return Err(ApiError::invalid(
+                    "parameter_unknown",
+                    "a bank transfer refund has no pick-up code to expire: leave out \
+                     expires_in_seconds",
+                )
+                .with_param("expires_in_seconds"));
             }
             let id: RefundId = new_id(state.clock.as_ref());
             let now = state.clock.now();
@@ -177,7 +194,10 @@ pub async fn create(
         }
         other => Err(ApiError::invalid(
             "refund_method_invalid",
-            format!("method {other:?} is not one of cash_pickup, bank_transfer"),
+            format!(
+                "method {} is not one of cash_pickup, bank_transfer",
+                crate::error::quoted(other)
+            ),
         )
         .with_param("method")),
     }

@@ -129,8 +129,11 @@ pub async fn list(
         .kind
         .map(|k| {
             k.parse::<TransferCode>().map_err(|_| {
-                ApiError::invalid("parameter_invalid", format!("unknown type {k:?}"))
-                    .with_param("type")
+                ApiError::invalid(
+                    "parameter_invalid",
+                    format!("unknown type {}", crate::error::quoted(&k)),
+                )
+                .with_param("type")
             })
         })
         .transpose()?;
@@ -170,7 +173,12 @@ pub async fn retrieve_transaction(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<BalanceTransaction>, ApiError> {
-    let missing = || ApiError::not_found(format!("No such balance transaction: {id:?}"));
+    let missing = || {
+        ApiError::not_found(format!(
+            "No such balance transaction: {}",
+            crate::error::quoted(&id)
+        ))
+    };
     let id: TransferId = id.parse().map_err(|_| missing())?;
     let (merchant, mode) = (caller.merchant_id, caller.mode);
     let key = id.to_string();

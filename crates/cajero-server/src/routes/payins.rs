@@ -50,7 +50,7 @@ pub async fn create(
 
 /// Loads one of the caller's pay-ins or answers 404.
 pub async fn load(state: &AppState, caller: Caller, id: &str) -> Result<PayinRecord, ApiError> {
-    let missing = || ApiError::not_found(format!("No such payin: {id:?}"));
+    let missing = || ApiError::not_found(format!("No such payin: {}", crate::error::quoted(id)));
     let id: PayinId = id.parse().map_err(|_| missing())?;
     let (merchant, mode) = (caller.merchant_id, caller.mode);
     state

@@ -50,7 +50,7 @@ pub async fn create(
 
 /// Loads one of the caller's payouts or answers 404.
 pub async fn load(state: &AppState, caller: Caller, id: &str) -> Result<PayoutRecord, ApiError> {
-    let missing = || ApiError::not_found(format!("No such payout: {id:?}"));
+    let missing = || ApiError::not_found(format!("No such payout: {}", crate::error::quoted(id)));
     let id: PayoutId = id.parse().map_err(|_| missing())?;
     let (merchant, mode) = (caller.merchant_id, caller.mode);
     state

@@ -17,7 +17,7 @@ use crate::list::{List, ListParams};
 
 /// Loads one of the caller's refunds or answers 404.
 pub async fn load(state: &AppState, caller: Caller, id: &str) -> Result<RefundRecord, ApiError> {
-    let missing = || ApiError::not_found(format!("No such refund: {id:?}"));
+    let missing = || ApiError::not_found(format!("No such refund: {}", crate::error::quoted(id)));
     let id: RefundId = id.parse().map_err(|_| missing())?;
     let (merchant, mode) = (caller.merchant_id, caller.mode);
     state
@@ -78,7 +78,8 @@ fn status(text: Option<String>) -> Result<Option<RefundStatus>, ApiError> {
                 ApiError::invalid(
                     "parameter_invalid",
                     format!(
-                        "status must be one of pending, succeeded, failed, canceled (not {s:?})"
+                        "status must be one of pending, succeeded, failed, canceled (not {})",
+                        crate::error::quoted(&s)
                     ),
                 )
                 .with_param("status")

@@ -61,12 +61,20 @@ pub async fn retrieve(
         Some(other) => {
             return Err(ApiError::invalid(
                 "parameter_invalid",
-                format!("format must be json or csv, not {other:?}"),
+                format!(
+                    "format must be json or csv, not {}",
+                    crate::error::quoted(other)
+                ),
             )
             .with_param("format"));
         }
     };
-    let missing = || ApiError::not_found(format!("No such settlement: {raw:?}"));
+    let missing = || {
+        ApiError::not_found(format!(
+            "No such settlement: {}",
+            crate::error::quoted(&raw)
+        ))
+    };
     let id: SettlementId = raw.parse().map_err(|_| missing())?;
     let (merchant, mode) = (caller.merchant_id, caller.mode);
     let found = state

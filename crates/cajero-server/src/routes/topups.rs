@@ -79,7 +79,7 @@ pub async fn retrieve(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let missing = || ApiError::not_found(format!("No such top-up: {id:?}"));
+    let missing = || ApiError::not_found(format!("No such top-up: {}", crate::error::quoted(&id)));
     let id: TopupId = id.parse().map_err(|_| missing())?;
     let (merchant, mode) = (caller.merchant_id, caller.mode);
     let record = state

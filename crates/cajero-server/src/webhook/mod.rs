@@ -26,10 +26,10 @@ pub mod url_policy;
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     /// No such endpoint for this merchant in this mode.
-    #[error("no such webhook endpoint: {0:?}")]
+    #[error("no such webhook endpoint: {}", crate::error::quoted(.0))]
     EndpointMissing(String),
     /// No such event for this merchant in this mode.
-    #[error("no such event: {0:?}")]
+    #[error("no such event: {}", crate::error::quoted(.0))]
     EventMissing(String),
     /// The URL is malformed, not allowed, or does not resolve.
     #[error("url: {0}")]

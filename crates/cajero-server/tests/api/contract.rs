@@ -358,6 +358,15 @@ async fn a_refund_with_nothing_left_says_so(app: &TestApp) {
     .await;
     let message = error["error"]["message"].as_str().unwrap();
     assert!(message.contains("only 20000 COP is left"), "{message}");
+    for (expires, code) in [
+        (3_599, "expires_in_seconds_invalid"),
+        (3_600, "parameter_unknown"),
+    ] {
+        let body = json!({"amount": 1, "method": "bank_transfer", "expires_in_seconds": expires});
+        let response = post_json(app, &key, &path, &body).await;
+        let error = assert_error(response, 400, "invalid_request_error", code).await;
+        assert_eq!(error["error"]["param"], "expires_in_seconds");
+    }
     created(post_json(app, &key, &path, &json!({"method": "bank_transfer"})).await).await;
     for body in [
         json!({"method": "bank_transfer"}),
