@@ -16,10 +16,10 @@ pub const PAGE_SIZE_MAX: u32 = 100;
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// How many objects: 1–100, default 10.
+    /// How many objects.
     // Taken as text and parsed in `page`: flattened query structs hand every value over as a
     // string, and only there can a refusal name `limit`.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
     /// An object id: list objects older than it.
     pub starting_after: Option<String>,

@@ -46,10 +46,9 @@ pub struct CreatePayin {
     /// `COP` (cash networks pay and collect pesos).
     #[schema(schema_with = crate::openapi::cop_only)]
     currency: String,
-    /// The merchant's own reference (1–64 printable characters).
-    #[schema(min_length = 1, max_length = 64)]
+    /// The merchant's own reference (printable characters).
     reference: Option<String>,
-    /// Shown on the voucher (at most 500 characters).
+    /// Shown on the voucher.
     description: Option<String>,
     /// Who pays; optional.
     customer: Option<CustomerIn>,

@@ -54,8 +54,7 @@ pub struct CreatePayout {
     /// `COP` (cash networks pay and collect pesos).
     #[schema(schema_with = crate::openapi::cop_only)]
     currency: String,
-    /// The merchant's own reference (1–64 printable characters).
-    #[schema(min_length = 1, max_length = 64)]
+    /// The merchant's own reference (printable characters).
     reference: Option<String>,
     /// Who collects the cash.
     beneficiary: BeneficiaryIn,

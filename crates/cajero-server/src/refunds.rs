@@ -32,7 +32,7 @@ pub struct CreateRefund {
     /// In whole pesos; by default what is left to refund.
     #[schema(schema_with = crate::openapi::refund_amount)]
     amount: Option<i64>,
-    /// Why (at most 500 characters).
+    /// Why.
     reason: Option<String>,
     /// `cash_pickup` (paid out as a payout; needs `beneficiary`) or `bank_transfer` (the
     /// merchant transferred the money itself).

@@ -38,6 +38,29 @@ pub fn id_pattern(prefix: &str, suffix: &str) -> String {
     format!("^{prefix}_[0-7][0-9a-hjkmnp-tv-z]{{25}}{suffix}$")
 }
 
+/// The `Idempotency-Key` header: 1 to `KEY_CHARS_MAX` printable ASCII characters, no space at
+/// either end.
+fn idempotency_key(p: &mut Value) {
+    let max = crate::idempotency::KEY_CHARS_MAX;
+    let required = p["required"] == true;
+    p["schema"]["pattern"] = Value::String(format!("^[!-~]([ -~]{{0,{}}}[!-~])?$", max - 2));
+    p["description"] = Value::String(format!(
+        "{}: 1–{max} printable ASCII characters; a retry with the same key and body replays \
+         the first answer.",
+        if required { "Required" } else { "Optional" }
+    ));
+}
+
+/// `limit`: the page size the lists enforce.
+fn page_size(p: &mut Value) {
+    use crate::list::{PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX};
+    p["schema"]["minimum"] = json!(1);
+    p["schema"]["maximum"] = json!(PAGE_SIZE_MAX);
+    p["description"] = Value::String(format!(
+        "How many objects: 1–{PAGE_SIZE_MAX}, default {PAGE_SIZE_DEFAULT}."
+    ));
+}
+
 /// Adds everything this module describes to the document.
 pub fn refine(doc: &mut Value) {
     let examples: Value = serde_json::from_str(include_str!("examples.json")).unwrap_or_default();
@@ -48,6 +71,13 @@ pub fn refine(doc: &mut Value) {
             };
             for (method, op) in item.iter_mut() {
                 ids(path, method, op);
+                for p in op["parameters"].as_array_mut().into_iter().flatten() {
+                    match (p["name"].as_str(), p["in"].as_str()) {
+                        (Some("Idempotency-Key"), Some("header")) => idempotency_key(p),
+                        (Some("limit"), Some("query")) => page_size(p),
+                        _ => {}
+                    }
+                }
                 filters(op);
                 if let Some(id) = op.get("operationId").and_then(Value::as_str) {
                     let id = id.to_string();
@@ -181,6 +211,53 @@ fn free_text(doc: &mut Value) {
         let property = &mut doc["components"]["schemas"][schema]["properties"][field];
         if property.is_object() {
             property["pattern"] = Value::String(NO_CONTROL_CHARACTERS.to_string());
+        }
+    }
+    use crate::validate::{DESCRIPTION_CHARS_MAX, REFERENCE_CHARS_MAX};
+    let lengths = [
+        ("CreatePayin", "reference", 1, REFERENCE_CHARS_MAX),
+        ("CreatePayout", "reference", 1, REFERENCE_CHARS_MAX),
+        ("CreatePayin", "description", 0, DESCRIPTION_CHARS_MAX),
+        ("CreateRefund", "reason", 0, DESCRIPTION_CHARS_MAX),
+        (
+            "CreateTopup",
+            "description",
+            0,
+            crate::funds::DESCRIPTION_CHARS_MAX,
+        ),
+        (
+            "WebhookEndpointCreateParams",
+            "description",
+            0,
+            crate::webhook::endpoints::DESCRIPTION_CHARS_MAX,
+        ),
+        (
+            "WebhookEndpointParams",
+            "description",
+            0,
+            crate::webhook::endpoints::DESCRIPTION_CHARS_MAX,
+        ),
+    ];
+    for (schema, field, min, max) in lengths {
+        let property = &mut doc["components"]["schemas"][schema]["properties"][field];
+        if property.is_object() {
+            if min > 0 {
+                property["minLength"] = json!(min);
+            }
+            property["maxLength"] = json!(max);
+        }
+    }
+    {
+        use crate::webhook::endpoints::{
+            METADATA_KEY_CHARS_MAX, METADATA_KEYS_MAX, METADATA_VALUE_CHARS_MAX,
+        };
+        for schema in ["WebhookEndpointCreateParams", "WebhookEndpointParams"] {
+            let property = &mut doc["components"]["schemas"][schema]["properties"]["metadata"];
+            if property.is_object() {
+                property["maxProperties"] = json!(METADATA_KEYS_MAX);
+                property["propertyNames"]["maxLength"] = json!(METADATA_KEY_CHARS_MAX);
+                property["additionalProperties"]["maxLength"] = json!(METADATA_VALUE_CHARS_MAX);
+            }
         }
     }
     let networks: Vec<String> = cajero_domain::network::ALL

@@ -88,7 +88,6 @@ pub struct EndpointParams {
     #[schema(schema_with = crate::openapi::enabled_events_or_null)]
     pub enabled_events: Option<Vec<String>>,
     /// A note.
-    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Key-value pairs.
     #[schema(schema_with = crate::openapi::metadata)]
@@ -110,7 +109,6 @@ pub struct CreateEndpointParams {
     #[schema(schema_with = crate::openapi::enabled_events)]
     pub enabled_events: Vec<String>,
     /// A note.
-    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Key-value pairs.
     #[schema(schema_with = crate::openapi::metadata)]

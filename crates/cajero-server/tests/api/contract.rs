@@ -17,6 +17,7 @@ crate::both_engines!(
     every_error_code_has_an_entry_on_the_docs_page,
     a_refund_with_nothing_left_says_so,
     the_documented_amount_limits_are_the_enforced_ones,
+    the_documented_page_size_and_reference_length_are_the_enforced_ones,
 );
 
 /// Words that give away Rust's types in a message.
@@ -420,4 +421,42 @@ async fn the_documented_amount_limits_are_the_enforced_ones(app: &TestApp) {
         .await;
         assert_eq!(error["error"]["param"], "amount");
     }
+}
+
+async fn the_documented_page_size_and_reference_length_are_the_enforced_ones(app: &TestApp) {
+    let key = test_key(app).await;
+    let spec: Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let limit = spec["paths"]["/v1/payins"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap()
+        .clone();
+    let max = limit["schema"]["maximum"].as_i64().unwrap();
+    let response = app
+        .get_with_key(&format!("/v1/payins?limit={max}"), &key)
+        .await;
+    assert_eq!(response.status(), 200);
+    let response = app
+        .get_with_key(&format!("/v1/payins?limit={}", max + 1), &key)
+        .await;
+    assert_error(response, 400, "invalid_request_error", "parameter_invalid").await;
+
+    let reference = &spec["components"]["schemas"]["CreatePayin"]["properties"]["reference"];
+    let max = reference["maxLength"].as_u64().unwrap() as usize;
+    let body = json!({"amount": 10_000, "currency": "COP", "reference": "r".repeat(max)});
+    created(post_json(app, &key, "/v1/payins", &body).await).await;
+    let body = json!({"amount": 10_000, "currency": "COP", "reference": "r".repeat(max + 1)});
+    let response = post_json(app, &key, "/v1/payins", &body).await;
+    let error = assert_error(response, 400, "invalid_request_error", "reference_invalid").await;
+    assert_eq!(error["error"]["param"], "reference");
 }
