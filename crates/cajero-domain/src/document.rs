@@ -202,8 +202,9 @@ pub enum ParseDocumentError {
     /// A character the document type does not allow (letters in a numeric document, a stray
     /// separator, …). `position` is 1-based, in characters of the input as given.
     #[error(
-        "{kind} number cannot contain {character:?} (position {position}): it has {allowed}",
-        allowed = .kind.allowed_characters()
+        "{kind} number cannot contain {shown} (position {position}): it has {allowed}",
+        allowed = .kind.allowed_characters(),
+        shown = crate::shown_char(.character)
     )]
     InvalidCharacter {
         kind: DocumentType,

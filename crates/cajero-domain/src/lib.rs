@@ -17,9 +17,32 @@ pub mod network;
 pub mod phone;
 pub mod webhook;
 
+/// A character of the input, as a message shows it to a person: `'O'`, or its code point
+/// (`U+0013`) when it would not show (control characters, spaces other than the plain one,
+/// marks on their own) — never Rust's `'\u{13}'`.
+pub fn shown_char(c: &char) -> String {
+    let c = *c;
+    if c.is_control() || (c.is_whitespace() && c != ' ') || ('\u{0300}'..='\u{036F}').contains(&c) {
+        format!("U+{:04X}", u32::from(c))
+    } else {
+        format!("'{c}'")
+    }
+}
+
 pub use document::{Document, DocumentType};
 pub use id::{Id, IdKind};
 pub use merchant::{MerchantStatus, Mode};
 pub use money::{Amount, Currency, Money};
 pub use name::PersonName;
 pub use phone::PhoneNumber;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn characters_are_shown_quoted_or_as_code_points() {
+        assert_eq!(super::shown_char(&'O'), "'O'");
+        assert_eq!(super::shown_char(&'ñ'), "'ñ'");
+        assert_eq!(super::shown_char(&'\u{13}'), "U+0013");
+        assert_eq!(super::shown_char(&'\u{a0}'), "U+00A0");
+    }
+}

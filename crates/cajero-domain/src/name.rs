@@ -44,8 +44,9 @@ pub enum ParsePersonNameError {
     /// A character a name cannot contain. `position` is 1-based, in characters of the input
     /// as given.
     #[error(
-        "name cannot contain {character:?} (position {position}): only letters, spaces, \
-         apostrophes, hyphens and periods"
+        "name cannot contain {shown} (position {position}): only letters, spaces, \
+         apostrophes, hyphens and periods",
+        shown = crate::shown_char(.character)
     )]
     InvalidCharacter { position: usize, character: char },
     /// Only punctuation, no letter at all.

@@ -44,8 +44,9 @@ pub enum ParsePhoneNumberError {
     /// Neither a digit nor a separator, or a `+` that is not the first character. `position`
     /// is 1-based, in characters of the input as given.
     #[error(
-        "phone number cannot contain {character:?} (position {position}): only digits, a \
-         leading +, spaces, dashes, dots and parentheses"
+        "phone number cannot contain {shown} (position {position}): only digits, a \
+         leading +, spaces, dashes, dots and parentheses",
+        shown = crate::shown_char(.character)
     )]
     InvalidCharacter { position: usize, character: char },
     /// A `+` followed by a country code other than 57.

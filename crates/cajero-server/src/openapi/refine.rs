@@ -71,7 +71,8 @@ pub fn refine(doc: &mut Value) {
             };
             for (method, op) in item.iter_mut() {
                 ids(path, method, op);
-                for p in op["parameters"].as_array_mut().into_iter().flatten() {
+                let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+                for p in params.into_iter().flatten() {
                     match (p["name"].as_str(), p["in"].as_str()) {
                         (Some("Idempotency-Key"), Some("header")) => idempotency_key(p),
                         (Some("limit"), Some("query")) => page_size(p),
@@ -404,6 +405,10 @@ mod tests {
         for (path, item) in doc["paths"].as_object().into_iter().flatten() {
             for (method, op) in item.as_object().into_iter().flatten() {
                 let label = format!("{method} {path}");
+                assert!(
+                    op.get("parameters").is_none_or(Value::is_array),
+                    "{label}: parameters must be absent or a list"
+                );
                 ids.push(op["operationId"].as_str().unwrap_or("").to_string());
                 if path.contains("{id}") {
                     with_path_id.push(op["operationId"].as_str().unwrap_or("").to_string());
