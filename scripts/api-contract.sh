@@ -16,9 +16,7 @@
 #                              2 cores; CI keeps this step within 5 minutes). A longer search:
 #                              SCHEMATHESIS_MAX_EXAMPLES=500 scripts/api-contract.sh
 #   SCHEMATHESIS_SEED          another seed (default 20261125).
-#
-# The demo runs without rate limits: the contract is what is checked here, and schemathesis's
-# bursts would otherwise be answered 429 (the limits have their own tests, tests/api/limits.rs).
+
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +24,8 @@ bin="${1:-target/debug/cajero}"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
 work="$(mktemp -d)"
+# schemathesis sends hundreds of requests a second, many without a key on purpose: the rate
+# limits (tested on their own) would answer most of them 429.
 CAJERO_RATE_LIMITS__PER_KEY_PER_SECOND=0 CAJERO_RATE_LIMITS__FAILED_AUTH_PER_MINUTE=0 \
   "$bin" demo --listen "127.0.0.1:$port" >"$work/demo.out" 2>"$work/demo.err" &
 demo=$!
