@@ -88,13 +88,13 @@ fn refusal(path: &str, message: &str, whole: &str) -> ApiError {
     }
 }
 
+/// `field` under `path`, unless the path already ends with it (serde reports some errors
+/// about a field at the field, others at the object holding it).
 fn join(path: &str, field: &str) -> String {
-    if path.is_empty() || path == field || path.ends_with(&format!(".{field}")) {
-        if path.is_empty() {
-            field.to_string()
-        } else {
-            path.to_string()
-        }
+    if path.is_empty() {
+        field.to_string()
+    } else if path == field || path.ends_with(&format!(".{field}")) {
+        path.to_string()
     } else {
         format!("{path}.{field}")
     }

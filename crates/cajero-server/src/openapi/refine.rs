@@ -287,8 +287,53 @@ fn free_text(doc: &mut Value) {
     }
 }
 
+/// A refusal as this operation would answer it, for the `4XX` response's example.
+fn error_example(op: &Value) -> Value {
+    let takes_body = op.get("requestBody").is_some();
+    let has_id = op["parameters"]
+        .as_array()
+        .is_some_and(|ps| ps.iter().any(|p| p["name"] == "id" && p["in"] == "path"));
+    let (code, message, param) = if takes_body {
+        (
+            "body_malformed",
+            "The body is not valid JSON: expected `,` or `}` at line 1 column 15.",
+            None,
+        )
+    } else if has_id {
+        (
+            "resource_missing",
+            "No such object: \"pi_0000000000000000000000000x\"",
+            None,
+        )
+    } else {
+        (
+            "parameter_invalid",
+            "`limit` must be a whole number from 1 to 100.",
+            Some("limit"),
+        )
+    };
+    let mut error = json!({
+        "type": "invalid_request_error",
+        "code": code,
+        "message": message,
+        "request_id": "req_01m8nhsam7dwvd2fbjzh40tkkb",
+        "doc_url": format!("https://cajero.example/docs#error-{code}"),
+    });
+    if let Some(param) = param {
+        error["param"] = Value::String(param.to_string());
+    }
+    json!({"error": error})
+}
+
 /// The operation's example request body and success response.
 fn add_examples(op: &mut Value, example: &Value) {
+    let refusal = error_example(op);
+    if let Some(media) = op
+        .pointer_mut("/responses/4XX/content/application~1json")
+        .and_then(Value::as_object_mut)
+    {
+        media.insert("example".into(), refusal);
+    }
     if let Some(request) = example.get("request")
         && let Some(media) = op
             .pointer_mut("/requestBody/content/application~1json")
