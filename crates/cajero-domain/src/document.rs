@@ -171,7 +171,10 @@ impl FromStr for DocumentType {
 
 /// The text is not one of the document type codes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown document type {input:?}; expected one of CC, CE, TI, NIT, PA, PPT, PEP")]
+#[error(
+    "unknown document type {}; expected one of CC, CE, TI, NIT, PA, PPT, PEP",
+    crate::shown_text(.input)
+)]
 pub struct ParseDocumentTypeError {
     input: String,
 }

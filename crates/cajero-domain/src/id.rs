@@ -207,7 +207,10 @@ pub enum ParseIdError {
     #[error("an id has 26 characters after its prefix, not {got}")]
     WrongLength { got: usize },
     /// A character outside the lower-case Crockford base32 alphabet.
-    #[error("character {character:?} at position {position} is not allowed in an id")]
+    #[error(
+        "character {} at position {position} is not allowed in an id",
+        crate::shown_char(.character)
+    )]
     InvalidCharacter { position: usize, character: char },
     /// The first character encodes more than 128 bits.
     #[error("the id is out of range")]

@@ -36,6 +36,23 @@ pub use money::{Amount, Currency, Money};
 pub use name::PersonName;
 pub use phone::PhoneNumber;
 
+/// Text from the input, quoted for a message the way JSON writes it (`"abc"`, `"a\u0013"`),
+/// so that an API client reads its own syntax back — not Rust's `{:?}` (`"a\u{13}"`).
+pub fn shown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -44,5 +61,6 @@ mod tests {
         assert_eq!(super::shown_char(&'ñ'), "'ñ'");
         assert_eq!(super::shown_char(&'\u{13}'), "U+0013");
         assert_eq!(super::shown_char(&'\u{a0}'), "U+00A0");
+        assert_eq!(super::shown_text("a\u{13}\"b\\"), r#""a\u0013\"b\\""#);
     }
 }

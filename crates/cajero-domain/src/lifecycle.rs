@@ -40,7 +40,7 @@ pub struct TransitionError {
 
 /// An unknown status code read back from storage or input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {object} status {got:?}")]
+#[error("unknown {object} status {}", crate::shown_text(.got))]
 pub struct ParseStatusError {
     /// `payin`, `payout` or `refund`.
     pub object: &'static str,

@@ -66,7 +66,7 @@ impl fmt::Display for Currency {
 
 /// The currency code is not one cajero moves.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown currency {0:?}: use one of COP, USD (upper case)")]
+#[error("unknown currency {}: use one of COP, USD (upper case)", crate::shown_text(.0))]
 pub struct ParseCurrencyError(pub String);
 
 impl FromStr for Currency {

@@ -92,7 +92,7 @@ impl fmt::Display for EventType {
 
 /// A code that is not an event type of API.md.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown event type {0:?}")]
+#[error("unknown event type {}", crate::shown_text(.0))]
 pub struct ParseEventTypeError(pub String);
 
 impl FromStr for EventType {
@@ -160,7 +160,7 @@ impl fmt::Display for EventPattern {
 
 /// Neither an event type, a known family's wildcard, nor `*`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not an event type, a wildcard like payout.* or *")]
+#[error("{} is not an event type, a wildcard like payout.* or *", crate::shown_text(.0))]
 pub struct ParseEventPatternError(pub String);
 
 impl FromStr for EventPattern {
