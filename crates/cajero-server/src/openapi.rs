@@ -288,7 +288,9 @@ mod tests {
             ("/v1/payins/{id}/refunds", "post"),
             ("/v1/payouts/{id}/cancel", "post"),
             ("/v1/webhook_endpoints/{id}", "delete"),
-            ("/v1/test_helpers/clock/advance", "post"),
+            ("/v1/test_helpers/test_clocks", "post"),
+            ("/v1/test_helpers/test_clocks/{id}/advance", "post"),
+            ("/v1/test_helpers/test_clocks/{id}", "delete"),
         ] {
             assert!(
                 doc["paths"][path][method].is_object(),

@@ -5,7 +5,7 @@ use axum::response::Response;
 use base64::Engine as _;
 use cajero_connect::{CreateVoucher, DocumentRef, NetworkOrder};
 use cajero_domain::document::Document;
-use cajero_domain::id::{PayinId, TransferId};
+use cajero_domain::id::{PayinId, TestClockId, TransferId};
 use cajero_domain::ledger::fees::FeeBreakdown;
 use cajero_domain::ledger::{
     AccountKey, AccountKind, Transfer, TransferCode, TransferMode, settlement,
@@ -61,6 +61,9 @@ pub struct CreatePayin {
     /// Up to 50 keys of at most 40 characters, string values of at most 500.
     #[schema(value_type = Option<Object>)]
     metadata: Option<Map<String, Value>>,
+    /// Test mode only: the caller's test clock (`clock_…`) the pay-in lives on (its `created`,
+    /// `expires_at` and expiry follow that clock).
+    test_clock: Option<String>,
 }
 
 /// The customer as sent.
@@ -90,6 +93,7 @@ pub struct PayinRequest {
     network: Option<String>,
     expires_in_s: i64,
     metadata: Value,
+    test_clock: Option<String>,
 }
 
 impl CreatePayin {
@@ -146,6 +150,7 @@ impl CreatePayin {
                 EXPIRES_IN_S_MAX,
             )?,
             metadata: validate::metadata(self.metadata)?,
+            test_clock: self.test_clock,
         })
     }
 }
@@ -165,6 +170,8 @@ pub async fn create(
     fingerprint: String,
     request: PayinRequest,
 ) -> Result<Response, ApiError> {
+    let test_clock =
+        crate::test_clocks::resolve(state, caller, request.test_clock.as_deref()).await?;
     let proposed: PayinId = new_id(state.clock.as_ref());
     let (resource_id, scope) =
         match orders::claim(state, caller, key, fingerprint, proposed.to_string()).await? {
@@ -192,6 +199,7 @@ pub async fn create(
                 number: d.number().to_string(),
             }),
             expires_in_seconds: request.expires_in_s,
+            test_clock: test_clock.clone(),
         };
         let connector = net.connector.clone();
         async move { cajero_connect::create_once(connector.as_ref(), &voucher).await }
@@ -211,12 +219,21 @@ async fn finish_create(
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
     let now = clock.now();
+    let test_clock = match &request.test_clock {
+        Some(c) => Some(
+            c.parse::<TestClockId>()
+                .map_err(|e| ApiError::internal(format!("resolved test clock id: {e}")))?,
+        ),
+        None => None,
+    };
     let outcome = state
         .store
         .write(move |mut c| {
             Box::pin(async move {
                 orders::store_call_evidence(&mut c, clock.as_ref(), caller, &id.to_string(), &call)
                     .await?;
+                let created_at =
+                    crate::test_clocks::object_now(&mut c, clock.as_ref(), test_clock).await?;
                 let order = match call.result {
                     Ok((_, order)) => order,
                     Err(error) => {
@@ -253,8 +270,9 @@ async fn finish_create(
                     paid_at: None,
                     amount_refunded: Amount::ZERO,
                     fee: Amount::ZERO,
-                    created_at: now,
+                    created_at,
                     updated_at: now,
+                    test_clock,
                 };
                 payins::insert(&mut c, &record).await?;
                 let body = payin_json(&record, &public_url);
@@ -316,10 +334,14 @@ pub struct PayinView {
     fee: Amount,
     #[schema(value_type = Object)]
     metadata: Value,
+    /// When it was created: on its test clock's time when it lives on one.
     #[schema(schema_with = crate::openapi::timestamp)]
     created: String,
+    /// When cajero last changed it (real time).
     #[schema(schema_with = crate::openapi::timestamp)]
     updated: String,
+    /// The test clock it lives on (test mode), or null: real time.
+    test_clock: Option<String>,
 }
 
 /// What the customer needs to pay at a counter.
@@ -378,6 +400,7 @@ pub fn payin_view(p: &PayinRecord, public_url: &str) -> PayinView {
         metadata: p.metadata.clone(),
         created: crate::time::rfc3339(p.created_at),
         updated: crate::time::rfc3339(p.updated_at),
+        test_clock: p.test_clock.map(|c| c.to_string()),
     }
 }
 
@@ -409,8 +432,11 @@ pub fn payin_fees(
 
 /// Records that the customer paid, inside the caller's unit of work. A payment for a pending
 /// voucher marks it paid, posts it to the ledger (pending until its settlement date) and emits
-/// `payin.paid`; a repeat changes nothing; a payment for an expired or canceled voucher is
-/// never lost: it is held in suspense as an exception and evented.
+/// `payin.paid`; a repeat changes nothing. A payment made at or before `expires_at` wins over a
+/// local expiry that got there first (the callback was slower than the expiry sweep; nothing
+/// moved in the ledger when it expired): the voucher ends `paid`. A payment for a canceled
+/// voucher, or made after expiry, is never lost: it is held in suspense as an exception and
+/// evented.
 pub async fn record_payment(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
@@ -420,7 +446,12 @@ pub async fn record_payment(
 ) -> Result<(), StoreError> {
     let now = clock.now();
     let (merchant, mode) = (payin.merchant_id, payin.mode);
-    match payin.status.apply(PayinEvent::Pay) {
+    let event = if paid_at <= payin.expires_at {
+        PayinEvent::PayInTime
+    } else {
+        PayinEvent::Pay
+    };
+    match payin.status.apply(event) {
         Ok(Step::Stay) => Ok(()),
         Ok(Step::To(to)) => {
             let plan = merchant_settings::fee_plan(conn, merchant, mode).await?;

@@ -16,6 +16,7 @@ mod pages;
 mod payins;
 mod payouts;
 mod settlements;
+mod test_clocks;
 mod test_helpers;
 mod topups;
 mod webhook_endpoints;
@@ -67,7 +68,9 @@ fn orders() -> OpenApiRouter<AppState> {
         .routes(routes!(payouts::cancel))
         .routes(routes!(test_helpers::pay_payin))
         .routes(routes!(test_helpers::collect_payout))
-        .routes(routes!(test_helpers::advance_clock))
+        .routes(routes!(test_clocks::list, test_clocks::create))
+        .routes(routes!(test_clocks::retrieve, test_clocks::delete))
+        .routes(routes!(test_clocks::advance))
 }
 
 /// Webhook endpoints and events.
