@@ -14,6 +14,7 @@ mod pages;
 mod receiver;
 mod secrets;
 mod settlements;
+mod test_clocks;
 mod transport;
 mod webhook_delivery;
 mod webhook_support;
