@@ -126,7 +126,7 @@ async fn close_due(state: &AppState, due: Due) -> anyhow::Result<usize> {
 #[derive(Debug)]
 enum Verdict {
     /// It was paid or collected: record that.
-    Paid(NetworkOrder),
+    Paid(Box<NetworkOrder>),
     /// It is closed there (expired, canceled, or canceled by us now, or unknown there).
     Close,
     /// No answer: ask again later.
@@ -142,7 +142,7 @@ async fn ask_network(
     evidence: &mut Vec<Evidence>,
 ) -> Verdict {
     let read = |result: Result<NetworkOrder, ConnectError>| match result {
-        Ok(order) if order.status == NetworkStatus::Paid => Some(Verdict::Paid(order)),
+        Ok(order) if order.status == NetworkStatus::Paid => Some(Verdict::Paid(Box::new(order))),
         Ok(order)
             if matches!(
                 order.status,
