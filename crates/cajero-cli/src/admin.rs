@@ -65,6 +65,18 @@ pub enum KeyCommand {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// List a merchant's keys: id, mode, display prefix, created, last used, revoked (the
+    /// secrets themselves are never stored).
+    List {
+        /// The merchant (`mer_…`).
+        #[arg(long)]
+        merchant: MerchantId,
+        /// Only test or only live keys.
+        #[arg(long)]
+        mode: Option<Mode>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
     /// Revoke a key: it stops working at once.
     Revoke {
         /// The key (`key_…`).
@@ -176,6 +188,36 @@ pub async fn key(command: KeyCommand) -> anyhow::Result<()> {
                     key.merchant_id,
                     secret.expose()
                 )
+            });
+        }
+        KeyCommand::List { merchant, mode, db } => {
+            let state = open(&db).await?;
+            let keys = cajero_server::admin::list_api_keys(&state.store, merchant, mode).await;
+            state.store.close().await;
+            let keys = keys?;
+            let data: Vec<_> = keys.iter().map(key_json).collect();
+            print(db.json, &json!({"object": "list", "data": data}), || {
+                if keys.is_empty() {
+                    return format!("{merchant} has no keys");
+                }
+                keys.iter()
+                    .map(|k| {
+                        let state = match (k.revoked_at, k.last_used_at) {
+                            (Some(at), _) => format!("revoked {}", timestamp(at)),
+                            (None, Some(at)) => format!("last used {}", timestamp(at)),
+                            (None, None) => "never used".to_string(),
+                        };
+                        format!(
+                            "{}  {}  {}…  created {}  {}",
+                            k.id,
+                            if k.livemode { "live" } else { "test" },
+                            k.display_prefix,
+                            timestamp(k.created_at),
+                            state
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             });
         }
         KeyCommand::Revoke { key, db } => {

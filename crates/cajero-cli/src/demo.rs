@@ -20,15 +20,22 @@ pub struct DemoArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Database URL; by default a fresh SQLite file in a temporary folder, removed on exit.
+    /// Give one (`sqlite://cajero-demo.db`) to keep the demo's data between runs.
     #[arg(long)]
     database_url: Option<String>,
+    /// Leave the simulated customers and beneficiaries at home: nothing is paid or collected
+    /// unless you do it (`/v1/test_helpers/…`, or the simulator's cashier page).
+    #[arg(long)]
+    no_autopilot: bool,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("creating a temporary folder for the demo database")?;
+    let kept = args.database_url.is_some();
     let database_url = args
         .database_url
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("cajero-demo.db").display()));
+    let autopilot = !args.no_autopilot;
     let mut config = Config::load(
         None,
         Overrides {
@@ -38,6 +45,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         },
     )?;
     config.log_level = std::env::var("CAJERO_LOG_LEVEL").unwrap_or_else(|_| "warn".into());
+    // Metrics on the API's address, behind a token made for this run (printed below).
+    let metrics_token = config.metrics.token.clone().unwrap_or_else(|| {
+        Secret::new(cajero_server::auth::NewSecret::generate(Mode::Test).expose()[8..].to_string())
+    });
+    config.metrics.token = Some(metrics_token.clone());
     cajero_server::telemetry::init(config.log_format, &config.log_level);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -56,12 +68,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         clock.as_ref(),
         EmbeddedOptions {
             state_url: embedded_state_url(state.config.database_url.expose()),
-            autopilot: true,
+            autopilot,
         },
     )
     .await
     .context("starting the simulated cash network")?;
     let base = state.config.public_url();
+    let db_shown = state.config.database_url.expose().to_string();
     let sim_url = state.networks.simulator_url().unwrap_or_default();
 
     let merchant = admin::create_merchant(
@@ -98,7 +111,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .context("seeding the demo through the API")?;
 
     println!("\ncajero demo is running — Ctrl-C stops it.\n");
-    println!("  API            {base}/v1   (health: {base}/healthz, metrics: {base}/metrics)");
+    println!("  API            {base}/v1   (health: {base}/healthz)");
+    println!(
+        "  metrics        curl -s {base}/metrics -H 'Authorization: Bearer {}'",
+        metrics_token.expose()
+    );
     println!("  API docs       {base}/docs   (OpenAPI 3.1: {base}/openapi.json)");
     println!("  test key       {key}");
     println!(
@@ -106,11 +123,28 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         merchant.id
     );
     println!("  network sim    {sim_url}   cashier page: {sim_url}/ventanilla");
-    println!("\n  Vouchers (customers pay some of them at counters within a few minutes):");
+    let shown_url = cajero_store::redact_url(&db_shown);
+    if kept {
+        println!("  database       {shown_url}   (kept: run again with the same --database-url)");
+    } else {
+        println!(
+            "  database       {shown_url}\n                 removed on exit; keep it with --database-url sqlite://cajero-demo.db"
+        );
+    }
+    if autopilot {
+        println!(
+            "  autopilot      on: simulated customers pay some of your vouchers and beneficiaries\n                 collect your pick-up codes at counters within minutes — the ones you\n                 create too. --no-autopilot leaves that to you."
+        );
+    } else {
+        println!(
+            "  autopilot      off: nothing is paid or collected until you do it (test helpers or the cashier page)"
+        );
+    }
+    println!("\n  Vouchers:");
     for (id, url) in &seeded.payins {
         println!("    {id}  {url}");
     }
-    println!("\n  Pick-up codes (beneficiaries collect most of them):");
+    println!("\n  Pick-up codes:");
     for (id, code, url) in &seeded.payouts {
         println!("    {id}  code {code}  {url}");
     }

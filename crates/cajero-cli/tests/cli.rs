@@ -215,6 +215,67 @@ async fn keys_made_by_the_cli_work_against_the_server_until_revoked() {
         .unwrap();
     assert_eq!(refused.status(), 401);
 
+    // `key list` shows every key of the merchant, never a secret.
+    let second = json(&cajero(&[
+        "key",
+        "create",
+        "--merchant",
+        &merchant_id,
+        "--mode",
+        "test",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    let listed = cajero(&[
+        "key",
+        "list",
+        "--merchant",
+        &merchant_id,
+        "--database-url",
+        &db,
+        "--json",
+    ]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let text = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert!(!text.contains(&secret), "no secret in a key list");
+    let listed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let ids: Vec<&str> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [second["id"].as_str().unwrap(), key_id.as_str()],
+        "newest first"
+    );
+    assert!(listed["data"][1]["revoked"].is_string());
+    assert!(listed["data"][1]["last_used"].is_string(), "{listed}");
+    let human = cajero(&[
+        "key",
+        "list",
+        "--merchant",
+        &merchant_id,
+        "--database-url",
+        &db,
+    ]);
+    let human = String::from_utf8_lossy(&human.stdout).to_string();
+    assert!(
+        human.contains(&key_id) && human.contains("revoked"),
+        "{human}"
+    );
+    let unknown = cajero(&[
+        "key",
+        "list",
+        "--merchant",
+        "mer_0000000000000000000000000000",
+        "--database-url",
+        &db,
+    ]);
+    assert!(!unknown.status.success());
+
     let killed = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()
@@ -313,4 +374,107 @@ async fn ledger_verify_fails_on_a_corrupted_database() {
     assert!(problems.contains("merchant_available"), "{problems}");
     assert!(problems.contains("debits"), "{problems}");
     assert!(stderr(&bad).contains("does not verify"), "{}", stderr(&bad));
+}
+
+/// Starts `cajero demo` with `args`, waits for its banner, and returns the process and what
+/// it printed.
+async fn demo(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::Read as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cajero"))
+        .arg("demo")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("CAJERO_DATABASE_URL")
+        .env_remove("CAJERO_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let printed = tokio::task::spawn_blocking(move || {
+        let mut all = String::new();
+        let mut buf = [0u8; 4096];
+        // The banner ends with the sample requests; the last one lists events.
+        while !all.contains("/v1/events?limit=5") {
+            let n = stdout.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            all.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        all
+    });
+    let printed = tokio::time::timeout(Duration::from_secs(120), printed)
+        .await
+        .expect("the demo printed its banner")
+        .unwrap();
+    (child, printed)
+}
+
+fn printed_url(printed: &str, label: &str) -> String {
+    printed
+        .lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("no {label} in:\n{printed}"))
+        .to_string()
+}
+
+/// `cajero demo` says where its data lives and how to keep it, whether the autopilot acts on
+/// the user's objects, and the base URL and metrics it prints answer.
+#[tokio::test]
+async fn the_demo_says_where_its_data_is_and_what_its_autopilot_does() {
+    let (child, printed) = demo(&["--no-autopilot"]).await;
+    assert!(printed.contains("removed on exit"), "{printed}");
+    assert!(printed.contains("--database-url"), "{printed}");
+    assert!(printed.contains("cajero-demo.db"), "{printed}");
+    assert!(printed.contains("autopilot      off"), "{printed}");
+    let api = printed_url(&printed, "API");
+    let http = reqwest::Client::new();
+    let index = http.get(&api).send().await.unwrap();
+    assert_eq!(index.status(), 200, "the printed API base URL answers");
+    let index: serde_json::Value = index.json().await.unwrap();
+    assert_eq!(index["object"], "api");
+    let metrics_line = printed
+        .lines()
+        .find(|l| l.trim_start().starts_with("metrics"))
+        .unwrap();
+    let token = metrics_line
+        .rsplit("Bearer ")
+        .next()
+        .unwrap()
+        .trim_end_matches('\'');
+    let base = api.trim_end_matches("/v1");
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    stop(child);
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("kept.db").display());
+    let (child, printed) = demo(&["--database-url", &url]).await;
+    assert!(printed.contains("kept"), "{printed}");
+    assert!(printed.contains("autopilot      on"), "{printed}");
+    assert!(printed.contains("the ones you"), "{printed}");
+    stop(child);
+    assert!(dir.path().join("kept.db").exists());
+}
+
+/// SIGTERM, so that the demo removes its temporary folder; SIGKILL after 10 s.
+fn stop(mut child: std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    for _ in 0..200 {
+        if child.try_wait().unwrap().is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }

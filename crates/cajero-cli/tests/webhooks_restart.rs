@@ -50,6 +50,8 @@ async fn serve(db: &str) -> (Child, String) {
         .env("CAJERO_WEBHOOKS__TIMEOUT_MS", "3000")
         .env("CAJERO_WEBHOOKS__IDLE_POLL_MS", "50")
         .env("CAJERO_WEBHOOKS__ENDPOINT_CONCURRENCY_MAX", "16")
+        // The test polls 60 events ten times a second: far over the per-key rate limit.
+        .env("CAJERO_RATE_LIMITS__PER_KEY_PER_SECOND", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -155,6 +155,14 @@ impl<K: IdKind> Id<K> {
         }
     }
 
+    /// The id with these 128 bits (as [`Id::to_u128`] gave them).
+    pub fn from_u128(bits: u128) -> Id<K> {
+        Id {
+            bits,
+            kind: PhantomData,
+        }
+    }
+
     /// The 128 bits.
     pub fn to_u128(self) -> u128 {
         self.bits

@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod merchant;
 pub mod money;
 pub mod name;
+pub mod network;
 pub mod phone;
 pub mod webhook;
 

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use cajero_pages::{
     CounterView, DocumentHint, Lang, PickupStatus, PickupView, VoucherStatus, VoucherView,
-    render_not_found_html, render_pickup_html, render_voucher_html, render_voucher_pdf,
+    render_not_found_html, render_pickup_html, render_pickup_pdf, render_voucher_html,
+    render_voucher_pdf,
 };
 
 fn counters() -> Vec<CounterView> {
@@ -64,6 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         network_name: "Efecty".into(),
         counters: counters(),
         status: PickupStatus::Available,
+        pdf_url: Some("https://pagos.example.co/p/tok.pdf".into()),
     };
     let expired = VoucherView {
         status: VoucherStatus::Expired,
@@ -84,6 +86,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(dir.join(name), html)?;
     }
     std::fs::write(dir.join("voucher.pdf"), render_voucher_pdf(&voucher)?)?;
+    std::fs::write(dir.join("pickup.pdf"), render_pickup_pdf(&pickup)?)?;
     println!("wrote {}", dir.display());
     Ok(())
 }

@@ -49,6 +49,7 @@ struct PickupPage<'a> {
     bring: Vec<String>,
     steps: Vec<String>,
     counters: &'a [CounterView],
+    pdf_url: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -149,6 +150,7 @@ pub fn render_pickup_html(view: &PickupView, lang: Lang) -> Result<String, Pages
         bring: i18n::pickup_bring(lang, &document, hint),
         steps: i18n::pickup_steps(lang, &facts, &document),
         counters: nearest(&view.counters),
+        pdf_url: view.pdf_url.as_deref(),
         amount,
         code,
     };

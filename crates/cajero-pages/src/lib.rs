@@ -19,7 +19,7 @@ mod svg;
 mod winansi;
 
 pub use html::{render_not_found_html, render_pickup_html, render_voucher_html};
-pub use pdf::render_voucher_pdf;
+pub use pdf::{render_pickup_pdf, render_voucher_pdf};
 pub use qr::qr_svg;
 pub use svg::escape as escape_html;
 
@@ -165,6 +165,8 @@ pub struct PickupView {
     pub counters: Vec<CounterView>,
     /// Where the pick-up stands.
     pub status: PickupStatus,
+    /// The PDF's address (`https://host/p/<token>.pdf`), linked from the page when given.
+    pub pdf_url: Option<String>,
 }
 
 /// How many trailing characters of a document number a page may show.

@@ -1,4 +1,5 @@
-//! The voucher as a one-page PDF (`/v/<token>.pdf`), in Spanish for the counter. Built-in
+//! The voucher (`/v/<token>.pdf`) and the pick-up (`/p/<token>.pdf`) as one-page PDFs, in
+//! Spanish for the counter. Built-in
 //! Helvetica with WinAnsi text (no embedded font), the barcode bars and QR modules as filled
 //! rectangles, uncompressed so the text stays searchable and the file stays small.
 
@@ -6,7 +7,10 @@ use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use crate::i18n::{self, Notice};
 use crate::svg::dark_runs;
-use crate::{COUNTERS_SHOWN_MAX, Lang, PagesError, VoucherStatus, VoucherView, model, qr, winansi};
+use crate::{
+    COUNTERS_SHOWN_MAX, CounterView, Lang, PagesError, PickupStatus, PickupView, VoucherStatus,
+    VoucherView, format, model, qr, winansi,
+};
 
 /// US Letter ("carta", the usual office paper in Colombia), in points.
 const PAGE_WIDTH_PT: f32 = 612.0;
@@ -47,6 +51,140 @@ pub fn render_voucher_pdf(view: &VoucherView) -> Result<Vec<u8>, PagesError> {
         format!("Recibo {} {}", view.network_name, view.payment_code)
     };
     Ok(page.finish(&title))
+}
+
+/// The pick-up as a one-page PDF, in Spanish, for a beneficiary to print or show at the
+/// counter: amount, code, expiry, what to bring and the steps. A pick-up that cannot be
+/// collected any more gets a page with its notice and no code.
+pub fn render_pickup_pdf(view: &PickupView) -> Result<Vec<u8>, PagesError> {
+    let lang = Lang::Es;
+    let mut page = Page::new();
+    let merchant = view.merchant_name.as_str();
+    let notice = match view.status {
+        PickupStatus::Available => None,
+        PickupStatus::Pending => Some(Notice::PickupPending),
+        PickupStatus::Paid => Some(Notice::PickupPaid),
+        PickupStatus::Expired => Some(Notice::PickupExpired { merchant }),
+        PickupStatus::Canceled => Some(Notice::PickupCanceled { merchant }),
+        PickupStatus::Failed => Some(Notice::PickupFailed { merchant }),
+        PickupStatus::OnHold => Some(Notice::PickupOnHold { merchant }),
+    };
+    let title = if let Some(notice) = notice {
+        let (heading, message, _) = i18n::notice(lang, notice);
+        page.text(BOLD, 14.0, MARGIN_PT, 738.0, &view.network_name);
+        page.text(BOLD, 18.0, MARGIN_PT, 700.0, &heading);
+        page.paragraph(11.0, 676.0, &message);
+        heading
+    } else {
+        draw_pickup(&mut page, view, lang)?;
+        format!(
+            "Giro {} {}",
+            view.network_name,
+            format::group_code(&view.pickup_code)
+        )
+    };
+    Ok(page.finish(&title))
+}
+
+fn draw_pickup(page: &mut Page, view: &PickupView, lang: Lang) -> Result<(), PagesError> {
+    let t = i18n::texts(lang);
+    let left = MARGIN_PT;
+    let merchant = view.merchant_name.as_str();
+    let amount = format::money(view.amount, &view.currency)?;
+    let code = format::group_code(&view.pickup_code);
+    let local = format::bogota(view.expires_at, lang)?;
+    let document = i18n::document_name(lang, &view.document_type);
+    let hint = view.document_hint.as_ref().map(|h| h.last_chars());
+    let facts = i18n::Facts {
+        network: &view.network_name,
+        agreement: "",
+        code: &code,
+        amount: &amount,
+        merchant,
+    };
+
+    page.text(BOLD, 14.0, left, 738.0, &view.network_name);
+    page.text(BOLD, 18.0, left, 712.0, t.pickup_heading);
+    let greeting = i18n::pickup_greeting(lang, &view.beneficiary_first_name, merchant);
+    let mut y = page.paragraph(11.0, 694.0, &greeting);
+
+    let box_height = 112.0;
+    let box_top = y - 4.0;
+    page.frame(left, box_top - box_height, CONTENT_WIDTH_PT, box_height);
+    let inner = left + 14.0;
+    page.label(inner, box_top - 18.0, t.pickup_amount_label);
+    page.text(
+        BOLD,
+        24.0,
+        inner,
+        box_top - 42.0,
+        &format!("{amount} {}", view.currency),
+    );
+    page.label(inner, box_top - 64.0, t.pickup_code_label);
+    page.text(BOLD, 24.0, inner, box_top - 90.0, &code);
+    y = box_top - box_height - 24.0;
+
+    let expiry = i18n::pickup_expiry(lang, &local.date, &local.time);
+    y = page.paragraph_at(12.0, left, y, CONTENT_WIDTH_PT, &expiry) - 10.0;
+
+    page.text(BOLD, 12.0, left, y, t.bring_heading);
+    y -= 16.0;
+    for item in i18n::pickup_bring(lang, &document, hint) {
+        page.text(REGULAR, 10.0, left, y, "•");
+        y = page.paragraph_at(10.0, left + 14.0, y, CONTENT_WIDTH_PT - 14.0, &item) - 3.0;
+    }
+
+    y -= 8.0;
+    page.text(BOLD, 12.0, left, y, t.pickup_steps_heading);
+    y -= 16.0;
+    for (i, step) in i18n::pickup_steps(lang, &facts, &document)
+        .iter()
+        .enumerate()
+    {
+        page.text(REGULAR, 10.0, left, y, &format!("{}.", i + 1));
+        y = page.paragraph_at(10.0, left + 14.0, y, CONTENT_WIDTH_PT - 14.0, step) - 3.0;
+    }
+    y -= 6.0;
+    y = page.paragraph_at(10.0, left, y, CONTENT_WIDTH_PT, t.code_secret) - 6.0;
+    draw_counters(page, &view.counters, y, lang);
+    Ok(())
+}
+
+/// The nearest counters in two columns from baseline `y` down.
+fn draw_counters(page: &mut Page, counters: &[CounterView], mut y: f32, lang: Lang) {
+    let t = i18n::texts(lang);
+    let left = MARGIN_PT;
+    let counters = &counters[..counters.len().min(PDF_COUNTERS_MAX.min(COUNTERS_SHOWN_MAX))];
+    if counters.is_empty() || y < MARGIN_PT + 60.0 {
+        return;
+    }
+    y -= 8.0;
+    page.text(BOLD, 12.0, left, y, t.counters_heading);
+    y -= 15.0;
+    let column_width = CONTENT_WIDTH_PT / 2.0;
+    for row in counters.chunks(2) {
+        if y < MARGIN_PT + 24.0 {
+            break;
+        }
+        for (col, c) in row.iter().enumerate() {
+            let x = left + col as f32 * column_width;
+            let name = if c.extended_hours {
+                format!("{} ({})", c.name, t.extended_hours)
+            } else {
+                c.name.clone()
+            };
+            page.text(BOLD, 9.5, x, y, &name);
+            page.text(
+                REGULAR,
+                9.0,
+                x,
+                y - 12.0,
+                &format!("{}, {}", c.address, c.city),
+            );
+            page.text(REGULAR, 9.0, x, y - 24.0, &c.hours);
+        }
+        y -= 40.0;
+    }
 }
 
 fn draw_voucher(page: &mut Page, view: &VoucherView, lang: Lang) -> Result<(), PagesError> {
@@ -113,36 +251,7 @@ fn draw_voucher(page: &mut Page, view: &VoucherView, lang: Lang) -> Result<(), P
         y -= 13.0;
     }
 
-    let counters = &view.counters[..view
-        .counters
-        .len()
-        .min(PDF_COUNTERS_MAX.min(COUNTERS_SHOWN_MAX))];
-    if !counters.is_empty() {
-        y -= 8.0;
-        page.text(BOLD, 12.0, left, y, t.counters_heading);
-        y -= 15.0;
-        let column_width = CONTENT_WIDTH_PT / 2.0;
-        for row in counters.chunks(2) {
-            for (col, c) in row.iter().enumerate() {
-                let x = left + col as f32 * column_width;
-                let name = if c.extended_hours {
-                    format!("{} ({})", c.name, t.extended_hours)
-                } else {
-                    c.name.clone()
-                };
-                page.text(BOLD, 9.5, x, y, &name);
-                page.text(
-                    REGULAR,
-                    9.0,
-                    x,
-                    y - 12.0,
-                    &format!("{}, {}", c.address, c.city),
-                );
-                page.text(REGULAR, 9.0, x, y - 24.0, &c.hours);
-            }
-            y -= 40.0;
-        }
-    }
+    draw_counters(page, &view.counters, y, lang);
     page.text(
         REGULAR,
         8.0,

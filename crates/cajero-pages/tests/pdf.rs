@@ -9,7 +9,7 @@ mod support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use cajero_pages::{VoucherStatus, render_voucher_pdf};
+use cajero_pages::{PickupStatus, VoucherStatus, render_pickup_pdf, render_voucher_pdf};
 use rxing::BarcodeFormat;
 use support::decode;
 
@@ -67,6 +67,72 @@ fn a_voucher_that_cannot_be_paid_gets_a_pdf_without_code_or_barcode() {
     assert_eq!(count(&pdf, b"4280"), 0);
     assert!(count(&pdf, hex(b"Este recibo venci\xf3").as_bytes()) > 0);
     assert_eq!(count(&pdf, b" re\n"), 0, "no bars drawn");
+}
+
+#[test]
+fn the_pickup_pdf_is_one_page_with_the_code_and_amount() {
+    let pdf = render_pickup_pdf(&support::pickup()).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert_eq!(
+        count(&pdf, b"/Type /Page") - count(&pdf, b"/Type /Pages"),
+        1
+    );
+    assert_eq!(count(&pdf, b"(5821 0937 44)"), 1);
+    assert_eq!(count(&pdf, b"($ 200.000 COP)"), 1);
+    assert_eq!(
+        count(&pdf, support::FULL_DOCUMENT_NUMBER.as_bytes()),
+        0,
+        "never the whole document number"
+    );
+}
+
+#[test]
+fn a_pickup_that_cannot_be_collected_gets_a_pdf_without_its_code() {
+    for status in [
+        PickupStatus::Paid,
+        PickupStatus::Expired,
+        PickupStatus::Canceled,
+        PickupStatus::Failed,
+        PickupStatus::OnHold,
+        PickupStatus::Pending,
+    ] {
+        let mut view = support::pickup();
+        view.status = status;
+        let pdf = render_pickup_pdf(&view).unwrap();
+        assert_eq!(count(&pdf, b"5821"), 0, "{status:?}");
+        assert_eq!(count(&pdf, b"200.000"), 0, "{status:?}");
+    }
+}
+
+#[test]
+fn poppler_reads_one_page_with_the_pickup_text() {
+    if !poppler() {
+        return;
+    }
+    let dir = scratch("pickup");
+    let path = dir.join("pickup.pdf");
+    std::fs::write(&path, render_pickup_pdf(&support::pickup()).unwrap()).unwrap();
+    let path = path.to_str().unwrap();
+    let info = run("pdfinfo", &[path]);
+    let text = run("pdftotext", &["-layout", path, "-"]);
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Pages:") && l.ends_with(" 1")),
+        "{info}"
+    );
+    for expected in [
+        "Tienes un giro para cobrar en efectivo",
+        "5821 0937 44",
+        "$ 200.000 COP",
+        "terminado en 543",
+        "Qué debes llevar",
+        "Cómo cobrar",
+        "Giros La Esperanza",
+        "Bogotá",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 fn poppler() -> bool {

@@ -171,6 +171,32 @@ pub async fn list_merchants(store: &Store) -> Result<Vec<MerchantRecord>, AdminE
         .await?)
 }
 
+/// A merchant's keys (secrets are never stored, so never shown), newest first: both modes, or
+/// one.
+pub async fn list_api_keys(
+    store: &Store,
+    merchant: MerchantId,
+    mode: Option<Mode>,
+) -> Result<Vec<ApiKeyRecord>, AdminError> {
+    store
+        .read(move |mut c| {
+            Box::pin(async move {
+                merchants::get_merchant(&mut c, merchant)
+                    .await?
+                    .ok_or(AdminError::UnknownMerchant(merchant))?;
+                let mut keys = Vec::new();
+                for m in [Mode::Live, Mode::Test] {
+                    if mode.is_none_or(|wanted| wanted == m) {
+                        keys.extend(merchants::list_api_keys(&mut c, merchant, m.is_live()).await?);
+                    }
+                }
+                keys.sort_by_key(|k| std::cmp::Reverse(k.id.to_u128()));
+                Ok(keys)
+            })
+        })
+        .await
+}
+
 /// Creates a key; the secret is in the returned [`NewSecret`] and nowhere else.
 pub async fn create_api_key(
     store: &Store,

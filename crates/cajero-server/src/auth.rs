@@ -154,66 +154,97 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(*caller);
         }
-        let key = presented_key(parts)?;
-        let mode = parse_key(&key).map_err(|e| match e {
-            KeyFormatError::UnknownPrefix => ApiError::unauthenticated(
-                "api_key_invalid",
-                "Invalid API key: secret keys start with sk_test_ or sk_live_.",
-            ),
-            KeyFormatError::Malformed => {
-                ApiError::unauthenticated("api_key_invalid", "Invalid API key provided.")
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0);
+        let client = state.rate_limits.client(&parts.headers, peer);
+        state.rate_limits.check_blocked(client)?;
+        let caller = match authenticate(parts, state).await {
+            Ok(caller) => caller,
+            Err(e) if e.status == axum::http::StatusCode::UNAUTHORIZED => {
+                return Err(state.rate_limits.failed(client, e));
             }
-        })?;
-        let hash = state.keys.hash(&key);
-        let found = state
-            .store
-            .read(move |mut c| {
-                Box::pin(async move { merchants::find_api_key_by_hash(&mut c, &hash).await })
-            })
-            .await?;
-        let Some((record, merchant_status)) = found else {
-            return Err(ApiError::unauthenticated(
-                "api_key_invalid",
-                "Invalid API key provided.",
-            ));
+            Err(e) => return Err(e),
         };
-        if record.revoked_at.is_some() {
-            return Err(ApiError::unauthenticated(
-                "api_key_revoked",
-                "This API key was revoked. Use another key or create a new one.",
-            ));
+        if let Some(budget) = state.rate_limits.check_key(caller.key_id)?
+            && let Some(slot) = parts.extensions.get::<crate::rate_limit::BudgetSlot>()
+        {
+            slot.set(budget);
         }
-        if record.livemode != mode.is_live() {
-            // The hash covers the prefix, so this means a corrupted row.
-            return Err(ApiError::internal(format!(
-                "api key {} has livemode={} but a {mode} prefix",
-                record.id, record.livemode
-            )));
-        }
-        match merchant_status {
-            MerchantStatus::Suspended => {
-                return Err(ApiError::forbidden(
-                    "account_suspended",
-                    "This merchant account is suspended. Contact the platform operator.",
-                ));
-            }
-            status if mode.is_live() && !status.allows_live_mode() => {
-                return Err(ApiError::forbidden(
-                    "live_mode_not_enabled",
-                    "Live mode is enabled once onboarding (KYC) is approved.",
-                ));
-            }
-            _ => {}
-        }
-        let caller = Caller {
-            merchant_id: record.merchant_id,
-            mode,
-            key_id: record.id,
-        };
-        record_last_use(state, record.id, record.last_used_at);
+        record_last_use(state, caller.key_id, caller_last_used(parts));
         parts.extensions.insert(caller);
         Ok(caller)
     }
+}
+
+/// The key's last use as the lookup found it (kept in the request's extensions).
+#[derive(Debug, Clone, Copy)]
+struct LastUsed(Option<jiff::Timestamp>);
+
+fn caller_last_used(parts: &Parts) -> Option<jiff::Timestamp> {
+    parts.extensions.get::<LastUsed>().and_then(|l| l.0)
+}
+
+/// Looks the presented key up and checks its merchant may act in its mode.
+async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let key = presented_key(parts)?;
+    let mode = parse_key(&key).map_err(|e| match e {
+        KeyFormatError::UnknownPrefix => ApiError::unauthenticated(
+            "api_key_invalid",
+            "Invalid API key: secret keys start with sk_test_ or sk_live_.",
+        ),
+        KeyFormatError::Malformed => {
+            ApiError::unauthenticated("api_key_invalid", "Invalid API key provided.")
+        }
+    })?;
+    let hash = state.keys.hash(&key);
+    let found = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { merchants::find_api_key_by_hash(&mut c, &hash).await })
+        })
+        .await?;
+    let Some((record, merchant_status)) = found else {
+        return Err(ApiError::unauthenticated(
+            "api_key_invalid",
+            "Invalid API key provided.",
+        ));
+    };
+    if record.revoked_at.is_some() {
+        return Err(ApiError::unauthenticated(
+            "api_key_revoked",
+            "This API key was revoked. Use another key or create a new one.",
+        ));
+    }
+    if record.livemode != mode.is_live() {
+        // The hash covers the prefix, so this means a corrupted row.
+        return Err(ApiError::internal(format!(
+            "api key {} has livemode={} but a {mode} prefix",
+            record.id, record.livemode
+        )));
+    }
+    match merchant_status {
+        MerchantStatus::Suspended => {
+            return Err(ApiError::forbidden(
+                "account_suspended",
+                "This merchant account is suspended. Contact the platform operator.",
+            ));
+        }
+        status if mode.is_live() && !status.allows_live_mode() => {
+            return Err(ApiError::forbidden(
+                "live_mode_not_enabled",
+                "Live mode is enabled once onboarding (KYC) is approved.",
+            ));
+        }
+        _ => {}
+    }
+    parts.extensions.insert(LastUsed(record.last_used_at));
+    Ok(Caller {
+        merchant_id: record.merchant_id,
+        mode,
+        key_id: record.id,
+    })
 }
 
 /// Records the key's last use in the background when the stored time is older than the

@@ -70,14 +70,45 @@ impl Clock for ManualClock {
     }
 }
 
-/// A new id of kind `K`, created now.
+/// A new id of kind `K`, created now. Ids made by this process only grow: within one
+/// millisecond the next id is the last one plus one (as ULID's monotonic mode), so what one
+/// change records (`payout.created`, then `payout.failed`) lists in the order it happened.
 pub fn new_id<K: IdKind>(clock: &dyn Clock) -> Id<K> {
+    static LAST: Mutex<u128> = Mutex::new(0);
     let unix_ms = u64::try_from(clock.now().as_millisecond()).unwrap_or(0);
-    Id::from_parts(unix_ms, rand::rng().random::<u128>())
+    let fresh: Id<K> = Id::from_parts(unix_ms, rand::rng().random::<u128>());
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // A clock that went back more than a second (another clock was read before) starts afresh
+    // rather than pinning every later id to that time.
+    let behind_ms = Id::<K>::from_u128(*last).unix_ms().saturating_sub(unix_ms);
+    let bits = if fresh.to_u128() > *last || behind_ms > 1_000 {
+        fresh.to_u128()
+    } else {
+        last.saturating_add(1)
+    };
+    *last = bits;
+    Id::from_u128(bits)
 }
 
 /// The real time, whatever clock is injected: for what another party checks against its own
 /// clock (Standard Webhooks receivers refuse a `webhook-timestamp` more than minutes away).
 pub fn wall_now() -> Timestamp {
     Timestamp::now()
+}
+
+#[cfg(test)]
+mod tests {
+    use cajero_domain::id::EventId;
+
+    use super::*;
+
+    #[test]
+    fn ids_made_in_one_millisecond_keep_the_order_they_were_made_in() {
+        let clock = ManualClock::new(Timestamp::from_second(1_764_000_000).unwrap_or_default());
+        let ids: Vec<EventId> = (0..1_000).map(|_| new_id(&clock)).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_by_key(|id| id.to_string());
+        assert_eq!(ids, sorted);
+        assert!(ids.iter().all(|id| id.unix_ms() == 1_764_000_000_000));
+    }
 }

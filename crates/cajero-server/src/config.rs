@@ -318,6 +318,10 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// The network simulator test mode talks to; absent: one is started embedded.
     pub simulator: Option<SimulatorConfig>,
+    /// Requests per API key and failed authentications per address.
+    pub rate_limits: crate::rate_limit::RateLimitsConfig,
+    /// `GET /metrics`: who may read it, and where.
+    pub metrics: crate::metrics::MetricsConfig,
 }
 
 /// An external simulator (`cajero sim`) for test mode.
@@ -357,6 +361,8 @@ impl Default for Config {
             orders: OrdersConfig::default(),
             webhooks: WebhooksConfig::default(),
             simulator: None,
+            rate_limits: crate::rate_limit::RateLimitsConfig::default(),
+            metrics: crate::metrics::MetricsConfig::default(),
         }
     }
 }
@@ -397,6 +403,8 @@ const ENV_KEYS: &[&str] = &[
     "orders",
     "webhooks",
     "simulator",
+    "rate_limits",
+    "metrics",
 ];
 
 impl Config {
@@ -492,6 +500,12 @@ impl Config {
         self.webhooks.validate()?;
         self.ledger.validate()?;
         self.orders.validate()?;
+        self.rate_limits
+            .validate()
+            .map_err(|(key, message)| invalid(key, message))?;
+        self.metrics
+            .validate()
+            .map_err(|(key, message)| invalid(key, message))?;
         let pool = self.database.pool_connections_max;
         if pool == 0 || pool > POOL_CONNECTIONS_MAX {
             return Err(invalid(

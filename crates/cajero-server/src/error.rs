@@ -176,6 +176,21 @@ impl ApiError {
         self
     }
 
+    /// The error body as JSON, without a request id (stored answers; the middleware adds the
+    /// id of the request that receives it).
+    pub fn to_json(&self) -> serde_json::Value {
+        let body = Body {
+            error: BodyInner {
+                kind: self.kind,
+                code: self.code,
+                message: &self.message,
+                param: self.param.as_deref(),
+                request_id: None,
+            },
+        };
+        serde_json::to_value(&body).unwrap_or_default()
+    }
+
     /// The response with the body carrying `request_id`.
     pub fn to_response(&self, request_id: Option<&str>) -> Response {
         let body = Body {

@@ -203,8 +203,16 @@ pub(crate) fn stored_response(stored: StoredResponse, replayed: bool) -> Respons
             .headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
+    if status.is_client_error() || status.is_server_error() {
+        response.extensions_mut().insert(StoredError);
+    }
     response
 }
+
+/// Marks a stored error answer: the middleware gives it this request's `request_id`, as every
+/// error body has.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredError;
 
 pub(crate) fn reused() -> ApiError {
     ApiError::new(

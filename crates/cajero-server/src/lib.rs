@@ -37,6 +37,7 @@ pub mod openapi;
 pub mod orders;
 pub mod payins;
 pub mod payouts;
+pub mod rate_limit;
 pub mod refunds;
 mod routes;
 pub mod secrets;
@@ -71,6 +72,8 @@ pub struct AppState {
     pub instance: Arc<instance::Instance>,
     /// Seals and opens stored secrets (webhook signing secrets) with the instance key.
     pub secrets: cajero_store::secret_box::SecretBox,
+    /// Requests per key, failed authentications per address.
+    pub rate_limits: Arc<rate_limit::RateLimits>,
 }
 
 impl AppState {
@@ -90,6 +93,7 @@ impl AppState {
         let instance = instance::Instance::for_config(config.instance_id.as_deref(), config.listen);
         // Not wrapped in context: the message already names the configuration key to fix.
         let secrets = secrets::open_secret_box(&store, &config, clock.as_ref()).await?;
+        let config_rate_limits = config.rate_limits.clone();
         Ok(AppState {
             store,
             clock,
@@ -98,6 +102,7 @@ impl AppState {
             networks: networks::Networks::default(),
             instance: Arc::new(instance),
             secrets,
+            rate_limits: Arc::new(rate_limit::RateLimits::new(&config_rate_limits)),
         })
     }
 
@@ -190,10 +195,28 @@ pub async fn serve(
             .await
             .context("registering this instance")?;
     }
+    let _ = metrics::handle();
+    let metrics_server = match state.config.metrics.listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding metrics.listen {addr}"))?;
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(metrics::serve_own(listener, async move {
+                let _ = stopped.await;
+            }));
+            Some((stop, task))
+        }
+        None => None,
+    };
     let background = workers::start(&state)?;
     let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(state);
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: draining in-flight requests");
         let _ = draining_tx.send(());
@@ -210,6 +233,10 @@ pub async fn serve(
             Ok(())
         }
     };
+    if let Some((stop, task)) = metrics_server {
+        let _ = stop.send(());
+        let _ = task.await;
+    }
     background.stop(grace).await;
     networks.shutdown().await;
     store.close().await;

@@ -38,10 +38,98 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// `GET /metrics`: the Prometheus text format.
-pub async fn render() -> impl IntoResponse {
+/// `[metrics]`: `GET /metrics` is served on the API's address to holders of `token`, or
+/// without one on its own address `listen` (an internal network). Neither set: not served.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// A bearer token (at least 32 characters) that `GET /metrics` on the API's address asks
+    /// for: `Authorization: Bearer <token>`.
+    pub token: Option<crate::config::Secret>,
+    /// An address of its own where `GET /metrics` answers without a token.
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// The shortest metrics token.
+pub const TOKEN_CHARS_MIN: usize = 32;
+
+impl MetricsConfig {
+    /// Checks the values; the error names the key.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if let Some(token) = &self.token
+            && token.expose().chars().count() < TOKEN_CHARS_MIN
+        {
+            return Err((
+                "metrics.token",
+                format!("must be at least {TOKEN_CHARS_MIN} characters"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `GET /metrics` on the API's address: the Prometheus text format, for the configured token.
+pub async fn render(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, crate::error::ApiError> {
+    use subtle::ConstantTimeEq as _;
+    let Some(token) = &state.config.metrics.token else {
+        let where_ = match state.config.metrics.listen {
+            Some(addr) => format!("Metrics are served on their own address ({addr})."),
+            None => "Metrics are not served: set `metrics.token` or `metrics.listen`.".into(),
+        };
+        return Err(crate::error::ApiError::not_found(where_));
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !bool::from(presented.as_bytes().ct_eq(token.expose().as_bytes())) {
+        return Err(crate::error::ApiError::unauthenticated(
+            "metrics_token_invalid",
+            "GET /metrics needs `Authorization: Bearer <metrics.token>`.",
+        ));
+    }
+    Ok(exposition().into_response())
+}
+
+/// The Prometheus text format.
+fn exposition() -> impl IntoResponse {
     let body = handle().map(PrometheusHandle::render).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+/// Serves `GET /metrics` without a token on `listener` until `shutdown` completes.
+pub async fn serve_own(
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async { exposition().into_response() }),
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Counts an HTTP request by route template (`/v1/payouts/{id}`), method and status, and its
+/// duration by route.
+pub fn http_request(method: &str, route: &str, status: u16, elapsed: Duration) {
+    metrics::counter!(
+        "cajero_http_requests_total",
+        "method" => method.to_string(),
+        "route" => route.to_string(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!(
+        "cajero_http_request_duration_seconds",
+        "route" => route.to_string()
+    )
+    .record(elapsed.as_secs_f64());
 }
 
 /// Drains histograms every [`UPKEEP_INTERVAL_MS`] until the task is aborted.

@@ -30,14 +30,24 @@ pub async fn request_context(
     request.extensions_mut().insert(request_id);
     let method = request.method().clone();
     let path = request.uri().path().to_string();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let budget = crate::rate_limit::BudgetSlot::default();
+    request.extensions_mut().insert(budget.clone());
     let span = tracing::info_span!("request", request_id = %id_text, %method, %path);
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
-    let mut response = with_error_body(response, &id_text);
+    let mut response = with_error_body(response, &id_text).await;
     if let Ok(value) = HeaderValue::from_str(&id_text) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    if let Some(budget) = budget.get() {
+        budget.write(response.headers_mut());
+    }
     let status = response.status().as_u16();
+    crate::metrics::http_request(method.as_str(), &route, status, started.elapsed());
     let elapsed_ms = started.elapsed().as_secs_f64() * 1_000.0;
     span.in_scope(|| match response.extensions().get::<ApiError>() {
         Some(e) if e.status.is_server_error() => tracing::error!(
@@ -55,9 +65,16 @@ pub async fn request_context(
 
 /// Renders the error body with the request id; turns bare error statuses from layers (405,
 /// 413, timeouts) into the documented shape too.
-fn with_error_body(response: Response, request_id: &str) -> Response {
+async fn with_error_body(response: Response, request_id: &str) -> Response {
     if let Some(error) = response.extensions().get::<ApiError>().cloned() {
         return error.to_response(Some(request_id));
+    }
+    if response
+        .extensions()
+        .get::<crate::idempotency::StoredError>()
+        .is_some()
+    {
+        return with_request_id(response, request_id).await;
     }
     let status = response.status();
     let is_json = response
@@ -69,6 +86,25 @@ fn with_error_body(response: Response, request_id: &str) -> Response {
         return error::for_bare_status(status).to_response(Some(request_id));
     }
     response
+}
+
+/// A stored error answer (an idempotent replay, or the first answer written by the unit of
+/// work) with `error.request_id` set to this request's id.
+async fn with_request_id(response: Response, request_id: &str) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::REQUEST_BODY_BYTES_MAX).await else {
+        return error::for_bare_status(parts.status).to_response(Some(request_id));
+    };
+    let mut json: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(json) => json,
+        Err(_) => return Response::from_parts(parts, Body::from(bytes)),
+    };
+    if let Some(error) = json.get_mut("error").and_then(|e| e.as_object_mut()) {
+        error.insert("request_id".into(), request_id.into());
+    }
+    let mut parts = parts;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(json.to_string()))
 }
 
 /// A panicking handler answers 500 without internals; the panic message goes to the log.

@@ -181,6 +181,50 @@ impl Networks {
         Ok(candidates)
     }
 
+    /// The candidates for a new order of `amount`: those of [`Networks::route`] whose limits
+    /// take it (a network cajero has no limits for decides itself). None take it: 400
+    /// `amount_outside_network_limits` naming each candidate's limits, before anything is
+    /// created or reserved.
+    pub fn route_amount(
+        &self,
+        mode: Mode,
+        requested: Option<&str>,
+        kind: cajero_connect::OrderKind,
+        amount: cajero_domain::Amount,
+    ) -> Result<Vec<Network>, ApiError> {
+        let candidates = self.route(mode, requested)?;
+        let range = |n: &Network| {
+            cajero_domain::network::spec(&n.code).map(|spec| match kind {
+                cajero_connect::OrderKind::Collection => (spec.display_name, spec.collection),
+                cajero_connect::OrderKind::Payout => (spec.display_name, spec.payout),
+            })
+        };
+        let (fit, refused): (Vec<Network>, Vec<Network>) = candidates
+            .into_iter()
+            .partition(|n| range(n).is_none_or(|(_, r)| r.contains(amount)));
+        if !fit.is_empty() {
+            return Ok(fit);
+        }
+        let limits: Vec<String> = refused
+            .iter()
+            .filter_map(range)
+            .map(|(name, r)| format!("{name} {r}"))
+            .collect();
+        let what = match kind {
+            cajero_connect::OrderKind::Collection => "collects",
+            cajero_connect::OrderKind::Payout => "pays out",
+        };
+        Err(ApiError::invalid(
+            "amount_outside_network_limits",
+            format!(
+                "amount {} COP is outside what the network {what}: {}",
+                cajero_domain::network::thousands(amount.minor()),
+                limits.join("; ")
+            ),
+        )
+        .with_param("amount"))
+    }
+
     /// The connector of one network.
     pub fn get(&self, mode: Mode, code: &str) -> Option<Arc<dyn Connector>> {
         self.networks

@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine as _;
-use cajero_connect::{CreateVoucher, DocumentRef, NetworkOrder};
+use cajero_connect::{CreateVoucher, DocumentRef, NetworkOrder, OrderKind};
 use cajero_domain::document::Document;
 use cajero_domain::id::{PayinId, TestClockId, TransferId};
 use cajero_domain::ledger::fees::FeeBreakdown;
@@ -181,10 +181,12 @@ pub async fn create(
     let id: PayinId = resource_id
         .parse()
         .map_err(|e| ApiError::internal(format!("stored resource id: {e}")))?;
-    let candidates = match state
-        .networks
-        .route(caller.mode, request.network.as_deref())
-    {
+    let candidates = match state.networks.route_amount(
+        caller.mode,
+        request.network.as_deref(),
+        OrderKind::Collection,
+        request.amount,
+    ) {
         Ok(c) => c,
         Err(e) => return orders::release_with(state, scope, e).await,
     };

@@ -239,9 +239,12 @@ pub async fn accept(
     let test_clock =
         crate::test_clocks::resolve(state, caller, request.test_clock.as_deref()).await?;
     let scope = crate::idempotency::scope(caller, key, fingerprint);
-    let candidates = state
-        .networks
-        .route(caller.mode, request.network.as_deref());
+    let candidates = state.networks.route_amount(
+        caller.mode,
+        request.network.as_deref(),
+        cajero_connect::OrderKind::Payout,
+        request.amount,
+    );
     let first_network = candidates
         .as_ref()
         .ok()
@@ -600,16 +603,12 @@ pub async fn settled_answer(
     payout: &PayoutRecord,
     refund_id: Option<RefundId>,
 ) -> Result<(StatusCode, Value), StoreError> {
-    let failed_at_network = match payout.failure_code.as_deref() {
-        Some("network_unavailable") => Some(crate::networks::network_unavailable("")),
-        Some("network_error") => Some(orders::order_conflict()),
-        _ => None,
-    };
     if payout.status == PayoutStatus::Failed
-        && let Some(error) = failed_at_network
+        && let Some(error) = failed_at_network(payout)
     {
-        let error_body = json!({"error": {"type": "network_error", "code": error.code, "message": error.message, "payout": payout.id.to_string()}});
-        return Ok((StatusCode::FAILED_DEPENDENCY, error_body));
+        let mut body = error.to_json();
+        body["error"]["payout"] = payout.id.to_string().into();
+        return Ok((error.status, body));
     }
     let body = match refund_id {
         Some(r) => crate::refunds::json_of(conn, payout.merchant_id, payout.mode, r).await?,
@@ -619,6 +618,29 @@ pub async fn settled_answer(
         }
     };
     Ok((StatusCode::CREATED, body))
+}
+
+/// The 424 for a payout that exists but failed because no network could issue it: it names
+/// the payout (`error.payout`) and what to do.
+fn failed_at_network(payout: &PayoutRecord) -> Option<ApiError> {
+    let (code, reason) = match payout.failure_code.as_deref() {
+        Some("network_unavailable") => ("network_unavailable", "the cash network was unavailable"),
+        Some("network_error") => (
+            "network_order_conflict",
+            "the cash network answered with an order that belongs to another object",
+        ),
+        _ => return None,
+    };
+    Some(ApiError::new(
+        StatusCode::FAILED_DEPENDENCY,
+        crate::error::ErrorType::NetworkError,
+        code,
+        format!(
+            "Payout {} was created but not issued: {reason}. It is `failed` and its funds are \
+             back in the balance; retry with a new Idempotency-Key.",
+            payout.id
+        ),
+    ))
 }
 
 enum Reserved {
@@ -972,7 +994,7 @@ pub struct PayoutView {
     beneficiary: Value,
     /// The pick-up code, once the network issued it.
     pickup: Option<PickupView>,
-    /// Collection attempts at counters (listed on retrieval; empty in lists).
+    /// Collection attempts at counters, oldest first.
     attempts: Vec<AttemptView>,
     /// Why the payout failed.
     failure_code: Option<String>,
@@ -1003,6 +1025,8 @@ pub struct PickupView {
     code: String,
     /// The pick-up page for the beneficiary.
     url: String,
+    /// The same as a one-page PDF, to print or send.
+    pdf_url: String,
     #[schema(schema_with = crate::openapi::timestamp_or_null)]
     expires_at: Option<String>,
 }
@@ -1034,6 +1058,7 @@ pub fn payout_view(p: &PayoutRecord, attempts: &[AttemptRecord], public_url: &st
         pickup: p.pickup_code.as_ref().map(|code| PickupView {
             code: orders::group_code(code),
             url: format!("{public_url}/p/{}", p.page_token),
+            pdf_url: format!("{public_url}/p/{}.pdf", p.page_token),
             expires_at: p.expires_at.map(crate::time::rfc3339),
         }),
         attempts: attempts

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use cajero_domain::network;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use jiff::Timestamp;
@@ -247,10 +248,10 @@ impl NetworkProfile {
             gln: "7709998000018".into(),
             nit: "8301319931".into(),
             collector_code: "000".into(),
-            collection_amount_min: 1_000,
-            collection_amount_max: 6_000_000,
-            payout_amount_min: 1_000,
-            payout_amount_max: 6_000_000,
+            collection_amount_min: network::EFECTY.collection.min,
+            collection_amount_max: network::EFECTY.collection.max,
+            payout_amount_min: network::EFECTY.payout.min,
+            payout_amount_max: network::EFECTY.payout.max,
             collection_validity_seconds_default: 3 * DAY_SECONDS,
             collection_validity_seconds_min: HOUR_SECONDS,
             collection_validity_seconds_max: 7 * DAY_SECONDS,
@@ -286,8 +287,10 @@ impl NetworkProfile {
             agreement_code: "230117".into(),
             gln: "7709998111110".into(),
             nit: "8110108421".into(),
-            collection_amount_max: 4_000_000,
-            payout_amount_max: 4_000_000,
+            collection_amount_min: network::SURED.collection.min,
+            collection_amount_max: network::SURED.collection.max,
+            payout_amount_min: network::SURED.payout.min,
+            payout_amount_max: network::SURED.payout.max,
             cities: colombian_cities(50),
             ..NetworkProfile::efecty()
         }

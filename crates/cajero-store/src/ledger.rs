@@ -538,13 +538,27 @@ pub async fn list_batches(
     code: Option<TransferCode>,
     page: &crate::page::PageRequest,
 ) -> Result<crate::page::Page<BatchRecord>, StoreError> {
-    let (cursor_sql, order, limit) = page.sql(5);
+    // In the order they happened: a batch's id carries the time of the object it is for (a
+    // payout's release has the payout's), so the key is (created_at, id), and a cursor id
+    // stands for its batch's place in that order.
+    let (_, order, limit) = page.sql(5);
+    let cursor_sql = match page.cursor {
+        crate::page::Cursor::Newest => "TRUE",
+        crate::page::Cursor::After(_) => {
+            "(created_at < (SELECT created_at FROM ledger_batches WHERE id = $5) \
+             OR (created_at = (SELECT created_at FROM ledger_batches WHERE id = $5) AND id < $5))"
+        }
+        crate::page::Cursor::Before(_) => {
+            "(created_at > (SELECT created_at FROM ledger_batches WHERE id = $5) \
+             OR (created_at = (SELECT created_at FROM ledger_batches WHERE id = $5) AND id > $5))"
+        }
+    };
     let sql = AssertSqlSafe(format!(
         "{SELECT_BATCH} WHERE merchant_id = $1 AND livemode = $2 \
          AND ($3 = '' OR code = $3) AND {cursor_sql} \
          AND EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.batch_id = ledger_batches.id \
                      AND t.mode <> 'post_pending') \
-         ORDER BY id {order} LIMIT $4"
+         ORDER BY created_at {order}, id {order} LIMIT $4"
     ));
     let code = code.map(|c| c.as_str()).unwrap_or("");
     let rows = match page.cursor_id() {

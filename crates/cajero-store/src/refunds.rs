@@ -139,14 +139,44 @@ pub async fn get(
     row.map(RefundRecord::try_from).transpose()
 }
 
-/// A pay-in's refunds, oldest first.
-pub async fn for_payin(
+/// Which refunds a list shows: all of a merchant's in one mode, or narrowed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RefundFilter {
+    /// Only this pay-in's.
+    pub payin: Option<PayinId>,
+    /// Only in this status.
+    pub status: Option<RefundStatus>,
+}
+
+/// A page of a merchant's refunds, newest first.
+pub async fn list(
     conn: &mut Conn<'_>,
-    payin: PayinId,
-) -> Result<Vec<RefundRecord>, StoreError> {
-    let sql = AssertSqlSafe(format!("{SELECT} WHERE payin_id = $1 ORDER BY id"));
-    let rows = fetch!(all, conn, Row, sql, payin.to_string())?;
-    rows.into_iter().map(RefundRecord::try_from).collect()
+    merchant: MerchantId,
+    mode: Mode,
+    filter: RefundFilter,
+    page: &crate::page::PageRequest,
+) -> Result<crate::page::Page<RefundRecord>, StoreError> {
+    let (cursor_sql, order, limit) = page.sql(6);
+    let sql = AssertSqlSafe(format!(
+        "{SELECT} WHERE merchant_id = $1 AND livemode = $2 AND ($3 = '' OR payin_id = $3) \
+         AND ($4 = '' OR status = $4) AND {cursor_sql} ORDER BY id {order} LIMIT $5"
+    ));
+    let payin = filter.payin.map(|p| p.to_string()).unwrap_or_default();
+    let status = filter.status.map(|s| s.as_str()).unwrap_or("");
+    let (m, live) = (merchant.to_string(), mode.is_live());
+    let rows = match page.cursor_id() {
+        Some(c) => fetch!(all, conn, Row, sql, m, live, payin, status, limit, c)?,
+        None => fetch!(all, conn, Row, sql, m, live, payin, status, limit)?,
+    };
+    let page = page.finish(rows);
+    Ok(crate::page::Page {
+        data: page
+            .data
+            .into_iter()
+            .map(RefundRecord::try_from)
+            .collect::<Result<_, _>>()?,
+        has_more: page.has_more,
+    })
 }
 
 /// The refund a payout pays, if any.

@@ -272,6 +272,8 @@ async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
         },
     )?;
     config.log_level = std::env::var("CAJERO_LOG_LEVEL").unwrap_or_else(|_| "warn".into());
+    // The benchmark measures throughput, which a per-key rate limit would cap.
+    config.rate_limits.per_key_per_second = 0;
     cajero_server::telemetry::init(config.log_format, &config.log_level);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

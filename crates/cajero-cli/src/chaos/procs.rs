@@ -182,6 +182,8 @@ pub async fn start_server(
         )
         .env("CAJERO_LEDGER__SETTLEMENT_INTERVAL_MS", "1000")
         .env("CAJERO_LEDGER__VERIFY_INTERVAL_MS", "0")
+        // The load is the point here, not the API's rate limits.
+        .env("CAJERO_RATE_LIMITS__PER_KEY_PER_SECOND", "0")
         // Short webhook timeout and lease (as in tests/webhooks_restart.rs): a killed
         // instance's deliveries are taken over within seconds instead of a minute.
         .env("CAJERO_WEBHOOKS__TIMEOUT_MS", "3000")

@@ -69,5 +69,6 @@ pub fn pickup() -> PickupView {
         network_name: "Efecty".into(),
         counters: counters(),
         status: PickupStatus::Available,
+        pdf_url: Some("https://pagos.example.co/p/tok.pdf".into()),
     }
 }

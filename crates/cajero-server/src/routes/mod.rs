@@ -15,6 +15,7 @@ mod operations;
 mod pages;
 mod payins;
 mod payouts;
+mod refunds;
 mod settlements;
 mod test_clocks;
 mod test_helpers;
@@ -53,6 +54,7 @@ pub fn v1_documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
+        .routes(routes!(operations::index))
         .nest("/v1", v1)
 }
 
@@ -62,7 +64,9 @@ fn orders() -> OpenApiRouter<AppState> {
         .routes(routes!(payins::list, payins::create))
         .routes(routes!(payins::retrieve))
         .routes(routes!(payins::cancel))
-        .routes(routes!(payins::refunds, payins::refund))
+        .routes(routes!(refunds::for_payin, payins::refund))
+        .routes(routes!(refunds::list))
+        .routes(routes!(refunds::retrieve))
         .routes(routes!(payouts::list, payouts::create))
         .routes(routes!(payouts::retrieve))
         .routes(routes!(payouts::cancel))

@@ -1,5 +1,5 @@
 //! The customer's pages: the voucher (`/v/<token>`, `/v/<token>.pdf`) and the pick-up
-//! instructions (`/p/<token>`). Public by design: the unguessable token is the capability, and
+//! instructions (`/p/<token>`, `/p/<token>.pdf`). Public by design: the unguessable token is the capability, and
 //! the pages show only what the customer needs — never the merchant's internals, never a full
 //! document number.
 
@@ -98,6 +98,12 @@ pub async fn pickup(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let lang = Lang::from_query(q.lang.as_deref());
+    let (token, pdf) = match token.strip_suffix(".pdf") {
+        Some(t) => (t.to_string(), true),
+        None => (token, false),
+    };
+    let public_url = state.config.public_url();
+    let pdf_url = format!("{public_url}/p/{token}.pdf");
     let found = state
         .store
         .read(move |mut c| {
@@ -146,7 +152,14 @@ pub async fn pickup(
             PayoutStatus::Canceled => PickupStatus::Canceled,
             PayoutStatus::Failed => PickupStatus::Failed,
         },
+        pdf_url: Some(pdf_url),
     };
+    if pdf {
+        return match cajero_pages::render_pickup_pdf(&view) {
+            Ok(bytes) => page(StatusCode::OK, "application/pdf", bytes),
+            Err(e) => failed(&format!("rendering a pick-up PDF: {e}")),
+        };
+    }
     match cajero_pages::render_pickup_html(&view, lang) {
         Ok(html) => page(
             StatusCode::OK,

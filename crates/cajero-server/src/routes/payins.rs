@@ -303,38 +303,3 @@ pub async fn refund(
     let payin = load(&state, caller, &id).await?;
     crate::refunds::create(&state, caller, key, payin, body).await
 }
-
-/// `GET /v1/payins/{id}/refunds`: a pay-in's refunds, oldest first.
-#[utoipa::path(
-    get,
-    path = "/payins/{id}/refunds",
-    operation_id = "list_refunds",
-    tag = "Refunds",
-    summary = "List a pay-in's refunds",
-    params(
-        ("id" = String, Path, description = "The pay-in's id."),
-    ),
-    responses(
-        (status = 200, description = "OK.", body = crate::list::List<crate::refunds::RefundView>),
-        (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
-        (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
-    ),
-)]
-pub async fn refunds(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let payin = load(&state, caller, &id).await?;
-    let payin_id = payin.id;
-    let list = state
-        .store
-        .read(move |mut c| {
-            Box::pin(async move { cajero_store::refunds::for_payin(&mut c, payin_id).await })
-        })
-        .await?;
-    let data: Vec<Value> = list.iter().map(crate::refunds::refund_json).collect();
-    Ok(Json(
-        serde_json::json!({"object": "list", "data": data, "has_more": false, "url": format!("/v1/payins/{payin_id}/refunds")}),
-    ))
-}

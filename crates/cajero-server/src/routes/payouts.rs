@@ -140,16 +140,30 @@ pub async fn list(
         })
         .transpose()?;
     let (merchant, mode) = (caller.merchant_id, caller.mode);
+    // Each payout with its attempts, as `GET /v1/payouts/{id}` shows it: one object, one shape.
     let records = state
         .store
         .read(move |mut c| {
-            Box::pin(async move { payouts::list(&mut c, merchant, mode, status, &page).await })
+            Box::pin(async move {
+                let page = payouts::list(&mut c, merchant, mode, status, &page).await?;
+                let mut data = Vec::with_capacity(page.data.len());
+                for payout in page.data {
+                    let attempts = payouts::attempts(&mut c, payout.id).await?;
+                    data.push((payout, attempts));
+                }
+                Ok::<_, cajero_store::StoreError>(cajero_store::page::Page {
+                    data,
+                    has_more: page.has_more,
+                })
+            })
         })
         .await?;
     let public_url = state.config.public_url();
-    Ok(Json(List::from_page("/v1/payouts", records, |p| {
-        service::payout_json(&p, &[], &public_url)
-    })))
+    Ok(Json(List::from_page(
+        "/v1/payouts",
+        records,
+        |(p, attempts)| service::payout_json(&p, &attempts, &public_url),
+    )))
 }
 
 /// `POST /v1/payouts/{id}/cancel`: cancels the code at the network first (so it can no longer

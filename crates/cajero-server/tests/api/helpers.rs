@@ -64,6 +64,20 @@ pub fn secrets_key_for(engine: Engine) -> Option<Secret> {
     }
 }
 
+/// The `metrics.token` of test servers.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests-0123456789abcdef";
+
+/// Rate limits no test's bursts reach (the rate limit tests set their own).
+pub fn roomy_rate_limits() -> cajero_server::rate_limit::RateLimitsConfig {
+    cajero_server::rate_limit::RateLimitsConfig {
+        per_key_per_second: 100_000,
+        per_key_burst: 100_000,
+        failed_auth_per_minute: 100_000,
+        failed_auth_burst: 100_000,
+        client_address_header: None,
+    }
+}
+
 /// A server on 127.0.0.1 with a manual clock; `None` for PostgreSQL when not configured.
 pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
@@ -75,6 +89,11 @@ pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
         listen: "127.0.0.1:0".parse().unwrap(),
         secrets_key: secrets_key_for(engine),
         database_url: Secret::new(database_url),
+        rate_limits: roomy_rate_limits(),
+        metrics: cajero_server::metrics::MetricsConfig {
+            token: Some(Secret::new(METRICS_TOKEN)),
+            listen: None,
+        },
         ..Config::default()
     };
     let clock = ManualClock::new(Timestamp::from_second(1_764_000_000).unwrap());
@@ -104,6 +123,11 @@ pub async fn spawn_app_with(
         listen: "127.0.0.1:0".parse().unwrap(),
         secrets_key: secrets_key_for(engine),
         database_url: Secret::new(database_url),
+        rate_limits: roomy_rate_limits(),
+        metrics: cajero_server::metrics::MetricsConfig {
+            token: Some(Secret::new(METRICS_TOKEN)),
+            listen: None,
+        },
         ..Config::default()
     };
     configure(&mut config);

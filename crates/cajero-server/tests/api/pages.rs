@@ -126,4 +126,24 @@ async fn the_pickup_page_never_shows_the_full_document(app: &TestApp) {
         html.contains(code) || html.contains(&code.replace(' ', "")),
         "the pick-up code"
     );
+
+    let pdf_url = payout["pickup"]["pdf_url"].as_str().unwrap();
+    assert!(html.contains(pdf_url), "the page links its PDF");
+    let pdf = app.http.get(pdf_url).send().await.unwrap();
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let bytes = pdf.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    assert!(
+        bytes.windows(code.len()).any(|w| w == code.as_bytes()),
+        "the PDF carries the code"
+    );
+    assert!(!bytes.windows(8).any(|w| w == b"79876543"));
+    let unknown = app
+        .http
+        .get(app.url("/p/pt_unknown.pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
 }

@@ -576,6 +576,7 @@ async fn metrics_count_deliveries_per_endpoint(ctx: &Ctx) {
         .app
         .http
         .get(ctx.app.url("/metrics"))
+        .bearer_auth(crate::helpers::METRICS_TOKEN)
         .send()
         .await
         .unwrap()
