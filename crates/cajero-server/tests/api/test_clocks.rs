@@ -42,15 +42,31 @@ fn next_key() -> String {
     format!("tc-{}", N.fetch_add(1, Ordering::Relaxed))
 }
 
+/// A POST as a well-behaved client sends it: on 429 it waits `Retry-After` and sends the same
+/// request again with the same key (a thousand creates can outrun the per-key rate limit).
 async fn post(app: &TestApp, key: &str, path: &str, body: &Value) -> reqwest::Response {
-    app.http
-        .post(app.url(path))
-        .bearer_auth(key)
-        .header("idempotency-key", next_key())
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    let idempotency_key = next_key();
+    loop {
+        let response = app
+            .http
+            .post(app.url(path))
+            .bearer_auth(key)
+            .header("idempotency-key", &idempotency_key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        if response.status() != 429 {
+            return response;
+        }
+        let wait_s: u64 = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        tokio::time::sleep(std::time::Duration::from_secs(wait_s.max(1))).await;
+    }
 }
 
 async fn post_ok(app: &TestApp, m: &Merchant, path: &str, body: &Value) -> Value {
