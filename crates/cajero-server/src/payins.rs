@@ -170,13 +170,18 @@ pub async fn create(
     fingerprint: String,
     request: PayinRequest,
 ) -> Result<Response, ApiError> {
-    let test_clock =
-        crate::test_clocks::resolve(state, caller, request.test_clock.as_deref()).await?;
     let proposed: PayinId = new_id(state.clock.as_ref());
     let (resource_id, scope) =
         match orders::claim(state, caller, key, fingerprint, proposed.to_string()).await? {
             Claimed::Replay(response) => return Ok(response),
             Claimed::Proceed { resource_id, scope } => (resource_id, scope),
+        };
+    // After the claim, so that a replay answers as the first time even if the clock was
+    // deleted since.
+    let test_clock =
+        match crate::test_clocks::resolve(state, caller, request.test_clock.as_deref()).await {
+            Ok(clock) => clock,
+            Err(e) => return orders::release_with(state, scope, e).await,
         };
     let id: PayinId = resource_id
         .parse()

@@ -236,8 +236,13 @@ pub async fn accept(
     request: PayoutRequest,
     refund: Option<RefundLink>,
 ) -> Result<Acceptance, ApiError> {
-    let test_clock =
-        crate::test_clocks::resolve(state, caller, request.test_clock.as_deref()).await?;
+    // A clock that cannot be used refuses the request after the claim, like an unroutable
+    // one, so that a replay answers as the first time.
+    let (test_clock, clock_refusal) =
+        match crate::test_clocks::resolve(state, caller, request.test_clock.as_deref()).await {
+            Ok(clock) => (clock, None),
+            Err(e) => (None, Some(e)),
+        };
     let scope = crate::idempotency::scope(caller, key, fingerprint);
     let candidates = state.networks.route_amount(
         caller.mode,
@@ -255,7 +260,7 @@ pub async fn accept(
         state,
         caller,
         &scope,
-        candidates.as_ref().err().cloned(),
+        clock_refusal.or_else(|| candidates.as_ref().err().cloned()),
         &request,
         &first_network,
         refund.clone(),

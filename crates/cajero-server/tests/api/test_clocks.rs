@@ -45,13 +45,23 @@ fn next_key() -> String {
 /// A POST as a well-behaved client sends it: on 429 it waits `Retry-After` and sends the same
 /// request again with the same key (a thousand creates can outrun the per-key rate limit).
 async fn post(app: &TestApp, key: &str, path: &str, body: &Value) -> reqwest::Response {
-    let idempotency_key = next_key();
+    post_keyed(app, key, path, body, &next_key()).await
+}
+
+/// [`post`] with the caller's `Idempotency-Key`.
+async fn post_keyed(
+    app: &TestApp,
+    key: &str,
+    path: &str,
+    body: &Value,
+    idempotency_key: &str,
+) -> reqwest::Response {
     loop {
         let response = app
             .http
             .post(app.url(path))
             .bearer_auth(key)
-            .header("idempotency-key", &idempotency_key)
+            .header("idempotency-key", idempotency_key)
             .json(body)
             .send()
             .await
@@ -712,7 +722,12 @@ async fn a_test_clock_is_deleted_only_when_nothing_open_lives_on_it(app: &TestAp
     let m = merchant(app, "Tienda").await;
     let start = now_s(app);
     let clock = clock_at(app, &m, start).await;
-    let payin = post_ok(app, &m, "/v1/payins", &payin_body(20_000, Some(&clock))).await;
+    let create = payin_body(20_000, Some(&clock));
+    let payin: Value = post_keyed(app, &m.key, "/v1/payins", &create, "create-on-clock")
+        .await
+        .json()
+        .await
+        .unwrap();
     let path = format!("/v1/test_helpers/test_clocks/{clock}");
     let delete = || app.http.delete(app.url(&path)).bearer_auth(&m.key).send();
 
@@ -743,9 +758,16 @@ async fn a_test_clock_is_deleted_only_when_nothing_open_lives_on_it(app: &TestAp
     let kept = get(app, &m, &format!("/v1/payins/{id}")).await;
     assert_eq!(kept["status"], "expired");
     assert_eq!(kept["test_clock"], clock.as_str());
-    // No new object can live on it.
+    // No new object can live on it; a retry of the first create still replays its answer.
     let answer = post(app, &m.key, "/v1/payins", &payin_body(20_000, Some(&clock))).await;
     assert_error(answer, 400, "invalid_request_error", "test_clock_missing").await;
+    let replay = post_keyed(app, &m.key, "/v1/payins", &create, "create-on-clock").await;
+    let status = replay.status();
+    let headers = replay.headers().clone();
+    let replayed: Value = replay.json().await.unwrap();
+    assert_eq!(status, 201, "{replayed}");
+    assert_eq!(headers["idempotent-replayed"], "true");
+    assert_eq!(replayed["id"], payin["id"]);
 }
 
 /// The instance's clock here is a year behind the real time (the harness's manual clock), and
