@@ -352,13 +352,21 @@ pub async fn advance(
     }
     // The network sees the same time (idempotent: an absolute time, so a retry after a failure
     // here brings it up to date), and tells us what happened meanwhile.
+    let behind = |e: cajero_connect::ConnectError| {
+        let mut error = crate::networks::sim_error(e);
+        error.message = format!(
+            "The test clock is now at {}, but the simulated network did not follow: what \
+             expired on this clock stays open until it answers (the clock reads `advancing`). \
+             Retry the same advance.",
+            crate::time::rfc3339(to)
+        );
+        error
+    };
     let sim = crate::networks::simulator(state)?;
     sim.advance_test_clock(&clock.id.to_string(), to)
         .await
-        .map_err(crate::networks::sim_error)?;
-    sim.flush_callbacks(false)
-        .await
-        .map_err(crate::networks::sim_error)?;
+        .map_err(behind)?;
+    sim.flush_callbacks(false).await.map_err(behind)?;
     for _ in 0..ADVANCE_EXPIRY_PASSES_MAX {
         let closed = crate::workers::expiry::close_due_on_test_clocks(state, Some(clock.id))
             .await

@@ -17,6 +17,7 @@ crate::both_engines!(
     a_test_clock_moves_only_the_objects_that_live_on_it,
     test_clocks_refuse_what_they_cannot_do_and_say_why,
     a_test_clock_is_deleted_only_when_nothing_open_lives_on_it,
+    a_voucher_whose_network_is_silent_stays_open_then_closes_after_a_day,
     webhook_timestamps_and_ids_carry_real_time_after_an_advance,
 );
 
@@ -813,4 +814,52 @@ async fn webhook_timestamps_and_ids_carry_real_time_after_an_advance(app: &TestA
     let event_id: cajero_domain::id::EventId = received[0].id.parse().unwrap();
     let clock_ms = u64::try_from((start + 3 * 24 * 3600) * 1_000).unwrap();
     assert!(event_id.unix_ms() < clock_ms, "{event_id}");
+}
+
+/// The network stops answering (the embedded simulator is shut down): an advance says the clock
+/// moved but the network did not follow; nothing is closed without the network's word until it
+/// has been silent for a day past expiry on the voucher's clock.
+async fn a_voucher_whose_network_is_silent_stays_open_then_closes_after_a_day(app: &TestApp) {
+    let m = merchant(app, "Tienda").await;
+    let start = now_s(app);
+    let clock = clock_at(app, &m, start).await;
+    let payin = post_ok(app, &m, "/v1/payins", &payin_body(20_000, Some(&clock))).await;
+    let id = payin["id"].as_str().unwrap();
+    app.server.state.networks.shutdown().await;
+    let path = format!("/v1/test_helpers/test_clocks/{clock}/advance");
+
+    let answer = post(app, &m.key, &path, &json!({"frozen_time": start + 3_601})).await;
+
+    let error = assert_error(answer, 424, "network_error", "network_unavailable").await;
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("2025-11-24T17:00:01Z"), "{message}");
+    let state = &app.server.state;
+    cajero_server::workers::expiry::run_once(state)
+        .await
+        .unwrap();
+    let current = get(app, &m, &format!("/v1/test_helpers/test_clocks/{clock}")).await;
+    assert_eq!(current["frozen_time"], "2025-11-24T17:00:01Z");
+    assert_eq!(current["status"], "advancing", "{current}");
+    let open = get(app, &m, &format!("/v1/payins/{id}")).await;
+    assert_eq!(
+        open["status"], "pending",
+        "never closed without the network's word"
+    );
+
+    // A day and a minute of silence past its expiry on its clock: closed here.
+    let answer = post(
+        app,
+        &m.key,
+        &path,
+        &json!({"frozen_time": start + 3_600 + 86_460}),
+    )
+    .await;
+    assert_error(answer, 424, "network_error", "network_unavailable").await;
+    cajero_server::workers::expiry::run_once(state)
+        .await
+        .unwrap();
+    let closed = get(app, &m, &format!("/v1/payins/{id}")).await;
+    assert_eq!(closed["status"], "expired");
+    let current = get(app, &m, &format!("/v1/test_helpers/test_clocks/{clock}")).await;
+    assert_eq!(current["status"], "ready", "{current}");
 }
