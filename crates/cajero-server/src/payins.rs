@@ -226,13 +226,9 @@ async fn finish_create(
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
     let now = clock.now();
-    let test_clock = match &request.test_clock {
-        Some(c) => Some(
-            c.parse::<TestClockId>()
-                .map_err(|e| ApiError::internal(format!("resolved test clock id: {e}")))?,
-        ),
-        None => None,
-    };
+    // Resolved by `create` before the network was called.
+    let test_clock: Option<TestClockId> =
+        request.test_clock.as_deref().and_then(|c| c.parse().ok());
     let outcome = state
         .store
         .write(move |mut c| {

@@ -709,6 +709,22 @@ async fn test_clocks_refuse_what_they_cannot_do_and_say_why(app: &TestApp) {
     assert_error(answer, 403, "permission_error", "test_mode_only").await;
     let answer = post(app, &live, "/v1/payins", &payin_body(20_000, Some(&clock))).await;
     assert_error(answer, 400, "invalid_request_error", "test_clock_live_mode").await;
+    for bogus in [
+        "nope",
+        "clock_00000000000000000000000000",
+        "pi_00000000000000000000000000",
+    ] {
+        let creates = [
+            ("/v1/payins", payin_body(20_000, Some(bogus))),
+            ("/v1/payouts", payout_body(20_000, Some(bogus))),
+        ];
+        for (path, body) in creates {
+            let answer = post(app, &m.key, path, &body).await;
+            let error =
+                assert_error(answer, 400, "invalid_request_error", "test_clock_missing").await;
+            assert_eq!(error["error"]["param"], "test_clock", "{path} {bogus}");
+        }
+    }
     let unknown = post(
         app,
         &m.key,
