@@ -375,6 +375,12 @@ pub async fn advance(
             break;
         }
     }
+    // Pay-ins on the clock whose settlement date has come on it become available.
+    let report =
+        crate::settlement::run_on_test_clock(&state.store, state.clock.now(), clock.id, to).await?;
+    if !report.failed.is_empty() {
+        tracing::error!(clock = %clock.id, failed = ?report.failed, "settlement on a test clock failed");
+    }
     let clock = load(state, caller, id).await?;
     render(state, clock).await
 }
