@@ -882,18 +882,18 @@ async fn a_voucher_whose_network_is_silent_stays_open_then_closes_after_a_day(ap
 }
 
 async fn a_payin_on_a_test_clock_settles_when_its_date_comes_on_the_clock(app: &TestApp) {
-    let m = merchant(app, "Tienda").await;
-    let clock = clock_at(app, &m, MONDAY_11H).await;
-    let m = &m;
+    let owner = merchant(app, "Tienda").await;
+    let m = &owner;
+    let clock = clock_at(app, m, MONDAY_11H).await;
     let pay = |p: &Value| {
         let path = format!("/v1/test_helpers/payins/{}/pay", p["id"].as_str().unwrap());
         async move { post_ok(app, m, &path, &json!({})).await }
     };
-    let payin = post_ok(app, &m, "/v1/payins", &payin_body(20_000, Some(&clock))).await;
+    let payin = post_ok(app, m, "/v1/payins", &payin_body(20_000, Some(&clock))).await;
     let paid = pay(&payin).await;
     assert_eq!(paid["payin"]["paid_at"], "2025-11-24T16:00:00Z", "{paid}");
     let net = 20_000 - paid["payin"]["fee"].as_i64().unwrap();
-    assert_eq!(balance(app, &m).await, (0, net, 0));
+    assert_eq!(balance(app, m).await, (0, net, 0));
 
     // Real time, however far it goes, leaves the clock's pay-ins to the clock.
     let store = &app.server.state.store;
@@ -901,34 +901,34 @@ async fn a_payin_on_a_test_clock_settles_when_its_date_comes_on_the_clock(app: &
     cajero_server::settlement::run_once(store, next_year)
         .await
         .unwrap();
-    assert_eq!(balance(app, &m).await, (0, net, 0));
+    assert_eq!(balance(app, m).await, (0, net, 0));
 
     // A week later on the clock, its settlement date has come.
-    advance(app, &m, &clock, MONDAY_11H + 7 * 86_400).await;
-    assert_eq!(balance(app, &m).await, (net, 0, 0));
-    let settlements = get(app, &m, "/v1/settlements").await;
+    advance(app, m, &clock, MONDAY_11H + 7 * 86_400).await;
+    assert_eq!(balance(app, m).await, (net, 0, 0));
+    let settlements = get(app, m, "/v1/settlements").await;
     assert_eq!(
         settlements["data"].as_array().unwrap().len(),
         1,
         "{settlements}"
     );
     assert!(
-        event_types(app, &m)
+        event_types(app, m)
             .await
             .contains(&"settlement.paid".to_string())
     );
 
     // Paid on the clock, then the clock is deleted: its pay-in settles on real time.
-    let second = post_ok(app, &m, "/v1/payins", &payin_body(30_000, Some(&clock))).await;
+    let second = post_ok(app, m, "/v1/payins", &payin_body(30_000, Some(&clock))).await;
     let paid = pay(&second).await;
     let net2 = 30_000 - paid["payin"]["fee"].as_i64().unwrap();
     let path = format!("/v1/test_helpers/test_clocks/{clock}");
     let deleted = app.http.delete(app.url(&path)).bearer_auth(&m.key).send();
     assert_eq!(deleted.await.unwrap().status(), 200);
-    assert_eq!(balance(app, &m).await, (net, net2, 0));
+    assert_eq!(balance(app, m).await, (net, net2, 0));
     cajero_server::settlement::run_once(store, next_year)
         .await
         .unwrap();
-    assert_eq!(balance(app, &m).await, (net + net2, 0, 0));
+    assert_eq!(balance(app, m).await, (net + net2, 0, 0));
     assert_ledger_balances(app).await;
 }
