@@ -932,3 +932,80 @@ async fn a_payin_on_a_test_clock_settles_when_its_date_comes_on_the_clock(app: &
     assert_eq!(balance(app, m).await, (net + net2, 0, 0));
     assert_ledger_balances(app).await;
 }
+
+/// A standalone simulator (`cajero sim`, shared by instances) follows test clocks the same way:
+/// the clock and the orders on it are kept per merchant at the network, over the signed API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_clocks_work_against_a_standalone_simulator() {
+    use cajero_server::config::{Config, Secret, SimulatorConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let start = jiff::Timestamp::from_second(MONDAY_11H).unwrap();
+    let secret = "standalone-simulator-secret";
+    let sim = cajero_sim::spawn(cajero_sim::SimConfig {
+        merchants: vec![cajero_sim::MerchantConfig {
+            id: "cajero".into(),
+            secret: secret.into(),
+            ..cajero_sim::MerchantConfig::demo()
+        }],
+        clock: cajero_sim::config::ClockConfig {
+            start: Some(start),
+            frozen: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: Secret::new(format!(
+            "sqlite://{}",
+            dir.path().join("cajero.db").display()
+        )),
+        simulator: Some(SimulatorConfig {
+            url: sim.base_url(),
+            merchant_id: "cajero".into(),
+            secret: Secret::new(secret),
+        }),
+        ..Config::default()
+    };
+    let clock = cajero_server::clock::ManualClock::new(start);
+    let shared: std::sync::Arc<dyn cajero_server::clock::Clock> =
+        std::sync::Arc::new(clock.clone());
+    let server = cajero_server::spawn(config, shared).await.unwrap();
+    let app = TestApp::from_parts(server, clock, dir);
+    let m = merchant(&app, "Tienda").await;
+    let test_clock = clock_at(&app, &m, MONDAY_11H).await;
+    let payin = post_ok(
+        &app,
+        &m,
+        "/v1/payins",
+        &payin_body(20_000, Some(&test_clock)),
+    )
+    .await;
+    let id = payin["id"].as_str().unwrap();
+    let order = network_order_id(&app, &m, id).await;
+    let at_network = |order: String| {
+        let url = format!("{}/sim/v1/orders/{order}", sim.base_url());
+        async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        at_network(order.clone()).await["test_clock"],
+        test_clock.as_str()
+    );
+
+    advance(&app, &m, &test_clock, MONDAY_11H + 3_601).await;
+
+    assert_eq!(at_network(order).await["status"], "expired");
+    let closed = get(&app, &m, &format!("/v1/payins/{id}")).await;
+    assert_eq!(closed["status"], "expired");
+    app.server.stop().await.unwrap();
+    sim.shutdown().await.unwrap();
+}
