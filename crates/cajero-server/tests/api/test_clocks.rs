@@ -629,10 +629,33 @@ async fn a_test_clock_moves_only_the_objects_that_live_on_it(app: &TestApp) {
         get(app, &b, &get_a(&b_real["id"])).await["status"],
         "pending"
     );
-    // New objects without the clock are created at real time.
+    // New objects without the clock are created at real time, in test and in live mode, and
+    // request ids carry real time too.
     let later = post_ok(app, &a, "/v1/payins", &payin_body(20_000, None)).await;
     assert_eq!(later["created"], "2025-11-24T16:00:00Z");
     assert_eq!(later["test_clock"], Value::Null);
+    let live_merchant = app.merchant("Viva", MerchantStatus::Active).await;
+    let (_, live) = app.key(live_merchant, Mode::Live).await;
+    let topup = post(
+        app,
+        &live,
+        "/v1/topups",
+        &json!({"amount": 50_000, "currency": "COP"}),
+    )
+    .await;
+    let request_id: cajero_domain::id::RequestId = topup.headers()["request-id"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let instance_ms = 1_764_000_000_000;
+    assert!(
+        (instance_ms..instance_ms + 60_000).contains(&request_id.unix_ms()),
+        "{request_id}: not the instance's time, two days before the clock's"
+    );
+    let topup: Value = topup.json().await.unwrap();
+    assert_eq!(topup["livemode"], true, "{topup}");
+    assert_eq!(topup["created"], "2025-11-24T16:00:00Z");
     // Another merchant neither sees the clock nor can put objects on it.
     let path = format!("/v1/test_helpers/test_clocks/{clock}");
     assert_error(
