@@ -314,15 +314,18 @@ pub async fn add_refunded(
     Ok(changed == 1)
 }
 
-/// Open pay-ins on real time (no test clock) whose expiry has passed at `now`, oldest first,
-/// at most `limit`.
+/// Open pay-ins on real time whose expiry has passed at `now`, oldest first, at most `limit`:
+/// those without a test clock, and those on a clock deleted since (only a create racing the
+/// delete can leave one open there; it falls back to real time).
 pub async fn due_for_expiry(
     conn: &mut Conn<'_>,
     now: Timestamp,
     limit: i64,
 ) -> Result<Vec<PayinRecord>, StoreError> {
     let sql = AssertSqlSafe(format!(
-        "{SELECT} WHERE status = 'pending' AND test_clock IS NULL AND expires_at <= $1 \
+        "{SELECT} WHERE status = 'pending' AND expires_at <= $1 AND (test_clock IS NULL \
+         OR EXISTS (SELECT 1 FROM test_clocks c WHERE c.id = test_clock \
+                    AND c.deleted_at IS NOT NULL)) \
          ORDER BY expires_at LIMIT $2"
     ));
     let rows = fetch!(all, conn, Row, sql, Micros::from(now).0, limit)?;

@@ -317,15 +317,18 @@ pub async fn set_fee(conn: &mut Conn<'_>, id: PayoutId, fee: Amount) -> Result<(
     Ok(())
 }
 
-/// Open payouts on real time (no test clock) whose expiry has passed at `now`, oldest first,
-/// at most `limit`.
+/// Open payouts on real time whose expiry has passed at `now`, oldest first, at most `limit`:
+/// those without a test clock, and those on a clock deleted since (only a create racing the
+/// delete can leave one open there; it falls back to real time).
 pub async fn due_for_expiry(
     conn: &mut Conn<'_>,
     now: Timestamp,
     limit: i64,
 ) -> Result<Vec<PayoutRecord>, StoreError> {
     let sql = AssertSqlSafe(format!(
-        "{SELECT} WHERE status = 'available' AND test_clock IS NULL AND expires_at <= $1 \
+        "{SELECT} WHERE status = 'available' AND expires_at <= $1 AND (test_clock IS NULL \
+         OR EXISTS (SELECT 1 FROM test_clocks c WHERE c.id = test_clock \
+                    AND c.deleted_at IS NOT NULL)) \
          ORDER BY expires_at LIMIT $2"
     ));
     let rows = fetch!(all, conn, Row, sql, Micros::from(now).0, limit)?;

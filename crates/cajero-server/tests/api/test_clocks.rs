@@ -19,6 +19,7 @@ crate::both_engines!(
     a_test_clock_is_deleted_only_when_nothing_open_lives_on_it,
     a_voucher_whose_network_is_silent_stays_open_then_closes_after_a_day,
     a_payin_on_a_test_clock_settles_when_its_date_comes_on_the_clock,
+    an_object_left_open_on_a_deleted_clock_expires_on_real_time,
     webhook_timestamps_and_ids_carry_real_time_after_an_advance,
 );
 
@@ -1031,4 +1032,40 @@ async fn test_clocks_work_against_a_standalone_simulator() {
     assert_eq!(closed["status"], "expired");
     app.server.stop().await.unwrap();
     sim.shutdown().await.unwrap();
+}
+
+/// Only a create racing the delete can leave an open object on a deleted clock (the delete
+/// checks and marks in one statement): such an object falls back to real time.
+async fn an_object_left_open_on_a_deleted_clock_expires_on_real_time(app: &TestApp) {
+    let m = merchant(app, "Tienda").await;
+    let start = now_s(app);
+    let clock = clock_at(app, &m, start).await;
+    let payin = post_ok(app, &m, "/v1/payins", &payin_body(20_000, Some(&clock))).await;
+    let state = &app.server.state;
+    let id = clock.clone();
+    state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                cajero_store::execute!(
+                    &mut c,
+                    "UPDATE test_clocks SET deleted_at = created_at WHERE id = $1",
+                    id
+                )
+                .map_err(cajero_store::StoreError::from)
+            })
+        })
+        .await
+        .unwrap();
+    app.clock.advance(jiff::SignedDuration::from_secs(3_601));
+
+    cajero_server::workers::expiry::run_once(state)
+        .await
+        .unwrap();
+
+    let id = payin["id"].as_str().unwrap();
+    assert_eq!(
+        get(app, &m, &format!("/v1/payins/{id}")).await["status"],
+        "expired"
+    );
 }
