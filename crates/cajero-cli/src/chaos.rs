@@ -218,7 +218,6 @@ impl Run {
         for index in 0..args.instances {
             run.start_server(index).await?;
         }
-        run.note_clock_advance().await;
         let endpoint = json!({"url": format!("{receiver_base}/hooks"), "enabled_events": ["*"]});
         run.post_plain("/v1/webhook_endpoints", &endpoint).await?;
         run.top_up().await?;
@@ -267,33 +266,6 @@ impl Run {
             load::resend_one(&self.load, &request, deadline).await;
         }
         Ok(())
-    }
-
-    /// `cajero serve` reads the system clock, so the test clock cannot move: say so once.
-    async fn note_clock_advance(&self) {
-        let Some(base) = self.load.cluster.any() else {
-            return;
-        };
-        let answer = self
-            .load
-            .http
-            .post(format!("{base}/v1/test_helpers/clock/advance"))
-            .bearer_auth(&self.load.api_key)
-            .json(&json!({"seconds": 3600}))
-            .send()
-            .await;
-        if let Ok(r) = answer
-            && !r.status().is_success()
-        {
-            let status = r.status();
-            let body: Value = r.json().await.unwrap_or(Value::Null);
-            println!(
-                "chaos: note: POST /v1/test_helpers/clock/advance answers {status} {} on `cajero \
-                 serve` (system clock); settlement is given work by the simulator's clock \
-                 instead (frozen on a past business day, so every payment is due at once)",
-                body["error"]["code"]
-            );
-        }
     }
 
     /// Stops the chaos, resends what is left, waits for everything to settle and checks.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use cajero_domain::merchant::{MerchantStatus, Mode};
-use cajero_server::clock::{Clock, OffsetClock};
+use cajero_server::clock::{Clock, SystemClock};
 use cajero_server::config::{Config, Overrides, Secret};
 use cajero_server::networks::{EmbeddedOptions, Networks, embedded_state_url};
 use cajero_server::{AppState, admin};
@@ -61,7 +61,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         })?;
     config.listen = listener.local_addr()?;
     config.database_url = Secret::new(database_url);
-    let clock: Arc<dyn Clock> = Arc::new(OffsetClock::default());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut state = AppState::open(config, clock.clone()).await?;
     state.networks = Networks::embedded_simulator(
         &state.config.public_url(),
@@ -155,7 +155,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "    curl -s {base}/v1/payins -u {key}: -H 'Idempotency-Key: demo-1' -H 'Content-Type: application/json' \\\n      -d '{{\"amount\": 150000, \"currency\": \"COP\", \"reference\": \"order-1\"}}'"
     );
     println!(
-        "    curl -s {base}/v1/test_helpers/clock/advance -u {key}: -H 'Content-Type: application/json' -d '{{\"seconds\": 86400}}'"
+        "    # time travel for your own objects only: a test clock, then objects with \"test_clock\"\n    curl -s {base}/v1/test_helpers/test_clocks -u {key}: -H 'Content-Type: application/json' -d \"{{\\\"frozen_time\\\": $(date +%s)}}\""
     );
     println!("    curl -s '{base}/v1/events?limit=5' -u {key}:\n");
     let result = server.await.context("the server task failed")?;

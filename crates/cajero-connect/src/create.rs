@@ -176,6 +176,7 @@ mod tests {
                 number: "79876543".into(),
             },
             expires_in_seconds: 3_600,
+            test_clock: None,
         }
     }
 

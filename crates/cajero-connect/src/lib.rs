@@ -43,6 +43,17 @@ pub struct DocumentRef {
     pub number: String,
 }
 
+/// The test clock an order lives on (test mode, simulators only): its id and its time now.
+/// The network takes the later of that time and what it knew, so an advance it missed is made
+/// up by the next create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestClockRef {
+    /// The clock's id (`clock_…`).
+    pub id: String,
+    /// The clock's time.
+    pub frozen_time: Timestamp,
+}
+
 /// A voucher to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateVoucher {
@@ -58,6 +69,8 @@ pub struct CreateVoucher {
     pub customer_document: Option<DocumentRef>,
     /// Validity.
     pub expires_in_seconds: i64,
+    /// The test clock the voucher lives on, if any.
+    pub test_clock: Option<TestClockRef>,
 }
 
 /// A pick-up code to create.
@@ -75,6 +88,8 @@ pub struct CreatePickup {
     pub beneficiary_document: DocumentRef,
     /// Validity.
     pub expires_in_seconds: i64,
+    /// The test clock the code lives on, if any.
+    pub test_clock: Option<TestClockRef>,
 }
 
 /// An order's status as the network reports it.

@@ -493,7 +493,7 @@ async fn the_test_helpers_drive_the_clock_the_directory_and_enrolment() {
 
     let counters = f
         .connector
-        .counters(Some("efecty"), Some("bogota"))
+        .counters(Some("efecty"), Some("bogota"), None)
         .await
         .unwrap();
     let clock = f.connector.advance_clock(73 * 3_600).await.unwrap();

@@ -77,6 +77,8 @@ id_kinds! {
     Request = "req", RequestId;
     /// A balance top-up.
     Topup = "tu", TopupId;
+    /// A test clock (test mode's simulated time, per merchant).
+    TestClock = "clock", TestClockId;
 }
 
 /// An identifier of kind `K`.

@@ -99,7 +99,9 @@ status_enum! {
         Pending = "pending",
         /// The network confirmed the payment. Final.
         Paid = "paid",
-        /// Not paid before `expires_at`. Final (a later payment is an exception, not a move).
+        /// Not paid before `expires_at`. Final, except that a payment the network confirms
+        /// was made at or before `expires_at` wins over the local expiry (`PayInTime`); a
+        /// later payment is an exception, not a move.
         Expired = "expired",
         /// Canceled by the merchant while pending. Final.
         Canceled = "canceled",
@@ -109,8 +111,12 @@ status_enum! {
 /// What can happen to a pay-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PayinEvent {
-    /// The network confirmed that the customer paid.
+    /// The network confirmed that the customer paid (after `expires_at`, or at a time
+    /// unknown).
     Pay,
+    /// The network confirmed a payment made at or before `expires_at`: it wins over a local
+    /// expiry that got there first (a callback slower than the expiry sweep).
+    PayInTime,
     /// `expires_at` passed.
     Expire,
     /// The merchant canceled.
@@ -119,13 +125,18 @@ pub enum PayinEvent {
 
 impl PayinEvent {
     /// Every event, for exhaustive tests.
-    pub const ALL: &'static [PayinEvent] =
-        &[PayinEvent::Pay, PayinEvent::Expire, PayinEvent::Cancel];
+    pub const ALL: &'static [PayinEvent] = &[
+        PayinEvent::Pay,
+        PayinEvent::PayInTime,
+        PayinEvent::Expire,
+        PayinEvent::Cancel,
+    ];
 
     /// The event's name in errors.
     pub const fn as_str(self) -> &'static str {
         match self {
             PayinEvent::Pay => "pay",
+            PayinEvent::PayInTime => "pay in time",
             PayinEvent::Expire => "expire",
             PayinEvent::Cancel => "cancel",
         }
@@ -135,14 +146,18 @@ impl PayinEvent {
 impl PayinStatus {
     /// The one transition function of pay-ins.
     ///
-    /// A payment confirmed for an expired or canceled voucher is refused here: money that
-    /// really moved after the voucher closed is recorded as an exception by the caller, never
-    /// by reopening the voucher.
+    /// A payment made in time always ends `paid`, even when the local expiry closed the
+    /// voucher first: the customer paid while it was valid, and nothing moved in the ledger
+    /// when it expired. A payment confirmed for a canceled voucher, or made after expiry, is
+    /// refused here: that money is recorded as an exception by the caller, never by reopening
+    /// the voucher.
     pub fn apply(self, event: PayinEvent) -> Result<Step<PayinStatus>, TransitionError> {
         use PayinEvent as E;
         use PayinStatus as S;
         match (self, event) {
-            (S::Pending, E::Pay) => Ok(Step::To(S::Paid)),
+            (S::Pending, E::Pay | E::PayInTime) => Ok(Step::To(S::Paid)),
+            (S::Expired, E::PayInTime) => Ok(Step::To(S::Paid)),
+            (S::Paid, E::PayInTime) => Ok(Step::Stay),
             (S::Pending, E::Expire) => Ok(Step::To(S::Expired)),
             (S::Pending, E::Cancel) => Ok(Step::To(S::Canceled)),
             (S::Paid, E::Pay) | (S::Expired, E::Expire) | (S::Canceled, E::Cancel) => {
@@ -152,7 +167,8 @@ impl PayinStatus {
         }
     }
 
-    /// Whether no event can move this pay-in any more.
+    /// Whether this pay-in is closed: only a payment made in time can still move an expired
+    /// one (to `paid`).
     pub const fn is_final(self) -> bool {
         !matches!(self, PayinStatus::Pending)
     }
@@ -189,8 +205,11 @@ pub enum PayoutEvent {
     Issue,
     /// A counter attempt failed (wrong code, document mismatch, no cash, …).
     AttemptFail,
-    /// The beneficiary collected the cash.
+    /// The beneficiary collected the cash (after `expires_at`, or at a time unknown).
     Collect,
+    /// The beneficiary collected the cash at or before `expires_at`: it wins over a local
+    /// expiry that got there first.
+    CollectInTime,
     /// `expires_at` passed.
     Expire,
     /// The merchant canceled.
@@ -207,6 +226,7 @@ impl PayoutEvent {
         PayoutEvent::Issue,
         PayoutEvent::AttemptFail,
         PayoutEvent::Collect,
+        PayoutEvent::CollectInTime,
         PayoutEvent::Expire,
         PayoutEvent::Cancel,
         PayoutEvent::Fail,
@@ -220,6 +240,7 @@ impl PayoutEvent {
             PayoutEvent::Issue => "issue",
             PayoutEvent::AttemptFail => "record a failed attempt on",
             PayoutEvent::Collect => "collect",
+            PayoutEvent::CollectInTime => "collect in time",
             PayoutEvent::Expire => "expire",
             PayoutEvent::Cancel => "cancel",
             PayoutEvent::Fail => "fail",
@@ -232,7 +253,8 @@ impl PayoutStatus {
     ///
     /// A failed counter attempt does not end a payout by itself: it stays `available`.
     /// Expiry and cancelation are possible in every open status; collection only once a
-    /// code is out.
+    /// code is out. A collection made in time wins over a local expiry (the caller posts the
+    /// money again, as the reservation was voided).
     pub fn apply(self, event: PayoutEvent) -> Result<Step<PayoutStatus>, TransitionError> {
         use PayoutEvent as E;
         use PayoutStatus as S;
@@ -243,8 +265,9 @@ impl PayoutStatus {
             (S::Pending | S::OnHold, E::Issue) => Ok(Step::To(S::Available)),
             (S::Available, E::Issue) => Ok(Step::Stay),
             (S::Available, E::AttemptFail) => Ok(Step::Stay),
-            (S::Available, E::Collect) => Ok(Step::To(S::Paid)),
-            (S::Paid, E::Collect) => Ok(Step::Stay),
+            (S::Available, E::Collect | E::CollectInTime) => Ok(Step::To(S::Paid)),
+            (S::Expired, E::CollectInTime) => Ok(Step::To(S::Paid)),
+            (S::Paid, E::Collect | E::CollectInTime) => Ok(Step::Stay),
             (S::Pending | S::OnHold | S::Available, E::Expire) => Ok(Step::To(S::Expired)),
             (S::Expired, E::Expire) => Ok(Step::Stay),
             (S::Pending | S::OnHold | S::Available, E::Cancel) => Ok(Step::To(S::Canceled)),
@@ -255,7 +278,8 @@ impl PayoutStatus {
         }
     }
 
-    /// Whether no event can move this payout any more.
+    /// Whether this payout is closed: only a collection made in time can still move an expired
+    /// one (to `paid`).
     pub const fn is_final(self) -> bool {
         matches!(
             self,
@@ -377,15 +401,19 @@ mod tests {
         use PayinStatus as S;
         const T: Table<S, E> = &[
             (S::Pending, E::Pay, Some(Some(S::Paid))),
+            (S::Pending, E::PayInTime, Some(Some(S::Paid))),
             (S::Pending, E::Expire, Some(Some(S::Expired))),
             (S::Pending, E::Cancel, Some(Some(S::Canceled))),
             (S::Paid, E::Pay, Some(None)),
+            (S::Paid, E::PayInTime, Some(None)),
             (S::Paid, E::Expire, None),
             (S::Paid, E::Cancel, None),
             (S::Expired, E::Pay, None),
+            (S::Expired, E::PayInTime, Some(Some(S::Paid))),
             (S::Expired, E::Expire, Some(None)),
             (S::Expired, E::Cancel, None),
             (S::Canceled, E::Pay, None),
+            (S::Canceled, E::PayInTime, None),
             (S::Canceled, E::Expire, None),
             (S::Canceled, E::Cancel, Some(None)),
         ];
@@ -402,6 +430,7 @@ mod tests {
             (S::Pending, E::Issue, Some(Some(S::Available))),
             (S::Pending, E::AttemptFail, None),
             (S::Pending, E::Collect, None),
+            (S::Pending, E::CollectInTime, None),
             (S::Pending, E::Expire, Some(Some(S::Expired))),
             (S::Pending, E::Cancel, Some(Some(S::Canceled))),
             (S::Pending, E::Fail, Some(Some(S::Failed))),
@@ -410,6 +439,7 @@ mod tests {
             (S::OnHold, E::Issue, Some(Some(S::Available))),
             (S::OnHold, E::AttemptFail, None),
             (S::OnHold, E::Collect, None),
+            (S::OnHold, E::CollectInTime, None),
             (S::OnHold, E::Expire, Some(Some(S::Expired))),
             (S::OnHold, E::Cancel, Some(Some(S::Canceled))),
             (S::OnHold, E::Fail, Some(Some(S::Failed))),
@@ -418,6 +448,7 @@ mod tests {
             (S::Available, E::Issue, Some(None)),
             (S::Available, E::AttemptFail, Some(None)),
             (S::Available, E::Collect, Some(Some(S::Paid))),
+            (S::Available, E::CollectInTime, Some(Some(S::Paid))),
             (S::Available, E::Expire, Some(Some(S::Expired))),
             (S::Available, E::Cancel, Some(Some(S::Canceled))),
             (S::Available, E::Fail, None),
@@ -426,6 +457,7 @@ mod tests {
             (S::Paid, E::Issue, None),
             (S::Paid, E::AttemptFail, None),
             (S::Paid, E::Collect, Some(None)),
+            (S::Paid, E::CollectInTime, Some(None)),
             (S::Paid, E::Expire, None),
             (S::Paid, E::Cancel, None),
             (S::Paid, E::Fail, None),
@@ -434,6 +466,7 @@ mod tests {
             (S::Expired, E::Issue, None),
             (S::Expired, E::AttemptFail, None),
             (S::Expired, E::Collect, None),
+            (S::Expired, E::CollectInTime, Some(Some(S::Paid))),
             (S::Expired, E::Expire, Some(None)),
             (S::Expired, E::Cancel, None),
             (S::Expired, E::Fail, None),
@@ -442,6 +475,7 @@ mod tests {
             (S::Canceled, E::Issue, None),
             (S::Canceled, E::AttemptFail, None),
             (S::Canceled, E::Collect, None),
+            (S::Canceled, E::CollectInTime, None),
             (S::Canceled, E::Expire, None),
             (S::Canceled, E::Cancel, Some(None)),
             (S::Canceled, E::Fail, None),
@@ -450,6 +484,7 @@ mod tests {
             (S::Failed, E::Issue, None),
             (S::Failed, E::AttemptFail, None),
             (S::Failed, E::Collect, None),
+            (S::Failed, E::CollectInTime, None),
             (S::Failed, E::Expire, None),
             (S::Failed, E::Cancel, None),
             (S::Failed, E::Fail, Some(None)),
@@ -479,16 +514,18 @@ mod tests {
     }
 
     #[test]
-    fn final_statuses_accept_no_move() {
+    fn final_statuses_accept_no_move_but_an_in_time_payment() {
         for &s in PayoutStatus::ALL {
             let moves = PayoutEvent::ALL
                 .iter()
+                .filter(|&&e| e != PayoutEvent::CollectInTime)
                 .any(|&e| matches!(s.apply(e), Ok(Step::To(_))));
             assert_eq!(moves, !s.is_final(), "{s:?}");
         }
         for &s in PayinStatus::ALL {
             let moves = PayinEvent::ALL
                 .iter()
+                .filter(|&&e| e != PayinEvent::PayInTime)
                 .any(|&e| matches!(s.apply(e), Ok(Step::To(_))));
             assert_eq!(moves, !s.is_final(), "{s:?}");
         }

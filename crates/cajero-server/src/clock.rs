@@ -1,5 +1,9 @@
-//! The injected clock: production reads the system time; tests and the simulator move a
-//! manual one. Nothing else in cajero reads the time.
+//! The injected clock: production reads the system time; tests move a manual one. Nothing
+//! else in cajero reads the time, except [`wall_now`] for what another party checks against
+//! its own clock (the `webhook-timestamp` a receiver verifies).
+//!
+//! The instance's clock never moves by request: test mode's simulated time is per merchant and
+//! per object ([`crate::test_clocks`]), never global.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -12,12 +16,6 @@ use rand::RngExt;
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Now.
     fn now(&self) -> Timestamp;
-
-    /// Moves this clock forward, if it can be moved (test clocks); false when it cannot.
-    fn advance(&self, by: SignedDuration) -> bool {
-        let _ = by;
-        false
-    }
 
     /// Whether time stands still between advances (a test clock).
     fn is_frozen(&self) -> bool {
@@ -67,11 +65,6 @@ impl Clock for ManualClock {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn advance(&self, by: SignedDuration) -> bool {
-        ManualClock::advance(self, by);
-        true
-    }
-
     fn is_frozen(&self) -> bool {
         true
     }
@@ -97,25 +90,10 @@ pub fn new_id<K: IdKind>(clock: &dyn Clock) -> Id<K> {
     Id::from_u128(bits)
 }
 
-/// The system's time plus an offset that test mode can move forward (sandbox instances,
-/// `cajero demo`): expiry and daily jobs can be seen without waiting.
-#[derive(Debug, Clone, Default)]
-pub struct OffsetClock {
-    offset: Arc<Mutex<SignedDuration>>,
-}
-
-impl Clock for OffsetClock {
-    fn now(&self) -> Timestamp {
-        let offset = *self.offset.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Timestamp::now();
-        now.checked_add(offset).unwrap_or(now)
-    }
-
-    fn advance(&self, by: SignedDuration) -> bool {
-        let mut offset = self.offset.lock().unwrap_or_else(|p| p.into_inner());
-        *offset = offset.checked_add(by).unwrap_or(*offset);
-        true
-    }
+/// The real time, whatever clock is injected: for what another party checks against its own
+/// clock (Standard Webhooks receivers refuse a `webhook-timestamp` more than minutes away).
+pub fn wall_now() -> Timestamp {
+    Timestamp::now()
 }
 
 #[cfg(test)]

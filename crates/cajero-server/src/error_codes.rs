@@ -92,10 +92,58 @@ pub const ERROR_CODES: &[ErrorCodeDoc] = &[
         "Call test helpers with an `sk_test_…` key.",
     ),
     doc(
-        "test_clock_unavailable",
-        "403",
-        "The clock can be moved only where the test networks are simulators.",
+        "test_clocks_unavailable",
+        "400",
+        "Test clocks need the instance's test-mode networks to be simulators.",
         "Run against an instance whose test networks are the embedded or a standalone simulator.",
+    ),
+    doc(
+        "test_clock_live_mode",
+        "400",
+        "`test_clock` was given with a live key.",
+        "Live objects run on real time: leave `test_clock` out, or use a test key.",
+    ),
+    doc(
+        "test_clock_missing",
+        "400",
+        "`test_clock` names no test clock of this merchant (or a deleted one).",
+        "Create one (`POST /v1/test_helpers/test_clocks`) and use its `clock_…` id.",
+    ),
+    doc(
+        "test_clock_time_out_of_range",
+        "400",
+        "A test clock's time is too far from the real time now (the message gives the limit).",
+        "Choose a `frozen_time` closer to now.",
+    ),
+    doc(
+        "test_clock_not_forward",
+        "400",
+        "A test clock only moves forward.",
+        "Send a `frozen_time` at or after the clock's current time.",
+    ),
+    doc(
+        "test_clock_advance_too_far",
+        "400",
+        "One advance moves a test clock at most the limit the message names.",
+        "Advance in several steps.",
+    ),
+    doc(
+        "test_clocks_limit_reached",
+        "400",
+        "The merchant has as many test clocks as allowed.",
+        "Delete a test clock you no longer use.",
+    ),
+    doc(
+        "test_clock_in_use",
+        "409",
+        "Open pay-ins or payouts live on this test clock, so it cannot be deleted.",
+        "Cancel them, or advance the clock past their expiry, then delete it.",
+    ),
+    doc(
+        "test_clock_moved",
+        "409",
+        "Another request advanced or deleted the test clock meanwhile.",
+        "Retrieve the clock and try again.",
     ),
     doc(
         "rate_limited",
@@ -591,7 +639,7 @@ mod tests {
         for (_, text) in &domain {
             for body in text.split("pub const fn code(").skip(1) {
                 let body = body.split("\n    }\n").next().unwrap_or("");
-                for code in codes_after(body, &["=>"]) {
+                for code in codes_after(body, &["=>", "=>{"]) {
                     found.insert(code);
                 }
             }
@@ -605,6 +653,15 @@ mod tests {
             found.remove(not_ours);
         }
         let missing: Vec<_> = found.iter().filter(|c| lookup(c).is_none()).collect();
+        let stale: Vec<_> = ERROR_CODES
+            .iter()
+            .map(|d| d.code)
+            .filter(|c| !found.contains(*c))
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "ERROR_CODES documents codes nothing answers any more: {stale:?}"
+        );
         assert!(
             missing.is_empty(),
             "codes without an entry in ERROR_CODES: {missing:?}"

@@ -44,6 +44,7 @@ mod routes;
 pub mod secrets;
 pub mod settlement;
 pub mod telemetry;
+pub mod test_clocks;
 pub mod time;
 pub mod validate;
 pub mod webhook;

@@ -247,11 +247,6 @@ impl Networks {
         }
     }
 
-    /// Whether any live network is configured (then the clock never moves by request).
-    pub fn has_live(&self) -> bool {
-        self.networks.iter().any(|n| n.mode.is_live())
-    }
-
     /// The simulator's base URL (its cashier page is at `/ventanilla`).
     pub fn simulator_url(&self) -> Option<String> {
         self.simulator.as_ref().map(|s| s.config().base_url.clone())
@@ -304,6 +299,19 @@ mod tests {
             "https://pagos.example.co/callbacks/sim"
         );
     }
+}
+
+/// The simulator behind test mode, or 424 when there is none.
+pub fn simulator(state: &crate::AppState) -> Result<&SimConnector, ApiError> {
+    state
+        .networks
+        .sim()
+        .ok_or_else(|| network_unavailable("no simulator is configured for test mode"))
+}
+
+/// A failed call to the simulator, as a 424.
+pub fn sim_error(e: cajero_connect::ConnectError) -> ApiError {
+    network_unavailable(format!("simulator: {e}"))
 }
 
 /// 424 `network_unavailable`.

@@ -20,8 +20,8 @@ use utoipa::{Modify, OpenApi};
 mod limits;
 mod refine;
 pub use limits::{
-    clock_advance_seconds, grouped, metadata, payin_amount, payin_expires_in_seconds,
-    payout_amount, payout_expires_in_seconds, refund_amount, topup_amount,
+    grouped, metadata, payin_amount, payin_expires_in_seconds, payout_amount,
+    payout_expires_in_seconds, refund_amount, topup_amount,
 };
 
 /// The document's fixed parts; the paths come from the router (`routes::v1`).
@@ -370,7 +370,9 @@ mod tests {
             ("/v1/payins/{id}/refunds", "post"),
             ("/v1/payouts/{id}/cancel", "post"),
             ("/v1/webhook_endpoints/{id}", "delete"),
-            ("/v1/test_helpers/clock/advance", "post"),
+            ("/v1/test_helpers/test_clocks", "post"),
+            ("/v1/test_helpers/test_clocks/{id}/advance", "post"),
+            ("/v1/test_helpers/test_clocks/{id}", "delete"),
         ] {
             assert!(
                 doc["paths"][path][method].is_object(),

@@ -5,7 +5,7 @@ use axum::response::Response;
 use base64::Engine as _;
 use cajero_connect::{CreateVoucher, DocumentRef, NetworkOrder, OrderKind};
 use cajero_domain::document::Document;
-use cajero_domain::id::{PayinId, TransferId};
+use cajero_domain::id::{PayinId, TestClockId, TransferId};
 use cajero_domain::ledger::fees::FeeBreakdown;
 use cajero_domain::ledger::{
     AccountKey, AccountKind, Transfer, TransferCode, TransferMode, settlement,
@@ -60,6 +60,9 @@ pub struct CreatePayin {
     /// Your key-value pairs.
     #[schema(schema_with = crate::openapi::metadata)]
     metadata: Option<Map<String, Value>>,
+    /// Test mode only: the caller's test clock (`clock_…`) the pay-in lives on (its `created`,
+    /// `expires_at` and expiry follow that clock).
+    test_clock: Option<String>,
 }
 
 /// The customer as sent.
@@ -89,6 +92,7 @@ pub struct PayinRequest {
     network: Option<String>,
     expires_in_s: i64,
     metadata: Value,
+    test_clock: Option<String>,
 }
 
 impl CreatePayin {
@@ -145,6 +149,7 @@ impl CreatePayin {
                 EXPIRES_IN_S_MAX,
             )?,
             metadata: validate::metadata(self.metadata)?,
+            test_clock: self.test_clock,
         })
     }
 }
@@ -170,6 +175,13 @@ pub async fn create(
             Claimed::Replay(response) => return Ok(response),
             Claimed::Proceed { resource_id, scope } => (resource_id, scope),
         };
+    // After the claim, so that a replay answers as the first time even if the clock was
+    // deleted since.
+    let test_clock =
+        match crate::test_clocks::resolve(state, caller, request.test_clock.as_deref()).await {
+            Ok(clock) => clock,
+            Err(e) => return orders::release_with(state, scope, e).await,
+        };
     let id: PayinId = resource_id
         .parse()
         .map_err(|e| ApiError::internal(format!("stored resource id: {e}")))?;
@@ -193,6 +205,7 @@ pub async fn create(
                 number: d.number().to_string(),
             }),
             expires_in_seconds: request.expires_in_s,
+            test_clock: test_clock.clone(),
         };
         let connector = net.connector.clone();
         async move { cajero_connect::create_once(connector.as_ref(), &voucher).await }
@@ -212,12 +225,17 @@ async fn finish_create(
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
     let now = clock.now();
+    // Resolved by `create` before the network was called.
+    let test_clock: Option<TestClockId> =
+        request.test_clock.as_deref().and_then(|c| c.parse().ok());
     let outcome = state
         .store
         .write(move |mut c| {
             Box::pin(async move {
                 orders::store_call_evidence(&mut c, clock.as_ref(), caller, &id.to_string(), &call)
                     .await?;
+                let created_at =
+                    crate::test_clocks::object_now(&mut c, clock.as_ref(), test_clock).await?;
                 let order = match call.result {
                     Ok((_, order)) => order,
                     Err(error) => {
@@ -254,8 +272,9 @@ async fn finish_create(
                     paid_at: None,
                     amount_refunded: Amount::ZERO,
                     fee: Amount::ZERO,
-                    created_at: now,
+                    created_at,
                     updated_at: now,
+                    test_clock,
                 };
                 payins::insert(&mut c, &record).await?;
                 let body = payin_json(&record, &public_url);
@@ -317,10 +336,14 @@ pub struct PayinView {
     fee: Amount,
     #[schema(value_type = Object)]
     metadata: Value,
+    /// When it was created: on its test clock's time when it lives on one.
     #[schema(schema_with = crate::openapi::timestamp)]
     created: String,
+    /// When cajero last changed it (real time).
     #[schema(schema_with = crate::openapi::timestamp)]
     updated: String,
+    /// The test clock it lives on (test mode), or null: real time.
+    test_clock: Option<String>,
 }
 
 /// What the customer needs to pay at a counter.
@@ -379,6 +402,7 @@ pub fn payin_view(p: &PayinRecord, public_url: &str) -> PayinView {
         metadata: p.metadata.clone(),
         created: crate::time::rfc3339(p.created_at),
         updated: crate::time::rfc3339(p.updated_at),
+        test_clock: p.test_clock.map(|c| c.to_string()),
     }
 }
 
@@ -410,8 +434,11 @@ pub fn payin_fees(
 
 /// Records that the customer paid, inside the caller's unit of work. A payment for a pending
 /// voucher marks it paid, posts it to the ledger (pending until its settlement date) and emits
-/// `payin.paid`; a repeat changes nothing; a payment for an expired or canceled voucher is
-/// never lost: it is held in suspense as an exception and evented.
+/// `payin.paid`; a repeat changes nothing. A payment made at or before `expires_at` wins over a
+/// local expiry that got there first (the callback was slower than the expiry sweep; nothing
+/// moved in the ledger when it expired): the voucher ends `paid`. A payment for a canceled
+/// voucher, or made after expiry, is never lost: it is held in suspense as an exception and
+/// evented.
 pub async fn record_payment(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
@@ -421,7 +448,12 @@ pub async fn record_payment(
 ) -> Result<(), StoreError> {
     let now = clock.now();
     let (merchant, mode) = (payin.merchant_id, payin.mode);
-    match payin.status.apply(PayinEvent::Pay) {
+    let event = if paid_at <= payin.expires_at {
+        PayinEvent::PayInTime
+    } else {
+        PayinEvent::Pay
+    };
+    match payin.status.apply(event) {
         Ok(Step::Stay) => Ok(()),
         Ok(Step::To(to)) => {
             let plan = merchant_settings::fee_plan(conn, merchant, mode).await?;

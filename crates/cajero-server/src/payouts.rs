@@ -4,13 +4,16 @@
 //! The funds (amount + fee + IVA + GMF) are reserved on the merchant's balance, as pending
 //! ledger transfers, in the same unit of work that accepts the payout and before the network
 //! is asked for a code: a code never exists without the money behind it. Collection posts the
-//! reservation; expiry, cancelation and failure void it.
+//! reservation; expiry, cancelation and failure void it. Cash collected after we closed the
+//! payout is accounted for in [`late`].
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use cajero_connect::{Callback, CallbackKind, CreatePickup, DocumentRef, NetworkOrder, OrderKind};
+use cajero_connect::{
+    Callback, CallbackKind, CreatePickup, DocumentRef, NetworkOrder, OrderKind, TestClockRef,
+};
 use cajero_domain::document::Document;
-use cajero_domain::id::{PayoutId, RefundId, TransferId};
+use cajero_domain::id::{PayoutId, RefundId, TestClockId, TransferId};
 use cajero_domain::ledger::fees::{FeeBreakdown, FeePlan};
 use cajero_domain::ledger::{
     AccountKey, AccountKind, Transfer, TransferCode, TransferError, TransferMode,
@@ -36,6 +39,8 @@ use crate::idempotency::IdempotencyKey;
 use crate::orders::{self, ClaimedIn, NetworkCall, UnitOutcome};
 use crate::refunds::RefundLink;
 use crate::validate::{self, DocumentIn};
+
+mod late;
 
 /// Pick-up validity by default: 7 days (API.md).
 pub const EXPIRES_IN_S_DEFAULT: i64 = 7 * 24 * 3600;
@@ -66,6 +71,9 @@ pub struct CreatePayout {
     /// Your key-value pairs.
     #[schema(schema_with = crate::openapi::metadata)]
     metadata: Option<Map<String, Value>>,
+    /// Test mode only: the caller's test clock (`clock_…`) the payout lives on (its `created`,
+    /// `expires_at` and expiry follow that clock).
+    test_clock: Option<String>,
 }
 
 /// The beneficiary as sent.
@@ -95,6 +103,7 @@ pub struct PayoutRequest {
     network: Option<String>,
     expires_in_s: i64,
     metadata: Value,
+    test_clock: Option<String>,
 }
 
 impl CreatePayout {
@@ -112,6 +121,8 @@ impl CreatePayout {
             network: None,
             expires_in_seconds,
             metadata: None,
+            // A refund is paid out on real time.
+            test_clock: None,
         }
     }
 
@@ -152,6 +163,7 @@ impl CreatePayout {
                 EXPIRES_IN_S_MAX,
             )?,
             metadata: validate::metadata(self.metadata)?,
+            test_clock: self.test_clock,
         })
     }
 }
@@ -191,6 +203,7 @@ pub struct Accepted {
     candidates: Vec<crate::networks::Network>,
     request: PayoutRequest,
     refund_id: Option<RefundId>,
+    test_clock: Option<TestClockRef>,
 }
 
 impl Accepted {
@@ -222,6 +235,13 @@ pub async fn accept(
     request: PayoutRequest,
     refund: Option<RefundLink>,
 ) -> Result<Acceptance, ApiError> {
+    // A clock that cannot be used refuses the request after the claim, like an unroutable
+    // one, so that a replay answers as the first time.
+    let (test_clock, clock_refusal) =
+        match crate::test_clocks::resolve(state, caller, request.test_clock.as_deref()).await {
+            Ok(clock) => (clock, None),
+            Err(e) => (None, Some(e)),
+        };
     let scope = crate::idempotency::scope(caller, key, fingerprint);
     let candidates = state.networks.route_amount(
         caller.mode,
@@ -239,7 +259,7 @@ pub async fn accept(
         state,
         caller,
         &scope,
-        candidates.as_ref().err().cloned(),
+        clock_refusal.or_else(|| candidates.as_ref().err().cloned()),
         &request,
         &first_network,
         refund.clone(),
@@ -259,6 +279,7 @@ pub async fn accept(
         candidates: candidates.unwrap_or_default(),
         request,
         refund_id: refund.map(|r| r.refund_id),
+        test_clock,
     })))
 }
 
@@ -274,6 +295,7 @@ pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Response, Api
         candidates,
         request,
         refund_id,
+        test_clock,
     } = accepted;
     let id = payout.id;
     let call = NetworkCall::run(&candidates, |net| {
@@ -287,6 +309,7 @@ pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Response, Api
                 number: request.document.number().to_string(),
             },
             expires_in_seconds: request.expires_in_s,
+            test_clock: test_clock.clone(),
         };
         let connector = net.connector.clone();
         async move { cajero_connect::create_once(connector.as_ref(), &pickup).await }
@@ -649,6 +672,10 @@ async fn reserve(
     let request = request.clone();
     let network = network.to_string();
     let proposed: PayoutId = new_id(state.clock.as_ref());
+    // Resolved by `accept` (a clock that cannot be used arrives as the `unroutable` refusal,
+    // answered before this is read).
+    let test_clock: Option<TestClockId> =
+        request.test_clock.as_deref().and_then(|c| c.parse().ok());
     let outcome = state
         .store
         .write(move |mut c| {
@@ -689,6 +716,7 @@ async fn reserve(
                     Amount::ZERO
                 };
                 let fees = payout_fees(&plan, request.amount, volume);
+                let created_at = crate::test_clocks::object_now(&mut c, clock.as_ref(), test_clock).await?;
                 let record = PayoutRecord {
                     id,
                     merchant_id: caller.merchant_id,
@@ -710,8 +738,9 @@ async fn reserve(
                     failure_message: None,
                     fee: fees.total().unwrap_or(Amount::ZERO),
                     refund_id: refund.as_ref().map(|r| r.refund_id.to_string()),
-                    created_at: now,
+                    created_at,
                     updated_at: now,
+                    test_clock,
                 };
                 payouts::insert(&mut c, &record).await?;
                 if let Some(link) = &refund {
@@ -979,10 +1008,14 @@ pub struct PayoutView {
     paid_at: Option<String>,
     #[schema(value_type = Object)]
     metadata: Value,
+    /// When it was created: on its test clock's time when it lives on one.
     #[schema(schema_with = crate::openapi::timestamp)]
     created: String,
+    /// When cajero last changed it (real time).
     #[schema(schema_with = crate::openapi::timestamp)]
     updated: String,
+    /// The test clock it lives on (test mode), or null: real time.
+    test_clock: Option<String>,
 }
 
 /// What the beneficiary needs at the counter.
@@ -1044,6 +1077,7 @@ pub fn payout_view(p: &PayoutRecord, attempts: &[AttemptRecord], public_url: &st
         metadata: p.metadata.clone(),
         created: crate::time::rfc3339(p.created_at),
         updated: crate::time::rfc3339(p.updated_at),
+        test_clock: p.test_clock.map(|c| c.to_string()),
     }
 }
 
@@ -1104,7 +1138,11 @@ pub async fn apply_network_order(
     order: &NetworkOrder,
 ) -> Result<(), StoreError> {
     use cajero_connect::NetworkStatus as N;
+    let in_time = order
+        .paid_at
+        .is_some_and(|at| payout.expires_at.is_none_or(|expires| at <= expires));
     let event = match order.status {
+        N::Paid if in_time => PayoutEvent::CollectInTime,
         N::Paid => PayoutEvent::Collect,
         N::Expired => PayoutEvent::Expire,
         N::Canceled => PayoutEvent::Cancel,
@@ -1113,7 +1151,9 @@ pub async fn apply_network_order(
     close(conn, clock, public_url, payout, event, order.paid_at).await
 }
 
-/// Moves an open payout to paid, expired or canceled, settling its reservation, and emits.
+/// Moves an open payout to paid, expired or canceled, settling its reservation, and emits. A
+/// collection made in time also moves an expired payout to paid (the money is posted again,
+/// [`late`]); cash collected for a payout closed otherwise is held in suspense as an exception.
 pub async fn close(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
@@ -1127,9 +1167,15 @@ pub async fn close(
         Ok(Step::To(to)) => to,
         Ok(Step::Stay) => return Ok(()),
         Err(e) => {
-            if event == PayoutEvent::Collect {
-                // Cash left a counter for a payout we had closed: an exception to investigate.
+            if matches!(event, PayoutEvent::Collect | PayoutEvent::CollectInTime)
+                && matches!(
+                    payout.status,
+                    PayoutStatus::Expired | PayoutStatus::Canceled
+                )
+            {
+                // Cash left a counter for a payout we had closed: never unaccounted.
                 tracing::error!(payout = %payout.id, status = %payout.status, "collected after it was closed: {e}");
+                late::hold_collected_after_close(conn, clock, payout, now).await?;
             }
             return Ok(());
         }
@@ -1142,7 +1188,17 @@ pub async fn close(
     if !payouts::transition(conn, payout.id, payout.status, to, paid, None, now).await? {
         return Ok(());
     }
-    resolve_reservation(conn, payout, to == PayoutStatus::Paid, now).await?;
+    if payout.status == PayoutStatus::Expired {
+        // Collected in time after our expiry voided the reservation.
+        late::post_collected_in_time(conn, clock, payout, now).await?;
+        if payout.refund_id.is_some() {
+            // Its refund was failed when it expired; the customer got the cash after all.
+            let kind = "refund_collected_after_failure";
+            late::raise(conn, clock, payout, kind, payout.amount, now).await?;
+        }
+    } else {
+        resolve_reservation(conn, payout, to == PayoutStatus::Paid, now).await?;
+    }
     crate::refunds::payout_closed(conn, clock, payout.id, to).await?;
     let event_type = match to {
         PayoutStatus::Paid => EventType::PayoutPaid,

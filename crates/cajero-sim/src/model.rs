@@ -153,6 +153,9 @@ pub struct Order {
     /// Where its callbacks go, as given on the create; the merchant's URL when absent.
     #[serde(default)]
     pub callback_url: Option<String>,
+    /// The merchant's test clock it lives on, if any (its time instead of the network's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_clock: Option<String>,
 }
 
 /// What a counter operation was.

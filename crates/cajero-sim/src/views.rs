@@ -95,6 +95,9 @@ pub struct OrderView {
     /// Where this order's callbacks go, when the create named a URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,
+    /// The merchant's test clock it lives on, when it lives on one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_clock: Option<String>,
 }
 
 impl OrderView {
@@ -136,6 +139,7 @@ impl OrderView {
             wrong_code_attempts: order.wrong_code_attempts,
             attempts,
             callback_url: order.callback_url.clone(),
+            test_clock: order.test_clock.clone(),
         }
     }
 }

@@ -41,6 +41,7 @@ pub mod secret_box;
 pub mod settlements;
 mod sqlite_writer;
 pub mod stored_secrets;
+pub mod test_clocks;
 pub mod testing;
 pub mod time;
 pub mod topups;

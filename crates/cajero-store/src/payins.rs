@@ -1,6 +1,6 @@
 //! Pay-ins (cash vouchers) as stored.
 
-use cajero_domain::id::{MerchantId, PayinId};
+use cajero_domain::id::{MerchantId, PayinId, TestClockId};
 use cajero_domain::lifecycle::PayinStatus;
 use cajero_domain::merchant::Mode;
 use cajero_domain::money::{Amount, Currency};
@@ -53,10 +53,12 @@ pub struct PayinRecord {
     pub amount_refunded: Amount,
     /// Fee charged (with its IVA) when paid.
     pub fee: Amount,
-    /// Created.
+    /// Created (on its test clock's time when it has one).
     pub created_at: Timestamp,
-    /// Last changed.
+    /// Last changed (real time: the record's own history).
     pub updated_at: Timestamp,
+    /// The test clock it lives on (test mode only).
+    pub test_clock: Option<TestClockId>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -83,6 +85,7 @@ struct Row {
     fee: i64,
     created_at: i64,
     updated_at: i64,
+    test_clock: Option<String>,
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -123,14 +126,19 @@ impl TryFrom<Row> for PayinRecord {
             fee: Amount::new(r.fee).map_err(corrupt)?,
             created_at: Micros(r.created_at).to_timestamp(),
             updated_at: Micros(r.updated_at).to_timestamp(),
+            test_clock: r
+                .test_clock
+                .map(|c| c.parse())
+                .transpose()
+                .map_err(corrupt)?,
         })
     }
 }
 
 const SELECT: &str = "SELECT id, merchant_id, livemode, status, amount, currency, network, \
     reference, description, customer, metadata, network_order_id, payment_code, agreement_code, \
-    barcode_data, page_token, expires_at, paid_at, amount_refunded, fee, created_at, updated_at \
-    FROM payins";
+    barcode_data, page_token, expires_at, paid_at, amount_refunded, fee, created_at, updated_at, \
+    test_clock FROM payins";
 
 /// Stores a new pay-in.
 pub async fn insert(conn: &mut Conn<'_>, p: &PayinRecord) -> Result<(), StoreError> {
@@ -139,8 +147,8 @@ pub async fn insert(conn: &mut Conn<'_>, p: &PayinRecord) -> Result<(), StoreErr
         "INSERT INTO payins (id, merchant_id, livemode, status, amount, currency, network, \
          reference, description, customer, metadata, network_order_id, payment_code, \
          agreement_code, barcode_data, page_token, expires_at, paid_at, amount_refunded, fee, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+         created_at, updated_at, test_clock) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
         p.id.to_string(),
         p.merchant_id.to_string(),
         p.mode.is_live(),
@@ -163,6 +171,7 @@ pub async fn insert(conn: &mut Conn<'_>, p: &PayinRecord) -> Result<(), StoreErr
         p.fee.minor(),
         Micros::from(p.created_at).0,
         Micros::from(p.updated_at).0,
+        p.test_clock.map(|c| c.to_string()),
     )?;
     Ok(())
 }
@@ -305,16 +314,39 @@ pub async fn add_refunded(
     Ok(changed == 1)
 }
 
-/// Open pay-ins whose expiry has passed, oldest first, at most `limit`.
+/// Open pay-ins on real time whose expiry has passed at `now`, oldest first, at most `limit`:
+/// those without a test clock, and those on a clock deleted since (only a create racing the
+/// delete can leave one open there; it falls back to real time).
 pub async fn due_for_expiry(
     conn: &mut Conn<'_>,
     now: Timestamp,
     limit: i64,
 ) -> Result<Vec<PayinRecord>, StoreError> {
     let sql = AssertSqlSafe(format!(
-        "{SELECT} WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
+        "{SELECT} WHERE status = 'pending' AND expires_at <= $1 AND (test_clock IS NULL \
+         OR EXISTS (SELECT 1 FROM test_clocks c WHERE c.id = test_clock \
+                    AND c.deleted_at IS NOT NULL)) \
+         ORDER BY expires_at LIMIT $2"
     ));
     let rows = fetch!(all, conn, Row, sql, Micros::from(now).0, limit)?;
+    rows.into_iter().map(PayinRecord::try_from).collect()
+}
+
+/// Open pay-ins on test clocks whose expiry has passed on their clock (on `clock` only, when
+/// given), oldest first, at most `limit`.
+pub async fn due_on_test_clocks(
+    conn: &mut Conn<'_>,
+    clock: Option<TestClockId>,
+    limit: i64,
+) -> Result<Vec<PayinRecord>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "{SELECT} WHERE status = 'pending' AND test_clock IS NOT NULL \
+         AND ($1 = '' OR test_clock = $1) \
+         AND expires_at <= (SELECT c.frozen_time FROM test_clocks c WHERE c.id = test_clock) \
+         ORDER BY expires_at LIMIT $2"
+    ));
+    let clock = clock.map(|c| c.to_string()).unwrap_or_default();
+    let rows = fetch!(all, conn, Row, sql, clock, limit)?;
     rows.into_iter().map(PayinRecord::try_from).collect()
 }
 

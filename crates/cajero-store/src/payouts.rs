@@ -1,6 +1,6 @@
 //! Payouts (cash pick-ups) and their counter attempts, as stored.
 
-use cajero_domain::id::{MerchantId, PayoutId};
+use cajero_domain::id::{MerchantId, PayoutId, TestClockId};
 use cajero_domain::lifecycle::PayoutStatus;
 use cajero_domain::merchant::Mode;
 use cajero_domain::money::{Amount, Currency};
@@ -53,10 +53,12 @@ pub struct PayoutRecord {
     pub fee: Amount,
     /// The refund it pays, if any.
     pub refund_id: Option<String>,
-    /// Created.
+    /// Created (on its test clock's time when it has one).
     pub created_at: Timestamp,
-    /// Last changed.
+    /// Last changed (real time: the record's own history).
     pub updated_at: Timestamp,
+    /// The test clock it lives on (test mode only).
+    pub test_clock: Option<TestClockId>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -83,6 +85,7 @@ struct Row {
     refund_id: Option<String>,
     created_at: i64,
     updated_at: i64,
+    test_clock: Option<String>,
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -119,14 +122,19 @@ impl TryFrom<Row> for PayoutRecord {
             refund_id: r.refund_id,
             created_at: Micros(r.created_at).to_timestamp(),
             updated_at: Micros(r.updated_at).to_timestamp(),
+            test_clock: r
+                .test_clock
+                .map(|c| c.parse())
+                .transpose()
+                .map_err(corrupt)?,
         })
     }
 }
 
 const SELECT: &str = "SELECT id, merchant_id, livemode, status, amount, currency, network, \
     reference, beneficiary, metadata, network_order_id, pickup_code, page_token, expires_in_s, \
-    expires_at, paid_at, failure_code, failure_message, fee, refund_id, created_at, updated_at \
-    FROM payouts";
+    expires_at, paid_at, failure_code, failure_message, fee, refund_id, created_at, updated_at, \
+    test_clock FROM payouts";
 
 /// Stores a new payout.
 pub async fn insert(conn: &mut Conn<'_>, p: &PayoutRecord) -> Result<(), StoreError> {
@@ -135,8 +143,8 @@ pub async fn insert(conn: &mut Conn<'_>, p: &PayoutRecord) -> Result<(), StoreEr
         "INSERT INTO payouts (id, merchant_id, livemode, status, amount, currency, network, \
          reference, beneficiary, metadata, network_order_id, pickup_code, page_token, \
          expires_in_s, expires_at, paid_at, failure_code, failure_message, fee, refund_id, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+         created_at, updated_at, test_clock) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
         p.id.to_string(),
         p.merchant_id.to_string(),
         p.mode.is_live(),
@@ -159,6 +167,7 @@ pub async fn insert(conn: &mut Conn<'_>, p: &PayoutRecord) -> Result<(), StoreEr
         &p.refund_id,
         Micros::from(p.created_at).0,
         Micros::from(p.updated_at).0,
+        p.test_clock.map(|c| c.to_string()),
     )?;
     Ok(())
 }
@@ -308,16 +317,39 @@ pub async fn set_fee(conn: &mut Conn<'_>, id: PayoutId, fee: Amount) -> Result<(
     Ok(())
 }
 
-/// Open payouts whose code expired, oldest first, at most `limit`.
+/// Open payouts on real time whose expiry has passed at `now`, oldest first, at most `limit`:
+/// those without a test clock, and those on a clock deleted since (only a create racing the
+/// delete can leave one open there; it falls back to real time).
 pub async fn due_for_expiry(
     conn: &mut Conn<'_>,
     now: Timestamp,
     limit: i64,
 ) -> Result<Vec<PayoutRecord>, StoreError> {
     let sql = AssertSqlSafe(format!(
-        "{SELECT} WHERE status = 'available' AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
+        "{SELECT} WHERE status = 'available' AND expires_at <= $1 AND (test_clock IS NULL \
+         OR EXISTS (SELECT 1 FROM test_clocks c WHERE c.id = test_clock \
+                    AND c.deleted_at IS NOT NULL)) \
+         ORDER BY expires_at LIMIT $2"
     ));
     let rows = fetch!(all, conn, Row, sql, Micros::from(now).0, limit)?;
+    rows.into_iter().map(PayoutRecord::try_from).collect()
+}
+
+/// Open payouts on test clocks whose expiry has passed on their clock (on `clock` only, when
+/// given), oldest first, at most `limit`.
+pub async fn due_on_test_clocks(
+    conn: &mut Conn<'_>,
+    clock: Option<TestClockId>,
+    limit: i64,
+) -> Result<Vec<PayoutRecord>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "{SELECT} WHERE status = 'available' AND test_clock IS NOT NULL \
+         AND ($1 = '' OR test_clock = $1) \
+         AND expires_at <= (SELECT c.frozen_time FROM test_clocks c WHERE c.id = test_clock) \
+         ORDER BY expires_at LIMIT $2"
+    ));
+    let clock = clock.map(|c| c.to_string()).unwrap_or_default();
+    let rows = fetch!(all, conn, Row, sql, clock, limit)?;
     rows.into_iter().map(PayoutRecord::try_from).collect()
 }
 

@@ -6,7 +6,7 @@
 //! `settlement_lines.batch_id` makes settling a pay-in batch twice impossible, even when two
 //! workers race; [`lock_merchant`] makes the loser of such a race wait and then find nothing.
 
-use cajero_domain::id::{MerchantId, SettlementId};
+use cajero_domain::id::{MerchantId, SettlementId, TestClockId};
 use cajero_domain::ledger::settlement::CopPerUsd;
 use cajero_domain::ledger::{AccountKey, AccountKind, TransferCode};
 use cajero_domain::merchant::Mode;
@@ -116,19 +116,24 @@ pub fn pending_account(merchant: MerchantId, mode: Mode) -> AccountKey {
 pub async fn due_merchants(
     conn: &mut Conn<'_>,
     today: Date,
+    clock: Option<TestClockId>,
     limit: i64,
 ) -> Result<Vec<(MerchantId, Mode)>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "SELECT DISTINCT b.merchant_id, b.livemode FROM ledger_batches b \
+         WHERE b.code = $1 AND b.available_on <= $2 AND b.merchant_id IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM settlement_lines l WHERE l.batch_id = b.id) \
+         AND {ON_CLOCK} ORDER BY b.merchant_id, b.livemode LIMIT $3"
+    ));
     let rows = fetch!(
         all,
         conn,
         (String, bool),
-        "SELECT DISTINCT b.merchant_id, b.livemode FROM ledger_batches b \
-         WHERE b.code = $1 AND b.available_on <= $2 AND b.merchant_id IS NOT NULL \
-         AND NOT EXISTS (SELECT 1 FROM settlement_lines l WHERE l.batch_id = b.id) \
-         ORDER BY b.merchant_id, b.livemode LIMIT $3",
+        sql,
         TransferCode::Payin.as_str(),
         today.to_string(),
         limit,
+        clock_param(clock),
     )?;
     rows.into_iter()
         .map(|(m, live)| Ok((m.parse().map_err(corrupt)?, Mode::from_livemode(live))))
@@ -158,12 +163,10 @@ pub async fn due_lines(
     merchant: MerchantId,
     mode: Mode,
     today: Date,
+    clock: Option<TestClockId>,
     limit: i64,
 ) -> Result<Vec<SettlementLine>, StoreError> {
-    fetch!(
-        all,
-        conn,
-        SettlementLine,
+    let sql = AssertSqlSafe(format!(
         "SELECT b.id AS batch_id, b.source_id, b.available_on, \
          CAST(COALESCE(SUM(CASE WHEN t.credit_account_id = $3 THEN t.amount ELSE 0 END), 0) \
               AS BIGINT) AS gross, \
@@ -176,7 +179,15 @@ pub async fn due_lines(
          WHERE b.merchant_id = $1 AND b.livemode = $2 AND b.code = $4 AND b.currency = $5 \
          AND b.available_on <= $6 AND t.mode = 'single' \
          AND NOT EXISTS (SELECT 1 FROM settlement_lines l WHERE l.batch_id = b.id) \
+         AND {} \
          GROUP BY b.id, b.source_id, b.available_on ORDER BY b.id LIMIT $7",
+        ON_CLOCK.replace("$4", "$8")
+    ));
+    fetch!(
+        all,
+        conn,
+        SettlementLine,
+        sql,
         merchant.to_string(),
         mode.is_live(),
         pending_account(merchant, mode).to_string(),
@@ -184,8 +195,23 @@ pub async fn due_lines(
         Currency::Cop.code(),
         today.to_string(),
         limit,
+        clock_param(clock),
     )
     .map_err(StoreError::from)
+}
+
+/// Which pay-in batches a settlement run covers (`$4` is [`clock_param`]): with no clock, those
+/// of pay-ins on real time, or on a test clock since deleted (they fall back to real time, so
+/// nothing stays pending forever); with a test clock, only those of its pay-ins, settled when
+/// their date comes on that clock (`crate::test_clocks` of the server).
+const ON_CLOCK: &str = "(($4 = '' AND NOT EXISTS (SELECT 1 FROM payins p \
+     JOIN test_clocks c ON c.id = p.test_clock \
+     WHERE p.id = b.source_id AND c.deleted_at IS NULL)) \
+     OR ($4 <> '' AND EXISTS (SELECT 1 FROM payins p \
+     WHERE p.id = b.source_id AND p.test_clock = $4)))";
+
+fn clock_param(clock: Option<TestClockId>) -> String {
+    clock.map(|c| c.to_string()).unwrap_or_default()
 }
 
 /// Records a settlement and its lines. A pay-in batch already settled, or the same settlement

@@ -380,7 +380,9 @@ async fn a_payin_batch_can_be_a_line_of_one_settlement_only(store: Store) {
     let today = date(2026, 11, 2);
     let lines = store
         .read(move |mut c| {
-            Box::pin(async move { settlements::due_lines(&mut c, m, Mode::Live, today, 10).await })
+            Box::pin(
+                async move { settlements::due_lines(&mut c, m, Mode::Live, today, None, 10).await },
+            )
         })
         .await
         .unwrap();
@@ -422,7 +424,9 @@ async fn a_payin_batch_can_be_a_line_of_one_settlement_only(store: Store) {
     assert!(err.is_unique_violation(), "{err}");
     let due = store
         .read(move |mut c| {
-            Box::pin(async move { settlements::due_lines(&mut c, m, Mode::Live, today, 10).await })
+            Box::pin(
+                async move { settlements::due_lines(&mut c, m, Mode::Live, today, None, 10).await },
+            )
         })
         .await
         .unwrap();

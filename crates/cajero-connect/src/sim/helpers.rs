@@ -102,6 +102,11 @@ pub struct SimCounter {
 }
 
 #[derive(Debug, Deserialize)]
+struct TestClockWire {
+    frozen_time: Timestamp,
+}
+
+#[derive(Debug, Deserialize)]
 struct Flushed {
     attempted: u64,
 }
@@ -180,11 +185,13 @@ impl SimConnector {
     }
 
     /// The counter directory, optionally one network's and one city's (case and accents
-    /// ignored) (`GET /counter/v1/counters`).
+    /// ignored), open or not at a test clock's time when one is named
+    /// (`GET /counter/v1/counters`).
     pub async fn counters(
         &self,
         network: Option<&str>,
         city: Option<&str>,
+        test_clock: Option<&str>,
     ) -> Result<Vec<SimCounter>, ConnectError> {
         let mut query = Vec::new();
         if let Some(network) = network {
@@ -193,10 +200,49 @@ impl SimConnector {
         if let Some(city) = city {
             query.push(("city", city));
         }
+        if let Some(clock) = test_clock {
+            query.push(("test_clock", clock));
+        }
         let list: ListWire<SimCounter> = self
             .control(Method::GET, &["counter", "v1", "counters"], &query, None)
             .await?;
         Ok(list.data)
+    }
+
+    /// Creates this merchant's test clock at the network at `frozen_time`, or moves it forward
+    /// to it; what falls due on it happens before the answer. Signed: a shared simulator keeps
+    /// each merchant's clocks apart (`POST /v1/test_clocks/{id}/advance`).
+    pub async fn advance_test_clock(
+        &self,
+        id: &str,
+        frozen_time: Timestamp,
+    ) -> Result<Timestamp, ConnectError> {
+        let body = serde_json::to_vec(&json!({"frozen_time": frozen_time}))
+            .map_err(|e| ConnectError::Protocol(format!("request body: {e}")))?;
+        let url = self.url(&["v1", "test_clocks", id, "advance"], &[]);
+        let (reply, _evidence) = self.send(Method::POST, url, body, true).await;
+        let reply = reply?;
+        if reply.status != 200 {
+            return Err(error_from(&reply));
+        }
+        let clock: TestClockWire = serde_json::from_slice(&reply.body)
+            .map_err(|e| ConnectError::Protocol(format!("answer: {e}")))?;
+        Ok(clock.frozen_time)
+    }
+
+    /// Forgets this merchant's test clock at the network (`DELETE /v1/test_clocks/{id}`); a
+    /// clock the network never heard of is already gone.
+    pub async fn delete_test_clock(&self, id: &str) -> Result<(), ConnectError> {
+        let url = self.url(&["v1", "test_clocks", id], &[]);
+        let (reply, _evidence) = self.send(Method::DELETE, url, Vec::new(), true).await;
+        let reply = reply?;
+        match reply.status {
+            200 => Ok(()),
+            _ => match error_from(&reply) {
+                ConnectError::NotFound => Ok(()),
+                other => Err(other),
+            },
+        }
     }
 
     /// One callback delivery pass now; `force` ignores backoff and delays and releases held

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ConnectError, CreatePickup, CreateVoucher, DocumentRef, NetworkAttempt, NetworkOrder,
-    NetworkStatus, OrderKind,
+    NetworkStatus, OrderKind, TestClockRef,
 };
 
 /// The only currency the simulator's networks take.
@@ -36,6 +36,9 @@ pub(crate) struct CreateCollectionBody<'a> {
     /// Where the network calls back about this order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) callback_url: Option<&'a str>,
+    /// The test clock the order lives on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_clock: Option<&'a TestClockRef>,
 }
 
 impl<'a> From<&'a CreateVoucher> for CreateCollectionBody<'a> {
@@ -52,6 +55,7 @@ impl<'a> From<&'a CreateVoucher> for CreateCollectionBody<'a> {
             }),
             expires_in_seconds: request.expires_in_seconds,
             callback_url: None,
+            test_clock: request.test_clock.as_ref(),
         }
     }
 }
@@ -68,6 +72,9 @@ pub(crate) struct CreatePayoutBody<'a> {
     /// Where the network calls back about this order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) callback_url: Option<&'a str>,
+    /// The test clock the order lives on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_clock: Option<&'a TestClockRef>,
 }
 
 impl<'a> From<&'a CreatePickup> for CreatePayoutBody<'a> {
@@ -83,6 +90,7 @@ impl<'a> From<&'a CreatePickup> for CreatePayoutBody<'a> {
             },
             expires_in_seconds: request.expires_in_seconds,
             callback_url: None,
+            test_clock: request.test_clock.as_ref(),
         }
     }
 }
@@ -228,6 +236,7 @@ mod tests {
             customer_name: None,
             customer_document: None,
             expires_in_seconds: 3_600,
+            test_clock: None,
         };
         let body = serde_json::to_value(CreateCollectionBody::from(&request)).unwrap();
         assert_eq!(

@@ -155,6 +155,7 @@ pub fn voucher(reference: &str, amount: i64) -> CreateVoucher {
             number: "1020304050".into(),
         }),
         expires_in_seconds: 72 * 3_600,
+        test_clock: None,
     }
 }
 
@@ -169,5 +170,6 @@ pub fn pickup(reference: &str, amount: i64, document: &str) -> CreatePickup {
             number: document.into(),
         },
         expires_in_seconds: 7 * 24 * 3_600,
+        test_clock: None,
     }
 }

@@ -123,21 +123,6 @@ pub fn payout_expires_in_seconds() -> Object {
     expiry(EXPIRES_IN_S_MIN, EXPIRES_IN_S_MAX, EXPIRES_IN_S_DEFAULT)
 }
 
-/// How far a test clock moves.
-pub fn clock_advance_seconds() -> Object {
-    let max = crate::routes::CLOCK_ADVANCE_S_MAX;
-    integer(
-        1,
-        max,
-        false,
-        format!(
-            "How far forward: 1 second to {} ({} seconds).",
-            duration(max),
-            grouped(max)
-        ),
-    )
-}
-
 /// A top-up's amount.
 pub fn topup_amount() -> Object {
     let max = crate::funds::TOPUP_AMOUNT_MINOR_MAX;

@@ -6,7 +6,7 @@
 //! schemathesis's stateful phase follows, create → retrieve → cancel …).
 
 use cajero_domain::id::{
-    Event, IdKind, Payin, Payout, Refund, Settlement, Topup, Transfer, WebhookEndpoint,
+    Event, IdKind, Payin, Payout, Refund, Settlement, TestClock, Topup, Transfer, WebhookEndpoint,
 };
 use cajero_domain::ledger::TransferCode;
 use cajero_domain::lifecycle::{PayinStatus, PayoutStatus};
@@ -28,6 +28,7 @@ fn prefix_of(collection: &str) -> Option<&'static str> {
         "events" => Event::PREFIX,
         "webhook_endpoints" => WebhookEndpoint::PREFIX,
         "balance_transactions" => Transfer::PREFIX,
+        "test_clocks" => TestClock::PREFIX,
         _ => return None,
     })
 }
@@ -89,6 +90,41 @@ pub fn refine(doc: &mut Value) {
         }
     }
     free_text(doc);
+    test_clocks(doc);
+}
+
+/// Test clocks' limits, from the constants `test_clocks` enforces.
+fn test_clocks(doc: &mut Value) {
+    use crate::test_clocks::{ADVANCE_S_MAX, DRIFT_S_MAX, NAME_CHARS_MAX};
+    let schemas = &mut doc["components"]["schemas"];
+    let days = |s: i64| s / 86_400;
+    if schemas["CreateTestClock"].is_object() {
+        let create = &mut schemas["CreateTestClock"]["properties"];
+        create["frozen_time"]["description"] = Value::String(format!(
+            "The clock's time to start at, in Unix seconds, within {} days of the real time now.",
+            days(DRIFT_S_MAX)
+        ));
+        create["name"]["maxLength"] = json!(NAME_CHARS_MAX);
+        create["name"]["description"] = Value::String(format!(
+            "A name to recognise it by (1–{NAME_CHARS_MAX} characters)."
+        ));
+    }
+    if schemas["AdvanceTestClock"].is_object() {
+        schemas["AdvanceTestClock"]["properties"]["frozen_time"]["description"] =
+            Value::String(format!(
+                "The clock's new time, in Unix seconds: not earlier than its time now (the same \
+                 time again changes nothing: a retry), at most {} days later, and within {} days \
+                 of the real time now.",
+                days(ADVANCE_S_MAX),
+                days(DRIFT_S_MAX)
+            ));
+    }
+    for schema in ["CreatePayin", "CreatePayout"] {
+        let property = &mut schemas[schema]["properties"]["test_clock"];
+        if property.is_object() {
+            property["pattern"] = Value::String(id_pattern(TestClock::PREFIX, ""));
+        }
+    }
 }
 
 /// The `{id}` of a path and the cursors of a list: ids of the collection's kind.
@@ -386,6 +422,12 @@ fn links_from(operation: &str) -> &'static [(&'static str, &'static str, &'stati
             ("CancelPayout", "cancel_payout", CREATED),
         ],
         "create_topup" => &[("RetrieveTopup", "retrieve_topup", CREATED)],
+        "create_test_clock" => &[
+            ("RetrieveTestClock", "retrieve_test_clock", CREATED),
+            ("AdvanceTestClock", "advance_test_clock", CREATED),
+            ("DeleteTestClock", "delete_test_clock", CREATED),
+        ],
+        "list_test_clocks" => &[("RetrieveFirstTestClock", "retrieve_test_clock", FIRST)],
         "create_webhook_endpoint" => &[
             ("RetrieveEndpoint", "retrieve_webhook_endpoint", CREATED),
             ("UpdateEndpoint", "update_webhook_endpoint", CREATED),

@@ -17,11 +17,10 @@ mod payins;
 mod payouts;
 mod refunds;
 mod settlements;
+mod test_clocks;
 mod test_helpers;
 mod topups;
 mod webhook_endpoints;
-
-pub(crate) use test_helpers::CLOCK_ADVANCE_S_MAX;
 
 /// What is not part of the merchant API: metrics, network callbacks, customer pages and the
 /// API's own description.
@@ -73,7 +72,9 @@ fn orders() -> OpenApiRouter<AppState> {
         .routes(routes!(payouts::cancel))
         .routes(routes!(test_helpers::pay_payin))
         .routes(routes!(test_helpers::collect_payout))
-        .routes(routes!(test_helpers::advance_clock))
+        .routes(routes!(test_clocks::list, test_clocks::create))
+        .routes(routes!(test_clocks::retrieve, test_clocks::delete))
+        .routes(routes!(test_clocks::advance))
 }
 
 /// Webhook endpoints and events.

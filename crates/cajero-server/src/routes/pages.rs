@@ -185,7 +185,7 @@ async fn counters(state: &AppState, network: &str) -> Vec<CounterView> {
     let Some(sim) = state.networks.sim() else {
         return Vec::new();
     };
-    match sim.counters(Some(network), Some("Bogotá")).await {
+    match sim.counters(Some(network), Some("Bogotá"), None).await {
         Ok(list) => list
             .into_iter()
             .take(cajero_pages::COUNTERS_SHOWN_MAX)

@@ -9,9 +9,12 @@
 //! unit of work. Ids are derived from the day, the merchant and the batches, and a pay-in batch
 //! can be a line of one settlement only (a unique constraint), so running it twice, or on two
 //! servers at once, settles nothing twice.
+//!
+//! Pay-ins on a test clock settle on that clock's date, when it is advanced
+//! ([`run_on_test_clock`]); the worker on real time leaves them alone.
 
 use cajero_domain::calendar;
-use cajero_domain::id::{EventId, MerchantId, SettlementId, TransferId};
+use cajero_domain::id::{EventId, MerchantId, SettlementId, TestClockId, TransferId};
 use cajero_domain::ledger::settlement::cop_to_usd_cents;
 use cajero_domain::ledger::{AccountKey, AccountKind, Transfer, TransferCode, TransferMode};
 use cajero_domain::merchant::Mode;
@@ -72,13 +75,33 @@ pub struct RunReport {
     pub failed: Vec<(MerchantId, Mode, String)>,
 }
 
-/// One step of the settlement worker at the instant `now`.
+/// One step of the settlement worker at the instant `now`, for pay-ins on real time.
 pub async fn run_once(store: &Store, now: Timestamp) -> Result<RunReport, StoreError> {
-    let today = calendar::bogota_date(now);
+    run(store, now, calendar::bogota_date(now), None).await
+}
+
+/// Settles the pay-ins of one test clock whose date has come on that clock (`today`, its
+/// Bogotá date); records and events carry the real time `now`.
+pub async fn run_on_test_clock(
+    store: &Store,
+    now: Timestamp,
+    clock: TestClockId,
+    clock_time: Timestamp,
+) -> Result<RunReport, StoreError> {
+    run(store, now, calendar::bogota_date(clock_time), Some(clock)).await
+}
+
+async fn run(
+    store: &Store,
+    now: Timestamp,
+    today: Date,
+    clock: Option<TestClockId>,
+) -> Result<RunReport, StoreError> {
     let due = store
         .read(move |mut c| {
             Box::pin(async move {
-                settlements::due_merchants(&mut c, today, SETTLEMENT_MERCHANTS_PER_RUN_MAX).await
+                let limit = SETTLEMENT_MERCHANTS_PER_RUN_MAX;
+                settlements::due_merchants(&mut c, today, clock, limit).await
             })
         })
         .await?;
@@ -88,7 +111,10 @@ pub async fn run_once(store: &Store, now: Timestamp) -> Result<RunReport, StoreE
         loop {
             let outcome = store
                 .write(move |mut c| {
-                    Box::pin(async move { settle_merchant(&mut c, merchant, mode, now).await })
+                    Box::pin(async move {
+                        let day = Day { today, clock };
+                        settle_merchant_on(&mut c, merchant, mode, now, day).await
+                    })
                 })
                 .await;
             match outcome {
@@ -200,16 +226,38 @@ fn sum(lines: &[SettlementLine], f: fn(&SettlementLine) -> i64) -> Result<Amount
     Amount::checked_sum(amounts)
 }
 
-/// Settles one merchant in one mode inside the caller's unit of work.
+/// Settles one merchant's pay-ins on real time in one mode inside the caller's unit of work.
 pub async fn settle_merchant(
     conn: &mut Conn<'_>,
     merchant: MerchantId,
     mode: Mode,
     now: Timestamp,
 ) -> Result<Outcome, SettleError> {
-    let today = calendar::bogota_date(now);
+    let day = Day {
+        today: calendar::bogota_date(now),
+        clock: None,
+    };
+    settle_merchant_on(conn, merchant, mode, now, day).await
+}
+
+/// The settlement day, and the test clock whose pay-ins it covers (none: real time).
+#[derive(Debug, Clone, Copy)]
+struct Day {
+    today: Date,
+    clock: Option<TestClockId>,
+}
+
+async fn settle_merchant_on(
+    conn: &mut Conn<'_>,
+    merchant: MerchantId,
+    mode: Mode,
+    now: Timestamp,
+    day: Day,
+) -> Result<Outcome, SettleError> {
+    let Day { today, clock } = day;
     settlements::lock_merchant(conn, merchant, mode).await?;
-    let lines = settlements::due_lines(conn, merchant, mode, today, SETTLEMENT_LINES_MAX).await?;
+    let lines =
+        settlements::due_lines(conn, merchant, mode, today, clock, SETTLEMENT_LINES_MAX).await?;
     if lines.is_empty() {
         return Ok(Outcome::NothingDue);
     }

@@ -22,7 +22,8 @@ pub const RESPONSE_BODY_BYTES_MAX: usize = 4 * 1024;
 /// What one attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendResult {
-    /// When it started (the `webhook-timestamp`).
+    /// When it started, on the instance's clock (the `webhook-timestamp` header carries the real
+    /// time of sending).
     pub started_at: Timestamp,
     /// How long it took, in milliseconds.
     pub duration_ms: i64,
@@ -111,7 +112,9 @@ impl Sender {
             }
         };
         let id = delivery.event.id.to_string();
-        let timestamp = now.as_second();
+        // The real time of sending, never the injected clock: the receiver verifies it against
+        // its own clock (Standard Webhooks: within minutes).
+        let timestamp = crate::clock::wall_now().as_second();
         let body = delivery_body(&delivery.event);
         let Ok(secrets) = delivery
             .secrets

@@ -194,6 +194,7 @@ async fn an_abandoned_payin_claim_has_its_voucher_canceled_and_is_deleted(app: &
             customer_name: None,
             customer_document: None,
             expires_in_seconds: 3 * 86_400,
+            test_clock: None,
         })
         .await
         .result

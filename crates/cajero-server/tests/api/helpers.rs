@@ -143,6 +143,16 @@ pub async fn spawn_app_with(
 }
 
 impl TestApp {
+    /// A test app around a server started by the test itself (its database in `dir`).
+    pub fn from_parts(server: Running, clock: ManualClock, dir: tempfile::TempDir) -> TestApp {
+        TestApp {
+            server,
+            clock,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.server.url(), path)
     }

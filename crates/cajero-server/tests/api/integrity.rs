@@ -224,6 +224,7 @@ async fn a_payout_issued_by_the_poller_emits_its_events_once_and_the_retry_repla
                 number: "1020304050".into(),
             },
             expires_in_seconds: 7 * 24 * 3600,
+            test_clock: None,
         })
         .await
         .result

@@ -17,6 +17,7 @@ mod receiver;
 mod secrets;
 mod settlements;
 mod shapes;
+mod test_clocks;
 mod transport;
 mod webhook_delivery;
 mod webhook_support;

@@ -107,14 +107,42 @@ async fn topup(app: &TestApp, m: &Merchant, amount: i64) {
     .await;
 }
 
-async fn advance(app: &TestApp, m: &Merchant, seconds: i64) {
+/// Real time passes for the whole instance (the test harness moves its manual clock and the
+/// embedded simulator's; no API can): the expiry worker then runs once.
+async fn advance_real_time(app: &TestApp, seconds: i64) {
+    let state = &app.server.state;
+    app.clock.advance(jiff::SignedDuration::from_secs(seconds));
+    let sim = state.networks.sim().unwrap();
+    sim.advance_clock(seconds).await.unwrap();
+    sim.flush_callbacks(true).await.unwrap();
+    cajero_server::workers::expiry::run_once(state)
+        .await
+        .unwrap();
+}
+
+/// A test clock of `m` at the instance's time now; its id.
+async fn test_clock(app: &TestApp, m: &Merchant) -> (String, i64) {
+    use cajero_server::clock::Clock as _;
+    let now = app.clock.now().as_second();
+    let clock = post_ok(
+        app,
+        m,
+        "/v1/test_helpers/test_clocks",
+        &json!({"frozen_time": now}),
+    )
+    .await;
+    (clock["id"].as_str().unwrap().to_string(), now)
+}
+
+/// Moves a test clock to `frozen_time`.
+async fn advance_clock(app: &TestApp, m: &Merchant, clock: &str, frozen_time: i64) -> Value {
     post_ok(
         app,
         m,
-        "/v1/test_helpers/clock/advance",
-        &json!({"seconds": seconds}),
+        &format!("/v1/test_helpers/test_clocks/{clock}/advance"),
+        &json!({"frozen_time": frozen_time}),
     )
-    .await;
+    .await
 }
 
 async fn event_types(app: &TestApp, m: &Merchant) -> Vec<String> {
@@ -177,11 +205,13 @@ async fn a_voucher_is_issued_and_paid_at_a_counter(app: &TestApp) {
 
 async fn an_unpaid_voucher_expires_when_the_clock_passes_its_expiry(app: &TestApp) {
     let m = merchant(app).await;
+    let (clock, start) = test_clock(app, &m).await;
     let mut body = payin_body(20_000);
     body["expires_in_seconds"] = json!(3600);
+    body["test_clock"] = json!(clock);
     let payin = post_ok(app, &m, "/v1/payins", &body).await;
     let id = payin["id"].as_str().unwrap();
-    advance(app, &m, 3_601).await;
+    advance_clock(app, &m, &clock, start + 3_601).await;
     assert_eq!(
         get(app, &m, &format!("/v1/payins/{id}")).await["status"],
         "expired"
@@ -271,11 +301,13 @@ async fn a_payout_reserves_funds_and_is_collected_with_the_right_document(app: &
 async fn an_expired_payout_returns_its_money(app: &TestApp) {
     let m = merchant(app).await;
     topup(app, &m, 100_000).await;
+    let (clock, start) = test_clock(app, &m).await;
     let mut body = payout_body(60_000, "79876543");
     body["expires_in_seconds"] = json!(3600);
+    body["test_clock"] = json!(clock);
     let payout = post_ok(app, &m, "/v1/payouts", &body).await;
     assert_eq!(balance(app, &m).await, (40_000, 0, 60_000));
-    advance(app, &m, 3_601).await;
+    advance_clock(app, &m, &clock, start + 3_601).await;
     let id = payout["id"].as_str().unwrap();
     assert_eq!(
         get(app, &m, &format!("/v1/payouts/{id}")).await["status"],
@@ -735,7 +767,7 @@ async fn a_cash_refund_whose_pickup_expires_fails_and_can_be_refunded_again(app:
         get(app, &m, &format!("/v1/payins/{id}")).await["amount_refunded"],
         150_000
     );
-    advance(app, &m, 3_601).await;
+    advance_real_time(app, 3_601).await;
     let refunds = get(app, &m, &format!("/v1/payins/{id}/refunds")).await;
     assert_eq!(refunds["data"][0]["status"], "failed", "{refunds}");
     assert_eq!(
@@ -788,7 +820,7 @@ async fn the_poller_finds_a_payment_whose_callback_was_lost(app: &TestApp) {
         get(app, &m, &format!("/v1/payins/{id}")).await["status"],
         "pending"
     );
-    advance(app, &m, 16 * 60).await;
+    advance_real_time(app, 16 * 60).await;
     assert!(
         cajero_server::workers::poller::run_once(state)
             .await

@@ -38,6 +38,7 @@ impl State {
         amount: Amount,
         at: Timestamp,
     ) -> Result<CounterResult, SimError> {
+        let at = self.time_for_code(counter_id, OrderKind::Collection, code, at);
         let (counter, gate) = self.counter_gate(counter_id, at)?;
         let code: String = code.chars().filter(char::is_ascii_digit).collect();
         let order_id = self
@@ -86,6 +87,7 @@ impl State {
         document_number: &str,
         at: Timestamp,
     ) -> Result<CounterResult, SimError> {
+        let at = self.time_for_code(counter_id, OrderKind::Payout, code, at);
         let (counter, gate) = self.counter_gate(counter_id, at)?;
         let code: String = code.chars().filter(char::is_ascii_digit).collect();
         let document = normalize_document_number(document_number);
@@ -206,6 +208,26 @@ impl State {
             attempt,
             order: first,
         }
+    }
+
+    /// The time at the counter for whoever brings `code`: the time of the test clock its order
+    /// lives on, or the network's (`at`).
+    fn time_for_code(
+        &self,
+        counter_id: &str,
+        kind: OrderKind,
+        code: &str,
+        at: Timestamp,
+    ) -> Timestamp {
+        let Some(counter) = self.counters.get(counter_id) else {
+            return at;
+        };
+        let code: String = code.chars().filter(char::is_ascii_digit).collect();
+        self.by_code
+            .get(&(counter.network.clone(), kind, code))
+            .and_then(|id| self.orders.get(id))
+            .filter(|o| o.test_clock.is_some())
+            .map_or(at, |o| self.order_now(o))
     }
 
     /// The counter, and the outcome that stops everything before a code is looked at.

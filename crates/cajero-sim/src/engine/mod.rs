@@ -6,10 +6,12 @@ mod callbacks;
 mod counter_ops;
 mod orders;
 mod sweep;
+mod test_clocks;
 
 pub use callbacks::{CALLBACK_ATTEMPTS_MAX, DeliveryResult, DueCallback, retry_delay};
 pub use counter_ops::CounterResult;
 pub use orders::{CreateCollection, CreatePayout, Created, ListFilter, PartyInput};
+pub use test_clocks::{TEST_CLOCK_ID_BYTES_MAX, TestClock, TestClockRef};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -117,6 +119,9 @@ pub struct Meta {
     pub faults: Option<Faults>,
     /// Autopilot settings in force.
     pub autopilot: Option<AutopilotConfig>,
+    /// Merchants' test clocks, by id.
+    #[serde(default)]
+    pub test_clocks: BTreeMap<String, TestClock>,
 }
 
 /// The simulated clock: a start plus host time elapsed (unless frozen) plus advances.
@@ -179,8 +184,10 @@ pub struct State {
     pub(crate) by_reference: HashMap<(String, OrderKind, String), String>,
     pub(crate) by_code: HashMap<(String, OrderKind, String), String>,
     pub(crate) payouts_by_document: HashMap<(String, String), Vec<String>>,
-    pub(crate) open_by_expiry: BTreeSet<(Timestamp, String)>,
-    pub(crate) autopilot_queue: BTreeSet<(Timestamp, String)>,
+    /// Open orders by expiry, per timeline (the network's clock, each test clock).
+    pub(crate) expiries: test_clocks::Timelines,
+    /// Autopilot visits, per timeline.
+    pub(crate) visits: test_clocks::Timelines,
     pub(crate) attempts: BTreeMap<String, Attempt>,
     pub(crate) callbacks: BTreeMap<String, Callback>,
     /// Pending, not held callbacks in delivery order.
@@ -227,8 +234,8 @@ impl State {
             by_reference: HashMap::new(),
             by_code: HashMap::new(),
             payouts_by_document: HashMap::new(),
-            open_by_expiry: BTreeSet::new(),
-            autopilot_queue: BTreeSet::new(),
+            expiries: test_clocks::Timelines::default(),
+            visits: test_clocks::Timelines::default(),
             attempts: BTreeMap::new(),
             callbacks: BTreeMap::new(),
             callback_queue: BTreeSet::new(),
@@ -360,10 +367,10 @@ impl State {
                 .push(order.id.clone());
         }
         if order.status.is_open() {
-            self.open_by_expiry
-                .insert((order.expires_at, order.id.clone()));
+            let clock = order.test_clock.as_deref();
+            self.expiries.insert(clock, order.expires_at, &order.id);
             if let Some(at) = order.autopilot_at {
-                self.autopilot_queue.insert((at, order.id.clone()));
+                self.visits.insert(clock, at, &order.id);
             }
         }
     }

@@ -64,6 +64,10 @@ pub struct CreateCollection {
     /// fingerprint of a create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,
+    /// The merchant's test clock the order lives on (test mode); never part of the
+    /// fingerprint of a create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_clock: Option<super::TestClockRef>,
 }
 
 /// `POST /v1/payouts`.
@@ -90,6 +94,10 @@ pub struct CreatePayout {
     /// fingerprint of a create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,
+    /// The merchant's test clock the order lives on (test mode); never part of the
+    /// fingerprint of a create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_clock: Option<super::TestClockRef>,
 }
 
 /// A create's answer: the order, and whether it already existed (a repeated create).
@@ -127,6 +135,7 @@ struct NewOrder {
     party: Party,
     expires_in_seconds: Option<i64>,
     callback_url: Option<String>,
+    test_clock: Option<super::TestClockRef>,
     fingerprint: String,
 }
 
@@ -141,6 +150,7 @@ impl State {
         // Where to call back is not part of what is ordered: a repeated create from another
         // address is the same order.
         let callback_url = req.callback_url.take();
+        let test_clock = req.test_clock.take();
         let fingerprint = serde_json::to_string(&req).unwrap_or_default();
         let customer = req.customer.unwrap_or_default();
         let party = Party {
@@ -161,6 +171,7 @@ impl State {
                 party,
                 expires_in_seconds: req.expires_in_seconds,
                 callback_url,
+                test_clock,
                 fingerprint,
             },
             now,
@@ -175,6 +186,7 @@ impl State {
         now: Timestamp,
     ) -> Result<Created, SimError> {
         let callback_url = req.callback_url.take();
+        let test_clock = req.test_clock.take();
         let fingerprint = serde_json::to_string(&req).unwrap_or_default();
         let name = req.beneficiary.name.ok_or(SimError::InvalidRequest {
             param: "beneficiary.name",
@@ -199,6 +211,7 @@ impl State {
                 party,
                 expires_in_seconds: req.expires_in_seconds,
                 callback_url,
+                test_clock,
                 fingerprint,
             },
             now,
@@ -251,6 +264,14 @@ impl State {
                 ),
             });
         }
+        // An order on a test clock is created at that clock's time.
+        let now = match &new.test_clock {
+            Some(clock) => {
+                self.advance_test_clock(merchant_id, &clock.id, clock.frozen_time)?
+                    .now
+            }
+            None => now,
+        };
         if new.currency.as_deref().is_some_and(|c| c != "COP") {
             return Err(SimError::InvalidRequest {
                 param: "currency",
@@ -359,6 +380,7 @@ impl State {
             fingerprint: new.fingerprint,
             autopilot_at,
             callback_url: new.callback_url,
+            test_clock: new.test_clock.map(|c| c.id),
         };
         self.index_order(&order);
         self.orders.insert(id.clone(), order.clone());
@@ -479,7 +501,11 @@ impl State {
         id: &str,
         now: Timestamp,
     ) -> Result<Order, SimError> {
-        let status = self.order(merchant_id, kind, id)?.status;
+        let order = self.order(merchant_id, kind, id)?;
+        let (status, now) = match order.test_clock {
+            Some(_) => (order.status, self.order_now(order)),
+            None => (order.status, now),
+        };
         if !status.is_open() {
             return Err(SimError::NotCancelable {
                 status: status.as_str(),
@@ -500,10 +526,10 @@ impl State {
         now: Timestamp,
     ) -> Option<Order> {
         let order = self.orders.get_mut(id)?;
-        self.open_by_expiry
-            .remove(&(order.expires_at, order.id.clone()));
+        let clock = order.test_clock.as_deref();
+        self.expiries.remove(clock, order.expires_at, &order.id);
         if let Some(at) = order.autopilot_at {
-            self.autopilot_queue.remove(&(at, order.id.clone()));
+            self.visits.remove(clock, at, &order.id);
         }
         order.status = status;
         order.updated_at = now;

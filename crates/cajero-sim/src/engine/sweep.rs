@@ -11,19 +11,17 @@ use crate::model::{OrderKind, OrderStatus};
 const AUTOPILOT_RETRY: SignedDuration = SignedDuration::from_hours(1);
 
 impl State {
-    /// Runs every expiry and autopilot visit due at or before `now`, oldest first.
+    /// Runs every expiry and autopilot visit due at or before `now` on the network's own
+    /// clock, oldest first (orders on test clocks move only with their clock).
     pub fn sweep(&mut self, now: Timestamp) {
+        self.sweep_timeline(None, now);
+    }
+
+    /// Runs every expiry and autopilot visit due at or before `now` on one timeline.
+    pub(crate) fn sweep_timeline(&mut self, clock: Option<&str>, now: Timestamp) {
         loop {
-            let expiry = self
-                .open_by_expiry
-                .first()
-                .cloned()
-                .filter(|(t, _)| *t <= now);
-            let visit = self
-                .autopilot_queue
-                .first()
-                .cloned()
-                .filter(|(t, _)| *t <= now);
+            let expiry = self.expiries.first_due(clock, now);
+            let visit = self.visits.first_due(clock, now);
             match (expiry, visit) {
                 (None, None) => break,
                 (Some(e), Some(v)) if v.0 < e.0 => self.autopilot_visit_due(v.0, &v.1),
@@ -37,17 +35,18 @@ impl State {
         match self.close_order(id, OrderStatus::Expired, at) {
             Some(order) => self.enqueue_callback(&order, "expired", None, at),
             None => {
-                self.open_by_expiry.remove(&(at, id.to_owned()));
+                let clock = self.orders.get(id).and_then(|o| o.test_clock.clone());
+                self.expiries.remove(clock.as_deref(), at, id);
             }
         }
     }
 
     /// A simulated customer or beneficiary goes to a counter that is open and has the cash.
     fn autopilot_visit_due(&mut self, at: Timestamp, id: &str) {
-        self.autopilot_queue.remove(&(at, id.to_owned()));
         let Some(order) = self.orders.get_mut(id) else {
             return;
         };
+        self.visits.remove(order.test_clock.as_deref(), at, id);
         order.autopilot_at = None;
         let order = order.clone();
         if !order.status.is_open() {
@@ -70,7 +69,8 @@ impl State {
                 && let Some(o) = self.orders.get_mut(id)
             {
                 o.autopilot_at = Some(retry);
-                self.autopilot_queue.insert((retry, id.to_owned()));
+                let clock = o.test_clock.clone();
+                self.visits.insert(clock.as_deref(), retry, id);
                 self.dirty.orders.insert(id.to_owned());
             }
             return;

@@ -21,15 +21,18 @@ pub struct CounterQuery {
     pub network: Option<String>,
     /// Only this city (accents and case ignored).
     pub city: Option<String>,
+    /// `open_now` at this test clock's time instead of the network's.
+    pub test_clock: Option<String>,
 }
 
-/// `GET /counter/v1/counters?network=&city=`.
+/// `GET /counter/v1/counters?network=&city=&test_clock=`.
 pub async fn list_counters(
     State(sim): State<Arc<Sim>>,
     Query(q): Query<CounterQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let data = sim
-        .run(|state, now| {
+        .run(|state, _| {
+            let now = state.clock_now(q.test_clock.as_deref());
             state
                 .counters(q.network.as_deref(), q.city.as_deref())
                 .into_iter()

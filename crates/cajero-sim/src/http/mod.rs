@@ -41,6 +41,14 @@ pub fn router(sim: Arc<Sim>) -> Router {
             get(network::merchant_settlement_file),
         )
         .route("/v1/merchant/callback_url", post(network::set_callback_url))
+        .route(
+            "/v1/test_clocks/{id}",
+            get(network::get_test_clock).delete(network::delete_test_clock),
+        )
+        .route(
+            "/v1/test_clocks/{id}/advance",
+            post(network::advance_test_clock),
+        )
         // Counter API.
         .route("/counter/v1/counters", get(counter::list_counters))
         .route("/counter/v1/counters/{id}", get(counter::get_counter))

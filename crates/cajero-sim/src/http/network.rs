@@ -214,6 +214,55 @@ pub async fn file_response(
     Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
 }
 
+/// Body of a test clock advance.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceTestClock {
+    frozen_time: jiff::Timestamp,
+}
+
+fn test_clock_json(id: &str, clock: &engine::TestClock) -> serde_json::Value {
+    json!({"id": id, "object": "test_clock", "frozen_time": clock.now})
+}
+
+/// `POST /v1/test_clocks/{id}/advance` `{"frozen_time": "…"}`: creates the merchant's test
+/// clock at that time or moves it forward to it (never back); what falls due on it in between
+/// happens, each at its own instant, before the answer.
+pub async fn advance_test_clock(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+    signed: Signed,
+) -> Answer {
+    let body: AdvanceTestClock = signed.json()?;
+    let clock = sim
+        .run(|state, _| state.advance_test_clock(&signed.merchant_id, &id, body.frozen_time))
+        .await??;
+    Ok(Json(test_clock_json(&id, &clock)).into_response())
+}
+
+/// `GET /v1/test_clocks/{id}`.
+pub async fn get_test_clock(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+    signed: Signed,
+) -> Answer {
+    let clock = sim
+        .run(|state, _| state.test_clock(&signed.merchant_id, &id).cloned())
+        .await??;
+    Ok(Json(test_clock_json(&id, &clock)).into_response())
+}
+
+/// `DELETE /v1/test_clocks/{id}`: refused while orders on it are open.
+pub async fn delete_test_clock(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+    signed: Signed,
+) -> Answer {
+    sim.run(|state, _| state.delete_test_clock(&signed.merchant_id, &id))
+        .await??;
+    Ok(Json(json!({"id": id, "object": "test_clock", "deleted": true})).into_response())
+}
+
 /// `POST /v1/merchant/callback_url` `{"callback_url": "http://…" | null}`.
 pub async fn set_callback_url(State(sim): State<Arc<Sim>>, signed: Signed) -> Answer {
     #[derive(Deserialize)]

@@ -10,4 +10,5 @@ mod magic;
 mod network;
 mod restart;
 mod settlement;
+mod test_clocks;
 mod ventanilla;
