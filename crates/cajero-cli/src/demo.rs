@@ -155,7 +155,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "    curl -s {base}/v1/payins -u {key}: -H 'Idempotency-Key: demo-1' -H 'Content-Type: application/json' \\\n      -d '{{\"amount\": 150000, \"currency\": \"COP\", \"reference\": \"order-1\"}}'"
     );
     println!(
-        "    # time travel for your own objects only: a test clock, then objects with \"test_clock\"\n    curl -s {base}/v1/test_helpers/test_clocks -u {key}: -H 'Content-Type: application/json' -d \"{{\\\"frozen_time\\\": $(date +%s)}}\""
+        "    # time travel for your own objects only: a test clock, then objects with \"test_clock\"\n    curl -s {base}/v1/test_helpers/test_clocks -u {key}: -H 'Idempotency-Key: clock-1' -H 'Content-Type: application/json' -d \"{{\\\"frozen_time\\\": $(date +%s)}}\""
     );
     println!("    curl -s '{base}/v1/events?limit=5' -u {key}:\n");
     let result = server.await.context("the server task failed")?;

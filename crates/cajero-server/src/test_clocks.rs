@@ -16,6 +16,8 @@
 //! A clock is deleted only when nothing open lives on it (money objects never vanish); the
 //! objects that lived on it keep naming it.
 
+use axum::http::StatusCode;
+use axum::response::Response;
 use cajero_connect::TestClockRef;
 use cajero_domain::id::{TestClock, TestClockId};
 use cajero_store::test_clocks::{self, TestClockRecord};
@@ -29,6 +31,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::clock::{Clock, new_id};
 use crate::error::{ApiError, ErrorType};
+use crate::idempotency::{IdempotencyKey, Outcome};
 use crate::list::{List, ListParams};
 
 /// The longest single advance: 31 days, so one step can pass any expiry (payouts last at most
@@ -197,12 +200,15 @@ async fn render(state: &AppState, clock: TestClockRecord) -> Result<Value, ApiEr
     Ok(crate::openapi::to_json(&view(&clock, occupancy)))
 }
 
-/// Creates a clock at `frozen_time`, and at the simulator too.
+/// Creates a clock at `frozen_time`, and at the simulator too, once per `Idempotency-Key`: a
+/// retry answers the clock the first request made.
 pub async fn create(
     state: &AppState,
     caller: Caller,
+    key: IdempotencyKey,
+    fingerprint: String,
     request: CreateTestClock,
-) -> Result<Value, ApiError> {
+) -> Result<Response, ApiError> {
     available(state, caller)?;
     let frozen_time = unix(request.frozen_time, "frozen_time")?;
     let now = state.clock.now();
@@ -228,34 +234,31 @@ pub async fn create(
         deleted_at: None,
     };
     // At the network first: a clock we have is a clock it has (a create on it would make it
-    // up anyway, but an advance of a clock the network lost would not be seen).
+    // up anyway, but an advance of a clock the network lost would not be seen). A replayed
+    // request leaves an idle clock at the network, which holds no order and costs nothing.
     let sim = crate::networks::simulator(state)?;
     sim.advance_test_clock(&record.id.to_string(), frozen_time)
         .await
         .map_err(crate::networks::sim_error)?;
-    let stored = record.clone();
-    let created = state
-        .store
-        .write(move |mut c| {
-            Box::pin(async move {
-                if test_clocks::count(&mut c, stored.merchant_id).await? >= CLOCKS_PER_MERCHANT_MAX
-                {
-                    return Ok(false);
-                }
-                test_clocks::insert(&mut c, &stored).await?;
-                Ok::<_, StoreError>(true)
+    crate::idempotency::run_in_one_transaction(state, caller, key, fingerprint, move |c| {
+        Box::pin(async move {
+            if test_clocks::count(c, record.merchant_id).await? >= CLOCKS_PER_MERCHANT_MAX {
+                return Err(ApiError::invalid(
+                    "test_clocks_limit_reached",
+                    format!(
+                        "A merchant has at most {CLOCKS_PER_MERCHANT_MAX} test clocks; delete one first."
+                    ),
+                ));
+            }
+            test_clocks::insert(c, &record).await?;
+            let occupancy = test_clocks::occupancy(c, record.id, record.frozen_time).await?;
+            Ok(Outcome {
+                status: StatusCode::OK,
+                body: crate::openapi::to_json(&view(&record, occupancy)),
             })
         })
-        .await?;
-    if !created {
-        return Err(ApiError::invalid(
-            "test_clocks_limit_reached",
-            format!(
-                "A merchant has at most {CLOCKS_PER_MERCHANT_MAX} test clocks; delete one first."
-            ),
-        ));
-    }
-    render(state, record).await
+    })
+    .await
 }
 
 /// One of the caller's clocks.

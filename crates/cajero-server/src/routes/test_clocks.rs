@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -10,6 +11,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{self, Query};
+use crate::idempotency::IdempotencyKey;
 use crate::list::{List, ListParams};
 use crate::test_clocks::{self as service, AdvanceTestClock, CreateTestClock};
 
@@ -20,6 +22,9 @@ use crate::test_clocks::{self as service, AdvanceTestClock, CreateTestClock};
     operation_id = "create_test_clock",
     tag = "Test helpers",
     summary = "Create a test clock",
+    params(
+        ("Idempotency-Key" = String, Header, pattern = "^[!-~]([ -~]{0,253}[!-~])?$", description = "Required: 1–255 printable ASCII characters; a retry with the same key and body replays the first answer."),
+    ),
     request_body = CreateTestClock,
     responses(
         (status = 200, description = "OK.", body = crate::test_clocks::TestClockView),
@@ -30,10 +35,13 @@ use crate::test_clocks::{self as service, AdvanceTestClock, CreateTestClock};
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     extract::Json(body): extract::Json<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
+    let fingerprint =
+        crate::idempotency::fingerprint("POST", "/v1/test_helpers/test_clocks", &body);
     let request: CreateTestClock = extract::from_value(body)?;
-    Ok(Json(service::create(&state, caller, request).await?))
+    service::create(&state, caller, key, fingerprint, request).await
 }
 
 /// `GET /v1/test_helpers/test_clocks/{id}`.

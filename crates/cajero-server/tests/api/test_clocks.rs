@@ -21,6 +21,7 @@ crate::both_engines!(
     a_payin_on_a_test_clock_settles_when_its_date_comes_on_the_clock,
     an_object_left_open_on_a_deleted_clock_expires_on_real_time,
     webhook_timestamps_and_ids_carry_real_time_after_an_advance,
+    creating_a_test_clock_is_idempotent,
 );
 
 /// Creates and pays run this many at once.
@@ -1068,4 +1069,48 @@ async fn an_object_left_open_on_a_deleted_clock_expires_on_real_time(app: &TestA
         get(app, &m, &format!("/v1/payins/{id}")).await["status"],
         "expired"
     );
+}
+
+async fn creating_a_test_clock_is_idempotent(app: &TestApp) {
+    let m = merchant(app, "Tienda").await;
+    let body = json!({"frozen_time": now_s(app), "name": "una vez"});
+    let path = "/v1/test_helpers/test_clocks";
+    let first = post_keyed(app, &m.key, path, &body, "clock-once").await;
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    let again = post_keyed(app, &m.key, path, &body, "clock-once").await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"], "the retry answers the same clock");
+    let listed = get(app, &m, path).await;
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        1,
+        "one clock made"
+    );
+    let other = post_keyed(
+        app,
+        &m.key,
+        path,
+        &json!({"frozen_time": now_s(app)}),
+        "clock-once",
+    )
+    .await;
+    assert_error(other, 422, "idempotency_error", "idempotency_key_reused").await;
+    let unkeyed = app
+        .http
+        .post(app.url(path))
+        .bearer_auth(&m.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        unkeyed,
+        400,
+        "invalid_request_error",
+        "idempotency_key_missing",
+    )
+    .await;
 }
