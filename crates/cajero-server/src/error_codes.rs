@@ -422,8 +422,10 @@ pub const ERROR_CODES: &[ErrorCodeDoc] = &[
     doc(
         "no_counter_open",
         "400",
-        "No counter of the network is open at the simulated time.",
-        "Advance the clock into opening hours (`/v1/test_helpers/clock/advance`) and retry.",
+        "No counter of the network is open at the object's time (counters keep opening hours in \
+         Bogotá).",
+        "Retry when counters open, or create the object on a test clock and advance the clock \
+         into opening hours (`POST /v1/test_helpers/test_clocks/{id}/advance`).",
     ),
     // Lifecycles.
     doc(
