@@ -41,11 +41,7 @@ pub fn render_voucher_pdf(view: &VoucherView) -> Result<Vec<u8>, PagesError> {
         VoucherStatus::Canceled => Some(Notice::VoucherCanceled { merchant }),
     };
     let title = if let Some(notice) = notice {
-        let (heading, message, _) = i18n::notice(lang, notice);
-        page.text(BOLD, 14.0, MARGIN_PT, 738.0, &view.network_name);
-        page.text(BOLD, 18.0, MARGIN_PT, 700.0, &heading);
-        page.paragraph(11.0, 676.0, &message);
-        heading
+        page.notice(&view.network_name, lang, notice)
     } else {
         draw_voucher(&mut page, view, lang)?;
         format!("Recibo {} {}", view.network_name, view.payment_code)
@@ -70,11 +66,7 @@ pub fn render_pickup_pdf(view: &PickupView) -> Result<Vec<u8>, PagesError> {
         PickupStatus::OnHold => Some(Notice::PickupOnHold { merchant }),
     };
     let title = if let Some(notice) = notice {
-        let (heading, message, _) = i18n::notice(lang, notice);
-        page.text(BOLD, 14.0, MARGIN_PT, 738.0, &view.network_name);
-        page.text(BOLD, 18.0, MARGIN_PT, 700.0, &heading);
-        page.paragraph(11.0, 676.0, &message);
-        heading
+        page.notice(&view.network_name, lang, notice)
     } else {
         draw_pickup(&mut page, view, lang)?;
         format!(
@@ -283,6 +275,15 @@ impl Page {
             .next_line(x, y)
             .show(Str(&bytes))
             .end_text();
+    }
+
+    /// A page that only says why there is nothing to pay or collect; its heading.
+    fn notice(&mut self, network: &str, lang: Lang, notice: Notice<'_>) -> String {
+        let (heading, message, _) = i18n::notice(lang, notice);
+        self.text(BOLD, 14.0, MARGIN_PT, 738.0, network);
+        self.text(BOLD, 18.0, MARGIN_PT, 700.0, &heading);
+        self.paragraph(11.0, 676.0, &message);
+        heading
     }
 
     fn label(&mut self, x: f32, y: f32, text: &str) {
