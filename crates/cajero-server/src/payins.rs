@@ -652,7 +652,23 @@ pub async fn apply_network_order(
             .await
         }
         N::Expired => close(conn, clock, public_url, payin, PayinEvent::Expire).await,
-        N::Canceled => close(conn, clock, public_url, payin, PayinEvent::Cancel).await,
+        // The network reports as canceled the vouchers our expiry sweep canceled there: past
+        // its expiry, a cancelation is the expiry (the merchant's own cancel closed it first).
+        N::Canceled => {
+            let event = if crate::payouts::past_expiry(
+                conn,
+                clock,
+                payin.test_clock,
+                Some(payin.expires_at),
+            )
+            .await?
+            {
+                PayinEvent::Expire
+            } else {
+                PayinEvent::Cancel
+            };
+            close(conn, clock, public_url, payin, event).await
+        }
         N::Pending | N::Available | N::Locked => Ok(()),
     }
 }

@@ -227,7 +227,8 @@ pub async fn occupancy(
     })
 }
 
-/// The time on a clock (deleted or not), for an object that lives on it.
+/// The time on a clock, for an object that lives on it; `None` for a deleted clock (what is
+/// left open or unsettled on it goes on on real time).
 pub async fn frozen_time(
     conn: &mut Conn<'_>,
     id: TestClockId,
@@ -240,7 +241,7 @@ pub async fn frozen_time(
         optional,
         conn,
         Time,
-        "SELECT frozen_time FROM test_clocks WHERE id = $1",
+        "SELECT frozen_time FROM test_clocks WHERE id = $1 AND deleted_at IS NULL",
         id.to_string()
     )?;
     Ok(row.map(|r| Micros(r.frozen_time).to_timestamp()))
