@@ -655,7 +655,7 @@ pub async fn apply_network_order(
         // The network reports as canceled the vouchers our expiry sweep canceled there: past
         // its expiry, a cancelation is the expiry (the merchant's own cancel closed it first).
         N::Canceled => {
-            let event = if crate::payouts::past_expiry(
+            let event = if crate::test_clocks::past_expiry(
                 conn,
                 clock,
                 payin.test_clock,

@@ -814,27 +814,21 @@ pub async fn apply_network_order(
         N::Expired => PayoutEvent::Expire,
         // The network reports as canceled the codes our expiry sweep canceled there: past its
         // expiry, a cancelation is the expiry (the merchant's own cancel closed it first).
-        N::Canceled if past_expiry(conn, clock, payout.test_clock, payout.expires_at).await? => {
+        N::Canceled
+            if crate::test_clocks::past_expiry(
+                conn,
+                clock,
+                payout.test_clock,
+                payout.expires_at,
+            )
+            .await? =>
+        {
             PayoutEvent::Expire
         }
         N::Canceled => PayoutEvent::Cancel,
         N::Pending | N::Available | N::Locked => return Ok(()),
     };
     close(conn, clock, public_url, payout, event, order.paid_at).await
-}
-
-/// Whether an object expiring at `expires_at` is past it on its own time (its test clock's, or
-/// the real time).
-pub(crate) async fn past_expiry(
-    conn: &mut Conn<'_>,
-    clock: &dyn Clock,
-    test_clock: Option<TestClockId>,
-    expires_at: Option<jiff::Timestamp>,
-) -> Result<bool, StoreError> {
-    let Some(expires_at) = expires_at else {
-        return Ok(false);
-    };
-    Ok(crate::test_clocks::object_now(conn, clock, test_clock).await? >= expires_at)
 }
 
 /// Moves an open payout to paid, expired or canceled, settling its reservation, and emits. A

@@ -487,3 +487,17 @@ pub async fn object_now(
         None => Ok(clock.now()),
     }
 }
+
+/// Whether an object expiring at `expires_at` is past it on its own time (its test clock's, or
+/// the real time).
+pub async fn past_expiry(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    test_clock: Option<TestClockId>,
+    expires_at: Option<Timestamp>,
+) -> Result<bool, StoreError> {
+    let Some(expires_at) = expires_at else {
+        return Ok(false);
+    };
+    Ok(object_now(conn, clock, test_clock).await? >= expires_at)
+}
