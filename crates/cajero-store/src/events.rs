@@ -11,7 +11,8 @@ use jiff::Timestamp;
 use sqlx::AssertSqlSafe;
 
 use crate::page::{Page, PageRequest};
-use crate::{Conn, Micros, StoreError, execute, fetch, on_conn};
+use crate::sqlite::Query;
+use crate::{Conn, Micros, StoreError, execute, fetch};
 
 /// An event as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,12 +31,13 @@ pub struct EventRecord {
     pub created_at: Timestamp,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct EventRow {
     pub(crate) id: String,
     pub(crate) merchant_id: String,
     pub(crate) livemode: bool,
     #[sqlx(rename = "type")]
+    #[serde(rename = "type")]
     pub(crate) event_type: String,
     pub(crate) data: String,
     pub(crate) created_at: i64,
@@ -214,21 +216,19 @@ pub async fn list_events(
          ORDER BY id {order} LIMIT $5"
     );
     let cursor = page.cursor_id().map(str::to_string);
-    let rows = on_conn!(conn, |c| {
-        let mut query = sqlx::query_as::<_, EventRow>(AssertSqlSafe(sql))
-            .bind(merchant_id.to_string())
-            .bind(livemode)
-            .bind(&low)
-            .bind(&high)
-            .bind(limit);
-        if let Some(cursor) = &cursor {
-            query = query.bind(cursor);
-        }
-        for t in &types {
-            query = query.bind(*t);
-        }
-        query.fetch_all(c).await
-    })?;
+    let mut query = Query::new(sql)
+        .bind(merchant_id.to_string())
+        .bind(livemode)
+        .bind(&low)
+        .bind(&high)
+        .bind(limit);
+    if let Some(cursor) = &cursor {
+        query = query.bind(cursor);
+    }
+    for t in &types {
+        query = query.bind(*t);
+    }
+    let rows: Vec<EventRow> = query.fetch_all(conn).await?;
     let rows = rows
         .into_iter()
         .map(EventRecord::try_from)

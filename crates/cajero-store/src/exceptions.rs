@@ -73,7 +73,7 @@ pub async fn record(
 }
 
 /// An open exception about a network order.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct OrderException {
     /// `exc_…`.
     pub id: String,

@@ -58,7 +58,7 @@ pub enum Begin {
     Mismatch,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     fingerprint: String,
     state: String,
@@ -250,7 +250,7 @@ pub struct AbandonedClaim {
     pub resource_id: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct AbandonedRow {
     merchant_id: String,
     livemode: bool,

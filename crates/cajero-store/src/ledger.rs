@@ -93,7 +93,7 @@ fn corrupt(detail: impl std::fmt::Display) -> StoreError {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct TransferRow {
     id: String,
     debit_account_id: String,
@@ -304,7 +304,7 @@ async fn pending_record(
     }))
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct TotalsRow {
     id: String,
     debits_pending: i64,
@@ -466,7 +466,7 @@ pub struct BatchRecord {
     pub transfers: Vec<(Transfer, Option<PendingState>)>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct BatchRow {
     id: String,
     code: String,

@@ -19,10 +19,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
+use sqlx::{PgConnection, PgPool};
 
 pub mod events;
 pub mod exceptions;
@@ -39,6 +36,7 @@ pub mod payouts;
 pub mod refunds;
 pub mod secret_box;
 pub mod settlements;
+pub mod sqlite;
 mod sqlite_writer;
 pub mod stored_secrets;
 pub mod test_clocks;
@@ -53,59 +51,83 @@ pub mod webhooks;
 pub use sqlx;
 pub use time::Micros;
 
-/// Runs one expression against whichever engine a [`Conn`] holds.
+/// Executes a statement on either engine and returns the number of rows it changed:
+/// `execute!(conn, "UPDATE t SET a = $1 WHERE id = $2", a, id)`.
 ///
-/// `on_conn!(conn, |c| sqlx::query("…").bind(x).execute(c).await)` expands to a `match` with
-/// one arm per engine, so the same query text is type-checked against both.
+/// The same query text runs on both engines: on SQLite synchronously through [`sqlite`] (the
+/// binds as `rusqlite::ToSql`), on PostgreSQL through sqlx (the binds as `sqlx::Encode`), so
+/// every bind is type-checked against both.
 #[macro_export]
-macro_rules! on_conn {
-    ($conn:expr, |$c:ident| $body:expr) => {
+macro_rules! execute {
+    ($conn:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
         match $conn {
-            $crate::Conn::Sqlite($c) => {
-                let $c = &mut **$c;
-                $body
-            }
-            $crate::Conn::Postgres($c) => {
-                let $c = &mut **$c;
-                $body
-            }
+            $crate::Conn::Sqlite(c) => $crate::sqlite::execute(
+                c,
+                $crate::sqlite::sql_text($sql).as_str(),
+                &[$(&$bind as &dyn $crate::sqlite::ToSql),*],
+            ),
+            $crate::Conn::Postgres(c) => $crate::sqlx::query($sql)
+                $(.bind($bind))*
+                .execute(&mut **c)
+                .await
+                .map(|done| done.rows_affected()),
         }
     };
 }
 
-/// Executes a statement on either engine and returns the number of rows it changed:
-/// `execute!(conn, "UPDATE t SET a = $1 WHERE id = $2", a, id)`.
-#[macro_export]
-macro_rules! execute {
-    ($conn:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
-        $crate::on_conn!($conn, |c| $crate::sqlx::query($sql)
-            $(.bind($bind))*
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))
-    };
-}
-
-/// Fetches rows of type `$row` (a `sqlx::FromRow` struct of plain columns) on either engine:
+/// Fetches rows of type `$row` on either engine:
 /// `fetch!(one | optional | all, conn, Row, "SELECT …", binds…)`.
+///
+/// `$row` is a struct of plain columns deriving both `serde::Deserialize` (read by column name
+/// on SQLite) and `sqlx::FromRow` (PostgreSQL), or a tuple.
 #[macro_export]
 macro_rules! fetch {
     (one, $conn:expr, $row:ty, $sql:expr $(, $bind:expr)* $(,)?) => {
-        $crate::on_conn!($conn, |c| $crate::sqlx::query_as::<_, $row>($sql)$(.bind($bind))*.fetch_one(c).await)
+        match $conn {
+            $crate::Conn::Sqlite(c) => $crate::sqlite::fetch_one::<$row>(
+                c,
+                $crate::sqlite::sql_text($sql).as_str(),
+                &[$(&$bind as &dyn $crate::sqlite::ToSql),*],
+            ),
+            $crate::Conn::Postgres(c) => $crate::sqlx::query_as::<_, $row>($sql)
+                $(.bind($bind))*
+                .fetch_one(&mut **c)
+                .await,
+        }
     };
     (optional, $conn:expr, $row:ty, $sql:expr $(, $bind:expr)* $(,)?) => {
-        $crate::on_conn!($conn, |c| $crate::sqlx::query_as::<_, $row>($sql)$(.bind($bind))*.fetch_optional(c).await)
+        match $conn {
+            $crate::Conn::Sqlite(c) => $crate::sqlite::fetch_optional::<$row>(
+                c,
+                $crate::sqlite::sql_text($sql).as_str(),
+                &[$(&$bind as &dyn $crate::sqlite::ToSql),*],
+            ),
+            $crate::Conn::Postgres(c) => $crate::sqlx::query_as::<_, $row>($sql)
+                $(.bind($bind))*
+                .fetch_optional(&mut **c)
+                .await,
+        }
     };
     (all, $conn:expr, $row:ty, $sql:expr $(, $bind:expr)* $(,)?) => {
-        $crate::on_conn!($conn, |c| $crate::sqlx::query_as::<_, $row>($sql)$(.bind($bind))*.fetch_all(c).await)
+        match $conn {
+            $crate::Conn::Sqlite(c) => $crate::sqlite::fetch_all::<$row>(
+                c,
+                $crate::sqlite::sql_text($sql).as_str(),
+                &[$(&$bind as &dyn $crate::sqlite::ToSql),*],
+            ),
+            $crate::Conn::Postgres(c) => $crate::sqlx::query_as::<_, $row>($sql)
+                $(.bind($bind))*
+                .fetch_all(&mut **c)
+                .await,
+        }
     };
 }
 
 /// A connection inside a unit of work: in a write, inside its transaction (SQLite: its
 /// savepoint); in a read, a plain read connection.
 pub enum Conn<'c> {
-    /// The embedded engine.
-    Sqlite(&'c mut SqliteConnection),
+    /// The embedded engine (statements run synchronously on this thread).
+    Sqlite(&'c mut rusqlite::Connection),
     /// The scale-out engine.
     Postgres(&'c mut PgConnection),
 }
@@ -201,7 +223,7 @@ pub enum Engine {
 enum Backend {
     Sqlite {
         /// `None` for an in-memory database, whose reads go through the writer.
-        readers: Option<SqlitePool>,
+        readers: Option<sqlite::Readers>,
         writer: sqlite_writer::WriterHandle,
     },
     Postgres(PgPool),
@@ -240,38 +262,22 @@ impl Store {
     }
 
     async fn open_sqlite(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let base = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_millis(options.statement_timeout_ms));
-        let base = if in_memory {
-            base
-        } else {
-            base.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-        };
-        let mut writer_conn = SqliteConnection::connect_with(&base).await?;
-        // Migrate before the writer owns the connection: the migrator needs it exclusively.
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&mut writer_conn)
-            .await?;
+        let target = sqlite::Target::from_url(url)?;
+        let mut writer_conn = sqlite::open(&target, false, options.statement_timeout_ms)?;
+        sqlite::migrate(&mut writer_conn, &sqlx::migrate!("./migrations/sqlite"))?;
         let writer = sqlite_writer::spawn(
             writer_conn,
             options.write_batch_max,
             options.write_queue_max,
-        );
-        let readers = if in_memory {
-            None
-        } else {
-            Some(
-                SqlitePoolOptions::new()
-                    .max_connections(options.pool_connections_max.max(1))
-                    .acquire_timeout(Duration::from_millis(options.acquire_timeout_ms))
-                    .connect_with(base.read_only(true))
-                    .await?,
+        )?;
+        let readers = target.path().is_some().then(|| {
+            sqlite::Readers::new(
+                target.clone(),
+                options.pool_connections_max,
+                Duration::from_millis(options.acquire_timeout_ms),
+                options.statement_timeout_ms,
             )
-        };
+        });
         Ok(Store {
             backend: Backend::Sqlite { readers, writer },
         })
@@ -351,12 +357,9 @@ impl Store {
     {
         match &self.backend {
             Backend::Sqlite {
-                readers: Some(pool),
+                readers: Some(readers),
                 ..
-            } => {
-                let mut conn = pool.acquire().await.map_err(StoreError::from)?;
-                work(Conn::Sqlite(&mut conn)).await
-            }
+            } => readers.read(work).await,
             Backend::Sqlite {
                 readers: None,
                 writer,
@@ -384,8 +387,8 @@ impl Store {
         match &self.backend {
             Backend::Sqlite { readers, writer } => {
                 writer.close().await;
-                if let Some(pool) = readers {
-                    pool.close().await;
+                if let Some(readers) = readers {
+                    readers.close();
                 }
             }
             Backend::Postgres(pool) => pool.close().await,

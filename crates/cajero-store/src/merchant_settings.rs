@@ -184,7 +184,7 @@ pub async fn set_default_fee_plan(
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct TermsRow {
     delay_business_days: i64,
     currency: String,

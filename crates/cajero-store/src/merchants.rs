@@ -47,7 +47,7 @@ pub struct ApiKeyRecord {
     pub last_used_at: Option<Timestamp>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct MerchantRow {
     id: String,
     name: String,
@@ -72,7 +72,7 @@ impl TryFrom<MerchantRow> for MerchantRecord {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct ApiKeyRow {
     id: String,
     merchant_id: String,
@@ -196,9 +196,10 @@ pub async fn find_api_key_by_hash(
     conn: &mut Conn<'_>,
     secret_hash: &str,
 ) -> Result<Option<(ApiKeyRecord, MerchantStatus)>, StoreError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Row {
         #[sqlx(flatten)]
+        #[serde(flatten)]
         key: ApiKeyRow,
         merchant_status: String,
     }

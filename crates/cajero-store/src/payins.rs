@@ -61,7 +61,7 @@ pub struct PayinRecord {
     pub test_clock: Option<TestClockId>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     id: String,
     merchant_id: String,

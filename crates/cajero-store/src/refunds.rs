@@ -40,7 +40,7 @@ pub struct RefundRecord {
     pub updated_at: Timestamp,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     id: String,
     merchant_id: String,

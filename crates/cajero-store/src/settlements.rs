@@ -84,7 +84,7 @@ pub struct SettlementRecord {
 }
 
 /// One pay-in ledger batch covered by a settlement.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct SettlementLine {
     /// The pay-in's ledger batch (`txn_…`).
     pub batch_id: String,
@@ -265,7 +265,7 @@ pub async fn insert(
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     id: String,
     merchant_id: String,

@@ -1,4 +1,4 @@
-//! The SQLite writer: one task owns the only write connection and commits queued units of
+//! The SQLite writer: one thread owns the only write connection and commits queued units of
 //! work in batches (group commit).
 //!
 //! SQLite allows one writer at a time, and with `synchronous=FULL` every commit waits for an
@@ -8,15 +8,20 @@
 //! rolls back that unit only — and commits once. Each caller hears back only after the commit
 //! is durable, so an acknowledged write is on disk; if the commit fails, every unit in the
 //! batch gets the error and nothing of it is kept.
+//!
+//! The thread runs each unit of work to completion itself: a unit's statements are plain
+//! calls into SQLite on this thread ([`crate::sqlite`]), so a unit's future never waits on
+//! anything and is driven by a trivial executor. The only thread hops are the request handing
+//! its unit over and the writer answering it.
 
 use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{Connection, Sqlite, Transaction};
+use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::sqlite::database;
 use crate::{Conn, StoreError, Work};
 
 /// Tells a unit of work's caller how its batch ended: `None` committed, `Some` failed.
@@ -42,11 +47,23 @@ pub(crate) struct WriterHandle {
     queue: mpsc::Sender<Message>,
 }
 
-/// Starts the writer task on `conn`.
-pub(crate) fn spawn(conn: SqliteConnection, batch_max: usize, queue_max: usize) -> WriterHandle {
+/// Starts the writer thread on `conn`.
+pub(crate) fn spawn(
+    conn: Connection,
+    batch_max: usize,
+    queue_max: usize,
+) -> Result<WriterHandle, StoreError> {
     let (queue, inbox) = mpsc::channel(queue_max.max(1));
-    tokio::spawn(run(conn, inbox, batch_max.max(1)));
-    WriterHandle { queue }
+    let runtime = tokio::runtime::Handle::current();
+    std::thread::Builder::new()
+        .name("cajero-sqlite-writer".to_string())
+        .spawn(move || {
+            // Units of work may use tokio (a timer, say) even though nothing they do waits.
+            let _entered = runtime.enter();
+            run(conn, inbox, batch_max.max(1));
+        })
+        .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+    Ok(WriterHandle { queue })
 }
 
 impl WriterHandle {
@@ -58,9 +75,8 @@ impl WriterHandle {
     {
         let (reply, answer) = oneshot::channel::<Result<T, E>>();
         let job: Job = Box::new(move |conn: Conn<'_>| {
-            async move {
-                let outcome = AssertUnwindSafe(work(conn)).catch_unwind().await;
-                let result = match outcome {
+            Box::pin(async move {
+                let result = match AssertUnwindSafe(work(conn)).catch_unwind().await {
                     Ok(result) => result,
                     Err(_) => {
                         tracing::error!("a unit of work panicked; rolled back");
@@ -78,8 +94,7 @@ impl WriterHandle {
                         let _ = reply.send(result);
                     }),
                 }
-            }
-            .boxed()
+            })
         });
         self.queue
             .send(Message::Work(job))
@@ -104,17 +119,19 @@ fn copy_error(error: &StoreError) -> StoreError {
     )))
 }
 
-async fn run(mut conn: SqliteConnection, mut inbox: mpsc::Receiver<Message>, batch_max: usize) {
+fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Message>, batch_max: usize) {
     let mut batch: Vec<Job> = Vec::with_capacity(batch_max);
-    while let Some(first) = inbox.recv().await {
+    while let Some(first) = inbox.blocking_recv() {
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
                 Message::Work(job) => batch.push(job),
                 Message::Close(reply) => {
-                    commit_batch(&mut conn, &mut batch).await;
+                    commit_batch(&mut conn, &mut batch);
                     inbox.close();
-                    let _ = conn.close().await;
+                    if let Err((_, error)) = conn.close() {
+                        tracing::warn!(%error, "closing the SQLite writer's connection failed");
+                    }
                     let _ = reply.send(());
                     return;
                 }
@@ -123,51 +140,70 @@ async fn run(mut conn: SqliteConnection, mut inbox: mpsc::Receiver<Message>, bat
                 next = inbox.try_recv().ok();
             }
         }
-        commit_batch(&mut conn, &mut batch).await;
+        commit_batch(&mut conn, &mut batch);
     }
 }
 
 /// Runs and commits the queued units of work, then answers their callers.
-async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
     if batch.is_empty() {
         return;
     }
     let jobs: Vec<Job> = std::mem::take(batch);
     let mut answers = Vec::with_capacity(jobs.len());
-    let outcome = run_batch(conn, jobs, &mut answers).await;
-    match outcome {
+    match run_batch(conn, jobs, &mut answers) {
         Ok(()) => answers.into_iter().for_each(|answer| answer(None)),
         Err(error) => {
             tracing::error!(%error, "a write batch failed to commit; every write in it failed");
+            if !conn.is_autocommit() {
+                let _ = statement(conn, "ROLLBACK");
+            }
             answers.into_iter().for_each(|answer| answer(Some(&error)));
         }
     }
 }
 
-async fn run_batch(
-    conn: &mut SqliteConnection,
+fn statement(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    let mut statement = conn
+        .prepare_cached(sql)
+        .map_err(|e| StoreError::Database(database(e)))?;
+    statement
+        .raw_execute()
+        .map_err(|e| StoreError::Database(database(e)))?;
+    Ok(())
+}
+
+fn run_batch(
+    conn: &mut Connection,
     jobs: Vec<Job>,
     answers: &mut Vec<Answer>,
 ) -> Result<(), StoreError> {
-    let mut tx: Transaction<'_, Sqlite> = match conn.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(error) => {
-            // Nothing ran. Dropping the jobs closes their reply channels, so each caller sees
-            // `WriterGone`; the cause is logged by the caller of this function.
-            drop(jobs);
-            return Err(StoreError::from(error));
-        }
-    };
-    for job in jobs {
-        let mut savepoint = tx.begin().await?;
-        let ran = job(Conn::Sqlite(&mut savepoint)).await;
-        if ran.ok {
-            savepoint.commit().await?;
-        } else {
-            savepoint.rollback().await?;
-        }
-        answers.push(ran.answer);
+    if let Err(error) = statement(conn, "BEGIN IMMEDIATE") {
+        // Nothing ran. Dropping the jobs closes their reply channels, so each caller sees
+        // `WriterGone`; the cause is logged by the caller of this function.
+        drop(jobs);
+        return Err(error);
     }
-    tx.commit().await?;
-    Ok(())
+    for job in jobs {
+        statement(conn, "SAVEPOINT unit")?;
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            futures::executor::block_on(job(Conn::Sqlite(&mut *conn)))
+        }));
+        match outcome {
+            Ok(ran) => {
+                if !ran.ok {
+                    statement(conn, "ROLLBACK TO unit")?;
+                }
+                statement(conn, "RELEASE unit")?;
+                answers.push(ran.answer);
+            }
+            Err(_) => {
+                // The caller's reply channel went down with the job: it hears `WriterGone`.
+                tracing::error!("a unit of work panicked; rolled back");
+                statement(conn, "ROLLBACK TO unit")?;
+                statement(conn, "RELEASE unit")?;
+            }
+        }
+    }
+    statement(conn, "COMMIT")
 }

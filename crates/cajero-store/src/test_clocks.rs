@@ -30,7 +30,7 @@ pub struct TestClockRecord {
     pub deleted_at: Option<Timestamp>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     id: String,
     merchant_id: String,
@@ -128,7 +128,7 @@ pub async fn list(
     })
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Count {
     n: i64,
 }
@@ -194,7 +194,7 @@ pub struct Occupancy {
     pub due: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct OccupancyRow {
     open: i64,
     due: i64,
@@ -233,7 +233,7 @@ pub async fn frozen_time(
     conn: &mut Conn<'_>,
     id: TestClockId,
 ) -> Result<Option<Timestamp>, StoreError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Time {
         frozen_time: i64,
     }

@@ -66,7 +66,7 @@ pub struct TopupRecord {
     pub updated_at: Timestamp,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     id: String,
     merchant_id: String,

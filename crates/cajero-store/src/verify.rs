@@ -104,7 +104,7 @@ pub struct Report {
     pub problems: Vec<Problem>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     id: String,
     debit_account_id: String,
@@ -216,7 +216,7 @@ async fn check_transfer(
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct AccountRow {
     id: String,
     debits_pending: i64,

@@ -14,8 +14,9 @@ use jiff::Timestamp;
 use sqlx::AssertSqlSafe;
 
 use crate::events::{EventRecord, EventRow, corrupt};
+use crate::sqlite::Query;
 use crate::webhooks::SealedSecret;
-use crate::{Conn, Micros, StoreError, execute, fetch, on_conn};
+use crate::{Conn, Micros, StoreError, execute, fetch};
 
 fn us(t: Timestamp) -> i64 {
     Micros::from(t).0
@@ -62,9 +63,10 @@ pub struct ClaimedDelivery {
     pub round_attempts: u32,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct ClaimRow {
     #[sqlx(flatten)]
+    #[serde(flatten)]
     event: EventRow,
     endpoint_id: String,
     url: String,
@@ -178,16 +180,14 @@ async fn lease(
          WHERE (event_id, endpoint_id) IN ({})",
         keys.join(", ")
     );
-    on_conn!(conn, |c| {
-        let mut query = sqlx::query(AssertSqlSafe(sql))
-            .bind(us(request.lease_until))
-            .bind(request.token)
-            .bind(request.holder);
-        for row in rows {
-            query = query.bind(&row.event.id).bind(&row.endpoint_id);
-        }
-        query.execute(c).await.map(|_| ())
-    })?;
+    let mut query = Query::new(sql)
+        .bind(us(request.lease_until))
+        .bind(request.token)
+        .bind(request.holder);
+    for row in rows {
+        query = query.bind(&row.event.id).bind(&row.endpoint_id);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 
@@ -243,13 +243,11 @@ pub async fn renew(
              WHERE locked_by IN ({}) AND status = 'pending'",
             params.join(", ")
         );
-        renewed += on_conn!(conn, |c| {
-            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(us(lease_until));
-            for token in chunk {
-                query = query.bind(token);
-            }
-            query.execute(c).await.map(|done| done.rows_affected())
-        })?;
+        let mut query = Query::new(sql).bind(us(lease_until));
+        for token in chunk {
+            query = query.bind(token);
+        }
+        renewed += query.execute(conn).await?;
     }
     Ok(renewed)
 }
@@ -413,24 +411,22 @@ async fn record_chunk(
          RETURNING webhook_deliveries.event_id, webhook_deliveries.endpoint_id",
         rows.join(", ")
     );
-    let updated: Vec<(String, String)> = on_conn!(conn, |c| {
-        let mut query = sqlx::query_as::<_, (String, String)>(AssertSqlSafe(sql)).bind(us(now));
-        for o in chunk {
-            let (status, next_at) = match o.next {
-                NextStep::Succeeded => ("succeeded", None),
-                NextStep::RetryAt(at) => ("pending", Some(us(at))),
-                NextStep::Failed => ("failed", None),
-            };
-            query = query
-                .bind(o.attempt.event_id.to_string())
-                .bind(o.attempt.endpoint_id.to_string())
-                .bind(&o.token)
-                .bind(status)
-                .bind(next_at)
-                .bind(us(o.attempt.started_at));
-        }
-        query.fetch_all(c).await
-    })?;
+    let mut query = Query::new(sql).bind(us(now));
+    for o in chunk {
+        let (status, next_at) = match o.next {
+            NextStep::Succeeded => ("succeeded", None),
+            NextStep::RetryAt(at) => ("pending", Some(us(at))),
+            NextStep::Failed => ("failed", None),
+        };
+        query = query
+            .bind(o.attempt.event_id.to_string())
+            .bind(o.attempt.endpoint_id.to_string())
+            .bind(&o.token)
+            .bind(status)
+            .bind(next_at)
+            .bind(us(o.attempt.started_at));
+    }
+    let updated: Vec<(String, String)> = query.fetch_all(conn).await?;
     let held: std::collections::HashSet<(String, String)> = updated.into_iter().collect();
     let recorded: Vec<bool> = chunk
         .iter()
@@ -463,21 +459,19 @@ async fn record_chunk(
          ON CONFLICT (event_id, endpoint_id, attempt) DO NOTHING",
         rows.join(", ")
     );
-    on_conn!(conn, |c| {
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for a in &kept {
-            query = query
-                .bind(a.event_id.to_string())
-                .bind(a.endpoint_id.to_string())
-                .bind(i64::from(a.attempt))
-                .bind(us(a.started_at))
-                .bind(a.duration_ms)
-                .bind(a.status_code.map(i64::from))
-                .bind(&a.error)
-                .bind(&a.response_body);
-        }
-        query.execute(c).await.map(|_| ())
-    })?;
+    let mut query = Query::new(sql);
+    for a in &kept {
+        query = query
+            .bind(a.event_id.to_string())
+            .bind(a.endpoint_id.to_string())
+            .bind(i64::from(a.attempt))
+            .bind(us(a.started_at))
+            .bind(a.duration_ms)
+            .bind(a.status_code.map(i64::from))
+            .bind(&a.error)
+            .bind(&a.response_body);
+    }
+    query.execute(conn).await?;
     Ok(recorded)
 }
 

@@ -13,7 +13,8 @@ use sqlx::AssertSqlSafe;
 
 use crate::events::corrupt;
 use crate::page::{Page, PageRequest};
-use crate::{Conn, Micros, StoreError, execute, fetch, on_conn};
+use crate::sqlite::Query;
+use crate::{Conn, Micros, StoreError, execute, fetch};
 
 /// A signing secret (`whsec_…`) in clear: only in memory, while it is shown once or signs.
 /// `Debug` never shows it.
@@ -142,7 +143,7 @@ impl EndpointRecord {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct EndpointRow {
     id: String,
     merchant_id: String,
@@ -291,16 +292,14 @@ pub async fn list_endpoints(
          AND {cursor_sql} ORDER BY id {order} LIMIT $3"
     );
     let cursor = page.cursor_id().map(str::to_string);
-    let rows = on_conn!(conn, |c| {
-        let mut query = sqlx::query_as::<_, EndpointRow>(AssertSqlSafe(sql))
-            .bind(merchant_id.to_string())
-            .bind(livemode)
-            .bind(limit);
-        if let Some(cursor) = &cursor {
-            query = query.bind(cursor);
-        }
-        query.fetch_all(c).await
-    })?;
+    let mut query = Query::new(sql)
+        .bind(merchant_id.to_string())
+        .bind(livemode)
+        .bind(limit);
+    if let Some(cursor) = &cursor {
+        query = query.bind(cursor);
+    }
+    let rows: Vec<EndpointRow> = query.fetch_all(conn).await?;
     let rows = rows
         .into_iter()
         .map(EndpointRecord::try_from)

@@ -1,0 +1,734 @@
+//! The SQLite execution path: statements run synchronously on a `rusqlite` connection.
+//!
+//! sqlx's SQLite driver runs each connection on a worker thread and sends every statement
+//! there and back over a channel, so a unit of work of ten statements costs ten cross-thread
+//! round trips (futex wake-ups and task switches were ~43 % of a payout's CPU). Here a
+//! statement is a call: the writer thread owns its connection and runs each unit of work to
+//! completion on it ([`crate::sqlite_writer`]), and a read runs on a pooled read-only
+//! connection in one blocking task ([`Readers`]). Prepared statements are cached per
+//! connection, so each distinct query is compiled once.
+//!
+//! The store's query text is shared with PostgreSQL: `$1…$N` placeholders, bound here by name
+//! so that a query may use `$2` before `$1` or `$1` twice. Rows come back through
+//! `serde::Deserialize` ([`RowDeserializer`]); PostgreSQL rows through `sqlx::FromRow`. Errors
+//! are reported as `sqlx::Error`s, so the rest of the store (unique violations, "no row")
+//! reads them the same way on both engines.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
+use sqlx::SqlSafeStr;
+use sqlx::error::{DatabaseError, ErrorKind};
+use tokio::sync::Semaphore;
+
+use crate::{Conn, StoreError, Work};
+
+pub use rusqlite::ToSql;
+
+/// Distinct statements kept compiled per connection. The store has a few hundred queries;
+/// dynamic ones (`IN (…)` lists of varying length) take the rest.
+pub const PREPARED_STATEMENTS_MAX: usize = 512;
+
+/// The text of a query, whichever way the caller spelled it (`&'static str` or
+/// `AssertSqlSafe(String)`).
+pub fn sql_text(sql: impl SqlSafeStr) -> sqlx::SqlStr {
+    sql.into_sql_str()
+}
+
+/// Runs one statement and returns the number of rows it changed.
+pub fn execute(conn: &Connection, sql: &str, binds: &[&dyn ToSql]) -> Result<u64, sqlx::Error> {
+    let mut statement = conn.prepare_cached(sql).map_err(database)?;
+    bind(&mut statement, binds)?;
+    let mut rows = statement.raw_query();
+    // Step to the end: an `INSERT … RETURNING` read through `execute!` must still run whole.
+    while rows.next().map_err(database)?.is_some() {}
+    drop(rows);
+    Ok(conn.changes())
+}
+
+/// Runs a query and returns its first row, or `RowNotFound`.
+pub fn fetch_one<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    binds: &[&dyn ToSql],
+) -> Result<T, sqlx::Error> {
+    fetch_optional(conn, sql, binds)?.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Runs a query and returns its first row, if any.
+pub fn fetch_optional<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    binds: &[&dyn ToSql],
+) -> Result<Option<T>, sqlx::Error> {
+    let mut statement = conn.prepare_cached(sql).map_err(database)?;
+    bind(&mut statement, binds)?;
+    let mut rows = statement.raw_query();
+    let first = match rows.next().map_err(database)? {
+        Some(row) => Some(from_row(row)?),
+        None => None,
+    };
+    // Run the statement to its end (an `UPDATE … RETURNING` changes every row it returns).
+    while rows.next().map_err(database)?.is_some() {}
+    Ok(first)
+}
+
+/// Runs a query and returns every row.
+pub fn fetch_all<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    binds: &[&dyn ToSql],
+) -> Result<Vec<T>, sqlx::Error> {
+    let mut statement = conn.prepare_cached(sql).map_err(database)?;
+    bind(&mut statement, binds)?;
+    let mut rows = statement.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(database)? {
+        out.push(from_row(row)?);
+    }
+    Ok(out)
+}
+
+/// Binds `binds[k - 1]` to every parameter named `$k`.
+fn bind(statement: &mut rusqlite::Statement<'_>, binds: &[&dyn ToSql]) -> Result<(), sqlx::Error> {
+    for index in 1..=statement.parameter_count() {
+        let position = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| (1..=binds.len()).contains(n))
+            .ok_or_else(|| {
+                sqlx::Error::Protocol(format!(
+                    "parameter {index} of a query is not one of $1…${}",
+                    binds.len()
+                ))
+            })?;
+        statement
+            .raw_bind_parameter(index, binds[position - 1])
+            .map_err(database)?;
+    }
+    Ok(())
+}
+
+fn from_row<T: DeserializeOwned>(row: &rusqlite::Row<'_>) -> Result<T, sqlx::Error> {
+    T::deserialize(RowDeserializer { row }).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// A value bound to a query built at run time ([`Query`]).
+#[derive(Debug, Clone)]
+pub enum Param {
+    /// BIGINT (or NULL).
+    Int(Option<i64>),
+    /// TEXT (or NULL).
+    Text(Option<String>),
+    /// BOOLEAN (or NULL).
+    Bool(Option<bool>),
+}
+
+macro_rules! param_from {
+    ($variant:ident: $($t:ty => $conv:expr),* $(,)?) => {$(
+        impl From<$t> for Param {
+            fn from(value: $t) -> Param {
+                #[allow(clippy::redundant_closure_call)]
+                Param::$variant(($conv)(value))
+            }
+        }
+    )*};
+}
+
+param_from!(Int: i64 => Some, Option<i64> => |v| v);
+param_from!(Bool: bool => Some, Option<bool> => |v| v);
+param_from!(Text:
+    String => Some,
+    &str => |v: &str| Some(v.to_string()),
+    &String => |v: &String| Some(v.clone()),
+    Option<String> => |v| v,
+    &Option<String> => |v: &Option<String>| v.clone(),
+    Option<&str> => |v: Option<&str>| v.map(str::to_string),
+);
+
+impl ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Param::Int(v) => v.to_sql(),
+            Param::Text(v) => v.to_sql(),
+            Param::Bool(v) => v.to_sql(),
+        }
+    }
+}
+
+/// A query whose text and number of parameters are known only at run time (`IN (…)` lists,
+/// optional filters), for either engine.
+#[derive(Debug)]
+pub struct Query {
+    sql: String,
+    params: Vec<Param>,
+}
+
+impl Query {
+    /// A query with this text (`$1…$N` placeholders).
+    pub fn new(sql: String) -> Query {
+        Query {
+            sql,
+            params: Vec::new(),
+        }
+    }
+
+    /// Binds the next parameter.
+    pub fn bind(mut self, value: impl Into<Param>) -> Query {
+        self.params.push(value.into());
+        self
+    }
+
+    fn refs(&self) -> Vec<&dyn ToSql> {
+        self.params.iter().map(|p| p as &dyn ToSql).collect()
+    }
+
+    fn postgres(&self) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql.as_str()));
+        for p in &self.params {
+            query = match p {
+                Param::Int(v) => query.bind(*v),
+                Param::Text(v) => query.bind(v.as_deref()),
+                Param::Bool(v) => query.bind(*v),
+            };
+        }
+        query
+    }
+
+    /// Runs it; the number of rows changed.
+    pub async fn execute(self, conn: &mut Conn<'_>) -> Result<u64, sqlx::Error> {
+        match conn {
+            Conn::Sqlite(c) => execute(c, &self.sql, &self.refs()),
+            Conn::Postgres(c) => self
+                .postgres()
+                .execute(&mut **c)
+                .await
+                .map(|done| done.rows_affected()),
+        }
+    }
+
+    /// Runs it; every row.
+    pub async fn fetch_all<T>(self, conn: &mut Conn<'_>) -> Result<Vec<T>, sqlx::Error>
+    where
+        T: DeserializeOwned + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        match conn {
+            Conn::Sqlite(c) => fetch_all(c, &self.sql, &self.refs()),
+            Conn::Postgres(c) => {
+                let mut query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(self.sql.as_str()));
+                for p in &self.params {
+                    query = match p {
+                        Param::Int(v) => query.bind(*v),
+                        Param::Text(v) => query.bind(v.as_deref()),
+                        Param::Bool(v) => query.bind(*v),
+                    };
+                }
+                query.fetch_all(&mut **c).await
+            }
+        }
+    }
+}
+
+/// A SQLite error, carried inside `sqlx::Error::Database` so that callers test for unique
+/// violations the same way on both engines.
+#[derive(Debug)]
+struct SqliteError {
+    message: String,
+    code: Option<i32>,
+}
+
+impl fmt::Display for SqliteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SqliteError {}
+
+impl DatabaseError for SqliteError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        self.code.map(|c| Cow::Owned(c.to_string()))
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> ErrorKind {
+        use rusqlite::ffi;
+        match self.code {
+            Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
+                ErrorKind::UniqueViolation
+            }
+            Some(ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => ErrorKind::ForeignKeyViolation,
+            Some(ffi::SQLITE_CONSTRAINT_NOTNULL) => ErrorKind::NotNullViolation,
+            Some(ffi::SQLITE_CONSTRAINT_CHECK) => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+/// A `rusqlite` error as the `sqlx::Error` the rest of the store expects.
+pub(crate) fn database(error: rusqlite::Error) -> sqlx::Error {
+    let code = match &error {
+        rusqlite::Error::SqliteFailure(e, _) => Some(e.extended_code),
+        _ => None,
+    };
+    sqlx::Error::Database(Box::new(SqliteError {
+        message: error.to_string(),
+        code,
+    }))
+}
+
+/// Deserializes one row: a struct by column names, a tuple by position.
+struct RowDeserializer<'a, 'stmt> {
+    row: &'a rusqlite::Row<'stmt>,
+}
+
+/// Why a row could not be read into its type.
+#[derive(Debug)]
+pub struct RowError(String);
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RowError {}
+
+impl de::Error for RowError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        RowError(msg.to_string())
+    }
+}
+
+fn row_error(error: rusqlite::Error) -> RowError {
+    RowError(error.to_string())
+}
+
+impl<'de> de::Deserializer<'de> for RowDeserializer<'_, '_> {
+    type Error = RowError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, RowError> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, RowError> {
+        visitor.visit_map(Columns {
+            row: self.row,
+            index: 0,
+            count: self.row.as_ref().column_count(),
+        })
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, RowError> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, RowError> {
+        visitor.visit_seq(Columns {
+            row: self.row,
+            index: 0,
+            count: self.row.as_ref().column_count(),
+        })
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, RowError> {
+        self.deserialize_tuple(0, visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct tuple_struct enum identifier
+        ignored_any
+    }
+}
+
+/// The columns of a row, as a map (name → value) or a sequence.
+struct Columns<'a, 'stmt> {
+    row: &'a rusqlite::Row<'stmt>,
+    index: usize,
+    count: usize,
+}
+
+impl<'a> Columns<'a, '_> {
+    fn value(&self, index: usize) -> Result<Value<'a>, RowError> {
+        Ok(Value {
+            value: self.row.get_ref(index).map_err(row_error)?,
+            statement: self.row.as_ref(),
+            index,
+        })
+    }
+}
+
+impl<'de> de::MapAccess<'de> for Columns<'_, '_> {
+    type Error = RowError;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, RowError> {
+        if self.index >= self.count {
+            return Ok(None);
+        }
+        let name = self
+            .row
+            .as_ref()
+            .column_name(self.index)
+            .map_err(row_error)?;
+        seed.deserialize(name.into_deserializer()).map(Some)
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, RowError> {
+        let value = self.value(self.index)?;
+        self.index += 1;
+        seed.deserialize(value)
+    }
+}
+
+impl<'de> de::SeqAccess<'de> for Columns<'_, '_> {
+    type Error = RowError;
+
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, RowError> {
+        if self.index >= self.count {
+            return Ok(None);
+        }
+        let value = self.value(self.index)?;
+        self.index += 1;
+        seed.deserialize(value).map(Some)
+    }
+}
+
+/// One column's value.
+struct Value<'a> {
+    value: ValueRef<'a>,
+    statement: &'a rusqlite::Statement<'a>,
+    index: usize,
+}
+
+impl Value<'_> {
+    /// Whether the column is declared BOOLEAN (SQLite stores booleans as integers; a value
+    /// read without a type to guide it, as `#[serde(flatten)]` does, is told apart this way).
+    fn declared_boolean(&self) -> bool {
+        self.statement
+            .columns()
+            .get(self.index)
+            .and_then(|c| c.decl_type())
+            .is_some_and(|t| t.eq_ignore_ascii_case("BOOLEAN"))
+    }
+}
+
+impl<'de> de::Deserializer<'de> for Value<'_> {
+    type Error = RowError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, RowError> {
+        match self.value {
+            ValueRef::Null => visitor.visit_none(),
+            ValueRef::Integer(i) if self.declared_boolean() => visitor.visit_bool(i != 0),
+            ValueRef::Integer(i) => visitor.visit_i64(i),
+            ValueRef::Real(f) => visitor.visit_f64(f),
+            ValueRef::Text(t) => visitor.visit_str(
+                std::str::from_utf8(t).map_err(|e| RowError(format!("text column: {e}")))?,
+            ),
+            ValueRef::Blob(b) => visitor.visit_bytes(b),
+        }
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, RowError> {
+        match self.value {
+            ValueRef::Integer(i) => visitor.visit_bool(i != 0),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, RowError> {
+        match self.value {
+            ValueRef::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, RowError> {
+        match self.value {
+            ValueRef::Blob(b) => {
+                visitor.visit_seq(de::value::SeqDeserializer::new(b.iter().copied()))
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, RowError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
+}
+
+/// Opens a connection with the store's settings: foreign keys on, a busy timeout, and for a
+/// file, WAL with `synchronous=FULL` (an acknowledged write is on disk).
+pub(crate) fn open(
+    target: &Target,
+    read_only: bool,
+    busy_timeout_ms: u64,
+) -> Result<Connection, StoreError> {
+    let conn = match target {
+        Target::Memory => Connection::open_in_memory(),
+        Target::File(path) => {
+            let flags = if read_only {
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            } else {
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            };
+            Connection::open_with_flags(path, flags)
+        }
+    }
+    .map_err(open_error)?;
+    conn.busy_timeout(Duration::from_millis(busy_timeout_ms))
+        .map_err(open_error)?;
+    conn.set_prepared_statement_cache_capacity(PREPARED_STATEMENTS_MAX);
+    let pragmas = match (target, read_only) {
+        (Target::Memory, _) => "PRAGMA foreign_keys = ON;",
+        (Target::File(_), false) => {
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+        }
+        (Target::File(_), true) => "PRAGMA foreign_keys = ON; PRAGMA query_only = ON;",
+    };
+    conn.execute_batch(pragmas).map_err(open_error)?;
+    Ok(conn)
+}
+
+fn open_error(error: rusqlite::Error) -> StoreError {
+    StoreError::Database(database(error))
+}
+
+/// Where a SQLite database lives.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// Private to one connection (the writer, which then also serves reads).
+    Memory,
+    /// A file.
+    File(PathBuf),
+}
+
+impl Target {
+    /// Reads `sqlite://path.db`, `sqlite:path.db` or `sqlite::memory:` (with sqlx's parser, so
+    /// the URLs accepted are the ones they always were).
+    pub(crate) fn from_url(url: &str) -> Result<Target, StoreError> {
+        use std::str::FromStr;
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Ok(Target::Memory);
+        }
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+        Ok(Target::File(options.get_filename().to_path_buf()))
+    }
+
+    pub(crate) fn path(&self) -> Option<&Path> {
+        match self {
+            Target::Memory => None,
+            Target::File(path) => Some(path),
+        }
+    }
+}
+
+/// Applies the migrations sqlx's `migrate!` embedded, recording them in sqlx's own
+/// `_sqlx_migrations` table exactly as sqlx does, so a database made by either stays readable
+/// by both. A migration already applied with a different checksum is refused, as sqlx does.
+pub(crate) fn migrate(
+    conn: &mut Connection,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<(), StoreError> {
+    let failed = |version: i64, e: rusqlite::Error| {
+        StoreError::Migrate(sqlx::migrate::MigrateError::ExecuteMigration(
+            database(e),
+            version,
+        ))
+    };
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+            version BIGINT PRIMARY KEY,
+            description TEXT NOT NULL,
+            installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            success BOOLEAN NOT NULL,
+            checksum BLOB NOT NULL,
+            execution_time BIGINT NOT NULL
+        );",
+    )
+    .map_err(open_error)?;
+    let dirty: Option<i64> = conn
+        .query_row(
+            "SELECT version FROM _sqlx_migrations WHERE success = false ORDER BY version LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(open_error)?;
+    if let Some(version) = dirty {
+        return Err(StoreError::Migrate(sqlx::migrate::MigrateError::Dirty(
+            version,
+        )));
+    }
+    let applied: Vec<(i64, Vec<u8>)> = {
+        let mut statement = conn
+            .prepare("SELECT version, checksum FROM _sqlx_migrations ORDER BY version")
+            .map_err(open_error)?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(open_error)?;
+        rows.collect::<Result<_, _>>().map_err(open_error)?
+    };
+    for migration in migrator.iter() {
+        if migration.migration_type.is_down_migration() {
+            continue;
+        }
+        if let Some((_, checksum)) = applied.iter().find(|(v, _)| *v == migration.version) {
+            if checksum.as_slice() != &*migration.checksum {
+                return Err(StoreError::Migrate(
+                    sqlx::migrate::MigrateError::VersionMismatch(migration.version),
+                ));
+            }
+            continue;
+        }
+        let tx = conn
+            .transaction()
+            .map_err(|e| failed(migration.version, e))?;
+        tx.execute_batch(migration.sql.as_str())
+            .map_err(|e| failed(migration.version, e))?;
+        tx.execute(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+             execution_time) VALUES (?1, ?2, TRUE, ?3, -1)",
+            rusqlite::params![
+                migration.version,
+                &*migration.description,
+                &*migration.checksum
+            ],
+        )
+        .map_err(|e| failed(migration.version, e))?;
+        tx.commit().map_err(|e| failed(migration.version, e))?;
+    }
+    Ok(())
+}
+
+/// The read-only connections of a file database. A read takes one, runs its whole unit of
+/// work on it in one blocking task (one thread hop per read, not per statement), and gives it
+/// back.
+#[derive(Clone)]
+pub(crate) struct Readers {
+    target: Target,
+    idle: Arc<Mutex<Vec<Connection>>>,
+    permits: Arc<Semaphore>,
+    acquire_timeout: Duration,
+    busy_timeout_ms: u64,
+}
+
+impl Readers {
+    pub(crate) fn new(
+        target: Target,
+        connections_max: u32,
+        acquire_timeout: Duration,
+        busy_timeout_ms: u64,
+    ) -> Readers {
+        Readers {
+            target,
+            idle: Arc::new(Mutex::new(Vec::new())),
+            permits: Arc::new(Semaphore::new(connections_max.max(1) as usize)),
+            acquire_timeout,
+            busy_timeout_ms,
+        }
+    }
+
+    pub(crate) async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(Conn<'c>) -> Work<'c, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let permit =
+            tokio::time::timeout(self.acquire_timeout, self.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| StoreError::Database(sqlx::Error::PoolTimedOut))?
+                .map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?;
+        let idle = self.idle.clone();
+        let target = self.target.clone();
+        let busy_timeout_ms = self.busy_timeout_ms;
+        let runtime = tokio::runtime::Handle::current();
+        let joined = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let pooled = idle.lock().map(|mut v| v.pop()).unwrap_or(None);
+            let mut conn = match pooled {
+                Some(conn) => conn,
+                None => open(&target, true, busy_timeout_ms).map_err(E::from)?,
+            };
+            let _entered = runtime.enter();
+            let result = futures::executor::block_on(work(Conn::Sqlite(&mut conn)));
+            // A connection left inside a transaction (a unit that began one and failed) is
+            // not reused.
+            if conn.is_autocommit()
+                && let Ok(mut v) = idle.lock()
+            {
+                v.push(conn);
+            }
+            result
+        })
+        .await;
+        match joined {
+            Ok(result) => result,
+            Err(_) => Err(E::from(StoreError::Panicked)),
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        self.permits.close();
+        if let Ok(mut v) = self.idle.lock() {
+            v.clear();
+        }
+    }
+}
