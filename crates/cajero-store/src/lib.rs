@@ -1,10 +1,11 @@
 //! cajero's storage: one store API over two engines.
 //!
 //! * **SQLite** is the embedded default: one file in WAL mode with `synchronous=FULL`, so a
-//!   payment acknowledged is a payment on disk. All writes go through one writer task that
+//!   payment acknowledged is a payment on disk. All writes go through one writer thread that
 //!   runs many units of work inside one transaction, each under its own savepoint, and commits
-//!   them together: one fsync for a whole batch of requests (group commit). Reads use a small
-//!   pool of read-only connections that WAL lets run beside the writer.
+//!   them together: one fsync for a whole batch of requests (group commit). Statements are
+//!   synchronous calls on that thread (rusqlite, cached prepared statements; see [`sqlite`]).
+//!   Reads use a small pool of read-only connections that WAL lets run beside the writer.
 //! * **PostgreSQL** is the scale-out engine: a pool with explicit acquire and statement
 //!   timeouts; each unit of work is its own transaction, and the server batches the commits.
 //!
