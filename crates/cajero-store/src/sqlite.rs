@@ -732,3 +732,136 @@ impl Readers {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn conn() -> Connection {
+        let conn = open(&Target::Memory, false, 1_000).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT NOT NULL, on_ BOOLEAN NOT NULL, \
+             note TEXT);",
+        )
+        .unwrap();
+        conn
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Row {
+        id: String,
+        n: i64,
+        on_: bool,
+        note: Option<String>,
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Wrapped {
+        #[serde(flatten)]
+        row: Row,
+        extra: i64,
+    }
+
+    #[test]
+    fn placeholders_bind_by_number_whatever_their_order_and_repeats() {
+        let c = conn();
+        // $2 comes before $1 in the text, and $1 appears twice.
+        let changed = execute(
+            &c,
+            "INSERT INTO t (n, id, on_, note) VALUES ($2, $1, $3, $1)",
+            &[&"a", &7_i64, &true],
+        )
+        .unwrap();
+        assert_eq!(changed, 1);
+        let row: Row =
+            fetch_one(&c, "SELECT id, n, on_, note FROM t WHERE id = $1", &[&"a"]).unwrap();
+        assert_eq!(
+            row,
+            Row {
+                id: "a".into(),
+                n: 7,
+                on_: true,
+                note: Some("a".into())
+            }
+        );
+    }
+
+    #[test]
+    fn a_query_naming_a_parameter_it_was_not_given_is_an_error() {
+        let c = conn();
+        let error = execute(
+            &c,
+            "INSERT INTO t (id, n, on_) VALUES ($1, $2, $3)",
+            &[&"a", &1_i64],
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("$1…$2"), "{error}");
+    }
+
+    #[test]
+    fn rows_read_into_structs_tuples_options_and_flattened_booleans() {
+        let c = conn();
+        execute(
+            &c,
+            "INSERT INTO t (id, n, on_, note) VALUES ($1, $2, $3, $4)",
+            &[&"b", &2_i64, &false, &None::<String>],
+        )
+        .unwrap();
+        let tuple: (String, i64) = fetch_one(&c, "SELECT id, n FROM t", &[]).unwrap();
+        assert_eq!(tuple, ("b".to_string(), 2));
+        // flatten reads values without their types: a BOOLEAN column is told apart by its
+        // declared type.
+        let wrapped: Wrapped =
+            fetch_one(&c, "SELECT id, n, on_, note, 5 AS extra FROM t", &[]).unwrap();
+        assert_eq!(
+            wrapped.row,
+            Row {
+                id: "b".into(),
+                n: 2,
+                on_: false,
+                note: None
+            }
+        );
+        assert_eq!(wrapped.extra, 5);
+        let none: Option<Row> =
+            fetch_optional(&c, "SELECT id, n, on_, note FROM t WHERE id = $1", &[&"zz"]).unwrap();
+        assert_eq!(none, None);
+        assert!(matches!(
+            fetch_one::<Row>(&c, "SELECT id, n, on_, note FROM t WHERE id = $1", &[&"zz"]),
+            Err(sqlx::Error::RowNotFound)
+        ));
+    }
+
+    #[test]
+    fn a_duplicate_key_is_a_unique_violation_as_on_postgresql() {
+        let c = conn();
+        let insert = "INSERT INTO t (id, n, on_) VALUES ($1, 1, TRUE)";
+        execute(&c, insert, &[&"x"]).unwrap();
+        let error = StoreError::Database(execute(&c, insert, &[&"x"]).unwrap_err());
+        assert!(error.is_unique_violation(), "{error}");
+    }
+
+    #[test]
+    fn update_returning_through_execute_changes_every_row() {
+        let c = conn();
+        for id in ["p", "q", "r"] {
+            execute(
+                &c,
+                "INSERT INTO t (id, n, on_) VALUES ($1, 0, TRUE)",
+                &[&id],
+            )
+            .unwrap();
+        }
+        let changed = execute(&c, "UPDATE t SET n = n + 1 RETURNING id", &[]).unwrap();
+        assert_eq!(changed, 3);
+        let first: Option<(String,)> =
+            fetch_optional(&c, "UPDATE t SET n = n + 1 RETURNING id", &[]).unwrap();
+        assert!(first.is_some());
+        let total: (i64,) = fetch_one(&c, "SELECT SUM(n) FROM t", &[]).unwrap();
+        assert_eq!(
+            total.0, 6,
+            "every row returned was updated, not only the first"
+        );
+    }
+}
