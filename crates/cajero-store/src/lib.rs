@@ -24,6 +24,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
 
+pub mod cache_version;
 pub mod events;
 pub mod exceptions;
 pub mod fx;

@@ -162,6 +162,7 @@ pub async fn set_fee_plan(
         json,
         Micros::from(now).0,
     )?;
+    crate::cache_version::bump(conn).await?;
     Ok(())
 }
 
@@ -181,6 +182,7 @@ pub async fn set_default_fee_plan(
         json,
         Micros::from(now).0,
     )?;
+    crate::cache_version::bump(conn).await?;
     Ok(())
 }
 
@@ -245,6 +247,7 @@ pub async fn set_settlement_terms(
         i64::from(terms.fx_markup.get()),
         Micros::from(now).0,
     )?;
+    crate::cache_version::bump(conn).await?;
     Ok(())
 }
 
