@@ -158,12 +158,13 @@ async fn keys_are_served_from_memory_until_a_change_is_recorded(app: &TestApp) {
         .store
         .write(move |mut c| {
             Box::pin(async move {
-                cajero_store::execute!(
+                let changed = cajero_store::execute!(
                     &mut c,
                     "UPDATE api_keys SET revoked_at = $1 WHERE id = $2",
                     1_i64,
                     id
-                )
+                );
+                changed.map_err(cajero_store::StoreError::from)
             })
         })
         .await
