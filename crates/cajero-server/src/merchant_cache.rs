@@ -247,6 +247,12 @@ impl MerchantCache {
         }
         Ok(plan)
     }
+
+    /// Reads of the version this cache made so far (requests that arrived together shared
+    /// one): what hot reads cost the database.
+    pub fn version_reads(&self) -> u64 {
+        self.gate.started.load(Ordering::Relaxed)
+    }
 }
 
 /// The cache index of a key hash: its first 64 bits. `None` for a hash not in hex (never from

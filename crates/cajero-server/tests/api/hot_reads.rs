@@ -310,3 +310,78 @@ async fn sqlite_a_fee_plan_changed_through_one_instance_applies_at_once_on_anoth
 async fn postgres_a_fee_plan_changed_through_one_instance_applies_at_once_on_another() {
     a_fee_plan_changed_through_one_instance_applies_at_once_on_another(Engine::Postgres).await;
 }
+
+/// Times `rounds` of `check` run by `tasks` tasks at once; the time per check.
+async fn per_check<F, Fut>(tasks: usize, rounds: usize, check: F) -> std::time::Duration
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let started = std::time::Instant::now();
+    let mut running = tokio::task::JoinSet::new();
+    for _ in 0..tasks {
+        let check = check.clone();
+        running.spawn(async move {
+            for _ in 0..rounds {
+                check().await;
+            }
+        });
+    }
+    while let Some(done) = running.join_next().await {
+        done.unwrap();
+    }
+    started.elapsed() / u32::try_from(tasks * rounds).unwrap()
+}
+
+/// Not a test: what checking a key and a fee plan costs, read from the database as before
+/// against the cache, one request at a time and 64 at once. Run with
+/// `cargo test -p cajero-server --test api measure_hot_reads -- --ignored --nocapture`
+/// (and `CAJERO_TEST_POSTGRES_URL` for PostgreSQL); use a release build for real numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test"]
+async fn measure_hot_reads() {
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        let Some(app) = crate::helpers::spawn_app(engine).await else {
+            continue;
+        };
+        let state = app.server.state.clone();
+        let (merchant, _, key) = active_merchant_key(&state).await;
+        let hash = state.keys.hash(&key);
+        for (tasks, rounds) in [(1, 2_000), (64, 100)] {
+            let (store, h) = (state.store.clone(), hash.clone());
+            let database = per_check(tasks, rounds, move || {
+                let (store, h) = (store.clone(), h.clone());
+                async move {
+                    store
+                        .read(move |mut c| {
+                            Box::pin(async move {
+                                cajero_store::merchants::find_api_key_by_hash(&mut c, &h).await?;
+                                merchant_settings::fee_plan(&mut c, merchant, Mode::Live).await
+                            })
+                        })
+                        .await
+                        .unwrap();
+                }
+            })
+            .await;
+            let reads_before = state.cache.version_reads();
+            let (s, h) = (state.clone(), hash.clone());
+            let cached = per_check(tasks, rounds, move || {
+                let (s, h) = (s.clone(), h.clone());
+                async move {
+                    s.cache.api_key(&s.store, &h).await.unwrap().unwrap();
+                    s.cache.fee_plan(&s.store, merchant, Mode::Live).await.unwrap();
+                }
+            })
+            .await;
+            let reads = state.cache.version_reads() - reads_before;
+            #[allow(clippy::cast_precision_loss)]
+            let per_request = reads as f64 / (tasks * rounds) as f64;
+            println!(
+                "{engine:?}, {tasks} at once: key + fee plan from the database {database:?}, \
+                 from the cache {cached:?} ({per_request:.2} version reads per request)"
+            );
+        }
+        app.server.stop().await.unwrap();
+    }
+}
