@@ -293,9 +293,32 @@ fn insert_bounded<K: Hash + Eq + Clone, V>(
 struct VersionGate {
     /// Reads started so far.
     started: AtomicU64,
-    /// The last read that succeeded: its number (in start order) and the version it found.
-    /// Locked for the whole read, so reads never overlap.
-    last: tokio::sync::Mutex<Option<(u64, i64)>>,
+    /// The last read: its number (in start order) and what it found. Locked for the whole
+    /// read, so reads never overlap.
+    last: tokio::sync::Mutex<Option<(u64, ReadOutcome)>>,
+}
+
+/// What a read of the version found; a failure is shared too, so that callers waiting behind
+/// a read that timed out fail together instead of each waiting out a timeout in turn.
+#[derive(Debug, Clone)]
+enum ReadOutcome {
+    Version(i64),
+    Failed { unavailable: bool, message: String },
+}
+
+impl ReadOutcome {
+    fn into_result(self) -> Result<i64, StoreError> {
+        match self {
+            ReadOutcome::Version(version) => Ok(version),
+            // The same class of error as the read's own: unavailable (503, retry) or not.
+            ReadOutcome::Failed {
+                unavailable: true, ..
+            } => Err(StoreError::Database(cajero_store::sqlx::Error::PoolTimedOut)),
+            ReadOutcome::Failed { message, .. } => {
+                Err(StoreError::Database(cajero_store::sqlx::Error::Protocol(message)))
+            }
+        }
+    }
 }
 
 impl VersionGate {
@@ -304,17 +327,24 @@ impl VersionGate {
         // committed before this request arrived.
         let arrived = self.started.load(Ordering::SeqCst);
         let mut last = self.last.lock().await;
-        if let Some((read, version)) = *last
-            && read > arrived
+        if let Some((read, outcome)) = &*last
+            && *read > arrived
         {
-            return Ok(version);
+            return outcome.clone().into_result();
         }
         let read = self.started.fetch_add(1, Ordering::SeqCst) + 1;
-        let version = store
+        let result = store
             .read(|mut c| Box::pin(async move { cache_version::current(&mut c).await }))
-            .await?;
-        *last = Some((read, version));
-        Ok(version)
+            .await;
+        let outcome = match &result {
+            Ok(version) => ReadOutcome::Version(*version),
+            Err(error) => ReadOutcome::Failed {
+                unavailable: error.is_unavailable(),
+                message: format!("reading the cache version: {error}"),
+            },
+        };
+        *last = Some((read, outcome));
+        result
     }
 }
 
