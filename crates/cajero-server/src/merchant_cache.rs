@@ -313,10 +313,12 @@ impl ReadOutcome {
             // The same class of error as the read's own: unavailable (503, retry) or not.
             ReadOutcome::Failed {
                 unavailable: true, ..
-            } => Err(StoreError::Database(cajero_store::sqlx::Error::PoolTimedOut)),
-            ReadOutcome::Failed { message, .. } => {
-                Err(StoreError::Database(cajero_store::sqlx::Error::Protocol(message)))
-            }
+            } => Err(StoreError::Database(
+                cajero_store::sqlx::Error::PoolTimedOut,
+            )),
+            ReadOutcome::Failed { message, .. } => Err(StoreError::Database(
+                cajero_store::sqlx::Error::Protocol(message),
+            )),
         }
     }
 }

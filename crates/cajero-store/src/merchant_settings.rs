@@ -3,7 +3,8 @@
 //! Everything here runs inside the caller's unit of work, so the pay-in and payout code can
 //! read a merchant's plan, terms and volume in the same transaction that posts the money.
 //! Nothing configured means the defaults: test mode is free; live mode uses the operator's
-//! default plan, else free; settlement is T+1 business day in COP.
+//! default plan, else free; settlement is T+1 business day in COP. Every change bumps the
+//! [`crate::cache_version`] in the same unit of work, so servers' cached copies are read again.
 
 use cajero_domain::calendar;
 use cajero_domain::id::MerchantId;

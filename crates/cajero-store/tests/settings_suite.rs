@@ -452,9 +452,7 @@ where
         + Send
         + 'static,
 {
-    let read = || {
-        store.read(|mut c| Box::pin(async move { cache_version::current(&mut c).await }))
-    };
+    let read = || store.read(|mut c| Box::pin(async move { cache_version::current(&mut c).await }));
     let before = read().await.unwrap();
     store.write(work).await.unwrap();
     let after = read().await.unwrap();
@@ -490,7 +488,10 @@ async fn every_change_servers_cache_moves_the_cache_version(store: Store) {
     assert!(!touched.await, "a key's last use");
     let nobody_moved = moves_the_version(&store, move |mut c| {
         Box::pin(async move {
-            unmoved(merchants::set_merchant_status(&mut c, nobody, MerchantStatus::Suspended, now).await)
+            unmoved(
+                merchants::set_merchant_status(&mut c, nobody, MerchantStatus::Suspended, now)
+                    .await,
+            )
         })
     });
     assert!(!nobody_moved.await, "a status change of no merchant");
@@ -524,7 +525,9 @@ async fn every_change_servers_cache_moves_the_cache_version(store: Store) {
     let terms = moves_the_version(&store, move |mut c| {
         Box::pin(async move {
             let terms = SettlementTerms::default();
-            settings(merchant_settings::set_settlement_terms(&mut c, m, Mode::Live, &terms, now).await)
+            settings(
+                merchant_settings::set_settlement_terms(&mut c, m, Mode::Live, &terms, now).await,
+            )
         })
     });
     assert!(terms.await, "settlement terms");

@@ -41,7 +41,9 @@ async fn warm(server: &Running, key: &str) {
     }
 }
 
-async fn active_merchant_key(state: &AppState) -> (MerchantId, cajero_domain::id::ApiKeyId, String) {
+async fn active_merchant_key(
+    state: &AppState,
+) -> (MerchantId, cajero_domain::id::ApiKeyId, String) {
     let clock = state.clock.as_ref();
     let m = admin::create_merchant(&state.store, clock, "Tienda", None)
         .await
@@ -136,7 +138,13 @@ async fn payout_fee(server: &Running, key: &str) -> i64 {
 async fn a_changed_fee_plan_applies_to_the_very_next_payout(app: &TestApp) {
     let state = &app.server.state;
     let (merchant, _, key) = active_merchant_key(state).await;
-    post(&app.server, &key, "/v1/topups", json!({"amount": 1_000_000, "currency": "COP"})).await;
+    post(
+        &app.server,
+        &key,
+        "/v1/topups",
+        json!({"amount": 1_000_000, "currency": "COP"}),
+    )
+    .await;
     set_plan(state, merchant, payout_plan(1_000)).await;
     assert_eq!(payout_fee(&app.server, &key).await, 1_190);
     assert_eq!(payout_fee(&app.server, &key).await, 1_190);
@@ -215,7 +223,9 @@ async fn two_instances(engine: Engine) -> Option<TwoInstances> {
     let a = cajero_server::spawn(config("instance-a"), shared.clone())
         .await
         .unwrap();
-    let b = cajero_server::spawn(config("instance-b"), shared).await.unwrap();
+    let b = cajero_server::spawn(config("instance-b"), shared)
+        .await
+        .unwrap();
     Some(TwoInstances { a, b, _dir: dir })
 }
 
@@ -256,9 +266,14 @@ async fn a_merchant_suspended_through_one_instance_is_refused_at_once_by_another
     warm(&both.b, &key).await;
 
     let a = &both.a.state;
-    admin::set_merchant_status(&a.store, a.clock.as_ref(), merchant, MerchantStatus::Suspended)
-        .await
-        .unwrap();
+    admin::set_merchant_status(
+        &a.store,
+        a.clock.as_ref(),
+        merchant,
+        MerchantStatus::Suspended,
+    )
+    .await
+    .unwrap();
 
     let response = balance_status(&both.b, &key).await;
     assert_error(response, 403, "permission_error", "account_suspended").await;
@@ -271,7 +286,13 @@ async fn a_fee_plan_changed_through_one_instance_applies_at_once_on_another(engi
         return;
     };
     let (merchant, _, key) = active_merchant_key(&both.a.state).await;
-    post(&both.b, &key, "/v1/topups", json!({"amount": 1_000_000, "currency": "COP"})).await;
+    post(
+        &both.b,
+        &key,
+        "/v1/topups",
+        json!({"amount": 1_000_000, "currency": "COP"}),
+    )
+    .await;
     assert_eq!(payout_fee(&both.b, &key).await, 0);
 
     set_plan(&both.a.state, merchant, payout_plan(1_000)).await;
@@ -297,8 +318,7 @@ async fn sqlite_a_merchant_suspended_through_one_instance_is_refused_at_once_by_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_merchant_suspended_through_one_instance_is_refused_at_once_by_another() {
-    a_merchant_suspended_through_one_instance_is_refused_at_once_by_another(Engine::Postgres)
-        .await;
+    a_merchant_suspended_through_one_instance_is_refused_at_once_by_another(Engine::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -370,7 +390,10 @@ async fn measure_hot_reads() {
                 let (s, h) = (s.clone(), h.clone());
                 async move {
                     s.cache.api_key(&s.store, &h).await.unwrap().unwrap();
-                    s.cache.fee_plan(&s.store, merchant, Mode::Live).await.unwrap();
+                    s.cache
+                        .fee_plan(&s.store, merchant, Mode::Live)
+                        .await
+                        .unwrap();
                 }
             })
             .await;
