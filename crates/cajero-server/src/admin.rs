@@ -1,4 +1,8 @@
 //! Operator actions on merchants and API keys, shared by the CLI and (later) the dashboard.
+//!
+//! Servers cache keys and merchants' statuses in memory; the store functions that change them
+//! bump the cache version in the same transaction ([`cajero_store::cache_version`]), so a
+//! revocation or suspension made here (from any process) applies to the very next request.
 
 use cajero_domain::document::{Document, DocumentType, ParseDocumentError};
 use cajero_domain::id::{ApiKeyId, MerchantId};

@@ -3,7 +3,8 @@
 //! A secret key is `sk_test_` or `sk_live_` followed by 43 base62 characters (256 random
 //! bits). Only `HMAC-SHA256(instance key-hash secret, whole key)` is stored, with a short
 //! display prefix: a leaked database does not leak usable keys, and a lookup is one indexed
-//! query. High-entropy keys need no slow password hash.
+//! query. High-entropy keys need no slow password hash. Keys found are kept in memory
+//! ([`crate::merchant_cache`]), trusted only under the database's current version of them.
 
 use std::fmt;
 
@@ -172,18 +173,20 @@ impl FromRequestParts<AppState> for Caller {
         {
             slot.set(budget);
         }
-        record_last_use(state, caller.key_id, caller_last_used(parts));
+        if let Some(last_used) = parts.extensions.get::<LastUsed>() {
+            record_last_use(state, caller.key_id, last_used);
+        }
         parts.extensions.insert(caller);
         Ok(caller)
     }
 }
 
-/// The key's last use as the lookup found it (kept in the request's extensions).
-#[derive(Debug, Clone, Copy)]
-struct LastUsed(Option<jiff::Timestamp>);
-
-fn caller_last_used(parts: &Parts) -> Option<jiff::Timestamp> {
-    parts.extensions.get::<LastUsed>().and_then(|l| l.0)
+/// The key's last use as the lookup found it, and the key's hash (kept in the request's
+/// extensions).
+#[derive(Debug, Clone)]
+struct LastUsed {
+    at: Option<jiff::Timestamp>,
+    secret_hash: String,
 }
 
 /// Looks the presented key up and checks its merchant may act in its mode.
@@ -199,19 +202,13 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Api
         }
     })?;
     let hash = state.keys.hash(&key);
-    let found = state
-        .store
-        .read(move |mut c| {
-            Box::pin(async move { merchants::find_api_key_by_hash(&mut c, &hash).await })
-        })
-        .await?;
-    let Some((record, merchant_status)) = found else {
+    let Some(record) = state.cache.api_key(&state.store, &hash).await? else {
         return Err(ApiError::unauthenticated(
             "api_key_invalid",
             "Invalid API key provided.",
         ));
     };
-    if record.revoked_at.is_some() {
+    if record.revoked {
         return Err(ApiError::unauthenticated(
             "api_key_revoked",
             "This API key was revoked. Use another key or create a new one.",
@@ -224,7 +221,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Api
             record.id, record.livemode
         )));
     }
-    match merchant_status {
+    match record.merchant_status {
         MerchantStatus::Suspended => {
             return Err(ApiError::forbidden(
                 "account_suspended",
@@ -239,7 +236,10 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Api
         }
         _ => {}
     }
-    parts.extensions.insert(LastUsed(record.last_used_at));
+    parts.extensions.insert(LastUsed {
+        at: record.last_used_at,
+        secret_hash: hash,
+    });
     Ok(Caller {
         merchant_id: record.merchant_id,
         mode,
@@ -249,13 +249,16 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Api
 
 /// Records the key's last use in the background when the stored time is older than the
 /// resolution. Losing this write (a crash) loses nothing of value; it never delays the request.
-fn record_last_use(state: &AppState, key_id: ApiKeyId, last_used_at: Option<jiff::Timestamp>) {
+fn record_last_use(state: &AppState, key_id: ApiKeyId, last_used: &LastUsed) {
     let now = state.clock.now();
-    let stale = last_used_at
+    let stale = last_used
+        .at
         .is_none_or(|at| now.as_microsecond() - at.as_microsecond() >= LAST_USED_RESOLUTION_US);
     if !stale {
         return;
     }
+    // The cached key remembers it at once, so the next requests do not write it again.
+    state.cache.note_last_use(&last_used.secret_hash, now);
     let store = state.store.clone();
     tokio::spawn(async move {
         let result = store

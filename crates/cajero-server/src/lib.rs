@@ -31,6 +31,7 @@ pub mod idempotency;
 pub mod instance;
 pub mod ledger_workers;
 pub mod list;
+pub mod merchant_cache;
 pub mod metrics;
 mod middleware;
 pub mod networks;
@@ -75,6 +76,9 @@ pub struct AppState {
     pub secrets: cajero_store::secret_box::SecretBox,
     /// Requests per key, failed authentications per address.
     pub rate_limits: Arc<rate_limit::RateLimits>,
+    /// API keys and merchants' settings in memory, checked against the database's version on
+    /// every request.
+    pub cache: Arc<merchant_cache::MerchantCache>,
 }
 
 impl AppState {
@@ -104,6 +108,7 @@ impl AppState {
             instance: Arc::new(instance),
             secrets,
             rate_limits: Arc::new(rate_limit::RateLimits::new(&config_rate_limits)),
+            cache: Arc::new(merchant_cache::MerchantCache::new()),
         })
     }
 

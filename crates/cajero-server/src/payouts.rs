@@ -461,6 +461,12 @@ async fn reserve(
     // answered before this is read).
     let test_clock: Option<TestClockId> =
         request.test_clock.as_deref().and_then(|c| c.parse().ok());
+    // From memory, checked against the settings' current version: outside the unit of work,
+    // which then has one read fewer.
+    let plan = state
+        .cache
+        .fee_plan(&state.store, caller.merchant_id, caller.mode)
+        .await?;
     let outcome = state
         .store
         .write(move |mut c| {
@@ -492,7 +498,6 @@ async fn reserve(
                     let error = crate::refunds::exceeds_left(link.payin_id, request.amount);
                     return Ok(Reserved::Answered(orders::release_in(&mut c, &scope, error).await?));
                 }
-                let plan = merchant_settings::fee_plan(&mut c, caller.merchant_id, caller.mode).await?;
                 // The month's volume only matters to a plan with volume tiers; summing it is
                 // the costliest read of a payout, so a flat plan skips it.
                 let volume = if plan.payout.tiers.len() > 1 {

@@ -22,6 +22,7 @@ use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 
+pub mod cache_version;
 pub mod events;
 pub mod exceptions;
 pub mod fx;

@@ -3,7 +3,8 @@
 //! Everything here runs inside the caller's unit of work, so the pay-in and payout code can
 //! read a merchant's plan, terms and volume in the same transaction that posts the money.
 //! Nothing configured means the defaults: test mode is free; live mode uses the operator's
-//! default plan, else free; settlement is T+1 business day in COP.
+//! default plan, else free; settlement is T+1 business day in COP. Every change bumps the
+//! [`crate::cache_version`] in the same unit of work, so servers' cached copies are read again.
 
 use cajero_domain::calendar;
 use cajero_domain::id::MerchantId;
@@ -162,6 +163,7 @@ pub async fn set_fee_plan(
         json,
         Micros::from(now).0,
     )?;
+    crate::cache_version::bump(conn).await?;
     Ok(())
 }
 
@@ -181,6 +183,7 @@ pub async fn set_default_fee_plan(
         json,
         Micros::from(now).0,
     )?;
+    crate::cache_version::bump(conn).await?;
     Ok(())
 }
 
@@ -245,6 +248,7 @@ pub async fn set_settlement_terms(
         i64::from(terms.fx_markup.get()),
         Micros::from(now).0,
     )?;
+    crate::cache_version::bump(conn).await?;
     Ok(())
 }
 

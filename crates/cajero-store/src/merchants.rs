@@ -149,7 +149,8 @@ pub async fn list_merchants(
     rows.into_iter().map(MerchantRecord::try_from).collect()
 }
 
-/// Moves a merchant to `status`; `None` when there is no such merchant.
+/// Moves a merchant to `status`; `None` when there is no such merchant. Servers' cached
+/// copies are invalidated with the change ([`crate::cache_version`]).
 pub async fn set_merchant_status(
     conn: &mut Conn<'_>,
     id: MerchantId,
@@ -166,6 +167,7 @@ pub async fn set_merchant_status(
     if changed == 0 {
         return Ok(None);
     }
+    crate::cache_version::bump(conn).await?;
     get_merchant(conn, id).await
 }
 
@@ -246,18 +248,22 @@ pub async fn list_api_keys(
 }
 
 /// Revokes a key. Revoking a revoked key keeps its first revocation time. `None` when there
-/// is no such key.
+/// is no such key. Servers' cached copies are invalidated with the change
+/// ([`crate::cache_version`]): the key fails on the very next request.
 pub async fn revoke_api_key(
     conn: &mut Conn<'_>,
     id: ApiKeyId,
     now: Timestamp,
 ) -> Result<Option<ApiKeyRecord>, StoreError> {
-    execute!(
+    let changed = execute!(
         conn,
         "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
         Micros::from(now).0,
         id.to_string(),
     )?;
+    if changed > 0 {
+        crate::cache_version::bump(conn).await?;
+    }
     get_api_key(conn, id).await
 }
 

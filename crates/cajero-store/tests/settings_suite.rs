@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cajero_domain::calendar;
-use cajero_domain::id::{MerchantId, SettlementId};
+use cajero_domain::id::{ApiKeyId, MerchantId, SettlementId};
 use cajero_domain::ledger::fees::{FeeBreakdown, FeePlan, FeeRule, FeeRuleError, Tier};
 use cajero_domain::ledger::settlement::SettlementTerms;
 use cajero_domain::ledger::{AccountKey, AccountKind, Transfer, TransferCode, TransferMode};
@@ -10,9 +10,9 @@ use cajero_domain::merchant::{MerchantStatus, Mode};
 use cajero_domain::money::{Amount, BasisPoints, Currency};
 use cajero_store::ledger::{self, NewBatch};
 use cajero_store::merchant_settings::{self, PlanSource, SettingsError};
-use cajero_store::merchants::{self, MerchantRecord};
+use cajero_store::merchants::{self, ApiKeyRecord, MerchantRecord};
 use cajero_store::settlements::{self, SettlementRecord, SettlementStatus};
-use cajero_store::{Store, StoreError};
+use cajero_store::{Store, StoreError, cache_version};
 use jiff::Timestamp;
 use jiff::civil::date;
 
@@ -22,6 +22,7 @@ cajero_store::store_suite!(
     invalid_plans_and_terms_are_refused_and_nothing_is_stored,
     monthly_volume_counts_this_bogota_month_only,
     a_payin_batch_can_be_a_line_of_one_settlement_only,
+    every_change_servers_cache_moves_the_cache_version,
 );
 
 fn a(minor: i64) -> Amount {
@@ -431,4 +432,103 @@ async fn a_payin_batch_can_be_a_line_of_one_settlement_only(store: Store) {
         .await
         .unwrap();
     assert!(due.is_empty());
+}
+
+fn unmoved<T>(result: Result<T, StoreError>) -> Result<(), StoreError> {
+    result.map(|_| ())
+}
+
+fn settings(result: Result<(), SettingsError>) -> Result<(), StoreError> {
+    result.map_err(|e| match e {
+        SettingsError::Store(e) => e,
+        other => panic!("{other}"),
+    })
+}
+
+/// Runs `work` and answers whether it moved the cache version on.
+async fn moves_the_version<F>(store: &Store, work: F) -> bool
+where
+    F: for<'c> FnOnce(cajero_store::Conn<'c>) -> cajero_store::Work<'c, (), StoreError>
+        + Send
+        + 'static,
+{
+    let read = || store.read(|mut c| Box::pin(async move { cache_version::current(&mut c).await }));
+    let before = read().await.unwrap();
+    store.write(work).await.unwrap();
+    let after = read().await.unwrap();
+    assert!(after >= before);
+    after > before
+}
+
+/// Servers keep keys, merchants' statuses and settings in memory and trust them only under the
+/// version they read: every change to them moves it on, in its own transaction; what changes
+/// nothing cached (a new key, a key's last use, a change that finds nothing) leaves it.
+async fn every_change_servers_cache_moves_the_cache_version(store: Store) {
+    let m = merchant(&store, 1).await;
+    let now = bogota(2026, 11, 2, 9, 0);
+    let key = ApiKeyRecord {
+        id: ApiKeyId::from_parts(1_764_000_000_000, 1),
+        merchant_id: m,
+        livemode: false,
+        display_prefix: "sk_test_AbCd".into(),
+        created_at: now,
+        revoked_at: None,
+        last_used_at: None,
+    };
+    let k = key.id;
+    let nobody = MerchantId::from_parts(1_764_000_000_000, 99);
+
+    let new_key = moves_the_version(&store, move |mut c| {
+        Box::pin(async move { merchants::insert_api_key(&mut c, &key, "hash").await })
+    });
+    assert!(!new_key.await, "a new key");
+    let touched = moves_the_version(&store, move |mut c| {
+        Box::pin(async move { merchants::touch_api_key(&mut c, k, now, 1).await })
+    });
+    assert!(!touched.await, "a key's last use");
+    let nobody_moved = moves_the_version(&store, move |mut c| {
+        Box::pin(async move {
+            unmoved(
+                merchants::set_merchant_status(&mut c, nobody, MerchantStatus::Suspended, now)
+                    .await,
+            )
+        })
+    });
+    assert!(!nobody_moved.await, "a status change of no merchant");
+
+    let suspended = moves_the_version(&store, move |mut c| {
+        Box::pin(async move {
+            unmoved(merchants::set_merchant_status(&mut c, m, MerchantStatus::Suspended, now).await)
+        })
+    });
+    assert!(suspended.await, "a suspension");
+    let revoked = moves_the_version(&store, move |mut c| {
+        Box::pin(async move { unmoved(merchants::revoke_api_key(&mut c, k, now).await) })
+    });
+    assert!(revoked.await, "a revocation");
+    let again = moves_the_version(&store, move |mut c| {
+        Box::pin(async move { unmoved(merchants::revoke_api_key(&mut c, k, now).await) })
+    });
+    assert!(!again.await, "revoking a revoked key");
+    let plan = moves_the_version(&store, move |mut c| {
+        Box::pin(async move {
+            settings(merchant_settings::set_fee_plan(&mut c, m, Mode::Live, &tiered(), now).await)
+        })
+    });
+    assert!(plan.await, "a merchant's fee plan");
+    let default_plan = moves_the_version(&store, move |mut c| {
+        Box::pin(async move {
+            settings(merchant_settings::set_default_fee_plan(&mut c, &tiered(), now).await)
+        })
+    });
+    assert!(default_plan.await, "the default fee plan");
+    let terms = moves_the_version(&store, move |mut c| {
+        Box::pin(async move {
+            let terms = SettlementTerms::default();
+            settings(
+                merchant_settings::set_settlement_terms(&mut c, m, Mode::Live, &terms, now).await,
+            )
+        })
+    });
+    assert!(terms.await, "settlement terms");
 }

@@ -7,6 +7,7 @@ mod contract;
 mod funds;
 mod fuzz;
 mod helpers;
+mod hot_reads;
 mod instances;
 mod integrity;
 mod leases;
