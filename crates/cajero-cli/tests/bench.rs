@@ -94,7 +94,10 @@ fn assert_every_order_completed(report: &Value) {
     let network = &business["network"];
     assert_eq!(network["creates"], business["ok"], "{network}");
     assert_eq!(network["refused"], 0, "{network}");
-    assert_eq!(network["callbacks_acknowledged"], business["ok"], "{network}");
+    assert_eq!(
+        network["callbacks_acknowledged"], business["ok"],
+        "{network}"
+    );
     assert_eq!(network["callbacks_abandoned"], 0, "{network}");
     assert_eq!(network["callbacks_unsent"], 0, "{network}");
     let storage = &report["storage"];
@@ -152,7 +155,10 @@ fn a_short_payin_bench_against_the_full_simulator_reports_the_end_to_end_figure(
 fn several_instances_on_sqlite_and_bad_counts_are_refused() {
     let cases = [
         (vec!["--instances", "2"], "needs PostgreSQL"),
-        (vec!["--instances", "0"], "--instances must be between 1 and 8"),
+        (
+            vec!["--instances", "0"],
+            "--instances must be between 1 and 8",
+        ),
         (vec!["--network", "carrier-pigeon"], "carrier-pigeon"),
     ];
     for (flags, message) in cases {

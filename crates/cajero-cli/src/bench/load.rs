@@ -144,7 +144,11 @@ pub async fn fund(
 }
 
 /// Sends requests from `load.concurrency` tasks until the duration has passed.
-pub async fn drive(client: &reqwest::Client, target: &Target, load: &Load) -> anyhow::Result<Driven> {
+pub async fn drive(
+    client: &reqwest::Client,
+    target: &Target,
+    load: &Load,
+) -> anyhow::Result<Driven> {
     let sent = Arc::new(AtomicU64::new(0));
     let run = std::process::id();
     let started = Instant::now();
@@ -157,7 +161,11 @@ pub async fn drive(client: &reqwest::Client, target: &Target, load: &Load) -> an
     let mut tasks = Vec::with_capacity(load.concurrency);
     for task in 0..load.concurrency {
         let client = client.clone();
-        let url = target.urls.get(task % instances).cloned().unwrap_or_default();
+        let url = target
+            .urls
+            .get(task % instances)
+            .cloned()
+            .unwrap_or_default();
         let key = target.key.clone();
         let kind = target.kind;
         let sent = sent.clone();

@@ -257,10 +257,7 @@ async fn on<T: Send + 'static>(
     runtime: &Handle,
     work: impl Future<Output = anyhow::Result<T>> + Send + 'static,
 ) -> anyhow::Result<T> {
-    runtime
-        .spawn(work)
-        .await
-        .context("a bench task panicked")?
+    runtime.spawn(work).await.context("a bench task panicked")?
 }
 
 /// Runs the future `make` makes on `runtime` from a blocking thread: for futures that are not
@@ -591,7 +588,8 @@ async fn business(
             .drain(Duration::from_secs(BENCH_CALLBACK_DRAIN_S_MAX))
             .await;
         let after = on(&setup.runtimes.servers[0], database_bytes(store.clone())).await?;
-        let network = (mode == NetworkMode::StandIn).then(|| setup.stub.report().since(&stub_before));
+        let network =
+            (mode == NetworkMode::StandIn).then(|| setup.stub.report().since(&stub_before));
         let storage = Storage {
             orders: driven.ok,
             database_bytes_before: before,
@@ -723,6 +721,9 @@ mod tests {
         assert!(check(&args(2, None)).is_err());
         assert!(check(&args(0, Some("postgres://db/cajero"))).is_err());
         let many = check(&args(BENCH_INSTANCES_MAX + 1, Some("postgres://db/c"))).unwrap_err();
-        assert!(many.to_string().contains("--instances must be between"), "{many}");
+        assert!(
+            many.to_string().contains("--instances must be between"),
+            "{many}"
+        );
     }
 }

@@ -55,7 +55,11 @@ pub fn snapshot() -> Snapshot {
     let mut threads = BTreeMap::new();
     if let Ok(entries) = std::fs::read_dir("/proc/self/task") {
         for entry in entries.flatten() {
-            let Some(tid) = entry.file_name().to_str().and_then(|s| s.parse::<u64>().ok()) else {
+            let Some(tid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u64>().ok())
+            else {
                 continue;
             };
             if let Ok(text) = std::fs::read_to_string(entry.path().join("stat"))
@@ -122,10 +126,7 @@ impl CpuSplit {
             let slot = if name.starts_with(CLIENT_PREFIX) {
                 &mut split.client_s
             } else if let Some(rest) = name.strip_prefix(SERVER_PREFIX) {
-                let instance = rest
-                    .split('-')
-                    .next()
-                    .and_then(|i| i.parse::<usize>().ok());
+                let instance = rest.split('-').next().and_then(|i| i.parse::<usize>().ok());
                 if let Some(s) = instance.and_then(|i| split.server_by_instance_s.get_mut(i)) {
                     *s += seconds;
                 }
