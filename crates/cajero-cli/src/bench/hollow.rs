@@ -4,18 +4,25 @@
 //! [`Store::write`] on the same kind of database. Business ÷ hollow is DESIGN.md's
 //! "business-logic overhead".
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use cajero_server::config::Config;
+use cajero_server::networks::SIM_MERCHANT_ID;
 use cajero_sim::signing::{HEADER_MERCHANT, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_request};
-use cajero_store::{Store, StoreError};
+use cajero_store::{Engine, Store, StoreError};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::orders::Kind;
+use super::load::Target;
+use super::orders::{self, Kind, Setup};
+use super::report::Phase;
+use super::threads::{on, on_thread};
 
 /// The hollow pipeline's scratch table: one row per request.
 const HOLLOW_CREATE: &str = "CREATE TABLE bench_hollow (id TEXT PRIMARY KEY, body TEXT NOT NULL, \
@@ -196,4 +203,84 @@ async fn call_network(state: &Hollow, id: &str, request: &mut Value) -> Option<S
         return None;
     }
     response.text().await.ok()
+}
+
+/// The hollow phase: the same hops, one durable commit, nothing else; one hollow server per
+/// instance.
+pub(super) async fn phase(
+    setup: &Setup,
+    engine: Engine,
+    database_url: &str,
+    dir: &tempfile::TempDir,
+    config: &Config,
+) -> anyhow::Result<Phase> {
+    let url = match engine {
+        Engine::Sqlite => format!("sqlite://{}", dir.path().join("hollow.db").display()),
+        Engine::Postgres => database_url.to_string(),
+    };
+    let options = config.store_options();
+    let mut stores = Vec::with_capacity(setup.instances);
+    for runtime in &setup.runtimes.servers {
+        let (url, options) = (url.clone(), options.clone());
+        let store = on_thread(runtime, move || async move {
+            Store::open(&url, &options)
+                .await
+                .context("opening the hollow pipeline's database")
+        })
+        .await?;
+        stores.push(store);
+    }
+    let first = stores.first().context("no server instance")?.clone();
+    let created = first.clone();
+    on(&setup.runtimes.servers[0], async move {
+        Ok(create_table(&created).await?)
+    })
+    .await?;
+    let (stop, stopped) = watch::channel(false);
+    let mut urls = Vec::with_capacity(stores.len());
+    let mut tasks = Vec::with_capacity(stores.len());
+    for (runtime, store) in setup.runtimes.servers.iter().zip(&stores) {
+        let state = Hollow::new(
+            store.clone(),
+            &setup.stub.base_url,
+            SIM_MERCHANT_ID,
+            &setup.secret,
+            setup.kind,
+        )?;
+        let listener = on(runtime, async {
+            Ok(tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?)
+        })
+        .await?;
+        urls.push(format!("http://{}/v1/hollow", listener.local_addr()?));
+        tasks.push(runtime.spawn(serve(state, listener, stopped.clone())));
+    }
+    let stub_before = setup.stub.report();
+    let target = Target {
+        urls,
+        key: None,
+        kind: setup.kind,
+    };
+    let driven = orders::drive_measured(setup, target).await;
+    let network = setup.stub.report().since(&stub_before);
+    let _ = stop.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+    if engine == Engine::Postgres {
+        // The scratch table goes; SQLite's goes with the temporary folder.
+        let dropped = first.clone();
+        on(&setup.runtimes.servers[0], async move {
+            Ok(drop_table(&dropped).await?)
+        })
+        .await?;
+    }
+    for (runtime, store) in setup.runtimes.servers.iter().zip(stores) {
+        on(runtime, async move {
+            store.close().await;
+            Ok(())
+        })
+        .await?;
+    }
+    let (driven, cpu) = driven?;
+    Ok(orders::phase(driven, cpu, Some(network)))
 }

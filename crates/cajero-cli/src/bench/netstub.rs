@@ -194,22 +194,8 @@ impl NetStub {
             callbacks,
         });
         let app = Router::new()
-            .route(
-                "/v1/payouts",
-                axum::routing::post(
-                    |State(s): State<Arc<Stub>>, uri: Uri, headers: HeaderMap, body: Bytes| async move {
-                        s.create(Kind::Payout, &uri, &headers, &body)
-                    },
-                ),
-            )
-            .route(
-                "/v1/collections",
-                axum::routing::post(
-                    |State(s): State<Arc<Stub>>, uri: Uri, headers: HeaderMap, body: Bytes| async move {
-                        s.create(Kind::Collection, &uri, &headers, &body)
-                    },
-                ),
-            )
+            .route("/v1/payouts", axum::routing::post(create_payout))
+            .route("/v1/collections", axum::routing::post(create_collection))
             .with_state(stub);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
@@ -262,6 +248,26 @@ impl NetStub {
         }
         report
     }
+}
+
+/// `POST /v1/payouts`.
+async fn create_payout(
+    State(stub): State<Arc<Stub>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    stub.create(Kind::Payout, &uri, &headers, &body)
+}
+
+/// `POST /v1/collections`.
+async fn create_collection(
+    State(stub): State<Arc<Stub>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    stub.create(Kind::Collection, &uri, &headers, &body)
 }
 
 /// Which create.

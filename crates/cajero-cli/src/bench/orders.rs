@@ -30,14 +30,14 @@ use cajero_server::{AppState, admin};
 use cajero_store::{Engine, Store, StoreError};
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
-use tokio::runtime::{Handle, Runtime};
-use tokio::sync::{oneshot, watch};
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
 
-use super::hollow::{self, Hollow};
+use super::hollow;
 use super::load::{self, Driven, Load, Target};
 use super::netstub::{NetStub, StubOptions, StubReport};
 use super::report::{self, Machine, Phase, Report, Storage, Targets};
-use super::threads::{self, CpuSplit};
+use super::threads::{self, CpuSplit, Runtimes, on, on_thread};
 use crate::output;
 
 /// The longest one phase (business or hollow) may run, in seconds.
@@ -97,7 +97,9 @@ impl Kind {
             Kind::Payouts => json!({
                 "amount": PAYOUT_AMOUNT_COP, "currency": "COP",
                 "reference": format!("bench-{task}-{n}"),
-                "beneficiary": {"name": "Luis Pérez", "document": {"type": "CC", "number": "79876543"}},
+                "beneficiary": {
+                    "name": "Luis Pérez", "document": {"type": "CC", "number": "79876543"},
+                },
             }),
             Kind::Payins => json!({
                 "amount": PAYIN_AMOUNT_COP, "currency": "COP",
@@ -211,79 +213,22 @@ pub async fn run(kind: Kind, args: OrdersArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The bench's runtimes: the client's, the network's, one per server instance. Shut down in
-/// the background when dropped (a runtime may not be dropped inside another's task).
-struct Runtimes {
-    client: Handle,
-    network: Handle,
-    servers: Vec<Handle>,
-    owned: Vec<Runtime>,
-}
-
-impl Runtimes {
-    fn new(instances: usize) -> anyhow::Result<Runtimes> {
-        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-        let client = threads::runtime(threads::CLIENT_PREFIX, cpus)?;
-        let network = threads::runtime(threads::NETWORK_PREFIX, cpus)?;
-        let mut owned = Vec::with_capacity(instances + 2);
-        let mut servers = Vec::with_capacity(instances);
-        for instance in 0..instances {
-            let runtime = threads::runtime(&threads::server_prefix(instance), cpus)?;
-            servers.push(runtime.handle().clone());
-            owned.push(runtime);
-        }
-        let (client_handle, network_handle) = (client.handle().clone(), network.handle().clone());
-        owned.push(client);
-        owned.push(network);
-        Ok(Runtimes {
-            client: client_handle,
-            network: network_handle,
-            servers,
-            owned,
-        })
-    }
-}
-
-impl Drop for Runtimes {
-    fn drop(&mut self) {
-        for runtime in self.owned.drain(..) {
-            runtime.shutdown_background();
-        }
-    }
-}
-
-/// Runs `work` on `runtime` and waits for it.
-async fn on<T: Send + 'static>(
-    runtime: &Handle,
-    work: impl Future<Output = anyhow::Result<T>> + Send + 'static,
-) -> anyhow::Result<T> {
-    runtime.spawn(work).await.context("a bench task panicked")?
-}
-
-/// Runs the future `make` makes on `runtime` from a blocking thread: for futures that are not
-/// `Send` for every lifetime, and so cannot be spawned (sqlx's pool opening).
-async fn on_thread<T, F, Fut>(runtime: &Handle, make: F) -> anyhow::Result<T>
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = anyhow::Result<T>>,
-    T: Send + 'static,
-{
-    let runtime = runtime.clone();
-    tokio::task::spawn_blocking(move || runtime.block_on(make()))
-        .await
-        .context("a bench task panicked")?
-}
-
 /// What both phases share.
-struct Setup {
-    kind: Kind,
-    load: Load,
-    instances: usize,
-    runtimes: Runtimes,
-    client: reqwest::Client,
-    stub: NetStub,
+pub(super) struct Setup {
+    /// What is created.
+    pub(super) kind: Kind,
+    /// How hard and how long.
+    pub(super) load: Load,
+    /// Server instances.
+    pub(super) instances: usize,
+    /// Who runs where.
+    pub(super) runtimes: Runtimes,
+    /// The load generator's HTTP client.
+    pub(super) client: reqwest::Client,
+    /// The network stand-in.
+    pub(super) stub: NetStub,
     /// The secret cajero and the stand-in share.
-    secret: String,
+    pub(super) secret: String,
 }
 
 async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
@@ -337,7 +282,7 @@ async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
     };
 
     let (business, storage, engine) = business(&setup, &config, args.network).await?;
-    let hollow_phase = hollow_phase(&setup, engine, &database_url, &dir, &config).await?;
+    let hollow_phase = hollow::phase(&setup, engine, &database_url, &dir, &config).await?;
     let Setup { stub, runtimes, .. } = setup;
     let network = runtimes.network.clone();
     on(&network, async move { Ok(stub.stop().await) }).await?;
@@ -490,7 +435,10 @@ async fn database_bytes(store: Store) -> anyhow::Result<i64> {
 }
 
 /// Drives the load from the client's runtime and splits the CPU time it took.
-async fn drive_measured(setup: &Setup, target: Target) -> anyhow::Result<(Driven, CpuSplit)> {
+pub(super) async fn drive_measured(
+    setup: &Setup,
+    target: Target,
+) -> anyhow::Result<(Driven, CpuSplit)> {
     let client = setup.client.clone();
     let load = setup.load.clone();
     let instances = setup.instances;
@@ -504,7 +452,7 @@ async fn drive_measured(setup: &Setup, target: Target) -> anyhow::Result<(Driven
 }
 
 /// The figures of a phase.
-fn phase(driven: Driven, cpu: CpuSplit, network: Option<StubReport>) -> Phase {
+pub(super) fn phase(driven: Driven, cpu: CpuSplit, network: Option<StubReport>) -> Phase {
     let mut by_instance = driven.by_instance;
     for figures in &mut by_instance {
         figures.cpu_s = cpu
@@ -530,12 +478,37 @@ fn phase(driven: Driven, cpu: CpuSplit, network: Option<StubReport>) -> Phase {
     }
 }
 
-/// The business phase: the real servers, the public API.
-async fn business(
+/// The business phase's servers, serving.
+struct Serving {
+    /// Each instance's base URL.
+    bases: Vec<String>,
+    /// The first instance's store.
+    store: Store,
+    /// The merchant's test key.
+    key: String,
+    stops: Vec<oneshot::Sender<()>>,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Serving {
+    /// Stops every instance and waits until each has drained and closed its store.
+    async fn stop(self) -> anyhow::Result<()> {
+        for stop in self.stops {
+            let _ = stop.send(());
+        }
+        for task in self.tasks {
+            task.await.context("a bench server panicked")??;
+        }
+        Ok(())
+    }
+}
+
+/// Opens every instance, seeds the merchant through the first, and serves.
+async fn start_servers(
     setup: &Setup,
     config: &Config,
     mode: NetworkMode,
-) -> anyhow::Result<(Phase, Storage, Engine)> {
+) -> anyhow::Result<Serving> {
     let mut opened = Vec::with_capacity(setup.instances);
     for runtime in &setup.runtimes.servers {
         let config = config.clone();
@@ -547,146 +520,82 @@ async fn business(
     }
     let first = opened.first().context("no server instance")?;
     let store = first.state.store.clone();
-    let engine = store.engine();
     let key = on(&setup.runtimes.servers[0], seed(first.state.clone())).await?;
-    let mut urls = Vec::with_capacity(opened.len());
-    let mut stops = Vec::with_capacity(opened.len());
-    let mut tasks = Vec::with_capacity(opened.len());
+    let mut serving = Serving {
+        bases: Vec::with_capacity(opened.len()),
+        store,
+        key,
+        stops: Vec::with_capacity(opened.len()),
+        tasks: Vec::with_capacity(opened.len()),
+    };
     for (runtime, Opened { state, listener }) in setup.runtimes.servers.iter().zip(opened) {
-        urls.push(format!(
-            "{}/v1/{}",
-            state.config.public_url(),
-            setup.kind.name()
-        ));
+        serving.bases.push(state.config.public_url());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = runtime.spawn(cajero_server::serve(state, listener, async move {
             let _ = stopped.await;
         }));
-        stops.push(stop);
-        tasks.push(task);
+        serving.stops.push(stop);
+        serving.tasks.push(task);
     }
-    let outcome = async {
-        if setup.kind == Kind::Payouts {
-            let client = setup.client.clone();
-            let base = urls[0].trim_end_matches("/v1/payouts").to_string();
-            let (key, load) = (key.clone(), setup.load.clone());
-            on(&setup.runtimes.client, async move {
-                load::fund(&client, &base, &key, &load).await
-            })
-            .await?;
-        }
-        let before = on(&setup.runtimes.servers[0], database_bytes(store.clone())).await?;
-        let stub_before = setup.stub.report();
-        let target = Target {
-            urls: urls.clone(),
-            key: Some(key.clone()),
-            kind: setup.kind,
-        };
-        let (driven, cpu) = drive_measured(setup, target).await?;
-        setup
-            .stub
-            .drain(Duration::from_secs(BENCH_CALLBACK_DRAIN_S_MAX))
-            .await;
-        let after = on(&setup.runtimes.servers[0], database_bytes(store.clone())).await?;
-        let network =
-            (mode == NetworkMode::StandIn).then(|| setup.stub.report().since(&stub_before));
-        let storage = Storage {
-            orders: driven.ok,
-            database_bytes_before: before,
-            database_bytes_after: after,
-            bytes_per_order: (driven.ok > 0).then(|| (after - before) as f64 / driven.ok as f64),
-        };
-        Ok::<_, anyhow::Error>((phase(driven, cpu, network), storage))
-    }
-    .await;
-    for stop in stops {
-        let _ = stop.send(());
-    }
-    for task in tasks {
-        task.await.context("a bench server panicked")??;
-    }
+    Ok(serving)
+}
+
+/// The business phase: the real servers, the public API.
+async fn business(
+    setup: &Setup,
+    config: &Config,
+    mode: NetworkMode,
+) -> anyhow::Result<(Phase, Storage, Engine)> {
+    let serving = start_servers(setup, config, mode).await?;
+    let engine = serving.store.engine();
+    let outcome = measure_business(setup, &serving, mode).await;
+    serving.stop().await?;
     let (phase, storage) = outcome?;
     Ok((phase, storage, engine))
 }
 
-/// The hollow phase: the same hops, one durable commit, nothing else; one hollow server per
-/// instance.
-async fn hollow_phase(
+/// Funds the balance (payouts), then drives the load, waits for the callbacks due, and
+/// measures what the orders cost in the database.
+async fn measure_business(
     setup: &Setup,
-    engine: Engine,
-    database_url: &str,
-    dir: &tempfile::TempDir,
-    config: &Config,
-) -> anyhow::Result<Phase> {
-    let url = match engine {
-        Engine::Sqlite => format!("sqlite://{}", dir.path().join("hollow.db").display()),
-        Engine::Postgres => database_url.to_string(),
-    };
-    let options = config.store_options();
-    let mut stores = Vec::with_capacity(setup.instances);
-    for runtime in &setup.runtimes.servers {
-        let (url, options) = (url.clone(), options.clone());
-        let store = on_thread(runtime, move || async move {
-            Store::open(&url, &options)
-                .await
-                .context("opening the hollow pipeline's database")
+    serving: &Serving,
+    mode: NetworkMode,
+) -> anyhow::Result<(Phase, Storage)> {
+    let first = &setup.runtimes.servers[0];
+    if setup.kind == Kind::Payouts {
+        let client = setup.client.clone();
+        let base = serving.bases[0].clone();
+        let (key, load) = (serving.key.clone(), setup.load.clone());
+        on(&setup.runtimes.client, async move {
+            load::fund(&client, &base, &key, &load).await
         })
         .await?;
-        stores.push(store);
     }
-    let first = stores.first().context("no server instance")?.clone();
-    let created = first.clone();
-    on(&setup.runtimes.servers[0], async move {
-        Ok(hollow::create_table(&created).await?)
-    })
-    .await?;
-    let (stop, stopped) = watch::channel(false);
-    let mut urls = Vec::with_capacity(stores.len());
-    let mut tasks = Vec::with_capacity(stores.len());
-    for (runtime, store) in setup.runtimes.servers.iter().zip(&stores) {
-        let state = Hollow::new(
-            store.clone(),
-            &setup.stub.base_url,
-            SIM_MERCHANT_ID,
-            &setup.secret,
-            setup.kind,
-        )?;
-        let listener = on(runtime, async {
-            Ok(tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?)
-        })
-        .await?;
-        urls.push(format!("http://{}/v1/hollow", listener.local_addr()?));
-        tasks.push(runtime.spawn(hollow::serve(state, listener, stopped.clone())));
-    }
+    let before = on(first, database_bytes(serving.store.clone())).await?;
     let stub_before = setup.stub.report();
     let target = Target {
-        urls,
-        key: None,
+        urls: serving
+            .bases
+            .iter()
+            .map(|base| format!("{base}/v1/{}", setup.kind.name()))
+            .collect(),
+        key: Some(serving.key.clone()),
         kind: setup.kind,
     };
-    let driven = drive_measured(setup, target).await;
-    let network = setup.stub.report().since(&stub_before);
-    let _ = stop.send(true);
-    for task in tasks {
-        let _ = task.await;
-    }
-    if engine == Engine::Postgres {
-        // The scratch table goes; SQLite's goes with the temporary folder.
-        let dropped = first.clone();
-        on(&setup.runtimes.servers[0], async move {
-            Ok(hollow::drop_table(&dropped).await?)
-        })
-        .await?;
-    }
-    for (runtime, store) in setup.runtimes.servers.iter().zip(stores) {
-        on(runtime, async move {
-            store.close().await;
-            Ok(())
-        })
-        .await?;
-    }
-    let (driven, cpu) = driven?;
-    Ok(phase(driven, cpu, Some(network)))
+    let (driven, cpu) = drive_measured(setup, target).await?;
+    setup
+        .stub
+        .drain(Duration::from_secs(BENCH_CALLBACK_DRAIN_S_MAX))
+        .await;
+    let after = on(first, database_bytes(serving.store.clone())).await?;
+    let network = (mode == NetworkMode::StandIn).then(|| setup.stub.report().since(&stub_before));
+    let storage = Storage {
+        orders: driven.ok,
+        database_bytes_before: before,
+        database_bytes_after: after,
+        bytes_per_order: (driven.ok > 0).then(|| (after - before) as f64 / driven.ok as f64),
+    };
+    Ok((phase(driven, cpu, network), storage))
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use anyhow::Context as _;
 use serde::Serialize;
+use tokio::runtime::{Handle, Runtime};
 
 /// Threads of the load generator.
 pub const CLIENT_PREFIX: &str = "bench-client-";
@@ -33,6 +35,73 @@ pub fn runtime(prefix: &str, worker_threads: usize) -> anyhow::Result<tokio::run
         .thread_name_fn(move || format!("{prefix}{}", next.fetch_add(1, Ordering::Relaxed)))
         .enable_all()
         .build()?)
+}
+
+/// The bench's runtimes: the client's, the network's, one per server instance. Shut down in
+/// the background when dropped (a runtime may not be dropped inside another's task).
+pub struct Runtimes {
+    /// The load generator's.
+    pub client: Handle,
+    /// The network stand-in's (or simulator's).
+    pub network: Handle,
+    /// One per server instance.
+    pub servers: Vec<Handle>,
+    owned: Vec<Runtime>,
+}
+
+impl Runtimes {
+    /// Builds them, each with as many workers as there are CPUs.
+    pub fn new(instances: usize) -> anyhow::Result<Runtimes> {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        let client = runtime(CLIENT_PREFIX, cpus)?;
+        let network = runtime(NETWORK_PREFIX, cpus)?;
+        let mut owned = Vec::with_capacity(instances + 2);
+        let mut servers = Vec::with_capacity(instances);
+        for instance in 0..instances {
+            let runtime = runtime(&server_prefix(instance), cpus)?;
+            servers.push(runtime.handle().clone());
+            owned.push(runtime);
+        }
+        let (client_handle, network_handle) = (client.handle().clone(), network.handle().clone());
+        owned.push(client);
+        owned.push(network);
+        Ok(Runtimes {
+            client: client_handle,
+            network: network_handle,
+            servers,
+            owned,
+        })
+    }
+}
+
+impl Drop for Runtimes {
+    fn drop(&mut self) {
+        for runtime in self.owned.drain(..) {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Runs `work` on `runtime` and waits for it.
+pub async fn on<T: Send + 'static>(
+    runtime: &Handle,
+    work: impl Future<Output = anyhow::Result<T>> + Send + 'static,
+) -> anyhow::Result<T> {
+    runtime.spawn(work).await.context("a bench task panicked")?
+}
+
+/// Runs the future `make` makes on `runtime` from a blocking thread: for futures that are not
+/// `Send` for every lifetime, and so cannot be spawned (sqlx's pool opening).
+pub async fn on_thread<T, F, Fut>(runtime: &Handle, make: F) -> anyhow::Result<T>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<T>>,
+    T: Send + 'static,
+{
+    let runtime = runtime.clone();
+    tokio::task::spawn_blocking(move || runtime.block_on(make()))
+        .await
+        .context("a bench task panicked")?
 }
 
 /// The prefix of instance `instance`'s server threads.
