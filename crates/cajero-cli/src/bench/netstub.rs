@@ -127,7 +127,8 @@ struct Profile {
 struct Stub {
     options: StubOptions,
     profiles: BTreeMap<String, Profile>,
-    /// Makes this run's ids and codes differ from an earlier run's on the same database.
+    /// The start in Unix milliseconds: makes this run's ids (and codes) differ from an earlier
+    /// run's on the same database.
     run: u64,
     seq: AtomicU64,
     counters: Arc<Counters>,
@@ -188,7 +189,7 @@ impl NetStub {
         let stub = Arc::new(Stub {
             options,
             profiles,
-            run: u64::try_from(Timestamp::now().as_millisecond()).unwrap_or(0) % 1_000_000,
+            run: u64::try_from(Timestamp::now().as_millisecond()).unwrap_or(0),
             seq: AtomicU64::new(0),
             counters: counters.clone(),
             callbacks,
@@ -401,7 +402,7 @@ impl Stub {
         let expires_at = now
             .checked_add(SignedDuration::from_secs(validity))
             .unwrap_or(now);
-        let id = format!("{}_{}{seq:09}", kind.id_prefix(), self.run);
+        let id = format!("{}_{}_{seq}", kind.id_prefix(), self.run);
         let mut order = json!({
             "id": id, "object": kind.object(), "network": request.network,
             "merchant_id": self.options.merchant_id, "reference": request.reference,
@@ -414,7 +415,7 @@ impl Stub {
             Kind::Payout => profile.pickup_code_digits,
             Kind::Collection => profile.payment_code_digits,
         };
-        let code = code(digits, self.run * 1_000_000_000 + seq);
+        let code = code(digits, self.run.wrapping_add(seq));
         let display = cajero_sim::codes::display(&code);
         let fields = match kind {
             Kind::Payout => json!({
@@ -453,7 +454,7 @@ impl Stub {
             ))
             .unwrap_or_else(|_| Timestamp::now());
         let attempt = json!({
-            "id": format!("att_{}{seq:09}", self.run), "at": at,
+            "id": format!("att_{}_{seq}", self.run), "at": at,
             "counter_id": profile.counter_id, "network": request.network,
             "operation": match kind { Kind::Payout => "collect", Kind::Collection => "pay" },
             "order_id": order["id"], "outcome": "approved",
@@ -466,7 +467,7 @@ impl Stub {
             o.insert("paid_counter_id".into(), json!(profile.counter_id));
             o.insert("attempts".into(), json!([attempt]));
         }
-        let id = format!("cb_{}{seq:09}", self.run);
+        let id = format!("cb_{}_{seq}", self.run);
         let body = json!({
             "id": id, "type": format!("{}.paid", kind.object()), "created_at": at,
             "network": request.network, "merchant_id": self.options.merchant_id,

@@ -151,7 +151,8 @@ pub struct OrdersArgs {
     #[arg(long, value_enum, default_value_t = NetworkMode::StandIn)]
     pub network: NetworkMode,
     /// Server instances in this process, each with its own runtime, state and pool on the
-    /// same database; client connections are spread round-robin over them. PostgreSQL only.
+    /// same database; client connections are spread round-robin over them. PostgreSQL only;
+    /// at most 8 (`BENCH_INSTANCES_MAX`).
     #[arg(long, default_value_t = 1)]
     pub instances: usize,
     /// Database URL; a fresh SQLite file in a temporary folder by default. A PostgreSQL
