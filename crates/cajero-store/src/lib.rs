@@ -25,6 +25,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
 
 pub mod events;
+pub mod evidence_codec;
 pub mod exceptions;
 pub mod fx;
 pub mod idempotency;
@@ -45,6 +46,7 @@ pub mod test_clocks;
 pub mod testing;
 pub mod time;
 pub mod topups;
+pub mod retention;
 pub mod verify;
 pub mod webhook_deliveries;
 pub mod webhooks;

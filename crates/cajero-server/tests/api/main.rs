@@ -14,6 +14,7 @@ mod limits;
 mod orders;
 mod pages;
 mod receiver;
+mod retention;
 mod secrets;
 mod settlements;
 mod shapes;
