@@ -5,6 +5,7 @@ mod auth;
 mod claims;
 mod contract;
 mod funds;
+mod footprint;
 mod fuzz;
 mod helpers;
 mod instances;
