@@ -337,8 +337,7 @@ impl RetentionConfig {
             ));
         }
         let interval = self.purge_interval_ms;
-        if interval != 0 && !(LEDGER_INTERVAL_MS_MIN..=LEDGER_INTERVAL_MS_MAX).contains(&interval)
-        {
+        if interval != 0 && !(LEDGER_INTERVAL_MS_MIN..=LEDGER_INTERVAL_MS_MAX).contains(&interval) {
             return Err(invalid(
                 "retention.purge_interval_ms",
                 format!(

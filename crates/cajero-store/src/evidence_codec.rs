@@ -135,12 +135,13 @@ mod tests {
         let response = "201\n{\"id\": \"ord_9\", \"reference\": \"po_01\", \"status\": \
                         \"available\", \"beneficiary\": {\"name\": \"Luis Pérez\"}}";
         let packed = pack(request, response).unwrap_or_default();
-        assert!(packed.len() < request.len() + response.len(), "{}", packed.len());
-        let back = unpack("zstd", String::new(), String::new(), Some(&packed));
-        assert_eq!(
-            back.ok(),
-            Some((request.to_string(), response.to_string()))
+        assert!(
+            packed.len() < request.len() + response.len(),
+            "{}",
+            packed.len()
         );
+        let back = unpack("zstd", String::new(), String::new(), Some(&packed));
+        assert_eq!(back.ok(), Some((request.to_string(), response.to_string())));
     }
 
     #[test]
@@ -170,6 +171,9 @@ mod tests {
         raw.extend_from_slice(b"short");
         let frame = zstd::bulk::compress(&raw, LEVEL).unwrap_or_default();
         let result = unpack("zstd", String::new(), String::new(), Some(&frame));
-        assert!(matches!(result, Err(StoreError::Corrupt { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(StoreError::Corrupt { .. })),
+            "{result:?}"
+        );
     }
 }

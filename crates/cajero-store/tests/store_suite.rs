@@ -541,11 +541,20 @@ async fn a_worker_lease_has_one_live_holder_at_a_time(store: Store) {
     register("a", "inc-a", at(0)).await.unwrap();
     register("b", "inc-b", at(0)).await.unwrap();
     assert!(take("inc-a", at(0), at(600)).await.unwrap(), "free: taken");
-    assert!(!take("inc-b", at(1), at(601)).await.unwrap(), "held by a live holder");
-    assert!(take("inc-a", at(2), at(602)).await.unwrap(), "its holder renews it");
+    assert!(
+        !take("inc-b", at(1), at(601)).await.unwrap(),
+        "held by a live holder"
+    );
+    assert!(
+        take("inc-a", at(2), at(602)).await.unwrap(),
+        "its holder renews it"
+    );
     // a restarts: its previous incarnation is dead at once, and its lease free.
     register("a", "inc-a2", at(3)).await.unwrap();
-    assert!(take("inc-b", at(3), at(603)).await.unwrap(), "a dead holder's lease is taken");
+    assert!(
+        take("inc-b", at(3), at(603)).await.unwrap(),
+        "a dead holder's lease is taken"
+    );
     assert!(!take("inc-a2", at(4), at(604)).await.unwrap());
     // b's heartbeat lapses and its lease runs out: anyone may take it.
     let later = at(603) + SignedDuration::from_secs(1);

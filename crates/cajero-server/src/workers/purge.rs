@@ -124,9 +124,9 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<PurgeReport> {
     let idempotency_keys = state
         .store
         .write(move |mut c| {
-            Box::pin(async move {
-                retention::purge_idempotency_keys(&mut c, keys_before, limit).await
-            })
+            Box::pin(
+                async move { retention::purge_idempotency_keys(&mut c, keys_before, limit).await },
+            )
         })
         .await?;
     let events = state

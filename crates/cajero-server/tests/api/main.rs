@@ -4,8 +4,8 @@
 mod auth;
 mod claims;
 mod contract;
-mod funds;
 mod footprint;
+mod funds;
 mod fuzz;
 mod helpers;
 mod instances;

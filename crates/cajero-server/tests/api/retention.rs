@@ -107,7 +107,10 @@ async fn events_past_retention_are_purged_unless_a_delivery_is_pending(ctx: &Ctx
     assert_eq!(event_status(ctx, &delivered).await, 404);
     let kept = ctx.get(&format!("/v1/events/{retrying}")).await;
     assert_eq!(kept["deliveries"][0]["status"], "pending", "{kept}");
-    assert_eq!(kept["deliveries"][0]["attempts"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        kept["deliveries"][0]["attempts"].as_array().unwrap().len(),
+        1
+    );
 
     // Once delivered, it is past its retention too.
     receiver.behave(Behaviour::Accept);
@@ -154,7 +157,9 @@ async fn network_evidence_outlives_events_and_orders_outlive_everything(ctx: &Ct
     let exchanges = evidence().await.unwrap();
     assert!(!exchanges.is_empty());
     assert!(
-        exchanges.iter().any(|(_, _, request, _, _)| request.contains(&id)),
+        exchanges
+            .iter()
+            .any(|(_, _, request, _, _)| request.contains(&id)),
         "evidence reads back whole: {exchanges:?}"
     );
 
