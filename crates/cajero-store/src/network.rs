@@ -61,7 +61,7 @@ pub async fn insert_message(conn: &mut Conn<'_>, m: &MessageRecord) -> Result<()
         Micros::from(m.at).0,
         i64::try_from(m.duration_ms).unwrap_or(i64::MAX),
         Micros::from(m.at).0,
-        Encoding::Zstd.as_str(),
+        Encoding::CURRENT.as_str(),
         packed,
     )?;
     Ok(())

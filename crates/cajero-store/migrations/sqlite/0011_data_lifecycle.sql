@@ -6,9 +6,11 @@
 -- encoding (a zstd dictionary, say) can be added beside these without rebuilding the table (the
 -- code refuses a value it does not know, so no CHECK here):
 -- * plain: `request` and `response` hold the text; `packed` is NULL.
--- * zstd: `request` and `response` are empty; `packed` is one zstd frame of the request's
---   length (4 bytes, little-endian), the request, then the response (both UTF-8). One frame
---   for both, because a response repeats much of its request.
+-- * zstd, zstd_d1: `request` and `response` are empty; `packed` is one zstd frame of the
+--   request's length (4 bytes, little-endian), the request, then the response (both UTF-8),
+--   without a dictionary (zstd) or against dictionary v1 (zstd_d1, what is written). One
+--   frame for both, because a response repeats much of its request. See
+--   cajero_store::evidence_codec.
 ALTER TABLE network_messages ADD COLUMN encoding TEXT NOT NULL DEFAULT 'plain';
 ALTER TABLE network_messages ADD COLUMN packed BLOB;
 
