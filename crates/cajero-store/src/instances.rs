@@ -167,21 +167,6 @@ pub async fn take_worker_lease(
     Ok(changed == 1)
 }
 
-/// Gives up the lease of the worker `name` if `holder` holds it (a clean stop), so that another
-/// instance takes the work over at once rather than when the lease ends.
-pub async fn release_worker_lease(
-    conn: &mut Conn<'_>,
-    name: &str,
-    holder: &str,
-) -> Result<bool, StoreError> {
-    Ok(execute!(
-        conn,
-        "DELETE FROM worker_leases WHERE name = $1 AND holder = $2",
-        name,
-        holder,
-    )? == 1)
-}
-
 /// The holder of the worker `name`'s lease and its end, if anyone took it (tests, operators).
 pub async fn worker_lease(
     conn: &mut Conn<'_>,
