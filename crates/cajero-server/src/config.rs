@@ -275,6 +275,88 @@ impl LedgerConfig {
     }
 }
 
+/// What is kept how long, and the purge that deletes the rest (`[retention]`; see
+/// [`crate::workers::purge`]). Accounting records (orders, refunds, settlements, the ledger)
+/// are never purged; network evidence has its own `orders.evidence_retention_days`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// How long a finished `Idempotency-Key` record is kept: a retry within this window replays
+    /// the first answer; after it, the same key runs as a new request.
+    pub idempotency_keys_hours: u32,
+    /// How long events, their webhook deliveries and the delivery attempts are kept (an event
+    /// whose delivery is still pending is kept until it ends). `GET /v1/events/{id}` of an older
+    /// event answers 404.
+    pub events_days: u32,
+    /// How often the purge looks for what is past its retention (0: this instance never
+    /// purges). Only one instance sharing the database purges at a time.
+    pub purge_interval_ms: u64,
+    /// Rows of each kind deleted per transaction at most.
+    pub purge_batch_max: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            idempotency_keys_hours: 24,
+            events_days: 90,
+            purge_interval_ms: 60 * 60 * 1_000,
+            purge_batch_max: 1_000,
+        }
+    }
+}
+
+/// Idempotency records are kept at least an hour (a client's retries of one request) and at
+/// most 30 days.
+const IDEMPOTENCY_KEYS_HOURS_MIN: u32 = 1;
+const IDEMPOTENCY_KEYS_HOURS_MAX: u32 = 30 * 24;
+/// Events are kept at least 7 days (past the webhook retry schedule's 3 days, so a merchant
+/// can still look a failed delivery up and resend it) and at most 10 years.
+const EVENTS_DAYS_MIN: u32 = 7;
+const EVENTS_DAYS_MAX: u32 = 3_650;
+/// Rows per purge transaction at most: bounded so that a purge never holds the writer long.
+const PURGE_BATCH_MAX: u32 = 5_000;
+
+impl RetentionConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let hours = self.idempotency_keys_hours;
+        if !(IDEMPOTENCY_KEYS_HOURS_MIN..=IDEMPOTENCY_KEYS_HOURS_MAX).contains(&hours) {
+            return Err(invalid(
+                "retention.idempotency_keys_hours",
+                format!(
+                    "must be between {IDEMPOTENCY_KEYS_HOURS_MIN} and \
+                     {IDEMPOTENCY_KEYS_HOURS_MAX} hours, not {hours}"
+                ),
+            ));
+        }
+        let days = self.events_days;
+        if !(EVENTS_DAYS_MIN..=EVENTS_DAYS_MAX).contains(&days) {
+            return Err(invalid(
+                "retention.events_days",
+                format!("must be between {EVENTS_DAYS_MIN} and {EVENTS_DAYS_MAX} days, not {days}"),
+            ));
+        }
+        let interval = self.purge_interval_ms;
+        if interval != 0 && !(LEDGER_INTERVAL_MS_MIN..=LEDGER_INTERVAL_MS_MAX).contains(&interval) {
+            return Err(invalid(
+                "retention.purge_interval_ms",
+                format!(
+                    "must be 0 (off) or between {LEDGER_INTERVAL_MS_MIN} and \
+                     {LEDGER_INTERVAL_MS_MAX} milliseconds, not {interval}"
+                ),
+            ));
+        }
+        let batch = self.purge_batch_max;
+        if batch == 0 || batch > PURGE_BATCH_MAX {
+            return Err(invalid(
+                "retention.purge_batch_max",
+                format!("must be between 1 and {PURGE_BATCH_MAX}, not {batch}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The server's whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -314,6 +396,8 @@ pub struct Config {
     pub ledger: LedgerConfig,
     /// Pay-ins and payouts.
     pub orders: OrdersConfig,
+    /// What is kept how long, and the purge.
+    pub retention: RetentionConfig,
     /// Outgoing webhook settings.
     pub webhooks: WebhooksConfig,
     /// The network simulator test mode talks to; absent: one is started embedded.
@@ -359,6 +443,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             ledger: LedgerConfig::default(),
             orders: OrdersConfig::default(),
+            retention: RetentionConfig::default(),
             webhooks: WebhooksConfig::default(),
             simulator: None,
             rate_limits: crate::rate_limit::RateLimitsConfig::default(),
@@ -401,6 +486,7 @@ const ENV_KEYS: &[&str] = &[
     "database",
     "ledger",
     "orders",
+    "retention",
     "webhooks",
     "simulator",
     "rate_limits",
@@ -500,6 +586,7 @@ impl Config {
         self.webhooks.validate()?;
         self.ledger.validate()?;
         self.orders.validate()?;
+        self.retention.validate()?;
         self.rate_limits
             .validate()
             .map_err(|(key, message)| invalid(key, message))?;
@@ -673,6 +760,46 @@ mod tests {
                     ..Config::default()
                 },
                 "instance_id",
+            ),
+            (
+                Config {
+                    retention: RetentionConfig {
+                        idempotency_keys_hours: 0,
+                        ..RetentionConfig::default()
+                    },
+                    ..Config::default()
+                },
+                "retention.idempotency_keys_hours",
+            ),
+            (
+                Config {
+                    retention: RetentionConfig {
+                        events_days: 3,
+                        ..RetentionConfig::default()
+                    },
+                    ..Config::default()
+                },
+                "retention.events_days",
+            ),
+            (
+                Config {
+                    retention: RetentionConfig {
+                        purge_interval_ms: 10,
+                        ..RetentionConfig::default()
+                    },
+                    ..Config::default()
+                },
+                "retention.purge_interval_ms",
+            ),
+            (
+                Config {
+                    retention: RetentionConfig {
+                        purge_batch_max: 0,
+                        ..RetentionConfig::default()
+                    },
+                    ..Config::default()
+                },
+                "retention.purge_batch_max",
             ),
             (
                 Config {

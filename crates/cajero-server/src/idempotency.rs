@@ -26,8 +26,6 @@ pub const KEY_CHARS_MAX: usize = 255;
 /// How long a running request holds its key before it counts as crashed (sooner when the
 /// instance running it is known dead: see [`cajero_store::instances`]).
 pub const LOCK_S: i64 = 60;
-/// How long keys are kept (API.md: at least 7 days).
-pub const RETENTION_DAYS: i64 = 7;
 
 /// The key as stored: scoped to the caller's merchant and mode, with the request's fingerprint,
 /// held by the incarnation serving the request.

@@ -184,15 +184,6 @@ pub async fn release(conn: &mut Conn<'_>, scope: &KeyScope) -> Result<(), StoreE
     Ok(())
 }
 
-/// Deletes records created before `before` (kept at least 7 days by the caller's choice).
-pub async fn purge(conn: &mut Conn<'_>, before: Timestamp) -> Result<u64, StoreError> {
-    Ok(execute!(
-        conn,
-        "DELETE FROM idempotency_keys WHERE created_at < $1",
-        Micros::from(before).0
-    )?)
-}
-
 /// The id of the object this claimed key creates: `proposed` the first time, and the same id
 /// on every retry after a crash (so the retry finds what the first attempt started).
 pub async fn resource_id(

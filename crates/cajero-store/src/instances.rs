@@ -136,3 +136,48 @@ pub async fn forget_silent(conn: &mut Conn<'_>, before: Timestamp) -> Result<u64
         Micros::from(before).0
     )?)
 }
+
+/// Takes (or renews) the lease of the singleton worker `name` for `holder` until
+/// `locked_until`: true when `holder` now holds it. It is free when nobody took it yet, when its
+/// lease ran out, or when its holder is dead; a live holder keeps it until its lease ends.
+pub async fn take_worker_lease(
+    conn: &mut Conn<'_>,
+    name: &str,
+    holder: &str,
+    now: Timestamp,
+    locked_until: Timestamp,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "INSERT INTO worker_leases (name, holder, locked_until) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+         locked_until = excluded.locked_until \
+         WHERE worker_leases.holder = excluded.holder OR worker_leases.locked_until <= $4 \
+         OR worker_leases.holder NOT IN ({})",
+        live_incarnations(5)
+    );
+    let changed = execute!(
+        conn,
+        sqlx::AssertSqlSafe(sql),
+        name,
+        holder,
+        Micros::from(locked_until).0,
+        Micros::from(now).0,
+        Micros::from(dead_before(now)).0,
+    )?;
+    Ok(changed == 1)
+}
+
+/// The holder of the worker `name`'s lease and its end, if anyone took it (tests, operators).
+pub async fn worker_lease(
+    conn: &mut Conn<'_>,
+    name: &str,
+) -> Result<Option<(String, Timestamp)>, StoreError> {
+    let row = fetch!(
+        optional,
+        conn,
+        (String, i64),
+        "SELECT holder, locked_until FROM worker_leases WHERE name = $1",
+        name,
+    )?;
+    Ok(row.map(|(holder, until)| (holder, Micros(until).to_timestamp())))
+}

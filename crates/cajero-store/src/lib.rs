@@ -24,6 +24,7 @@ use sqlx::{PgConnection, PgPool};
 
 pub mod cache_version;
 pub mod events;
+pub mod evidence_codec;
 pub mod exceptions;
 pub mod fx;
 pub mod idempotency;
@@ -36,6 +37,7 @@ pub mod page;
 pub mod payins;
 pub mod payouts;
 pub mod refunds;
+pub mod retention;
 pub mod secret_box;
 pub mod settlements;
 pub mod sqlite;

@@ -1,11 +1,16 @@
 //! Raw evidence of every exchange with a network, callback deduplication, and payment
 //! exceptions (money that moved with no open order to land on).
+//!
+//! Evidence is the largest thing cajero keeps per order and is kept longest (13 months), so it
+//! is stored compressed (see [`crate::evidence_codec`]); rows written before compression still
+//! read back, by the encoding each row names.
 
 use cajero_domain::id::{MerchantId, MessageId};
 use cajero_domain::merchant::Mode;
 use cajero_domain::money::{Amount, Currency};
 use jiff::Timestamp;
 
+use crate::evidence_codec::{self, Encoding};
 use crate::{Conn, Micros, StoreError, execute, fetch};
 
 /// One stored exchange.
@@ -37,13 +42,14 @@ pub struct MessageRecord {
     pub duration_ms: u64,
 }
 
-/// Stores an exchange.
+/// Stores an exchange, its request and response compressed together.
 pub async fn insert_message(conn: &mut Conn<'_>, m: &MessageRecord) -> Result<(), StoreError> {
+    let packed = evidence_codec::pack(&m.request, &m.response)?;
     execute!(
         conn,
         "INSERT INTO network_messages (id, merchant_id, livemode, network, object_id, direction, \
-         operation, request, response_status, response, at, duration_ms, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         operation, request, response_status, response, at, duration_ms, created_at, encoding, \
+         packed) VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, '', $9, $10, $11, $12, $13)",
         m.id.to_string(),
         m.merchant_id.map(|id| id.to_string()),
         m.mode.is_live(),
@@ -51,12 +57,12 @@ pub async fn insert_message(conn: &mut Conn<'_>, m: &MessageRecord) -> Result<()
         &m.object_id,
         m.direction,
         &m.operation,
-        &m.request,
         m.response_status.map(i64::from),
-        &m.response,
         Micros::from(m.at).0,
         i64::try_from(m.duration_ms).unwrap_or(i64::MAX),
         Micros::from(m.at).0,
+        Encoding::CURRENT.as_str(),
+        packed,
     )?;
     Ok(())
 }
@@ -73,28 +79,74 @@ pub async fn count_messages(conn: &mut Conn<'_>, object_id: &str) -> Result<i64,
     Ok(n)
 }
 
+/// One stored exchange as read back, whatever its encoding.
+#[derive(sqlx::FromRow)]
+struct StoredMessageRow {
+    operation: String,
+    direction: String,
+    request: String,
+    response_status: Option<i64>,
+    response: String,
+    encoding: String,
+    packed: Option<Vec<u8>>,
+}
+
 /// An object's exchanges, oldest first: (operation, direction, request, status, response).
 pub async fn messages_for(
     conn: &mut Conn<'_>,
     object_id: &str,
 ) -> Result<Vec<(String, String, String, Option<i64>, String)>, StoreError> {
-    Ok(fetch!(
+    let rows = fetch!(
         all,
         conn,
-        (String, String, String, Option<i64>, String),
-        "SELECT operation, direction, request, response_status, response FROM network_messages \
-         WHERE object_id = $1 ORDER BY at, id",
+        StoredMessageRow,
+        "SELECT operation, direction, request, response_status, response, encoding, packed \
+         FROM network_messages WHERE object_id = $1 ORDER BY at, id",
         object_id
-    )?)
+    )?;
+    rows.into_iter()
+        .map(|row| {
+            let (request, response) = evidence_codec::unpack(
+                &row.encoding,
+                row.request,
+                row.response,
+                row.packed.as_deref(),
+            )?;
+            Ok((
+                row.operation,
+                row.direction,
+                request,
+                row.response_status,
+                response,
+            ))
+        })
+        .collect()
 }
 
-/// Deletes exchanges older than `before` (the retention period).
-pub async fn purge_messages(conn: &mut Conn<'_>, before: Timestamp) -> Result<u64, StoreError> {
-    Ok(execute!(
+/// Deletes up to `limit` exchanges older than `before` (the retention period), oldest first,
+/// and up to `limit` processed-callback marks of the same age (a network stops retrying a
+/// callback within days); returns how many rows were deleted.
+pub async fn purge_messages(
+    conn: &mut Conn<'_>,
+    before: Timestamp,
+    limit: i64,
+) -> Result<u64, StoreError> {
+    let before = Micros::from(before).0;
+    let callbacks = execute!(
         conn,
-        "DELETE FROM network_messages WHERE created_at < $1",
-        Micros::from(before).0
-    )?)
+        "DELETE FROM network_callbacks WHERE (network, callback_id) IN (SELECT network, \
+         callback_id FROM network_callbacks WHERE received_at < $1 ORDER BY received_at LIMIT $2)",
+        before,
+        limit,
+    )?;
+    let messages = execute!(
+        conn,
+        "DELETE FROM network_messages WHERE id IN (SELECT id FROM network_messages \
+         WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
+        before,
+        limit,
+    )?;
+    Ok(messages + callbacks)
 }
 
 /// Marks a callback as processed; false when it already was (a duplicate).

@@ -21,6 +21,8 @@ cajero_store::store_suite!(
     a_failed_unit_of_work_rolls_back_only_itself,
     many_concurrent_writes_all_land_exactly_once,
     the_first_instance_setting_wins,
+    evidence_is_stored_compressed_and_rows_from_before_still_read,
+    a_worker_lease_has_one_live_holder_at_a_time,
 );
 
 fn at(seconds: i64) -> Timestamp {
@@ -436,4 +438,131 @@ async fn unsupported_urls_are_refused_with_the_password_hidden() {
     let message = err.to_string();
     assert!(message.contains("sqlite:"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
+}
+
+async fn evidence_is_stored_compressed_and_rows_from_before_still_read(store: Store) {
+    use cajero_domain::id::MessageId;
+    use cajero_domain::merchant::Mode;
+    use cajero_store::network::{self, MessageRecord};
+    let request = format!(
+        "POST /v1/collections\ncontent-type: application/json\n\n{{\"reference\": \"pi_1\", \
+         \"amount\": 150000, \"customer\": \"{}\"}}",
+        "Ana Gómez ".repeat(20)
+    );
+    let response = format!("{{\"id\": \"ord_1\", \"echo\": {request:?}}}");
+    let message = MessageRecord {
+        id: MessageId::from_parts(1_764_000_000_000, 1),
+        merchant_id: None,
+        mode: Mode::Test,
+        network: "efecty".into(),
+        object_id: Some("pi_1".into()),
+        direction: "outbound",
+        operation: "POST /v1/collections".into(),
+        request: request.clone(),
+        response_status: Some(201),
+        response: response.clone(),
+        at: at(0),
+        duration_ms: 12,
+    };
+    let (stored, raw) = (message.clone(), request.len() + response.len());
+    let packed: i64 = store
+        .write(move |mut c| {
+            Box::pin(async move {
+                network::insert_message(&mut c, &stored).await?;
+                // A row as written before compression: text columns, no encoding given.
+                execute!(
+                    &mut c,
+                    "INSERT INTO network_messages (id, livemode, network, object_id, direction, \
+                     operation, request, response_status, response, at, duration_ms, created_at) \
+                     VALUES ($1, FALSE, 'efecty', 'pi_1', 'inbound', 'callback', 'old request', \
+                     200, 'old response', $2, 0, $2)",
+                    MessageId::from_parts(1_764_000_001_000, 2).to_string(),
+                    1_764_000_001_000_000_i64,
+                )?;
+                let (packed,) = fetch!(
+                    one,
+                    &mut c,
+                    (i64,),
+                    "SELECT SUM(LENGTH(packed) + LENGTH(request) + LENGTH(response)) \
+                     FROM network_messages WHERE encoding <> 'plain'"
+                )?;
+                Ok::<_, StoreError>(packed)
+            })
+        })
+        .await
+        .unwrap();
+    assert!(
+        packed * 2 < i64::try_from(raw).unwrap(),
+        "{packed} bytes stored for {raw}"
+    );
+    let read = store
+        .read(|mut c| Box::pin(async move { network::messages_for(&mut c, "pi_1").await }))
+        .await
+        .unwrap();
+    assert_eq!(
+        read,
+        vec![
+            (
+                message.operation.clone(),
+                "outbound".to_string(),
+                request,
+                Some(201),
+                response
+            ),
+            (
+                "callback".to_string(),
+                "inbound".to_string(),
+                "old request".to_string(),
+                Some(200),
+                "old response".to_string()
+            ),
+        ]
+    );
+}
+
+async fn a_worker_lease_has_one_live_holder_at_a_time(store: Store) {
+    use cajero_store::instances;
+    use jiff::SignedDuration;
+    let take = |holder: &'static str, now: Timestamp, until: Timestamp| {
+        store.write(move |mut c| {
+            Box::pin(async move {
+                instances::take_worker_lease(&mut c, "purge", holder, now, until).await
+            })
+        })
+    };
+    let register = |instance: &'static str, incarnation: &'static str, now: Timestamp| {
+        store.write(move |mut c| {
+            Box::pin(async move {
+                instances::register(&mut c, instance, incarnation, now).await?;
+                Ok::<_, StoreError>(())
+            })
+        })
+    };
+    register("a", "inc-a", at(0)).await.unwrap();
+    register("b", "inc-b", at(0)).await.unwrap();
+    assert!(take("inc-a", at(0), at(600)).await.unwrap(), "free: taken");
+    assert!(
+        !take("inc-b", at(1), at(601)).await.unwrap(),
+        "held by a live holder"
+    );
+    assert!(
+        take("inc-a", at(2), at(602)).await.unwrap(),
+        "its holder renews it"
+    );
+    // a restarts: its previous incarnation is dead at once, and its lease free.
+    register("a", "inc-a2", at(3)).await.unwrap();
+    assert!(
+        take("inc-b", at(3), at(603)).await.unwrap(),
+        "a dead holder's lease is taken"
+    );
+    assert!(!take("inc-a2", at(4), at(604)).await.unwrap());
+    // b's heartbeat lapses and its lease runs out: anyone may take it.
+    let later = at(603) + SignedDuration::from_secs(1);
+    register("a", "inc-a3", later).await.unwrap();
+    assert!(take("inc-a3", later, at(1_200)).await.unwrap());
+    let holder = store
+        .read(|mut c| Box::pin(async move { instances::worker_lease(&mut c, "purge").await }))
+        .await
+        .unwrap();
+    assert_eq!(holder, Some(("inc-a3".to_string(), at(1_200))));
 }

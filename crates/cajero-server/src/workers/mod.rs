@@ -15,6 +15,7 @@ pub mod claims;
 pub mod expiry;
 pub mod heartbeat;
 pub mod poller;
+pub mod purge;
 pub mod webhooks;
 
 /// A background worker.
@@ -104,9 +105,17 @@ pub fn start(state: &crate::AppState) -> anyhow::Result<Background> {
         expiry::PACING,
         signal.clone(),
     )));
+    if state.config.retention.purge_interval_ms > 0 {
+        workers.push(tokio::spawn(run_loop(
+            purge::PurgeWorker {
+                state: state.clone(),
+            },
+            purge::pacing(state),
+            signal.clone(),
+        )));
+    }
     let poller = poller::PollerWorker {
         state: state.clone(),
-        last_purge: std::sync::Mutex::new(None),
     };
     workers.push(tokio::spawn(run_loop(poller, poller::PACING, signal)));
     Ok(Background {

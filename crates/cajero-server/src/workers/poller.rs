@@ -1,4 +1,4 @@
-//! Asks the networks about orders they have gone quiet on, and purges old evidence.
+//! Asks the networks about orders they have gone quiet on.
 //!
 //! * An open voucher or pick-up code whose network said nothing for `orders.poll_after_ms` is
 //!   re-queried: a late or lost callback must not leave money unseen.
@@ -7,22 +7,20 @@
 //!   issued if the network has it, failed with its funds released if not.
 //! * An order the network issued for a payout that could no longer take it, and that the
 //!   network did not confirm canceled, is canceled again.
-//! * Raw network evidence older than `orders.evidence_retention_days` is deleted.
+//!
+//! (Old evidence is deleted by the purge worker, [`super::purge`].)
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use cajero_connect::OrderKind;
 use cajero_domain::lifecycle::PayoutStatus;
-use cajero_store::{network, payins, payouts};
+use cajero_store::{payins, payouts};
 use jiff::SignedDuration;
 
 use crate::AppState;
 
 /// Orders looked at per step at most.
 pub const POLL_BATCH_MAX: i64 = 50;
-/// Evidence is purged at most this often.
-pub const PURGE_EVERY: Duration = Duration::from_secs(60 * 60);
 
 /// Pacing: a look every 30 s when idle.
 pub const PACING: super::LoopPacing = super::LoopPacing {
@@ -35,8 +33,6 @@ pub const PACING: super::LoopPacing = super::LoopPacing {
 pub struct PollerWorker {
     /// Shared state.
     pub state: AppState,
-    /// When evidence was last purged.
-    pub last_purge: Mutex<Option<std::time::Instant>>,
 }
 
 impl super::Worker for PollerWorker {
@@ -45,17 +41,6 @@ impl super::Worker for PollerWorker {
     }
 
     async fn step(&self) -> anyhow::Result<usize> {
-        let purge_due = {
-            let mut last = self.last_purge.lock().unwrap_or_else(|p| p.into_inner());
-            let due = last.is_none_or(|at| at.elapsed() >= PURGE_EVERY);
-            if due {
-                *last = Some(std::time::Instant::now());
-            }
-            due
-        };
-        if purge_due {
-            purge(&self.state).await?;
-        }
         run_once(&self.state).await
     }
 }
@@ -249,21 +234,4 @@ async fn store(
         direction: "outbound",
     };
     crate::networks::store_evidence(c, clock, link, evidence).await
-}
-
-/// Deletes evidence older than the retention period.
-pub async fn purge(state: &AppState) -> anyhow::Result<u64> {
-    let days = i64::from(state.config.orders.evidence_retention_days);
-    let before = ago(
-        state,
-        u64::try_from(days * 24 * 3600 * 1000).unwrap_or(u64::MAX),
-    );
-    let purged = state
-        .store
-        .write(move |mut c| Box::pin(async move { network::purge_messages(&mut c, before).await }))
-        .await?;
-    if purged > 0 {
-        tracing::info!(purged, days, "purged network evidence past its retention");
-    }
-    Ok(purged)
 }

@@ -4,6 +4,7 @@
 mod auth;
 mod claims;
 mod contract;
+mod footprint;
 mod funds;
 mod fuzz;
 mod helpers;
@@ -15,6 +16,7 @@ mod limits;
 mod orders;
 mod pages;
 mod receiver;
+mod retention;
 mod secrets;
 mod settlements;
 mod shapes;
