@@ -80,7 +80,7 @@ pub async fn count_messages(conn: &mut Conn<'_>, object_id: &str) -> Result<i64,
 }
 
 /// One stored exchange as read back, whatever its encoding.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct StoredMessageRow {
     operation: String,
     direction: String,

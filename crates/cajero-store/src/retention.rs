@@ -14,9 +14,9 @@
 
 use cajero_domain::id::EventId;
 use jiff::Timestamp;
-use sqlx::AssertSqlSafe;
 
-use crate::{Conn, Micros, StoreError, execute, fetch, on_conn};
+use crate::sqlite::Query;
+use crate::{Conn, Micros, StoreError, execute, fetch};
 
 /// Deletes up to `limit` finished `Idempotency-Key` records created before `before`, oldest
 /// first; returns how many.
@@ -117,13 +117,11 @@ async fn delete_in(
 ) -> Result<u64, StoreError> {
     let params: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!("{statement} ({})", params.join(", "));
-    Ok(on_conn!(conn, |c| {
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for id in ids {
-            query = query.bind(id);
-        }
-        query.execute(c).await.map(|done| done.rows_affected())
-    })?)
+    let mut query = Query::new(sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    Ok(query.execute(conn).await?)
 }
 
 /// Events purged per pass at most, whatever the caller asks: each is bound as a parameter of
