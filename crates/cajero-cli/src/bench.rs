@@ -4,14 +4,21 @@ use clap::{Args, Subcommand};
 
 use crate::output;
 
+mod hollow;
+mod load;
+mod netstub;
 pub mod orders;
+mod report;
+mod threads;
 
 /// What to measure.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
-    /// `POST /v1/payouts` under load, against a hollow pipeline (target ≥ 5,000/s on SQLite).
+    /// `POST /v1/payouts` under load against a network stand-in (or `--network sim`), and a
+    /// hollow pipeline in the same run (target ≥ 5,000/s on SQLite).
     Payouts(orders::OrdersArgs),
-    /// `POST /v1/payins` under load, against a hollow pipeline.
+    /// `POST /v1/payins` under load against a network stand-in (or `--network sim`), and a
+    /// hollow pipeline in the same run.
     Payins(orders::OrdersArgs),
     /// Signed webhook deliveries per second to a local receiver (target ≥ 5,000/s).
     Webhooks(WebhooksArgs),

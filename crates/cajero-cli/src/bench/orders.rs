@@ -1,37 +1,43 @@
 //! `cajero bench payouts|payins`: the public API under load, against a hollow pipeline.
 //!
-//! One run starts a fresh server and an embedded simulator on loopback (a temporary SQLite
-//! database unless `--database-url` says otherwise), seeds a merchant, a test key and, for
-//! payouts, a balance topped up through the API, then `--concurrency` tasks send `POST
-//! /v1/payouts` (or `/v1/payins`) over keep-alive connections, each with its own
-//! Idempotency-Key, until `--duration-s` has passed.
+//! One run starts, in this process, a network stand-in ([`super::netstub`]: answers creates at
+//! once, keeps nothing, sends each order's `paid` callback signed as the simulator does) and
+//! one or more cajero servers on loopback (a temporary SQLite database unless
+//! `--database-url` says otherwise), configured to reach the stand-in exactly as they reach
+//! the simulator (the same connector, another base URL). It seeds a merchant, a test key and,
+//! for payouts, a balance topped up through the API, then `--concurrency` tasks send `POST
+//! /v1/payouts` (or `/v1/payins`) until `--duration-s` has passed. `--network sim` puts the
+//! full embedded simulator in the stand-in's place (end to end, no callbacks: nobody goes to
+//! a counter).
 //!
-//! Then, in the same run, the same load drives a **hollow pipeline**: the same HTTP hops
-//! (client → an axum server → an HTTP call to a loopback responder standing in for the
-//! network) and one durable commit (a single-row INSERT through [`Store::write`] on the same
-//! kind of database), with no business logic. Business ÷ hollow is DESIGN.md's "business-logic
-//! overhead" figure. The targets are goals to compare with, never assertions.
+//! Then, in the same run, the same load drives a **hollow pipeline** ([`super::hollow`]) that
+//! calls the same stand-in. Business ÷ hollow is DESIGN.md's "business-logic overhead" figure.
+//!
+//! The load generator, each server instance and the network run on runtimes of their own
+//! ([`super::threads`]), so each phase reports where the CPU time went. The targets are goals
+//! to compare with, never assertions.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::Json;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use cajero_domain::merchant::{MerchantStatus, Mode};
 use cajero_server::clock::{Clock, SystemClock};
-use cajero_server::config::{Config, Overrides, Secret};
-use cajero_server::networks::{EmbeddedOptions, Networks};
+use cajero_server::config::{Config, Overrides};
+use cajero_server::networks::{EmbeddedOptions, Networks, SIM_MERCHANT_ID};
 use cajero_server::{AppState, admin};
-use cajero_store::{Engine, Store, StoreError, StoreOptions};
-use clap::Args;
-use serde::Serialize;
+use cajero_store::{Engine, Store, StoreError};
+use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
 
+use super::hollow;
+use super::load::{self, Driven, Load, Target};
+use super::netstub::{NetStub, StubOptions, StubReport};
+use super::report::{self, Machine, Phase, Report, Storage, Targets};
+use super::threads::{self, CpuSplit, Runtimes, on, on_thread};
 use crate::output;
 
 /// The longest one phase (business or hollow) may run, in seconds.
@@ -42,14 +48,20 @@ pub const BENCH_CONCURRENCY_MAX: usize = 1_024;
 pub const BENCH_REQUESTS_MAX: u64 = 10_000_000;
 /// The highest offered load `--rate-per-s` accepts, in requests per second.
 pub const BENCH_RATE_PER_S_MAX: u32 = 100_000;
+/// The most server instances `--instances` starts in the process (each has its own pool of
+/// PostgreSQL connections).
+pub const BENCH_INSTANCES_MAX: usize = 8;
 /// One request's time limit on the client, in seconds.
 pub const BENCH_REQUEST_TIMEOUT_S: u64 = 30;
+/// After the business phase, how long the stand-in may take to deliver the callbacks still
+/// due, in seconds (what is left is reported as unsent).
+pub const BENCH_CALLBACK_DRAIN_S_MAX: u64 = 30;
 /// The amount of each payout, in pesos (the simulated networks' minimum is 1,000).
-const PAYOUT_AMOUNT_COP: i64 = 2_000;
+pub const PAYOUT_AMOUNT_COP: i64 = 2_000;
 /// The amount of each pay-in's voucher, in pesos.
 const PAYIN_AMOUNT_COP: i64 = 50_000;
 /// The balance is funded for this many payouts per second over the whole phase.
-const FUNDED_PAYOUTS_PER_S: u64 = 20_000;
+pub const FUNDED_PAYOUTS_PER_S: u64 = 20_000;
 
 /// DESIGN.md: payout create end to end on embedded SQLite, per second, sustained.
 pub const TARGET_SQLITE_PER_S: f64 = 5_000.0;
@@ -80,12 +92,14 @@ impl Kind {
     }
 
     /// A valid, distinct request body.
-    fn body(self, task: usize, n: u64) -> Value {
+    pub fn body(self, task: usize, n: u64) -> Value {
         match self {
             Kind::Payouts => json!({
                 "amount": PAYOUT_AMOUNT_COP, "currency": "COP",
                 "reference": format!("bench-{task}-{n}"),
-                "beneficiary": {"name": "Luis Pérez", "document": {"type": "CC", "number": "79876543"}},
+                "beneficiary": {
+                    "name": "Luis Pérez", "document": {"type": "CC", "number": "79876543"},
+                },
             }),
             Kind::Payins => json!({
                 "amount": PAYIN_AMOUNT_COP, "currency": "COP",
@@ -93,6 +107,27 @@ impl Kind {
                 "description": "Pedido de prueba",
                 "customer": {"name": "Ana Gómez"},
             }),
+        }
+    }
+}
+
+/// What cajero calls as the cash network in the business phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetworkMode {
+    /// The bench's network stand-in: answers at once, keeps nothing, calls back each order's
+    /// `paid` (measures cajero).
+    #[value(name = "stand-in")]
+    StandIn,
+    /// The full embedded simulator, end to end (measures cajero and the simulator together;
+    /// no callbacks).
+    Sim,
+}
+
+impl NetworkMode {
+    fn name(self) -> &'static str {
+        match self {
+            NetworkMode::StandIn => "stand-in",
+            NetworkMode::Sim => "sim",
         }
     }
 }
@@ -110,8 +145,18 @@ pub struct OrdersArgs {
     /// from each request's scheduled start); without it every task sends as fast as it can.
     #[arg(long)]
     pub rate_per_s: Option<u32>,
+    /// The network cajero calls: `stand-in` (answers at once, keeps nothing, sends each
+    /// order's `paid` callback: measures cajero) or `sim` (the full embedded simulator, end to
+    /// end, without callbacks). The hollow pipeline always calls the stand-in.
+    #[arg(long, value_enum, default_value_t = NetworkMode::StandIn)]
+    pub network: NetworkMode,
+    /// Server instances in this process, each with its own runtime, state and pool on the
+    /// same database; client connections are spread round-robin over them. PostgreSQL only.
+    #[arg(long, default_value_t = 1)]
+    pub instances: usize,
     /// Database URL; a fresh SQLite file in a temporary folder by default. A PostgreSQL
-    /// database given here gets the bench's merchant, orders and a scratch table (dropped after).
+    /// database given here gets the bench's merchant, orders and a scratch table (dropped after);
+    /// it needs `CAJERO_SECRETS_KEY` like any server on PostgreSQL.
     #[arg(long)]
     pub database_url: Option<String>,
     /// Print JSON.
@@ -119,112 +164,8 @@ pub struct OrdersArgs {
     pub json: bool,
 }
 
-/// Latency percentiles, in milliseconds.
-#[derive(Debug, Clone, Serialize)]
-pub struct Latency {
-    /// Median.
-    pub p50: f64,
-    /// 90th percentile.
-    pub p90: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// Slowest.
-    pub max: f64,
-    /// Mean.
-    pub mean: f64,
-}
-
-/// One phase's figures.
-#[derive(Debug, Clone, Serialize)]
-pub struct Phase {
-    /// Requests answered or failed.
-    pub requests: u64,
-    /// Answered with 2xx.
-    pub ok: u64,
-    /// Everything else.
-    pub errors: u64,
-    /// Errors by HTTP status, or `transport` when no response arrived.
-    pub errors_by_status: BTreeMap<String, u64>,
-    /// From the first request to the last answer, in seconds.
-    pub seconds: f64,
-    /// All requests per second.
-    pub requests_per_s: f64,
-    /// 2xx answers per second.
-    pub ok_per_s: f64,
-    /// 2xx answers in each second of the phase (a falling series means it slows down as data
-    /// grows).
-    pub ok_by_second: Vec<u64>,
-    /// With an offered load: requests scheduled but not sent by the end (the server fell
-    /// behind); 0 otherwise.
-    pub unsent: u64,
-    /// Latency of the 2xx answers.
-    pub latency_ms: Latency,
-}
-
-/// Where and how it ran.
-#[derive(Debug, Clone, Serialize)]
-pub struct Machine {
-    /// Logical CPUs this process may use (`nproc`).
-    pub cpus: usize,
-    /// `uname -m`.
-    pub arch: &'static str,
-    /// The operating system.
-    pub os: &'static str,
-    /// `release` or `debug` (debug builds are several times slower).
-    pub build: &'static str,
-    /// The 1-minute load average when the run started (`/proc/loadavg`; `null` where there is
-    /// none): the cores may be shared with other work.
-    pub load_average_1m: Option<f64>,
-}
-
-/// DESIGN.md's targets and whether this run met them.
-#[derive(Debug, Clone, Serialize)]
-pub struct Targets {
-    /// 2xx per second wanted on this engine.
-    pub ok_per_s: f64,
-    /// Whether the business phase reached it.
-    pub ok_per_s_met: bool,
-    /// Business ÷ hollow wanted, at least.
-    pub ratio_min: f64,
-    /// Whether the ratio reached it.
-    pub ratio_met: bool,
-    /// p99 wanted at `p99_rate_per_s` offered, in milliseconds.
-    pub p99_ms: f64,
-    /// The offered load the p99 target is stated at.
-    pub p99_rate_per_s: u32,
-    /// Whether p99 met it; `null` unless this run offered that load (`--rate-per-s`).
-    pub p99_met: Option<bool>,
-}
-
-/// The whole report.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    /// `payouts` or `payins`.
-    pub bench: &'static str,
-    /// When it ran (UTC).
-    pub date: String,
-    /// The machine.
-    pub machine: Machine,
-    /// `sqlite` or `postgres`.
-    pub database: &'static str,
-    /// Seconds each phase sent for.
-    pub duration_s: u64,
-    /// Client tasks.
-    pub concurrency: usize,
-    /// Offered load, or `null` for as fast as possible.
-    pub rate_per_s: Option<u32>,
-    /// The real thing: the public API end to end.
-    pub business: Phase,
-    /// The same HTTP hops and one durable commit, nothing else.
-    pub hollow: Phase,
-    /// `business.ok_per_s ÷ hollow.ok_per_s`.
-    pub ratio: f64,
-    /// DESIGN.md's targets.
-    pub targets: Targets,
-}
-
-/// Runs both phases and prints the report.
-pub async fn run(kind: Kind, args: OrdersArgs) -> anyhow::Result<()> {
+/// Refuses flag values outside their limits, with the limit named.
+fn check(args: &OrdersArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         (1..=BENCH_DURATION_S_MAX).contains(&args.duration_s),
         "--duration-s must be between 1 and {BENCH_DURATION_S_MAX}"
@@ -239,11 +180,55 @@ pub async fn run(kind: Kind, args: OrdersArgs) -> anyhow::Result<()> {
             "--rate-per-s must be between 1 and {BENCH_RATE_PER_S_MAX}"
         );
     }
+    anyhow::ensure!(
+        (1..=BENCH_INSTANCES_MAX).contains(&args.instances),
+        "--instances must be between 1 and {BENCH_INSTANCES_MAX}"
+    );
+    let postgres = args
+        .database_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"));
+    anyhow::ensure!(
+        args.instances == 1 || postgres,
+        "--instances {} needs PostgreSQL (--database-url postgres://…): on SQLite one process \
+         owns the database's single writer, so instances cannot share it",
+        args.instances
+    );
+    anyhow::ensure!(
+        args.instances <= args.concurrency,
+        "--instances {} is more than --concurrency {}: every instance needs a client task",
+        args.instances,
+        args.concurrency
+    );
+    Ok(())
+}
+
+/// Runs both phases and prints the report.
+pub async fn run(kind: Kind, args: OrdersArgs) -> anyhow::Result<()> {
+    check(&args)?;
     let report = measure(kind, &args).await?;
     output::print(args.json, &serde_json::to_value(&report)?, || {
-        human(&report)
+        report::human(&report)
     });
     Ok(())
+}
+
+/// What both phases share.
+pub(super) struct Setup {
+    /// What is created.
+    pub(super) kind: Kind,
+    /// How hard and how long.
+    pub(super) load: Load,
+    /// Server instances.
+    pub(super) instances: usize,
+    /// Who runs where.
+    pub(super) runtimes: Runtimes,
+    /// The load generator's HTTP client.
+    pub(super) client: reqwest::Client,
+    /// The network stand-in.
+    pub(super) stub: NetStub,
+    /// The secret cajero and the stand-in share.
+    pub(super) secret: String,
 }
 
 async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
@@ -252,17 +237,11 @@ async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let load = Load {
-        duration: Duration::from_secs(args.duration_s),
-        concurrency: args.concurrency,
-        rate_per_s: args.rate_per_s,
-    };
     let date = output::timestamp(jiff::Timestamp::now());
     let load_average_1m = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok());
 
-    // The business phase: the real server, the simulator, the public API.
     let mut config = Config::load(
         None,
         Overrides {
@@ -275,80 +254,43 @@ async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
     // The benchmark measures throughput, which a per-key rate limit would cap.
     config.rate_limits.per_key_per_second = 0;
     cajero_server::telemetry::init(config.log_format, &config.log_level);
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .context("listening on loopback")?;
-    config.listen = listener.local_addr()?;
-    config.database_url = Secret::new(database_url.clone());
-    let store_options = config.store_options();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let mut state = AppState::open(config, clock.clone()).await?;
-    // The simulator keeps its state in memory: the benchmark measures cajero, not the
-    // simulator's own writes.
-    state.networks = Networks::embedded_simulator(
-        &state.config.public_url(),
-        clock.as_ref(),
-        EmbeddedOptions::default(),
-    )
-    .await
-    .context("starting the simulated cash network")?;
-    let engine = state.store.engine();
-    let base = state.config.public_url();
-    let merchant =
-        admin::create_merchant(&state.store, clock.as_ref(), "Bench", Some("900123456-8")).await?;
-    admin::set_merchant_status(
-        &state.store,
-        clock.as_ref(),
-        merchant.id,
-        MerchantStatus::Active,
-    )
-    .await?;
-    let (_, secret) = admin::create_api_key(
-        &state.store,
-        clock.as_ref(),
-        &state.keys,
-        merchant.id,
-        Mode::Test,
-    )
-    .await?;
-    let key = secret.expose().to_string();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(cajero_server::serve(state, listener, async move {
-        let _ = stopped.await;
-    }));
-    let client = client(args.concurrency)?;
-    let business = async {
-        if kind == Kind::Payouts {
-            fund(&client, &base, &key, &load).await?;
-        }
-        let target = Target {
-            url: format!("{base}/v1/{}", kind.name()),
-            key: Some(key.clone()),
-            kind,
-        };
-        drive(&client, &target, &load).await
-    }
-    .await;
-    let _ = stop.send(());
-    let served = server.await.context("the bench server task failed")?;
-    let business = business?;
-    served?;
 
-    // The hollow phase: same hops, one durable commit, nothing else.
-    let hollow = hollow(
-        &client,
-        engine,
-        &database_url,
-        &dir,
-        &store_options,
+    let runtimes = Runtimes::new(args.instances)?;
+    let secret = cajero_server::auth::NewSecret::generate(Mode::Test)
+        .expose()
+        .to_string();
+    let options = StubOptions {
+        merchant_id: SIM_MERCHANT_ID.to_string(),
+        secret: secret.clone(),
+        callbacks: true,
+    };
+    let stub = on(&runtimes.network, NetStub::start(options))
+        .await
+        .context("starting the network stand-in")?;
+    let setup = Setup {
         kind,
-        &load,
-    )
-    .await?;
+        load: Load {
+            duration: Duration::from_secs(args.duration_s),
+            concurrency: args.concurrency,
+            rate_per_s: args.rate_per_s,
+        },
+        instances: args.instances,
+        runtimes,
+        client: load::client(args.concurrency)?,
+        stub,
+        secret,
+    };
+
+    let (business, storage, engine) = business(&setup, &config, args.network).await?;
+    let hollow_phase = hollow::phase(&setup, engine, &database_url, &dir, &config).await?;
+    let Setup { stub, runtimes, .. } = setup;
+    let network = runtimes.network.clone();
+    on(&network, async move { Ok(stub.stop().await) }).await?;
+    drop(runtimes);
     drop(dir);
 
-    let ratio = if hollow.ok_per_s > 0.0 {
-        business.ok_per_s / hollow.ok_per_s
+    let ratio = if hollow_phase.ok_per_s > 0.0 {
+        business.ok_per_s / hollow_phase.ok_per_s
     } else {
         0.0
     };
@@ -374,6 +316,8 @@ async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
             load_average_1m,
         },
         database: engine_name(engine),
+        network: args.network.name(),
+        instances: args.instances,
         duration_s: args.duration_s,
         concurrency: args.concurrency,
         rate_per_s: args.rate_per_s,
@@ -387,8 +331,9 @@ async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
             p99_met,
         },
         business,
-        hollow,
+        hollow: hollow_phase,
         ratio,
+        storage,
     })
 }
 
@@ -399,461 +344,295 @@ fn engine_name(engine: Engine) -> &'static str {
     }
 }
 
-fn client(concurrency: usize) -> anyhow::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(concurrency)
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(BENCH_REQUEST_TIMEOUT_S))
-        .build()
-        .context("building the HTTP client")
+/// A cajero server ready to serve: its state and its listener.
+struct Opened {
+    state: AppState,
+    listener: tokio::net::TcpListener,
 }
 
-/// Tops the balance up through the API, enough for every payout the phase could send.
-async fn fund(client: &reqwest::Client, base: &str, key: &str, load: &Load) -> anyhow::Result<()> {
-    let payouts = (load.duration.as_secs() * FUNDED_PAYOUTS_PER_S).min(BENCH_REQUESTS_MAX);
-    let mut left = i64::try_from(payouts)?.saturating_mul(PAYOUT_AMOUNT_COP);
-    let mut n = 0;
-    while left > 0 {
-        let amount = left.min(cajero_server::funds::TOPUP_AMOUNT_MINOR_MAX);
-        left -= amount;
-        n += 1;
-        let response = client
-            .post(format!("{base}/v1/topups"))
-            .basic_auth(key, Some(""))
-            .header("idempotency-key", format!("bench-topup-{n}"))
-            .json(&json!({"amount": amount, "currency": "COP", "description": "bench funding"}))
-            .send()
-            .await
-            .context("topping up the bench balance")?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            anyhow::bail!("topping up the bench balance: {status}: {body}");
-        }
-    }
-    Ok(())
-}
-
-/// How hard and how long.
-#[derive(Debug, Clone)]
-struct Load {
-    duration: Duration,
-    concurrency: usize,
-    rate_per_s: Option<u32>,
-}
-
-/// Where requests go.
-#[derive(Debug, Clone)]
-struct Target {
-    url: String,
-    key: Option<String>,
-    kind: Kind,
-}
-
-/// What one client task saw.
-#[derive(Debug, Default)]
-struct Tally {
-    latencies_us: Vec<u64>,
-    errors: BTreeMap<String, u64>,
-    /// 2xx answers by the second (since the phase started) they arrived in.
-    ok_by_second: Vec<u64>,
-    /// Requests scheduled (with an offered load) but not sent before the deadline.
-    unsent: u64,
-}
-
-/// Sends requests from `load.concurrency` tasks until the duration has passed.
-async fn drive(client: &reqwest::Client, target: &Target, load: &Load) -> anyhow::Result<Phase> {
-    let sent = Arc::new(AtomicU64::new(0));
-    let run = std::process::id();
-    let started = Instant::now();
-    let deadline = started + load.duration;
-    // With an offered load, each task sends every `interval`, the tasks evenly staggered.
-    let interval = load
-        .rate_per_s
-        .map(|rate| Duration::from_secs_f64(load.concurrency as f64 / f64::from(rate)));
-    let mut tasks = Vec::with_capacity(load.concurrency);
-    for task in 0..load.concurrency {
-        let client = client.clone();
-        let target = target.clone();
-        let sent = sent.clone();
-        let offset = interval.map(|i| i.mul_f64(task as f64 / load.concurrency as f64));
-        tasks.push(tokio::spawn(async move {
-            let mut tally = Tally::default();
-            let mut n: u64 = 0;
-            loop {
-                let scheduled = match (interval, offset) {
-                    (Some(interval), Some(offset)) => {
-                        let at = started + offset + interval.mul_f64(n as f64);
-                        if at >= deadline {
-                            break;
-                        }
-                        if Instant::now() >= deadline {
-                            // Behind schedule at the end: what was offered but never sent is
-                            // counted, not sent late (the phase stays within its duration).
-                            let left = (deadline - at).as_secs_f64() / interval.as_secs_f64();
-                            tally.unsent += left.ceil() as u64;
-                            break;
-                        }
-                        tokio::time::sleep_until(at.into()).await;
-                        at
-                    }
-                    _ => Instant::now(),
-                };
-                if scheduled >= deadline
-                    || sent.fetch_add(1, Ordering::Relaxed) >= BENCH_REQUESTS_MAX
-                {
-                    break;
-                }
-                let mut request = client
-                    .post(&target.url)
-                    .header("idempotency-key", format!("bench-{run}-{task}-{n}"))
-                    .json(&target.kind.body(task, n));
-                if let Some(key) = &target.key {
-                    request = request.basic_auth(key, Some(""));
-                }
-                n += 1;
-                let outcome = match request.send().await {
-                    Ok(response) => {
-                        let status = response.status();
-                        match response.bytes().await {
-                            Ok(_) if status.is_success() => Ok(()),
-                            Ok(_) => Err(status.as_u16().to_string()),
-                            Err(_) => Err("transport".to_string()),
-                        }
-                    }
-                    Err(_) => Err("transport".to_string()),
-                };
-                match outcome {
-                    Ok(()) => {
-                        let micros =
-                            u64::try_from(scheduled.elapsed().as_micros()).unwrap_or(u64::MAX);
-                        tally.latencies_us.push(micros);
-                        let second = usize::try_from(started.elapsed().as_secs()).unwrap_or(0);
-                        if tally.ok_by_second.len() <= second {
-                            tally.ok_by_second.resize(second + 1, 0);
-                        }
-                        tally.ok_by_second[second] += 1;
-                    }
-                    Err(key) => *tally.errors.entry(key).or_default() += 1,
-                }
-            }
-            tally
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut errors_by_status: BTreeMap<String, u64> = BTreeMap::new();
-    let mut ok_by_second: Vec<u64> = Vec::new();
-    let mut unsent = 0;
-    for task in tasks {
-        let tally = task.await.context("a bench client task failed")?;
-        latencies.extend(tally.latencies_us);
-        unsent += tally.unsent;
-        if ok_by_second.len() < tally.ok_by_second.len() {
-            ok_by_second.resize(tally.ok_by_second.len(), 0);
-        }
-        for (total, count) in ok_by_second.iter_mut().zip(tally.ok_by_second) {
-            *total += count;
-        }
-        for (status, count) in tally.errors {
-            *errors_by_status.entry(status).or_default() += count;
-        }
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let ok = latencies.len() as u64;
-    let errors: u64 = errors_by_status.values().sum();
-    let requests = ok + errors;
-    Ok(Phase {
-        requests,
-        ok,
-        errors,
-        errors_by_status,
-        seconds,
-        requests_per_s: requests as f64 / seconds,
-        ok_per_s: ok as f64 / seconds,
-        ok_by_second,
-        unsent,
-        latency_ms: latency(&latencies),
-    })
-}
-
-/// Percentiles of sorted latencies in microseconds, in milliseconds (nearest rank).
-fn latency(sorted_us: &[u64]) -> Latency {
-    let at = |p: f64| {
-        if sorted_us.is_empty() {
-            return 0.0;
-        }
-        let rank = ((p * sorted_us.len() as f64).ceil() as usize).clamp(1, sorted_us.len());
-        sorted_us[rank - 1] as f64 / 1_000.0
-    };
-    let mean = if sorted_us.is_empty() {
-        0.0
-    } else {
-        sorted_us.iter().sum::<u64>() as f64 / sorted_us.len() as f64 / 1_000.0
-    };
-    Latency {
-        p50: at(0.50),
-        p90: at(0.90),
-        p99: at(0.99),
-        max: sorted_us.last().map_or(0.0, |&us| us as f64 / 1_000.0),
-        mean,
-    }
-}
-
-/// The hollow pipeline's scratch table: one row per request.
-const HOLLOW_CREATE: &str = "CREATE TABLE bench_hollow (id TEXT PRIMARY KEY, body TEXT NOT NULL, \
-                             network_response TEXT NOT NULL, created_at BIGINT NOT NULL)";
-const HOLLOW_DROP: &str = "DROP TABLE IF EXISTS bench_hollow";
-const HOLLOW_INSERT: &str =
-    "INSERT INTO bench_hollow (id, body, network_response, created_at) VALUES ($1, $2, $3, $4)";
-
-/// The hollow pipeline's state: the network stand-in's URL and the store.
-#[derive(Debug, Clone)]
-struct Hollow {
-    http: reqwest::Client,
-    network_url: String,
-    store: Store,
-}
-
-/// Starts the network stand-in and the hollow server, drives the hollow server with the same
-/// load, and tears both down.
-async fn hollow(
-    client: &reqwest::Client,
-    engine: Engine,
-    database_url: &str,
-    dir: &tempfile::TempDir,
-    options: &StoreOptions,
-    kind: Kind,
-    load: &Load,
-) -> anyhow::Result<Phase> {
-    let url = match engine {
-        Engine::Sqlite => format!("sqlite://{}", dir.path().join("hollow.db").display()),
-        Engine::Postgres => database_url.to_string(),
-    };
-    let store = Store::open(&url, options)
+/// Opens one instance's state on its own runtime, reaching the network as it would reach a
+/// configured simulator: the stand-in by URL, or an embedded simulator started on the
+/// network's runtime.
+async fn open_instance(
+    config: Config,
+    mode: NetworkMode,
+    stub_url: String,
+    secret: String,
+    network: Handle,
+) -> anyhow::Result<Opened> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .context("opening the hollow pipeline's database")?;
-    store
-        .write(|mut conn| {
+        .context("listening on loopback")?;
+    let mut config = config;
+    config.listen = listener.local_addr()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mut state = AppState::open(config, clock).await?;
+    let public_url = state.config.public_url();
+    state.networks = match mode {
+        NetworkMode::StandIn => {
+            Networks::simulator(&stub_url, SIM_MERCHANT_ID, &secret, &public_url)?
+        }
+        // In memory: the benchmark measures cajero, not the simulator's own writes.
+        NetworkMode::Sim => network
+            .spawn(async move {
+                Networks::embedded_simulator(&public_url, &SystemClock, EmbeddedOptions::default())
+                    .await
+            })
+            .await
+            .context("the simulator's start panicked")?
+            .context("starting the simulated cash network")?,
+    };
+    Ok(Opened { state, listener })
+}
+
+/// A merchant, active, and its test key.
+async fn seed(state: AppState) -> anyhow::Result<String> {
+    let clock = state.clock.clone();
+    let merchant =
+        admin::create_merchant(&state.store, clock.as_ref(), "Bench", Some("900123456-8")).await?;
+    admin::set_merchant_status(
+        &state.store,
+        clock.as_ref(),
+        merchant.id,
+        MerchantStatus::Active,
+    )
+    .await?;
+    let (_, secret) = admin::create_api_key(
+        &state.store,
+        clock.as_ref(),
+        &state.keys,
+        merchant.id,
+        Mode::Test,
+    )
+    .await?;
+    Ok(secret.expose().to_string())
+}
+
+/// The database's size now, in bytes: SQLite's pages in use (WAL included: what the file
+/// holds once checkpointed), PostgreSQL's tables with their indexes and TOAST in the current
+/// schema.
+async fn database_bytes(store: Store) -> anyhow::Result<i64> {
+    let sql = match store.engine() {
+        Engine::Sqlite => {
+            "SELECT (SELECT page_count FROM pragma_page_count()) * \
+             (SELECT page_size FROM pragma_page_size())"
+        }
+        Engine::Postgres => {
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::BIGINT FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'm')"
+        }
+    };
+    let bytes = store
+        .read(move |mut conn| {
             Box::pin(async move {
-                cajero_store::execute!(&mut conn, HOLLOW_DROP)?;
-                cajero_store::execute!(&mut conn, HOLLOW_CREATE)?;
-                Ok::<_, StoreError>(())
+                let (bytes,) = cajero_store::fetch!(one, &mut conn, (i64,), sql)?;
+                Ok::<_, StoreError>(bytes)
             })
         })
         .await?;
+    Ok(bytes)
+}
 
-    let network = axum::Router::new().route("/orders", axum::routing::post(network_standin));
-    let network_listener =
-        tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-    let network_url = format!("http://{}/orders", network_listener.local_addr()?);
-    let state = Hollow {
-        http: client.clone(),
-        network_url,
-        store: store.clone(),
-    };
-    let app = axum::Router::new()
-        .route("/v1/hollow", axum::routing::post(hollow_create))
-        .with_state(state);
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut stopped_network = stopped.clone();
-    let mut stopped_hollow = stopped;
-    let network_task = tokio::spawn(async move {
-        axum::serve(network_listener, network)
-            .with_graceful_shutdown(async move {
-                let _ = stopped_network.wait_for(|s| *s).await;
-            })
-            .await
-    });
-    let hollow_task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped_hollow.wait_for(|s| *s).await;
-            })
-            .await
-    });
-    let target = Target {
-        url: format!("{base}/v1/hollow"),
-        key: None,
-        kind,
-    };
-    let phase = drive(client, &target, load).await;
-    let _ = stop.send(true);
-    let _ = hollow_task.await;
-    let _ = network_task.await;
-    if engine == Engine::Postgres {
-        // The scratch table goes; SQLite's goes with the temporary folder.
-        store
-            .write(|mut conn| {
-                Box::pin(async move {
-                    cajero_store::execute!(&mut conn, HOLLOW_DROP)?;
-                    Ok::<_, StoreError>(())
-                })
-            })
-            .await?;
+/// Drives the load from the client's runtime and splits the CPU time it took.
+pub(super) async fn drive_measured(
+    setup: &Setup,
+    target: Target,
+) -> anyhow::Result<(Driven, CpuSplit)> {
+    let client = setup.client.clone();
+    let load = setup.load.clone();
+    let instances = setup.instances;
+    on(&setup.runtimes.client, async move {
+        let before = threads::snapshot();
+        let driven = load::drive(&client, &target, &load).await?;
+        let after = threads::snapshot();
+        Ok((driven, CpuSplit::between(&before, &after, instances)))
+    })
+    .await
+}
+
+/// The figures of a phase.
+pub(super) fn phase(driven: Driven, cpu: CpuSplit, network: Option<StubReport>) -> Phase {
+    let mut by_instance = driven.by_instance;
+    for figures in &mut by_instance {
+        figures.cpu_s = cpu
+            .server_by_instance_s
+            .get(figures.instance)
+            .copied()
+            .unwrap_or(0.0);
     }
-    store.close().await;
-    phase
+    Phase {
+        requests: driven.requests,
+        ok: driven.ok,
+        errors: driven.errors,
+        errors_by_status: driven.errors_by_status,
+        seconds: driven.seconds,
+        requests_per_s: driven.requests as f64 / driven.seconds,
+        ok_per_s: driven.ok as f64 / driven.seconds,
+        ok_by_second: driven.ok_by_second,
+        unsent: driven.unsent,
+        latency_ms: driven.latency_ms,
+        by_instance,
+        cpu,
+        network,
+    }
 }
 
-/// Stands in for the cash network: answers a create with a small JSON object.
-async fn network_standin(Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
-    let reference = body.get("reference").cloned().unwrap_or(Value::Null);
-    (
-        StatusCode::CREATED,
-        Json(json!({"status": "created", "reference": reference, "code": "5821093744"})),
-    )
+/// The business phase's servers, serving.
+struct Serving {
+    /// Each instance's base URL.
+    bases: Vec<String>,
+    /// The first instance's store.
+    store: Store,
+    /// The merchant's test key.
+    key: String,
+    stops: Vec<oneshot::Sender<()>>,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
-/// The hollow pipeline's one route: the network call, then one durable single-row INSERT.
-async fn hollow_create(
-    State(state): State<Hollow>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
-    let Some(id) = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-    else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "idempotency key missing"})),
-        );
+impl Serving {
+    /// Stops every instance and waits until each has drained and closed its store.
+    async fn stop(self) -> anyhow::Result<()> {
+        for stop in self.stops {
+            let _ = stop.send(());
+        }
+        for task in self.tasks {
+            task.await.context("a bench server panicked")??;
+        }
+        Ok(())
+    }
+}
+
+/// Opens every instance, seeds the merchant through the first, and serves.
+async fn start_servers(
+    setup: &Setup,
+    config: &Config,
+    mode: NetworkMode,
+) -> anyhow::Result<Serving> {
+    let mut opened = Vec::with_capacity(setup.instances);
+    for runtime in &setup.runtimes.servers {
+        let config = config.clone();
+        let stub_url = setup.stub.base_url.clone();
+        let secret = setup.secret.clone();
+        let network = setup.runtimes.network.clone();
+        let work = move || open_instance(config, mode, stub_url, secret, network);
+        opened.push(on_thread(runtime, work).await?);
+    }
+    let first = opened.first().context("no server instance")?;
+    let store = first.state.store.clone();
+    let key = on(&setup.runtimes.servers[0], seed(first.state.clone())).await?;
+    let mut serving = Serving {
+        bases: Vec::with_capacity(opened.len()),
+        store,
+        key,
+        stops: Vec::with_capacity(opened.len()),
+        tasks: Vec::with_capacity(opened.len()),
     };
-    let network = match state.http.post(&state.network_url).json(&body).send().await {
-        Ok(response) if response.status().is_success() => match response.text().await {
-            Ok(text) => text,
-            Err(_) => return (StatusCode::BAD_GATEWAY, Json(json!({"error": "network"}))),
-        },
-        _ => return (StatusCode::BAD_GATEWAY, Json(json!({"error": "network"}))),
-    };
-    let created_at = jiff::Timestamp::now().as_microsecond();
-    let row_id = id.clone();
-    let body_text = body.to_string();
-    let written = state
-        .store
-        .write(move |mut conn| {
-            Box::pin(async move {
-                cajero_store::execute!(
-                    &mut conn,
-                    HOLLOW_INSERT,
-                    row_id,
-                    body_text,
-                    network,
-                    created_at
-                )?;
-                Ok::<_, StoreError>(())
-            })
+    for (runtime, Opened { state, listener }) in setup.runtimes.servers.iter().zip(opened) {
+        serving.bases.push(state.config.public_url());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = runtime.spawn(cajero_server::serve(state, listener, async move {
+            let _ = stopped.await;
+        }));
+        serving.stops.push(stop);
+        serving.tasks.push(task);
+    }
+    Ok(serving)
+}
+
+/// The business phase: the real servers, the public API.
+async fn business(
+    setup: &Setup,
+    config: &Config,
+    mode: NetworkMode,
+) -> anyhow::Result<(Phase, Storage, Engine)> {
+    let serving = start_servers(setup, config, mode).await?;
+    let engine = serving.store.engine();
+    let outcome = measure_business(setup, &serving, mode).await;
+    serving.stop().await?;
+    let (phase, storage) = outcome?;
+    Ok((phase, storage, engine))
+}
+
+/// Funds the balance (payouts), then drives the load, waits for the callbacks due, and
+/// measures what the orders cost in the database.
+async fn measure_business(
+    setup: &Setup,
+    serving: &Serving,
+    mode: NetworkMode,
+) -> anyhow::Result<(Phase, Storage)> {
+    let first = &setup.runtimes.servers[0];
+    if setup.kind == Kind::Payouts {
+        let client = setup.client.clone();
+        let base = serving.bases[0].clone();
+        let (key, load) = (serving.key.clone(), setup.load.clone());
+        on(&setup.runtimes.client, async move {
+            load::fund(&client, &base, &key, &load).await
         })
-        .await;
-    match written {
-        Ok(()) => (
-            StatusCode::CREATED,
-            Json(json!({"id": id, "object": "hollow"})),
-        ),
-        Err(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({"error": "store"})),
-        ),
+        .await?;
     }
-}
-
-fn human(r: &Report) -> String {
-    let phase = |name: &str, p: &Phase| {
-        let errors = if p.errors == 0 {
-            "no errors".to_string()
-        } else {
-            let by: Vec<String> = p
-                .errors_by_status
-                .iter()
-                .map(|(s, n)| format!("{s}: {n}"))
-                .collect();
-            format!("{} errors ({})", p.errors, by.join(", "))
-        };
-        let unsent = if p.unsent == 0 {
-            String::new()
-        } else {
-            format!(", {} offered but not sent in time", p.unsent)
-        };
-        let trend = match (p.ok_by_second.first(), p.ok_by_second.len()) {
-            (Some(first), n) if n >= 3 => format!(
-                "; {first}/s in the first second, {}/s in the last full one",
-                p.ok_by_second[n - 2]
-            ),
-            _ => String::new(),
-        };
-        format!(
-            "  {name:<9} {:>9.0} req/s ok   ({} ok in {:.1} s, {errors}{unsent}{trend})\n            \
-             latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-            p.ok_per_s,
-            p.ok,
-            p.seconds,
-            p.latency_ms.p50,
-            p.latency_ms.p90,
-            p.latency_ms.p99,
-            p.latency_ms.max
-        )
+    let before = on(first, database_bytes(serving.store.clone())).await?;
+    let stub_before = setup.stub.report();
+    let target = Target {
+        urls: serving
+            .bases
+            .iter()
+            .map(|base| format!("{base}/v1/{}", setup.kind.name()))
+            .collect(),
+        key: Some(serving.key.clone()),
+        kind: setup.kind,
     };
-    let met = |yes: bool| if yes { "met" } else { "NOT met" };
-    let load = match r.rate_per_s {
-        Some(rate) => format!("{rate} req/s offered over {} tasks", r.concurrency),
-        None => format!("{} tasks as fast as they can", r.concurrency),
+    let (driven, cpu) = drive_measured(setup, target).await?;
+    setup
+        .stub
+        .drain(Duration::from_secs(BENCH_CALLBACK_DRAIN_S_MAX))
+        .await;
+    let after = on(first, database_bytes(serving.store.clone())).await?;
+    let network = (mode == NetworkMode::StandIn).then(|| setup.stub.report().since(&stub_before));
+    let storage = Storage {
+        orders: driven.ok,
+        database_bytes_before: before,
+        database_bytes_after: after,
+        bytes_per_order: (driven.ok > 0).then(|| (after - before) as f64 / driven.ok as f64),
     };
-    let mut text = format!(
-        "cajero bench {} — {} — {} CPUs {} (load {}) {} build — {} — {} s per phase, {load}\n{}\n{}\n",
-        r.bench,
-        r.date,
-        r.machine.cpus,
-        r.machine.arch,
-        r.machine
-            .load_average_1m
-            .map_or_else(|| "unknown".to_string(), |l| format!("{l:.2}")),
-        r.machine.build,
-        r.database,
-        r.duration_s,
-        phase("business", &r.business),
-        phase("hollow", &r.hollow),
-    );
-    text.push_str(&format!(
-        "  business/hollow {:.0} %\n  targets: {:.0}/s on {}: {}; ratio ≥ {:.0} %: {}; p99 ≤ {:.0} ms at {}/s offered: {}",
-        r.ratio * 100.0,
-        r.targets.ok_per_s,
-        r.database,
-        met(r.targets.ok_per_s_met),
-        r.targets.ratio_min * 100.0,
-        met(r.targets.ratio_met),
-        r.targets.p99_ms,
-        r.targets.p99_rate_per_s,
-        match r.targets.p99_met {
-            Some(yes) => met(yes),
-            None => "not measured (use --rate-per-s 1000)",
-        },
-    ));
-    text
+    Ok((phase(driven, cpu, network), storage))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentiles_use_the_nearest_rank() {
-        let us: Vec<u64> = (1..=100).map(|n| n * 1_000).collect();
-        let l = latency(&us);
-        assert_eq!(l.p50, 50.0);
-        assert_eq!(l.p90, 90.0);
-        assert_eq!(l.p99, 99.0);
-        assert_eq!(l.max, 100.0);
-        assert_eq!(latency(&[]).p99, 0.0);
-    }
 
     #[test]
     fn bodies_differ_by_task_and_request() {
         assert_ne!(Kind::Payouts.body(0, 1), Kind::Payouts.body(1, 0));
         assert_eq!(Kind::Payins.body(2, 3)["reference"], "bench-2-3");
+    }
+
+    fn args(instances: usize, database_url: Option<&str>) -> OrdersArgs {
+        OrdersArgs {
+            duration_s: 1,
+            concurrency: 4,
+            rate_per_s: None,
+            network: NetworkMode::StandIn,
+            instances,
+            database_url: database_url.map(str::to_string),
+            json: false,
+        }
+    }
+
+    #[test]
+    fn several_instances_need_postgresql_and_stay_within_their_limit() {
+        assert!(check(&args(1, None)).is_ok());
+        assert!(check(&args(2, Some("postgres://db/cajero"))).is_ok());
+        let sqlite = check(&args(2, Some("sqlite://b.db"))).unwrap_err();
+        assert!(sqlite.to_string().contains("needs PostgreSQL"), "{sqlite}");
+        assert!(check(&args(2, None)).is_err());
+        assert!(check(&args(0, Some("postgres://db/cajero"))).is_err());
+        let many = check(&args(BENCH_INSTANCES_MAX + 1, Some("postgres://db/c"))).unwrap_err();
+        assert!(
+            many.to_string().contains("--instances must be between"),
+            "{many}"
+        );
     }
 }
