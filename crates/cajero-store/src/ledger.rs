@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use cajero_domain::id::MerchantId;
 use cajero_domain::ledger::{
-    AccountKey, AccountKind, PendingState, Totals, Transfer, TransferCode,
-    TransferError, TransferMode,
+    AccountKey, AccountKind, PendingState, Totals, Transfer, TransferCode, TransferError,
+    TransferMode,
 };
 use cajero_domain::merchant::Mode;
 use cajero_domain::money::{Amount, Currency};

@@ -145,7 +145,10 @@ pub async fn claim_due(
         claimed.push(row);
     }
     lease(conn, &claimed, request).await?;
-    claimed.into_iter().map(|row| to_delivery(row, now)).collect()
+    claimed
+        .into_iter()
+        .map(|row| to_delivery(row, now))
+        .collect()
 }
 
 fn to_delivery(row: ClaimRow, now: i64) -> Result<ClaimedDelivery, StoreError> {
