@@ -275,14 +275,36 @@ fn add<'b>(
     Ok(())
 }
 
-/// Creates the accounts that do not exist yet (one statement; existing rows are neither
-/// changed nor locked).
+/// Creates the accounts that do not exist yet. Which exist is read first, with a plain
+/// `SELECT`: an `INSERT … ON CONFLICT DO NOTHING` that meets an existing row another
+/// transaction is changing waits for that transaction to end (PostgreSQL must know whether
+/// the conflicting version is live), which queued every payout of a merchant on its
+/// account's row again.
 async fn ensure_accounts(
     conn: &mut Conn<'_>,
     accounts: &BTreeMap<String, &AccountKey>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let rows: Vec<String> = (0..accounts.len())
+    let sql = format!(
+        "SELECT id FROM ledger_accounts WHERE id IN ({})",
+        params(1, accounts.len())
+    );
+    let existing: Vec<(String,)> = on_conn!(conn, |c| {
+        let mut query = sqlx::query_as(AssertSqlSafe(sql));
+        for id in accounts.keys() {
+            query = query.bind(id);
+        }
+        query.fetch_all(c).await
+    })?;
+    let existing: BTreeSet<String> = existing.into_iter().map(|(id,)| id).collect();
+    let missing: Vec<(&String, &&AccountKey)> = accounts
+        .iter()
+        .filter(|(id, _)| !existing.contains(*id))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..missing.len())
         .map(|i| format!("({}, $1, $1)", params(2 + i * 6, 6)))
         .collect();
     let sql = format!(
@@ -292,13 +314,13 @@ async fn ensure_accounts(
     );
     on_conn!(conn, |c| {
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(Micros::from(now).0);
-        for (id, key) in accounts {
+        for (id, key) in &missing {
             let network = match &key.owner {
                 ledger::Owner::Network(code) => Some(code.as_str()),
                 _ => None,
             };
             query = query
-                .bind(id)
+                .bind(*id)
                 .bind(key.kind.as_str())
                 .bind(key.merchant_id().map(|m| m.to_string()))
                 .bind(network)
