@@ -1,17 +1,17 @@
 //! The ledger's storage: the one place that writes accounts and transfers.
 //!
-//! [`post_batch`] is the only writer. Inside the caller's unit of work it locks every account
-//! the batch touches (in id order, so two batches never deadlock), reads their totals, lets
-//! [`cajero_domain::ledger::apply`] decide each transfer, and writes the transfers and the new
-//! totals. A batch is all or nothing, and a retry of a stored batch answers
-//! [`Posted::AlreadyExists`].
+//! [`post_batch`] is the only writer (see [`post`] for how it keeps account rows unlocked for
+//! all but one statement, and how accounts shared by every merchant keep their totals in
+//! buckets). A batch is all or nothing, and a retry of a stored batch answers
+//! [`Posted::AlreadyExists`]. Every reader of an account's totals reads the
+//! `ledger_account_totals` view: the account's row plus its buckets.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use cajero_domain::id::MerchantId;
 use cajero_domain::ledger::{
-    self, AccountKey, AccountKind, PendingRecord, PendingState, Totals, Transfer, TransferCode,
-    TransferError, TransferMode,
+    AccountKey, AccountKind, PendingState, Totals, Transfer, TransferCode, TransferError,
+    TransferMode,
 };
 use cajero_domain::merchant::Mode;
 use cajero_domain::money::{Amount, Currency};
@@ -19,7 +19,11 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use sqlx::AssertSqlSafe;
 
-use crate::{Conn, Micros, StoreError, execute, fetch};
+use crate::{Conn, Micros, StoreError, fetch};
+
+pub mod post;
+
+pub use post::{ACCOUNT_BUCKETS, bucket_of, post_batch};
 
 /// Transfers one batch may hold at most.
 pub const BATCH_TRANSFERS_MAX: usize = 32;
@@ -162,148 +166,6 @@ pub async fn pending_state(conn: &mut Conn<'_>, id: &str) -> Result<PendingState
     })
 }
 
-/// Applies a batch inside the caller's unit of work.
-pub async fn post_batch(
-    conn: &mut Conn<'_>,
-    batch: &NewBatch,
-    now: Timestamp,
-) -> Result<Posted, LedgerError> {
-    if batch.transfers.is_empty() || batch.transfers.len() > BATCH_TRANSFERS_MAX {
-        return Err(LedgerError::BatchSize);
-    }
-    let existing = fetch!(
-        optional,
-        conn,
-        (String,),
-        "SELECT id FROM ledger_batches WHERE id = $1",
-        &batch.id
-    )?;
-    if existing.is_some() {
-        let stored = batch_transfers(conn, &batch.id).await?;
-        return if stored == batch.transfers {
-            Ok(Posted::AlreadyExists)
-        } else {
-            Err(LedgerError::BatchExistsWithDifferentFields(
-                batch.id.clone(),
-            ))
-        };
-    }
-    for t in &batch.transfers {
-        ledger::validate(t)?;
-        if get_transfer(conn, &t.id).await?.is_some() {
-            return Err(TransferError::ExistsWithDifferentFields { id: t.id.clone() }.into());
-        }
-    }
-    let accounts: BTreeSet<&AccountKey> = batch
-        .transfers
-        .iter()
-        .flat_map(|t| [&t.debit, &t.credit])
-        .collect();
-    let mut totals = lock_accounts(conn, &accounts, now).await?;
-    let mut resolved: BTreeMap<String, PendingState> = BTreeMap::new();
-    for t in &batch.transfers {
-        let record = match &t.mode {
-            TransferMode::PostPending(p) | TransferMode::VoidPending(p) => {
-                pending_record(conn, p, &resolved).await?
-            }
-            _ => None,
-        };
-        let mut debit = totals.get(&t.debit).copied().unwrap_or_default();
-        let mut credit = totals.get(&t.credit).copied().unwrap_or_default();
-        ledger::apply(t, &mut debit, &mut credit, record.as_ref())?;
-        totals.insert(t.debit.clone(), debit);
-        totals.insert(t.credit.clone(), credit);
-        if let TransferMode::PostPending(p) | TransferMode::VoidPending(p) = &t.mode {
-            let state = if matches!(t.mode, TransferMode::PostPending(_)) {
-                PendingState::Posted
-            } else {
-                PendingState::Voided
-            };
-            resolved.insert(p.clone(), state);
-        }
-    }
-    insert_batch(conn, batch, now).await?;
-    for (key, t) in &totals {
-        execute!(
-            conn,
-            "UPDATE ledger_accounts SET debits_pending = $1, debits_posted = $2, \
-             credits_pending = $3, credits_posted = $4, updated_at = $5 WHERE id = $6",
-            t.debits_pending,
-            t.debits_posted,
-            t.credits_pending,
-            t.credits_posted,
-            Micros::from(now).0,
-            key.to_string(),
-        )?;
-    }
-    Ok(Posted::Created)
-}
-
-async fn insert_batch(
-    conn: &mut Conn<'_>,
-    batch: &NewBatch,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    let now_us = Micros::from(now).0;
-    execute!(
-        conn,
-        "INSERT INTO ledger_batches (id, merchant_id, livemode, currency, code, source_id, \
-         available_on, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &batch.id,
-        batch.merchant_id.map(|m| m.to_string()),
-        batch.mode.is_live(),
-        batch.currency.code(),
-        batch.code.as_str(),
-        &batch.source_id,
-        batch.available_on.map(|d| d.to_string()),
-        now_us,
-    )?;
-    for (n, t) in batch.transfers.iter().enumerate() {
-        let (mode, pending_id) = mode_code(&t.mode);
-        // Transfers of one batch keep their order through created_at (microsecond steps).
-        let created = now_us + i64::try_from(n).unwrap_or(0);
-        execute!(
-            conn,
-            "INSERT INTO ledger_transfers (id, batch_id, debit_account_id, credit_account_id, \
-             amount, currency, livemode, mode, pending_id, code, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            &t.id,
-            &batch.id,
-            t.debit.to_string(),
-            t.credit.to_string(),
-            t.amount.minor(),
-            t.debit.currency.code(),
-            t.debit.mode.is_live(),
-            mode,
-            pending_id,
-            t.code.as_str(),
-            created,
-        )?;
-    }
-    Ok(())
-}
-
-async fn pending_record(
-    conn: &mut Conn<'_>,
-    id: &str,
-    resolved_in_batch: &BTreeMap<String, PendingState>,
-) -> Result<Option<PendingRecord>, StoreError> {
-    let Some(t) = get_transfer(conn, id).await? else {
-        return Ok(None);
-    };
-    let state = match resolved_in_batch.get(id) {
-        Some(state) => *state,
-        None => pending_state(conn, id).await?,
-    };
-    Ok(Some(PendingRecord {
-        is_pending: t.mode == TransferMode::Pending,
-        debit: t.debit,
-        credit: t.credit,
-        amount: t.amount,
-        state,
-    }))
-}
-
 #[derive(sqlx::FromRow, serde::Deserialize)]
 struct TotalsRow {
     id: String,
@@ -322,66 +184,6 @@ impl TotalsRow {
             credits_posted: self.credits_posted,
         }
     }
-}
-
-/// Creates missing accounts, locks them all in id order (a row lock on PostgreSQL; SQLite's
-/// single writer already serializes), and reads their totals.
-async fn lock_accounts(
-    conn: &mut Conn<'_>,
-    accounts: &BTreeSet<&AccountKey>,
-    now: Timestamp,
-) -> Result<BTreeMap<AccountKey, Totals>, StoreError> {
-    let now_us = Micros::from(now).0;
-    let mut ordered: Vec<(String, &AccountKey)> =
-        accounts.iter().map(|k| (k.to_string(), *k)).collect();
-    ordered.sort();
-    let mut totals = BTreeMap::new();
-    for (id, key) in ordered {
-        // Accounts almost always exist: lock and read in one statement, and create only when
-        // the row is missing (then lock it the same way).
-        if let Some(row) = lock_account(conn, &id).await? {
-            totals.insert(key.clone(), row.totals());
-            continue;
-        }
-        let network = match &key.owner {
-            ledger::Owner::Network(code) => Some(code.clone()),
-            _ => None,
-        };
-        execute!(
-            conn,
-            "INSERT INTO ledger_accounts (id, kind, merchant_id, network, livemode, currency, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-             ON CONFLICT (id) DO NOTHING",
-            &id,
-            key.kind.as_str(),
-            key.merchant_id().map(|m| m.to_string()),
-            network,
-            key.mode.is_live(),
-            key.currency.code(),
-            now_us,
-        )?;
-        let row = lock_account(conn, &id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt {
-                table: "ledger_accounts",
-                detail: format!("account {id} missing right after its insert"),
-            })?;
-        totals.insert(key.clone(), row.totals());
-    }
-    Ok(totals)
-}
-
-/// Locks one account row for the rest of the unit of work (a no-op write: PostgreSQL takes its
-/// row lock; SQLite's writer is already exclusive) and reads its totals; `None` if missing.
-async fn lock_account(conn: &mut Conn<'_>, id: &str) -> Result<Option<TotalsRow>, StoreError> {
-    Ok(fetch!(
-        optional,
-        conn,
-        TotalsRow,
-        "UPDATE ledger_accounts SET updated_at = updated_at WHERE id = $1 \
-         RETURNING id, debits_pending, debits_posted, credits_pending, credits_posted",
-        id
-    )?)
 }
 
 /// One currency of a merchant's balance.
@@ -408,7 +210,7 @@ pub async fn merchant_balances(
         conn,
         TotalsRow,
         "SELECT id, debits_pending, debits_posted, credits_pending, credits_posted \
-         FROM ledger_accounts WHERE merchant_id = $1 AND livemode = $2 ORDER BY id",
+         FROM ledger_account_totals WHERE merchant_id = $1 AND livemode = $2 ORDER BY id",
         merchant.to_string(),
         mode.is_live(),
     )?;
@@ -441,7 +243,7 @@ pub async fn account_totals(conn: &mut Conn<'_>, key: &AccountKey) -> Result<Tot
         conn,
         TotalsRow,
         "SELECT id, debits_pending, debits_posted, credits_pending, credits_posted \
-         FROM ledger_accounts WHERE id = $1",
+         FROM ledger_account_totals WHERE id = $1",
         key.to_string()
     )?;
     Ok(row.map(|r| r.totals()).unwrap_or_default())

@@ -214,6 +214,27 @@ impl Query {
         }
     }
 
+    /// Runs it; its first row, if any.
+    pub async fn fetch_optional<T>(self, conn: &mut Conn<'_>) -> Result<Option<T>, sqlx::Error>
+    where
+        T: DeserializeOwned + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        match conn {
+            Conn::Sqlite(c) => fetch_optional(c, &self.sql, &self.refs()),
+            Conn::Postgres(c) => {
+                let mut query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(self.sql.as_str()));
+                for p in &self.params {
+                    query = match p {
+                        Param::Int(v) => query.bind(*v),
+                        Param::Text(v) => query.bind(v.as_deref()),
+                        Param::Bool(v) => query.bind(*v),
+                    };
+                }
+                query.fetch_optional(&mut **c).await
+            }
+        }
+    }
+
     /// Runs it; every row.
     pub async fn fetch_all<T>(self, conn: &mut Conn<'_>) -> Result<Vec<T>, sqlx::Error>
     where

@@ -1,7 +1,7 @@
 //! `cajero ledger verify`: recompute every account from its transfers and check the books.
 //!
-//! Checks, over the whole ledger: each account's stored totals equal the totals recomputed from
-//! its transfers; each account respects its limit; debits equal credits per currency and mode
+//! Checks, over the whole ledger: each account's stored totals (its row plus its buckets, as
+//! every reader sees them) equal the totals recomputed from its transfers; each account respects its limit; debits equal credits per currency and mode
 //! (posted and pending); every post or void matches its pending transfer; every batch has
 //! transfers. Transfers are read in pages, so memory stays bounded by the number of accounts.
 
@@ -235,7 +235,7 @@ async fn check_accounts(
         conn,
         AccountRow,
         "SELECT id, debits_pending, debits_posted, credits_pending, credits_posted \
-         FROM ledger_accounts ORDER BY id"
+         FROM ledger_account_totals ORDER BY id"
     )?;
     let mut sums: BTreeMap<String, (i128, i128)> = BTreeMap::new();
     for row in rows {

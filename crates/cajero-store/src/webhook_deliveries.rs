@@ -103,8 +103,13 @@ pub async fn claim_due(
     if let Conn::Postgres(_) = conn {
         // Claims from several instances take turns (each is a few milliseconds), so that the
         // per-endpoint bound holds across instances; SQLite's single writer does this already.
+        // A statement of its own: the claim that follows must see the claims committed while
+        // it waited.
         execute!(conn, "SELECT pg_advisory_xact_lock($1)", CLAIM_LOCK_KEY)?;
+        let rows = claim_postgres(conn, request).await?;
+        return rows.into_iter().map(|row| to_delivery(row, now)).collect();
     }
+    // SQLite: statements cost microseconds in process, so the claim takes several.
     // Leases held by dead incarnations end now (never the claimer's own: it knows what it has
     // in flight, and its own leases run out if it lost track).
     release_dead(conn, request.holder.unwrap_or(""), request.now).await?;
@@ -120,11 +125,15 @@ pub async fn claim_due(
     let mut in_flight: std::collections::HashMap<String, i64> = in_flight.into_iter().collect();
     // Look a little past the limit, so that one busy endpoint does not leave the batch short.
     let window = i64::from(request.limit.max(1)) * 2;
-    let sql = match conn {
-        Conn::Sqlite(_) => AssertSqlSafe(CLAIM_SELECT.to_string()),
-        Conn::Postgres(_) => AssertSqlSafe(format!("{CLAIM_SELECT} FOR UPDATE OF d SKIP LOCKED")),
-    };
-    let rows = fetch!(all, conn, ClaimRow, sql, now, window, per_endpoint_max)?;
+    let rows = fetch!(
+        all,
+        conn,
+        ClaimRow,
+        CLAIM_SELECT,
+        now,
+        window,
+        per_endpoint_max
+    )?;
     let mut claimed = Vec::new();
     for row in rows {
         if claimed.len() >= request.limit as usize {
@@ -140,27 +149,99 @@ pub async fn claim_due(
     lease(conn, &claimed, request).await?;
     claimed
         .into_iter()
-        .map(|row| {
-            let mut secrets = vec![SealedSecret(row.secret)];
-            if let (Some(previous), Some(until)) =
-                (row.previous_secret, row.previous_secret_expires_at)
-                && now < until
-            {
-                secrets.push(SealedSecret(previous));
-            }
-            Ok(ClaimedDelivery {
-                endpoint_id: row
-                    .endpoint_id
-                    .parse()
-                    .map_err(|e| corrupt("webhook_deliveries", e))?,
-                event: EventRecord::try_from(row.event)?,
-                url: row.url,
-                secrets,
-                attempt_count: u32::try_from(row.attempt_count).unwrap_or(u32::MAX),
-                round_attempts: u32::try_from(row.round_attempts).unwrap_or(u32::MAX),
-            })
-        })
+        .map(|row| to_delivery(row, now))
         .collect()
+}
+
+fn to_delivery(row: ClaimRow, now: i64) -> Result<ClaimedDelivery, StoreError> {
+    let mut secrets = vec![SealedSecret(row.secret)];
+    if let (Some(previous), Some(until)) = (row.previous_secret, row.previous_secret_expires_at)
+        && now < until
+    {
+        secrets.push(SealedSecret(previous));
+    }
+    Ok(ClaimedDelivery {
+        endpoint_id: row
+            .endpoint_id
+            .parse()
+            .map_err(|e| corrupt("webhook_deliveries", e))?,
+        event: EventRecord::try_from(row.event)?,
+        url: row.url,
+        secrets,
+        attempt_count: u32::try_from(row.attempt_count).unwrap_or(u32::MAX),
+        round_attempts: u32::try_from(row.round_attempts).unwrap_or(u32::MAX),
+    })
+}
+
+#[derive(sqlx::FromRow, serde::Deserialize)]
+struct PgClaimRow {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    claim: ClaimRow,
+    next_attempt_at: i64,
+}
+
+/// The claim on PostgreSQL in one statement: the due rows not locked by another claim are
+/// locked (`SKIP LOCKED`), at most `per_endpoint_max` per endpoint counting those in flight are
+/// leased, and the leased rows come back with their event and endpoint. A lease held by a dead
+/// incarnation (never the claimer's own) counts as ended: such a row is neither in flight nor
+/// kept from the claim, and the claim takes it over.
+async fn claim_postgres(
+    conn: &mut Conn<'_>,
+    request: &ClaimRequest<'_>,
+) -> Result<Vec<ClaimRow>, StoreError> {
+    let now = us(request.now);
+    let dead_held = format!(
+        "(holder IS NOT NULL AND holder <> $2 AND holder NOT IN ({}))",
+        crate::instances::live_incarnations(3)
+    );
+    let sql = format!(
+        "WITH busy AS ( \
+             SELECT endpoint_id, COUNT(*) AS n FROM webhook_deliveries \
+             WHERE locked_until > $1 AND NOT {dead_held} GROUP BY endpoint_id), \
+         due AS ( \
+             SELECT event_id, endpoint_id, next_attempt_at FROM webhook_deliveries \
+             WHERE status = 'pending' AND next_attempt_at <= $1 \
+             AND (locked_until IS NULL OR locked_until <= $1 OR {dead_held}) \
+             ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED), \
+         ranked AS ( \
+             SELECT event_id, endpoint_id, next_attempt_at, ROW_NUMBER() OVER \
+             (PARTITION BY endpoint_id ORDER BY next_attempt_at, event_id) AS n FROM due), \
+         chosen AS ( \
+             SELECT r.event_id, r.endpoint_id FROM ranked r \
+             LEFT JOIN busy b ON b.endpoint_id = r.endpoint_id \
+             WHERE r.n + COALESCE(b.n, 0) <= $5 \
+             ORDER BY r.next_attempt_at, r.event_id LIMIT $6) \
+         UPDATE webhook_deliveries d SET locked_until = $7, locked_by = $8, holder = $9 \
+         FROM chosen c, events e, webhook_endpoints w \
+         WHERE d.event_id = c.event_id AND d.endpoint_id = c.endpoint_id \
+         AND e.id = d.event_id AND w.id = d.endpoint_id \
+         RETURNING e.id, e.merchant_id, e.livemode, e.type, e.data, e.created_at, \
+         d.endpoint_id, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, \
+         d.attempt_count, d.round_attempts, d.next_attempt_at"
+    );
+    let limit = i64::from(request.limit.max(1));
+    let mut rows = fetch!(
+        all,
+        conn,
+        PgClaimRow,
+        AssertSqlSafe(sql),
+        now,
+        request.holder.unwrap_or(""),
+        us(crate::instances::dead_before(request.now)),
+        // Look a little past the limit, so that one busy endpoint does not leave the batch short.
+        limit * 2,
+        i64::from(request.per_endpoint_max.max(1)),
+        limit,
+        us(request.lease_until),
+        request.token,
+        request.holder,
+    )?;
+    // Oldest due first, as on SQLite (RETURNING keeps no order).
+    rows.sort_by(|a, b| {
+        (a.next_attempt_at, &a.claim.event.id).cmp(&(b.next_attempt_at, &b.claim.event.id))
+    });
+    Ok(rows.into_iter().map(|r| r.claim).collect())
 }
 
 /// Sets the lease on the claimed rows, in one statement.
@@ -384,7 +465,11 @@ async fn record_chunk(
     if chunk.is_empty() {
         return Ok(Vec::new());
     }
-    // VALUES columns are column1… on both engines.
+    // VALUES columns are column1… on both engines. The token is compared with IS NOT DISTINCT
+    // FROM (tokens are never NULL), which PostgreSQL cannot join on: with `=`, it merge-joined
+    // on the token, which one claim's rows all share, comparing every row with every row
+    // (≈ 100 ms for 512). `locked_by IS NOT NULL` lets it read only leased rows (a partial
+    // index) and hash-join them on the key.
     let rows: Vec<String> = (0..chunk.len())
         .map(|i| {
             let p = 2 + i * 6;
@@ -407,7 +492,9 @@ async fn record_chunk(
          FROM (VALUES {}) AS v \
          WHERE webhook_deliveries.event_id = v.column1 \
          AND webhook_deliveries.endpoint_id = v.column2 \
-         AND webhook_deliveries.locked_by = v.column3 AND webhook_deliveries.status = 'pending' \
+         AND webhook_deliveries.locked_by IS NOT NULL \
+         AND webhook_deliveries.locked_by IS NOT DISTINCT FROM v.column3 \
+         AND webhook_deliveries.status = 'pending' \
          RETURNING webhook_deliveries.event_id, webhook_deliveries.endpoint_id",
         rows.join(", ")
     );

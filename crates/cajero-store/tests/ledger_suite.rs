@@ -20,6 +20,7 @@ cajero_store::store_suite!(
     an_overdraft_is_refused_and_leaves_nothing_behind,
     concurrent_reservations_never_overdraw_one_balance,
     verify_passes_on_good_books_and_reports_a_corrupted_row,
+    a_shared_account_is_the_sum_of_its_buckets_for_every_reader,
 );
 
 fn now() -> Timestamp {
@@ -278,4 +279,114 @@ async fn verify_passes_on_good_books_and_reports_a_corrupted_row(store: Store) {
         "{:?}",
         broken.problems
     );
+}
+
+/// The network's payable account is credited by every reservation, into buckets picked from
+/// the transfer ids; its totals (as readers and the verifier see them) are the sums, and a
+/// corrupted bucket is caught like a corrupted row.
+async fn a_shared_account_is_the_sum_of_its_buckets_for_every_reader(store: Store) {
+    let m = merchant(&store).await;
+    post(&store, topup(m, "txn_t", 1_000_000)).await.unwrap();
+    let mut reservations = Vec::new();
+    for n in 0..40 {
+        let r = reserve(m, &format!("txn_r{n}"), 1_000 + n);
+        post(&store, r.clone()).await.unwrap();
+        reservations.push(r);
+    }
+    let buckets: std::collections::BTreeSet<i64> = reservations
+        .iter()
+        .map(|r| ledger::bucket_of(&r.transfers[0].id))
+        .collect();
+    assert!(buckets.len() > 1, "forty transfers landed in one bucket");
+    // Post the even ones, void the odd ones: every reservation resolved, wherever its
+    // resolution's bucket is.
+    for (n, r) in reservations.iter().enumerate() {
+        post(&store, resolve(m, r, &format!("txn_x{n}"), n % 2 == 0))
+            .await
+            .unwrap();
+    }
+    let posted: i64 = (0..40).filter(|n| n % 2 == 0).map(|n| 1_000 + n).sum();
+    let totals = store
+        .read(|mut c| Box::pin(async move { ledger::account_totals(&mut c, &payable()).await }))
+        .await
+        .unwrap();
+    assert_eq!(
+        totals,
+        cajero_domain::ledger::Totals {
+            debits_pending: 0,
+            debits_posted: 0,
+            credits_pending: 0,
+            credits_posted: posted,
+        }
+    );
+    assert_eq!(balance(&store, m).await, (1_000_000 - posted, 0));
+    let clean = verify_report(&store).await;
+    assert!(clean.problems.is_empty(), "{:?}", clean.problems);
+    assert_eq!(clean.accounts, 3);
+    let account = payable().to_string();
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                execute!(
+                    &mut c,
+                    "UPDATE ledger_account_buckets SET credits_posted = credits_posted + 1 \
+                     WHERE account_id = $1 AND bucket = (SELECT MIN(bucket) \
+                     FROM ledger_account_buckets WHERE account_id = $1)",
+                    &account
+                )
+                .map_err(StoreError::from)
+            })
+        })
+        .await
+        .unwrap();
+    let broken = verify_report(&store).await;
+    assert!(
+        broken.problems.iter().any(|p| matches!(p, Problem::TotalsMismatch { account, .. } if account.starts_with("network_payable"))),
+        "{:?}",
+        broken.problems
+    );
+}
+
+/// Two servers on one PostgreSQL (two stores, two pools) reserve one merchant's balance at
+/// once: 60 reservations of 30,000 against 1,000,000, so exactly 33 fit, and the books balance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_never_overdraw_one_balance() {
+    let Some(url) = cajero_store::testing::fresh_postgres_url().await.unwrap() else {
+        eprintln!(
+            "skipped: set {} to run the PostgreSQL suite",
+            cajero_store::testing::POSTGRES_URL_VAR
+        );
+        return;
+    };
+    let options = cajero_store::StoreOptions::default();
+    let first = Store::open(&url, &options).await.unwrap();
+    let second = Store::open(&url, &options).await.unwrap();
+    let m = merchant(&first).await;
+    post(&first, topup(m, "txn_t", 1_000_000)).await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..60 {
+        let store = if n % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            post(&store, reserve(m, &format!("txn_r{n}"), 30_000)).await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(LedgerError::Transfer(TransferError::ExceedsCredits { .. })) => {}
+            Err(other) => panic!("unexpected refusal: {other}"),
+        }
+    }
+    assert_eq!(ok, 33);
+    assert_eq!(balance(&second, m).await, (10_000, 990_000));
+    let report = verify_report(&first).await;
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.transfers, 34);
+    first.close().await;
+    second.close().await;
 }

@@ -374,7 +374,7 @@ async fn both_engines_define_the_same_tables_and_columns() {
                     &mut c,
                     (String, String),
                     "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
-                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+                     WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%' \
                      AND m.name NOT LIKE '_sqlx%'"
                 )
                 .map_err(StoreError::from)

@@ -478,6 +478,71 @@ pub struct PendingRecord {
     pub state: PendingState,
 }
 
+/// What one transfer does to its two accounts' totals: signed changes (a post or void lowers
+/// the pending totals), before any limit is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Effect {
+    /// The change to the debit account's totals.
+    pub debit: Totals,
+    /// The change to the credit account's totals.
+    pub credit: Totals,
+}
+
+/// Decides what `t` changes, or refuses it for its shape or its pending transfer (`pending`
+/// must be the record named by a post/void, or `None` when it does not exist; it is ignored
+/// for single and pending transfers). Balance limits are not checked here: [`apply`] checks
+/// them on totals in memory, and the store checks them in the statement that writes an
+/// account's totals, so that the account is locked for that one statement only.
+pub fn effect(t: &Transfer, pending: Option<&PendingRecord>) -> Result<Effect, TransferError> {
+    validate(t)?;
+    let amount = t.amount.minor();
+    let mut e = Effect::default();
+    match &t.mode {
+        TransferMode::Single => {
+            e.debit.debits_posted = amount;
+            e.credit.credits_posted = amount;
+        }
+        TransferMode::Pending => {
+            e.debit.debits_pending = amount;
+            e.credit.credits_pending = amount;
+        }
+        TransferMode::PostPending(pending_id) | TransferMode::VoidPending(pending_id) => {
+            let amount = check_pending(t, pending_id, pending)?.amount.minor();
+            e.debit.debits_pending = -amount;
+            e.credit.credits_pending = -amount;
+            if matches!(t.mode, TransferMode::PostPending(_)) {
+                e.debit.debits_posted = amount;
+                e.credit.credits_posted = amount;
+            }
+        }
+    }
+    Ok(e)
+}
+
+impl Totals {
+    /// These totals changed by `delta` (signed), or `None` on overflow.
+    pub fn checked_add(&self, delta: &Totals) -> Option<Totals> {
+        Some(Totals {
+            debits_pending: self.debits_pending.checked_add(delta.debits_pending)?,
+            debits_posted: self.debits_posted.checked_add(delta.debits_posted)?,
+            credits_pending: self.credits_pending.checked_add(delta.credits_pending)?,
+            credits_posted: self.credits_posted.checked_add(delta.credits_posted)?,
+        })
+    }
+
+    /// Whether adding this change (as a delta) to totals within `limit` could break it: only a
+    /// change that raises debits by more than it raises posted credits can.
+    pub fn could_break(&self, limit: Limit) -> bool {
+        match limit {
+            Limit::None => false,
+            Limit::DebitsMustNotExceedCredits => {
+                i128::from(self.debits_pending) + i128::from(self.debits_posted)
+                    > i128::from(self.credits_posted)
+            }
+        }
+    }
+}
+
 /// Applies `t` to the totals of its debit and credit accounts, or refuses it. On error the
 /// totals are unchanged. `pending` must be the record named by a post/void (or `None` when it
 /// does not exist); it is ignored for single and pending transfers.
@@ -487,43 +552,22 @@ pub fn apply(
     credit: &mut Totals,
     pending: Option<&PendingRecord>,
 ) -> Result<(), TransferError> {
-    validate(t)?;
-    let id = || t.id.clone();
-    let overflow = || TransferError::Overflow { id: id() };
-    let amount = t.amount.minor();
-    let (mut d, mut c) = (*debit, *credit);
-    match &t.mode {
-        TransferMode::Single => {
-            d.debits_posted = d.debits_posted.checked_add(amount).ok_or_else(overflow)?;
-            c.credits_posted = c.credits_posted.checked_add(amount).ok_or_else(overflow)?;
-        }
-        TransferMode::Pending => {
-            d.debits_pending = d.debits_pending.checked_add(amount).ok_or_else(overflow)?;
-            c.credits_pending = c.credits_pending.checked_add(amount).ok_or_else(overflow)?;
-        }
-        TransferMode::PostPending(pending_id) | TransferMode::VoidPending(pending_id) => {
-            let p = check_pending(t, pending_id, pending)?;
-            let amount = p.amount.minor();
-            d.debits_pending -= amount;
-            c.credits_pending -= amount;
-            if matches!(t.mode, TransferMode::PostPending(_)) {
-                d.debits_posted = d.debits_posted.checked_add(amount).ok_or_else(overflow)?;
-                c.credits_posted = c.credits_posted.checked_add(amount).ok_or_else(overflow)?;
-            }
-            // A reservation always fits the totals it was taken from.
-            assert!(
-                d.debits_pending >= 0 && c.credits_pending >= 0,
-                "ledger bug: pending totals went negative applying {}",
-                t.id
-            );
-        }
-    }
+    let e = effect(t, pending)?;
+    let overflow = || TransferError::Overflow { id: t.id.clone() };
+    let d = debit.checked_add(&e.debit).ok_or_else(overflow)?;
+    let c = credit.checked_add(&e.credit).ok_or_else(overflow)?;
+    // A reservation always fits the totals it was taken from.
+    assert!(
+        d.debits_pending >= 0 && c.credits_pending >= 0,
+        "ledger bug: pending totals went negative applying {}",
+        t.id
+    );
     if !d.within(t.debit.kind.limit()) {
         return Err(TransferError::ExceedsCredits {
-            id: id(),
+            id: t.id.clone(),
             account: t.debit.to_string(),
             spendable: debit.spendable(),
-            requested: amount,
+            requested: t.amount.minor(),
         });
     }
     // Credits never break a DebitsMustNotExceedCredits limit; voiding a pending credit could

@@ -69,6 +69,8 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<BenchReport> {
         .unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
     let mut config = Config {
         database_url: Secret::new(url),
+        // PostgreSQL needs an instance key to seal the endpoint's secret, as any server there.
+        secrets_key: std::env::var("CAJERO_SECRETS_KEY").ok().map(Secret::new),
         ..Config::default()
     };
     config.webhooks.worker_enabled = false;

@@ -1,0 +1,494 @@
+//! Posting a batch, so that no account row is held for longer than one statement and the
+//! commit after it.
+//!
+//! The ledger decides in memory what each transfer changes ([`ledger::effect`]), from reads
+//! that take no lock. Then everything is written, and the accounts that carry a balance limit
+//! (a merchant's available and pending balances) come last: each is changed by one conditional
+//! `UPDATE` that adds the batch's change and checks the limit in the same statement. Two
+//! instances reserving one merchant's balance at once queue on its row for that statement and
+//! their commits, not for a transaction of many round trips, and the limit still holds: the
+//! second `UPDATE` waits for the first to commit and re-checks against the new totals.
+//!
+//! Accounts without a limit (a network's payable, fee revenue, IVA, GMF…) are shared by every
+//! merchant, so their changes are not written to their row at all but added to one of
+//! [`ACCOUNT_BUCKETS`] bucket rows picked from the transfer's id: concurrent payouts of
+//! different merchants rarely meet on one. An account's totals are its row's plus its
+//! buckets' (the `ledger_account_totals` view, which every reader uses).
+//!
+//! A batch that could break a limit writes under a savepoint: when the limit refuses it, what
+//! it wrote is rolled back and the caller's unit of work carries on (a payout refused for its
+//! balance is still recorded, as failed).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cajero_domain::ledger::{
+    self, AccountKey, Limit, PendingRecord, PendingState, Totals, Transfer, TransferError,
+    TransferMode,
+};
+use jiff::Timestamp;
+
+use super::{LedgerError, NewBatch, Posted, TransferRow, batch_transfers, mode_code};
+use crate::sqlite::Query;
+use crate::{Conn, Micros, StoreError, execute, fetch};
+
+/// Buckets each account without a limit spreads its changes over: enough that the payouts in
+/// flight at once (64 in `cajero bench payouts`) seldom meet on one row, few enough that an
+/// account's totals stay a sum of a handful of index entries.
+pub const ACCOUNT_BUCKETS: u64 = 16;
+
+/// Marks the start of a batch that a limit may refuse (savepoint names stack on both engines,
+/// so a unit of work may post several such batches). It is not released on success: that
+/// would cost a round trip while the account row is locked, and it ends with the transaction.
+const SAVEPOINT: &str = "SAVEPOINT cajero_ledger_batch";
+const ROLLBACK_TO_SAVEPOINT: &str = "ROLLBACK TO SAVEPOINT cajero_ledger_batch";
+
+/// The bucket of a limitless account that `transfer_id`'s change goes to (FNV-1a: stable
+/// across versions and instances, which `std`'s hasher does not promise).
+pub fn bucket_of(transfer_id: &str) -> i64 {
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+    let hash = transfer_id.bytes().fold(FNV_OFFSET, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(FNV_PRIME)
+    });
+    // Below ACCOUNT_BUCKETS, so it fits.
+    i64::try_from(hash % ACCOUNT_BUCKETS).unwrap_or(0)
+}
+
+/// What a batch changes, account by account (keyed by the stored id, the order rows are
+/// locked in on every path).
+#[derive(Default)]
+struct Changes<'b> {
+    /// Every account the batch names.
+    accounts: BTreeMap<String, &'b AccountKey>,
+    /// Accounts with a limit: changed in place, checked by the statement that changes them.
+    limited: BTreeMap<String, (&'b AccountKey, Totals)>,
+    /// Accounts without a limit: (account, bucket) → change.
+    buckets: BTreeMap<(String, i64), Totals>,
+}
+
+/// Applies a batch inside the caller's unit of work.
+pub async fn post_batch(
+    conn: &mut Conn<'_>,
+    batch: &NewBatch,
+    now: Timestamp,
+) -> Result<Posted, LedgerError> {
+    if batch.transfers.is_empty() || batch.transfers.len() > super::BATCH_TRANSFERS_MAX {
+        return Err(LedgerError::BatchSize);
+    }
+    if let Some(posted) = already_posted(conn, batch).await? {
+        return Ok(posted);
+    }
+    for t in &batch.transfers {
+        ledger::validate(t)?;
+    }
+    refuse_taken_ids(conn, batch).await?;
+    let pending = pending_records(conn, batch).await?;
+    let changes = decide(batch, &pending)?;
+    ensure_accounts(conn, &changes.accounts, now).await?;
+    let guarded = changes
+        .limited
+        .values()
+        .any(|(key, delta)| delta.could_break(key.kind.limit()));
+    if guarded {
+        execute!(conn, SAVEPOINT)?;
+    }
+    insert_batch(conn, batch, now).await?;
+    add_to_buckets(conn, &changes.buckets).await?;
+    for (id, (key, delta)) in &changes.limited {
+        if !change_limited(conn, id, key.kind.limit(), delta, now).await? {
+            if guarded {
+                execute!(conn, ROLLBACK_TO_SAVEPOINT)?;
+            }
+            return Err(refusal(conn, batch, id, delta).await);
+        }
+    }
+    Ok(Posted::Created)
+}
+
+/// `Some` when a batch with this id is stored: the same one (nothing to do) or another.
+async fn already_posted(
+    conn: &mut Conn<'_>,
+    batch: &NewBatch,
+) -> Result<Option<Posted>, LedgerError> {
+    let existing = fetch!(
+        optional,
+        conn,
+        (String,),
+        "SELECT id FROM ledger_batches WHERE id = $1",
+        &batch.id
+    )?;
+    if existing.is_none() {
+        return Ok(None);
+    }
+    let stored = batch_transfers(conn, &batch.id).await?;
+    if stored == batch.transfers {
+        Ok(Some(Posted::AlreadyExists))
+    } else {
+        Err(LedgerError::BatchExistsWithDifferentFields(
+            batch.id.clone(),
+        ))
+    }
+}
+
+/// `$first, $first+1, …` for `count` parameters.
+fn params(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Refuses a new batch whose transfer ids are taken (by another batch).
+async fn refuse_taken_ids(conn: &mut Conn<'_>, batch: &NewBatch) -> Result<(), LedgerError> {
+    let sql = format!(
+        "SELECT id FROM ledger_transfers WHERE id IN ({}) ORDER BY id LIMIT 1",
+        params(1, batch.transfers.len())
+    );
+    let taken: Option<(String,)> = {
+        let mut query = Query::new(sql);
+        for t in &batch.transfers {
+            query = query.bind(&t.id);
+        }
+        query.fetch_optional(conn).await
+    }?;
+    match taken {
+        Some((id,)) => Err(TransferError::ExistsWithDifferentFields { id }.into()),
+        None => Ok(()),
+    }
+}
+
+#[derive(sqlx::FromRow, serde::Deserialize)]
+struct PendingRow {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    transfer: TransferRow,
+    /// The mode of the transfer that resolved it, if one did.
+    resolved_by: Option<String>,
+}
+
+/// The pending transfers the batch posts or voids, by id, as stored (one statement).
+async fn pending_records(
+    conn: &mut Conn<'_>,
+    batch: &NewBatch,
+) -> Result<BTreeMap<String, PendingRecord>, StoreError> {
+    let named: BTreeSet<&str> = batch
+        .transfers
+        .iter()
+        .filter_map(|t| match &t.mode {
+            TransferMode::PostPending(p) | TransferMode::VoidPending(p) => Some(p.as_str()),
+            _ => None,
+        })
+        .collect();
+    if named.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let sql = format!(
+        "SELECT p.id, p.debit_account_id, p.credit_account_id, p.amount, p.mode, p.pending_id, \
+         p.code, (SELECT r.mode FROM ledger_transfers r WHERE r.pending_id = p.id) AS resolved_by \
+         FROM ledger_transfers p WHERE p.id IN ({})",
+        params(1, named.len())
+    );
+    let rows: Vec<PendingRow> = {
+        let mut query = Query::new(sql);
+        for id in &named {
+            query = query.bind(*id);
+        }
+        query.fetch_all(conn).await
+    }?;
+    rows.into_iter()
+        .map(|row| {
+            let state = match row.resolved_by.as_deref() {
+                None => PendingState::Pending,
+                Some("post_pending") => PendingState::Posted,
+                Some(_) => PendingState::Voided,
+            };
+            let t = row.transfer.into_transfer()?;
+            Ok((
+                t.id.clone(),
+                PendingRecord {
+                    is_pending: t.mode == TransferMode::Pending,
+                    debit: t.debit,
+                    credit: t.credit,
+                    amount: t.amount,
+                    state,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// What the batch changes, or the ledger's refusal of one of its transfers.
+fn decide<'b>(
+    batch: &'b NewBatch,
+    pending: &BTreeMap<String, PendingRecord>,
+) -> Result<Changes<'b>, TransferError> {
+    let mut changes = Changes::default();
+    // Pending transfers resolved by an earlier transfer of this same batch.
+    let mut resolved: BTreeMap<&str, PendingState> = BTreeMap::new();
+    for t in &batch.transfers {
+        let record = match &t.mode {
+            TransferMode::PostPending(p) | TransferMode::VoidPending(p) => {
+                pending.get(p).cloned().map(|mut r| {
+                    if let Some(state) = resolved.get(p.as_str()) {
+                        r.state = *state;
+                    }
+                    r
+                })
+            }
+            _ => None,
+        };
+        let effect = ledger::effect(t, record.as_ref())?;
+        add(&mut changes, t, &t.debit, &effect.debit)?;
+        add(&mut changes, t, &t.credit, &effect.credit)?;
+        match &t.mode {
+            TransferMode::PostPending(p) => {
+                resolved.insert(p, PendingState::Posted);
+            }
+            TransferMode::VoidPending(p) => {
+                resolved.insert(p, PendingState::Voided);
+            }
+            _ => {}
+        }
+    }
+    Ok(changes)
+}
+
+fn add<'b>(
+    changes: &mut Changes<'b>,
+    t: &Transfer,
+    key: &'b AccountKey,
+    delta: &Totals,
+) -> Result<(), TransferError> {
+    let overflow = || TransferError::Overflow { id: t.id.clone() };
+    let id = key.to_string();
+    changes.accounts.insert(id.clone(), key);
+    let total = match key.kind.limit() {
+        Limit::None => changes.buckets.entry((id, bucket_of(&t.id))).or_default(),
+        Limit::DebitsMustNotExceedCredits => {
+            &mut changes
+                .limited
+                .entry(id)
+                .or_insert((key, Totals::default()))
+                .1
+        }
+    };
+    *total = total.checked_add(delta).ok_or_else(overflow)?;
+    Ok(())
+}
+
+/// Creates the accounts that do not exist yet. Which exist is read first, with a plain
+/// `SELECT`: an `INSERT … ON CONFLICT DO NOTHING` that meets an existing row another
+/// transaction is changing waits for that transaction to end (PostgreSQL must know whether
+/// the conflicting version is live), which queued every payout of a merchant on its
+/// account's row again.
+async fn ensure_accounts(
+    conn: &mut Conn<'_>,
+    accounts: &BTreeMap<String, &AccountKey>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "SELECT id FROM ledger_accounts WHERE id IN ({})",
+        params(1, accounts.len())
+    );
+    let existing: Vec<(String,)> = {
+        let mut query = Query::new(sql);
+        for id in accounts.keys() {
+            query = query.bind(id);
+        }
+        query.fetch_all(conn).await
+    }?;
+    let existing: BTreeSet<String> = existing.into_iter().map(|(id,)| id).collect();
+    let missing: Vec<(&String, &&AccountKey)> = accounts
+        .iter()
+        .filter(|(id, _)| !existing.contains(*id))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..missing.len())
+        .map(|i| format!("({}, $1, $1)", params(2 + i * 6, 6)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO ledger_accounts (id, kind, merchant_id, network, livemode, currency, \
+         created_at, updated_at) VALUES {} ON CONFLICT (id) DO NOTHING",
+        rows.join(", ")
+    );
+    {
+        let mut query = Query::new(sql).bind(Micros::from(now).0);
+        for (id, key) in &missing {
+            let network = match &key.owner {
+                ledger::Owner::Network(code) => Some(code.as_str()),
+                _ => None,
+            };
+            query = query
+                .bind(*id)
+                .bind(key.kind.as_str())
+                .bind(key.merchant_id().map(|m| m.to_string()))
+                .bind(network)
+                .bind(key.mode.is_live())
+                .bind(key.currency.code());
+        }
+        query.execute(conn).await.map(|_| ())
+    }?;
+    Ok(())
+}
+
+/// Writes the batch and its transfers (two statements).
+async fn insert_batch(
+    conn: &mut Conn<'_>,
+    batch: &NewBatch,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let now_us = Micros::from(now).0;
+    execute!(
+        conn,
+        "INSERT INTO ledger_batches (id, merchant_id, livemode, currency, code, source_id, \
+         available_on, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &batch.id,
+        batch.merchant_id.map(|m| m.to_string()),
+        batch.mode.is_live(),
+        batch.currency.code(),
+        batch.code.as_str(),
+        &batch.source_id,
+        batch.available_on.map(|d| d.to_string()),
+        now_us,
+    )?;
+    let rows: Vec<String> = (0..batch.transfers.len())
+        .map(|i| format!("($1, {})", params(2 + i * 10, 10)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO ledger_transfers (batch_id, id, debit_account_id, credit_account_id, \
+         amount, currency, livemode, mode, pending_id, code, created_at) VALUES {}",
+        rows.join(", ")
+    );
+    {
+        let mut query = Query::new(sql).bind(&batch.id);
+        for (n, t) in batch.transfers.iter().enumerate() {
+            let (mode, pending_id) = mode_code(&t.mode);
+            // Transfers of one batch keep their order through created_at (microsecond steps).
+            let created = now_us + i64::try_from(n).unwrap_or(0);
+            query = query
+                .bind(&t.id)
+                .bind(t.debit.to_string())
+                .bind(t.credit.to_string())
+                .bind(t.amount.minor())
+                .bind(t.debit.currency.code())
+                .bind(t.debit.mode.is_live())
+                .bind(mode)
+                .bind(pending_id)
+                .bind(t.code.as_str())
+                .bind(created);
+        }
+        query.execute(conn).await.map(|_| ())
+    }?;
+    Ok(())
+}
+
+/// Adds the changes of limitless accounts to their buckets (one statement, rows in key order).
+async fn add_to_buckets(
+    conn: &mut Conn<'_>,
+    buckets: &BTreeMap<(String, i64), Totals>,
+) -> Result<(), StoreError> {
+    if buckets.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..buckets.len())
+        .map(|i| format!("({})", params(1 + i * 6, 6)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO ledger_account_buckets (account_id, bucket, debits_pending, debits_posted, \
+         credits_pending, credits_posted) VALUES {} \
+         ON CONFLICT (account_id, bucket) DO UPDATE SET \
+         debits_pending = ledger_account_buckets.debits_pending + excluded.debits_pending, \
+         debits_posted = ledger_account_buckets.debits_posted + excluded.debits_posted, \
+         credits_pending = ledger_account_buckets.credits_pending + excluded.credits_pending, \
+         credits_posted = ledger_account_buckets.credits_posted + excluded.credits_posted",
+        rows.join(", ")
+    );
+    {
+        let mut query = Query::new(sql);
+        for ((account, bucket), d) in buckets {
+            query = query
+                .bind(account)
+                .bind(*bucket)
+                .bind(d.debits_pending)
+                .bind(d.debits_posted)
+                .bind(d.credits_pending)
+                .bind(d.credits_posted);
+        }
+        query.execute(conn).await.map(|_| ())
+    }?;
+    Ok(())
+}
+
+/// Adds `delta` to a limited account's row if the result keeps within `limit`, in one
+/// statement (on PostgreSQL a concurrent change waits for this one's commit and re-checks).
+/// `false` when the limit refused it.
+async fn change_limited(
+    conn: &mut Conn<'_>,
+    id: &str,
+    limit: Limit,
+    delta: &Totals,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    const CHANGE: &str = "UPDATE ledger_accounts SET debits_pending = debits_pending + $1, \
+        debits_posted = debits_posted + $2, credits_pending = credits_pending + $3, \
+        credits_posted = credits_posted + $4, updated_at = $5 WHERE id = $6";
+    const CHANGE_WITHIN_LIMIT: &str = "UPDATE ledger_accounts SET \
+        debits_pending = debits_pending + $1, debits_posted = debits_posted + $2, \
+        credits_pending = credits_pending + $3, credits_posted = credits_posted + $4, \
+        updated_at = $5 WHERE id = $6 \
+        AND debits_pending + $1 + debits_posted + $2 <= credits_posted + $4";
+    let sql = if delta.could_break(limit) {
+        CHANGE_WITHIN_LIMIT
+    } else {
+        CHANGE
+    };
+    let changed = execute!(
+        conn,
+        sql,
+        delta.debits_pending,
+        delta.debits_posted,
+        delta.credits_pending,
+        delta.credits_posted,
+        Micros::from(now).0,
+        id,
+    )?;
+    Ok(changed == 1)
+}
+
+/// The refusal of a batch whose change of account `id` the limit did not allow: the first
+/// transfer debiting it, what the batch asked of it, and what it has.
+async fn refusal(conn: &mut Conn<'_>, batch: &NewBatch, id: &str, delta: &Totals) -> LedgerError {
+    let totals = match fetch!(
+        optional,
+        conn,
+        super::TotalsRow,
+        "SELECT id, debits_pending, debits_posted, credits_pending, credits_posted \
+         FROM ledger_account_totals WHERE id = $1",
+        id
+    ) {
+        Ok(Some(row)) => row.totals(),
+        Ok(None) => {
+            return StoreError::Corrupt {
+                table: "ledger_accounts",
+                detail: format!("account {id} missing right after its insert"),
+            }
+            .into();
+        }
+        Err(e) => return StoreError::from(e).into(),
+    };
+    let transfer = batch
+        .transfers
+        .iter()
+        .find(|t| t.debit.to_string() == id)
+        .map(|t| t.id.clone())
+        .unwrap_or_default();
+    TransferError::ExceedsCredits {
+        id: transfer,
+        account: id.to_string(),
+        spendable: totals.spendable(),
+        requested: delta.debits_pending + delta.debits_posted - delta.credits_posted,
+    }
+    .into()
+}
