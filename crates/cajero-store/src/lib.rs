@@ -16,6 +16,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -228,6 +229,8 @@ enum Backend {
     Sqlite {
         /// `None` for an in-memory database, whose reads go through the writer.
         readers: Option<sqlite::Readers>,
+        /// Copies the WAL into the database file (`None` in memory); stopped with the store.
+        checkpointer: Option<Arc<Mutex<sqlite::Checkpointer>>>,
         writer: sqlite_writer::WriterHandle,
     },
     Postgres(PgPool),
@@ -274,6 +277,13 @@ impl Store {
             options.write_batch_max,
             options.write_queue_max,
         )?;
+        let checkpointer = match target.path() {
+            Some(_) => Some(Arc::new(Mutex::new(sqlite::Checkpointer::start(
+                &target,
+                options.statement_timeout_ms,
+            )?))),
+            None => None,
+        };
         let readers = target.path().is_some().then(|| {
             sqlite::Readers::new(
                 target.clone(),
@@ -283,7 +293,11 @@ impl Store {
             )
         });
         Ok(Store {
-            backend: Backend::Sqlite { readers, writer },
+            backend: Backend::Sqlite {
+                readers,
+                writer,
+                checkpointer,
+            },
         })
     }
 
@@ -367,6 +381,7 @@ impl Store {
             Backend::Sqlite {
                 readers: None,
                 writer,
+                ..
             } => writer.write(work).await,
             Backend::Postgres(pool) => {
                 let mut conn = pool.acquire().await.map_err(StoreError::from)?;
@@ -389,10 +404,19 @@ impl Store {
     /// Stops the writer after the queued work and closes the pools.
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite { readers, writer } => {
+            Backend::Sqlite {
+                readers,
+                writer,
+                checkpointer,
+            } => {
                 writer.close().await;
                 if let Some(readers) = readers {
                     readers.close();
+                }
+                if let Some(checkpointer) = checkpointer
+                    && let Ok(mut checkpointer) = checkpointer.lock()
+                {
+                    checkpointer.stop();
                 }
             }
             Backend::Postgres(pool) => pool.close().await,

@@ -554,8 +554,10 @@ pub(crate) fn open(
     conn.set_prepared_statement_cache_capacity(PREPARED_STATEMENTS_MAX);
     let pragmas = match (target, read_only) {
         (Target::Memory, _) => "PRAGMA foreign_keys = ON;",
+        // The writer never checkpoints: the checkpointer thread does ([`Checkpointer`]).
         (Target::File(_), false) => {
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA wal_autocheckpoint = 0;"
         }
         (Target::File(_), true) => "PRAGMA foreign_keys = ON; PRAGMA query_only = ON;",
     };
@@ -565,6 +567,82 @@ pub(crate) fn open(
 
 fn open_error(error: rusqlite::Error) -> StoreError {
     StoreError::Database(database(error))
+}
+
+/// How often the checkpointer copies the WAL's committed pages back into the database file.
+pub const CHECKPOINT_INTERVAL_MS: u64 = 200;
+/// WAL pages beyond which the checkpointer makes the writer wait for a full checkpoint that
+/// restarts the WAL (about 256 MiB with 4 KiB pages), so the WAL cannot grow without bound
+/// when readers keep the passive checkpoints from finishing.
+pub const WAL_PAGES_RESTART_MIN: i64 = 65_536;
+
+/// Copies the WAL back into the database file on a thread of its own.
+///
+/// SQLite's automatic checkpoint runs inside the commit that crosses its threshold, on the
+/// committing connection: on the writer thread, which every write waits for, it cost about half
+/// of that thread's time (each page written a second time, and the database file's fsync). Here
+/// the writer never checkpoints; this thread runs a `PASSIVE` checkpoint every
+/// [`CHECKPOINT_INTERVAL_MS`] on its own connection, which copies what no reader still needs
+/// without blocking the writer. Durability is unchanged: a commit is durable once its WAL
+/// frames are synced, whoever copies them later.
+pub(crate) struct Checkpointer {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    pub(crate) fn start(target: &Target, busy_timeout_ms: u64) -> Result<Checkpointer, StoreError> {
+        let conn = open(target, false, busy_timeout_ms)?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("cajero-sqlite-checkpoint".to_string())
+            .spawn(move || {
+                let interval = Duration::from_millis(CHECKPOINT_INTERVAL_MS);
+                while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::park_timeout(interval);
+                    if let Err(error) = checkpoint(&conn) {
+                        tracing::warn!(%error, "WAL checkpoint failed; trying again");
+                    }
+                }
+                // A last copy, so that a closed database is whole in its main file.
+                if let Err(error) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+                    tracing::warn!(%error, "final WAL checkpoint failed");
+                }
+            })
+            .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        Ok(Checkpointer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the thread after a last checkpoint (call once the writer has closed).
+    pub(crate) fn stop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
+    // (busy, pages in the WAL, pages copied)
+    let (_, wal_pages, _): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?;
+    if wal_pages >= WAL_PAGES_RESTART_MIN {
+        conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+    }
+    Ok(())
 }
 
 /// Where a SQLite database lives.
