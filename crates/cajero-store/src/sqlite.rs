@@ -202,6 +202,23 @@ impl Query {
         query
     }
 
+    fn postgres_as<T>(
+        &self,
+    ) -> sqlx::query::QueryAs<'_, sqlx::Postgres, T, sqlx::postgres::PgArguments>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        let mut query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(self.sql.as_str()));
+        for p in &self.params {
+            query = match p {
+                Param::Int(v) => query.bind(*v),
+                Param::Text(v) => query.bind(v.as_deref()),
+                Param::Bool(v) => query.bind(*v),
+            };
+        }
+        query
+    }
+
     /// Runs it; the number of rows changed.
     pub async fn execute(self, conn: &mut Conn<'_>) -> Result<u64, sqlx::Error> {
         match conn {
@@ -221,17 +238,7 @@ impl Query {
     {
         match conn {
             Conn::Sqlite(c) => fetch_optional(c, &self.sql, &self.refs()),
-            Conn::Postgres(c) => {
-                let mut query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(self.sql.as_str()));
-                for p in &self.params {
-                    query = match p {
-                        Param::Int(v) => query.bind(*v),
-                        Param::Text(v) => query.bind(v.as_deref()),
-                        Param::Bool(v) => query.bind(*v),
-                    };
-                }
-                query.fetch_optional(&mut **c).await
-            }
+            Conn::Postgres(c) => self.postgres_as::<T>().fetch_optional(&mut **c).await,
         }
     }
 
@@ -242,17 +249,7 @@ impl Query {
     {
         match conn {
             Conn::Sqlite(c) => fetch_all(c, &self.sql, &self.refs()),
-            Conn::Postgres(c) => {
-                let mut query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(self.sql.as_str()));
-                for p in &self.params {
-                    query = match p {
-                        Param::Int(v) => query.bind(*v),
-                        Param::Text(v) => query.bind(v.as_deref()),
-                        Param::Bool(v) => query.bind(*v),
-                    };
-                }
-                query.fetch_all(&mut **c).await
-            }
+            Conn::Postgres(c) => self.postgres_as::<T>().fetch_all(&mut **c).await,
         }
     }
 }
