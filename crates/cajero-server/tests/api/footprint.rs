@@ -18,11 +18,11 @@
 //! ```
 
 use cajero_store::{Engine, Store, StoreError, execute, fetch};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers;
 use crate::receiver::Receiver;
-use crate::webhook_support::Ctx;
+use crate::webhook_support::{Ctx, post_ok};
 
 /// Issue 12's target: bytes per completed order retained after 90 days.
 const TARGET_BYTES_PER_ORDER: i64 = 5_000;
@@ -142,23 +142,6 @@ async fn measure(ctx: &Ctx, kind: Kind, n: usize) -> PerOrder {
 
 async fn deliver_all(ctx: &Ctx) {
     while ctx.run().await.attempted > 0 {}
-}
-
-async fn post_ok(ctx: &Ctx, path: &str, key: &str, body: Value) -> Value {
-    let response = ctx
-        .app
-        .http
-        .post(ctx.app.url(path))
-        .bearer_auth(&ctx.key)
-        .header("idempotency-key", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
-    assert!(status == 200 || status == 201, "{path}: {status} {body}");
-    body
 }
 
 async fn collected_payout(ctx: &Ctx, i: usize) {

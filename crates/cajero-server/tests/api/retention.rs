@@ -5,7 +5,7 @@ use cajero_server::workers::purge::{self, PurgeReport};
 use serde_json::{Value, json};
 
 use crate::receiver::{Behaviour, Receiver};
-use crate::webhook_support::Ctx;
+use crate::webhook_support::{Ctx, post_ok};
 
 crate::webhook_tests!(
     idempotency_records_replay_within_their_window_and_are_purged_after_it,
@@ -122,31 +122,14 @@ async fn events_past_retention_are_purged_unless_a_delivery_is_pending(ctx: &Ctx
     assert_eq!(purge(ctx).await.total(), 0, "nothing left to purge");
 }
 
-async fn post_with_key(ctx: &Ctx, path: &str, key: &str, body: Value) -> Value {
-    let response = ctx
-        .app
-        .http
-        .post(ctx.app.url(path))
-        .bearer_auth(&ctx.key)
-        .header("idempotency-key", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
-    assert!(status == 200 || status == 201, "{path}: {status} {body}");
-    body
-}
-
 async fn network_evidence_outlives_events_and_orders_outlive_everything(ctx: &Ctx) {
     let body = json!({"amount": 150_000, "currency": "COP", "reference": "order-1",
         "customer": {"name": "Ana Gómez", "email": "ana@example.com", "phone": "+573001234567",
                      "document": {"type": "CC", "number": "1020304050"}}});
-    let payin = post_with_key(ctx, "/v1/payins", "payin-1", body).await;
+    let payin = post_ok(ctx, "/v1/payins", "payin-1", body).await;
     let id = payin["id"].as_str().unwrap().to_string();
     let path = format!("/v1/test_helpers/payins/{id}/pay");
-    let paid = post_with_key(ctx, &path, "pay-1", json!({})).await;
+    let paid = post_ok(ctx, &path, "pay-1", json!({})).await;
     assert_eq!(paid["payin"]["status"], "paid", "{paid}");
     let evidence = || {
         let id = id.clone();

@@ -158,3 +158,21 @@ impl Ctx {
             .unwrap_or(Value::Null)
     }
 }
+
+/// POSTs `body` with `key` as the Idempotency-Key and returns the 200/201 answer's body.
+pub async fn post_ok(ctx: &Ctx, path: &str, key: &str, body: Value) -> Value {
+    let response = ctx
+        .app
+        .http
+        .post(ctx.app.url(path))
+        .bearer_auth(&ctx.key)
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert!(status == 200 || status == 201, "{path}: {status} {body}");
+    body
+}
