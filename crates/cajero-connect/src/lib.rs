@@ -16,6 +16,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub mod create;
+pub mod dlocal;
+pub mod kushki;
+pub mod payu;
+pub mod report;
 pub mod sim;
 
 pub use create::{NewOrder, create_once};
@@ -108,6 +112,9 @@ pub enum NetworkStatus {
     Expired,
     /// Canceled.
     Canceled,
+    /// A state the network's documentation does not list (or one we do not map). Never
+    /// guessed: the order is held for review and the raw message is in the evidence.
+    Unrecognized,
 }
 
 /// An order as the network reports it.
@@ -294,4 +301,32 @@ pub trait Connector: Send + Sync + fmt::Debug {
 
     /// The settlement file of a Bogotá day (`YYYY-MM-DD`), as the network delivers it.
     fn settlement_file(&self, date: &str, format: &str) -> BoxFuture<'_, Exchange<Vec<u8>>>;
+
+    /// Whether this connector takes orders of `kind` at the cash network `network` (a gateway
+    /// may collect at a network it cannot pay out at). Default: every kind at each of
+    /// [`Connector::networks`].
+    fn serves(&self, kind: OrderKind, network: &str) -> bool {
+        let _ = kind;
+        self.networks().iter().any(|n| n == network)
+    }
+
+    /// A harmless authenticated call, to tell that the network is reachable and takes our
+    /// credentials (`cajero networks check`). Default: a query by a reference that never
+    /// exists, where "not found" is the healthy answer.
+    fn check(&self) -> BoxFuture<'_, Exchange<()>> {
+        Box::pin(async move {
+            let found = self
+                .find_by_reference(OrderKind::Collection, CHECK_REFERENCE)
+                .await;
+            let result = match found.result {
+                Ok(_) | Err(ConnectError::NotFound) => Ok(()),
+                Err(e) => Err(e),
+            };
+            Exchange::new(result, found.evidence)
+        })
+    }
 }
+
+/// The reference [`Connector::check`] looks up by default: never one of ours (our references
+/// are object ids such as `pi_…` and `po_…`).
+pub const CHECK_REFERENCE: &str = "cajero-networks-check";

@@ -669,7 +669,7 @@ pub async fn apply_network_order(
             };
             close(conn, clock, public_url, payin, event).await
         }
-        N::Pending | N::Available | N::Locked => Ok(()),
+        N::Pending | N::Available | N::Locked | N::Unrecognized => Ok(()),
     }
 }
 

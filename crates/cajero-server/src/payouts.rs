@@ -831,7 +831,7 @@ pub async fn apply_network_order(
             PayoutEvent::Expire
         }
         N::Canceled => PayoutEvent::Cancel,
-        N::Pending | N::Available | N::Locked => return Ok(()),
+        N::Pending | N::Available | N::Locked | N::Unrecognized => return Ok(()),
     };
     close(conn, clock, public_url, payout, event, order.paid_at).await
 }

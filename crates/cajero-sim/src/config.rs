@@ -345,6 +345,15 @@ pub struct MerchantConfig {
     /// The account the network credits, for its settlement files.
     #[serde(default = "default_account")]
     pub account_number: String,
+    /// Its dLocal credentials, to be reached in dLocal's dialect (`/dlocal`).
+    #[serde(default)]
+    pub dlocal: Option<crate::dialect::dlocal::Credentials>,
+    /// Its PayU Latam credentials, to be reached in PayU's dialect (`/payu`).
+    #[serde(default)]
+    pub payu: Option<crate::dialect::payu::Credentials>,
+    /// Its Kushki credentials, to be reached in Kushki's dialect (`/kushki`).
+    #[serde(default)]
+    pub kushki: Option<crate::dialect::kushki::Credentials>,
 }
 
 impl std::fmt::Debug for MerchantConfig {
@@ -374,6 +383,9 @@ impl MerchantConfig {
             callback_url: None,
             nit: default_merchant_nit(),
             account_number: default_account(),
+            dlocal: None,
+            payu: None,
+            kushki: None,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod codes;
 pub mod config;
 pub mod counters;
+pub mod dialect;
 pub mod engine;
 pub mod http;
 pub mod model;

@@ -156,6 +156,9 @@ pub struct Order {
     /// The merchant's test clock it lives on, if any (its time instead of the network's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_clock: Option<String>,
+    /// The protocol it was created in: its callbacks are written in it.
+    #[serde(default)]
+    pub dialect: crate::dialect::Dialect,
 }
 
 /// What a counter operation was.
@@ -326,6 +329,9 @@ pub struct Callback {
     pub last_error: Option<String>,
     /// Host time of the acknowledgement (Unix ms).
     pub delivered_at_ms: Option<i64>,
+    /// The protocol it is written and signed in (its order's).
+    #[serde(default)]
+    pub dialect: crate::dialect::Dialect,
 }
 
 /// A merchant enrolled with the network.

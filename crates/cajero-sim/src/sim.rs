@@ -137,18 +137,30 @@ impl Sim {
     }
 
     async fn deliver_one(&self, d: &DueCallback) -> DeliveryResult {
-        let timestamp = Timestamp::now().as_second();
-        let signature = sign_callback(&d.secret, timestamp, d.body.as_bytes());
-        let response = self
+        let mut request = self
             .http
             .post(&d.url)
-            .header("content-type", "application/json")
-            .header(HEADER_CALLBACK_ID, &d.id)
-            .header(HEADER_TIMESTAMP, timestamp.to_string())
-            .header(HEADER_SIGNATURE, signature)
-            .body(d.body.clone())
-            .send()
-            .await;
+            .header("content-type", crate::dialect::content_type(d.dialect));
+        if d.dialect == crate::dialect::Dialect::Cajero {
+            let timestamp = Timestamp::now().as_second();
+            let signature = sign_callback(&d.secret, timestamp, d.body.as_bytes());
+            request = request
+                .header(HEADER_CALLBACK_ID, &d.id)
+                .header(HEADER_TIMESTAMP, timestamp.to_string())
+                .header(HEADER_SIGNATURE, signature);
+        } else {
+            let headers = crate::dialect::callback_headers(
+                d.dialect,
+                &d.merchant,
+                &d.id,
+                &d.body,
+                Timestamp::now(),
+            );
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+        }
+        let response = request.body(d.body.clone()).send().await;
         match response {
             Ok(r) => DeliveryResult {
                 status: Some(r.status().as_u16()),

@@ -182,6 +182,10 @@ async fn orphan_voucher(state: &AppState, claim: &AbandonedClaim, payin_id: &str
                 tracing::error!(payin = payin_id, network = %order.network, order = %order.network_order_id, "a voucher issued for a crashed request was paid, and no pay-in records it; keeping its claim for a retry of the request (or an operator)");
                 settled.keep = true;
             }
+            NetworkStatus::Unrecognized => {
+                tracing::error!(payin = payin_id, network = %order.network, order = %order.network_order_id, "the network reports a state it does not document for the order of an abandoned pay-in claim; keeping the claim for an operator (the raw answer is in the evidence)");
+                settled.keep = true;
+            }
             NetworkStatus::Pending | NetworkStatus::Available | NetworkStatus::Locked => {
                 let canceled = network
                     .connector

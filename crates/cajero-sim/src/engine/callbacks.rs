@@ -5,6 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use super::State;
+use crate::dialect::Dialect;
 use crate::model::{Attempt, Callback, CallbackStatus, Order};
 use crate::views::{AttemptView, OrderView};
 
@@ -21,6 +22,10 @@ pub struct DueCallback {
     pub body: String,
     /// Recipient, to keep each merchant's callbacks in order.
     pub merchant_id: String,
+    /// The protocol it is written and signed in.
+    pub dialect: Dialect,
+    /// The merchant's configuration, for a gateway dialect's signature.
+    pub merchant: crate::config::MerchantConfig,
 }
 
 /// What one delivery attempt got.
@@ -89,18 +94,42 @@ impl State {
             .filter_map(|a| self.attempts.get(a))
             .map(AttemptView::from)
             .collect();
-        let body = json!({
-            "id": id,
-            "type": event_type,
-            "created_at": now,
-            "network": order.network,
-            "merchant_id": order.merchant_id,
-            "data": {
-                "order": OrderView::new(order, attempts),
-                "attempt": attempt.map(AttemptView::from),
-            },
-        })
-        .to_string();
+        let body = if order.dialect == Dialect::Cajero {
+            json!({
+                "id": id,
+                "type": event_type,
+                "created_at": now,
+                "network": order.network,
+                "merchant_id": order.merchant_id,
+                "data": {
+                    "order": OrderView::new(order, attempts),
+                    "attempt": attempt.map(AttemptView::from),
+                },
+            })
+            .to_string()
+        } else {
+            let merchant = self.merchants.get(&order.merchant_id).map(|m| &m.config);
+            let written = merchant.and_then(|merchant| {
+                crate::dialect::callback_body(
+                    order.dialect,
+                    &crate::dialect::Change {
+                        id: &id,
+                        suffix,
+                        order,
+                        attempts: &attempts,
+                        attempt,
+                        merchant,
+                        now,
+                    },
+                )
+            });
+            match written {
+                Some(body) => body,
+                // The gateway says nothing of this change: no callback, and the sequence
+                // number spent is only a gap.
+                None => return id,
+            }
+        };
         let faults = self.faults();
         let mut callback = Callback {
             id: id.clone(),
@@ -118,6 +147,7 @@ impl State {
             last_status: None,
             last_error: None,
             delivered_at_ms: None,
+            dialect: order.dialect,
         };
         if lost {
             callback.status = CallbackStatus::Lost;
@@ -223,6 +253,8 @@ impl State {
                 secret: merchant.config.secret.clone(),
                 body: cb.body.clone(),
                 merchant_id: cb.merchant_id.clone(),
+                dialect: cb.dialect,
+                merchant: merchant.config.clone(),
             });
         }
         for d in &due {
@@ -253,7 +285,7 @@ impl State {
                 cb.delivered_at_ms = Some(now_ms);
                 true
             }
-        } else if cb.attempts >= attempts_max {
+        } else if cb.attempts >= crate::dialect::attempts_max(cb.dialect, attempts_max) {
             cb.status = CallbackStatus::Failed;
             true
         } else {

@@ -68,6 +68,9 @@ pub struct CreateCollection {
     /// fingerprint of a create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_clock: Option<super::TestClockRef>,
+    /// The protocol the create came in (set by a gateway dialect, never sent as JSON).
+    #[serde(skip)]
+    pub dialect: crate::dialect::Dialect,
 }
 
 /// `POST /v1/payouts`.
@@ -98,6 +101,9 @@ pub struct CreatePayout {
     /// fingerprint of a create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_clock: Option<super::TestClockRef>,
+    /// The protocol the create came in (set by a gateway dialect, never sent as JSON).
+    #[serde(skip)]
+    pub dialect: crate::dialect::Dialect,
 }
 
 /// A create's answer: the order, and whether it already existed (a repeated create).
@@ -137,6 +143,7 @@ struct NewOrder {
     callback_url: Option<String>,
     test_clock: Option<super::TestClockRef>,
     fingerprint: String,
+    dialect: crate::dialect::Dialect,
 }
 
 impl State {
@@ -173,6 +180,7 @@ impl State {
                 callback_url,
                 test_clock,
                 fingerprint,
+                dialect: req.dialect,
             },
             now,
         )
@@ -213,6 +221,7 @@ impl State {
                 callback_url,
                 test_clock,
                 fingerprint,
+                dialect: req.dialect,
             },
             now,
         )
@@ -381,6 +390,7 @@ impl State {
             autopilot_at,
             callback_url: new.callback_url,
             test_clock: new.test_clock.map(|c| c.id),
+            dialect: new.dialect,
         };
         self.index_order(&order);
         self.orders.insert(id.clone(), order.clone());

@@ -163,6 +163,7 @@ pub async fn register_merchant(
         callback_url: body.callback_url,
         nit: body.nit.unwrap_or(defaults.nit),
         account_number: body.account_number.unwrap_or(defaults.account_number),
+        ..defaults
     };
     let merchant = sim.run(|state, _| state.upsert_merchant(config)).await?;
     Ok(Json(json!({

@@ -80,6 +80,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/ventanilla", get(ventanilla::index))
         .route("/ventanilla/pagar", post(ventanilla::pay))
         .route("/ventanilla/retirar", post(ventanilla::collect))
+        // Gateway dialects (dLocal, PayU, Kushki), each under its prefix.
+        .merge(crate::dialect::router())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(sim)
 }

@@ -1,0 +1,1 @@
+//! dLocal (to be written).

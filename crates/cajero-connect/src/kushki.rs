@@ -1,0 +1,1 @@
+//! Kushki (to be written).

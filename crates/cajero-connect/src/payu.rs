@@ -1,0 +1,1 @@
+//! PayU Latam (to be written).
