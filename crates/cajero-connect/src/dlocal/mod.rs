@@ -493,6 +493,18 @@ fn error_from(reply: &Reply, call: Call) -> ConnectError {
     }
 }
 
+/// What an error answer to a query (not a create or a cancel) means: the documented code
+/// through [`codes::ERROR_CODES`], else by HTTP status.
+pub fn error_answer(http_status: u16, body: &[u8]) -> ConnectError {
+    error_from(
+        &Reply {
+            status: http_status,
+            body: body.to_vec(),
+        },
+        Call::Other,
+    )
+}
+
 /// A success answer as an order.
 fn order_from(reply: &Reply, call: Call) -> Result<NetworkOrder, ConnectError> {
     if !matches!(reply.status, 200 | 201) {
