@@ -174,3 +174,58 @@ pub fn callback_headers(
 pub fn routes() -> Router<Arc<Sim>> {
     handlers::routes()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_order_status_has_dlocal_s_status_and_code() {
+        let cases = [
+            (OrderStatus::Pending, ("PENDING", "100")),
+            (OrderStatus::Paid, ("PAID", "200")),
+            (OrderStatus::Canceled, ("CANCELLED", "400")),
+            (OrderStatus::Expired, ("EXPIRED", "500")),
+        ];
+        for (status, (name, code)) in cases {
+            let (got_name, got_code, _) = status_of(status);
+            assert_eq!((got_name, got_code), (name, code), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn notifications_are_signed_as_dlocal_signs_them() {
+        // Expected value from python3:
+        // hmac.new(b'sim-secret', b'sim-login' + b'2026-11-25T15:00:00.000Z'
+        //          + b'{"id":"col_1"}', hashlib.sha256).hexdigest()
+        let merchant = MerchantConfig {
+            dlocal: Some(Credentials {
+                login: "sim-login".into(),
+                trans_key: "sim-trans-key".into(),
+                secret_key: "sim-secret".into(),
+            }),
+            ..MerchantConfig::demo()
+        };
+        let now: Timestamp = "2026-11-25T15:00:00Z".parse().unwrap();
+        let headers = callback_headers(&merchant, "cb_1", r#"{"id":"col_1"}"#, now);
+        let expected = "9cafc59ad0ee7cf833f6dc6cf94475c11ccebdc87b29439fdb029a7e132fb0a3";
+        assert_eq!(
+            headers,
+            vec![
+                ("x-date".to_owned(), "2026-11-25T15:00:00.000Z".to_owned()),
+                ("x-login".to_owned(), "sim-login".to_owned()),
+                (
+                    "authorization".to_owned(),
+                    format!("V2-HMAC-SHA256, Signature: {expected}")
+                ),
+            ]
+        );
+        assert!(callback_headers(&MerchantConfig::demo(), "cb_1", "{}", now).is_empty());
+        let shown = format!("{:?}", merchant.dlocal);
+        assert!(
+            !shown.contains("sim-secret") && !shown.contains("sim-login"),
+            "{shown}"
+        );
+    }
+}
