@@ -114,12 +114,7 @@ async fn a_voucher_is_created_paid_notified_found_and_settled_through_dlocal() {
 #[tokio::test]
 async fn a_pending_voucher_is_canceled_once_and_the_notification_says_so() {
     let f = start().await;
-    let order = f
-        .connector
-        .create_voucher(&voucher("pi_dl_cancel", 40_000))
-        .await
-        .result
-        .unwrap();
+    let order = f.created("pi_dl_cancel", 40_000).await;
     let canceled = f
         .connector
         .cancel(OrderKind::Collection, &order.network_order_id)
@@ -131,12 +126,7 @@ async fn a_pending_voucher_is_canceled_once_and_the_notification_says_so() {
         .cancel(OrderKind::Collection, &order.network_order_id)
         .await;
     assert_eq!(again.result, Err(ConnectError::NotCancelable));
-    let received = f.flushed_callbacks().await;
-    assert_eq!(received.len(), 1);
-    let callback = f
-        .connector
-        .verify_callback(&received[0].0, &received[0].1, Timestamp::now())
-        .unwrap();
+    let callback = f.the_one_callback().await;
     assert_eq!(callback.kind, CallbackKind::Canceled);
     assert_eq!(callback.id, format!("{}:400", order.network_order_id));
 }
@@ -144,12 +134,7 @@ async fn a_pending_voucher_is_canceled_once_and_the_notification_says_so() {
 #[tokio::test]
 async fn an_unpaid_voucher_expires_with_the_network_clock() {
     let f = start().await;
-    let order = f
-        .connector
-        .create_voucher(&voucher("pi_dl_expire", 30_000))
-        .await
-        .result
-        .unwrap();
+    let order = f.created("pi_dl_expire", 30_000).await;
     let seconds = order.expires_at.as_second() - f.control.clock().await.unwrap().now.as_second();
     f.control.advance_clock(seconds + 60).await.unwrap();
     let got = f
@@ -157,12 +142,7 @@ async fn an_unpaid_voucher_expires_with_the_network_clock() {
         .get(OrderKind::Collection, &order.network_order_id)
         .await;
     assert_eq!(got.result.unwrap().status, NetworkStatus::Expired);
-    let received = f.flushed_callbacks().await;
-    assert_eq!(received.len(), 1);
-    let callback = f
-        .connector
-        .verify_callback(&received[0].0, &received[0].1, Timestamp::now())
-        .unwrap();
+    let callback = f.the_one_callback().await;
     assert_eq!(callback.kind, CallbackKind::Expired);
     assert_eq!(callback.order.status, NetworkStatus::Expired);
 }
@@ -196,12 +176,7 @@ async fn a_create_that_timed_out_is_found_by_reference_and_never_made_twice() {
 #[tokio::test]
 async fn a_repeated_create_answers_the_same_voucher_and_another_amount_is_a_conflict() {
     let f = start().await;
-    let first = f
-        .connector
-        .create_voucher(&voucher("pi_dl_twice", 20_000))
-        .await
-        .result
-        .unwrap();
+    let first = f.created("pi_dl_twice", 20_000).await;
     let second = f
         .connector
         .create_voucher(&voucher("pi_dl_twice", 20_000))

@@ -4,10 +4,11 @@
 
 use cajero_connect::dlocal::{DlocalConfig, DlocalConnector};
 use cajero_connect::sim::{SimConnector, SimConnectorConfig};
-use cajero_connect::{CreateVoucher, DocumentRef, Evidence};
+use cajero_connect::{Callback, Connector, CreateVoucher, DocumentRef, Evidence, NetworkOrder};
 use cajero_sim::config::{CallbackConfig, ClockConfig, Faults};
 use cajero_sim::dialect::dlocal::Credentials;
 use cajero_sim::{MerchantConfig, SimConfig, SimHandle};
+use jiff::Timestamp;
 
 use crate::support::{Received, START, cop, spawn_receiver};
 
@@ -94,6 +95,26 @@ impl Fixture {
     pub async fn flushed_callbacks(&self) -> Vec<(Vec<(String, String)>, Vec<u8>)> {
         self.control.flush_callbacks(true).await.unwrap();
         self.received.lock().unwrap().clone()
+    }
+
+    /// A voucher created through dLocal (which must succeed).
+    pub async fn created(&self, reference: &str, amount: i64) -> NetworkOrder {
+        let created = self
+            .connector
+            .create_voucher(&voucher(reference, amount))
+            .await;
+        assert_no_secret(&created.evidence);
+        created.result.unwrap()
+    }
+
+    /// Flushes the network's callbacks, expects exactly one, and verifies it through dLocal.
+    pub async fn the_one_callback(&self) -> Callback {
+        let received = self.flushed_callbacks().await;
+        assert_eq!(received.len(), 1, "one notification expected");
+        let (headers, body) = &received[0];
+        self.connector
+            .verify_callback(headers, body, Timestamp::now())
+            .unwrap()
     }
 
     /// How many orders the network holds under `reference` (in-process inspection).

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Number, json};
 use subtle::ConstantTimeEq;
 
-use super::{Credentials, EFECTY_METHOD, NETWORK, SCHEME, payment_json, signature, status_of};
+use super::{Credentials, EFECTY_METHOD, NETWORK, SCHEME, payment_json, signature};
 use crate::dialect::Dialect;
 use crate::engine::{CreateCollection, PartyInput, SimError, State as Engine};
 use crate::model::{OrderKind, OrderStatus};
@@ -337,20 +337,28 @@ async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) ->
     Ok(Json(payment).into_response())
 }
 
+/// The payment object of the authenticated merchant's ticket that `find` picks.
+async fn read_payment(
+    sim: &Sim,
+    headers: &HeaderMap,
+    find: impl FnOnce(&Engine, &str) -> Result<serde_json::Value, SimError>,
+) -> Result<serde_json::Value, DlocalError> {
+    let merchant_id = authenticate(sim, headers, b"").await?;
+    Ok(sim.run(|state, _| find(state, &merchant_id)).await??)
+}
+
 /// `GET /payments/{id}`.
 async fn payment(
     State(sim): State<Arc<Sim>>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Answer {
-    let merchant_id = authenticate(&sim, &headers, b"").await?;
-    let payment = sim
-        .run(|state, _| {
-            state
-                .order(&merchant_id, OrderKind::Collection, &id)
-                .map(payment_json)
-        })
-        .await??;
+    let payment = read_payment(&sim, &headers, |state, merchant_id| {
+        state
+            .order(merchant_id, OrderKind::Collection, &id)
+            .map(payment_json)
+    })
+    .await?;
     Ok(Json(payment).into_response())
 }
 
@@ -360,19 +368,17 @@ async fn payment_status(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Answer {
-    let merchant_id = authenticate(&sim, &headers, b"").await?;
-    let status = sim
-        .run(|state, _| {
-            state
-                .order(&merchant_id, OrderKind::Collection, &id)
-                .map(|o| status_of(o.status))
-        })
-        .await??;
-    let (status, code, detail) = status;
-    Ok(
-        Json(json!({"id": id, "status": status, "status_detail": detail, "status_code": code}))
-            .into_response(),
-    )
+    let payment = read_payment(&sim, &headers, |state, merchant_id| {
+        state
+            .order(merchant_id, OrderKind::Collection, &id)
+            .map(payment_json)
+    })
+    .await?;
+    let mut status = json!({"id": id});
+    for field in ["status", "status_detail", "status_code"] {
+        status[field] = payment[field].clone();
+    }
+    Ok(Json(status).into_response())
 }
 
 /// `POST /payments/{id}/cancel`: only a pending ticket; otherwise 5002.
@@ -399,14 +405,12 @@ async fn order(
     Path(order_id): Path<String>,
     headers: HeaderMap,
 ) -> Answer {
-    let merchant_id = authenticate(&sim, &headers, b"").await?;
-    let payment = sim
-        .run(|state, _| {
-            state
-                .order_by_reference(&merchant_id, OrderKind::Collection, &order_id)
-                .map(payment_json)
-        })
-        .await??;
+    let payment = read_payment(&sim, &headers, |state, merchant_id| {
+        state
+            .order_by_reference(merchant_id, OrderKind::Collection, &order_id)
+            .map(payment_json)
+    })
+    .await?;
     let mut order = json!({
         "order_id": payment["order_id"],
         "payment_id": payment["id"],
