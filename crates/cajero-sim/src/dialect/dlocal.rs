@@ -14,6 +14,8 @@
 //! status code in `description`, <https://docs.dlocal.com/reference/payment-status-codes>).
 
 mod handlers;
+#[cfg(test)]
+mod http_tests;
 
 use std::sync::Arc;
 
