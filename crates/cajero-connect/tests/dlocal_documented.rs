@@ -177,6 +177,28 @@ fn a_paid_notification_becomes_a_paid_callback_with_a_stable_id() {
 }
 
 #[test]
+fn a_notification_in_a_state_a_ticket_never_takes_is_held_not_applied() {
+    let paid = String::from_utf8(fixture("notification_efecty_paid.json")).unwrap();
+    for (status, code) in [("AUTHORIZED", "600"), ("PAID", "999"), ("PENDING", "200")] {
+        let body = paid
+            .replace("\"status\": \"PAID\"", &format!("\"status\": \"{status}\""))
+            .replace(
+                "\"status_code\": \"200\"",
+                &format!("\"status_code\": \"{code}\""),
+            );
+        let callback = parse_notification(body.as_bytes()).unwrap();
+        assert_eq!(
+            callback.order.status,
+            NetworkStatus::Unrecognized,
+            "{status} {code}"
+        );
+        assert_eq!(callback.kind, CallbackKind::AttemptFailed);
+        assert_eq!(callback.order.paid_at, None);
+        assert!(callback.id.ends_with(&format!(":{code}")));
+    }
+}
+
+#[test]
 fn the_documented_notification_example_is_refused_not_guessed() {
     // Argentina, USD, RapiPago, and a trailing comma: nothing of ours.
     let got = parse_notification(&fixture("notification_ar_rp.json"));

@@ -87,6 +87,19 @@ async fn requests_are_authenticated_as_dlocal_does_and_refused_in_its_words() {
     assert_eq!((status, error["code"].as_u64()), (403, Some(3001)));
     let (status, error) = call(&sim, post.clone(), "/payments", &body, SECRET, "3.0").await;
     assert_eq!((status, error["code"].as_u64()), (400, Some(5017)));
+    let stale = "2020-01-01T00:00:00.000Z";
+    let sig = signature(SECRET, LOGIN, stale, body.as_bytes());
+    let old = reqwest::Client::new()
+        .post(format!("{}/dlocal/payments", sim.base_url()))
+        .header("x-date", stale)
+        .header("x-login", LOGIN)
+        .header("x-trans-key", KEY)
+        .header("authorization", format!("{SCHEME}, Signature: {sig}"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status().as_u16(), 403, "a stale X-Date is refused");
     let unsigned = reqwest::Client::new()
         .post(format!("{}/dlocal/payments", sim.base_url()))
         .body(body.clone())
