@@ -126,6 +126,24 @@ impl DlocalConnector {
         }
     }
 
+    /// `POST /payments/{id}/cancel`; the payment read again when the answer has no ticket.
+    async fn cancel_payment(&self, id: &str) -> Exchange<NetworkOrder> {
+        let url = self.url(&["payments", id, "cancel"], &[]);
+        let (reply, evidence) = self.send(Method::POST, url, Vec::new()).await;
+        match reply {
+            Ok(reply) if matches!(reply.status, 200 | 201) => {
+                match wire::parse_payment(&reply.body) {
+                    Ok(payment) => Exchange::new(Ok(payment.order), vec![evidence]),
+                    // The cancel answer is not documented as carrying the ticket: read
+                    // the payment again.
+                    Err(_) => self.payment(id, vec![evidence]).await,
+                }
+            }
+            Ok(reply) => Exchange::new(Err(error_from(&reply, Call::Cancel)), vec![evidence]),
+            Err(e) => Exchange::new(Err(e), vec![evidence]),
+        }
+    }
+
     async fn create(&self, request: CreateVoucher) -> Exchange<NetworkOrder> {
         if !self.serves(OrderKind::Collection, &request.network) {
             return Exchange::new(
@@ -175,6 +193,19 @@ impl DlocalConnector {
     }
 }
 
+/// dLocal holds no pick-ups: a question about one is answered "not found" without asking.
+fn collections_only<'a>(
+    kind: OrderKind,
+    call: impl Future<Output = Exchange<NetworkOrder>> + Send + 'a,
+) -> BoxFuture<'a, Exchange<NetworkOrder>> {
+    Box::pin(async move {
+        match kind {
+            OrderKind::Collection => call.await,
+            OrderKind::Payout => Exchange::new(Err(ConnectError::NotFound), Vec::new()),
+        }
+    })
+}
+
 fn not_served(kind: OrderKind, network: &str) -> ConnectError {
     ConnectError::Rejected {
         code: "method_not_supported".into(),
@@ -216,11 +247,8 @@ impl Connector for DlocalConnector {
         reference: &str,
     ) -> BoxFuture<'_, Exchange<NetworkOrder>> {
         let reference = reference.to_owned();
-        Box::pin(async move {
-            match kind {
-                OrderKind::Collection => self.by_reference(&reference, Vec::new()).await,
-                OrderKind::Payout => Exchange::new(Err(ConnectError::NotFound), Vec::new()),
-            }
+        collections_only(kind, async move {
+            self.by_reference(&reference, Vec::new()).await
         })
     }
 
@@ -230,12 +258,7 @@ impl Connector for DlocalConnector {
         network_order_id: &str,
     ) -> BoxFuture<'_, Exchange<NetworkOrder>> {
         let id = network_order_id.to_owned();
-        Box::pin(async move {
-            match kind {
-                OrderKind::Collection => self.payment(&id, Vec::new()).await,
-                OrderKind::Payout => Exchange::new(Err(ConnectError::NotFound), Vec::new()),
-            }
-        })
+        collections_only(kind, async move { self.payment(&id, Vec::new()).await })
     }
 
     fn cancel(
@@ -244,25 +267,7 @@ impl Connector for DlocalConnector {
         network_order_id: &str,
     ) -> BoxFuture<'_, Exchange<NetworkOrder>> {
         let id = network_order_id.to_owned();
-        Box::pin(async move {
-            if kind == OrderKind::Payout {
-                return Exchange::new(Err(ConnectError::NotFound), Vec::new());
-            }
-            let url = self.url(&["payments", &id, "cancel"], &[]);
-            let (reply, evidence) = self.send(Method::POST, url, Vec::new()).await;
-            match reply {
-                Ok(reply) if matches!(reply.status, 200 | 201) => {
-                    match wire::parse_payment(&reply.body) {
-                        Ok(payment) => Exchange::new(Ok(payment.order), vec![evidence]),
-                        // The cancel answer is not documented as carrying the ticket: read
-                        // the payment again.
-                        Err(_) => self.payment(&id, vec![evidence]).await,
-                    }
-                }
-                Ok(reply) => Exchange::new(Err(error_from(&reply, Call::Cancel)), vec![evidence]),
-                Err(e) => Exchange::new(Err(e), vec![evidence]),
-            }
-        })
+        collections_only(kind, async move { self.cancel_payment(&id).await })
     }
 
     fn verify_callback(

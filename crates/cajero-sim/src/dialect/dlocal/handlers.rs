@@ -347,18 +347,22 @@ async fn read_payment(
     Ok(sim.run(|state, _| find(state, &merchant_id)).await??)
 }
 
+/// Picks the merchant's ticket with dLocal id `id`.
+fn by_id(id: &str) -> impl FnOnce(&Engine, &str) -> Result<serde_json::Value, SimError> + '_ {
+    move |state, merchant_id| {
+        state
+            .order(merchant_id, OrderKind::Collection, id)
+            .map(payment_json)
+    }
+}
+
 /// `GET /payments/{id}`.
 async fn payment(
     State(sim): State<Arc<Sim>>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Answer {
-    let payment = read_payment(&sim, &headers, |state, merchant_id| {
-        state
-            .order(merchant_id, OrderKind::Collection, &id)
-            .map(payment_json)
-    })
-    .await?;
+    let payment = read_payment(&sim, &headers, by_id(&id)).await?;
     Ok(Json(payment).into_response())
 }
 
@@ -368,12 +372,7 @@ async fn payment_status(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Answer {
-    let payment = read_payment(&sim, &headers, |state, merchant_id| {
-        state
-            .order(merchant_id, OrderKind::Collection, &id)
-            .map(payment_json)
-    })
-    .await?;
+    let payment = read_payment(&sim, &headers, by_id(&id)).await?;
     let mut status = json!({"id": id});
     for field in ["status", "status_detail", "status_code"] {
         status[field] = payment[field].clone();
