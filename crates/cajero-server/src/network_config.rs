@@ -485,7 +485,27 @@ pub fn connect(
                     .map_err(|e| entry.error(e.to_string()))?,
             )
         }
-        NetworkKind::Dlocal | NetworkKind::Payu | NetworkKind::Kushki => {
+        NetworkKind::Dlocal => {
+            use cajero_connect::dlocal::{DlocalConfig, DlocalConnector};
+            let mut config = DlocalConfig::new(
+                entry.base_url.clone(),
+                need("login")?,
+                need("trans_key")?,
+                need("secret_key")?,
+            );
+            config.notification_url = Some(callback_url);
+            if let Some(list) = &entry.collections {
+                config.collection_networks = list.clone();
+            }
+            if let Some(ms) = entry.request_timeout_ms {
+                config.request_timeout_ms = ms;
+            }
+            if let Some(ms) = entry.connect_timeout_ms {
+                config.connect_timeout_ms = ms;
+            }
+            Arc::new(DlocalConnector::new(config).map_err(|e| entry.error(e.to_string()))?)
+        }
+        NetworkKind::Payu | NetworkKind::Kushki => {
             return Err(entry
                 .error(format!(
                     "kind {} is not available in this build",
