@@ -52,6 +52,59 @@ live_engines!(
     live_mode_names_the_network_it_lacks,
 );
 
+/// The routes tests, on SQLite (routing is the same code on both engines).
+mod routing {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreachable_first_route_passes_the_order_to_the_next() {
+        let live = Live::start(Engine::Sqlite, Routes::DeadFirst)
+            .await
+            .unwrap();
+        let response = live
+            .post("/v1/payins", "failover-1", payin_body(80_000))
+            .await;
+        assert_eq!(response.status(), 201);
+        let payin: Value = response.json().await.unwrap();
+        let id = payin["id"].as_str().unwrap().to_string();
+        let evidence = live.evidence(&id).await.join("\n");
+        assert!(evidence.contains("/down/payments"), "{evidence}");
+        assert!(evidence.contains("/dlocal/payments"), "{evidence}");
+        // The order lives at the second route: its notification is applied.
+        let code = payin["voucher"]["payment_code"]
+            .as_str()
+            .unwrap()
+            .replace(' ', "");
+        live.control
+            .pay(COUNTER, &code, Amount::new(80_000).unwrap())
+            .await
+            .unwrap();
+        live.control.flush_callbacks(true).await.unwrap();
+        let now = live.get(&format!("/v1/payins/{id}")).await;
+        assert_eq!(now["status"], "paid", "{now}");
+        live.app.server.stop().await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_first_route_that_may_have_accepted_is_never_passed_over() {
+        let live = Live::start(Engine::Sqlite, Routes::HangingFirst)
+            .await
+            .unwrap();
+        let response = live.post("/v1/payins", "hang-1", payin_body(80_000)).await;
+        assert_error(response, 424, "network_error", "network_unavailable").await;
+        let all = live.all_evidence().await.join("\n");
+        assert!(
+            all.contains("/hang/payments"),
+            "the first route was tried: {all}"
+        );
+        assert!(
+            !all.contains("/dlocal/payments"),
+            "the order went on to the second route after the first timed out: {all}"
+        );
+        live.app.server.stop().await.unwrap();
+    }
+}
+
 /// The simulator's merchant for this instance.
 const SIM_MERCHANT: &str = "cajero-live";
 const SIM_SECRET: &str = "sim-secret-live-4e1d0b";
@@ -71,6 +124,11 @@ const COUNTER: &str = "EF-BOG-001";
 pub enum Routes {
     /// One live dLocal entry.
     Dlocal,
+    /// A dLocal entry nothing listens at (priority 1), then the real one.
+    DeadFirst,
+    /// A dLocal entry that accepts connections and never answers (priority 1), then the
+    /// real one.
+    HangingFirst,
 }
 
 /// A simulator speaking the gateways' dialects, and a server whose live mode reaches it.
@@ -113,13 +171,27 @@ impl Live {
         .await
         .unwrap();
         let secrets = tempfile::tempdir().unwrap();
+        let real = dlocal_entry(
+            "dlocal",
+            &format!("{}/dlocal", sim.base_url()),
+            10,
+            secrets.path(),
+        );
         let entries = match routes {
-            Routes::Dlocal => vec![dlocal_entry(
-                "dlocal",
-                &format!("{}/dlocal", sim.base_url()),
-                10,
-                secrets.path(),
-            )],
+            Routes::Dlocal => vec![real],
+            Routes::DeadFirst => {
+                let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                let port = closed.local_addr().unwrap().port();
+                drop(closed);
+                let url = format!("http://127.0.0.1:{port}/down");
+                vec![real, dlocal_entry("down", &url, 1, secrets.path())]
+            }
+            Routes::HangingFirst => {
+                let url = format!("{}/hang", hanging_listener().await);
+                let mut hang = dlocal_entry("hang", &url, 1, secrets.path());
+                hang.request_timeout_ms = Some(300);
+                vec![real, hang]
+            }
         };
         let start: Timestamp = START.parse().unwrap();
         let app = spawn_app_with(engine, start, |config| {
@@ -182,6 +254,33 @@ impl Live {
             .collect()
     }
 
+    /// Every exchange stored, of every object, as text.
+    pub async fn all_evidence(&self) -> Vec<String> {
+        let objects = self
+            .app
+            .server
+            .state
+            .store
+            .read(|mut c| {
+                Box::pin(async move {
+                    cajero_store::fetch!(
+                        all,
+                        &mut c,
+                        (Option<String>,),
+                        "SELECT DISTINCT object_id FROM network_messages"
+                    )
+                    .map_err(cajero_store::StoreError::from)
+                })
+            })
+            .await
+            .unwrap();
+        let mut all = Vec::new();
+        for (object,) in objects {
+            all.extend(self.evidence(&object.unwrap_or_default()).await);
+        }
+        all
+    }
+
     /// Asserts that no configured secret appears in `text`.
     pub fn assert_no_secret(what: &str, text: &str) {
         for secret in SECRETS {
@@ -218,6 +317,19 @@ fn dlocal_entry(name: &str, base_url: &str, priority: u32, dir: &Path) -> Networ
         request_timeout_ms: Some(2_000),
         connect_timeout_ms: Some(500),
     }
+}
+
+/// `http://127.0.0.1:PORT`, where connections are accepted and never answered.
+async fn hanging_listener() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{addr}")
 }
 
 fn payin_body(amount: i64) -> Value {
