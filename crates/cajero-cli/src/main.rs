@@ -11,6 +11,7 @@ mod calendar;
 mod chaos;
 mod demo;
 mod ledger;
+mod networks;
 mod output;
 mod secrets;
 mod serve;
@@ -53,6 +54,9 @@ enum Command {
     /// Run settlement now (the server also runs it every `ledger.settlement_interval_ms`).
     #[command(subcommand)]
     Settlement(settings::SettlementCommand),
+    /// The gateways configured in `[[networks]]`: list them, check that each answers.
+    #[command(subcommand)]
+    Networks(networks::NetworksCommand),
     /// The instance key that seals stored secrets: status, rotation, a new key.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
@@ -116,6 +120,7 @@ fn main() -> ExitCode {
             Command::Bench(command) => bench::run(command).await,
             Command::Chaos(args) => chaos::run(args).await,
             Command::Secrets(command) => secrets::run(command).await,
+            Command::Networks(command) => networks::run(command).await,
         }
     });
     match result {

@@ -24,7 +24,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cajero_connect::{Connector, OrderKind};
+use cajero_connect::Connector;
+pub use cajero_connect::OrderKind;
 use cajero_domain::merchant::Mode;
 use cajero_domain::network::AmountRange;
 use serde::{Deserialize, Serialize};

@@ -152,6 +152,21 @@ impl Network {
     }
 }
 
+/// One route's answer to [`Networks::check`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckReport {
+    /// The route.
+    pub route: String,
+    /// Its mode.
+    pub mode: Mode,
+    /// The cash networks it reaches.
+    pub networks: Vec<String>,
+    /// `Ok`, or why not (never a secret: connectors' errors carry none).
+    pub result: Result<(), String>,
+    /// How long the call took.
+    pub latency_ms: u64,
+}
+
 /// The built-in simulator comes after every configured route (a sandbox configured for test
 /// mode is preferred to it).
 pub const SIMULATOR_PRIORITY: u32 = u32::MAX;
@@ -262,6 +277,32 @@ impl Networks {
             }
         }
         Ok(self)
+    }
+
+    /// Calls each route once with a harmless authenticated request (`cajero networks
+    /// check`): reachable, credentials taken, how long it took.
+    pub async fn check(&self) -> Vec<CheckReport> {
+        let mut reports: Vec<CheckReport> = Vec::new();
+        for network in self.all() {
+            if let Some(report) = reports
+                .iter_mut()
+                .find(|r| r.route == network.route && r.mode == network.mode)
+            {
+                report.networks.push(network.code.clone());
+                continue;
+            }
+            let started = std::time::Instant::now();
+            let checked = network.connector.check().await;
+            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            reports.push(CheckReport {
+                route: network.route.clone(),
+                mode: network.mode,
+                networks: vec![network.code.clone()],
+                result: checked.result.map_err(|e| e.to_string()),
+                latency_ms,
+            });
+        }
+        reports
     }
 
     /// Every route, in routing order per mode (test first).

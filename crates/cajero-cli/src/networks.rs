@@ -1,0 +1,169 @@
+//! `cajero networks …`: the gateways configured in `[[networks]]`, and whether each answers.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use cajero_server::config::{Config, Overrides};
+use cajero_server::networks::Networks;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::output::print;
+
+#[derive(Debug, Subcommand)]
+pub enum NetworksCommand {
+    /// Every configured network: its kind, mode, priority, what it serves, its limits, and where
+    /// each credential comes from (never a secret's value).
+    List(NetworksArgs),
+    /// Reach each configured network with a harmless authenticated call and report the
+    /// latency and the result; exits with failure when one does not answer well.
+    Check(NetworksArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NetworksArgs {
+    /// Configuration file (TOML); defaults to `$CAJERO_CONFIG`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn env(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
+pub async fn run(command: NetworksCommand) -> anyhow::Result<()> {
+    match command {
+        NetworksCommand::List(args) => list(&args),
+        NetworksCommand::Check(args) => check(&args).await,
+    }
+}
+
+fn load(args: &NetworksArgs) -> anyhow::Result<Config> {
+    Config::load(args.config.as_deref(), Overrides::default()).context("loading the configuration")
+}
+
+fn list(args: &NetworksArgs) -> anyhow::Result<()> {
+    let config = load(args)?;
+    let entries: Vec<serde_json::Value> = config
+        .networks
+        .iter()
+        .map(|e| {
+            let sources: serde_json::Map<String, serde_json::Value> = e
+                .sources(&env)
+                .into_iter()
+                .map(|(key, source)| (key.to_string(), json!(source.as_str())))
+                .collect();
+            json!({
+                "name": e.name(),
+                "kind": e.kind.as_str(),
+                "mode": cajero_domain::merchant::Mode::from(e.mode).as_str(),
+                "base_url": e.base_url,
+                "priority": e.priority,
+                "collections": e.collections,
+                "payouts": e.payouts,
+                "collection_limits": e.limits(cajero_server::network_config::OrderKind::Collection).map(|r| r.to_string()),
+                "payout_limits": e.limits(cajero_server::network_config::OrderKind::Payout).map(|r| r.to_string()),
+                "credentials": sources,
+            })
+        })
+        .collect();
+    print(args.json, &json!(entries), || {
+        if entries.is_empty() {
+            return "no [[networks]] configured: live mode has no network (test mode uses the simulator)".into();
+        }
+        let mut lines = Vec::new();
+        for e in &entries {
+            let served = |v: &serde_json::Value| match v.as_array() {
+                Some(list) => list
+                    .iter()
+                    .filter_map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None => "all it serves".into(),
+            };
+            lines.push(format!(
+                "{} ({}, {}) priority {} at {}",
+                e["name"].as_str().unwrap_or_default(),
+                e["kind"].as_str().unwrap_or_default(),
+                e["mode"].as_str().unwrap_or_default(),
+                e["priority"],
+                e["base_url"].as_str().unwrap_or_default(),
+            ));
+            lines.push(format!("  pay-ins at: {}", served(&e["collections"])));
+            lines.push(format!("  payouts at: {}", served(&e["payouts"])));
+            for (what, key) in [
+                ("pay-in limits", "collection_limits"),
+                ("payout limits", "payout_limits"),
+            ] {
+                if let Some(limits) = e[key].as_str() {
+                    lines.push(format!("  {what}: {limits}"));
+                }
+            }
+            if let Some(credentials) = e["credentials"].as_object() {
+                let text: Vec<String> = credentials
+                    .iter()
+                    .map(|(k, v)| format!("{k} from {}", v.as_str().unwrap_or_default()))
+                    .collect();
+                lines.push(format!("  credentials: {}", text.join(", ")));
+            }
+        }
+        lines.join("\n")
+    });
+    Ok(())
+}
+
+async fn check(args: &NetworksArgs) -> anyhow::Result<()> {
+    let config = load(args)?;
+    let public_url = config.public_url();
+    let mut networks = match &config.simulator {
+        Some(sim) => {
+            Networks::simulator(&sim.url, &sim.merchant_id, sim.secret.expose(), &public_url)?
+        }
+        None => Networks::default(),
+    };
+    networks = networks.with_configured(&config.networks, &public_url, &env)?;
+    let reports = networks.check().await;
+    let value: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.route,
+                "mode": r.mode.as_str(),
+                "networks": r.networks,
+                "ok": r.result.is_ok(),
+                "error": r.result.as_ref().err(),
+                "latency_ms": r.latency_ms,
+            })
+        })
+        .collect();
+    print(args.json, &json!(value), || {
+        if reports.is_empty() {
+            return "no network configured to check".into();
+        }
+        reports
+            .iter()
+            .map(|r| {
+                let verdict = match &r.result {
+                    Ok(()) => "ok".to_string(),
+                    Err(e) => format!("FAILED: {e}"),
+                };
+                format!(
+                    "{} ({}; {}): {verdict} in {} ms",
+                    r.route,
+                    r.mode.as_str(),
+                    r.networks.join(", "),
+                    r.latency_ms
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let failed = reports.iter().filter(|r| r.result.is_err()).count();
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} networks did not answer well", reports.len());
+    }
+    Ok(())
+}
