@@ -816,3 +816,7 @@ async fn sales_report(State(sim): State<Arc<Sim>>, bytes: Bytes) -> Response {
         Err(response) => response,
     }
 }
+
+#[cfg(test)]
+#[path = "payu_tests.rs"]
+mod tests;
