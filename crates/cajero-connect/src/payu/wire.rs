@@ -240,6 +240,52 @@ fn protocol(what: &str) -> ConnectError {
     ConnectError::Protocol(what.into())
 }
 
+/// The answer's JSON when its envelope says `SUCCESS`; PayU's refusal otherwise.
+fn successful(body: &[u8]) -> Result<Value, ConnectError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| ConnectError::Protocol(format!("answer: {e}")))?;
+    let envelope: Envelope = serde_json::from_value(value.clone())
+        .map_err(|e| ConnectError::Protocol(format!("answer: {e}")))?;
+    envelope_error(&envelope).map_or(Ok(value), Err)
+}
+
+/// What a voucher's order is made of, wherever PayU reported it.
+struct Voucher<'a> {
+    order_id: String,
+    reference: String,
+    method: &'a CashMethod,
+    status: NetworkStatus,
+    amount: Amount,
+    /// The transaction's `extraParameters` (payment code, barcode).
+    extra: &'a Value,
+    expires_at: Timestamp,
+    paid_at: Option<Timestamp>,
+}
+
+impl Voucher<'_> {
+    fn into_order(self) -> NetworkOrder {
+        NetworkOrder {
+            kind: OrderKind::Collection,
+            // In PayU's examples REFERENCE (the payment code) equals the order id.
+            code: self
+                .extra
+                .get("REFERENCE")
+                .and_then(id_text)
+                .unwrap_or_else(|| self.order_id.clone()),
+            network_order_id: self.order_id,
+            reference: self.reference,
+            network: self.method.network.into(),
+            status: self.status,
+            amount: self.amount,
+            agreement_code: None,
+            barcode_data: self.extra.get("BAR_CODE").and_then(id_text),
+            expires_at: self.expires_at,
+            paid_at: self.paid_at,
+            paid_counter_id: None,
+        }
+    }
+}
+
 /// Reads the answer to `SUBMIT_TRANSACTION` for our `request` at `method`: a `PENDING`
 /// transaction becomes the voucher; any other state a refusal named after its
 /// `responseCode`.
@@ -248,13 +294,7 @@ pub fn parse_submit(
     method: &CashMethod,
     request: &CreateVoucher,
 ) -> Result<NetworkOrder, ConnectError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| ConnectError::Protocol(format!("answer: {e}")))?;
-    let envelope: Envelope = serde_json::from_value(value.clone())
-        .map_err(|e| ConnectError::Protocol(format!("answer: {e}")))?;
-    if let Some(error) = envelope_error(&envelope) {
-        return Err(error);
-    }
+    let value = successful(body)?;
     let response = value
         .get("transactionResponse")
         .filter(|v| !v.is_null())
@@ -287,35 +327,23 @@ pub fn parse_submit(
         .get("EXPIRATION_DATE")
         .and_then(instant)
         .ok_or_else(|| protocol("no extraParameters.EXPIRATION_DATE"))?;
-    Ok(NetworkOrder {
-        kind: OrderKind::Collection,
-        code: extra
-            .get("REFERENCE")
-            .and_then(id_text)
-            .unwrap_or_else(|| order_id.clone()),
-        network_order_id: order_id,
+    Ok(Voucher {
+        order_id,
         reference: request.reference.clone(),
-        network: method.network.into(),
+        method,
         status,
         amount: request.amount,
-        agreement_code: None,
-        barcode_data: extra.get("BAR_CODE").and_then(id_text),
+        extra,
         expires_at,
         paid_at: None,
-        paid_counter_id: None,
-    })
+    }
+    .into_order())
 }
 
 /// Reads the answer to `ORDER_DETAIL` (`payload` an order) or `ORDER_DETAIL_BY_REFERENCE_CODE`
 /// (`payload` a list of orders): no order is [`ConnectError::NotFound`].
 pub fn parse_order_detail(body: &[u8]) -> Result<NetworkOrder, ConnectError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| ConnectError::Protocol(format!("answer: {e}")))?;
-    let envelope: Envelope = serde_json::from_value(value.clone())
-        .map_err(|e| ConnectError::Protocol(format!("answer: {e}")))?;
-    if let Some(error) = envelope_error(&envelope) {
-        return Err(error);
-    }
+    let value = successful(body)?;
     let payload = value.pointer("/result/payload").unwrap_or(&Value::Null);
     let order = match payload {
         Value::Null => return Err(ConnectError::NotFound),
@@ -399,28 +427,20 @@ fn order_from(order: &Value) -> Result<NetworkOrder, ConnectError> {
     let paid_at = (status == NetworkStatus::Paid)
         .then(|| response.get("operationDate").and_then(instant))
         .flatten();
-    Ok(NetworkOrder {
-        kind: OrderKind::Collection,
-        code: extra
-            .get("REFERENCE")
-            .and_then(id_text)
-            .unwrap_or_else(|| order_id.clone()),
-        network_order_id: order_id,
+    Ok(Voucher {
+        order_id,
         reference: reference.into(),
-        network: method.network.into(),
+        method,
         status,
         amount,
-        agreement_code: None,
-        barcode_data: extra.get("BAR_CODE").and_then(id_text),
+        extra,
         expires_at,
         paid_at,
-        paid_counter_id: None,
-    })
+    }
+    .into_order())
 }
 
 /// Reads the answer to `PING`.
 pub fn parse_ping(body: &[u8]) -> Result<(), ConnectError> {
-    let envelope: Envelope =
-        serde_json::from_slice(body).map_err(|e| ConnectError::Protocol(format!("answer: {e}")))?;
-    envelope_error(&envelope).map_or(Ok(()), Err)
+    successful(body).map(|_| ())
 }

@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use cajero_connect::payu::{PayuConfig, PayuConnector, PayuContact};
-use cajero_connect::sim::{SimConnector, SimConnectorConfig};
+use cajero_connect::payu::{PayuConfig, PayuConnector, PayuContact, SignatureAlgorithm};
+use cajero_connect::sim::SimConnector;
 use cajero_connect::{CreateVoucher, DocumentRef, Evidence};
-use cajero_sim::config::{CallbackConfig, ClockConfig, Faults};
-use cajero_sim::dialect::payu::Credentials;
-use cajero_sim::{MerchantConfig, SimConfig, SimHandle};
+use cajero_sim::SimHandle;
+use cajero_sim::config::Faults;
+use cajero_sim::dialect::payu::{Credentials, SignatureAlgorithm as SimSignature};
 use jiff::Timestamp;
 
-use super::support::{MERCHANT, Received, SECRET, START, cop, spawn_receiver};
+use super::support::{MERCHANT, Received, START, cop, start_with};
 
 pub const PAYU_MERCHANT_ID: &str = "508029";
 pub const PAYU_ACCOUNT_ID: &str = "512321";
@@ -40,58 +40,44 @@ pub fn contact() -> PayuContact {
     }
 }
 
-/// A frozen simulator at [`START`] whose merchant has PayU credentials (confirmations signed
-/// with `signature`), with `faults`, and the connector (reading the simulator's clock) with
-/// `request_timeout_ms`.
+/// The simulator connector's fixture (a frozen simulator at [`START`](super::support::START),
+/// callbacks on flush, a receiver) with its merchant enrolled for PayU (confirmations signed with
+/// `signature`), and the PayU connector (reading the simulator's clock, its orders confirmed at
+/// the receiver through `notifyUrl`) with `request_timeout_ms`.
 pub async fn start_payu(
     faults: Faults,
     request_timeout_ms: u64,
-    signature: cajero_connect::payu::SignatureAlgorithm,
+    signature: SignatureAlgorithm,
 ) -> Payu {
-    let received = Received::default();
-    let callback_url = spawn_receiver(received.clone()).await;
-    let sim_signature = match signature {
-        cajero_connect::payu::SignatureAlgorithm::Md5 => {
-            cajero_sim::dialect::payu::SignatureAlgorithm::Md5
-        }
-        cajero_connect::payu::SignatureAlgorithm::Sha256 => {
-            cajero_sim::dialect::payu::SignatureAlgorithm::Sha256
-        }
-        cajero_connect::payu::SignatureAlgorithm::HmacSha256 => {
-            cajero_sim::dialect::payu::SignatureAlgorithm::HmacSha256
-        }
+    let fixture = start_with(faults, request_timeout_ms).await;
+    let credentials = Credentials {
+        merchant_id: PAYU_MERCHANT_ID.into(),
+        account_id: PAYU_ACCOUNT_ID.into(),
+        api_login: PAYU_API_LOGIN.into(),
+        api_key: PAYU_API_KEY.into(),
+        confirmation_signature: match signature {
+            SignatureAlgorithm::Md5 => SimSignature::Md5,
+            SignatureAlgorithm::Sha256 => SimSignature::Sha256,
+            SignatureAlgorithm::HmacSha256 => SimSignature::HmacSha256,
+        },
+        confirmation_hmac_key: Some(PAYU_HMAC_KEY.into()),
     };
-    let sim = cajero_sim::spawn(SimConfig {
-        merchants: vec![MerchantConfig {
-            id: MERCHANT.into(),
-            secret: SECRET.into(),
-            callback_url: None,
-            payu: Some(Credentials {
-                merchant_id: PAYU_MERCHANT_ID.into(),
-                account_id: PAYU_ACCOUNT_ID.into(),
-                api_login: PAYU_API_LOGIN.into(),
-                api_key: PAYU_API_KEY.into(),
-                confirmation_signature: sim_signature,
-                confirmation_hmac_key: Some(PAYU_HMAC_KEY.into()),
-            }),
-            ..MerchantConfig::demo()
-        }],
-        clock: ClockConfig {
-            start: Some(START.parse().unwrap()),
-            frozen: true,
-            ..ClockConfig::default()
-        },
-        callbacks: CallbackConfig {
-            worker: false,
-            ..CallbackConfig::default()
-        },
-        faults,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    // Enrolled for PayU; its callbacks go only where each order says (`notifyUrl`).
+    let receiver = fixture
+        .sim
+        .sim()
+        .run(move |state, _| {
+            let mut merchant = state.merchant(MERCHANT).unwrap().config.clone();
+            let receiver = merchant.callback_url.take();
+            merchant.payu = Some(credentials);
+            state.upsert_merchant(merchant);
+            receiver
+        })
+        .await
+        .unwrap();
+    let base_url = fixture.sim.base_url();
     let mut config = PayuConfig::new(
-        format!("{}/payu", sim.base_url()),
+        format!("{base_url}/payu"),
         PAYU_MERCHANT_ID,
         PAYU_ACCOUNT_ID,
         PAYU_API_LOGIN,
@@ -100,21 +86,19 @@ pub async fn start_payu(
     );
     config.test = true;
     config.request_timeout_ms = request_timeout_ms;
-    config.notification_url = Some(callback_url);
-    config.sales_report_url = Some(format!("{}/payu/reports/sales", sim.base_url()));
+    config.notification_url = receiver;
+    config.sales_report_url = Some(format!("{base_url}/payu/reports/sales"));
     config.confirmation_signature = signature;
     config.confirmation_hmac_key = Some(PAYU_HMAC_KEY.into());
     let start: Timestamp = START.parse().unwrap();
     let connector = PayuConnector::new(config)
         .unwrap()
         .with_clock(Arc::new(move || start));
-    let helpers =
-        SimConnector::new(SimConnectorConfig::new(sim.base_url(), MERCHANT, SECRET)).unwrap();
     Payu {
-        sim,
+        sim: fixture.sim,
         connector,
-        helpers,
-        received,
+        helpers: fixture.connector,
+        received: fixture.received,
     }
 }
 
