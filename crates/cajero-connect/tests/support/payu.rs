@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use cajero_connect::payu::{PayuConfig, PayuConnector, PayuContact, SignatureAlgorithm};
 use cajero_connect::sim::SimConnector;
-use cajero_connect::{CreateVoucher, DocumentRef, Evidence};
+use cajero_connect::{CreateVoucher, Evidence};
 use cajero_sim::SimHandle;
 use cajero_sim::config::Faults;
 use cajero_sim::dialect::payu::{Credentials, SignatureAlgorithm as SimSignature};
 use jiff::Timestamp;
 
-use super::support::{MERCHANT, Received, START, cop, start_with};
+use super::support::{MERCHANT, Received, START, start_with, voucher};
 
 pub const PAYU_MERCHANT_ID: &str = "508029";
 pub const PAYU_ACCOUNT_ID: &str = "512321";
@@ -102,18 +102,11 @@ pub async fn start_payu(
     }
 }
 
+/// The simulator connector tests' voucher, at `network`.
 pub fn cash_voucher(network: &str, reference: &str, amount: i64) -> CreateVoucher {
     CreateVoucher {
         network: network.into(),
-        reference: reference.into(),
-        amount: cop(amount),
-        customer_name: Some("Ana Gómez".into()),
-        customer_document: Some(DocumentRef {
-            kind: "CC".into(),
-            number: "1020304050".into(),
-        }),
-        expires_in_seconds: 72 * 3_600,
-        test_clock: None,
+        ..voucher(reference, amount)
     }
 }
 
