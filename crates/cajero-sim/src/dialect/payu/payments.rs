@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
 use super::{
-    Caller, Credentials, Refused, VALIDITY_DAYS_DEFAULT, authenticate, md5_hex, method_by_name,
-    method_by_network, order_number, states, success, transaction_id,
+    Caller, Credentials, Method, Refused, VALIDITY_DAYS_DEFAULT, authenticate, md5_hex,
+    method_by_name, method_by_network, order_number, states, success, transaction_id,
 };
 use crate::dialect::Dialect;
 use crate::engine::{CreateCollection, PartyInput, SimError, State as Engine};
@@ -41,60 +41,71 @@ struct Submit {
     expires_at: Option<Timestamp>,
 }
 
-fn read_submit(credentials: &Credentials, body: &Value) -> Result<Submit, String> {
-    let text = |pointer: &str| {
-        body.pointer(pointer)
-            .and_then(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-            .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| {
-                format!(
-                    "Invalid request format: {} is required",
-                    pointer.trim_start_matches('/').replace('/', ".")
-                )
-            })
-    };
-    let order = "/transaction/order";
-    if text(&format!("{order}/accountId"))? != credentials.account_id {
+/// The text of the field at `pointer` (a string, or a number as written), PayU's refusal when
+/// it is missing.
+fn text(body: &Value, pointer: &str) -> Result<String, String> {
+    body.pointer(pointer)
+        .and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| {
+            format!(
+                "Invalid request format: {} is required",
+                pointer.trim_start_matches('/').replace('/', ".")
+            )
+        })
+}
+
+const ORDER: &str = "/transaction/order";
+
+/// The order is the merchant's account's and signed with its key:
+/// `md5(apiKey~merchantId~referenceCode~value~currency)`, `value` as written.
+fn check_signature(credentials: &Credentials, body: &Value) -> Result<(), String> {
+    if text(body, &format!("{ORDER}/accountId"))? != credentials.account_id {
         return Err("The account does not belong to the merchant".into());
     }
-    let reference = text(&format!("{order}/referenceCode"))?;
-    let value_text = text(&format!("{order}/additionalValues/TX_VALUE/value"))?;
-    let currency = text(&format!("{order}/additionalValues/TX_VALUE/currency"))?;
-    let signature = text(&format!("{order}/signature"))?;
     let expected = md5_hex(&format!(
-        "{}~{}~{reference}~{value_text}~{currency}",
-        credentials.api_key, credentials.merchant_id
+        "{}~{}~{}~{}~{}",
+        credentials.api_key,
+        credentials.merchant_id,
+        text(body, &format!("{ORDER}/referenceCode"))?,
+        text(body, &format!("{ORDER}/additionalValues/TX_VALUE/value"))?,
+        text(body, &format!("{ORDER}/additionalValues/TX_VALUE/currency"))?,
     ));
-    if !bool::from(
-        expected
-            .as_bytes()
-            .ct_eq(signature.to_ascii_lowercase().as_bytes()),
-    ) {
-        return Err("Invalid signature".into());
+    let signature = text(body, &format!("{ORDER}/signature"))?.to_ascii_lowercase();
+    if bool::from(expected.as_bytes().ct_eq(signature.as_bytes())) {
+        Ok(())
+    } else {
+        Err("Invalid signature".into())
     }
+}
+
+/// The cash method and the amount, within PayU's limits for it.
+fn method_and_amount(body: &Value) -> Result<(&'static Method, Amount), String> {
+    let currency = text(body, &format!("{ORDER}/additionalValues/TX_VALUE/currency"))?;
     if currency != "COP" {
         return Err(format!(
             "Currency {currency} is not valid for the payment method"
         ));
     }
-    if text("/transaction/type")? != "AUTHORIZATION_AND_CAPTURE" {
+    if text(body, "/transaction/type")? != "AUTHORIZATION_AND_CAPTURE" {
         return Err("Cash payments take transaction type AUTHORIZATION_AND_CAPTURE only".into());
     }
-    if text("/transaction/paymentCountry")? != "CO" {
+    if text(body, "/transaction/paymentCountry")? != "CO" {
         return Err("Invalid paymentCountry".into());
     }
-    let payment_method = text("/transaction/paymentMethod")?;
+    let payment_method = text(body, "/transaction/paymentMethod")?;
     let method = method_by_name(&payment_method)
         .ok_or_else(|| format!("The payment method {payment_method} is not available"))?;
-    let amount = value_text
+    let value = text(body, &format!("{ORDER}/additionalValues/TX_VALUE/value"))?;
+    let amount = value
         .parse::<i64>()
         .ok()
         .and_then(|v| Amount::new(v).ok())
-        .ok_or_else(|| format!("Invalid TX_VALUE {value_text}"))?;
+        .ok_or_else(|| format!("Invalid TX_VALUE {value}"))?;
     if amount.minor() < method.amount_min || amount.minor() > method.amount_max {
         return Err(format!(
             "The value {} is outside the limits of {} ({} - {} COP)",
@@ -104,10 +115,15 @@ fn read_submit(credentials: &Credentials, body: &Value) -> Result<Submit, String
             method.amount_max
         ));
     }
-    let name = text(&format!("{order}/buyer/fullName"))
-        .or_else(|_| text("/transaction/payer/fullName"))?;
-    let number = text(&format!("{order}/buyer/dniNumber"))
-        .or_else(|_| text("/transaction/payer/dniNumber"))?;
+    Ok((method, amount))
+}
+
+/// The buyer's (else the payer's) name and document.
+fn customer(body: &Value) -> Result<PartyInput, String> {
+    let name = text(body, &format!("{ORDER}/buyer/fullName"))
+        .or_else(|_| text(body, "/transaction/payer/fullName"))?;
+    let number = text(body, &format!("{ORDER}/buyer/dniNumber"))
+        .or_else(|_| text(body, "/transaction/payer/dniNumber"))?;
     let kind = match body
         .pointer("/transaction/payer/dniType")
         .and_then(Value::as_str)
@@ -120,41 +136,49 @@ fn read_submit(credentials: &Credentials, body: &Value) -> Result<Submit, String
         Some(other) => return Err(format!("Invalid dniType {other}")),
     };
     let document = Document::parse(kind, &number).map_err(|e| format!("Invalid dniNumber: {e}"))?;
-    let expires_at = match body
+    Ok(PartyInput {
+        name: Some(name),
+        document: Some(document),
+    })
+}
+
+/// `expirationDate` (`YYYY-MM-DDTHH:MM:SS[.sss]`, UTC), if given.
+fn expiration(body: &Value) -> Result<Option<Timestamp>, String> {
+    let Some(date) = body
         .pointer("/transaction/expirationDate")
         .and_then(Value::as_str)
-    {
-        None => None,
-        Some(date) => {
-            let civil: jiff::civil::DateTime = date.parse().map_err(|_| {
-                format!("Invalid expirationDate {date}: expected YYYY-MM-DDTHH:MM:SS")
-            })?;
-            Some(
-                jiff::tz::TimeZone::UTC
-                    .to_timestamp(civil)
-                    .map_err(|_| format!("Invalid expirationDate {date}"))?,
-            )
-        }
+    else {
+        return Ok(None);
     };
+    let civil: jiff::civil::DateTime = date
+        .parse()
+        .map_err(|_| format!("Invalid expirationDate {date}: expected YYYY-MM-DDTHH:MM:SS"))?;
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(civil)
+        .map(Some)
+        .map_err(|_| format!("Invalid expirationDate {date}"))
+}
+
+/// A `SUBMIT_TRANSACTION` for cash as the engine's create, or PayU's refusal.
+fn read_submit(credentials: &Credentials, body: &Value) -> Result<Submit, String> {
+    check_signature(credentials, body)?;
+    let (method, amount) = method_and_amount(body)?;
     Ok(Submit {
         request: CreateCollection {
             network: Some(method.network.into()),
-            reference,
+            reference: text(body, &format!("{ORDER}/referenceCode"))?,
             amount,
-            currency: Some(currency),
-            customer: Some(PartyInput {
-                name: Some(name),
-                document: Some(document),
-            }),
+            currency: Some("COP".into()),
+            customer: Some(customer(body)?),
             expires_in_seconds: None,
             callback_url: body
-                .pointer(&format!("{order}/notifyUrl"))
+                .pointer(&format!("{ORDER}/notifyUrl"))
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             test_clock: None,
             dialect: Dialect::Payu,
         },
-        expires_at,
+        expires_at: expiration(body)?,
     })
 }
 
