@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use super::codes::{self, CashMethod};
 use super::signing::request_signature;
-use super::{PayuConfig, REDACTED};
-use crate::{ConnectError, CreateVoucher, NetworkOrder, NetworkStatus, OrderKind};
+use super::{PayuConfig, PayuContact, REDACTED};
+use crate::{ConnectError, CreateVoucher, DocumentRef, NetworkOrder, NetworkStatus, OrderKind};
 
 /// The only currency of PayU Colombia's cash methods.
 pub const CURRENCY: &str = "COP";
@@ -28,6 +28,37 @@ pub fn expiration_date(at: Timestamp) -> String {
 /// The `merchant` object every request carries (the API key travels in the body).
 fn merchant(config: &PayuConfig) -> Value {
     json!({"apiLogin": config.api_login, "apiKey": config.api_key})
+}
+
+/// The `buyer` and the `payer` PayU requires: the customer's name and document with the
+/// merchant's contact data (cajero has no e-mail, phone or address of its customers).
+fn people(contact: &PayuContact, name: &str, document: &DocumentRef) -> (Value, Value) {
+    let address = json!({
+        "street1": contact.street1,
+        "city": contact.city,
+        "state": contact.state,
+        "country": COUNTRY,
+        "postalCode": contact.postal_code,
+        "phone": contact.phone,
+    });
+    let buyer = json!({
+        "fullName": name,
+        "emailAddress": contact.email,
+        "contactPhone": contact.phone,
+        "dniNumber": document.number,
+        "shippingAddress": address,
+    });
+    let mut payer = json!({
+        "fullName": name,
+        "emailAddress": contact.email,
+        "contactPhone": contact.phone,
+        "dniNumber": document.number,
+        "billingAddress": address,
+    });
+    if let Some(kind) = codes::document_type(&document.kind) {
+        payer["dniType"] = json!(kind);
+    }
+    (buyer, payer)
 }
 
 /// The body of `SUBMIT_TRANSACTION` for a cash voucher, signed; `now` fixes
@@ -74,25 +105,7 @@ pub fn submit_transaction(
     let expires_at = now
         .saturating_add(jiff::SignedDuration::from_secs(request.expires_in_seconds))
         .unwrap_or(now);
-    let contact = &config.contact;
-    let address = json!({
-        "street1": contact.street1,
-        "city": contact.city,
-        "state": contact.state,
-        "country": COUNTRY,
-        "postalCode": contact.postal_code,
-        "phone": contact.phone,
-    });
-    let mut payer = json!({
-        "fullName": name,
-        "emailAddress": contact.email,
-        "contactPhone": contact.phone,
-        "dniNumber": document.number,
-        "billingAddress": address,
-    });
-    if let Some(kind) = codes::document_type(&document.kind) {
-        payer["dniType"] = json!(kind);
-    }
+    let (buyer, payer) = people(&config.contact, name, document);
     let mut order = json!({
         "accountId": config.account_id,
         "referenceCode": request.reference,
@@ -106,13 +119,7 @@ pub fn submit_transaction(
             "TX_TAX": {"value": 0, "currency": CURRENCY},
             "TX_TAX_RETURN_BASE": {"value": 0, "currency": CURRENCY},
         },
-        "buyer": {
-            "fullName": name,
-            "emailAddress": contact.email,
-            "contactPhone": contact.phone,
-            "dniNumber": document.number,
-            "shippingAddress": address,
-        },
+        "buyer": buyer,
     });
     if let Some(url) = &config.notification_url {
         order["notifyUrl"] = json!(url);
@@ -128,7 +135,7 @@ pub fn submit_transaction(
             "paymentMethod": method.payment_method,
             "expirationDate": expiration_date(expires_at),
             "paymentCountry": COUNTRY,
-            "ipAddress": contact.ip_address,
+            "ipAddress": config.contact.ip_address,
         },
         "test": config.test,
     }))
@@ -173,19 +180,12 @@ fn id_text(value: &Value) -> Option<String> {
 /// Whole pesos from a JSON amount (`65000`, `65000.0`, `"65000.00"`): a fraction other than
 /// zero is refused (we only ever ask for whole pesos).
 pub fn pesos(value: &Value) -> Option<Amount> {
-    let whole = match value {
-        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => i,
-            // Only an exact integer is taken; the float is never used as money.
-            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => {
-                format!("{f:.0}").parse().ok()?
-            }
-            _ => return None,
-        },
-        Value::String(s) => return pesos_text(s),
-        _ => return None,
-    };
-    Amount::new(whole).ok()
+    match value {
+        // As written (`6000`, `6000.0`): read as decimal text, never as a float.
+        Value::Number(n) => pesos_text(&n.to_string()),
+        Value::String(s) => pesos_text(s),
+        _ => None,
+    }
 }
 
 /// Whole pesos from decimal text (`65000`, `65000.00`); `None` for a fraction other than 0.
