@@ -244,3 +244,39 @@ async fn a_create_whose_answer_never_comes_is_found_by_reference_and_made_once()
     );
     assert_eq!(f.orders_under("pi_payu_6").await, 1);
 }
+
+#[tokio::test]
+async fn a_confirmation_delivered_twice_has_one_id() {
+    // PayU retries a confirmation until it gets a 200; the simulator delivers this one twice.
+    let faults = Faults {
+        callback_duplicate_bps: 10_000,
+        ..Faults::default()
+    };
+    let f = start_payu(faults, 10_000, SignatureAlgorithm::Sha256).await;
+    let order = f
+        .connector
+        .create_voucher(&cash_voucher("efecty", "pi_payu_7", 45_000))
+        .await
+        .result
+        .unwrap();
+    assert!(
+        f.helpers
+            .pay(COUNTER, &order.code, cop(45_000))
+            .await
+            .unwrap()
+            .approved
+    );
+    f.helpers.flush_callbacks(true).await.unwrap();
+    let received = f.flushed().await;
+    assert_eq!(received.len(), 2, "delivered twice");
+    let ids: Vec<String> = received
+        .iter()
+        .map(|(headers, body)| {
+            f.connector
+                .verify_callback(headers, body, Timestamp::now())
+                .unwrap()
+                .id
+        })
+        .collect();
+    assert_eq!(ids[0], ids[1]);
+}
