@@ -450,11 +450,12 @@ impl Connector for PayuConnector {
                     return Exchange::new(Err(error), Vec::new());
                 }
             };
-            let body = wire::query(
-                &self.config,
-                "SALES_REPORT",
-                Some(json!({"date": date, "accountId": self.config.account_id})),
-            );
+            // Not a PayU endpoint: the API key is never sent there, only the login.
+            let body = json!({
+                "command": "SALES_REPORT",
+                "merchant": {"apiLogin": self.config.api_login},
+                "details": {"date": date, "accountId": self.config.account_id},
+            });
             let (reply, evidence) = self.post("SALES_REPORT", url, &body).await;
             Exchange::new(reply.map(|r| r.body), vec![evidence])
         })

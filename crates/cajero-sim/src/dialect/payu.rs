@@ -7,7 +7,7 @@
 //! - `POST /payu/reports-api/4.0/service.cgi`: `ORDER_DETAIL`, `ORDER_DETAIL_BY_REFERENCE_CODE`
 //!   and `PING`.
 //! - `POST /payu/reports/sales`: the day's Sales Report as CSV (PayU offers it in its module
-//!   only; this path is the simulator's, with the same credentials in the body).
+//!   only; this path is the simulator's, and takes the API login without the key).
 //!
 //! Requests authenticate as PayU's do: `merchant.apiLogin` and `merchant.apiKey` in the body
 //! name the merchant (the one whose `[merchants.payu]` matches), and a create carries
@@ -357,23 +357,37 @@ struct Caller {
     credentials: Credentials,
 }
 
-/// Reads the JSON body and the merchant it authenticates as (`merchant.apiLogin` and
-/// `merchant.apiKey`), after the fault knobs' latency.
-async fn authenticate(sim: &Sim, bytes: &[u8]) -> Result<(Value, Caller), Refused> {
+/// What a request must prove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proof {
+    /// `merchant.apiLogin` and `merchant.apiKey`, as every PayU API call.
+    LoginAndKey,
+    /// `merchant.apiLogin` only: the simulator's Sales Report path, which no real PayU endpoint
+    /// stands behind, so the connector never sends the API key there.
+    LoginOnly,
+}
+
+/// Reads the JSON body and the merchant it authenticates as, after the fault knobs' latency.
+async fn authenticate(sim: &Sim, bytes: &[u8], proof: Proof) -> Result<(Value, Caller), Refused> {
     let body: Value = serde_json::from_slice(bytes)
         .map_err(|e| Refused::error(format!("Invalid request format: {e}")))?;
     let login = body.pointer("/merchant/apiLogin").and_then(Value::as_str);
     let key = body.pointer("/merchant/apiKey").and_then(Value::as_str);
-    let (Some(login), Some(key)) = (login, key) else {
-        return Err(Refused::error(
-            "Invalid request format: merchant.apiLogin and merchant.apiKey are required",
-        ));
+    let (login, key) = match (login, key, proof) {
+        (Some(login), Some(key), Proof::LoginAndKey) => (login, Some(key)),
+        (Some(login), _, Proof::LoginOnly) => (login, None),
+        _ => {
+            return Err(Refused::error(
+                "Invalid request format: merchant.apiLogin and merchant.apiKey are required",
+            ));
+        }
     };
     let (found, latency_ms) = sim
         .run(|state, _| {
             let merchant = state.merchants.values().find_map(|m| {
                 let c = m.config.payu.as_ref()?;
-                let same_key: bool = c.api_key.as_bytes().ct_eq(key.as_bytes()).into();
+                let same_key =
+                    key.is_none_or(|key| c.api_key.as_bytes().ct_eq(key.as_bytes()).into());
                 (c.api_login == login && same_key).then(|| Caller {
                     merchant_id: m.config.id.clone(),
                     credentials: c.clone(),

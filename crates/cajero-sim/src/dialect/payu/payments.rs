@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
 use super::{
-    Caller, Credentials, Method, Refused, VALIDITY_DAYS_DEFAULT, authenticate, md5_hex,
+    Caller, Credentials, Method, Proof, Refused, VALIDITY_DAYS_DEFAULT, authenticate, md5_hex,
     method_by_name, method_by_network, order_number, states, success, transaction_id,
 };
 use crate::dialect::Dialect;
@@ -24,7 +24,7 @@ use crate::sim::Sim;
 /// `POST /payu/payments-api/4.0/service.cgi`.
 pub(super) async fn handle(State(sim): State<Arc<Sim>>, bytes: Bytes) -> Response {
     let answer = async {
-        let (body, caller) = authenticate(&sim, &bytes).await?;
+        let (body, caller) = authenticate(&sim, &bytes, Proof::LoginAndKey).await?;
         match body.get("command").and_then(Value::as_str) {
             Some("PING") => Ok(success("transactionResponse", Value::Null)),
             Some("SUBMIT_TRANSACTION") => submit(&sim, &caller, &body).await,

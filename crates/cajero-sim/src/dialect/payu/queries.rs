@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::payments::extra_parameters;
 use super::{
-    Caller, Credentials, Refused, authenticate, local_text, method_by_network, order_number,
+    Caller, Credentials, Proof, Refused, authenticate, local_text, method_by_network, order_number,
     states, success, transaction_id,
 };
 use crate::dialect::Dialect;
@@ -69,7 +69,7 @@ pub(super) async fn handle(State(sim): State<Arc<Sim>>, bytes: Bytes) -> Respons
 }
 
 async fn query(sim: &Sim, bytes: &[u8]) -> Result<Response, Refused> {
-    let (body, caller) = authenticate(sim, bytes).await?;
+    let (body, caller) = authenticate(sim, bytes, Proof::LoginAndKey).await?;
     let Caller {
         merchant_id,
         credentials,
@@ -168,7 +168,7 @@ pub fn sales_report_csv(state: &Engine, merchant_id: &str, date: Date) -> Result
 /// {"date": "YYYY-MM-DD"}}`: the merchant's Sales Report of that day as CSV.
 pub(super) async fn sales_report(State(sim): State<Arc<Sim>>, bytes: Bytes) -> Response {
     let answer = async {
-        let (body, caller) = authenticate(&sim, &bytes).await?;
+        let (body, caller) = authenticate(&sim, &bytes, Proof::LoginOnly).await?;
         let date = body
             .pointer("/details/date")
             .and_then(Value::as_str)
