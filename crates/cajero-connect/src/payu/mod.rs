@@ -547,6 +547,33 @@ mod tests {
     }
 
     #[test]
+    fn a_configuration_reads_with_its_defaults() {
+        let config: PayuConfig = serde_json::from_value(serde_json::json!({
+            "base_url": BASE_URL_SANDBOX,
+            "merchant_id": "508029",
+            "account_id": "512321",
+            "api_login": "pRRXKOl8ikMmt9u",
+            "api_key": "k",
+            "confirmation_signature": "hmac_sha256",
+            "confirmation_hmac_key": "h",
+            "contact": {
+                "email": "pagos@example.co", "phone": "6015555555", "street1": "Cra 7",
+                "city": "Bogotá", "state": "Bogotá D.C."
+            }
+        }))
+        .unwrap();
+        assert_eq!(config.networks, ["efecty", "sured"]);
+        assert_eq!(
+            config.confirmation_signature,
+            SignatureAlgorithm::HmacSha256
+        );
+        assert_eq!(config.request_timeout_ms, REQUEST_TIMEOUT_MS_DEFAULT);
+        assert_eq!(config.contact.ip_address, "127.0.0.1");
+        assert!(!config.test);
+        assert!(PayuConnector::new(config).is_ok());
+    }
+
+    #[test]
     fn payouts_are_not_served() {
         let connector =
             PayuConnector::new(PayuConfig::new("http://h:1", "1", "2", "l", "k", contact()))
