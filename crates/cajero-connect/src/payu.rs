@@ -1,1 +1,0 @@
-//! PayU Latam (to be written).
