@@ -69,31 +69,72 @@ impl NetworkKind {
         }
     }
 
-    /// The credentials it needs: (key, secret?). Secrets come only from the environment or a
-    /// file.
-    pub fn credentials(self) -> &'static [(&'static str, bool)] {
+    /// The credentials it takes. Secrets come only from the environment or a file.
+    pub fn credentials(self) -> &'static [Credential] {
+        const fn c(key: &'static str, secret: bool, required: bool) -> Credential {
+            Credential {
+                key,
+                secret,
+                required,
+            }
+        }
         match self {
-            NetworkKind::Dlocal => &[("login", false), ("trans_key", true), ("secret_key", true)],
+            NetworkKind::Dlocal => &[
+                c("login", false, true),
+                c("trans_key", true, true),
+                c("secret_key", true, true),
+            ],
             NetworkKind::Payu => &[
-                ("merchant_id", false),
-                ("account_id", false),
-                ("api_login", false),
-                ("api_key", true),
+                c("merchant_id", false, true),
+                c("account_id", false, true),
+                c("api_login", false, true),
+                c("api_key", true, true),
+                // Only for confirmations signed with HMAC-SHA256.
+                c("confirmation_hmac_key", true, false),
             ],
             NetworkKind::Kushki => &[
-                ("public_merchant_id", false),
-                ("private_merchant_id", true),
-                ("webhook_secret", true),
+                c("public_merchant_id", false, true),
+                c("private_merchant_id", true, true),
+                c("webhook_secret", true, true),
             ],
-            NetworkKind::Simulator => &[("merchant_id", false), ("secret", true)],
+            NetworkKind::Simulator => &[c("merchant_id", false, true), c("secret", true, true)],
+        }
+    }
+
+    /// The settings (not credentials, never secret) it takes: (key, required?).
+    pub fn settings(self) -> &'static [(&'static str, bool)] {
+        match self {
+            // PayU requires a buyer's e-mail, phone and address on every transaction; cajero
+            // has no such data per customer, so the merchant's own are sent.
+            NetworkKind::Payu => &[
+                ("contact_email", true),
+                ("contact_phone", true),
+                ("contact_street1", true),
+                ("contact_city", true),
+                ("contact_state", true),
+                ("contact_postal_code", false),
+                ("contact_ip_address", false),
+                ("confirmation_signature", false),
+                ("sales_report_url", false),
+            ],
+            NetworkKind::Dlocal | NetworkKind::Kushki | NetworkKind::Simulator => &[],
         }
     }
 
     fn is_secret(self, key: &str) -> bool {
-        self.credentials()
-            .iter()
-            .any(|(k, secret)| *k == key && *secret)
+        self.credentials().iter().any(|c| c.key == key && c.secret)
     }
+}
+
+/// One credential a kind takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credential {
+    /// Its key (`api_key`).
+    pub key: &'static str,
+    /// Only from the environment or a file.
+    pub secret: bool,
+    /// The entry cannot be used without it.
+    pub required: bool,
 }
 
 /// Test or live, as configured.
@@ -158,6 +199,9 @@ pub struct NetworkEntry {
     /// Files holding secrets (first line), by credential key.
     #[serde(default)]
     pub secret_files: BTreeMap<String, PathBuf>,
+    /// Settings of the kind that are not credentials (PayU's `contact_*`, …).
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
     /// Total time of one exchange.
     #[serde(default)]
     pub request_timeout_ms: Option<u64>,
@@ -189,8 +233,10 @@ pub enum Source {
     Env,
     /// A file named in `secret_files`.
     File,
-    /// Nowhere.
+    /// Nowhere, and it is required.
     Missing,
+    /// Nowhere; it is optional.
+    Unset,
 }
 
 impl Source {
@@ -201,6 +247,7 @@ impl Source {
             Source::Env => "environment",
             Source::File => "file",
             Source::Missing => "MISSING",
+            Source::Unset => "not set (optional)",
         }
     }
 }
@@ -363,7 +410,29 @@ impl NetworkEntry {
                 )));
             }
         }
-        let known: Vec<&str> = self.kind.credentials().iter().map(|(k, _)| *k).collect();
+        let settings: Vec<&str> = self.kind.settings().iter().map(|(k, _)| *k).collect();
+        for key in self.settings.keys() {
+            if !settings.contains(&key.as_str()) {
+                return Err(self.error(format!(
+                    "unknown setting `{key}` for kind {} (it takes: {})",
+                    self.kind.as_str(),
+                    if settings.is_empty() {
+                        "none".to_string()
+                    } else {
+                        settings.join(", ")
+                    }
+                )));
+            }
+        }
+        for (key, required) in self.kind.settings() {
+            if *required && !self.settings.contains_key(*key) {
+                return Err(self.error(format!(
+                    "setting `{key}` is required for kind {}",
+                    self.kind.as_str()
+                )));
+            }
+        }
+        let known: Vec<&str> = self.kind.credentials().iter().map(|c| c.key).collect();
         for key in self.credentials.keys().chain(self.secret_files.keys()) {
             if !known.contains(&key.as_str()) {
                 return Err(self.error(format!(
@@ -391,17 +460,20 @@ impl NetworkEntry {
         self.kind
             .credentials()
             .iter()
-            .map(|(key, secret)| {
-                let source = if !secret && self.credentials.contains_key(*key) {
+            .map(|c| {
+                let key = c.key;
+                let source = if !c.secret && self.credentials.contains_key(key) {
                     Source::Config
                 } else if env(&self.secret_var(key)).is_some_and(|v| !v.is_empty()) {
                     Source::Env
-                } else if self.secret_files.contains_key(*key) {
+                } else if self.secret_files.contains_key(key) {
                     Source::File
-                } else {
+                } else if c.required {
                     Source::Missing
+                } else {
+                    Source::Unset
                 };
-                (*key, source)
+                (key, source)
             })
             .collect()
     }
@@ -410,7 +482,8 @@ impl NetworkEntry {
     /// from the environment or their file. A missing one names where to put it.
     pub fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Resolved, EntryError> {
         let mut values = BTreeMap::new();
-        for (key, secret) in self.kind.credentials() {
+        for credential in self.kind.credentials() {
+            let (key, secret) = (&credential.key, &credential.secret);
             let var = self.secret_var(key);
             let value = if let Some(v) = self.credentials.get(*key).filter(|_| !secret) {
                 Some(v.clone())
@@ -434,6 +507,9 @@ impl NetworkEntry {
             } else {
                 None
             };
+            if value.is_none() && !credential.required {
+                continue;
+            }
             let Some(value) = value else {
                 let hint = if *secret {
                     format!("set {var} or secret_files.{key}")

@@ -314,6 +314,7 @@ fn dlocal_entry(name: &str, base_url: &str, priority: u32, dir: &Path) -> Networ
             file("secret_key", DLOCAL_SECRET_KEY),
         ]
         .into(),
+        settings: Default::default(),
         request_timeout_ms: Some(2_000),
         connect_timeout_ms: Some(500),
     }
