@@ -1,0 +1,568 @@
+//! Kushki's wire format, as pure functions: the bodies we send (tokens and inits of cash-in and
+//! cash-out), the answers and notifications we read, and the one table from Kushki's states and
+//! error codes to ours. Nothing here does I/O, so every documented example is a unit test.
+//!
+//! Sources (summarised with links in `docs/networks.md` and the fixtures' `SOURCES.md`):
+//! cash-in token/init/status (api-docs.kushkipagos.com, "Cash In"), cash-out
+//! (docs.kushki.com/co/en/payouts/cash/cash-out), the cash-out webhook
+//! (docs.kushki.com/co/en/notifications/payment-distribution/webhook-cash-out), the cash-in
+//! webhook (docs.kushki.com/…/notifications/one-time-payments/webhook-cash-in) and the error
+//! codes for cash (docs.kushki.com/co/en/cash-payments/declined-cash-transaction).
+
+use cajero_domain::money::Amount;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::Serialize;
+use serde_json::{Map, Number, Value};
+
+use crate::{ConnectError, NetworkOrder, NetworkStatus, OrderKind};
+
+/// The cash network a Kushki order is at when nothing says otherwise: Efecty is where Kushki
+/// both collects and pays out in Colombia.
+pub const DEFAULT_NETWORK: &str = "efecty";
+
+/// The metadata key our reference travels under (Kushki's `metadata` is free-form and comes
+/// back in the status answer and in the webhook).
+pub const METADATA_REFERENCE: &str = "reference";
+/// The metadata key of the cash network the order was asked for.
+pub const METADATA_NETWORK: &str = "network";
+
+/// Kushki's `expirationDate` format: `YYYY-MM-DD HH:mm:ss`, in UTC (D20).
+const EXPIRATION_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// The webhook events we subscribe every order to (the documented cash states).
+pub const WEBHOOK_EVENTS: [&str; 3] = [
+    "approvedTransaction",
+    "declinedTransaction",
+    "expiredTransaction",
+];
+
+/// Every state Kushki documents for cash-in and cash-out, and what it means for a voucher and
+/// for a pick-up. The one table; `docs/networks.md` carries a copy checked by a test.
+///
+/// `declinedTransaction` closes an order unpaid by the gateway's decision (sandbox identification
+/// `1000000000`, a processor refusal): our nearest state is `Canceled` (closed, not by time).
+pub const STATUS_TABLE: &[(&str, NetworkStatus, NetworkStatus)] = &[
+    (
+        "initializedTransaction",
+        NetworkStatus::Pending,
+        NetworkStatus::Available,
+    ),
+    (
+        "approvedTransaction",
+        NetworkStatus::Paid,
+        NetworkStatus::Paid,
+    ),
+    (
+        "expiredTransaction",
+        NetworkStatus::Expired,
+        NetworkStatus::Expired,
+    ),
+    (
+        "declinedTransaction",
+        NetworkStatus::Canceled,
+        NetworkStatus::Canceled,
+    ),
+];
+
+/// Our status for Kushki's `state` of an order of `kind`; [`NetworkStatus::Unrecognized`] for
+/// anything the table does not list (never guessed).
+pub fn status_of(kind: OrderKind, state: &str) -> NetworkStatus {
+    STATUS_TABLE.iter().find(|(s, _, _)| *s == state).map_or(
+        NetworkStatus::Unrecognized,
+        |(_, collection, payout)| match kind {
+            OrderKind::Collection => *collection,
+            OrderKind::Payout => *payout,
+        },
+    )
+}
+
+/// What one of Kushki's documented error codes means to us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorMeaning {
+    /// A refusal for good, under our stable snake_case code.
+    Rejected(&'static str),
+    /// No such charge or ticket.
+    NotFound,
+    /// The charge is no longer in a state that allows it (paid, deleted, expired).
+    NotCancelable,
+    /// Kushki's own or a third party's failure: nothing to conclude, try later.
+    Unavailable,
+}
+
+/// Every documented cash error code (`code` of the error body), its documented meaning, and
+/// ours. C001–C017 are the cash-payments table (declined-cash-transaction); C009, C021 and C024
+/// are the cash-out ones (payouts/cash/cash-out, gateway-apis.md D32).
+pub const ERROR_TABLE: &[(&str, &str, ErrorMeaning)] = &[
+    (
+        "C001",
+        "Invalid request body",
+        ErrorMeaning::Rejected("invalid_request"),
+    ),
+    (
+        "C002",
+        "An unexpected error has occurred",
+        ErrorMeaning::Unavailable,
+    ),
+    (
+        "C003",
+        "Invalid token",
+        ErrorMeaning::Rejected("invalid_token"),
+    ),
+    (
+        "C004",
+        "Invalid merchant ID",
+        ErrorMeaning::Rejected("invalid_credentials"),
+    ),
+    ("C005", "Invalid transaction ID", ErrorMeaning::NotFound),
+    (
+        "C006",
+        "Invalid transaction amount",
+        ErrorMeaning::Rejected("invalid_amount"),
+    ),
+    (
+        "C007",
+        "Pin submitted does not exist",
+        ErrorMeaning::NotFound,
+    ),
+    (
+        "C008",
+        "Transaction is in an invalid status",
+        ErrorMeaning::NotCancelable,
+    ),
+    (
+        "C009",
+        "Insufficient funds",
+        ErrorMeaning::Rejected("insufficient_funds_at_network"),
+    ),
+    (
+        "C010",
+        "Third party integration error",
+        ErrorMeaning::Unavailable,
+    ),
+    (
+        "C011",
+        "Error. No attachments in the email",
+        ErrorMeaning::Rejected("email_not_sent"),
+    ),
+    (
+        "C012",
+        "Invalid transaction status",
+        ErrorMeaning::NotCancelable,
+    ),
+    (
+        "C017",
+        "The expiration date is not valid",
+        ErrorMeaning::Rejected("invalid_expiration"),
+    ),
+    ("C021", "Invalid ticket number", ErrorMeaning::NotFound),
+    (
+        "C024",
+        "No initial balance",
+        ErrorMeaning::Rejected("no_payout_balance"),
+    ),
+];
+
+/// What Kushki's error `code` means, if it is documented.
+pub fn error_meaning(code: &str) -> Option<ErrorMeaning> {
+    ERROR_TABLE
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, _, meaning)| *meaning)
+}
+
+/// An answer other than success, as a [`ConnectError`]: the documented `code` through
+/// [`ERROR_TABLE`]; then by HTTP status (404 → `NotFound`, 504 → `Timeout`, other 5xx →
+/// `Unavailable`); an undocumented code → `Protocol` with the code (never guessed as a refusal).
+pub fn error_from(status: u16, body: &[u8]) -> ConnectError {
+    let parsed: Option<(String, String)> =
+        serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+            let code = v.get("code")?.as_str()?.to_owned();
+            let message = v
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            Some((code, message))
+        });
+    if status == 504 {
+        return ConnectError::Timeout;
+    }
+    if let Some((code, message)) = parsed {
+        return match error_meaning(&code) {
+            Some(ErrorMeaning::Rejected(ours)) => ConnectError::Rejected {
+                code: ours.to_owned(),
+                message: format!("{code}: {message}"),
+            },
+            Some(ErrorMeaning::NotFound) => ConnectError::NotFound,
+            Some(ErrorMeaning::NotCancelable) => ConnectError::NotCancelable,
+            Some(ErrorMeaning::Unavailable) => {
+                ConnectError::Unavailable(format!("HTTP {status}: {code}: {message}"))
+            }
+            None if status >= 500 => {
+                ConnectError::Unavailable(format!("HTTP {status}: {code}: {message}"))
+            }
+            None => ConnectError::Protocol(format!(
+                "HTTP {status}: undocumented Kushki error {code}: {message}"
+            )),
+        };
+    }
+    match status {
+        404 => ConnectError::NotFound,
+        500..=599 => ConnectError::Unavailable(format!("HTTP {status}")),
+        _ => ConnectError::Protocol(format!("HTTP {status} without a Kushki error body")),
+    }
+}
+
+/// `expirationDate` for an instant: UTC, whole seconds.
+pub fn expiration_date(at: Timestamp) -> String {
+    at.to_zoned_datetime(TimeZone::UTC)
+        .strftime(EXPIRATION_FORMAT)
+        .to_string()
+}
+
+/// The instant of an `expirationDate` (UTC).
+pub fn parse_expiration_date(text: &str) -> Option<Timestamp> {
+    jiff::civil::DateTime::strptime(EXPIRATION_FORMAT, text)
+        .ok()?
+        .to_zoned_datetime(TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
+}
+
+/// Splits a full name into Kushki's `name` and `lastName`. Colombians usually carry one or two
+/// given names and two surnames: one word is both (Kushki wants both non-empty); two words are
+/// name and surname; three are one given name and two surnames ("Ana María Gómez" is read as
+/// "Ana" + "María Gómez" — ambiguous either way, and the cashier checks the document, not the
+/// split); four or more are two given names and the rest.
+pub fn split_name(full: &str) -> (String, String) {
+    let words: Vec<&str> = full.split_whitespace().collect();
+    let given = match words.len() {
+        0 => return (String::new(), String::new()),
+        1 => return (words.join(" "), words.join(" ")),
+        2 | 3 => 1,
+        _ => 2,
+    };
+    let (first, rest) = words.split_at(given);
+    (first.join(" "), rest.join(" "))
+}
+
+/// Kushki's `documentType` for ours: Kushki lists CC, NIT, CE, TI and PP (passport, our `PA`);
+/// PPT and PEP are not in its list and are refused up front.
+pub fn document_type(ours: &str) -> Result<&'static str, ConnectError> {
+    match ours {
+        "CC" => Ok("CC"),
+        "CE" => Ok("CE"),
+        "TI" => Ok("TI"),
+        "NIT" => Ok("NIT"),
+        "PA" | "PASS" | "PP" => Ok("PP"),
+        other => Err(ConnectError::Rejected {
+            code: "document_type_not_supported".into(),
+            message: format!("Kushki takes CC, CE, TI, NIT and PP documents, not {other}"),
+        }),
+    }
+}
+
+/// `amount` of an init: everything in `subtotalIva0` (cash collections and pick-ups carry no
+/// VAT of their own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AmountWire {
+    /// Taxed base.
+    pub subtotal_iva: i64,
+    /// Untaxed base: the whole amount.
+    pub subtotal_iva0: i64,
+    /// VAT.
+    pub iva: i64,
+}
+
+impl AmountWire {
+    /// The whole amount untaxed.
+    pub fn untaxed(amount: Amount) -> AmountWire {
+        AmountWire {
+            subtotal_iva: 0,
+            subtotal_iva0: amount.minor(),
+            iva: 0,
+        }
+    }
+}
+
+/// One webhook subscription of an init.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WebhookWire {
+    /// The states notified.
+    pub events: Vec<&'static str>,
+    /// Where.
+    pub urls: Vec<String>,
+    /// Extra headers Kushki adds (none).
+    pub headers: Vec<Value>,
+}
+
+/// `webhooks` of an init: our notification URL for every documented state, if we have one.
+pub fn webhooks(notification_url: Option<&str>) -> Option<Vec<WebhookWire>> {
+    notification_url.map(|url| {
+        vec![WebhookWire {
+            events: WEBHOOK_EVENTS.to_vec(),
+            urls: vec![url.to_owned()],
+            headers: Vec::new(),
+        }]
+    })
+}
+
+/// `POST /cash/v1/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CashInTokenBody {
+    /// Given names.
+    pub name: String,
+    /// Surnames.
+    pub last_name: String,
+    /// Document number.
+    pub identification: String,
+    /// `CC`, `NIT`, `CE`, `TI`, `PP`.
+    pub document_type: &'static str,
+    /// Whole pesos.
+    pub total_amount: i64,
+    /// `COP`.
+    pub currency: &'static str,
+    /// The payer's email, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// `POST /payouts/cash/v1/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CashOutTokenBody {
+    /// Given names.
+    pub name: String,
+    /// Surnames.
+    pub last_name: String,
+    /// `CC`, `NIT`, `CE`, `TI`, `PP`.
+    pub document_type: &'static str,
+    /// Digits only.
+    pub document_number: String,
+    /// A contact email (ours: Kushki requires one and cajero does not ask beneficiaries).
+    pub email: String,
+    /// Whole pesos.
+    pub total_amount: i64,
+    /// `COP`.
+    pub currency: &'static str,
+    /// A contact phone (ours, as the email).
+    pub phone_number: String,
+}
+
+/// `POST /cash/v1/charges/init` and `POST /payouts/cash/v1/init`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InitBody {
+    /// The token of the first step.
+    pub token: String,
+    /// The amount, split as Kushki wants it.
+    pub amount: AmountWire,
+    /// `YYYY-MM-DD HH:mm:ss`, UTC.
+    pub expiration_date: String,
+    /// Our reference and the cash network.
+    pub metadata: Map<String, Value>,
+    /// Where Kushki notifies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<Vec<WebhookWire>>,
+}
+
+/// The metadata of an init: our reference and the cash network.
+pub fn metadata(reference: &str, network: &str) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert(
+        METADATA_REFERENCE.into(),
+        Value::String(reference.to_owned()),
+    );
+    map.insert(METADATA_NETWORK.into(), Value::String(network.to_owned()));
+    map
+}
+
+/// Whole pesos of a JSON number: an integer, or a decimal whose fraction is all zeros
+/// (`50000.0`). A fraction of a peso is refused, never rounded.
+pub fn pesos(n: &Number) -> Result<Amount, String> {
+    let whole = match n.as_i64() {
+        Some(i) => i,
+        None => {
+            let text = n.to_string();
+            let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+            if frac.is_empty() || !frac.bytes().all(|b| b == b'0') {
+                return Err(format!("{text} is not a whole number of pesos"));
+            }
+            int.parse()
+                .map_err(|_| format!("{text} is not a whole number of pesos"))?
+        }
+    };
+    Amount::new(whole).map_err(|e| format!("{whole}: {e}"))
+}
+
+/// A field of a JSON object as text (strings, or numbers written as text).
+fn text(v: &Value, field: &str) -> Option<String> {
+    match v.get(field)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn missing(field: &str) -> String {
+    format!("{field} missing or not a string")
+}
+
+/// Unix milliseconds (Kushki's `created`, `expiration`, `completedAt`) as an instant.
+fn millis(v: &Value, field: &str) -> Result<Option<Timestamp>, String> {
+    match v.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+            .map(Some)
+            .ok_or_else(|| format!("{field}: {n} is not Unix milliseconds")),
+        Some(other) => Err(format!("{field}: {other} is not Unix milliseconds")),
+    }
+}
+
+/// The total of an answer: `totalAmount`, else the sum of `amount`'s parts.
+fn total(v: &Value) -> Result<Amount, String> {
+    if let Some(Value::Number(n)) = v.get("totalAmount") {
+        return pesos(n).map_err(|e| format!("totalAmount: {e}"));
+    }
+    let parts = v
+        .get("amount")
+        .ok_or_else(|| "totalAmount and amount missing".to_owned())?;
+    let mut sum = 0i64;
+    for part in ["subtotalIva", "subtotalIva0", "iva"] {
+        if let Some(Value::Number(n)) = parts.get(part) {
+            let a = pesos(n).map_err(|e| format!("amount.{part}: {e}"))?;
+            sum = sum
+                .checked_add(a.minor())
+                .ok_or_else(|| "amount overflows".to_owned())?;
+        }
+    }
+    Amount::new(sum).map_err(|e| format!("amount: {e}"))
+}
+
+/// The agreement ("convenio") number for Efecty in an init answer's `agreementDetails`. Kushki
+/// documents that it lists one per store (gateway-apis.md D20) without fixing the shape; both an
+/// array of `{name|store, agreementNumber}` and a map keyed by store are read.
+pub fn efecty_agreement(answer: &Value) -> Option<String> {
+    let details = answer.get("agreementDetails")?;
+    let is_efecty = |s: &str| s.to_ascii_lowercase().contains("efecty");
+    match details {
+        Value::Array(items) => items.iter().find_map(|item| {
+            let store = text(item, "name").or_else(|| text(item, "store"))?;
+            is_efecty(&store)
+                .then(|| text(item, "agreementNumber"))
+                .flatten()
+        }),
+        Value::Object(map) => map
+            .iter()
+            .find(|(k, _)| is_efecty(k))
+            .and_then(|(_, v)| text(v, "agreementNumber")),
+        _ => None,
+    }
+}
+
+/// What we asked for, to complete an init answer (which does not repeat it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked<'a> {
+    /// Voucher or pick-up.
+    pub kind: OrderKind,
+    /// The cash network.
+    pub network: &'a str,
+    /// Our reference.
+    pub reference: &'a str,
+    /// Whole pesos.
+    pub amount: Amount,
+    /// The `expirationDate` sent.
+    pub expires_at: Timestamp,
+}
+
+/// An init answer (`{pin, ticketNumber, pdfUrl, …}`) as the open order it created.
+pub fn order_from_init(answer: &[u8], asked: &Asked<'_>) -> Result<NetworkOrder, ConnectError> {
+    let v: Value = serde_json::from_slice(answer)
+        .map_err(|e| ConnectError::Protocol(format!("init answer: {e}")))?;
+    let field = |f: &str| text(&v, f).ok_or_else(|| ConnectError::Protocol(missing(f)));
+    let pin = field("pin")?;
+    let ticket = field("ticketNumber")?;
+    let (status, agreement_code, barcode_data) = match asked.kind {
+        OrderKind::Collection => (
+            NetworkStatus::Pending,
+            efecty_agreement(&v),
+            text(&v, "getPinBarCode"),
+        ),
+        OrderKind::Payout => (NetworkStatus::Available, None, None),
+    };
+    Ok(NetworkOrder {
+        kind: asked.kind,
+        network_order_id: ticket,
+        reference: asked.reference.to_owned(),
+        network: asked.network.to_owned(),
+        status,
+        amount: asked.amount,
+        code: pin,
+        agreement_code,
+        barcode_data,
+        expires_at: asked.expires_at,
+        paid_at: None,
+        paid_counter_id: None,
+    })
+}
+
+/// A status answer or a webhook body as the order it describes. Kushki's status answer
+/// documents `status`, `completedAt` and `processorAuthorizationNumber`; the rest is read under
+/// the webhook's documented names (`ticketNumber`, `pin`, `totalAmount`/`amount`, `expiration`,
+/// `metadata`), which is an assumption for the status answer. The state is `transactionStatus`
+/// (cash-out webhook) or `status` (cash-in webhook and status answers).
+pub fn order_from_status(v: &Value, kind: OrderKind) -> Result<NetworkOrder, String> {
+    let state = text(v, "transactionStatus")
+        .or_else(|| text(v, "status"))
+        .ok_or_else(|| missing("status"))?;
+    let ticket = text(v, "ticketNumber").ok_or_else(|| missing("ticketNumber"))?;
+    let pin = text(v, "pin").ok_or_else(|| missing("pin"))?;
+    let metadata = v.get("metadata");
+    let reference = metadata
+        .and_then(|m| text(m, METADATA_REFERENCE))
+        .ok_or_else(|| missing("metadata.reference"))?;
+    let network = metadata
+        .and_then(|m| text(m, METADATA_NETWORK))
+        .unwrap_or_else(|| DEFAULT_NETWORK.to_owned());
+    let expires_at = match millis(v, "expiration")? {
+        Some(t) => t,
+        None => text(v, "expirationDate")
+            .as_deref()
+            .and_then(parse_expiration_date)
+            .ok_or_else(|| "expiration and expirationDate missing".to_owned())?,
+    };
+    let status = status_of(kind, &state);
+    let paid_at = if status == NetworkStatus::Paid {
+        millis(v, "completedAt")?
+    } else {
+        None
+    };
+    Ok(NetworkOrder {
+        kind,
+        network_order_id: ticket,
+        reference,
+        network,
+        status,
+        amount: total(v)?,
+        code: pin,
+        agreement_code: None,
+        barcode_data: None,
+        expires_at,
+        paid_at,
+        paid_counter_id: None,
+    })
+}
+
+/// The kind of a webhook body: cash-out ones carry `transactionType: "PAYOUT"`.
+pub fn webhook_kind(v: &Value) -> OrderKind {
+    if text(v, "transactionType").as_deref() == Some("PAYOUT") {
+        OrderKind::Payout
+    } else {
+        OrderKind::Collection
+    }
+}
