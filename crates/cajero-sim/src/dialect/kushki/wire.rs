@@ -396,7 +396,9 @@ pub fn init_answer(created: &Created) -> Value {
             "ticketNumber": order.id,
             "pdfUrl": pdf,
             "transactionReference": format!("sim-{}", order.id),
-            "getPinBarCode": order.barcode_data,
+            // Kushki's barcode data comes without the parentheses of the application
+            // identifiers (D20: "4150000000054244802015549183763900100009620190417").
+            "getPinBarCode": order.barcode_data.as_deref().map(|d| d.replace(['(', ')'], "")),
             "agreementDetails": [{
                 "name": order.network,
                 "agreementNumber": order.agreement_code,
