@@ -38,10 +38,7 @@ pub mod webhook;
 pub mod wire;
 
 pub use report::{COLUMNS as REPORT_COLUMNS, parse_report};
-use wire::{
-    AmountWire, Asked, CashInTokenBody, CashOutTokenBody, InitBody, document_type, expiration_date,
-    metadata, order_from_init, order_from_status, split_name, webhooks,
-};
+use wire::{Asked, order_from_init, order_from_status};
 
 /// Kushki's production API.
 pub const BASE_URL_LIVE: &str = "https://api.kushkipagos.com";
@@ -392,13 +389,7 @@ impl KushkiConnector {
             }
             Err(error) => return Exchange::new(Err(error), evidence),
         };
-        let init = InitBody {
-            token,
-            amount: AmountWire::untaxed(asked.amount),
-            expiration_date: expiration_date(asked.expires_at),
-            metadata: metadata(asked.reference, asked.network),
-            webhooks: webhooks(self.config.notification_url.as_deref()),
-        };
+        let init = wire::init_body(token, &asked, self.config.notification_url.as_deref());
         let init = match serde_json::to_vec(&init) {
             Ok(b) => b,
             Err(e) => {
@@ -474,45 +465,6 @@ impl KushkiConnector {
             .map_err(|e| ConnectError::Protocol(format!("expiry: {e}")))?;
         Timestamp::from_second(at.as_second())
             .map_err(|e| ConnectError::Protocol(format!("expiry: {e}")))
-    }
-
-    fn voucher_token(&self, request: &CreateVoucher) -> Result<Vec<u8>, ConnectError> {
-        let missing = |what: &str| ConnectError::Rejected {
-            code: "customer_details_required".into(),
-            message: format!("Kushki's cash-in token needs the customer's {what}"),
-        };
-        let name = request
-            .customer_name
-            .as_deref()
-            .ok_or_else(|| missing("name"))?;
-        let document = request
-            .customer_document
-            .as_ref()
-            .ok_or_else(|| missing("document"))?;
-        let (name, last_name) = split_name(name);
-        to_body(&CashInTokenBody {
-            name,
-            last_name,
-            identification: document.number.clone(),
-            document_type: document_type(&document.kind)?,
-            total_amount: request.amount.minor(),
-            currency: "COP",
-            email: None,
-        })
-    }
-
-    fn pickup_token(&self, request: &CreatePickup) -> Result<Vec<u8>, ConnectError> {
-        let (name, last_name) = split_name(&request.beneficiary_name);
-        to_body(&CashOutTokenBody {
-            name,
-            last_name,
-            document_type: document_type(&request.beneficiary_document.kind)?,
-            document_number: request.beneficiary_document.number.clone(),
-            email: self.config.payout_contact_email.clone(),
-            total_amount: request.amount.minor(),
-            currency: "COP",
-            phone_number: self.config.payout_contact_phone.clone(),
-        })
     }
 }
 
@@ -630,7 +582,8 @@ impl Connector for KushkiConnector {
                 amount: request.amount,
                 expires_at,
             };
-            self.create(kind, self.voucher_token(&request), asked).await
+            let token = wire::cash_in_token_body(&request).and_then(|b| to_body(&b));
+            self.create(kind, token, asked).await
         })
     }
 
@@ -654,7 +607,13 @@ impl Connector for KushkiConnector {
                 amount: request.amount,
                 expires_at,
             };
-            self.create(kind, self.pickup_token(&request), asked).await
+            let token = wire::cash_out_token_body(
+                &request,
+                &self.config.payout_contact_email,
+                &self.config.payout_contact_phone,
+            )
+            .and_then(|b| to_body(&b));
+            self.create(kind, token, asked).await
         })
     }
 

@@ -15,7 +15,7 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
-use crate::{ConnectError, NetworkOrder, NetworkStatus, OrderKind};
+use crate::{ConnectError, CreatePickup, CreateVoucher, NetworkOrder, NetworkStatus, OrderKind};
 
 /// The cash network a Kushki order is at when nothing says otherwise: Efecty is where Kushki
 /// both collects and pays out in Colombia.
@@ -564,5 +564,63 @@ pub fn webhook_kind(v: &Value) -> OrderKind {
         OrderKind::Payout
     } else {
         OrderKind::Collection
+    }
+}
+
+/// The cash-in token of a voucher: the customer's name (split) and document are required by
+/// Kushki, so a voucher without them is refused up front (`customer_details_required`).
+pub fn cash_in_token_body(request: &CreateVoucher) -> Result<CashInTokenBody, ConnectError> {
+    let missing = |what: &str| ConnectError::Rejected {
+        code: "customer_details_required".into(),
+        message: format!("Kushki's cash-in token needs the customer's {what}"),
+    };
+    let name = request
+        .customer_name
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| missing("name"))?;
+    let document = request
+        .customer_document
+        .as_ref()
+        .ok_or_else(|| missing("document"))?;
+    let (name, last_name) = split_name(name);
+    Ok(CashInTokenBody {
+        name,
+        last_name,
+        identification: document.number.clone(),
+        document_type: document_type(&document.kind)?,
+        total_amount: request.amount.minor(),
+        currency: "COP",
+        email: None,
+    })
+}
+
+/// The cash-out token of a pick-up, with the merchant's contact `email` and `phone`.
+pub fn cash_out_token_body(
+    request: &CreatePickup,
+    email: &str,
+    phone: &str,
+) -> Result<CashOutTokenBody, ConnectError> {
+    let (name, last_name) = split_name(&request.beneficiary_name);
+    Ok(CashOutTokenBody {
+        name,
+        last_name,
+        document_type: document_type(&request.beneficiary_document.kind)?,
+        document_number: request.beneficiary_document.number.clone(),
+        email: email.to_owned(),
+        total_amount: request.amount.minor(),
+        currency: "COP",
+        phone_number: phone.to_owned(),
+    })
+}
+
+/// The init of either kind for `token`.
+pub fn init_body(token: String, asked: &Asked<'_>, notification_url: Option<&str>) -> InitBody {
+    InitBody {
+        token,
+        amount: AmountWire::untaxed(asked.amount),
+        expiration_date: expiration_date(asked.expires_at),
+        metadata: metadata(asked.reference, asked.network),
+        webhooks: webhooks(notification_url),
     }
 }
