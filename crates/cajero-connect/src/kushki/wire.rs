@@ -91,8 +91,9 @@ pub enum ErrorMeaning {
 }
 
 /// Every documented cash error code (`code` of the error body), its documented meaning, and
-/// ours. C001–C017 are the cash-payments table (declined-cash-transaction); C009, C021 and C024
-/// are the cash-out ones (payouts/cash/cash-out, gateway-apis.md D32).
+/// ours. C001–C017 are the cash-payments table (declined-cash-transaction); C005, C018, C023,
+/// C040, C066 and K004 are in the cash-in API reference's examples; C009, C021 and C024 in the
+/// cash-out API reference's (gateway-apis.md D20, D32).
 pub const ERROR_TABLE: &[(&str, &str, ErrorMeaning)] = &[
     (
         "C001",
@@ -132,7 +133,7 @@ pub const ERROR_TABLE: &[(&str, &str, ErrorMeaning)] = &[
     ),
     (
         "C009",
-        "Insufficient funds",
+        "Merchant has insufficient funds",
         ErrorMeaning::Rejected("insufficient_funds_at_network"),
     ),
     (
@@ -155,11 +156,36 @@ pub const ERROR_TABLE: &[(&str, &str, ErrorMeaning)] = &[
         "The expiration date is not valid",
         ErrorMeaning::Rejected("invalid_expiration"),
     ),
+    (
+        "C018",
+        "The transaction does not exist or has been deleted",
+        ErrorMeaning::NotFound,
+    ),
     ("C021", "Invalid ticket number", ErrorMeaning::NotFound),
     (
+        "C023",
+        "Unable to update transaction",
+        ErrorMeaning::Rejected("update_refused"),
+    ),
+    (
         "C024",
-        "No initial balance",
+        "Merchant does not have an initial balance",
         ErrorMeaning::Rejected("no_payout_balance"),
+    ),
+    (
+        "C040",
+        "Merchant ID does not correspond to the credential sent",
+        ErrorMeaning::Rejected("invalid_credentials"),
+    ),
+    (
+        "C066",
+        "Credentials are not correct or do not match",
+        ErrorMeaning::Rejected("invalid_credentials"),
+    ),
+    (
+        "K004",
+        "Invalid merchant ID or credential",
+        ErrorMeaning::Rejected("invalid_credentials"),
     ),
 ];
 
@@ -444,25 +470,20 @@ fn total(v: &Value) -> Result<Amount, String> {
     Amount::new(sum).map_err(|e| format!("amount: {e}"))
 }
 
-/// The agreement ("convenio") number for Efecty in an init answer's `agreementDetails`. Kushki
-/// documents that it lists one per store (gateway-apis.md D20) without fixing the shape; both an
-/// array of `{name|store, agreementNumber}` and a map keyed by store are read.
+/// The agreement ("convenio") number for Efecty in an init answer's `agreementDetails`: a list
+/// of one-key objects, store name → `[{agreementNumber, processorName}]` (D20's example:
+/// `[{"efecty": [{"agreementNumber": "110342", "processorName": "Payvalida"}]}, …]`).
 pub fn efecty_agreement(answer: &Value) -> Option<String> {
-    let details = answer.get("agreementDetails")?;
-    let is_efecty = |s: &str| s.to_ascii_lowercase().contains("efecty");
-    match details {
-        Value::Array(items) => items.iter().find_map(|item| {
-            let store = text(item, "name").or_else(|| text(item, "store"))?;
-            is_efecty(&store)
-                .then(|| text(item, "agreementNumber"))
-                .flatten()
-        }),
-        Value::Object(map) => map
+    let details = answer
+        .get("agreementDetails")
+        .or_else(|| answer.get("details")?.get("agreementDetails"))?;
+    details.as_array()?.iter().find_map(|item| {
+        let (_, agreements) = item
+            .as_object()?
             .iter()
-            .find(|(k, _)| is_efecty(k))
-            .and_then(|(_, v)| text(v, "agreementNumber")),
-        _ => None,
-    }
+            .find(|(store, _)| store.eq_ignore_ascii_case("efecty"))?;
+        text(agreements.as_array()?.first()?, "agreementNumber")
+    })
 }
 
 /// What we asked for, to complete an init answer (which does not repeat it).
@@ -514,8 +535,9 @@ pub fn order_from_init(answer: &[u8], asked: &Asked<'_>) -> Result<NetworkOrder,
 /// A status answer or a webhook body as the order it describes. Kushki's status answer
 /// documents `status`, `completedAt` and `processorAuthorizationNumber`; the rest is read under
 /// the webhook's documented names (`ticketNumber`, `pin`, `totalAmount`/`amount`, `expiration`,
-/// `metadata`), which is an assumption for the status answer. The state is `transactionStatus`
-/// (cash-out webhook) or `status` (cash-in webhook and status answers).
+/// `metadata`), as the API reference's status examples show them. The state is
+/// `transactionStatus` (cash-out) or `status` (cash-in). `reference` is empty when the answer
+/// does not carry our `metadata.reference`.
 pub fn order_from_status(v: &Value, kind: OrderKind) -> Result<NetworkOrder, String> {
     let state = text(v, "transactionStatus")
         .or_else(|| text(v, "status"))
@@ -523,9 +545,12 @@ pub fn order_from_status(v: &Value, kind: OrderKind) -> Result<NetworkOrder, Str
     let ticket = text(v, "ticketNumber").ok_or_else(|| missing("ticketNumber"))?;
     let pin = text(v, "pin").ok_or_else(|| missing("pin"))?;
     let metadata = v.get("metadata");
+    // Kushki's documented status answers echo the init's metadata (cash-out) or show none
+    // (cash-in examples): without our reference, it is empty and the ticket number identifies
+    // the order.
     let reference = metadata
         .and_then(|m| text(m, METADATA_REFERENCE))
-        .ok_or_else(|| missing("metadata.reference"))?;
+        .unwrap_or_default();
     let network = metadata
         .and_then(|m| text(m, METADATA_NETWORK))
         .unwrap_or_else(|| DEFAULT_NETWORK.to_owned());

@@ -10,7 +10,8 @@
 //! - An init becomes the engine's `CreateCollection`/`CreatePayout` (cash-out at the engine's
 //!   `efecty` network), reference from `metadata.reference`, callbacks to `webhooks[0].urls[0]`,
 //!   validity `expirationDate` − the simulated now; the ticket number is the engine's order id.
-//! - Webhooks in Kushki's bodies (`status` for cash-in, `transactionStatus` for cash-out),
+//! - Status answers and webhooks in Kushki's bodies (`status` for cash-in, `transactionStatus`
+//!   for cash-out),
 //!   signed `X-Kushki-Signature = hex(HMAC-SHA256(webhook signature key, body + "." +
 //!   X-Kushki-Id))`, `X-Kushki-Id` the host's Unix seconds, for approved and expired orders
 //!   (Kushki notifies no deletion and no counter attempt) and declined ones.
@@ -91,12 +92,6 @@ pub fn callback_body(change: &Change<'_>) -> Option<String> {
             Value::String(change.merchant.id.clone()),
         );
         map.insert("transactionId".into(), Value::String(change.id.to_owned()));
-        if order.kind == OrderKind::Payout {
-            // The cash-out webhook names its state `transactionStatus`.
-            if let Some(state) = map.remove("status") {
-                map.insert("transactionStatus".into(), state);
-            }
-        }
     }
     Some(body.to_string())
 }
@@ -302,18 +297,22 @@ async fn cash_out_by_reference(
     status(&sim, headers, OrderKind::Payout, None, Some(reference)).await
 }
 
-/// `DELETE …/charges/{ticket}`: cancels an open charge; answers its status.
+/// `DELETE …/charges/{ticket}`: cancels an open charge. Kushki answers a cash-in delete with
+/// 201 and `{}`, a cash-out delete with 204 (D20, D32).
 async fn remove(sim: &Sim, headers: HeaderMap, kind: OrderKind, ticket: String) -> Answer {
-    let v = sim
-        .run(move |state, now| {
-            let merchant = merchant_of(state, &headers, Key::Private)?;
-            let order = state
-                .cancel(&merchant.id, kind, &ticket, now)
-                .map_err(|e| KushkiError::of(e, kind))?;
-            Ok::<_, KushkiError>(order_json(&order, &merchant))
-        })
-        .await??;
-    Ok(axum::Json(v).into_response())
+    sim.run(move |state, now| {
+        let merchant = merchant_of(state, &headers, Key::Private)?;
+        state
+            .cancel(&merchant.id, kind, &ticket, now)
+            .map_err(|e| KushkiError::of(e, kind))
+    })
+    .await??;
+    Ok(match kind {
+        OrderKind::Collection => {
+            (StatusCode::CREATED, axum::Json(serde_json::json!({}))).into_response()
+        }
+        OrderKind::Payout => StatusCode::NO_CONTENT.into_response(),
+    })
 }
 
 async fn cash_in_delete(

@@ -399,10 +399,12 @@ pub fn init_answer(created: &Created) -> Value {
             // Kushki's barcode data comes without the parentheses of the application
             // identifiers (D20: "4150000000054244802015549183763900100009620190417").
             "getPinBarCode": order.barcode_data.as_deref().map(|d| d.replace(['(', ')'], "")),
+            "agreementNumber": order.agreement_code,
             "agreementDetails": [{
-                "name": order.network,
-                "agreementNumber": order.agreement_code,
-                "processor": "Simulator",
+                order.network.as_str(): [{
+                    "agreementNumber": order.agreement_code,
+                    "processorName": "Simulator",
+                }],
             }],
         }),
         OrderKind::Payout => json!({
@@ -432,7 +434,6 @@ pub fn order_json(order: &Order, merchant: &MerchantConfig) -> Value {
     let mut v = json!({
         "ticketNumber": order.id,
         "pin": order.code,
-        "status": state_of(order.status),
         "totalAmount": order.amount.minor(),
         "amount": {"subtotalIva": 0, "subtotalIva0": order.amount.minor(), "iva": 0},
         "currency": "COP",
@@ -451,10 +452,13 @@ pub fn order_json(order: &Order, merchant: &MerchantConfig) -> Value {
         let number = Value::String(document_number);
         match order.kind {
             OrderKind::Collection => {
+                map.insert("status".into(), json!(state_of(order.status)));
                 map.insert("identification".into(), number);
                 map.insert("transactionType".into(), json!("SALE"));
             }
             OrderKind::Payout => {
+                // Kushki's cash-out names its state `transactionStatus`.
+                map.insert("transactionStatus".into(), json!(state_of(order.status)));
                 map.insert("documentNumber".into(), number);
                 map.insert("transactionType".into(), json!("PAYOUT"));
             }
