@@ -349,15 +349,23 @@ impl KushkiConnector {
         (result.map_err(|(_, e)| e), evidence)
     }
 
-    /// Token then init; the evidence of both.
+    /// Checks what Kushki would refuse, then token then init; the evidence of both. `asked`
+    /// gets its expiry here, `expires_in_seconds` from now.
     async fn create(
         &self,
-        kind: OrderKind,
+        mut asked: Asked<'_>,
+        expires_in_seconds: i64,
         token_body: Result<Vec<u8>, ConnectError>,
-        asked: Asked<'_>,
     ) -> Exchange<NetworkOrder> {
-        let token_body = match token_body {
-            Ok(b) => b,
+        let kind = asked.kind;
+        let admitted = self
+            .admissible(kind, asked.network, asked.amount, expires_in_seconds)
+            .and_then(|at| token_body.map(|body| (at, body)));
+        let token_body = match admitted {
+            Ok((at, body)) => {
+                asked.expires_at = at;
+                body
+            }
             Err(e) => return Exchange::new(Err(e), Vec::new()),
         };
         let (token_path, init_path): (&[&str], &[&str]) = match kind {
@@ -565,47 +573,27 @@ impl Connector for KushkiConnector {
     fn create_voucher(&self, request: &CreateVoucher) -> BoxFuture<'_, Exchange<NetworkOrder>> {
         let request = request.clone();
         Box::pin(async move {
-            let kind = OrderKind::Collection;
-            let expires_at = match self.admissible(
-                kind,
-                &request.network,
-                request.amount,
-                request.expires_in_seconds,
-            ) {
-                Ok(at) => at,
-                Err(e) => return Exchange::new(Err(e), Vec::new()),
-            };
             let asked = Asked {
-                kind,
+                kind: OrderKind::Collection,
                 network: &request.network,
                 reference: &request.reference,
                 amount: request.amount,
-                expires_at,
+                expires_at: Timestamp::UNIX_EPOCH,
             };
             let token = wire::cash_in_token_body(&request).and_then(|b| to_body(&b));
-            self.create(kind, token, asked).await
+            self.create(asked, request.expires_in_seconds, token).await
         })
     }
 
     fn create_pickup(&self, request: &CreatePickup) -> BoxFuture<'_, Exchange<NetworkOrder>> {
         let request = request.clone();
         Box::pin(async move {
-            let kind = OrderKind::Payout;
-            let expires_at = match self.admissible(
-                kind,
-                &request.network,
-                request.amount,
-                request.expires_in_seconds,
-            ) {
-                Ok(at) => at,
-                Err(e) => return Exchange::new(Err(e), Vec::new()),
-            };
             let asked = Asked {
-                kind,
+                kind: OrderKind::Payout,
                 network: &request.network,
                 reference: &request.reference,
                 amount: request.amount,
-                expires_at,
+                expires_at: Timestamp::UNIX_EPOCH,
             };
             let token = wire::cash_out_token_body(
                 &request,
@@ -613,7 +601,7 @@ impl Connector for KushkiConnector {
                 &self.config.payout_contact_phone,
             )
             .and_then(|b| to_body(&b));
-            self.create(kind, token, asked).await
+            self.create(asked, request.expires_in_seconds, token).await
         })
     }
 

@@ -82,6 +82,22 @@ impl Kushki {
         )
     }
 
+    /// The bodies of the callbacks the simulator wrote about `ticket`.
+    async fn callback_bodies(&self, ticket: &str) -> Vec<String> {
+        let ticket = ticket.to_owned();
+        self.handle
+            .sim()
+            .run(move |state, _| {
+                state
+                    .callbacks(None, Some(&ticket))
+                    .into_iter()
+                    .map(|c| c.body.clone())
+                    .collect()
+            })
+            .await
+            .unwrap()
+    }
+
     async fn private(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         self.call(method, path, ("Private-Merchant-Id", PRIVATE), body)
             .await
@@ -273,18 +289,7 @@ async fn the_sandbox_declined_identification_is_declined_with_a_webhook() {
         .private("GET", &format!("/cash/v1/status/{ticket}"), None)
         .await;
     assert_eq!(order["status"], "declinedTransaction");
-    let bodies = k
-        .handle
-        .sim()
-        .run(|state, _| {
-            state
-                .callbacks(None, Some(&ticket))
-                .into_iter()
-                .map(|c| c.body.clone())
-                .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap();
+    let bodies = k.callback_bodies(&ticket).await;
     assert_eq!(bodies.len(), 1);
     let body: Value = serde_json::from_str(&bodies[0]).unwrap();
     assert_eq!(body["status"], "declinedTransaction");
@@ -307,18 +312,7 @@ async fn webhooks_are_written_and_signed_as_kushki_does_and_deletions_are_not_no
         .await
         .unwrap();
     assert_eq!(collected["approved"], true, "{collected}");
-    let bodies = k
-        .handle
-        .sim()
-        .run(|state, _| {
-            state
-                .callbacks(None, Some(&ticket))
-                .into_iter()
-                .map(|c| c.body.clone())
-                .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap();
+    let bodies = k.callback_bodies(&ticket).await;
     assert_eq!(bodies.len(), 1);
     let body: Value = serde_json::from_str(&bodies[0]).unwrap();
     assert_eq!(body["transactionStatus"], "approvedTransaction");

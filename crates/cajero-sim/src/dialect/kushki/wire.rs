@@ -116,7 +116,7 @@ impl IntoResponse for KushkiError {
 
 /// `hex(HMAC-SHA256(key, body + "." + id))`.
 pub fn sign_webhook(key: &str, body: &[u8], id: &str) -> String {
-    hex(&hmac(key, &[body, b".", id.as_bytes()]))
+    hex::encode(hmac(key, &[body, b".", id.as_bytes()]))
 }
 
 fn hmac(key: &str, parts: &[&[u8]]) -> Vec<u8> {
@@ -128,20 +128,6 @@ fn hmac(key: &str, parts: &[&[u8]]) -> Vec<u8> {
         mac.update(part);
     }
     mac.finalize().into_bytes().to_vec()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// What a token stands for: the person, the amount, when it was issued.
@@ -219,8 +205,8 @@ impl Token {
 
     /// `{hex payload}.{hex HMAC(secret, hex payload)}`.
     pub fn seal(&self, secret: &str) -> String {
-        let payload = hex(serde_json::to_string(self).unwrap_or_default().as_bytes());
-        let tag = hex(&hmac(secret, &[payload.as_bytes()]));
+        let payload = hex::encode(serde_json::to_string(self).unwrap_or_default());
+        let tag = hex::encode(hmac(secret, &[payload.as_bytes()]));
         format!("{payload}.{tag}")
     }
 
@@ -229,11 +215,11 @@ impl Token {
         let (payload, tag) = text
             .split_once('.')
             .ok_or_else(|| KushkiError::token("format"))?;
-        let expected = hex(&hmac(secret, &[payload.as_bytes()]));
+        let expected = hex::encode(hmac(secret, &[payload.as_bytes()]));
         if !bool::from(expected.as_bytes().ct_eq(tag.as_bytes())) {
             return Err(KushkiError::token("unknown token"));
         }
-        let bytes = unhex(payload).ok_or_else(|| KushkiError::token("format"))?;
+        let bytes = hex::decode(payload).map_err(|_| KushkiError::token("format"))?;
         serde_json::from_slice(&bytes).map_err(|_| KushkiError::token("format"))
     }
 }
