@@ -11,10 +11,12 @@
 
 use std::collections::BTreeSet;
 
+use cajero_connect::kushki::codes::{
+    self, ERROR_TABLE, ErrorMeaning, STATUS_TABLE, error_from, status_of,
+};
 use cajero_connect::kushki::webhook::{self, HEADER_ID, HEADER_SIGNATURE};
 use cajero_connect::kushki::wire::{
-    self, Asked, ERROR_TABLE, ErrorMeaning, STATUS_TABLE, error_from, expiration_date,
-    order_from_init, order_from_status, split_name, status_of,
+    self, Asked, expiration_date, order_from_init, order_from_status, split_name,
 };
 use cajero_connect::kushki::{limits, parse_report};
 use cajero_connect::{
@@ -270,7 +272,7 @@ fn every_documented_error_code_maps_to_one_of_ours() {
     for example in documented.as_array().unwrap() {
         let code = example["code"].as_str().unwrap();
         assert!(
-            wire::error_meaning(code).is_some(),
+            codes::error_meaning(code).is_some(),
             "{code} is documented but not in ERROR_TABLE"
         );
         let got = error_from(400, example.to_string().as_bytes());

@@ -11,7 +11,7 @@ mod support;
 #[path = "support/kushki.rs"]
 mod kushki_support;
 
-use cajero_connect::kushki::parse_report;
+use cajero_connect::kushki::{callback_evidence, parse_report};
 use cajero_connect::{
     CallbackError, CallbackKind, ConnectError, Connector, CreatePickup, CreateVoucher, Evidence,
     NetworkStatus, OrderKind, create_once,
@@ -40,15 +40,15 @@ async fn one_callback(k: &KushkiFixture, evidence: &mut Vec<Evidence>) -> cajero
         .connector
         .verify_callback(headers, body, Timestamp::now())
         .unwrap();
-    // The body as evidence, as the server keeps it: no secret either.
-    evidence.push(Evidence {
-        operation: "callback".into(),
-        request: format!("{headers:?}\n{}", String::from_utf8_lossy(body)),
-        response_status: None,
-        response: String::new(),
-        at: Timestamp::now(),
-        duration_ms: 0,
-    });
+    // The webhook as evidence, as the server keeps it: no secret, no signature either.
+    let kept = callback_evidence(headers, body, Timestamp::now());
+    let signature = &headers
+        .iter()
+        .find(|(n, _)| n == "x-kushki-signature")
+        .unwrap()
+        .1;
+    assert!(!kept.request.contains(signature.as_str()));
+    evidence.push(kept);
     callback
 }
 

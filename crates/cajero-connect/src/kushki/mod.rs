@@ -19,201 +19,34 @@
 //! Secrets (both merchant ids and the webhook signature key) never appear in [`Evidence`], in
 //! errors or in `Debug` output: evidence shows `[redacted]` in their place.
 
-use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cajero_domain::money::Amount;
-use cajero_domain::network;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, Url};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::{
     BoxFuture, Callback, CallbackError, ConnectError, Connector, CreatePickup, CreateVoucher,
-    Evidence, Exchange, NetworkOrder, NetworkStatus, OrderKind,
+    Exchange, NetworkOrder, NetworkStatus, OrderKind,
 };
 
+pub mod codes;
+mod config;
+mod http;
 mod report;
 pub mod webhook;
 pub mod wire;
 
+pub use config::{
+    BASE_URL_LIVE, BASE_URL_SANDBOX, CALLBACK_TOLERANCE_SECONDS_DEFAULT, CHECK_TICKET,
+    COLLECTION_VALIDITY_SECONDS_MIN, CONNECT_TIMEOUT_MS_DEFAULT, EFECTY_COLLECTION_MAX,
+    KushkiConfig, KushkiConfigError, REQUEST_TIMEOUT_MS_DEFAULT, SURED_COLLECTION, limits,
+};
+use http::{Credential, Reply};
+pub use http::{EVIDENCE_BODY_BYTES_MAX, RESPONSE_BYTES_MAX, callback_evidence};
 pub use report::{COLUMNS as REPORT_COLUMNS, parse_report};
 use wire::{Asked, order_from_init, order_from_status};
-
-/// Kushki's production API.
-pub const BASE_URL_LIVE: &str = "https://api.kushkipagos.com";
-/// Kushki's sandbox ("UAT").
-pub const BASE_URL_SANDBOX: &str = "https://api-uat.kushkipagos.com";
-/// Default total time for one exchange.
-pub const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 10_000;
-/// Default time to open a connection.
-pub const CONNECT_TIMEOUT_MS_DEFAULT: u64 = 2_000;
-/// Default largest distance between a webhook's `X-Kushki-Id` timestamp and our clock.
-pub const CALLBACK_TOLERANCE_SECONDS_DEFAULT: u64 = 300;
-/// Largest body kept in evidence; the rest is cut and counted.
-pub const EVIDENCE_BODY_BYTES_MAX: usize = 64 * 1024;
-/// Largest answer read (reports are the largest).
-pub const RESPONSE_BYTES_MAX: usize = 16 * 1024 * 1024;
-/// Kushki wants a cash-in `expirationDate` at least one day ahead (gateway-apis.md D20).
-pub const COLLECTION_VALIDITY_SECONDS_MIN: i64 = 24 * 3_600;
-/// Largest cash-in at Efecty through Kushki (docs.kushki.com/co/en/cash-payments/authorized-locations).
-pub const EFECTY_COLLECTION_MAX: i64 = 1_000_000;
-/// SuRed (and Gana, Apostar, SuSuerte) through Kushki: COP 3,000–3,000,000 (same page).
-pub const SURED_COLLECTION: (i64, i64) = (3_000, 3_000_000);
-/// The ticket number `check` asks about: never one of Kushki's (they are digits).
-pub const CHECK_TICKET: &str = "cajero-networks-check";
-/// Shown in evidence in place of a credential.
-const REDACTED: &str = "[redacted]";
-
-const HEADER_PUBLIC: &str = "public-merchant-id";
-const HEADER_PRIVATE: &str = "private-merchant-id";
-
-/// The amounts Kushki takes for `kind` at `network`, both included, or `None` when it does not
-/// take that kind there. Efecty cash-in: at most COP 1,000,000 (Kushki), at least Efecty's
-/// own minimum; SuRed cash-in: COP 3,000–3,000,000 (Kushki); Efecty cash-out: Kushki states no
-/// range, so Efecty's own (`cajero_domain::network::EFECTY`).
-pub fn limits(kind: OrderKind, network: &str) -> Option<(Amount, Amount)> {
-    let (min, max) = match (kind, network) {
-        (OrderKind::Collection, "efecty") => {
-            (network::EFECTY.collection.min, EFECTY_COLLECTION_MAX)
-        }
-        (OrderKind::Collection, "sured") => SURED_COLLECTION,
-        (OrderKind::Payout, "efecty") => (network::EFECTY.payout.min, network::EFECTY.payout.max),
-        _ => return None,
-    };
-    Some((Amount::new(min).ok()?, Amount::new(max).ok()?))
-}
-
-/// How to reach Kushki and who we are there. Secrets come from the environment or a file (the
-/// server's configuration), never printed.
-#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct KushkiConfig {
-    /// [`BASE_URL_LIVE`] or [`BASE_URL_SANDBOX`] (a path prefix is kept).
-    pub base_url: String,
-    /// The public merchant id (`Public-Merchant-Id`, tokens).
-    pub public_merchant_id: String,
-    /// The private merchant id (`Private-Merchant-Id`, inits, status, delete, reports).
-    pub private_merchant_id: String,
-    /// The "webhook signature" key from Kushki's console, for `X-Kushki-Signature`.
-    pub webhook_signature_key: String,
-    /// Cash networks where Kushki's vouchers are paid, of `efecty`, `sured`.
-    #[serde(default = "default_networks")]
-    pub collection_networks: Vec<String>,
-    /// Cash networks where Kushki's pick-ups are paid: only `efecty`.
-    #[serde(default = "default_networks")]
-    pub payout_networks: Vec<String>,
-    /// Kushki requires a contact email on cash-out tokens; cajero does not ask beneficiaries
-    /// for one, so the merchant's operations address goes.
-    pub payout_contact_email: String,
-    /// Likewise a contact phone on cash-out tokens.
-    pub payout_contact_phone: String,
-    /// Total time of one exchange.
-    #[serde(default = "default_request_timeout_ms")]
-    pub request_timeout_ms: u64,
-    /// Time to connect.
-    #[serde(default = "default_connect_timeout_ms")]
-    pub connect_timeout_ms: u64,
-    /// Largest distance between a webhook's timestamp and our clock.
-    #[serde(default = "default_callback_tolerance_seconds")]
-    pub callback_tolerance_seconds: u64,
-    /// Sent in every init's `webhooks`: `{public_url}/callbacks/{name}` (set by the server).
-    #[serde(default)]
-    pub notification_url: Option<String>,
-    /// Query by our reference at the simulator's assumed path (not Kushki's; see the module
-    /// documentation). Off for the real Kushki.
-    #[serde(default)]
-    pub lookup_by_reference: bool,
-}
-
-fn default_networks() -> Vec<String> {
-    vec![wire::DEFAULT_NETWORK.into()]
-}
-fn default_request_timeout_ms() -> u64 {
-    REQUEST_TIMEOUT_MS_DEFAULT
-}
-fn default_connect_timeout_ms() -> u64 {
-    CONNECT_TIMEOUT_MS_DEFAULT
-}
-fn default_callback_tolerance_seconds() -> u64 {
-    CALLBACK_TOLERANCE_SECONDS_DEFAULT
-}
-
-impl KushkiConfig {
-    /// A configuration with Efecty for both kinds, default timeouts, no notification URL.
-    pub fn new(
-        base_url: impl Into<String>,
-        public_merchant_id: impl Into<String>,
-        private_merchant_id: impl Into<String>,
-        webhook_signature_key: impl Into<String>,
-    ) -> KushkiConfig {
-        KushkiConfig {
-            base_url: base_url.into(),
-            public_merchant_id: public_merchant_id.into(),
-            private_merchant_id: private_merchant_id.into(),
-            webhook_signature_key: webhook_signature_key.into(),
-            collection_networks: default_networks(),
-            payout_networks: default_networks(),
-            payout_contact_email: String::new(),
-            payout_contact_phone: String::new(),
-            request_timeout_ms: REQUEST_TIMEOUT_MS_DEFAULT,
-            connect_timeout_ms: CONNECT_TIMEOUT_MS_DEFAULT,
-            callback_tolerance_seconds: CALLBACK_TOLERANCE_SECONDS_DEFAULT,
-            notification_url: None,
-            lookup_by_reference: false,
-        }
-    }
-}
-
-impl fmt::Debug for KushkiConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KushkiConfig")
-            .field("base_url", &self.base_url)
-            .field("public_merchant_id", &REDACTED)
-            .field("private_merchant_id", &REDACTED)
-            .field("webhook_signature_key", &REDACTED)
-            .field("collection_networks", &self.collection_networks)
-            .field("payout_networks", &self.payout_networks)
-            .field("payout_contact_email", &self.payout_contact_email)
-            .field("payout_contact_phone", &self.payout_contact_phone)
-            .field("request_timeout_ms", &self.request_timeout_ms)
-            .field("connect_timeout_ms", &self.connect_timeout_ms)
-            .field(
-                "callback_tolerance_seconds",
-                &self.callback_tolerance_seconds,
-            )
-            .field("notification_url", &self.notification_url)
-            .field("lookup_by_reference", &self.lookup_by_reference)
-            .finish()
-    }
-}
-
-/// Why a [`KushkiConnector`] could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KushkiConfigError {
-    /// The base URL is not an `http(s)://host[:port][/prefix]` URL.
-    #[error("invalid Kushki base URL {url:?}: {reason}")]
-    InvalidBaseUrl {
-        /// As configured.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A network Kushki does not serve for that kind.
-    #[error("Kushki does not take {kind:?} orders at {network:?}")]
-    UnsupportedNetwork {
-        /// Voucher or pick-up.
-        kind: OrderKind,
-        /// As configured.
-        network: String,
-    },
-    /// A required field is empty.
-    #[error("{0} must not be empty")]
-    Empty(&'static str),
-    /// The HTTP client could not be built.
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
-}
 
 /// The connector to Kushki.
 #[derive(Debug, Clone)]
@@ -221,20 +54,6 @@ pub struct KushkiConnector {
     config: KushkiConfig,
     base: Url,
     http: reqwest::Client,
-}
-
-/// Which credential a call carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Credential {
-    Public,
-    Private,
-}
-
-/// An answer read in full.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Vec<u8>,
 }
 
 impl KushkiConnector {
@@ -291,62 +110,6 @@ impl KushkiConnector {
     /// The configuration in force.
     pub fn config(&self) -> &KushkiConfig {
         &self.config
-    }
-
-    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            // Checked in `new`: an http(s) URL always has path segments.
-            path.pop_if_empty().extend(segments);
-        }
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        url
-    }
-
-    /// Sends one request with one credential, reads the answer, records the exchange with the
-    /// credential redacted.
-    async fn send(
-        &self,
-        method: Method,
-        url: Url,
-        credential: Credential,
-        body: Vec<u8>,
-    ) -> (Result<Reply, ConnectError>, Evidence) {
-        let target = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_owned(),
-        };
-        let (name, value) = match credential {
-            Credential::Public => (HEADER_PUBLIC, &self.config.public_merchant_id),
-            Credential::Private => (HEADER_PRIVATE, &self.config.private_merchant_id),
-        };
-        let mut request = self.http.request(method.clone(), url).header(name, value);
-        let mut request_text = format!("{method} {target}\n{name}: {REDACTED}\n");
-        if !body.is_empty() {
-            request = request.header("content-type", "application/json");
-            request_text.push_str("content-type: application/json\n");
-        }
-        request_text.push('\n');
-        request_text.push_str(&evidence_text(&body));
-        let at = Timestamp::now();
-        let started = Instant::now();
-        let result = read_all(request.body(body).send().await).await;
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let (response_status, response) = match &result {
-            Ok(reply) => (Some(reply.status), evidence_text(&reply.body)),
-            Err((status, error)) => (*status, error.to_string()),
-        };
-        let evidence = Evidence {
-            operation: format!("{method} {}", url_path(&target)),
-            request: request_text,
-            response_status,
-            response,
-            at,
-            duration_ms,
-        };
-        (result.map_err(|(_, e)| e), evidence)
     }
 
     /// Checks what Kushki would refuse, then token then init; the evidence of both. `asked`
@@ -416,7 +179,7 @@ impl KushkiConnector {
         evidence.push(e);
         let result = reply.and_then(|r| match r.status {
             200 | 201 => order_from_init(&r.body, &asked),
-            status => Err(wire::error_from(status, &r.body)),
+            status => Err(codes::error_from(status, &r.body)),
         });
         Exchange::new(result, evidence)
     }
@@ -433,7 +196,7 @@ impl KushkiConnector {
                     .map_err(|e| ConnectError::Protocol(format!("status answer: {e}")))?;
                 order_from_status(&v, kind).map_err(ConnectError::Protocol)
             }
-            status => Err(wire::error_from(status, &r.body)),
+            status => Err(codes::error_from(status, &r.body)),
         });
         Exchange::new(result, vec![evidence])
     }
@@ -476,11 +239,6 @@ impl KushkiConnector {
     }
 }
 
-/// The path of a target, without its query.
-fn url_path(target: &str) -> &str {
-    target.split('?').next().unwrap_or(target)
-}
-
 fn to_body<T: Serialize>(value: &T) -> Result<Vec<u8>, ConnectError> {
     serde_json::to_vec(value).map_err(|e| ConnectError::Protocol(format!("request body: {e}")))
 }
@@ -488,57 +246,12 @@ fn to_body<T: Serialize>(value: &T) -> Result<Vec<u8>, ConnectError> {
 /// The `token` of a token answer.
 fn token_from(reply: &Reply) -> Result<String, ConnectError> {
     if !matches!(reply.status, 200 | 201) {
-        return Err(wire::error_from(reply.status, &reply.body));
+        return Err(codes::error_from(reply.status, &reply.body));
     }
     serde_json::from_slice::<serde_json::Value>(&reply.body)
         .ok()
         .and_then(|v| v.get("token")?.as_str().map(str::to_owned))
         .ok_or_else(|| ConnectError::Protocol("token answer without a token".into()))
-}
-
-/// A lost answer: a connection never opened sent nothing (`Unavailable`); anything else may
-/// have been acted on (`Timeout`).
-fn lost(e: &reqwest::Error) -> ConnectError {
-    if e.is_connect() {
-        ConnectError::Unavailable(format!("cannot connect: {e}"))
-    } else if e.is_builder() {
-        ConnectError::Protocol(format!("cannot build the request: {e}"))
-    } else {
-        ConnectError::Timeout
-    }
-}
-
-/// Reads a whole answer of at most [`RESPONSE_BYTES_MAX`] bytes; errors carry the status seen.
-async fn read_all(
-    sent: Result<reqwest::Response, reqwest::Error>,
-) -> Result<Reply, (Option<u16>, ConnectError)> {
-    let mut response = sent.map_err(|e| (None, lost(&e)))?;
-    let status = response.status().as_u16();
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| (Some(status), lost(&e)))?
-    {
-        if body.len().saturating_add(chunk.len()) > RESPONSE_BYTES_MAX {
-            let too_large = format!("answer larger than {RESPONSE_BYTES_MAX} bytes");
-            return Err((Some(status), ConnectError::Protocol(too_large)));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Reply { status, body })
-}
-
-/// A body as evidence: UTF-8 (lossy), at most [`EVIDENCE_BODY_BYTES_MAX`] bytes kept.
-fn evidence_text(body: &[u8]) -> String {
-    match body.get(..EVIDENCE_BODY_BYTES_MAX) {
-        Some(kept) if kept.len() < body.len() => format!(
-            "{}\n[{} more bytes not kept]",
-            String::from_utf8_lossy(kept),
-            body.len() - kept.len()
-        ),
-        _ => String::from_utf8_lossy(body).into_owned(),
-    }
 }
 
 /// The status path of `kind` (`…/status/{ticket}` or `…/status/by-reference/{reference}`).
@@ -668,7 +381,7 @@ impl Connector for KushkiConnector {
                     status: NetworkStatus::Canceled,
                     ..order
                 }),
-                status => Err(wire::error_from(status, &r.body)),
+                status => Err(codes::error_from(status, &r.body)),
             });
             Exchange::new(result, evidence)
         })
@@ -703,7 +416,7 @@ impl Connector for KushkiConnector {
                 .await;
             let result = reply.and_then(|r| match r.status {
                 200 => Ok(r.body),
-                status => Err(wire::error_from(status, &r.body)),
+                status => Err(codes::error_from(status, &r.body)),
             });
             Exchange::new(result, vec![evidence])
         })
@@ -726,6 +439,7 @@ impl Connector for KushkiConnector {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use super::http::evidence_text;
     use super::*;
 
     fn config() -> KushkiConfig {

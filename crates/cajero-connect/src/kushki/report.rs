@@ -12,7 +12,8 @@
 use jiff::Timestamp;
 use serde_json::Number;
 
-use super::wire::{DEFAULT_NETWORK, pesos, status_of};
+use super::codes::status_of;
+use super::wire::{DEFAULT_NETWORK, pesos};
 use crate::report::{REPORT_PROBLEMS_MAX, ReportLine, ReportProblem, ReportResult};
 use crate::{NetworkStatus, OrderKind};
 
