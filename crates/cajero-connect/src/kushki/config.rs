@@ -24,7 +24,8 @@ pub const CONNECT_TIMEOUT_MS_DEFAULT: u64 = 2_000;
 pub const CALLBACK_TOLERANCE_SECONDS_DEFAULT: u64 = 300;
 /// Kushki wants a cash-in `expirationDate` at least one day ahead (gateway-apis.md D20).
 pub const COLLECTION_VALIDITY_SECONDS_MIN: i64 = 24 * 3_600;
-/// Largest cash-in at Efecty through Kushki (docs.kushki.com/co/en/cash-payments/authorized-locations).
+/// Largest cash-in at Efecty through Kushki
+/// (docs.kushki.com/co/en/cash-payments/authorized-locations).
 pub const EFECTY_COLLECTION_MAX: i64 = 1_000_000;
 /// SuRed (and Gana, Apostar, SuSuerte) through Kushki: COP 3,000–3,000,000 (same page).
 pub const SURED_COLLECTION: (i64, i64) = (3_000, 3_000_000);

@@ -82,6 +82,13 @@ impl Kushki {
         )
     }
 
+    /// A counter operation (`pay` or `collect`) at the simulator's counter API.
+    async fn counter(&self, operation: &str, body: Value) -> Value {
+        let url = format!("{}/counter/v1/{operation}", self.handle.base_url());
+        let response = self.http.post(url).json(&body).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
     /// The bodies of the callbacks the simulator wrote about `ticket`.
     async fn callback_bodies(&self, ticket: &str) -> Vec<String> {
         let ticket = ticket.to_owned();
@@ -302,15 +309,11 @@ async fn webhooks_are_written_and_signed_as_kushki_does_and_deletions_are_not_no
     let ticket = answer["ticketNumber"].as_str().unwrap().to_owned();
     let pin = answer["pin"].as_str().unwrap().to_owned();
     let collected = k
-        .http
-        .post(format!("{}/counter/v1/collect", k.handle.base_url()))
-        .json(&json!({"counter_id": "EF-BOG-001", "code": pin, "document_number": "79876543"}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+        .counter(
+            "collect",
+            json!({"counter_id": "EF-BOG-001", "code": pin, "document_number": "79876543"}),
+        )
+        .await;
     assert_eq!(collected["approved"], true, "{collected}");
     let bodies = k.callback_bodies(&ticket).await;
     assert_eq!(bodies.len(), 1);
@@ -364,15 +367,11 @@ async fn the_report_lists_the_days_closed_kushki_orders() {
         .await;
     let pin = answer["pin"].as_str().unwrap().to_owned();
     let paid = k
-        .http
-        .post(format!("{}/counter/v1/pay", k.handle.base_url()))
-        .json(&json!({"counter_id": "EF-BOG-001", "code": pin, "amount": 50_000}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+        .counter(
+            "pay",
+            json!({"counter_id": "EF-BOG-001", "code": pin, "amount": 50_000}),
+        )
+        .await;
     assert_eq!(paid["approved"], true, "{paid}");
     let (status, text) = k
         .private(
