@@ -104,7 +104,9 @@ fn default_callback_tolerance_seconds() -> u64 {
 }
 
 impl KushkiConfig {
-    /// A configuration with Efecty for both kinds, default timeouts, no notification URL.
+    /// A configuration with Efecty for both kinds, default timeouts, no notification URL. The
+    /// payout contacts are empty: set them (or empty `payout_networks`) before
+    /// [`super::KushkiConnector::new`], which refuses a payout network without them.
     pub fn new(
         base_url: impl Into<String>,
         public_merchant_id: impl Into<String>,
@@ -152,7 +154,7 @@ impl fmt::Debug for KushkiConfig {
     }
 }
 
-/// Why a [`KushkiConnector`] could not be built.
+/// Why a [`super::KushkiConnector`] could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KushkiConfigError {
     /// The base URL is not an `http(s)://host[:port][/prefix]` URL.

@@ -16,8 +16,10 @@
 //! `GET /cash/v1/status/by-reference/{reference}` (and `/payouts/cash/v1/…`): a path *the
 //! simulator's dialect offers and Kushki does not document* — an assumption, for tests.
 //!
-//! Secrets (both merchant ids and the webhook signature key) never appear in [`Evidence`], in
-//! errors or in `Debug` output: evidence shows `[redacted]` in their place.
+//! Secrets (both merchant ids and the webhook signature key) never appear in
+//! [`crate::Evidence`], in
+//! errors or in `Debug` output: evidence shows `[redacted]` in their place (webhooks kept with
+//! [`callback_evidence`] have their signature redacted too).
 
 use std::time::Duration;
 
