@@ -19,7 +19,7 @@ use cajero_connect::{
 use cajero_domain::calendar::bogota_date;
 use cajero_sim::Faults;
 use jiff::Timestamp;
-use kushki_support::{COUNTER, KushkiFixture, assert_no_secret, start};
+use kushki_support::{COUNTER, KushkiFixture, Logs, assert_no_secret, start};
 use support::{cop, pickup, voucher};
 
 const DAY_SECONDS: i64 = 86_400;
@@ -62,6 +62,7 @@ async fn one_callback(k: &KushkiFixture, evidence: &mut Vec<Evidence>) -> cajero
 
 #[tokio::test]
 async fn vouchers_and_pick_ups_live_their_whole_life_through_the_kushki_connector() {
+    let (logs, _guard) = Logs::capture();
     let k = start(Faults::default(), 5_000, true).await;
     let mut evidence = Vec::new();
 
@@ -210,6 +211,14 @@ async fn vouchers_and_pick_ups_live_their_whole_life_through_the_kushki_connecto
 
     assert!(evidence.len() >= 15);
     assert_no_secret(&evidence);
+    let logged = logs.text();
+    assert!(
+        !logged.is_empty(),
+        "nothing was logged: the capture is not working"
+    );
+    for secret in kushki_support::SECRETS {
+        assert!(!logged.contains(secret), "{secret} logged");
+    }
 }
 
 #[tokio::test]
