@@ -60,7 +60,7 @@ pub struct KushkiConfig {
     /// The private merchant id (`Private-Merchant-Id`, inits, status, delete, reports).
     pub private_merchant_id: String,
     /// The "webhook signature" key from Kushki's console, for `X-Kushki-Signature`.
-    pub webhook_signature_key: String,
+    pub webhook_secret: String,
     /// Cash networks where Kushki's vouchers are paid, of `efecty`, `sured`.
     #[serde(default = "default_networks")]
     pub collection_networks: Vec<String>,
@@ -111,13 +111,13 @@ impl KushkiConfig {
         base_url: impl Into<String>,
         public_merchant_id: impl Into<String>,
         private_merchant_id: impl Into<String>,
-        webhook_signature_key: impl Into<String>,
+        webhook_secret: impl Into<String>,
     ) -> KushkiConfig {
         KushkiConfig {
             base_url: base_url.into(),
             public_merchant_id: public_merchant_id.into(),
             private_merchant_id: private_merchant_id.into(),
-            webhook_signature_key: webhook_signature_key.into(),
+            webhook_secret: webhook_secret.into(),
             collection_networks: default_networks(),
             payout_networks: default_networks(),
             payout_contact_email: String::new(),
@@ -137,7 +137,7 @@ impl fmt::Debug for KushkiConfig {
             .field("base_url", &self.base_url)
             .field("public_merchant_id", &REDACTED)
             .field("private_merchant_id", &REDACTED)
-            .field("webhook_signature_key", &REDACTED)
+            .field("webhook_secret", &REDACTED)
             .field("collection_networks", &self.collection_networks)
             .field("payout_networks", &self.payout_networks)
             .field("payout_contact_email", &self.payout_contact_email)

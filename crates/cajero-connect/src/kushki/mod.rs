@@ -75,7 +75,7 @@ impl KushkiConnector {
         for (field, value) in [
             ("public_merchant_id", &config.public_merchant_id),
             ("private_merchant_id", &config.private_merchant_id),
-            ("webhook_signature_key", &config.webhook_signature_key),
+            ("webhook_secret", &config.webhook_secret),
         ] {
             if value.trim().is_empty() {
                 return Err(KushkiConfigError::Empty(field));
@@ -396,7 +396,7 @@ impl Connector for KushkiConnector {
         now: Timestamp,
     ) -> Result<Callback, CallbackError> {
         webhook::verify(
-            &self.config.webhook_signature_key,
+            &self.config.webhook_secret,
             self.config.callback_tolerance_seconds,
             headers,
             body,

@@ -64,7 +64,7 @@ pub async fn start(faults: Faults, request_timeout_ms: u64, lookup: bool) -> Kus
             kushki: Some(Credentials {
                 public_merchant_id: PUBLIC_ID.into(),
                 private_merchant_id: PRIVATE_ID.into(),
-                webhook_signature_key: WEBHOOK_KEY.into(),
+                webhook_secret: WEBHOOK_KEY.into(),
             }),
             ..MerchantConfig::demo()
         }],

@@ -63,7 +63,7 @@ pub struct Credentials {
     /// `Private-Merchant-Id` (inits, status, delete, report).
     pub private_merchant_id: String,
     /// The console's "webhook signature" key, that signs webhooks.
-    pub webhook_signature_key: String,
+    pub webhook_secret: String,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -112,7 +112,7 @@ pub fn callback_headers(
         ("x-kushki-key".into(), merchant.id.clone()),
         (
             "x-kushki-signature".into(),
-            sign_webhook(&credentials.webhook_signature_key, body.as_bytes(), &id),
+            sign_webhook(&credentials.webhook_secret, body.as_bytes(), &id),
         ),
         ("x-kushki-id".into(), id),
     ]

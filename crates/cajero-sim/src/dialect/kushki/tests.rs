@@ -25,7 +25,7 @@ fn merchant() -> MerchantConfig {
         kushki: Some(Credentials {
             public_merchant_id: PUBLIC.into(),
             private_merchant_id: PRIVATE.into(),
-            webhook_signature_key: WEBHOOK_KEY.into(),
+            webhook_secret: WEBHOOK_KEY.into(),
         }),
         ..MerchantConfig::demo()
     }
