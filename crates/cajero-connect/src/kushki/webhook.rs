@@ -75,9 +75,11 @@ pub fn verify(
     parse(body)
 }
 
-/// A webhook body as a [`Callback`]. An undocumented state is refused as malformed (the raw
-/// body stays with the caller as evidence, and the order's next status query answers
-/// `Unrecognized`).
+/// A webhook body as a [`Callback`]. Kushki notifies approved, declined and expired orders;
+/// any other state (initialized, or one Kushki does not document) has no callback kind of its
+/// own: it comes as [`CallbackKind::AttemptFailed`] with no attempt, to be applied by the
+/// order's status — nothing to do while open, held for review when
+/// [`NetworkStatus::Unrecognized`] (never guessed). The same convention as the other gateways.
 pub fn parse(body: &[u8]) -> Result<Callback, CallbackError> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| CallbackError::Malformed(format!("body: {e}")))?;
@@ -95,11 +97,7 @@ pub fn parse(body: &[u8]) -> Result<Callback, CallbackError> {
         NetworkStatus::Pending
         | NetworkStatus::Available
         | NetworkStatus::Locked
-        | NetworkStatus::Unrecognized => {
-            return Err(CallbackError::Malformed(format!(
-                "a notification of state {state:?}, which Kushki does not notify"
-            )));
-        }
+        | NetworkStatus::Unrecognized => CallbackKind::AttemptFailed,
     };
     Ok(Callback {
         id: format!("{}:{state}", order.network_order_id),
