@@ -310,6 +310,18 @@ pub trait Connector: Send + Sync + fmt::Debug {
         self.networks().iter().any(|n| n == network)
     }
 
+    /// The amounts this connector takes for `kind` at `network` (whole pesos), when the
+    /// gateway documents limits narrower than the network's own; `None`: no limits of its own.
+    /// Routing skips a connector whose limits do not take an amount.
+    fn amount_limits(
+        &self,
+        kind: OrderKind,
+        network: &str,
+    ) -> Option<cajero_domain::network::AmountRange> {
+        let _ = (kind, network);
+        None
+    }
+
     /// A harmless authenticated call, to tell that the network is reachable and takes our
     /// credentials (`cajero networks check`). Default: a query by a reference that never
     /// exists, where "not found" is the healthy answer.

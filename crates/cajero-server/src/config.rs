@@ -402,6 +402,9 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// The network simulator test mode talks to; absent: one is started embedded.
     pub simulator: Option<SimulatorConfig>,
+    /// The gateways this instance reaches (`[[networks]]`, see [`crate::network_config`]):
+    /// live mode has no network without one.
+    pub networks: Vec<crate::network_config::NetworkEntry>,
     /// Requests per API key and failed authentications per address.
     pub rate_limits: crate::rate_limit::RateLimitsConfig,
     /// `GET /metrics`: who may read it, and where.
@@ -446,6 +449,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             webhooks: WebhooksConfig::default(),
             simulator: None,
+            networks: Vec::new(),
             rate_limits: crate::rate_limit::RateLimitsConfig::default(),
             metrics: crate::metrics::MetricsConfig::default(),
         }
@@ -466,6 +470,9 @@ pub enum ConfigError {
         /// What is wrong and what is allowed.
         message: String,
     },
+    /// A `[[networks]]` entry cannot be used.
+    #[error("configuration: {0}")]
+    Network(#[from] crate::network_config::EntryError),
 }
 
 /// The top-level keys an environment variable may set. Other `CAJERO_*` variables (such as
@@ -489,6 +496,7 @@ const ENV_KEYS: &[&str] = &[
     "retention",
     "webhooks",
     "simulator",
+    "networks",
     "rate_limits",
     "metrics",
 ];
@@ -583,6 +591,7 @@ impl Config {
                 ));
             }
         }
+        crate::network_config::validate_all(&self.networks)?;
         self.webhooks.validate()?;
         self.ledger.validate()?;
         self.orders.validate()?;

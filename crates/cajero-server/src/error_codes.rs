@@ -389,6 +389,13 @@ pub const ERROR_CODES: &[ErrorCodeDoc] = &[
         "Send `efecty` (or leave `network` out to let routing choose).",
     ),
     doc(
+        "no_network_available",
+        "400",
+        "No network of this instance serves the request in this mode (live mode needs a \
+         gateway configured by the operator); the message names what is missing.",
+        "Ask the operator to configure a network for it, or send another `network`.",
+    ),
+    doc(
         "network_discontinued",
         "400",
         "The network no longer operates.",

@@ -34,6 +34,7 @@ pub mod list;
 pub mod merchant_cache;
 pub mod metrics;
 mod middleware;
+pub mod network_config;
 pub mod networks;
 pub mod openapi;
 pub mod orders;
@@ -114,7 +115,7 @@ impl AppState {
 
     /// Like [`AppState::open`], and reaches the cash networks: the configured simulator, or
     /// one started embedded on a loopback port (its state next to a SQLite database), for
-    /// test mode.
+    /// test mode; and the gateways of `[[networks]]`.
     pub async fn open_serving(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
         let mut state = AppState::open(config, clock).await?;
         let public_url = state.config.public_url();
@@ -136,6 +137,11 @@ impl AppState {
             .await
             .context("starting the embedded network simulator")?,
         };
+        state.networks = std::mem::take(&mut state.networks).with_configured(
+            &state.config.networks,
+            &public_url,
+            &|var| std::env::var(var).ok(),
+        )?;
         Ok(state)
     }
 }

@@ -1,8 +1,15 @@
 //! The cash networks this instance reaches, per mode, and routing between them.
 //!
 //! Test mode always talks to a simulator: the one configured, or one started embedded on a
-//! loopback port when none is configured, so that test keys work out of the box. Live mode
-//! talks only to networks configured for it (none yet: real gateway connectors come later).
+//! loopback port when none is configured, so that test keys work out of the box; a gateway's
+//! sandbox configured for test mode comes before it. Live mode talks only to the gateways
+//! configured for it (`[[networks]]`, [`crate::network_config`]): without one, a live create
+//! is refused with `no_network_available`.
+//!
+//! A *route* is one configured connection (the simulator, or a `[[networks]]` entry) reaching
+//! one cash network. Several routes may reach one network (dLocal, PayU and Kushki all collect
+//! at Efecty); each order records the route that made it ([`Network::route`]), which is whom
+//! we ask about it, cancel it with, and whose callback receiver speaks for it.
 //!
 //! Every create tells the network where to call back about that order:
 //! `{public_url}/callbacks/sim` ([`callback_url`]), as real gateways take a `notification_url`
@@ -19,16 +26,20 @@
 use std::sync::Arc;
 
 use cajero_connect::sim::{SimConnector, SimConnectorConfig};
-use cajero_connect::{Connector, Evidence};
+use cajero_connect::{Connector, Evidence, OrderKind};
 use cajero_domain::id::{MerchantId, MessageId};
 use cajero_domain::merchant::Mode;
+use cajero_domain::network::AmountRange;
 use cajero_store::network::{self, MessageRecord};
 use cajero_store::{Conn, StoreError};
 use tokio::sync::Mutex;
 
 use crate::clock::{Clock, new_id};
 use crate::error::{ApiError, ErrorType};
+use crate::network_config::NetworkEntry;
 
+/// The route of the simulator's orders (and of every order made before routes existed).
+pub const SIMULATOR_ROUTE: &str = "simulator";
 /// The simulator's merchant id for this instance at the network.
 pub const SIM_MERCHANT_ID: &str = "cajero";
 /// The networks test mode routes to, in order of preference.
@@ -69,16 +80,81 @@ pub struct EmbeddedOptions {
     pub autopilot: bool,
 }
 
-/// One reachable network.
+/// One reachable cash network through one route.
 #[derive(Debug, Clone)]
 pub struct Network {
-    /// Its code (`efecty`).
+    /// The cash network's code (`efecty`).
     pub code: String,
     /// Test or live.
     pub mode: Mode,
+    /// The route: [`SIMULATOR_ROUTE`] or a `[[networks]]` entry's name.
+    pub route: String,
+    /// Lower is tried first.
+    pub priority: u32,
+    /// Takes vouchers here (the connector can and the configuration allows).
+    pub collections: bool,
+    /// Takes pick-ups here.
+    pub payouts: bool,
+    /// Configured limits for vouchers, narrower than the network's.
+    pub collection_limits: Option<AmountRange>,
+    /// Configured limits for pick-ups.
+    pub payout_limits: Option<AmountRange>,
     /// How to reach it.
     pub connector: Arc<dyn Connector>,
 }
+
+impl Network {
+    /// Whether it takes orders of `kind`.
+    pub fn takes(&self, kind: OrderKind) -> bool {
+        match kind {
+            OrderKind::Collection => self.collections,
+            OrderKind::Payout => self.payouts,
+        }
+    }
+
+    /// The amounts it takes for `kind`: the cash network's range, narrowed by the gateway's
+    /// documented limits and by the configuration. `None` when none is known.
+    pub fn range(&self, kind: OrderKind) -> Option<AmountRange> {
+        let spec = cajero_domain::network::spec(&self.code).map(|spec| match kind {
+            OrderKind::Collection => spec.collection,
+            OrderKind::Payout => spec.payout,
+        });
+        let configured = match kind {
+            OrderKind::Collection => self.collection_limits,
+            OrderKind::Payout => self.payout_limits,
+        };
+        [
+            spec,
+            self.connector.amount_limits(kind, &self.code),
+            configured,
+        ]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| AmountRange {
+            min: a.min.max(b.min),
+            max: a.max.min(b.max),
+        })
+    }
+
+    /// A simulator route to `code` in test mode, for every kind.
+    fn simulator(code: &str, connector: Arc<dyn Connector>) -> Network {
+        Network {
+            code: code.to_string(),
+            mode: Mode::Test,
+            route: SIMULATOR_ROUTE.to_string(),
+            priority: SIMULATOR_PRIORITY,
+            collections: true,
+            payouts: true,
+            collection_limits: None,
+            payout_limits: None,
+            connector,
+        }
+    }
+}
+
+/// The built-in simulator comes after every configured route (a sandbox configured for test
+/// mode is preferred to it).
+pub const SIMULATOR_PRIORITY: u32 = u32::MAX;
 
 /// Every network of the instance, plus the simulator's controls for test helpers.
 #[derive(Debug, Clone, Default)]
@@ -147,41 +223,104 @@ impl Networks {
         Ok(Networks {
             networks: TEST_NETWORKS
                 .iter()
-                .map(|code| Network {
-                    code: code.to_string(),
-                    mode: Mode::Test,
-                    connector: connector.clone(),
-                })
+                .map(|code| Network::simulator(code, connector.clone()))
                 .collect(),
             simulator: Some(sim),
             embedded: None,
         })
     }
 
-    /// The candidates for a new order, in order: the requested network only, or every
-    /// network of the mode (routing falls over to the next when one is unavailable).
-    pub fn route(&self, mode: Mode, requested: Option<&str>) -> Result<Vec<Network>, ApiError> {
-        let of_mode = self.networks.iter().filter(|n| n.mode == mode);
-        let candidates: Vec<Network> = match requested {
-            Some(code) => of_mode.filter(|n| n.code == code).cloned().collect(),
-            None => of_mode.cloned().collect(),
+    /// The routes configured in `[[networks]]`, added to these (the simulator's), each
+    /// calling back `{public_url}/callbacks/{name}`. Secrets are read through `env`.
+    pub fn with_configured(
+        mut self,
+        entries: &[NetworkEntry],
+        public_url: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Networks> {
+        for entry in entries {
+            let connector = crate::network_config::connect(entry, public_url, env)?;
+            for code in connector.networks() {
+                let collections = entry.allows(OrderKind::Collection, &code)
+                    && connector.serves(OrderKind::Collection, &code);
+                let payouts = entry.allows(OrderKind::Payout, &code)
+                    && connector.serves(OrderKind::Payout, &code);
+                if !collections && !payouts {
+                    continue;
+                }
+                self.networks.push(Network {
+                    code,
+                    mode: entry.mode.into(),
+                    route: entry.name().to_string(),
+                    priority: entry.priority,
+                    collections,
+                    payouts,
+                    collection_limits: entry.limits(OrderKind::Collection),
+                    payout_limits: entry.limits(OrderKind::Payout),
+                    connector: connector.clone(),
+                });
+            }
+        }
+        Ok(self)
+    }
+
+    /// Every route, in routing order per mode (test first).
+    pub fn all(&self) -> Vec<Network> {
+        let mut all = self.networks.clone();
+        all.sort_by_key(|n| (n.mode.is_live(), n.priority));
+        all
+    }
+
+    /// The candidates for a new order of `kind`, best first (by priority; equal priorities in
+    /// the order configured): the routes to the requested network only, or to every network
+    /// of the mode (routing falls over to the next when one is unavailable).
+    pub fn route(
+        &self,
+        mode: Mode,
+        kind: OrderKind,
+        requested: Option<&str>,
+    ) -> Result<Vec<Network>, ApiError> {
+        let mut candidates: Vec<Network> = self
+            .networks
+            .iter()
+            .filter(|n| n.mode == mode && n.takes(kind))
+            .filter(|n| requested.is_none_or(|code| n.code == code))
+            .cloned()
+            .collect();
+        candidates.sort_by_key(|n| n.priority);
+        if !candidates.is_empty() {
+            return Ok(candidates);
+        }
+        let what = match kind {
+            OrderKind::Collection => "collects cash (pay-ins)",
+            OrderKind::Payout => "pays out cash (payouts)",
         };
-        if candidates.is_empty() {
-            return Err(match requested {
-                Some(code) => ApiError::invalid(
+        if let Some(code) = requested {
+            let known_here = self
+                .networks
+                .iter()
+                .any(|n| n.mode == mode && n.code == code);
+            if cajero_domain::network::spec(code).is_none() || (!known_here && mode == Mode::Test) {
+                return Err(ApiError::invalid(
                     "network_unknown",
                     format!(
                         "network {} is not available in {mode} mode",
                         crate::error::quoted(code)
                     ),
                 )
-                .with_param("network"),
-                None => {
-                    network_unavailable(format!("no cash network is configured for {mode} mode"))
-                }
-            });
+                .with_param("network"));
+            }
+            return Err(no_network_available(format!(
+                "no {mode} network of this instance {what} at {}{}",
+                crate::error::quoted(code),
+                configure_hint(mode, kind)
+            ))
+            .with_param("network"));
         }
-        Ok(candidates)
+        Err(no_network_available(format!(
+            "no {mode} network of this instance {what}{}",
+            configure_hint(mode, kind)
+        )))
     }
 
     /// The candidates for a new order of `amount`: those of [`Networks::route`] whose limits
@@ -192,30 +331,33 @@ impl Networks {
         &self,
         mode: Mode,
         requested: Option<&str>,
-        kind: cajero_connect::OrderKind,
+        kind: OrderKind,
         amount: cajero_domain::Amount,
     ) -> Result<Vec<Network>, ApiError> {
-        let candidates = self.route(mode, requested)?;
-        let range = |n: &Network| {
-            cajero_domain::network::spec(&n.code).map(|spec| match kind {
-                cajero_connect::OrderKind::Collection => (spec.display_name, spec.collection),
-                cajero_connect::OrderKind::Payout => (spec.display_name, spec.payout),
-            })
-        };
+        let candidates = self.route(mode, kind, requested)?;
         let (fit, refused): (Vec<Network>, Vec<Network>) = candidates
             .into_iter()
-            .partition(|n| range(n).is_none_or(|(_, r)| r.contains(amount)));
+            .partition(|n| n.range(kind).is_none_or(|r| r.contains(amount)));
         if !fit.is_empty() {
             return Ok(fit);
         }
-        let limits: Vec<String> = refused
-            .iter()
-            .filter_map(range)
-            .map(|(name, r)| format!("{name} {r}"))
-            .collect();
+        let mut limits: Vec<String> = Vec::new();
+        for n in &refused {
+            let Some(range) = n.range(kind) else { continue };
+            let name =
+                cajero_domain::network::spec(&n.code).map_or(n.code.as_str(), |s| s.display_name);
+            let line = if n.route == SIMULATOR_ROUTE {
+                format!("{name} {range}")
+            } else {
+                format!("{name} through {} {range}", n.route)
+            };
+            if !limits.contains(&line) {
+                limits.push(line);
+            }
+        }
         let what = match kind {
-            cajero_connect::OrderKind::Collection => "collects",
-            cajero_connect::OrderKind::Payout => "pays out",
+            OrderKind::Collection => "collects",
+            OrderKind::Payout => "pays out",
         };
         Err(ApiError::invalid(
             "amount_outside_network_limits",
@@ -228,23 +370,40 @@ impl Networks {
         .with_param("amount"))
     }
 
-    /// The connector of one network.
-    pub fn get(&self, mode: Mode, code: &str) -> Option<Arc<dyn Connector>> {
+    /// The connector of an order made through `route` at `code`. `None` when that route is
+    /// no longer configured (the order is then left alone, and logged, until it is again).
+    pub fn connector(&self, mode: Mode, route: &str, code: &str) -> Option<Arc<dyn Connector>> {
         self.networks
             .iter()
-            .find(|n| n.mode == mode && n.code == code)
+            .find(|n| n.mode == mode && n.route == route && n.code == code)
             .map(|n| n.connector.clone())
     }
 
-    /// The connector that verifies callbacks arriving at `/callbacks/{name}`.
-    pub fn callback_receiver(&self, name: &str) -> Option<(Mode, Arc<dyn Connector>)> {
-        match name {
-            SIM_CALLBACK_RECEIVER => self
-                .simulator
-                .clone()
-                .map(|s| (Mode::Test, s as Arc<dyn Connector>)),
+    /// The connector of the one route that reaches `code` in `mode`; `None` when none or
+    /// several do (an order whose route was not recorded cannot be told apart then).
+    pub fn only_route(&self, mode: Mode, code: &str) -> Option<Arc<dyn Connector>> {
+        let mut routes = self
+            .networks
+            .iter()
+            .filter(|n| n.mode == mode && n.code == code);
+        match (routes.next(), routes.next()) {
+            (Some(n), None) => Some(n.connector.clone()),
             _ => None,
         }
+    }
+
+    /// The connector that verifies callbacks arriving at `/callbacks/{name}`, and its route.
+    pub fn callback_receiver(&self, name: &str) -> Option<(Mode, Arc<dyn Connector>)> {
+        if name == SIM_CALLBACK_RECEIVER {
+            return self
+                .simulator
+                .clone()
+                .map(|s| (Mode::Test, s as Arc<dyn Connector>));
+        }
+        self.networks
+            .iter()
+            .find(|n| n.route == name && n.route != SIMULATOR_ROUTE)
+            .map(|n| (n.mode, n.connector.clone()))
     }
 
     /// The simulator's base URL (its cashier page is at `/ventanilla`).
@@ -314,6 +473,25 @@ pub fn sim_error(e: cajero_connect::ConnectError) -> ApiError {
     network_unavailable(format!("simulator: {e}"))
 }
 
+/// " — configure a [[networks]] entry …" for live mode, where the fix is configuration.
+fn configure_hint(mode: Mode, kind: OrderKind) -> &'static str {
+    match (mode, kind) {
+        (Mode::Test, _) => "",
+        (Mode::Live, OrderKind::Collection) => {
+            ": the operator must configure a live [[networks]] entry (kind dlocal, payu or kushki) that collects there"
+        }
+        (Mode::Live, OrderKind::Payout) => {
+            ": the operator must configure a live [[networks]] entry (kind kushki) that pays out there"
+        }
+    }
+}
+
+/// 400 `no_network_available`: no configured network serves the request; naming what is
+/// missing. Retrying does not help until the operator configures one.
+pub fn no_network_available(detail: impl Into<String>) -> ApiError {
+    ApiError::invalid("no_network_available", detail)
+}
+
 /// 424 `network_unavailable`.
 pub fn network_unavailable(detail: impl Into<String>) -> ApiError {
     ApiError::new(
@@ -368,5 +546,60 @@ pub async fn store_evidence(
         )
         .await?;
     }
+    Ok(())
+}
+
+/// An order the network reported in a state its documentation does not list: never guessed.
+/// The order stays as it was (held: nothing moves on it until an operator decides), an
+/// `unrecognized_network_state` exception is recorded once and evented to the merchant
+/// (`reconciliation.exception`), and the operator is alerted in the log. The raw message is
+/// already in the order's evidence.
+pub async fn hold_unrecognized(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    merchant: MerchantId,
+    mode: Mode,
+    object_id: &str,
+    order: &cajero_connect::NetworkOrder,
+) -> Result<(), StoreError> {
+    use cajero_store::exceptions::{NewException, UNRECOGNIZED_NETWORK_STATE, record};
+    let now = clock.now();
+    let exception_id = format!("exc_{UNRECOGNIZED_NETWORK_STATE}_{object_id}");
+    let detail = format!(
+        "{} reported order {} (our {object_id}) in a state its documentation does not list; \
+         the order is held as it was: see its evidence for the raw message",
+        order.network, order.network_order_id
+    );
+    let exception = NewException {
+        id: &exception_id,
+        merchant_id: Some(merchant),
+        mode,
+        kind: UNRECOGNIZED_NETWORK_STATE,
+        object_id,
+        amount: order.amount,
+        currency: cajero_domain::money::Currency::Cop,
+        network: Some(&order.network),
+        network_order_id: Some(&order.network_order_id),
+        detail: Some(&detail),
+    };
+    if !record(conn, &exception, now).await? {
+        return Ok(());
+    }
+    tracing::error!(object = object_id, network = %order.network, order = %order.network_order_id, "ALERT unrecognized_network_state: an order is held for review");
+    let object = serde_json::json!({
+        "id": exception_id, "object": "payment_exception", "kind": UNRECOGNIZED_NETWORK_STATE,
+        "object_id": object_id, "amount": order.amount, "currency": "COP", "status": "open",
+        "network": order.network, "livemode": mode.is_live(),
+    });
+    cajero_store::events::emit(
+        conn,
+        merchant,
+        mode.is_live(),
+        cajero_domain::webhook::EventType::ReconciliationException,
+        &object,
+        new_id(clock),
+        now,
+    )
+    .await?;
     Ok(())
 }

@@ -165,8 +165,11 @@ pub struct NetworkCall {
 }
 
 impl NetworkCall {
-    /// Tries each network in turn; a network that is unavailable (or did not answer and has
-    /// no order under our reference) passes the request to the next; a refusal stops.
+    /// Tries each network in turn; a network that is unavailable (it said nothing was
+    /// created) passes the request to the next; a refusal stops, and so does a network that
+    /// did not answer and could not say whether it has an order under our reference: the
+    /// order is never passed on after the first may have accepted it (the poller resolves
+    /// it by reference).
     pub async fn run<F, Fut>(candidates: &[Network], mut call: F) -> NetworkCall
     where
         F: FnMut(&Network) -> Fut,
@@ -189,7 +192,7 @@ impl NetworkCall {
                         evidence,
                     };
                 }
-                Err(e @ (ConnectError::Unavailable(_) | ConnectError::Timeout)) => last = e,
+                Err(e @ ConnectError::Unavailable(_)) => last = e,
                 Err(other) => {
                     return NetworkCall {
                         result: Err(other),

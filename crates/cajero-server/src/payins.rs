@@ -236,8 +236,8 @@ async fn finish_create(
                     .await?;
                 let created_at =
                     crate::test_clocks::object_now(&mut c, clock.as_ref(), test_clock).await?;
-                let order = match call.result {
-                    Ok((_, order)) => order,
+                let (network, order) = match call.result {
+                    Ok(created) => created,
                     Err(error) => {
                         return orders::release_in(&mut c, &scope, orders::create_error(error))
                             .await;
@@ -259,6 +259,7 @@ async fn finish_create(
                     amount: request.amount,
                     currency: Currency::Cop,
                     network: order.network.clone(),
+                    route: network.route.clone(),
                     reference: request.reference,
                     description: request.description,
                     customer: request.customer,
@@ -669,7 +670,19 @@ pub async fn apply_network_order(
             };
             close(conn, clock, public_url, payin, event).await
         }
-        N::Pending | N::Available | N::Locked | N::Unrecognized => Ok(()),
+        N::Unrecognized => {
+            let id = payin.id.to_string();
+            crate::networks::hold_unrecognized(
+                conn,
+                clock,
+                payin.merchant_id,
+                payin.mode,
+                &id,
+                order,
+            )
+            .await
+        }
+        N::Pending | N::Available | N::Locked => Ok(()),
     }
 }
 

@@ -138,12 +138,13 @@ pub async fn accept(
         cajero_connect::OrderKind::Payout,
         request.amount,
     );
-    let first_network = candidates
-        .as_ref()
-        .ok()
-        .and_then(|c| c.first())
-        .map(|n| n.code.clone())
-        .unwrap_or_default();
+    let first = candidates.as_ref().ok().and_then(|c| c.first());
+    let first_network = (
+        first.map(|n| n.code.clone()).unwrap_or_default(),
+        first
+            .map(|n| n.route.clone())
+            .unwrap_or_else(|| crate::networks::SIMULATOR_ROUTE.to_string()),
+    );
     let accepted = reserve(
         state,
         caller,
@@ -312,7 +313,16 @@ async fn record_issued(
         .await?;
         return Ok(Recorded::Settled);
     }
-    if attach_code(conn, clock, public_url, payout, &network.code, order).await? {
+    if attach_code(
+        conn,
+        clock,
+        public_url,
+        payout,
+        (&network.code, &network.route),
+        order,
+    )
+    .await?
+    {
         return Ok(Recorded::Settled);
     }
     let current = payouts::get(conn, payout.merchant_id, payout.mode, id).await?;
@@ -345,7 +355,7 @@ async fn attach_code(
     clock: &dyn Clock,
     public_url: &str,
     payout: &PayoutRecord,
-    network: &str,
+    (network, route): (&str, &str),
     order: &NetworkOrder,
 ) -> Result<bool, StoreError> {
     let (id, now) = (payout.id, clock.now());
@@ -361,11 +371,12 @@ async fn attach_code(
     {
         return Ok(false);
     }
-    if network != payout.network {
+    if network != payout.network || route != payout.route {
         cajero_store::execute!(
             conn,
-            "UPDATE payouts SET network = $1 WHERE id = $2",
+            "UPDATE payouts SET network = $1, route = $2 WHERE id = $3",
             network,
+            route,
             id.to_string()
         )?;
     }
@@ -448,14 +459,14 @@ async fn reserve(
     scope: &KeyScope,
     unroutable: Option<ApiError>,
     request: &PayoutRequest,
-    network: &str,
+    (network, route): &(String, String),
     refund: Option<RefundLink>,
 ) -> Result<Reserved, ApiError> {
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
     let scope = scope.clone();
     let request = request.clone();
-    let network = network.to_string();
+    let (network, route) = (network.clone(), route.clone());
     let proposed: PayoutId = new_id(state.clock.as_ref());
     // Resolved by `accept` (a clock that cannot be used arrives as the `unroutable` refusal,
     // answered before this is read).
@@ -515,6 +526,7 @@ async fn reserve(
                     amount: request.amount,
                     currency: Currency::Cop,
                     network: network.clone(),
+                    route: route.clone(),
                     reference: request.reference.clone(),
                     beneficiary: request.beneficiary.clone(),
                     metadata: request.metadata.clone(),
@@ -831,7 +843,19 @@ pub async fn apply_network_order(
             PayoutEvent::Expire
         }
         N::Canceled => PayoutEvent::Cancel,
-        N::Pending | N::Available | N::Locked | N::Unrecognized => return Ok(()),
+        N::Unrecognized => {
+            let id = payout.id.to_string();
+            return crate::networks::hold_unrecognized(
+                conn,
+                clock,
+                payout.merchant_id,
+                payout.mode,
+                &id,
+                order,
+            )
+            .await;
+        }
+        N::Pending | N::Available | N::Locked => return Ok(()),
     };
     close(conn, clock, public_url, payout, event, order.paid_at).await
 }
@@ -919,7 +943,8 @@ pub async fn resolve_stuck(
     let (merchant, mode, id) = (payout.merchant_id, payout.mode, payout.id);
     match found {
         Ok(order) => {
-            attach_code(conn, clock, public_url, payout, &payout.network, &order).await?;
+            let route = (payout.network.as_str(), payout.route.as_str());
+            attach_code(conn, clock, public_url, payout, route, &order).await?;
         }
         Err(cajero_connect::ConnectError::NotFound) => {
             fail_unissued(

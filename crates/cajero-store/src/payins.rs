@@ -27,6 +27,8 @@ pub struct PayinRecord {
     pub currency: Currency,
     /// The network's code.
     pub network: String,
+    /// The configured connection that made it (`simulator`, or a `[[networks]]` entry's name).
+    pub route: String,
     /// The merchant's reference.
     pub reference: Option<String>,
     /// The merchant's description.
@@ -70,6 +72,7 @@ struct Row {
     amount: i64,
     currency: String,
     network: String,
+    route: String,
     reference: Option<String>,
     description: Option<String>,
     customer: Option<String>,
@@ -107,6 +110,7 @@ impl TryFrom<Row> for PayinRecord {
             amount: Amount::new(r.amount).map_err(corrupt)?,
             currency: r.currency.parse().map_err(corrupt)?,
             network: r.network,
+            route: r.route,
             reference: r.reference,
             description: r.description,
             customer: r
@@ -136,7 +140,7 @@ impl TryFrom<Row> for PayinRecord {
 }
 
 const SELECT: &str = "SELECT id, merchant_id, livemode, status, amount, currency, network, \
-    reference, description, customer, metadata, network_order_id, payment_code, agreement_code, \
+    route, reference, description, customer, metadata, network_order_id, payment_code, agreement_code, \
     barcode_data, page_token, expires_at, paid_at, amount_refunded, fee, created_at, updated_at, \
     test_clock FROM payins";
 
@@ -147,8 +151,8 @@ pub async fn insert(conn: &mut Conn<'_>, p: &PayinRecord) -> Result<(), StoreErr
         "INSERT INTO payins (id, merchant_id, livemode, status, amount, currency, network, \
          reference, description, customer, metadata, network_order_id, payment_code, \
          agreement_code, barcode_data, page_token, expires_at, paid_at, amount_refunded, fee, \
-         created_at, updated_at, test_clock) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+         created_at, updated_at, test_clock, route) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
         p.id.to_string(),
         p.merchant_id.to_string(),
         p.mode.is_live(),
@@ -172,6 +176,7 @@ pub async fn insert(conn: &mut Conn<'_>, p: &PayinRecord) -> Result<(), StoreErr
         Micros::from(p.created_at).0,
         Micros::from(p.updated_at).0,
         p.test_clock.map(|c| c.to_string()),
+        &p.route,
     )?;
     Ok(())
 }

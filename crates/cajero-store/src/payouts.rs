@@ -27,6 +27,8 @@ pub struct PayoutRecord {
     pub currency: Currency,
     /// The network's code.
     pub network: String,
+    /// The configured connection that made it (`simulator`, or a `[[networks]]` entry's name).
+    pub route: String,
     /// The merchant's reference.
     pub reference: Option<String>,
     /// The beneficiary as given (JSON).
@@ -70,6 +72,7 @@ struct Row {
     amount: i64,
     currency: String,
     network: String,
+    route: String,
     reference: Option<String>,
     beneficiary: String,
     metadata: String,
@@ -107,6 +110,7 @@ impl TryFrom<Row> for PayoutRecord {
             amount: Amount::new(r.amount).map_err(corrupt)?,
             currency: r.currency.parse().map_err(corrupt)?,
             network: r.network,
+            route: r.route,
             reference: r.reference,
             beneficiary: serde_json::from_str(&r.beneficiary).map_err(corrupt)?,
             metadata: serde_json::from_str(&r.metadata).map_err(corrupt)?,
@@ -132,7 +136,7 @@ impl TryFrom<Row> for PayoutRecord {
 }
 
 const SELECT: &str = "SELECT id, merchant_id, livemode, status, amount, currency, network, \
-    reference, beneficiary, metadata, network_order_id, pickup_code, page_token, expires_in_s, \
+    route, reference, beneficiary, metadata, network_order_id, pickup_code, page_token, expires_in_s, \
     expires_at, paid_at, failure_code, failure_message, fee, refund_id, created_at, updated_at, \
     test_clock FROM payouts";
 
@@ -143,8 +147,8 @@ pub async fn insert(conn: &mut Conn<'_>, p: &PayoutRecord) -> Result<(), StoreEr
         "INSERT INTO payouts (id, merchant_id, livemode, status, amount, currency, network, \
          reference, beneficiary, metadata, network_order_id, pickup_code, page_token, \
          expires_in_s, expires_at, paid_at, failure_code, failure_message, fee, refund_id, \
-         created_at, updated_at, test_clock) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+         created_at, updated_at, test_clock, route) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
         p.id.to_string(),
         p.merchant_id.to_string(),
         p.mode.is_live(),
@@ -168,6 +172,7 @@ pub async fn insert(conn: &mut Conn<'_>, p: &PayoutRecord) -> Result<(), StoreEr
         Micros::from(p.created_at).0,
         Micros::from(p.updated_at).0,
         p.test_clock.map(|c| c.to_string()),
+        &p.route,
     )?;
     Ok(())
 }

@@ -35,12 +35,8 @@ pub async fn receive(
         .collect();
     let now = state.clock.now();
     let verified = connector.verify_callback(&pairs, &body, jiff::Timestamp::now());
-    let raw = String::from_utf8_lossy(&body).into_owned();
-    let headers_text: String = pairs
-        .iter()
-        .filter(|(k, _)| k.starts_with("sim-") && k != "sim-signature")
-        .map(|(k, v)| format!("{k}: {v}\n"))
-        .collect();
+    let raw = redact_body(&String::from_utf8_lossy(&body));
+    let headers_text = evidence_headers(&pairs);
     let evidence = |status: u16, answer: &str| Evidence {
         operation: "callback".into(),
         request: format!("{headers_text}\n{raw}"),
@@ -311,4 +307,136 @@ async fn record_missing(
                 detail: other.to_string(),
             },
         })
+}
+
+/// Headers worth keeping with a callback's evidence: the network's own (`sim-*`, `x-*`,
+/// `content-type`), each credential or signature among them as `[redacted]`.
+fn evidence_headers(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .filter(|(k, _)| {
+            k.starts_with("sim-")
+                || k.starts_with("x-")
+                || k == "content-type"
+                || k == "authorization"
+        })
+        .map(|(k, v)| {
+            if is_sensitive(k) {
+                format!("{k}: [redacted]\n")
+            } else {
+                format!("{k}: {v}\n")
+            }
+        })
+        .collect()
+}
+
+/// A header or field that carries a credential or a signature.
+fn is_sensitive(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name == "sign"
+        || [
+            "authorization",
+            "signature",
+            "key",
+            "secret",
+            "token",
+            "password",
+            "private",
+        ]
+        .iter()
+        .any(|s| name.contains(s))
+}
+
+/// A callback's body with its signature fields blanked: form fields (`sign=…`) and JSON keys
+/// (`"signature": …`) that carry a credential or a signature. Anything else is kept as sent.
+fn redact_body(raw: &str) -> String {
+    if let Ok(mut json) = serde_json::from_str::<serde_json::Value>(raw) {
+        if redact_json(&mut json) {
+            return json.to_string();
+        }
+        return raw.to_string();
+    }
+    if raw.contains('=') && !raw.trim_start().starts_with('{') {
+        let mut changed = false;
+        let fields: Vec<String> = raw
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if is_sensitive(k) => {
+                    changed = true;
+                    format!("{k}=[redacted]")
+                }
+                _ => pair.to_string(),
+            })
+            .collect();
+        if changed {
+            return fields.join("&");
+        }
+    }
+    raw.to_string()
+}
+
+fn redact_json(value: &mut serde_json::Value) -> bool {
+    let mut changed = false;
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_sensitive(k) && !v.is_object() && !v.is_array() {
+                    *v = serde_json::Value::String("[redacted]".into());
+                    changed = true;
+                } else {
+                    changed |= redact_json(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for v in items {
+                changed |= redact_json(v);
+            }
+        }
+        _ => {}
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_and_credentials_are_redacted_from_callback_evidence() {
+        let form =
+            "merchant_id=508029&state_pol=4&sign=7ffb5e8d2c&value=150.00&reference_sale=pi_1";
+        assert_eq!(
+            redact_body(form),
+            "merchant_id=508029&state_pol=4&sign=[redacted]&value=150.00&reference_sale=pi_1"
+        );
+        let json = r#"{"id":"D-1","signature":"abc","ticket":{"number":"4280"},"api_key":"k"}"#;
+        let redacted = redact_body(json);
+        assert!(
+            !redacted.contains("abc") && !redacted.contains("\"k\""),
+            "{redacted}"
+        );
+        assert!(redacted.contains("4280"));
+        let plain = r#"{"id":"cb_1","type":"collection.paid"}"#;
+        assert_eq!(redact_body(plain), plain);
+        let headers = vec![
+            (
+                "authorization".to_string(),
+                "V2-HMAC-SHA256, Signature: ff00".to_string(),
+            ),
+            ("x-date".to_string(), "2026-12-05T10:00:00Z".to_string()),
+            ("x-trans-key".to_string(), "tk-secret".to_string()),
+            ("x-kushki-signature".to_string(), "beef".to_string()),
+            ("sim-signature".to_string(), "v1=00".to_string()),
+            ("sim-callback-id".to_string(), "cb_1".to_string()),
+            ("user-agent".to_string(), "x".to_string()),
+        ];
+        let text = evidence_headers(&headers);
+        for secret in ["ff00", "tk-secret", "beef", "v1=00"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(text.contains("x-date: 2026-12-05T10:00:00Z"));
+        assert!(text.contains("sim-callback-id: cb_1"));
+        assert!(!text.contains("user-agent"));
+    }
 }

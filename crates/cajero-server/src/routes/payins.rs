@@ -205,7 +205,10 @@ pub async fn cancel(
     if payin.status != PayinStatus::Pending {
         return orders::release_with(&state, scope, not_cancelable(&payin)).await;
     }
-    let Some(connector) = state.networks.get(payin.mode, &payin.network) else {
+    let Some(connector) = state
+        .networks
+        .connector(payin.mode, &payin.route, &payin.network)
+    else {
         return orders::release_with(
             &state,
             scope,

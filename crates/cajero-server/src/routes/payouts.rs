@@ -206,7 +206,9 @@ pub async fn cancel(
     }
     let exchange = match (
         &payout.network_order_id,
-        state.networks.get(payout.mode, &payout.network),
+        state
+            .networks
+            .connector(payout.mode, &payout.route, &payout.network),
     ) {
         (Some(order_id), Some(connector)) => {
             Some(connector.cancel(OrderKind::Payout, order_id).await)

@@ -141,7 +141,11 @@ struct Settled {
 /// mode (asking each connector once).
 async fn orphan_voucher(state: &AppState, claim: &AbandonedClaim, payin_id: &str) -> Settled {
     let mut settled = Settled::default();
-    let candidates = match state.networks.route(claim.mode, None) {
+    let candidates = match state.networks.route(
+        claim.mode,
+        cajero_connect::OrderKind::Collection,
+        None,
+    ) {
         Ok(candidates) => candidates,
         Err(_) => {
             tracing::warn!(payin = payin_id, mode = %claim.mode, "an abandoned pay-in claim cannot be settled: no network is configured for its mode");

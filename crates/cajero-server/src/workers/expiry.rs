@@ -198,7 +198,10 @@ async fn silent_too_long(
 /// Closes (or records as paid) one voucher past its expiry; false when left for later.
 async fn expire_payin(state: &AppState, payin: PayinRecord) -> anyhow::Result<bool> {
     let mut evidence = Vec::new();
-    let verdict = match state.networks.get(payin.mode, &payin.network) {
+    let verdict = match state
+        .networks
+        .connector(payin.mode, &payin.route, &payin.network)
+    {
         // No way to ask any more (the network left the configuration): close here; a payment
         // made in time that it reports later still wins.
         None => Verdict::Close,
@@ -267,7 +270,9 @@ async fn expire_payout(state: &AppState, payout: PayoutRecord) -> anyhow::Result
     let mut evidence = Vec::new();
     let verdict = match (
         &payout.network_order_id,
-        state.networks.get(payout.mode, &payout.network),
+        state
+            .networks
+            .connector(payout.mode, &payout.route, &payout.network),
     ) {
         (Some(order_id), Some(connector)) => {
             ask_network(

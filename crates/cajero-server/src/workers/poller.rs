@@ -80,7 +80,10 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
     let looked = open_payins.len() + stuck_payouts.len() + open_payouts.len();
     let public_url = state.config.public_url();
     for payin in open_payins {
-        let Some(connector) = state.networks.get(payin.mode, &payin.network) else {
+        let Some(connector) = state
+            .networks
+            .connector(payin.mode, &payin.route, &payin.network)
+        else {
             continue;
         };
         let exchange = connector
@@ -102,7 +105,10 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
             .await?;
     }
     for payout in stuck_payouts {
-        let Some(connector) = state.networks.get(payout.mode, &payout.network) else {
+        let Some(connector) = state
+            .networks
+            .connector(payout.mode, &payout.route, &payout.network)
+        else {
             continue;
         };
         let exchange = connector
@@ -138,7 +144,9 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
     for payout in open_payouts {
         let (Some(order_id), Some(connector)) = (
             payout.network_order_id.clone(),
-            state.networks.get(payout.mode, &payout.network),
+            state
+                .networks
+                .connector(payout.mode, &payout.route, &payout.network),
         ) else {
             continue;
         };
@@ -200,8 +208,8 @@ pub async fn retry_orphan_cancels(state: &AppState) -> anyhow::Result<usize> {
         let (Some(network), Some(order_id)) = (orphan.network, orphan.network_order_id) else {
             continue;
         };
-        let Some(connector) = state.networks.get(mode, &network) else {
-            tracing::error!(exception = %orphan.id, network, "orphan network order on a network this instance does not reach");
+        let Some(connector) = state.networks.only_route(mode, &network) else {
+            tracing::error!(exception = %orphan.id, network, "orphan network order on a network this instance does not reach through exactly one route; an operator must cancel it at the gateway");
             continue;
         };
         crate::payouts::cancel_orphan(

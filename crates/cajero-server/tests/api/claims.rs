@@ -185,7 +185,10 @@ async fn an_abandoned_payin_claim_has_its_voucher_canceled_and_is_deleted(app: &
         Some(orphan.to_string()),
     )
     .await;
-    let connector = state.networks.get(Mode::Test, "efecty").unwrap();
+    let connector = state
+        .networks
+        .connector(Mode::Test, "simulator", "efecty")
+        .unwrap();
     let voucher = connector
         .create_voucher(&CreateVoucher {
             network: "efecty".into(),

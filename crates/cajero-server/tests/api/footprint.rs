@@ -107,13 +107,14 @@ async fn measure(ctx: &Ctx, kind: Kind, n: usize) -> PerOrder {
         )
         .await;
     }
+    let clock = crate::webhook_support::daytime_clock(ctx).await;
     deliver_all(ctx).await;
     let store = ctx.app.server.state.store.clone();
     let before = database_bytes(&store).await;
     for i in 0..n {
         match kind {
-            Kind::Payout => collected_payout(ctx, i).await,
-            Kind::Payin => paid_payin(ctx, i).await,
+            Kind::Payout => collected_payout(ctx, i, &clock).await,
+            Kind::Payin => paid_payin(ctx, i, &clock).await,
         }
     }
     deliver_all(ctx).await;
@@ -144,11 +145,11 @@ async fn deliver_all(ctx: &Ctx) {
     while ctx.run().await.attempted > 0 {}
 }
 
-async fn collected_payout(ctx: &Ctx, i: usize) {
+async fn collected_payout(ctx: &Ctx, i: usize, clock: &str) {
     let body = json!({"amount": 200_000, "currency": "COP", "reference": format!("giro-{i}"),
         "beneficiary": {"name": "Luis Pérez", "document": {"type": "CC", "number": "79876543"},
                         "phone": "+573009876543"},
-        "metadata": {"order": i.to_string()}});
+        "metadata": {"order": i.to_string()}, "test_clock": clock});
     let payout = post_ok(ctx, "/v1/payouts", &format!("po-{i}"), body).await;
     assert_eq!(payout["status"], "available", "{payout}");
     let id = payout["id"].as_str().unwrap();
@@ -163,11 +164,11 @@ async fn collected_payout(ctx: &Ctx, i: usize) {
     assert_eq!(collected["payout"]["status"], "paid", "{collected}");
 }
 
-async fn paid_payin(ctx: &Ctx, i: usize) {
+async fn paid_payin(ctx: &Ctx, i: usize, clock: &str) {
     let body = json!({"amount": 150_000, "currency": "COP", "reference": format!("order-{i}"),
         "description": "Pedido", "customer": {"name": "Ana Gómez", "email": "ana@example.com",
         "phone": "+573001234567", "document": {"type": "CC", "number": "1020304050"}},
-        "metadata": {"cart": i.to_string()}});
+        "metadata": {"cart": i.to_string()}, "test_clock": clock});
     let payin = post_ok(ctx, "/v1/payins", &format!("pi-{i}"), body).await;
     let id = payin["id"].as_str().unwrap();
     let paid = post_ok(

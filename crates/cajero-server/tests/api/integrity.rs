@@ -122,7 +122,12 @@ async fn network_order_for(
     app: &TestApp,
     payout: PayoutId,
 ) -> Result<cajero_connect::NetworkOrder, ConnectError> {
-    let connector = app.server.state.networks.get(Mode::Test, "efecty").unwrap();
+    let connector = app
+        .server
+        .state
+        .networks
+        .connector(Mode::Test, "simulator", "efecty")
+        .unwrap();
     connector
         .find_by_reference(OrderKind::Payout, &payout.to_string())
         .await
@@ -212,7 +217,12 @@ async fn a_payout_issued_by_the_poller_emits_its_events_once_and_the_retry_repla
     let id = accept_then_crash(app, &shop, "giro-crash-2")
         .await
         .payout_id();
-    let connector = app.server.state.networks.get(Mode::Test, "efecty").unwrap();
+    let connector = app
+        .server
+        .state
+        .networks
+        .connector(Mode::Test, "simulator", "efecty")
+        .unwrap();
     let order = connector
         .create_pickup(&CreatePickup {
             network: "efecty".into(),

@@ -13,6 +13,7 @@ mod instances;
 mod integrity;
 mod leases;
 mod limits;
+mod live_networks;
 mod orders;
 mod pages;
 mod receiver;

@@ -123,9 +123,10 @@ async fn events_past_retention_are_purged_unless_a_delivery_is_pending(ctx: &Ctx
 }
 
 async fn network_evidence_outlives_events_and_orders_outlive_everything(ctx: &Ctx) {
+    let clock = crate::webhook_support::daytime_clock(ctx).await;
     let body = json!({"amount": 150_000, "currency": "COP", "reference": "order-1",
         "customer": {"name": "Ana Gómez", "email": "ana@example.com", "phone": "+573001234567",
-                     "document": {"type": "CC", "number": "1020304050"}}});
+                     "document": {"type": "CC", "number": "1020304050"}}, "test_clock": clock});
     let payin = post_ok(ctx, "/v1/payins", "payin-1", body).await;
     let id = payin["id"].as_str().unwrap().to_string();
     let path = format!("/v1/test_helpers/payins/{id}/pay");

@@ -176,3 +176,25 @@ pub async fn post_ok(ctx: &Ctx, path: &str, key: &str, body: Value) -> Value {
     assert!(status == 200 || status == 201, "{path}: {status} {body}");
     body
 }
+
+/// A test clock at the next 10:00 in Bogotá (15:00 UTC), when counters are open whatever the
+/// day: orders made on it can be paid and collected at any hour the suite runs (the instance's
+/// clock starts at the real time, and at night every counter is closed).
+pub async fn daytime_clock(ctx: &Ctx) -> String {
+    let now = ctx.now().as_second();
+    let day = 86_400;
+    let ten_bogota = now - now.rem_euclid(day) + 15 * 3_600;
+    let at = if ten_bogota > now {
+        ten_bogota
+    } else {
+        ten_bogota + day
+    };
+    let clock = post_ok(
+        ctx,
+        "/v1/test_helpers/test_clocks",
+        "daytime-clock",
+        json!({"frozen_time": at}),
+    )
+    .await;
+    clock["id"].as_str().unwrap().to_string()
+}

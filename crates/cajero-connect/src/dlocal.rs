@@ -1,1 +1,0 @@
-//! dLocal (to be written).

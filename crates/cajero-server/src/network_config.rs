@@ -1,0 +1,678 @@
+//! `[[networks]]`: the gateways (and simulators) this instance reaches, as configured.
+//!
+//! ```toml
+//! [[networks]]
+//! name = "kushki"                 # callbacks arrive at {public_url}/callbacks/kushki
+//! kind = "kushki"                 # dlocal | payu | kushki | simulator
+//! mode = "live"                   # live (default) or test (a gateway's sandbox)
+//! base_url = "https://api.kushkipagos.com"
+//! priority = 10                   # lower is tried first (default 100)
+//! collections = ["efecty"]        # cash networks to collect at (default: all it serves)
+//! payouts = ["efecty"]            # cash networks to pay out at (default: all it serves)
+//! payout_amount_max = 1000000     # optional narrower limits (whole pesos)
+//! credentials = { public_merchant_id = "…" }  # values that are not secret
+//! secret_files = { private_merchant_id = "/run/secrets/kushki-private" }
+//! ```
+//!
+//! Secrets never come from the configuration file: each comes from the environment
+//! (`CAJERO_NETWORK_<NAME>_<KEY>`, e.g. `CAJERO_NETWORK_KUSHKI_PRIVATE_MERCHANT_ID`) or from the
+//! first line of the file named in `secret_files`. A secret written under `credentials` is
+//! refused, and no message, log line or listing ever prints a secret's value: only whether it
+//! is set and where from.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cajero_connect::{Connector, OrderKind};
+use cajero_domain::merchant::Mode;
+use cajero_domain::network::AmountRange;
+use serde::{Deserialize, Serialize};
+
+/// Longest entry name.
+pub const NAME_CHARS_MAX: usize = 32;
+/// Names no entry may take: the simulator's callback receiver and route.
+pub const RESERVED_NAMES: &[&str] = &[
+    crate::networks::SIM_CALLBACK_RECEIVER,
+    crate::networks::SIMULATOR_ROUTE,
+];
+/// The prefix of the environment variables that carry a network's secrets.
+pub const SECRET_ENV_PREFIX: &str = "CAJERO_NETWORK_";
+/// Priority of an entry that names none (lower is tried first).
+pub const PRIORITY_DEFAULT: u32 = 100;
+/// Longest request timeout an entry may set.
+pub const TIMEOUT_MS_MAX: u64 = 120_000;
+
+/// The protocol an entry speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkKind {
+    /// dLocal's Payins API (Efecty vouchers).
+    Dlocal,
+    /// PayU Latam's Payments API (Efecty and SuRed vouchers).
+    Payu,
+    /// Kushki's cash-in and cash-out (Efecty vouchers and pick-ups).
+    Kushki,
+    /// cajero's network simulator (`cajero sim`): test mode only.
+    Simulator,
+}
+
+impl NetworkKind {
+    /// Its name in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkKind::Dlocal => "dlocal",
+            NetworkKind::Payu => "payu",
+            NetworkKind::Kushki => "kushki",
+            NetworkKind::Simulator => "simulator",
+        }
+    }
+
+    /// The credentials it needs: (key, secret?). Secrets come only from the environment or a
+    /// file.
+    pub fn credentials(self) -> &'static [(&'static str, bool)] {
+        match self {
+            NetworkKind::Dlocal => &[("login", false), ("trans_key", true), ("secret_key", true)],
+            NetworkKind::Payu => &[
+                ("merchant_id", false),
+                ("account_id", false),
+                ("api_login", false),
+                ("api_key", true),
+            ],
+            NetworkKind::Kushki => &[
+                ("public_merchant_id", false),
+                ("private_merchant_id", true),
+                ("webhook_secret", true),
+            ],
+            NetworkKind::Simulator => &[("merchant_id", false), ("secret", true)],
+        }
+    }
+
+    fn is_secret(self, key: &str) -> bool {
+        self.credentials()
+            .iter()
+            .any(|(k, secret)| *k == key && *secret)
+    }
+}
+
+/// Test or live, as configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryMode {
+    /// Real money.
+    #[default]
+    Live,
+    /// A gateway's sandbox (or a simulator), for test keys.
+    Test,
+}
+
+impl From<EntryMode> for Mode {
+    fn from(mode: EntryMode) -> Mode {
+        match mode {
+            EntryMode::Live => Mode::Live,
+            EntryMode::Test => Mode::Test,
+        }
+    }
+}
+
+/// One `[[networks]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkEntry {
+    /// Its name: the route recorded on its orders and its callback receiver
+    /// (`/callbacks/{name}`). Default: the kind.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The protocol.
+    pub kind: NetworkKind,
+    /// Live (default) or test.
+    #[serde(default)]
+    pub mode: EntryMode,
+    /// The gateway's API base URL.
+    pub base_url: String,
+    /// Lower is tried first; entries of equal priority in the order written.
+    #[serde(default = "priority_default")]
+    pub priority: u32,
+    /// Cash networks to collect at; absent: every one the gateway collects at.
+    #[serde(default)]
+    pub collections: Option<Vec<String>>,
+    /// Cash networks to pay out at; absent: every one the gateway pays out at.
+    #[serde(default)]
+    pub payouts: Option<Vec<String>>,
+    /// Narrower limits for vouchers (whole pesos), on top of the network's and the gateway's.
+    #[serde(default)]
+    pub collection_amount_min: Option<i64>,
+    /// See `collection_amount_min`.
+    #[serde(default)]
+    pub collection_amount_max: Option<i64>,
+    /// Narrower limits for pick-ups (whole pesos).
+    #[serde(default)]
+    pub payout_amount_min: Option<i64>,
+    /// See `payout_amount_min`.
+    #[serde(default)]
+    pub payout_amount_max: Option<i64>,
+    /// Credentials that are not secret (ids, logins).
+    #[serde(default)]
+    pub credentials: BTreeMap<String, String>,
+    /// Files holding secrets (first line), by credential key.
+    #[serde(default)]
+    pub secret_files: BTreeMap<String, PathBuf>,
+    /// Total time of one exchange.
+    #[serde(default)]
+    pub request_timeout_ms: Option<u64>,
+    /// Time to connect.
+    #[serde(default)]
+    pub connect_timeout_ms: Option<u64>,
+}
+
+fn priority_default() -> u32 {
+    PRIORITY_DEFAULT
+}
+
+/// Why an entry cannot be used; never carries a secret's value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("[[networks]] entry `{name}`: {message}")]
+pub struct EntryError {
+    /// The entry's name.
+    pub name: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// Where a credential's value was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `credentials` in the configuration.
+    Config,
+    /// An environment variable.
+    Env,
+    /// A file named in `secret_files`.
+    File,
+    /// Nowhere.
+    Missing,
+}
+
+impl Source {
+    /// How `cajero networks list` says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Config => "configuration",
+            Source::Env => "environment",
+            Source::File => "file",
+            Source::Missing => "MISSING",
+        }
+    }
+}
+
+/// An entry's credentials, resolved. `Debug` names the keys only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Resolved {
+    values: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.values.keys()).finish()
+    }
+}
+
+impl Resolved {
+    /// A credential's value; call only where it is used.
+    pub fn expose(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(String::as_str)
+    }
+
+    /// The secret values, for redaction checks.
+    pub fn secrets(&self, kind: NetworkKind) -> Vec<&str> {
+        self.values
+            .iter()
+            .filter(|(k, _)| kind.is_secret(k))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+impl NetworkEntry {
+    /// Its name: `name`, or the kind.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or(self.kind.as_str())
+    }
+
+    fn error(&self, message: impl Into<String>) -> EntryError {
+        EntryError {
+            name: self.name().to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// The variable that carries the secret `key`: `CAJERO_NETWORK_KUSHKI_PRIVATE_MERCHANT_ID`.
+    pub fn secret_var(&self, key: &str) -> String {
+        let upper = |s: &str| s.to_ascii_uppercase().replace('-', "_");
+        format!("{SECRET_ENV_PREFIX}{}_{}", upper(self.name()), upper(key))
+    }
+
+    /// The limits configured for `kind` of order, if any.
+    pub fn limits(&self, kind: OrderKind) -> Option<AmountRange> {
+        let (min, max) = match kind {
+            OrderKind::Collection => (self.collection_amount_min, self.collection_amount_max),
+            OrderKind::Payout => (self.payout_amount_min, self.payout_amount_max),
+        };
+        (min.is_some() || max.is_some()).then(|| AmountRange {
+            min: min.unwrap_or(1),
+            max: max.unwrap_or(i64::MAX),
+        })
+    }
+
+    /// Whether orders of `kind` may go to `network` through this entry, by configuration (the
+    /// connector also says what it can do).
+    pub fn allows(&self, kind: OrderKind, network: &str) -> bool {
+        let list = match kind {
+            OrderKind::Collection => &self.collections,
+            OrderKind::Payout => &self.payouts,
+        };
+        list.as_ref().is_none_or(|l| l.iter().any(|n| n == network))
+    }
+
+    /// Checks everything that can be checked without the secrets.
+    pub fn validate(&self) -> Result<(), EntryError> {
+        let name = self.name();
+        if name.is_empty()
+            || name.len() > NAME_CHARS_MAX
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        {
+            return Err(self.error(format!(
+                "name must be 1 to {NAME_CHARS_MAX} characters of a-z, 0-9, _ and -"
+            )));
+        }
+        if RESERVED_NAMES.contains(&name) {
+            return Err(self.error(format!(
+                "the name `{name}` is reserved for the built-in simulator; choose another"
+            )));
+        }
+        if self.kind == NetworkKind::Simulator && self.mode == EntryMode::Live {
+            return Err(self.error(
+                "a simulator moves no real money: it may serve test mode only (mode = \"test\")",
+            ));
+        }
+        match url::Url::parse(&self.base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && !u.cannot_be_a_base() => {
+                if self.mode == EntryMode::Live
+                    && u.scheme() == "http"
+                    && !matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+                {
+                    return Err(self.error(
+                        "base_url must use https:// in live mode (http:// only on loopback)",
+                    ));
+                }
+            }
+            _ => {
+                return Err(self.error(format!(
+                    "base_url must be an http(s) URL, not {:?}",
+                    self.base_url
+                )));
+            }
+        }
+        for (what, list) in [
+            ("collections", &self.collections),
+            ("payouts", &self.payouts),
+        ] {
+            for code in list.iter().flatten() {
+                if cajero_domain::network::spec(code).is_none() {
+                    let known: Vec<&str> =
+                        cajero_domain::network::ALL.iter().map(|s| s.code).collect();
+                    return Err(self.error(format!(
+                        "{what}: unknown cash network {code:?} (known: {})",
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+        for (what, min, max) in [
+            (
+                "collection_amount",
+                self.collection_amount_min,
+                self.collection_amount_max,
+            ),
+            (
+                "payout_amount",
+                self.payout_amount_min,
+                self.payout_amount_max,
+            ),
+        ] {
+            if min.is_some_and(|m| m < 1) || max.is_some_and(|m| m < 1) {
+                return Err(self.error(format!("{what}_min and _max must be positive")));
+            }
+            if let (Some(min), Some(max)) = (min, max)
+                && min > max
+            {
+                return Err(self.error(format!("{what}_min must not exceed {what}_max")));
+            }
+        }
+        for (what, value) in [
+            ("request_timeout_ms", self.request_timeout_ms),
+            ("connect_timeout_ms", self.connect_timeout_ms),
+        ] {
+            if let Some(ms) = value
+                && (ms == 0 || ms > TIMEOUT_MS_MAX)
+            {
+                return Err(self.error(format!(
+                    "{what} must be between 1 and {TIMEOUT_MS_MAX}, not {ms}"
+                )));
+            }
+        }
+        let known: Vec<&str> = self.kind.credentials().iter().map(|(k, _)| *k).collect();
+        for key in self.credentials.keys().chain(self.secret_files.keys()) {
+            if !known.contains(&key.as_str()) {
+                return Err(self.error(format!(
+                    "unknown credential `{key}` for kind {} (it takes: {})",
+                    self.kind.as_str(),
+                    known.join(", ")
+                )));
+            }
+        }
+        for key in self.credentials.keys() {
+            if self.kind.is_secret(key) {
+                return Err(self.error(format!(
+                    "`{key}` is a secret and must not be written in the configuration: set {} \
+                     or secret_files.{key}",
+                    self.secret_var(key)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Where each credential would come from, without reading any secret's value into the
+    /// answer.
+    pub fn sources(&self, env: &dyn Fn(&str) -> Option<String>) -> Vec<(&'static str, Source)> {
+        self.kind
+            .credentials()
+            .iter()
+            .map(|(key, secret)| {
+                let source = if !secret && self.credentials.contains_key(*key) {
+                    Source::Config
+                } else if env(&self.secret_var(key)).is_some_and(|v| !v.is_empty()) {
+                    Source::Env
+                } else if self.secret_files.contains_key(*key) {
+                    Source::File
+                } else {
+                    Source::Missing
+                };
+                (*key, source)
+            })
+            .collect()
+    }
+
+    /// Every credential's value: non-secrets from `credentials` (or the environment), secrets
+    /// from the environment or their file. A missing one names where to put it.
+    pub fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Resolved, EntryError> {
+        let mut values = BTreeMap::new();
+        for (key, secret) in self.kind.credentials() {
+            let var = self.secret_var(key);
+            let value = if let Some(v) = self.credentials.get(*key).filter(|_| !secret) {
+                Some(v.clone())
+            } else if let Some(v) = env(&var).filter(|v| !v.is_empty()) {
+                Some(v)
+            } else if let Some(path) = self.secret_files.get(*key) {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    self.error(format!(
+                        "secret_files.{key}: cannot read {}: {}",
+                        path.display(),
+                        e.kind()
+                    ))
+                })?;
+                let first = text.lines().next().unwrap_or_default().trim().to_string();
+                if first.is_empty() {
+                    return Err(
+                        self.error(format!("secret_files.{key}: {} is empty", path.display()))
+                    );
+                }
+                Some(first)
+            } else {
+                None
+            };
+            let Some(value) = value else {
+                let hint = if *secret {
+                    format!("set {var} or secret_files.{key}")
+                } else {
+                    format!("set credentials.{key} (or {var})")
+                };
+                return Err(self.error(format!("`{key}` is missing: {hint}")));
+            };
+            values.insert((*key).to_string(), value);
+        }
+        Ok(Resolved { values })
+    }
+}
+
+/// The connector an entry describes, calling back `{public_url}/callbacks/{name}`.
+pub fn connect(
+    entry: &NetworkEntry,
+    public_url: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Arc<dyn Connector>> {
+    entry.validate()?;
+    let credentials = entry.resolve(env)?;
+    let callback_url = format!(
+        "{}/callbacks/{}",
+        public_url.trim_end_matches('/'),
+        entry.name()
+    );
+    let need = |key: &str| -> Result<String, EntryError> {
+        credentials
+            .expose(key)
+            .map(str::to_string)
+            .ok_or_else(|| entry.error(format!("`{key}` is missing")))
+    };
+    let connector: Arc<dyn Connector> = match entry.kind {
+        NetworkKind::Simulator => {
+            let mut config = cajero_connect::sim::SimConnectorConfig::new(
+                entry.base_url.clone(),
+                need("merchant_id")?,
+                need("secret")?,
+            );
+            config.callback_url = Some(callback_url);
+            if let Some(ms) = entry.request_timeout_ms {
+                config.request_timeout_ms = ms;
+            }
+            if let Some(ms) = entry.connect_timeout_ms {
+                config.connect_timeout_ms = ms;
+            }
+            Arc::new(
+                cajero_connect::sim::SimConnector::new(config)
+                    .map_err(|e| entry.error(e.to_string()))?,
+            )
+        }
+        NetworkKind::Dlocal => {
+            use cajero_connect::dlocal::{DlocalConfig, DlocalConnector};
+            let mut config = DlocalConfig::new(
+                entry.base_url.clone(),
+                need("login")?,
+                need("trans_key")?,
+                need("secret_key")?,
+            );
+            config.notification_url = Some(callback_url);
+            if let Some(list) = &entry.collections {
+                config.collection_networks = list.clone();
+            }
+            if let Some(ms) = entry.request_timeout_ms {
+                config.request_timeout_ms = ms;
+            }
+            if let Some(ms) = entry.connect_timeout_ms {
+                config.connect_timeout_ms = ms;
+            }
+            Arc::new(DlocalConnector::new(config).map_err(|e| entry.error(e.to_string()))?)
+        }
+        NetworkKind::Payu | NetworkKind::Kushki => {
+            return Err(entry
+                .error(format!(
+                    "kind {} is not available in this build",
+                    entry.kind.as_str()
+                ))
+                .into());
+        }
+    };
+    Ok(connector)
+}
+
+/// Checks a list of entries: each valid, names unique.
+pub fn validate_all(entries: &[NetworkEntry]) -> Result<(), EntryError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for entry in entries {
+        entry.validate()?;
+        if !seen.insert(entry.name()) {
+            return Err(
+                entry.error("two [[networks]] entries have this name: give each its own `name`")
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn entry(toml_text: &str) -> NetworkEntry {
+        #[derive(Deserialize)]
+        struct File {
+            networks: Vec<NetworkEntry>,
+        }
+        use figment::providers::Format;
+        let file: File = figment::Figment::from(figment::providers::Toml::string(toml_text))
+            .extract()
+            .unwrap();
+        file.networks.into_iter().next().unwrap()
+    }
+
+    const KUSHKI: &str = r#"
+        [[networks]]
+        kind = "kushki"
+        base_url = "https://api.kushkipagos.com"
+        credentials = { public_merchant_id = "pub-123" }
+    "#;
+
+    #[test]
+    fn secrets_come_from_the_environment_or_a_file_never_the_configuration() {
+        let e = entry(KUSHKI);
+        assert_eq!(e.name(), "kushki");
+        assert_eq!(
+            e.secret_var("private_merchant_id"),
+            "CAJERO_NETWORK_KUSHKI_PRIVATE_MERCHANT_ID"
+        );
+        e.validate().unwrap();
+        let none = |_: &str| None;
+        let err = e.resolve(&none).unwrap_err();
+        assert!(
+            err.message
+                .contains("set CAJERO_NETWORK_KUSHKI_PRIVATE_MERCHANT_ID"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("webhook");
+        std::fs::write(&file, "whsec-from-file\nretired\n").unwrap();
+        let mut e2 = e.clone();
+        e2.secret_files.insert("webhook_secret".into(), file);
+        let env = |k: &str| {
+            (k == "CAJERO_NETWORK_KUSHKI_PRIVATE_MERCHANT_ID").then(|| "priv-secret-9".to_string())
+        };
+        let resolved = e2.resolve(&env).unwrap();
+        assert_eq!(
+            resolved.expose("private_merchant_id"),
+            Some("priv-secret-9")
+        );
+        assert_eq!(resolved.expose("webhook_secret"), Some("whsec-from-file"));
+        assert_eq!(resolved.expose("public_merchant_id"), Some("pub-123"));
+        let printed = format!("{resolved:?} {e2:?}");
+        assert!(!printed.contains("priv-secret-9") && !printed.contains("whsec-from-file"));
+        let sources = e2.sources(&env);
+        assert!(sources.contains(&("private_merchant_id", Source::Env)));
+        assert!(sources.contains(&("webhook_secret", Source::File)));
+
+        let mut inline = e.clone();
+        inline
+            .credentials
+            .insert("private_merchant_id".into(), "oops-secret".into());
+        let err = inline.validate().unwrap_err();
+        assert!(err.message.contains("must not be written"), "{err}");
+        assert!(!err.to_string().contains("oops-secret"));
+    }
+
+    #[test]
+    fn bad_entries_are_refused_with_the_reason() {
+        let base = entry(KUSHKI);
+        type Change = Box<dyn Fn(&mut NetworkEntry)>;
+        let cases: Vec<(Change, &str)> = vec![
+            (
+                Box::new(|e| e.name = Some("Kushki!".into())),
+                "name must be",
+            ),
+            (Box::new(|e| e.name = Some("sim".into())), "reserved"),
+            (Box::new(|e| e.base_url = "ftp://x".into()), "base_url"),
+            (
+                Box::new(|e| e.base_url = "http://api.example.com".into()),
+                "https://",
+            ),
+            (
+                Box::new(|e| e.payouts = Some(vec!["baloto2".into()])),
+                "unknown cash network",
+            ),
+            (
+                Box::new(|e| {
+                    e.payout_amount_min = Some(10);
+                    e.payout_amount_max = Some(5);
+                }),
+                "must not exceed",
+            ),
+            (Box::new(|e| e.request_timeout_ms = Some(0)), "between 1"),
+            (
+                Box::new(|e| {
+                    e.credentials.insert("pin".into(), "1".into());
+                }),
+                "unknown credential",
+            ),
+            (
+                Box::new(|e| {
+                    e.kind = NetworkKind::Simulator;
+                    e.name = Some("sandbox".into());
+                    e.credentials.clear();
+                }),
+                "test mode only",
+            ),
+        ];
+        for (change, expected) in cases {
+            let mut e = base.clone();
+            change(&mut e);
+            let err = e.validate().unwrap_err();
+            assert!(err.message.contains(expected), "{expected}: {err}");
+        }
+        let mut loopback = base.clone();
+        loopback.base_url = "http://127.0.0.1:7070/kushki".into();
+        loopback.validate().unwrap();
+        let twice = vec![base.clone(), base];
+        assert!(validate_all(&twice).unwrap_err().message.contains("two"));
+    }
+
+    #[test]
+    fn limits_and_lists_narrow_what_an_entry_takes() {
+        let mut e = entry(KUSHKI);
+        assert!(e.allows(OrderKind::Payout, "efecty"));
+        assert_eq!(e.limits(OrderKind::Payout), None);
+        e.payouts = Some(vec!["efecty".into()]);
+        e.collections = Some(Vec::new());
+        e.payout_amount_max = Some(1_000_000);
+        assert!(e.allows(OrderKind::Payout, "efecty"));
+        assert!(!e.allows(OrderKind::Payout, "sured"));
+        assert!(!e.allows(OrderKind::Collection, "efecty"));
+        assert_eq!(
+            e.limits(OrderKind::Payout),
+            Some(AmountRange {
+                min: 1,
+                max: 1_000_000
+            })
+        );
+    }
+}
