@@ -285,6 +285,17 @@ impl Connector for KushkiConnector {
         list.iter().any(|n| n == network) && limits(kind, network).is_some()
     }
 
+    fn amount_limits(
+        &self,
+        kind: OrderKind,
+        network: &str,
+    ) -> Option<cajero_domain::network::AmountRange> {
+        limits(kind, network).map(|(min, max)| cajero_domain::network::AmountRange {
+            min: min.minor(),
+            max: max.minor(),
+        })
+    }
+
     fn create_voucher(&self, request: &CreateVoucher) -> BoxFuture<'_, Exchange<NetworkOrder>> {
         let request = request.clone();
         Box::pin(async move {
@@ -481,6 +492,9 @@ mod tests {
         assert!(!k.serves(OrderKind::Collection, "sured"));
         assert!(!k.serves(OrderKind::Payout, "sured"));
         assert_eq!(k.networks(), vec!["efecty".to_owned()]);
+        let efecty_in = k.amount_limits(OrderKind::Collection, "efecty").unwrap();
+        assert_eq!((efecty_in.min, efecty_in.max), (1_000, 1_000_000));
+        assert_eq!(k.amount_limits(OrderKind::Payout, "sured"), None);
     }
 
     #[test]
