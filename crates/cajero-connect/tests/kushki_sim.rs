@@ -226,10 +226,10 @@ async fn a_timed_out_init_is_found_by_reference_and_never_created_twice() {
     // Every init creates its order, then hangs longer than the connector waits.
     let faults = Faults {
         create_timeout_bps: 10_000,
-        timeout_ms: 1_500,
+        timeout_ms: 4_000,
         ..Faults::default()
     };
-    let k = start(faults, 500, true).await;
+    let k = start(faults, 1_000, true).await;
     let got = create_once(&k.connector, &pickup("po_t1", 80_000, "79876543")).await;
     let order = got.result.unwrap();
     assert_eq!(order.reference, "po_t1");
@@ -250,10 +250,10 @@ async fn a_timed_out_init_is_found_by_reference_and_never_created_twice() {
 async fn without_a_lookup_by_reference_a_timed_out_init_stays_unknown_and_is_not_sent_again() {
     let faults = Faults {
         create_timeout_bps: 10_000,
-        timeout_ms: 1_500,
+        timeout_ms: 4_000,
         ..Faults::default()
     };
-    let k = start(faults, 500, false).await;
+    let k = start(faults, 1_000, false).await;
     let request: CreateVoucher = voucher("pi_t2", 30_000);
     let got = create_once(&k.connector, &request).await;
     assert_eq!(got.result, Err(ConnectError::Timeout));
