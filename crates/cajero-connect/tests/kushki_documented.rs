@@ -352,7 +352,8 @@ fn the_cash_out_token_we_build_has_the_documented_fields() {
         test_clock: None,
     };
     let ours = serde_json::to_value(
-        wire::cash_out_token_body(&pickup, "user@example.com", "+593912345678").unwrap(),
+        wire::cash_out_token_body(&pickup, Some("user@example.com"), Some("+593912345678"))
+            .unwrap(),
     )
     .unwrap();
     let mut expected = keys(&documented);

@@ -67,11 +67,13 @@ pub struct KushkiConfig {
     /// Cash networks where Kushki's pick-ups are paid: only `efecty`.
     #[serde(default = "default_networks")]
     pub payout_networks: Vec<String>,
-    /// Kushki requires a contact email on cash-out tokens; cajero does not ask beneficiaries
-    /// for one, so the merchant's operations address goes.
-    pub payout_contact_email: String,
+    /// A contact email sent on cash-out tokens (optional at Kushki; cajero does not ask
+    /// beneficiaries for one, so the merchant's operations address may go).
+    #[serde(default)]
+    pub payout_contact_email: Option<String>,
     /// Likewise a contact phone on cash-out tokens.
-    pub payout_contact_phone: String,
+    #[serde(default)]
+    pub payout_contact_phone: Option<String>,
     /// Total time of one exchange.
     #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
@@ -104,9 +106,8 @@ fn default_callback_tolerance_seconds() -> u64 {
 }
 
 impl KushkiConfig {
-    /// A configuration with Efecty for both kinds, default timeouts, no notification URL. The
-    /// payout contacts are empty: set them (or empty `payout_networks`) before
-    /// [`super::KushkiConnector::new`], which refuses a payout network without them.
+    /// A configuration with Efecty for both kinds, default timeouts, no notification URL and
+    /// no payout contacts.
     pub fn new(
         base_url: impl Into<String>,
         public_merchant_id: impl Into<String>,
@@ -120,8 +121,8 @@ impl KushkiConfig {
             webhook_secret: webhook_secret.into(),
             collection_networks: default_networks(),
             payout_networks: default_networks(),
-            payout_contact_email: String::new(),
-            payout_contact_phone: String::new(),
+            payout_contact_email: None,
+            payout_contact_phone: None,
             request_timeout_ms: REQUEST_TIMEOUT_MS_DEFAULT,
             connect_timeout_ms: CONNECT_TIMEOUT_MS_DEFAULT,
             callback_tolerance_seconds: CALLBACK_TOLERANCE_SECONDS_DEFAULT,

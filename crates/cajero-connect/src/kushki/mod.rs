@@ -92,14 +92,6 @@ impl KushkiConnector {
                 });
             }
         }
-        if !config.payout_networks.is_empty() {
-            if config.payout_contact_email.trim().is_empty() {
-                return Err(KushkiConfigError::Empty("payout_contact_email"));
-            }
-            if config.payout_contact_phone.trim().is_empty() {
-                return Err(KushkiConfigError::Empty("payout_contact_phone"));
-            }
-        }
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
@@ -323,8 +315,8 @@ impl Connector for KushkiConnector {
             };
             let token = wire::cash_out_token_body(
                 &request,
-                &self.config.payout_contact_email,
-                &self.config.payout_contact_phone,
+                self.config.payout_contact_email.as_deref(),
+                self.config.payout_contact_phone.as_deref(),
             )
             .and_then(|b| to_body(&b));
             self.create(asked, request.expires_in_seconds, token).await
@@ -457,8 +449,8 @@ mod tests {
 
     fn config() -> KushkiConfig {
         KushkiConfig {
-            payout_contact_email: "ops@example.co".into(),
-            payout_contact_phone: "3001234567".into(),
+            payout_contact_email: Some("ops@example.co".into()),
+            payout_contact_phone: Some("3001234567".into()),
             ..KushkiConfig::new("http://127.0.0.1:1", "pub-123", "priv-456", "whk-789")
         }
     }
@@ -479,9 +471,6 @@ mod tests {
             KushkiConnector::new(c),
             Err(KushkiConfigError::UnsupportedNetwork { .. })
         ));
-        let mut c = config();
-        c.payout_contact_email = String::new();
-        assert!(KushkiConnector::new(c).is_err());
     }
 
     #[test]

@@ -166,14 +166,16 @@ pub struct CashOutTokenBody {
     pub document_type: &'static str,
     /// Digits only.
     pub document_number: String,
-    /// A contact email (ours: Kushki requires one and cajero does not ask beneficiaries).
-    pub email: String,
+    /// A contact email (optional; the merchant's, as cajero does not ask beneficiaries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// Whole pesos.
     pub total_amount: i64,
     /// `COP`.
     pub currency: &'static str,
-    /// A contact phone (ours, as the email).
-    pub phone_number: String,
+    /// A contact phone (optional, as the email).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
 }
 
 /// `POST /cash/v1/charges/init` and `POST /payouts/cash/v1/init`.
@@ -418,11 +420,12 @@ pub fn cash_in_token_body(request: &CreateVoucher) -> Result<CashInTokenBody, Co
     })
 }
 
-/// The cash-out token of a pick-up, with the merchant's contact `email` and `phone`.
+/// The cash-out token of a pick-up, with the merchant's contact `email` and `phone` when
+/// configured (Kushki requires only name, lastName, documentNumber, totalAmount, currency).
 pub fn cash_out_token_body(
     request: &CreatePickup,
-    email: &str,
-    phone: &str,
+    email: Option<&str>,
+    phone: Option<&str>,
 ) -> Result<CashOutTokenBody, ConnectError> {
     let (name, last_name) = split_name(&request.beneficiary_name);
     Ok(CashOutTokenBody {
@@ -430,10 +433,10 @@ pub fn cash_out_token_body(
         last_name,
         document_type: document_type(&request.beneficiary_document.kind)?,
         document_number: request.beneficiary_document.number.clone(),
-        email: email.to_owned(),
+        email: email.map(str::to_owned),
         total_amount: request.amount.minor(),
         currency: "COP",
-        phone_number: phone.to_owned(),
+        phone_number: phone.map(str::to_owned),
     })
 }
 

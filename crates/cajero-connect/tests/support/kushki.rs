@@ -83,8 +83,8 @@ pub async fn start(faults: Faults, request_timeout_ms: u64, lookup: bool) -> Kus
     .await
     .unwrap();
     let config = KushkiConfig {
-        payout_contact_email: "operaciones@cajero.example".into(),
-        payout_contact_phone: "+573001234567".into(),
+        payout_contact_email: Some("operaciones@cajero.example".into()),
+        payout_contact_phone: Some("+573001234567".into()),
         request_timeout_ms,
         notification_url: Some(receiver),
         lookup_by_reference: lookup,

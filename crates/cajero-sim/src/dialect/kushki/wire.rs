@@ -179,15 +179,11 @@ fn pesos(v: Option<&Value>, name: &str) -> Result<i64, KushkiError> {
 
 impl Token {
     /// A token request's person and amount (cash-in: `identification`; cash-out:
-    /// `documentNumber`, `email` and `phoneNumber` required).
+    /// `documentNumber`; `email` and `phoneNumber` optional, as Kushki documents).
     pub fn from_request(v: &Value, kind: OrderKind, now: Timestamp) -> Result<Token, KushkiError> {
         let document_number = match kind {
             OrderKind::Collection => field(v, "identification")?,
-            OrderKind::Payout => {
-                field(v, "email")?;
-                field(v, "phoneNumber")?;
-                field(v, "documentNumber")?
-            }
+            OrderKind::Payout => field(v, "documentNumber")?,
         };
         if field(v, "currency")? != "COP" {
             return Err(KushkiError::body("currency: only COP"));
