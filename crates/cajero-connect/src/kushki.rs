@@ -1,1 +1,0 @@
-//! Kushki (to be written).
