@@ -78,26 +78,30 @@ impl NetworkKind {
                 required,
             }
         }
+        const DLOCAL: &[Credential] = &[
+            c("login", false, true),
+            c("trans_key", true, true),
+            c("secret_key", true, true),
+        ];
+        const PAYU: &[Credential] = &[
+            c("merchant_id", false, true),
+            c("account_id", false, true),
+            c("api_login", false, true),
+            c("api_key", true, true),
+            // Only for confirmations signed with HMAC-SHA256.
+            c("confirmation_hmac_key", true, false),
+        ];
+        const KUSHKI: &[Credential] = &[
+            c("public_merchant_id", false, true),
+            c("private_merchant_id", true, true),
+            c("webhook_secret", true, true),
+        ];
+        const SIMULATOR: &[Credential] = &[c("merchant_id", false, true), c("secret", true, true)];
         match self {
-            NetworkKind::Dlocal => &[
-                c("login", false, true),
-                c("trans_key", true, true),
-                c("secret_key", true, true),
-            ],
-            NetworkKind::Payu => &[
-                c("merchant_id", false, true),
-                c("account_id", false, true),
-                c("api_login", false, true),
-                c("api_key", true, true),
-                // Only for confirmations signed with HMAC-SHA256.
-                c("confirmation_hmac_key", true, false),
-            ],
-            NetworkKind::Kushki => &[
-                c("public_merchant_id", false, true),
-                c("private_merchant_id", true, true),
-                c("webhook_secret", true, true),
-            ],
-            NetworkKind::Simulator => &[c("merchant_id", false, true), c("secret", true, true)],
+            NetworkKind::Dlocal => DLOCAL,
+            NetworkKind::Payu => PAYU,
+            NetworkKind::Kushki => KUSHKI,
+            NetworkKind::Simulator => SIMULATOR,
         }
     }
 
@@ -117,7 +121,15 @@ impl NetworkKind {
                 ("confirmation_signature", false),
                 ("sales_report_url", false),
             ],
-            NetworkKind::Dlocal | NetworkKind::Kushki | NetworkKind::Simulator => &[],
+            // Kushki's cash-out token asks for the beneficiary's e-mail and phone; cajero sends
+            // the merchant's when the payout has none. `lookup_by_reference` turns on a lookup
+            // Kushki does not document (the simulator's): keep it off in live mode.
+            NetworkKind::Kushki => &[
+                ("payout_contact_email", false),
+                ("payout_contact_phone", false),
+                ("lookup_by_reference", false),
+            ],
+            NetworkKind::Dlocal | NetworkKind::Simulator => &[],
         }
     }
 
@@ -582,13 +594,89 @@ pub fn connect(
             }
             Arc::new(DlocalConnector::new(config).map_err(|e| entry.error(e.to_string()))?)
         }
-        NetworkKind::Payu | NetworkKind::Kushki => {
-            return Err(entry
-                .error(format!(
-                    "kind {} is not available in this build",
-                    entry.kind.as_str()
-                ))
-                .into());
+        NetworkKind::Payu => {
+            use cajero_connect::payu::{PayuConfig, PayuConnector, PayuContact};
+            let setting = |key: &str| entry.settings.get(key).cloned();
+            let required = |key: &str| {
+                setting(key).ok_or_else(|| entry.error(format!("setting `{key}` is missing")))
+            };
+            let contact: PayuContact = serde_json::from_value(serde_json::json!({
+                "email": required("contact_email")?,
+                "phone": required("contact_phone")?,
+                "street1": required("contact_street1")?,
+                "city": required("contact_city")?,
+                "state": required("contact_state")?,
+                "postal_code": setting("contact_postal_code").unwrap_or_default(),
+                "ip_address": setting("contact_ip_address").unwrap_or_else(|| "127.0.0.1".into()),
+            }))
+            .map_err(|e| entry.error(format!("contact settings: {e}")))?;
+            let mut config = PayuConfig::new(
+                entry.base_url.clone(),
+                need("merchant_id")?,
+                need("account_id")?,
+                need("api_login")?,
+                need("api_key")?,
+                contact,
+            );
+            if let Some(algorithm) = setting("confirmation_signature") {
+                config.confirmation_signature =
+                    serde_json::from_value(serde_json::Value::String(algorithm)).map_err(|_| {
+                        entry.error(
+                            "setting `confirmation_signature` must be md5, sha256 or hmac_sha256",
+                        )
+                    })?;
+            }
+            config.confirmation_hmac_key = credentials
+                .expose("confirmation_hmac_key")
+                .map(str::to_string);
+            config.sales_report_url = setting("sales_report_url");
+            config.test = entry.mode == EntryMode::Test;
+            config.notification_url = Some(callback_url);
+            if let Some(list) = &entry.collections {
+                config.networks = list.clone();
+            }
+            if let Some(ms) = entry.request_timeout_ms {
+                config.request_timeout_ms = ms;
+            }
+            if let Some(ms) = entry.connect_timeout_ms {
+                config.connect_timeout_ms = ms;
+            }
+            Arc::new(PayuConnector::new(config).map_err(|e| entry.error(e.to_string()))?)
+        }
+        NetworkKind::Kushki => {
+            use cajero_connect::kushki::{KushkiConfig, KushkiConnector};
+            let mut config = KushkiConfig::new(
+                entry.base_url.clone(),
+                need("public_merchant_id")?,
+                need("private_merchant_id")?,
+                need("webhook_secret")?,
+            );
+            config.notification_url = Some(callback_url);
+            if let Some(list) = &entry.collections {
+                config.collection_networks = list.clone();
+            }
+            if let Some(list) = &entry.payouts {
+                config.payout_networks = list.clone();
+            }
+            config.payout_contact_email = entry.settings.get("payout_contact_email").cloned();
+            config.payout_contact_phone = entry.settings.get("payout_contact_phone").cloned();
+            config.lookup_by_reference = match entry.settings.get("lookup_by_reference") {
+                None => false,
+                Some(v) if v == "true" => true,
+                Some(v) if v == "false" => false,
+                Some(_) => {
+                    return Err(entry
+                        .error("setting `lookup_by_reference` must be \"true\" or \"false\"")
+                        .into());
+                }
+            };
+            if let Some(ms) = entry.request_timeout_ms {
+                config.request_timeout_ms = ms;
+            }
+            if let Some(ms) = entry.connect_timeout_ms {
+                config.connect_timeout_ms = ms;
+            }
+            Arc::new(KushkiConnector::new(config).map_err(|e| entry.error(e.to_string()))?)
         }
     };
     Ok(connector)

@@ -52,6 +52,133 @@ live_engines!(
     live_mode_names_the_network_it_lacks,
 );
 
+/// Every gateway at once, on both engines.
+mod gateways {
+    use super::*;
+
+    async fn each_engine(test: impl AsyncFn(&Live)) {
+        for engine in [Engine::Sqlite, Engine::Postgres] {
+            let Some(live) = Live::start(engine, Routes::All).await else {
+                eprintln!("skipped {engine:?}: set CAJERO_TEST_POSTGRES_URL");
+                continue;
+            };
+            test(&live).await;
+            live.app.server.stop().await.unwrap();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_live_payin_at_sured_goes_through_payu_and_its_confirmation_pays_it() {
+        each_engine(async |live| {
+            let mut body = payin_body(60_000);
+            body["network"] = json!("sured");
+            let payin = live.created("/v1/payins", "payu-sured-1", body).await;
+            assert_eq!(payin["network"], "sured", "{payin}");
+            let id = payin["id"].as_str().unwrap();
+            live.pay("SR-BOG-001", &payin, 60_000).await;
+            let now = live.get(&format!("/v1/payins/{id}")).await;
+            assert_eq!(now["status"], "paid", "{now}");
+            let evidence = live.evidence(id).await.join("\n");
+            assert!(evidence.contains("SUBMIT_TRANSACTION"), "{evidence}");
+            assert!(evidence.contains("sign=[redacted]"), "{evidence}");
+            Live::assert_no_secret("evidence", &evidence);
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_payin_over_the_first_routes_limit_goes_to_the_next_by_priority() {
+        each_engine(async |live| {
+            // dLocal (priority 10) takes up to 100,000 here: 80,000 goes to dLocal, 150,000
+            // to PayU (20), never to Kushki (30).
+            let small = live
+                .created("/v1/payins", "small", payin_body(80_000))
+                .await;
+            let big = live.created("/v1/payins", "big", payin_body(150_000)).await;
+            let small_evidence = live
+                .evidence(small["id"].as_str().unwrap())
+                .await
+                .join("\n");
+            let big_evidence = live.evidence(big["id"].as_str().unwrap()).await.join("\n");
+            assert!(
+                small_evidence.contains("/dlocal/payments"),
+                "{small_evidence}"
+            );
+            assert!(
+                big_evidence.contains("SUBMIT_TRANSACTION"),
+                "{big_evidence}"
+            );
+            live.pay(COUNTER, &big, 150_000).await;
+            let id = big["id"].as_str().unwrap();
+            assert_eq!(
+                live.get(&format!("/v1/payins/{id}")).await["status"],
+                "paid"
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_live_payout_goes_through_kushki_and_its_webhook_pays_it() {
+        each_engine(async |live| {
+            live.fund(1_000_000).await;
+            let payout = live
+                .created(
+                    "/v1/payouts",
+                    "kushki-payout-1",
+                    json!({"amount": 200_000, "currency": "COP", "reference": "giro-1",
+                           "beneficiary": {"name": "Luis Alberto Pérez Gómez",
+                                           "document": {"type": "CC", "number": "79876543"},
+                                           "phone": "+573009876543"}}),
+                )
+                .await;
+            assert_eq!(payout["status"], "available", "{payout}");
+            let id = payout["id"].as_str().unwrap();
+            let code = payout["pickup"]["code"].as_str().unwrap().replace(' ', "");
+            let collected = live
+                .control
+                .collect(COUNTER, &code, "79876543")
+                .await
+                .unwrap();
+            assert!(
+                format!("{collected:?}").contains("pproved"),
+                "{collected:?}"
+            );
+            live.control.flush_callbacks(true).await.unwrap();
+            let now = live.get(&format!("/v1/payouts/{id}")).await;
+            assert_eq!(now["status"], "paid", "{now}");
+            let evidence = live.evidence(id).await.join("\n");
+            assert!(evidence.contains("/payouts/cash/v1/init"), "{evidence}");
+            Live::assert_no_secret("evidence", &evidence);
+
+            // A second payout, canceled by the merchant: canceled at Kushki too.
+            let other = live
+                .created(
+                    "/v1/payouts",
+                    "kushki-payout-2",
+                    json!({"amount": 50_000, "currency": "COP",
+                           "beneficiary": {"name": "Marta Ruiz",
+                                           "document": {"type": "CC", "number": "52345678"}}}),
+                )
+                .await;
+            let other_id = other["id"].as_str().unwrap();
+            let canceled = live
+                .post(
+                    &format!("/v1/payouts/{other_id}/cancel"),
+                    "cancel-2",
+                    json!({}),
+                )
+                .await;
+            assert_eq!(canceled.status(), 200);
+            let canceled: Value = canceled.json().await.unwrap();
+            assert_eq!(canceled["status"], "canceled", "{canceled}");
+            let other_evidence = live.evidence(other_id).await.join("\n");
+            assert!(other_evidence.contains("DELETE"), "{other_evidence}");
+        })
+        .await;
+    }
+}
+
 /// The routes tests, on SQLite (routing is the same code on both engines).
 mod routing {
     use super::*;
@@ -112,8 +239,23 @@ const SIM_SECRET: &str = "sim-secret-live-4e1d0b";
 const DLOCAL_LOGIN: &str = "dl-login-live-77a1";
 const DLOCAL_TRANS_KEY: &str = "dl-trans-key-SECRET-5c2e";
 const DLOCAL_SECRET_KEY: &str = "dl-secret-key-SECRET-9b04";
+/// PayU credentials.
+const PAYU_MERCHANT: &str = "508029";
+const PAYU_ACCOUNT: &str = "512321";
+const PAYU_LOGIN: &str = "payu-login-live";
+const PAYU_API_KEY: &str = "payu-api-key-SECRET-0d3f";
+/// Kushki credentials.
+const KUSHKI_PUBLIC: &str = "kushki-public-live";
+const KUSHKI_PRIVATE: &str = "kushki-private-SECRET-7a2c";
+const KUSHKI_WEBHOOK: &str = "kushki-webhook-SECRET-11e9";
 /// Every secret configured: none may appear in evidence, answers or metrics.
-const SECRETS: &[&str] = &[DLOCAL_TRANS_KEY, DLOCAL_SECRET_KEY];
+const SECRETS: &[&str] = &[
+    DLOCAL_TRANS_KEY,
+    DLOCAL_SECRET_KEY,
+    PAYU_API_KEY,
+    KUSHKI_PRIVATE,
+    KUSHKI_WEBHOOK,
+];
 /// Wednesday 25 November 2026, 10:00 in Bogotá: counters are open.
 const START: &str = "2026-11-25T15:00:00Z";
 /// A regular-hours Efecty counter in Bogotá.
@@ -129,6 +271,9 @@ pub enum Routes {
     /// A dLocal entry that accepts connections and never answers (priority 1), then the
     /// real one.
     HangingFirst,
+    /// dLocal (priority 10, pay-ins up to 100,000), PayU (20) and Kushki (30, the only one
+    /// paying out).
+    All,
 }
 
 /// A simulator speaking the gateways' dialects, and a server whose live mode reaches it.
@@ -154,6 +299,19 @@ impl Live {
                     login: DLOCAL_LOGIN.into(),
                     trans_key: DLOCAL_TRANS_KEY.into(),
                     secret_key: DLOCAL_SECRET_KEY.into(),
+                }),
+                payu: Some(cajero_sim::dialect::payu::Credentials {
+                    merchant_id: PAYU_MERCHANT.into(),
+                    account_id: PAYU_ACCOUNT.into(),
+                    api_login: PAYU_LOGIN.into(),
+                    api_key: PAYU_API_KEY.into(),
+                    confirmation_signature: Default::default(),
+                    confirmation_hmac_key: None,
+                }),
+                kushki: Some(cajero_sim::dialect::kushki::Credentials {
+                    public_merchant_id: KUSHKI_PUBLIC.into(),
+                    private_merchant_id: KUSHKI_PRIVATE.into(),
+                    webhook_secret: KUSHKI_WEBHOOK.into(),
                 }),
                 ..MerchantConfig::demo()
             }],
@@ -191,6 +349,15 @@ impl Live {
                 let mut hang = dlocal_entry("hang", &url, 1, secrets.path());
                 hang.request_timeout_ms = Some(300);
                 vec![real, hang]
+            }
+            Routes::All => {
+                let mut dlocal = real;
+                dlocal.collection_amount_max = Some(100_000);
+                vec![
+                    dlocal,
+                    payu_entry(&format!("{}/payu", sim.base_url()), 20, secrets.path()),
+                    kushki_entry(&format!("{}/kushki", sim.base_url()), 30, secrets.path()),
+                ]
             }
         };
         let start: Timestamp = START.parse().unwrap();
@@ -252,6 +419,53 @@ impl Live {
                 format!("{direction} {operation} {request} {response}")
             })
             .collect()
+    }
+
+    /// POSTs and asserts 201; the body.
+    pub async fn created(&self, path: &str, key: &str, body: Value) -> Value {
+        let response = self.post(path, key, body).await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{path}: {body}");
+        body
+    }
+
+    /// The customer pays `amount` for `payin`'s voucher at `counter`; the gateway's
+    /// notifications go out.
+    pub async fn pay(&self, counter: &str, payin: &Value, amount: i64) {
+        let code = payin["voucher"]["payment_code"]
+            .as_str()
+            .unwrap()
+            .replace(' ', "");
+        let paid = self
+            .control
+            .pay(counter, &code, Amount::new(amount).unwrap())
+            .await
+            .unwrap();
+        assert!(format!("{paid:?}").contains("pproved"), "{paid:?}");
+        self.control.flush_callbacks(true).await.unwrap();
+    }
+
+    /// A live top-up of `amount`, confirmed by the operator.
+    pub async fn fund(&self, amount: i64) {
+        let topup = self
+            .created(
+                "/v1/topups",
+                "live-topup",
+                json!({"amount": amount, "currency": "COP"}),
+            )
+            .await;
+        let id: cajero_domain::id::TopupId = topup["id"].as_str().unwrap().parse().unwrap();
+        let now = cajero_server::clock::Clock::now(self.app.server.state.clock.as_ref());
+        self.app
+            .server
+            .state
+            .store
+            .write(move |mut c| {
+                Box::pin(async move { cajero_server::funds::confirm_topup(&mut c, id, now).await })
+            })
+            .await
+            .unwrap();
     }
 
     /// Every exchange stored, of every object, as text.
@@ -331,6 +545,61 @@ async fn hanging_listener() -> String {
         }
     });
     format!("http://{addr}")
+}
+
+/// A live PayU entry at `base_url`, collecting at Efecty and SuRed.
+fn payu_entry(base_url: &str, priority: u32, dir: &Path) -> NetworkEntry {
+    let path = dir.join("payu-api-key");
+    std::fs::write(&path, PAYU_API_KEY).unwrap();
+    let settings = [
+        ("contact_email", "pagos@tienda.example"),
+        ("contact_phone", "6015551234"),
+        ("contact_street1", "Calle 93 # 11-26"),
+        ("contact_city", "Bogotá"),
+        ("contact_state", "Bogotá D.C."),
+    ];
+    NetworkEntry {
+        name: Some("payu".into()),
+        kind: NetworkKind::Payu,
+        base_url: base_url.into(),
+        priority,
+        credentials: [
+            ("merchant_id".to_string(), PAYU_MERCHANT.to_string()),
+            ("account_id".to_string(), PAYU_ACCOUNT.to_string()),
+            ("api_login".to_string(), PAYU_LOGIN.to_string()),
+        ]
+        .into(),
+        secret_files: [("api_key".to_string(), path)].into(),
+        settings: settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..dlocal_entry("unused", base_url, priority, dir)
+    }
+}
+
+/// A live Kushki entry at `base_url`: vouchers and pick-ups at Efecty.
+fn kushki_entry(base_url: &str, priority: u32, dir: &Path) -> NetworkEntry {
+    let file = |key: &str, value: &str| {
+        let path = dir.join(format!("kushki-{key}"));
+        std::fs::write(&path, value).unwrap();
+        (key.to_string(), path)
+    };
+    NetworkEntry {
+        name: Some("kushki".into()),
+        kind: NetworkKind::Kushki,
+        base_url: base_url.into(),
+        priority,
+        credentials: [("public_merchant_id".to_string(), KUSHKI_PUBLIC.to_string())].into(),
+        secret_files: [
+            file("private_merchant_id", KUSHKI_PRIVATE),
+            file("webhook_secret", KUSHKI_WEBHOOK),
+        ]
+        .into(),
+        // The simulator's lookup by reference, which Kushki does not document (docs/networks.md).
+        settings: [("lookup_by_reference".to_string(), "true".to_string())].into(),
+        ..dlocal_entry("unused", base_url, priority, dir)
+    }
 }
 
 fn payin_body(amount: i64) -> Value {
