@@ -52,6 +52,82 @@ live_engines!(
     live_mode_names_the_network_it_lacks,
 );
 
+/// Everything this instance logs while it works with every gateway (at TRACE, on the test's
+/// thread: a current-thread runtime runs the server, the simulator and their tasks there)
+/// holds no configured secret; nor does any configuration or connector printed for a panic.
+mod logs {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn no_secret_is_logged_or_printed() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let live = Live::start(Engine::Sqlite, Routes::All).await.unwrap();
+        live.fund(500_000).await;
+        let payin = live
+            .created("/v1/payins", "logs-1", payin_body(150_000))
+            .await;
+        live.pay(COUNTER, &payin, 150_000).await;
+        let mut sured = payin_body(40_000);
+        sured["network"] = json!("sured");
+        let sured = live.created("/v1/payins", "logs-2", sured).await;
+        live.pay("SR-BOG-001", &sured, 40_000).await;
+        live.created(
+            "/v1/payouts",
+            "logs-3",
+            json!({"amount": 100_000, "currency": "COP",
+                   "beneficiary": {"name": "Luis Pérez",
+                                   "document": {"type": "CC", "number": "79876543"}}}),
+        )
+        .await;
+        // A callback with a bad signature is refused (and logged).
+        let forged = live
+            .app
+            .http
+            .post(live.app.url("/callbacks/kushki"))
+            .header("x-kushki-signature", "00")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 401);
+        let printed = format!(
+            "{:?} {:?}",
+            live.app.server.state.config, live.app.server.state.networks
+        );
+        live.app.server.stop().await.unwrap();
+        let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+        assert!(
+            logs.contains("TRACE") || logs.contains("DEBUG"),
+            "nothing was captured"
+        );
+        assert!(logs.len() > 1_000, "{logs}");
+        Live::assert_no_secret("the logs", &logs);
+        Live::assert_no_secret("Debug of the configuration and networks", &printed);
+    }
+}
+
 /// Every gateway at once, on both engines.
 mod gateways {
     use super::*;
