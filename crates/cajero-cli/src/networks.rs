@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use cajero_server::config::{Config, Overrides};
+use cajero_server::network_config::{NetworkKind, OrderKind, Source};
 use cajero_server::networks::Networks;
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -30,6 +31,11 @@ pub struct NetworksArgs {
     pub json: bool,
 }
 
+/// What a kind serves when the entry does not narrow it.
+fn served(kind: NetworkKind, order: OrderKind) -> Vec<String> {
+    kind.serves(order).iter().map(|n| n.to_string()).collect()
+}
+
 fn env(var: &str) -> Option<String> {
     std::env::var(var).ok()
 }
@@ -54,7 +60,13 @@ fn list(args: &NetworksArgs) -> anyhow::Result<()> {
             let sources: serde_json::Map<String, serde_json::Value> = e
                 .sources(&env)
                 .into_iter()
-                .map(|(key, source)| (key.to_string(), json!(source.as_str())))
+                .map(|(key, source)| {
+                    let shown = match source {
+                        Source::Missing => format!("MISSING: set {}", e.secret_var(key)),
+                        other => other.as_str().to_string(),
+                    };
+                    (key.to_string(), json!(shown))
+                })
                 .collect();
             json!({
                 "name": e.name(),
@@ -62,10 +74,10 @@ fn list(args: &NetworksArgs) -> anyhow::Result<()> {
                 "mode": cajero_domain::merchant::Mode::from(e.mode).as_str(),
                 "base_url": e.base_url,
                 "priority": e.priority,
-                "collections": e.collections,
-                "payouts": e.payouts,
-                "collection_limits": e.limits(cajero_server::network_config::OrderKind::Collection).map(|r| r.to_string()),
-                "payout_limits": e.limits(cajero_server::network_config::OrderKind::Payout).map(|r| r.to_string()),
+                "collections": e.collections.clone().unwrap_or_else(|| served(e.kind, OrderKind::Collection)),
+                "payouts": e.payouts.clone().unwrap_or_else(|| served(e.kind, OrderKind::Payout)),
+                "collection_limits": e.limits(OrderKind::Collection).map(|r| r.to_string()),
+                "payout_limits": e.limits(OrderKind::Payout).map(|r| r.to_string()),
                 "credentials": sources,
             })
         })
@@ -76,13 +88,16 @@ fn list(args: &NetworksArgs) -> anyhow::Result<()> {
         }
         let mut lines = Vec::new();
         for e in &entries {
-            let served = |v: &serde_json::Value| match v.as_array() {
-                Some(list) => list
-                    .iter()
-                    .filter_map(|n| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                None => "all it serves".into(),
+            let served = |v: &serde_json::Value| {
+                let list: Vec<&str> = v
+                    .as_array()
+                    .map(|l| l.iter().filter_map(|n| n.as_str()).collect())
+                    .unwrap_or_default();
+                if list.is_empty() {
+                    "none".to_string()
+                } else {
+                    list.join(", ")
+                }
             };
             lines.push(format!(
                 "{} ({}, {}) priority {} at {}",
@@ -105,7 +120,10 @@ fn list(args: &NetworksArgs) -> anyhow::Result<()> {
             if let Some(credentials) = e["credentials"].as_object() {
                 let text: Vec<String> = credentials
                     .iter()
-                    .map(|(k, v)| format!("{k} from {}", v.as_str().unwrap_or_default()))
+                    .map(|(k, v)| match v.as_str().unwrap_or_default() {
+                        missing if missing.starts_with("MISSING") => format!("{k} {missing}"),
+                        source => format!("{k} from {source}"),
+                    })
                     .collect();
                 lines.push(format!("  credentials: {}", text.join(", ")));
             }

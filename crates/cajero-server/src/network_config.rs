@@ -105,6 +105,18 @@ impl NetworkKind {
         }
     }
 
+    /// The cash networks it can serve for `kind` (what its connector says, for listings made
+    /// without the secrets a connector needs).
+    pub fn serves(self, kind: OrderKind) -> &'static [&'static str] {
+        match (self, kind) {
+            (NetworkKind::Dlocal, OrderKind::Collection) => &["efecty"],
+            (NetworkKind::Payu, OrderKind::Collection) => &["efecty", "sured"],
+            (NetworkKind::Dlocal | NetworkKind::Payu, OrderKind::Payout) => &[],
+            (NetworkKind::Kushki, _) => &["efecty"],
+            (NetworkKind::Simulator, _) => &["efecty", "sured"],
+        }
+    }
+
     /// The settings (not credentials, never secret) it takes: (key, required?).
     pub fn settings(self) -> &'static [(&'static str, bool)] {
         match self {
