@@ -209,6 +209,49 @@ mod routing {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sandbox_configured_for_test_mode_comes_before_the_simulator() {
+        let live = Live::start(Engine::Sqlite, Routes::TestSandbox)
+            .await
+            .unwrap();
+        let response = live
+            .app
+            .http
+            .post(live.app.url("/v1/payins"))
+            .bearer_auth(&live.test_key)
+            .header("idempotency-key", "sandbox-1")
+            .json(&payin_body(80_000))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let payin: Value = response.json().await.unwrap();
+        assert_eq!(payin["livemode"], false);
+        let id = payin["id"].as_str().unwrap().to_string();
+        let evidence = live.evidence(&id).await.join("\n");
+        assert!(evidence.contains("/dlocal/payments"), "{evidence}");
+        // Its notification is applied in test mode.
+        live.pay(COUNTER, &payin, 80_000).await;
+        let now = live
+            .app
+            .get_with_key(&format!("/v1/payins/{id}"), &live.test_key)
+            .await;
+        let now: Value = now.json().await.unwrap();
+        assert_eq!(now["status"], "paid", "{now}");
+        // Live mode has no network here.
+        let live_payin = live
+            .post("/v1/payins", "sandbox-live", payin_body(80_000))
+            .await;
+        assert_error(
+            live_payin,
+            400,
+            "invalid_request_error",
+            "no_network_available",
+        )
+        .await;
+        live.app.server.stop().await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_first_route_that_may_have_accepted_is_never_passed_over() {
         let live = Live::start(Engine::Sqlite, Routes::HangingFirst)
             .await

@@ -57,6 +57,8 @@ pub enum Routes {
     /// dLocal (priority 10, pay-ins up to 100,000), PayU (20) and Kushki (30, the only one
     /// paying out).
     All,
+    /// dLocal's sandbox for test mode (`mode = "test"`), beside the built-in simulator.
+    TestSandbox,
 }
 
 /// A simulator speaking the gateways' dialects, and a server whose live mode reaches it.
@@ -70,6 +72,8 @@ pub struct Live {
     pub key: String,
     /// That merchant.
     pub merchant: cajero_domain::id::MerchantId,
+    /// A test key of the same merchant.
+    pub test_key: String,
     _secrets: tempfile::TempDir,
 }
 
@@ -135,6 +139,11 @@ impl Live {
                 hang.request_timeout_ms = Some(300);
                 vec![real, hang]
             }
+            Routes::TestSandbox => {
+                let mut sandbox = real;
+                sandbox.mode = cajero_server::network_config::EntryMode::Test;
+                vec![sandbox]
+            }
             Routes::All => {
                 let mut dlocal = real;
                 dlocal.collection_amount_max = Some(100_000);
@@ -152,6 +161,7 @@ impl Live {
         .await?;
         let merchant = app.merchant("Tienda", MerchantStatus::Active).await;
         let (_, key) = app.key(merchant, Mode::Live).await;
+        let (_, test_key) = app.key(merchant, Mode::Test).await;
         let control = SimConnector::new(SimConnectorConfig::new(
             sim.base_url(),
             SIM_MERCHANT,
@@ -164,6 +174,7 @@ impl Live {
             control,
             key,
             merchant,
+            test_key,
             _secrets: secrets,
         })
     }
