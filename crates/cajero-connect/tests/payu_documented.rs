@@ -453,13 +453,17 @@ fn a_cash_confirmation_becomes_a_callback_with_a_stable_id() {
         .verify_callback(&[], &cash_confirmation("6"), now)
         .unwrap();
     assert_eq!(declined.kind, CallbackKind::Canceled);
-    // Not final, and not documented: never applied.
-    for state_pol in ["7", "99"] {
-        let got = connector().verify_callback(&[], &cash_confirmation(state_pol), now);
-        assert!(
-            matches!(got, Err(CallbackError::Malformed(_))),
-            "{state_pol}: {got:?}"
-        );
+    // Not final: the order stays open. Not documented: held for review, never guessed.
+    for (state_pol, status) in [
+        ("7", NetworkStatus::Pending),
+        ("99", NetworkStatus::Unrecognized),
+    ] {
+        let got = connector()
+            .verify_callback(&[], &cash_confirmation(state_pol), now)
+            .unwrap();
+        assert_eq!(got.order.status, status, "{state_pol}");
+        assert_eq!(got.kind, CallbackKind::AttemptFailed, "{state_pol}");
+        assert!(got.attempt.is_none());
     }
 }
 

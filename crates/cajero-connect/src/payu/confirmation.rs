@@ -118,16 +118,15 @@ fn read(
         NetworkStatus::Paid => CallbackKind::Paid,
         NetworkStatus::Expired => CallbackKind::Expired,
         NetworkStatus::Canceled => CallbackKind::Canceled,
-        NetworkStatus::Pending | NetworkStatus::Available | NetworkStatus::Locked => {
-            return Err(CallbackError::Malformed(format!(
-                "state_pol {state_pol} is not a final state"
-            )));
-        }
-        NetworkStatus::Unrecognized => {
-            return Err(CallbackError::Malformed(format!(
-                "state_pol {state_pol:?} is not documented"
-            )));
-        }
+        // PayU confirms final states only. A signed confirmation of an open state changes
+        // nothing (the order stays open); one of a state PayU does not document comes back
+        // `Unrecognized`, so that the order is held for review with the raw form kept, never
+        // guessed. No kind fits either: `AttemptFailed` without an attempt, as dLocal's and
+        // Kushki's connectors do.
+        NetworkStatus::Pending
+        | NetworkStatus::Available
+        | NetworkStatus::Locked
+        | NetworkStatus::Unrecognized => CallbackKind::AttemptFailed,
     };
     let method_name = fields
         .get("payment_method_name")
