@@ -140,6 +140,16 @@ impl Wording {
     }
 }
 
+/// The value of header `name` (any case) in a received request, trimmed; `None` when absent or
+/// blank.
+pub(crate) fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
 /// An answer read in full.
 #[derive(Debug)]
 pub(crate) struct Reply {
@@ -250,7 +260,10 @@ mod tests {
     fn a_base_url_keeps_its_prefix_and_refuses_queries() {
         let base = base_url("http://127.0.0.1:7070/dlocal").unwrap();
         let url = join(&base, &["payments", "D 1"], &[("a", "b")]);
-        assert_eq!(url.as_str(), "http://127.0.0.1:7070/dlocal/payments/D%201?a=b");
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:7070/dlocal/payments/D%201?a=b"
+        );
         assert_eq!(target(&url), "/dlocal/payments/D%201?a=b");
         assert_eq!(path_of(&target(&url)), "/dlocal/payments/D%201");
         assert_eq!(
@@ -267,17 +280,26 @@ mod tests {
         let body = vec![b'a'; EVIDENCE_BODY_BYTES_MAX + 3];
         let text = evidence_text(&body);
         assert!(text.ends_with("\n[3 more bytes not kept]"));
-        assert_eq!(text.len(), EVIDENCE_BODY_BYTES_MAX + "\n[3 more bytes not kept]".len());
+        assert_eq!(
+            text.len(),
+            EVIDENCE_BODY_BYTES_MAX + "\n[3 more bytes not kept]".len()
+        );
     }
 
     #[test]
     fn scrubbing_replaces_every_secret_in_every_message() {
         let secrets = ["k3y", "hm4c"];
-        assert_eq!(scrub("a k3y and hm4c", &secrets), "a [redacted] and [redacted]");
+        assert_eq!(
+            scrub("a k3y and hm4c", &secrets),
+            "a [redacted] and [redacted]"
+        );
         assert_eq!(
             scrub_error(ConnectError::Protocol("k3y".into()), &secrets),
             ConnectError::Protocol(REDACTED.into())
         );
-        assert_eq!(scrub_error(ConnectError::Timeout, &secrets), ConnectError::Timeout);
+        assert_eq!(
+            scrub_error(ConnectError::Timeout, &secrets),
+            ConnectError::Timeout
+        );
     }
 }

@@ -138,11 +138,12 @@ pub struct SimConnector {
 impl SimConnector {
     /// Checks the base URL and builds the HTTP client (no redirects, explicit timeouts).
     pub fn new(config: SimConnectorConfig) -> Result<SimConnector, SimConnectorError> {
-        let base =
-            http::base_url(&config.base_url).map_err(|reason| SimConnectorError::InvalidBaseUrl {
+        let base = http::base_url(&config.base_url).map_err(|reason| {
+            SimConnectorError::InvalidBaseUrl {
                 url: config.base_url.clone(),
                 reason,
-            })?;
+            }
+        })?;
         let http = http::client(config.connect_timeout_ms, config.request_timeout_ms)
             .map_err(|e| SimConnectorError::Client(e.to_string()))?;
         Ok(SimConnector { config, base, http })

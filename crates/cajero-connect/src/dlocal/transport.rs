@@ -12,8 +12,8 @@ use super::{DlocalConnector, signing};
 use crate::create::http::{self as transport, REDACTED, Shown, Wording, evidence_text};
 use crate::{ConnectError, Evidence, NetworkOrder};
 
-pub use transport::{EVIDENCE_BODY_BYTES_MAX, RESPONSE_BYTES_MAX};
 pub(super) use transport::Reply;
+pub use transport::{EVIDENCE_BODY_BYTES_MAX, RESPONSE_BYTES_MAX};
 
 /// How a lost answer is worded: without reqwest's text (which names the URL), as dLocal's
 /// errors have always been worded.

@@ -190,13 +190,13 @@ impl PayuConnector {
         // The answer or the error, as kept, with any secret echoed back scrubbed.
         evidence.response = self.scrub(&evidence.response);
         let result = result.and_then(|reply| match reply.status {
-                200 => Ok(reply),
-                500..=599 => Err(ConnectError::Unavailable(format!("HTTP {}", reply.status))),
-                status => Err(ConnectError::Protocol(format!(
-                    "HTTP {status}: {}",
-                    self.scrub(&evidence_text(reply.body.get(..256).unwrap_or(&reply.body)))
-                ))),
-            });
+            200 => Ok(reply),
+            500..=599 => Err(ConnectError::Unavailable(format!("HTTP {}", reply.status))),
+            status => Err(ConnectError::Protocol(format!(
+                "HTTP {status}: {}",
+                self.scrub(&evidence_text(reply.body.get(..256).unwrap_or(&reply.body)))
+            ))),
+        });
         (result, evidence)
     }
 
