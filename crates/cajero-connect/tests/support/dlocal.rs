@@ -11,7 +11,9 @@ use cajero_sim::{MerchantConfig, SimHandle};
 use jiff::Timestamp;
 
 pub use crate::support::voucher;
-use crate::support::{Received, START, assert_no_secret_in, control, frozen_sim, spawn_receiver};
+use crate::support::{
+    Received, START, assert_no_secret_in, control, count_orders, frozen_sim, spawn_receiver,
+};
 
 pub const MERCHANT: &str = "cajero-dlocal";
 /// The merchant's secret for the simulator's own API (control endpoints only).
@@ -103,17 +105,10 @@ impl Fixture {
 
     /// How many orders the network holds under `reference` (in-process inspection).
     pub async fn orders_with_reference(&self, reference: &str) -> usize {
-        let reference = reference.to_owned();
-        self.sim
-            .sim()
-            .run(move |state, _| {
-                state
-                    .all_orders()
-                    .filter(|o| o.merchant_id == MERCHANT && o.reference == reference)
-                    .count()
-            })
-            .await
-            .unwrap()
+        count_orders(&self.sim, |o| {
+            o.merchant_id == MERCHANT && o.reference == reference
+        })
+        .await
     }
 }
 

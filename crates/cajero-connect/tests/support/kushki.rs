@@ -10,7 +10,9 @@ use cajero_sim::{MerchantConfig, SimConfig, SimHandle};
 use jiff::Timestamp;
 use jiff::civil::Time;
 
-use super::support::{Received, assert_no_secret_in, control, frozen_sim, spawn_receiver};
+use super::support::{
+    Received, assert_no_secret_in, control, count_orders, frozen_sim, spawn_receiver,
+};
 
 pub const MERCHANT: &str = "kushki-merchant";
 pub const SIM_SECRET: &str = "kushki-sim-secret-3b9e";
@@ -103,17 +105,7 @@ impl KushkiFixture {
             OrderKind::Collection => cajero_sim::model::OrderKind::Collection,
             OrderKind::Payout => cajero_sim::model::OrderKind::Payout,
         };
-        let reference = reference.to_owned();
-        self.sim
-            .sim()
-            .run(move |state, _| {
-                state
-                    .all_orders()
-                    .filter(|o| o.kind == kind && o.reference == reference)
-                    .count()
-            })
-            .await
-            .unwrap()
+        count_orders(&self.sim, |o| o.kind == kind && o.reference == reference).await
     }
 
     /// Delivers every pending callback and answers (and forgets) what the receiver got.

@@ -93,6 +93,17 @@ pub fn control(sim: &SimHandle, merchant: &str, secret: &str) -> SimConnector {
     SimConnector::new(SimConnectorConfig::new(sim.base_url(), merchant, secret)).unwrap()
 }
 
+/// How many orders `sim` holds that `matches` (in-process inspection, no HTTP).
+pub async fn count_orders(
+    sim: &SimHandle,
+    matches: impl Fn(&cajero_sim::model::Order) -> bool,
+) -> usize {
+    sim.sim()
+        .run(move |state, _| state.all_orders().filter(|o| matches(o)).count())
+        .await
+        .unwrap()
+}
+
 /// Panics if any of `secrets` is in `evidence` (operation, request or response).
 pub fn assert_no_secret_in(evidence: &[Evidence], secrets: &[&str]) {
     for e in evidence {
