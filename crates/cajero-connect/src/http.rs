@@ -99,8 +99,8 @@ pub(crate) fn path_of(target: &str) -> &str {
     target.split('?').next().unwrap_or(target)
 }
 
-/// How a lost answer is worded. Some networks' errors leave out reqwest's own text (it names
-/// the URL, which may carry what the configuration holds).
+/// How a lost answer is worded, as each connector has always worded it: the simulator's and
+/// Kushki's errors carry reqwest's own text (which names the URL), dLocal's and PayU's do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Wording {
     /// The message of [`ConnectError::Unavailable`] when no connection opened.
@@ -153,7 +153,9 @@ pub(crate) fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<
 /// An answer read in full.
 #[derive(Debug)]
 pub(crate) struct Reply {
+    /// The HTTP status.
     pub(crate) status: u16,
+    /// The whole body, at most [`RESPONSE_BYTES_MAX`] bytes.
     pub(crate) body: Vec<u8>,
 }
 
