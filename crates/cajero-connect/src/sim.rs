@@ -12,12 +12,12 @@
 //! them live in [`helpers`] and exist only on this connector, never on the [`Connector`] trait.
 
 use std::fmt;
-use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use reqwest::{Method, Url};
 use serde::Deserialize;
 
+use crate::create::http::{self, Reply, Shown, Wording, evidence_text};
 use crate::{
     BoxFuture, Callback, CallbackError, ConnectError, Connector, CreatePickup, CreateVoucher,
     Evidence, Exchange, NetworkOrder, OrderKind,
@@ -33,19 +33,10 @@ pub use helpers::{CounterOutcome, SimClock, SimCounter};
 use signing::{HEADER_MERCHANT, HEADER_TIMESTAMP, sign_request};
 use wire::{CreateCollectionBody, CreatePayoutBody, ErrorWire, OrderWire, kind_segment};
 
-/// Default total time for one exchange: long enough for a loaded network, short enough that a
-/// merchant's API call does not hang (the create is then resolved by reference).
-pub const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 10_000;
-/// Default time to open a connection; a connect failure means nothing was sent.
-pub const CONNECT_TIMEOUT_MS_DEFAULT: u64 = 2_000;
-/// Default largest distance between a callback's `Sim-Timestamp` and our clock (the
-/// simulator's own tolerance for requests).
-pub const CALLBACK_TOLERANCE_SECONDS_DEFAULT: u64 = 300;
-/// Largest body kept in [`Evidence`] (request or response); the rest is cut and counted.
-pub const EVIDENCE_BODY_BYTES_MAX: usize = 64 * 1024;
-/// Largest answer read from the network (settlement files are the largest; a day of a busy
-/// merchant is well under this).
-pub const RESPONSE_BYTES_MAX: usize = 16 * 1024 * 1024;
+pub use http::{
+    CALLBACK_TOLERANCE_SECONDS_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT, EVIDENCE_BODY_BYTES_MAX,
+    REQUEST_TIMEOUT_MS_DEFAULT, RESPONSE_BYTES_MAX,
+};
 
 /// How to reach the simulator and who we are there.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -61,13 +52,13 @@ pub struct SimConnectorConfig {
     #[serde(default = "default_networks")]
     pub networks: Vec<String>,
     /// Total time of one exchange.
-    #[serde(default = "default_request_timeout_ms")]
+    #[serde(default = "http::request_timeout_ms_default")]
     pub request_timeout_ms: u64,
     /// Time to connect.
-    #[serde(default = "default_connect_timeout_ms")]
+    #[serde(default = "http::connect_timeout_ms_default")]
     pub connect_timeout_ms: u64,
     /// Largest distance between a callback's timestamp and our clock.
-    #[serde(default = "default_callback_tolerance_seconds")]
+    #[serde(default = "http::callback_tolerance_seconds_default")]
     pub callback_tolerance_seconds: u64,
     /// Sent with every create as the order's `callback_url` (as real gateways take a
     /// `notification_url` per payment): where the network calls back about that order. It
@@ -80,15 +71,6 @@ pub struct SimConnectorConfig {
 fn default_networks() -> Vec<String> {
     // The simulator's built-in profiles that still take orders (`baloto` is discontinued).
     vec!["efecty".into(), "sured".into()]
-}
-fn default_request_timeout_ms() -> u64 {
-    REQUEST_TIMEOUT_MS_DEFAULT
-}
-fn default_connect_timeout_ms() -> u64 {
-    CONNECT_TIMEOUT_MS_DEFAULT
-}
-fn default_callback_tolerance_seconds() -> u64 {
-    CALLBACK_TOLERANCE_SECONDS_DEFAULT
 }
 
 impl SimConnectorConfig {
@@ -116,7 +98,7 @@ impl fmt::Debug for SimConnectorConfig {
         f.debug_struct("SimConnectorConfig")
             .field("base_url", &self.base_url)
             .field("merchant_id", &self.merchant_id)
-            .field("secret", &"[redacted]")
+            .field("secret", &http::REDACTED)
             .field("networks", &self.networks)
             .field("request_timeout_ms", &self.request_timeout_ms)
             .field("connect_timeout_ms", &self.connect_timeout_ms)
@@ -153,32 +135,16 @@ pub struct SimConnector {
     http: reqwest::Client,
 }
 
-/// An answer read in full: status and body.
-#[derive(Debug)]
-pub(crate) struct Reply {
-    pub(crate) status: u16,
-    pub(crate) body: Vec<u8>,
-}
-
 impl SimConnector {
     /// Checks the base URL and builds the HTTP client (no redirects, explicit timeouts).
     pub fn new(config: SimConnectorConfig) -> Result<SimConnector, SimConnectorError> {
-        let invalid = |reason: &str| SimConnectorError::InvalidBaseUrl {
-            url: config.base_url.clone(),
-            reason: reason.to_owned(),
-        };
-        let base = Url::parse(&config.base_url).map_err(|e| invalid(&e.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(invalid("not an http(s) URL"));
-        }
-        if base.query().is_some() || base.fragment().is_some() {
-            return Err(invalid("has a query or a fragment"));
-        }
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
-            .timeout(Duration::from_millis(config.request_timeout_ms))
-            .build()
+        let base = http::base_url(&config.base_url).map_err(|reason| {
+            SimConnectorError::InvalidBaseUrl {
+                url: config.base_url.clone(),
+                reason,
+            }
+        })?;
+        let http = http::client(config.connect_timeout_ms, config.request_timeout_ms)
             .map_err(|e| SimConnectorError::Client(e.to_string()))?;
         Ok(SimConnector { config, base, http })
     }
@@ -190,15 +156,7 @@ impl SimConnector {
 
     /// `base` + percent-encoded `segments` + `query`.
     pub(crate) fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            // Checked in `new`: an http(s) URL always has path segments.
-            path.pop_if_empty().extend(segments);
-        }
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        url
+        http::join(&self.base, segments, query)
     }
 
     /// Sends one request (signed when `signed`), reads the answer, and records the exchange.
@@ -209,10 +167,7 @@ impl SimConnector {
         body: Vec<u8>,
         signed: bool,
     ) -> (Result<Reply, ConnectError>, Evidence) {
-        let target = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_owned(),
-        };
+        let target = http::target(&url);
         let at = Timestamp::now();
         // Headers kept as evidence: everything we send except the signature.
         let mut shown: Vec<(&str, String)> = Vec::new();
@@ -241,23 +196,12 @@ impl SimConnector {
         }
         request_text.push('\n');
         request_text.push_str(&evidence_text(&body));
-
-        let started = Instant::now();
-        let result = read_reply(request.body(body).send().await).await;
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let (response_status, response) = match &result {
-            Ok(reply) => (Some(reply.status), evidence_text(&reply.body)),
-            Err((status, error)) => (*status, error.to_string()),
-        };
-        let evidence = Evidence {
-            operation: format!("{method} {}", target.split('?').next().unwrap_or_default()),
+        let shown = Shown {
+            operation: format!("{method} {}", http::path_of(&target)),
             request: request_text,
-            response_status,
-            response,
             at,
-            duration_ms,
         };
-        (result.map_err(|(_, e)| e), evidence)
+        http::exchange(request.body(body), shown, Wording::WITH_CAUSE).await
     }
 
     async fn call_order(
@@ -276,57 +220,6 @@ impl SimConnector {
         let result = reply.and_then(|reply| order_from(&reply, expected));
         Exchange::new(result, vec![evidence])
     }
-}
-
-/// The transport error as the connector reports it: a connection that never opened sent
-/// nothing (`Unavailable`); any other lost answer may have been acted on (`Timeout`: query
-/// by reference before retrying).
-fn transport_error(e: &reqwest::Error) -> ConnectError {
-    if e.is_connect() {
-        ConnectError::Unavailable(format!("cannot connect: {e}"))
-    } else if e.is_builder() {
-        ConnectError::Protocol(format!("cannot build the request: {e}"))
-    } else {
-        ConnectError::Timeout
-    }
-}
-
-/// Reads the whole answer, at most [`RESPONSE_BYTES_MAX`]. The error side carries the status
-/// when one was received.
-async fn read_reply(
-    sent: Result<reqwest::Response, reqwest::Error>,
-) -> Result<Reply, (Option<u16>, ConnectError)> {
-    let mut response = sent.map_err(|e| (None, transport_error(&e)))?;
-    let status = response.status().as_u16();
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > RESPONSE_BYTES_MAX {
-                    let error = ConnectError::Protocol(format!(
-                        "answer larger than {RESPONSE_BYTES_MAX} bytes"
-                    ));
-                    return Err((Some(status), error));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(Reply { status, body }),
-            Err(e) => return Err((Some(status), transport_error(&e))),
-        }
-    }
-}
-
-/// A body as evidence text: UTF-8 (lossy), at most [`EVIDENCE_BODY_BYTES_MAX`] bytes kept.
-fn evidence_text(body: &[u8]) -> String {
-    if body.len() <= EVIDENCE_BODY_BYTES_MAX {
-        return String::from_utf8_lossy(body).into_owned();
-    }
-    let kept = body.get(..EVIDENCE_BODY_BYTES_MAX).unwrap_or(body);
-    format!(
-        "{}\n[{} more bytes not kept]",
-        String::from_utf8_lossy(kept),
-        body.len() - kept.len()
-    )
 }
 
 /// The error an answer other than success stands for.

@@ -1,6 +1,7 @@
 //! The simulator connector against a real simulator over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)] // the helpers the gateway tests share are not all used here
 mod support;
 
 use cajero_connect::sim::{SimConnector, SimConnectorConfig};

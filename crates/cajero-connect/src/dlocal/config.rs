@@ -4,20 +4,18 @@ use std::fmt;
 
 use serde::Deserialize;
 
-/// What `Debug` shows instead of a credential.
-const REDACTED: &str = "[redacted]";
+use crate::create::http::{self, REDACTED};
+
 /// dLocal's production API.
 pub const BASE_URL_LIVE: &str = "https://api.dlocal.com";
 /// dLocal's sandbox.
 pub const BASE_URL_SANDBOX: &str = "https://sandbox.dlocal.com";
 
-/// Default total time for one exchange.
-pub const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 10_000;
-/// Default time to open a connection.
-pub const CONNECT_TIMEOUT_MS_DEFAULT: u64 = 2_000;
-/// Default largest distance between a notification's `X-Date` and our clock. dLocal documents
-/// none; five minutes, as for the simulator's callbacks.
-pub const CALLBACK_TOLERANCE_SECONDS_DEFAULT: u64 = 300;
+/// The default timeouts, and the default largest distance between a notification's `X-Date`
+/// and our clock (dLocal documents none; five minutes, as for the simulator's callbacks).
+pub use http::{
+    CALLBACK_TOLERANCE_SECONDS_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT,
+};
 
 /// How to reach dLocal and who we are there.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -36,13 +34,13 @@ pub struct DlocalConfig {
     #[serde(default = "default_collection_networks")]
     pub collection_networks: Vec<String>,
     /// Total time of one exchange.
-    #[serde(default = "default_request_timeout_ms")]
+    #[serde(default = "http::request_timeout_ms_default")]
     pub request_timeout_ms: u64,
     /// Time to connect.
-    #[serde(default = "default_connect_timeout_ms")]
+    #[serde(default = "http::connect_timeout_ms_default")]
     pub connect_timeout_ms: u64,
     /// Largest distance between a notification's `X-Date` and our clock.
-    #[serde(default = "default_callback_tolerance_seconds")]
+    #[serde(default = "http::callback_tolerance_seconds_default")]
     pub callback_tolerance_seconds: u64,
     /// Sent with every create as `notification_url`: `{public_url}/callbacks/{name}`, set by
     /// the server. `None`: the URL configured in dLocal's merchant dashboard.
@@ -52,15 +50,6 @@ pub struct DlocalConfig {
 
 fn default_collection_networks() -> Vec<String> {
     vec!["efecty".into()]
-}
-fn default_request_timeout_ms() -> u64 {
-    REQUEST_TIMEOUT_MS_DEFAULT
-}
-fn default_connect_timeout_ms() -> u64 {
-    CONNECT_TIMEOUT_MS_DEFAULT
-}
-fn default_callback_tolerance_seconds() -> u64 {
-    CALLBACK_TOLERANCE_SECONDS_DEFAULT
 }
 
 impl DlocalConfig {

@@ -1,8 +1,7 @@
-//! The wire under the dLocal connector: signed requests, answers read in full (bounded), the
-//! exchange kept as evidence with credentials and signature redacted, and error answers read
-//! through [`codes::ERROR_CODES`](super::codes::ERROR_CODES).
-
-use std::time::Instant;
+//! The wire under the dLocal connector: signed requests sent through the shared
+//! [`transport`](crate::create::http), the exchange kept as evidence with credentials and
+//! signature redacted, and error answers read through
+//! [`codes::ERROR_CODES`](super::codes::ERROR_CODES).
 
 use jiff::Timestamp;
 use reqwest::{Method, Url};
@@ -10,21 +9,15 @@ use reqwest::{Method, Url};
 use super::codes::{ErrorMeaning, error_meaning};
 use super::wire::{self, ErrorWire};
 use super::{DlocalConnector, signing};
+use crate::create::http::{self as transport, REDACTED, Shown, Wording, evidence_text};
 use crate::{ConnectError, Evidence, NetworkOrder};
 
-/// Largest body kept in [`Evidence`]; the rest is cut and counted.
-pub const EVIDENCE_BODY_BYTES_MAX: usize = 64 * 1024;
-/// Largest answer read (settlement reports are the largest).
-pub const RESPONSE_BYTES_MAX: usize = 16 * 1024 * 1024;
-/// What evidence shows instead of a credential or a signature.
-const REDACTED: &str = "[redacted]";
+pub(super) use transport::Reply;
+pub use transport::{EVIDENCE_BODY_BYTES_MAX, RESPONSE_BYTES_MAX};
 
-/// An answer read in full.
-#[derive(Debug)]
-pub(super) struct Reply {
-    pub(super) status: u16,
-    pub(super) body: Vec<u8>,
-}
+/// How a lost answer is worded: without reqwest's text (which names the URL), as dLocal's
+/// errors have always been worded.
+const WORDING: Wording = Wording::without_cause("cannot connect to dLocal");
 
 /// Which call an error answer came to (5002 and 5009 mean different things to each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,15 +30,7 @@ pub(super) enum Call {
 impl DlocalConnector {
     /// `base` + percent-encoded `segments` + `query`.
     pub(super) fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            // Checked in `new`: an http(s) URL always has path segments.
-            path.pop_if_empty().extend(segments);
-        }
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        url
+        transport::join(&self.base, segments, query)
     }
 
     /// Sends one signed request, reads the answer and records the exchange.
@@ -55,10 +40,7 @@ impl DlocalConnector {
         url: Url,
         body: Vec<u8>,
     ) -> (Result<Reply, ConnectError>, Evidence) {
-        let target = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_owned(),
-        };
+        let target = transport::target(&url);
         let at = Timestamp::now();
         let x_date = signing::x_date(at);
         let signature =
@@ -86,22 +68,12 @@ impl DlocalConnector {
             signing::SCHEME,
             evidence_text(&body)
         );
-        let started = Instant::now();
-        let result = read_reply(request.body(body).send().await).await;
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let (response_status, response) = match &result {
-            Ok(reply) => (Some(reply.status), evidence_text(&reply.body)),
-            Err((status, error)) => (*status, error.to_string()),
-        };
-        let evidence = Evidence {
+        let shown = Shown {
             operation: format!("{method} {}", url_template(&target)),
             request: request_text,
-            response_status,
-            response,
             at,
-            duration_ms,
         };
-        (result.map_err(|(_, e)| e), evidence)
+        transport::exchange(request.body(body), shown, WORDING).await
     }
 }
 
@@ -123,50 +95,6 @@ fn url_template(target: &str) -> String {
         }
     }
     out.join("/")
-}
-
-/// The transport error as the connector reports it: a connection that never opened sent
-/// nothing (`Unavailable`); any other lost answer may have been acted on (`Timeout`).
-fn transport_error(e: &reqwest::Error) -> ConnectError {
-    if e.is_connect() {
-        ConnectError::Unavailable("cannot connect to dLocal".into())
-    } else if e.is_builder() {
-        ConnectError::Protocol("cannot build the request".into())
-    } else {
-        ConnectError::Timeout
-    }
-}
-
-async fn read_reply(
-    sent: Result<reqwest::Response, reqwest::Error>,
-) -> Result<Reply, (Option<u16>, ConnectError)> {
-    let mut response = sent.map_err(|e| (None, transport_error(&e)))?;
-    let status = response.status().as_u16();
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) if body.len() + chunk.len() > RESPONSE_BYTES_MAX => {
-                let error =
-                    ConnectError::Protocol(format!("answer over {RESPONSE_BYTES_MAX} bytes"));
-                return Err((Some(status), error));
-            }
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            Ok(None) => return Ok(Reply { status, body }),
-            Err(e) => return Err((Some(status), transport_error(&e))),
-        }
-    }
-}
-
-fn evidence_text(body: &[u8]) -> String {
-    let kept = body.get(..EVIDENCE_BODY_BYTES_MAX).unwrap_or(body);
-    let mut text = String::from_utf8_lossy(kept).into_owned();
-    if kept.len() < body.len() {
-        text.push_str(&format!(
-            "\n[{} more bytes not kept]",
-            body.len() - kept.len()
-        ));
-    }
-    text
 }
 
 /// The error an answer other than success stands for, by [`codes::ERROR_CODES`].

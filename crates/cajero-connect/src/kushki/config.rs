@@ -8,20 +8,15 @@ use serde::Deserialize;
 
 use super::wire;
 use crate::OrderKind;
-
-/// Shown in `Debug` output in place of a credential.
-const REDACTED: &str = "[redacted]";
+use crate::create::http::{self, REDACTED};
 
 /// Kushki's production API.
 pub const BASE_URL_LIVE: &str = "https://api.kushkipagos.com";
 /// Kushki's sandbox ("UAT").
 pub const BASE_URL_SANDBOX: &str = "https://api-uat.kushkipagos.com";
-/// Default total time for one exchange.
-pub const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 10_000;
-/// Default time to open a connection.
-pub const CONNECT_TIMEOUT_MS_DEFAULT: u64 = 2_000;
-/// Default largest distance between a webhook's `X-Kushki-Id` timestamp and our clock.
-pub const CALLBACK_TOLERANCE_SECONDS_DEFAULT: u64 = 300;
+pub use http::{
+    CALLBACK_TOLERANCE_SECONDS_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT,
+};
 /// Kushki wants a cash-in `expirationDate` at least one day ahead (gateway-apis.md D20).
 pub const COLLECTION_VALIDITY_SECONDS_MIN: i64 = 24 * 3_600;
 /// Largest cash-in at Efecty through Kushki
@@ -75,13 +70,13 @@ pub struct KushkiConfig {
     #[serde(default)]
     pub payout_contact_phone: Option<String>,
     /// Total time of one exchange.
-    #[serde(default = "default_request_timeout_ms")]
+    #[serde(default = "http::request_timeout_ms_default")]
     pub request_timeout_ms: u64,
     /// Time to connect.
-    #[serde(default = "default_connect_timeout_ms")]
+    #[serde(default = "http::connect_timeout_ms_default")]
     pub connect_timeout_ms: u64,
     /// Largest distance between a webhook's timestamp and our clock.
-    #[serde(default = "default_callback_tolerance_seconds")]
+    #[serde(default = "http::callback_tolerance_seconds_default")]
     pub callback_tolerance_seconds: u64,
     /// Sent in every init's `webhooks`: `{public_url}/callbacks/{name}` (set by the server).
     #[serde(default)]
@@ -94,15 +89,6 @@ pub struct KushkiConfig {
 
 fn default_networks() -> Vec<String> {
     vec![wire::DEFAULT_NETWORK.into()]
-}
-fn default_request_timeout_ms() -> u64 {
-    REQUEST_TIMEOUT_MS_DEFAULT
-}
-fn default_connect_timeout_ms() -> u64 {
-    CONNECT_TIMEOUT_MS_DEFAULT
-}
-fn default_callback_tolerance_seconds() -> u64 {
-    CALLBACK_TOLERANCE_SECONDS_DEFAULT
 }
 
 impl KushkiConfig {

@@ -21,13 +21,12 @@
 //! errors or in `Debug` output: evidence shows `[redacted]` in their place (webhooks kept with
 //! [`callback_evidence`] have their signature redacted too).
 
-use std::time::Duration;
-
 use cajero_domain::money::Amount;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, Url};
 use serde::Serialize;
 
+use crate::create::http as transport;
 use crate::{
     BoxFuture, Callback, CallbackError, ConnectError, Connector, CreatePickup, CreateVoucher,
     Exchange, NetworkOrder, NetworkStatus, OrderKind,
@@ -61,17 +60,12 @@ pub struct KushkiConnector {
 impl KushkiConnector {
     /// Checks the configuration and builds the HTTP client (no redirects, explicit timeouts).
     pub fn new(config: KushkiConfig) -> Result<KushkiConnector, KushkiConfigError> {
-        let invalid = |reason: &str| KushkiConfigError::InvalidBaseUrl {
-            url: config.base_url.clone(),
-            reason: reason.to_owned(),
-        };
-        let base = Url::parse(&config.base_url).map_err(|e| invalid(&e.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(invalid("not an http(s) URL"));
-        }
-        if base.query().is_some() || base.fragment().is_some() {
-            return Err(invalid("has a query or a fragment"));
-        }
+        let base = transport::base_url(&config.base_url).map_err(|reason| {
+            KushkiConfigError::InvalidBaseUrl {
+                url: config.base_url.clone(),
+                reason,
+            }
+        })?;
         for (field, value) in [
             ("public_merchant_id", &config.public_merchant_id),
             ("private_merchant_id", &config.private_merchant_id),
@@ -92,11 +86,7 @@ impl KushkiConnector {
                 });
             }
         }
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
-            .timeout(Duration::from_millis(config.request_timeout_ms))
-            .build()
+        let http = transport::client(config.connect_timeout_ms, config.request_timeout_ms)
             .map_err(|e| KushkiConfigError::Client(e.to_string()))?;
         Ok(KushkiConnector { config, base, http })
     }

@@ -15,6 +15,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::wire::{order_from_status, webhook_kind};
+use crate::create::http::header;
 use crate::{Callback, CallbackError, CallbackKind, NetworkStatus};
 
 /// Header with the signature (lower-case hex).
@@ -36,14 +37,6 @@ pub fn sign(key: &str, body: &[u8], id: &str) -> String {
     mac.update(b".");
     mac.update(id.as_bytes());
     hex::encode(mac.finalize().into_bytes())
-}
-
-fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
 }
 
 /// Checks the signature, then the timestamp, then reads the body.

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::codes;
 use super::signing::SignatureAlgorithm;
 use super::{CONNECT_TIMEOUT_MS_DEFAULT, REDACTED, REQUEST_TIMEOUT_MS_DEFAULT};
+use crate::create::http;
 
 /// The merchant's contact data PayU requires on every payment (buyer and payer e-mail, phone
 /// and address, the client's IP) that cajero does not have per customer: the merchant's own.
@@ -71,10 +72,10 @@ pub struct PayuConfig {
     /// The merchant's contact data, sent as buyer's and payer's.
     pub contact: PayuContact,
     /// Total time of one exchange.
-    #[serde(default = "default_request_timeout_ms")]
+    #[serde(default = "http::request_timeout_ms_default")]
     pub request_timeout_ms: u64,
     /// Time to connect.
-    #[serde(default = "default_connect_timeout_ms")]
+    #[serde(default = "http::connect_timeout_ms_default")]
     pub connect_timeout_ms: u64,
     /// Sent as every order's `notifyUrl`: `{public_url}/callbacks/{name}`. `None`: the
     /// confirmation URL configured in the PayU module.
@@ -97,12 +98,6 @@ fn default_language() -> String {
 }
 fn default_description() -> String {
     "Pago".into()
-}
-fn default_request_timeout_ms() -> u64 {
-    REQUEST_TIMEOUT_MS_DEFAULT
-}
-fn default_connect_timeout_ms() -> u64 {
-    CONNECT_TIMEOUT_MS_DEFAULT
 }
 
 impl PayuConfig {

@@ -24,12 +24,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use reqwest::Url;
 use serde_json::{Value, json};
 
+use crate::create::http::{self, Reply, Shown, Wording, evidence_text};
 use crate::{
     BoxFuture, Callback, CallbackError, ConnectError, Connector, CreatePickup, CreateVoucher,
     Evidence, Exchange, NetworkOrder, OrderKind,
@@ -48,8 +48,11 @@ pub use confirmation::redact_confirmation;
 pub use report::parse_report;
 pub use signing::SignatureAlgorithm;
 
-/// What stands in evidence for a secret.
-pub const REDACTED: &str = "[redacted]";
+pub use http::{
+    CONNECT_TIMEOUT_MS_DEFAULT, EVIDENCE_BODY_BYTES_MAX, REDACTED, REQUEST_TIMEOUT_MS_DEFAULT,
+    RESPONSE_BYTES_MAX,
+};
+
 /// Path of the Payments API under the base URL.
 pub const PAYMENTS_PATH: &str = "payments-api/4.0/service.cgi";
 /// Path of the Queries API under the base URL.
@@ -58,14 +61,9 @@ pub const QUERIES_PATH: &str = "reports-api/4.0/service.cgi";
 pub const BASE_URL_PRODUCTION: &str = "https://api.payulatam.com";
 /// Sandbox base URL.
 pub const BASE_URL_SANDBOX: &str = "https://sandbox.api.payulatam.com";
-/// Default total time of one exchange.
-pub const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 10_000;
-/// Default time to connect.
-pub const CONNECT_TIMEOUT_MS_DEFAULT: u64 = 2_000;
-/// Largest answer read (a day's Sales Report is the largest; PayU caps it at 20,000 rows).
-pub const RESPONSE_BYTES_MAX: usize = 16 * 1024 * 1024;
-/// Largest body kept in evidence.
-pub const EVIDENCE_BODY_BYTES_MAX: usize = 64 * 1024;
+/// How a lost answer is worded: without reqwest's text (which names the URL), as PayU's errors
+/// have always been worded.
+const WORDING: Wording = Wording::without_cause("cannot connect");
 
 /// Why a [`PayuConnector`] could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,26 +107,15 @@ impl fmt::Debug for PayuConnector {
     }
 }
 
-/// An answer read in full.
-struct Reply {
-    status: u16,
-    body: Vec<u8>,
-}
-
 impl PayuConnector {
     /// Checks the configuration and builds the HTTP client (no redirects, explicit timeouts).
     pub fn new(config: PayuConfig) -> Result<PayuConnector, PayuConnectorError> {
-        let invalid = |reason: &str| PayuConnectorError::InvalidBaseUrl {
-            url: config.base_url.clone(),
-            reason: reason.to_owned(),
-        };
-        let base = Url::parse(&config.base_url).map_err(|e| invalid(&e.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(invalid("not an http(s) URL"));
-        }
-        if base.query().is_some() || base.fragment().is_some() {
-            return Err(invalid("has a query or a fragment"));
-        }
+        let base = http::base_url(&config.base_url).map_err(|reason| {
+            PayuConnectorError::InvalidBaseUrl {
+                url: config.base_url.clone(),
+                reason,
+            }
+        })?;
         if let Some(unknown) = config
             .networks
             .iter()
@@ -141,11 +128,7 @@ impl PayuConnector {
         {
             return Err(PayuConnectorError::MissingHmacKey);
         }
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
-            .timeout(Duration::from_millis(config.request_timeout_ms))
-            .build()
+        let http = http::client(config.connect_timeout_ms, config.request_timeout_ms)
             .map_err(|e| PayuConnectorError::Client(e.to_string()))?;
         Ok(PayuConnector {
             config,
@@ -168,19 +151,13 @@ impl PayuConnector {
     }
 
     fn url(&self, path: &str) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments.pop_if_empty().extend(path.split('/'));
-        }
-        url
+        let segments: Vec<&str> = path.split('/').collect();
+        http::join(&self.base, &segments, &[])
     }
 
     /// `text` with every configured secret replaced.
     fn scrub(&self, text: &str) -> String {
-        self.config
-            .secrets()
-            .iter()
-            .fold(text.to_owned(), |t, s| t.replace(s, REDACTED))
+        http::scrub(text, &self.config.secrets())
     }
 
     /// Posts `body` as JSON to `url`, reads the answer, and records the exchange with the body
@@ -198,39 +175,28 @@ impl PayuConnector {
             url.path(),
             self.scrub(&evidence_text(shown.to_string().as_bytes()))
         );
-        let started = Instant::now();
-        let sent = self
+        let request = self
             .http
             .post(url)
             .header("content-type", "application/json")
             .header("accept", "application/json")
-            .body(body.to_string())
-            .send()
-            .await;
-        let result = read_reply(sent).await;
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let (response_status, response) = match &result {
-            Ok(reply) => (Some(reply.status), self.scrub(&evidence_text(&reply.body))),
-            Err((status, error)) => (*status, self.scrub(&error.to_string())),
-        };
-        let evidence = Evidence {
+            .body(body.to_string());
+        let shown = Shown {
             operation: operation.into(),
             request: request_text,
-            response_status,
-            response,
             at,
-            duration_ms,
         };
-        let result = result
-            .map_err(|(_, e)| e)
-            .and_then(|reply| match reply.status {
-                200 => Ok(reply),
-                500..=599 => Err(ConnectError::Unavailable(format!("HTTP {}", reply.status))),
-                status => Err(ConnectError::Protocol(format!(
-                    "HTTP {status}: {}",
-                    self.scrub(&evidence_text(reply.body.get(..256).unwrap_or(&reply.body)))
-                ))),
-            });
+        let (result, mut evidence) = http::exchange(request, shown, WORDING).await;
+        // The answer or the error, as kept, with any secret echoed back scrubbed.
+        evidence.response = self.scrub(&evidence.response);
+        let result = result.and_then(|reply| match reply.status {
+            200 => Ok(reply),
+            500..=599 => Err(ConnectError::Unavailable(format!("HTTP {}", reply.status))),
+            status => Err(ConnectError::Protocol(format!(
+                "HTTP {status}: {}",
+                self.scrub(&evidence_text(reply.body.get(..256).unwrap_or(&reply.body)))
+            ))),
+        });
         (result, evidence)
     }
 
@@ -242,15 +208,7 @@ impl PayuConnector {
     }
 
     fn scrub_error(&self, error: ConnectError) -> ConnectError {
-        match error {
-            ConnectError::Rejected { code, message } => ConnectError::Rejected {
-                code,
-                message: self.scrub(&message),
-            },
-            ConnectError::Unavailable(m) => ConnectError::Unavailable(self.scrub(&m)),
-            ConnectError::Protocol(m) => ConnectError::Protocol(self.scrub(&m)),
-            other => other,
-        }
+        http::scrub_error(error, &self.config.secrets())
     }
 }
 
@@ -260,53 +218,6 @@ fn method_not_supported() -> ConnectError {
         code: "method_not_supported".into(),
         message: "PayU Latam has no cash pick-up payouts".into(),
     }
-}
-
-/// A connection that never opened sent nothing (`Unavailable`); any other lost answer may
-/// have been acted on (`Timeout`: query by reference before retrying).
-fn transport_error(e: &reqwest::Error) -> ConnectError {
-    if e.is_connect() {
-        ConnectError::Unavailable("cannot connect".into())
-    } else if e.is_builder() {
-        ConnectError::Protocol("cannot build the request".into())
-    } else {
-        ConnectError::Timeout
-    }
-}
-
-async fn read_reply(
-    sent: Result<reqwest::Response, reqwest::Error>,
-) -> Result<Reply, (Option<u16>, ConnectError)> {
-    let mut response = sent.map_err(|e| (None, transport_error(&e)))?;
-    let status = response.status().as_u16();
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > RESPONSE_BYTES_MAX {
-                    let error = ConnectError::Protocol(format!(
-                        "answer larger than {RESPONSE_BYTES_MAX} bytes"
-                    ));
-                    return Err((Some(status), error));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(Reply { status, body }),
-            Err(e) => return Err((Some(status), transport_error(&e))),
-        }
-    }
-}
-
-fn evidence_text(body: &[u8]) -> String {
-    if body.len() <= EVIDENCE_BODY_BYTES_MAX {
-        return String::from_utf8_lossy(body).into_owned();
-    }
-    let kept = body.get(..EVIDENCE_BODY_BYTES_MAX).unwrap_or(body);
-    format!(
-        "{}\n[{} more bytes not kept]",
-        String::from_utf8_lossy(kept),
-        body.len() - kept.len()
-    )
 }
 
 impl Connector for PayuConnector {

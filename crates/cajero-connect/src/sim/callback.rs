@@ -7,6 +7,7 @@ use subtle::ConstantTimeEq;
 
 use super::signing::{HEADER_CALLBACK_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign};
 use super::wire::{CallbackWire, parse_kind};
+use crate::create::http::header;
 use crate::{Callback, CallbackError, CallbackKind, OrderKind};
 
 /// What a callback is checked against.
@@ -18,14 +19,6 @@ pub(crate) struct Verifier<'a> {
     pub(crate) secret: &'a str,
     /// Largest distance between `Sim-Timestamp` and our clock.
     pub(crate) tolerance_seconds: u64,
-}
-
-fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
 }
 
 impl Verifier<'_> {

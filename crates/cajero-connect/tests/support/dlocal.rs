@@ -3,14 +3,17 @@
 //! endpoints, and a callback receiver.
 
 use cajero_connect::dlocal::{DlocalConfig, DlocalConnector};
-use cajero_connect::sim::{SimConnector, SimConnectorConfig};
-use cajero_connect::{Callback, Connector, CreateVoucher, DocumentRef, Evidence, NetworkOrder};
-use cajero_sim::config::{CallbackConfig, ClockConfig, Faults};
+use cajero_connect::sim::SimConnector;
+use cajero_connect::{Callback, Connector, Evidence, NetworkOrder};
+use cajero_sim::config::Faults;
 use cajero_sim::dialect::dlocal::Credentials;
-use cajero_sim::{MerchantConfig, SimConfig, SimHandle};
+use cajero_sim::{MerchantConfig, SimHandle};
 use jiff::Timestamp;
 
-use crate::support::{Received, START, cop, spawn_receiver};
+pub use crate::support::voucher;
+use crate::support::{
+    Received, START, assert_no_secret_in, control, count_orders, frozen_sim, spawn_receiver,
+};
 
 pub const MERCHANT: &str = "cajero-dlocal";
 /// The merchant's secret for the simulator's own API (control endpoints only).
@@ -31,32 +34,20 @@ pub struct Fixture {
 pub async fn start_with(faults: Faults, request_timeout_ms: u64) -> Fixture {
     let received = Received::default();
     let callback_url = spawn_receiver(received.clone()).await;
-    let sim = cajero_sim::spawn(SimConfig {
-        merchants: vec![MerchantConfig {
-            id: MERCHANT.into(),
-            secret: SIM_SECRET.into(),
-            callback_url: None,
-            dlocal: Some(Credentials {
-                login: LOGIN.into(),
-                trans_key: TRANS_KEY.into(),
-                secret_key: SECRET_KEY.into(),
-            }),
-            ..MerchantConfig::demo()
-        }],
-        clock: ClockConfig {
-            start: Some(START.parse().unwrap()),
-            frozen: true,
-            ..ClockConfig::default()
-        },
-        callbacks: CallbackConfig {
-            worker: false,
-            ..CallbackConfig::default()
-        },
-        faults,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let merchant = MerchantConfig {
+        id: MERCHANT.into(),
+        secret: SIM_SECRET.into(),
+        callback_url: None,
+        dlocal: Some(Credentials {
+            login: LOGIN.into(),
+            trans_key: TRANS_KEY.into(),
+            secret_key: SECRET_KEY.into(),
+        }),
+        ..MerchantConfig::demo()
+    };
+    let sim = cajero_sim::spawn(frozen_sim(merchant, START.parse().unwrap(), faults))
+        .await
+        .unwrap();
     let config = DlocalConfig {
         request_timeout_ms,
         notification_url: Some(callback_url),
@@ -68,12 +59,7 @@ pub async fn start_with(faults: Faults, request_timeout_ms: u64) -> Fixture {
         )
     };
     let connector = DlocalConnector::new(config).unwrap();
-    let control = SimConnector::new(SimConnectorConfig::new(
-        sim.base_url(),
-        MERCHANT,
-        SIM_SECRET,
-    ))
-    .unwrap();
+    let control = control(&sim, MERCHANT, SIM_SECRET);
     Fixture {
         sim,
         connector,
@@ -119,43 +105,14 @@ impl Fixture {
 
     /// How many orders the network holds under `reference` (in-process inspection).
     pub async fn orders_with_reference(&self, reference: &str) -> usize {
-        let reference = reference.to_owned();
-        self.sim
-            .sim()
-            .run(move |state, _| {
-                state
-                    .all_orders()
-                    .filter(|o| o.merchant_id == MERCHANT && o.reference == reference)
-                    .count()
-            })
-            .await
-            .unwrap()
-    }
-}
-
-/// An Efecty voucher for a payer with a CC.
-pub fn voucher(reference: &str, amount: i64) -> CreateVoucher {
-    CreateVoucher {
-        network: "efecty".into(),
-        reference: reference.into(),
-        amount: cop(amount),
-        customer_name: Some("Ana Gómez".into()),
-        customer_document: Some(DocumentRef {
-            kind: "CC".into(),
-            number: "1020304050".into(),
-        }),
-        expires_in_seconds: 72 * 3_600,
-        test_clock: None,
+        count_orders(&self.sim, |o| {
+            o.merchant_id == MERCHANT && o.reference == reference
+        })
+        .await
     }
 }
 
 /// Panics if any configured credential shows in `evidence`.
 pub fn assert_no_secret(evidence: &[Evidence]) {
-    for e in evidence {
-        for text in [&e.operation, &e.request, &e.response] {
-            for secret in [LOGIN, TRANS_KEY, SECRET_KEY, SIM_SECRET] {
-                assert!(!text.contains(secret), "{secret} in evidence: {e:?}");
-            }
-        }
-    }
+    assert_no_secret_in(evidence, &[LOGIN, TRANS_KEY, SECRET_KEY, SIM_SECRET]);
 }

@@ -2,15 +2,17 @@
 //! a control connector for the simulator's counters and clock, and a webhook receiver.
 
 use cajero_connect::kushki::{KushkiConfig, KushkiConnector};
-use cajero_connect::sim::{SimConnector, SimConnectorConfig};
+use cajero_connect::sim::SimConnector;
 use cajero_connect::{Evidence, OrderKind};
-use cajero_sim::config::{CallbackConfig, ClockConfig, Faults, NetworkProfile, Span, WeeklyHours};
+use cajero_sim::config::{Faults, NetworkProfile, Span, WeeklyHours};
 use cajero_sim::dialect::kushki::Credentials;
 use cajero_sim::{MerchantConfig, SimConfig, SimHandle};
 use jiff::Timestamp;
 use jiff::civil::Time;
 
-use super::support::{Received, spawn_receiver};
+use super::support::{
+    Received, assert_no_secret_in, control, count_orders, frozen_sim, spawn_receiver,
+};
 
 pub const MERCHANT: &str = "kushki-merchant";
 pub const SIM_SECRET: &str = "kushki-sim-secret-3b9e";
@@ -55,30 +57,20 @@ pub async fn start(faults: Faults, request_timeout_ms: u64, lookup: bool) -> Kus
         extended_hours: all_day(),
         ..NetworkProfile::efecty()
     };
+    let merchant = MerchantConfig {
+        id: MERCHANT.into(),
+        secret: SIM_SECRET.into(),
+        callback_url: None,
+        kushki: Some(Credentials {
+            public_merchant_id: PUBLIC_ID.into(),
+            private_merchant_id: PRIVATE_ID.into(),
+            webhook_secret: WEBHOOK_KEY.into(),
+        }),
+        ..MerchantConfig::demo()
+    };
     let sim = cajero_sim::spawn(SimConfig {
         networks: vec![efecty, NetworkProfile::sured()],
-        merchants: vec![MerchantConfig {
-            id: MERCHANT.into(),
-            secret: SIM_SECRET.into(),
-            callback_url: None,
-            kushki: Some(Credentials {
-                public_merchant_id: PUBLIC_ID.into(),
-                private_merchant_id: PRIVATE_ID.into(),
-                webhook_secret: WEBHOOK_KEY.into(),
-            }),
-            ..MerchantConfig::demo()
-        }],
-        clock: ClockConfig {
-            start: Some(start),
-            frozen: true,
-            ..ClockConfig::default()
-        },
-        callbacks: CallbackConfig {
-            worker: false,
-            ..CallbackConfig::default()
-        },
-        faults,
-        ..SimConfig::default()
+        ..frozen_sim(merchant, start, faults)
     })
     .await
     .unwrap();
@@ -96,12 +88,7 @@ pub async fn start(faults: Faults, request_timeout_ms: u64, lookup: bool) -> Kus
         )
     };
     let connector = KushkiConnector::new(config).unwrap();
-    let control = SimConnector::new(SimConnectorConfig::new(
-        sim.base_url(),
-        MERCHANT,
-        SIM_SECRET,
-    ))
-    .unwrap();
+    let control = control(&sim, MERCHANT, SIM_SECRET);
     KushkiFixture {
         sim,
         connector,
@@ -118,17 +105,7 @@ impl KushkiFixture {
             OrderKind::Collection => cajero_sim::model::OrderKind::Collection,
             OrderKind::Payout => cajero_sim::model::OrderKind::Payout,
         };
-        let reference = reference.to_owned();
-        self.sim
-            .sim()
-            .run(move |state, _| {
-                state
-                    .all_orders()
-                    .filter(|o| o.kind == kind && o.reference == reference)
-                    .count()
-            })
-            .await
-            .unwrap()
+        count_orders(&self.sim, |o| o.kind == kind && o.reference == reference).await
     }
 
     /// Delivers every pending callback and answers (and forgets) what the receiver got.
@@ -140,17 +117,7 @@ impl KushkiFixture {
 
 /// Panics if any configured secret is in `evidence` (request, response or operation).
 pub fn assert_no_secret(evidence: &[Evidence]) {
-    for e in evidence {
-        for secret in SECRETS {
-            for (what, text) in [
-                ("operation", &e.operation),
-                ("request", &e.request),
-                ("response", &e.response),
-            ] {
-                assert!(!text.contains(secret), "{secret} in the {what} of {e:?}");
-            }
-        }
-    }
+    assert_no_secret_in(evidence, &SECRETS);
 }
 
 /// Every log line written while the guard lives, on this thread (a `#[tokio::test]` runs the

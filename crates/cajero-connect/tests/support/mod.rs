@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use cajero_connect::sim::{SimConnector, SimConnectorConfig};
-use cajero_connect::{CreatePickup, CreateVoucher, DocumentRef};
+use cajero_connect::{CreatePickup, CreateVoucher, DocumentRef, Evidence};
 use cajero_domain::money::Amount;
 use cajero_sim::config::{CallbackConfig, ClockConfig, Faults};
 use cajero_sim::signing::{HEADER_MERCHANT, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_request};
@@ -40,27 +40,15 @@ pub struct Fixture {
 pub async fn start_with(faults: Faults, request_timeout_ms: u64) -> Fixture {
     let received = Received::default();
     let callback_url = spawn_receiver(received.clone()).await;
-    let sim = cajero_sim::spawn(SimConfig {
-        merchants: vec![MerchantConfig {
-            id: MERCHANT.into(),
-            secret: SECRET.into(),
-            callback_url: Some(callback_url),
-            ..MerchantConfig::demo()
-        }],
-        clock: ClockConfig {
-            start: Some(START.parse().unwrap()),
-            frozen: true,
-            ..ClockConfig::default()
-        },
-        callbacks: CallbackConfig {
-            worker: false,
-            ..CallbackConfig::default()
-        },
-        faults,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let merchant = MerchantConfig {
+        id: MERCHANT.into(),
+        secret: SECRET.into(),
+        callback_url: Some(callback_url),
+        ..MerchantConfig::demo()
+    };
+    let sim = cajero_sim::spawn(frozen_sim(merchant, START.parse().unwrap(), faults))
+        .await
+        .unwrap();
     let config = SimConnectorConfig {
         request_timeout_ms,
         ..SimConnectorConfig::new(sim.base_url(), MERCHANT, SECRET)
@@ -79,6 +67,56 @@ pub async fn start() -> Fixture {
         cajero_connect::sim::REQUEST_TIMEOUT_MS_DEFAULT,
     )
     .await
+}
+
+/// A simulator with one merchant, its clock frozen at `start`, callbacks delivered only on
+/// flush, and `faults`.
+pub fn frozen_sim(merchant: MerchantConfig, start: Timestamp, faults: Faults) -> SimConfig {
+    SimConfig {
+        merchants: vec![merchant],
+        clock: ClockConfig {
+            start: Some(start),
+            frozen: true,
+            ..ClockConfig::default()
+        },
+        callbacks: CallbackConfig {
+            worker: false,
+            ..CallbackConfig::default()
+        },
+        faults,
+        ..SimConfig::default()
+    }
+}
+
+/// The simulator's own connector as `merchant`, for its control and counter endpoints.
+pub fn control(sim: &SimHandle, merchant: &str, secret: &str) -> SimConnector {
+    SimConnector::new(SimConnectorConfig::new(sim.base_url(), merchant, secret)).unwrap()
+}
+
+/// How many orders `sim` holds that `matches` (in-process inspection, no HTTP).
+pub async fn count_orders(
+    sim: &SimHandle,
+    matches: impl Fn(&cajero_sim::model::Order) -> bool,
+) -> usize {
+    sim.sim()
+        .run(move |state, _| state.all_orders().filter(|o| matches(o)).count())
+        .await
+        .unwrap()
+}
+
+/// Panics if any of `secrets` is in `evidence` (operation, request or response).
+pub fn assert_no_secret_in(evidence: &[Evidence], secrets: &[&str]) {
+    for e in evidence {
+        for secret in secrets {
+            for (what, text) in [
+                ("operation", &e.operation),
+                ("request", &e.request),
+                ("response", &e.response),
+            ] {
+                assert!(!text.contains(secret), "{secret} in the {what} of {e:?}");
+            }
+        }
+    }
 }
 
 async fn receive(

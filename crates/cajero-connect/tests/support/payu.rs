@@ -11,7 +11,9 @@ use cajero_sim::config::Faults;
 use cajero_sim::dialect::payu::{Credentials, SignatureAlgorithm as SimSignature};
 use jiff::Timestamp;
 
-use super::support::{MERCHANT, Received, START, start_with, voucher};
+use super::support::{
+    MERCHANT, Received, START, assert_no_secret_in, count_orders, start_with, voucher,
+};
 
 pub const PAYU_MERCHANT_ID: &str = "508029";
 pub const PAYU_ACCOUNT_ID: &str = "512321";
@@ -112,22 +114,7 @@ pub fn cash_voucher(network: &str, reference: &str, amount: i64) -> CreateVouche
 
 /// No configured secret anywhere in `evidence`.
 pub fn assert_no_secrets(evidence: &[Evidence]) {
-    for e in evidence {
-        for secret in [PAYU_API_KEY, PAYU_HMAC_KEY] {
-            assert!(
-                !e.request.contains(secret),
-                "{}: {}",
-                e.operation,
-                e.request
-            );
-            assert!(
-                !e.response.contains(secret),
-                "{}: {}",
-                e.operation,
-                e.response
-            );
-        }
-    }
+    assert_no_secret_in(evidence, &[PAYU_API_KEY, PAYU_HMAC_KEY]);
 }
 
 impl Payu {
@@ -139,16 +126,6 @@ impl Payu {
 
     /// How many orders the simulator holds under `reference` (in-process count).
     pub async fn orders_under(&self, reference: &str) -> usize {
-        let reference = reference.to_owned();
-        self.sim
-            .sim()
-            .run(move |state, _| {
-                state
-                    .all_orders()
-                    .filter(|o| o.reference == reference)
-                    .count()
-            })
-            .await
-            .unwrap()
+        count_orders(&self.sim, |o| o.reference == reference).await
     }
 }
