@@ -7,11 +7,6 @@
 //! anyway. If the answer is still unknown, the result is [`ConnectError::Timeout`] and the
 //! caller leaves the order to the poller, which queries by reference later.
 
-// The transport shared by every connector. It belongs at `crate::http` (`mod http;` in
-// lib.rs); it is declared here only while lib.rs is being changed on another branch.
-#[path = "http.rs"]
-pub(crate) mod http;
-
 use std::time::Duration;
 
 use cajero_domain::money::Amount;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod create;
 pub mod dlocal;
+pub(crate) mod http;
 pub mod kushki;
 pub mod payu;
 pub mod report;

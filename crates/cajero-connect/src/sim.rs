@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use reqwest::{Method, Url};
 use serde::Deserialize;
 
-use crate::create::http::{self, Reply, Shown, Wording, evidence_text};
+use crate::http::{self, Reply, Shown, Wording, evidence_text};
 use crate::{
     BoxFuture, Callback, CallbackError, ConnectError, Connector, CreatePickup, CreateVoucher,
     Evidence, Exchange, NetworkOrder, OrderKind,

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::create::http::{self, REDACTED};
+use crate::http::{self, REDACTED};
 
 /// dLocal's production API.
 pub const BASE_URL_LIVE: &str = "https://api.dlocal.com";

@@ -1,5 +1,5 @@
 //! The wire under the dLocal connector: signed requests sent through the shared
-//! [`transport`](crate::create::http), the exchange kept as evidence with credentials and
+//! [`transport`](crate::http), the exchange kept as evidence with credentials and
 //! signature redacted, and error answers read through
 //! [`codes::ERROR_CODES`](super::codes::ERROR_CODES).
 
@@ -9,7 +9,7 @@ use reqwest::{Method, Url};
 use super::codes::{ErrorMeaning, error_meaning};
 use super::wire::{self, ErrorWire};
 use super::{DlocalConnector, signing};
-use crate::create::http::{self as transport, REDACTED, Shown, Wording, evidence_text};
+use crate::http::{self as transport, REDACTED, Shown, Wording, evidence_text};
 use crate::{ConnectError, Evidence, NetworkOrder};
 
 pub(super) use transport::Reply;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::wire;
 use crate::OrderKind;
-use crate::create::http::{self, REDACTED};
+use crate::http::{self, REDACTED};
 
 /// Kushki's production API.
 pub const BASE_URL_LIVE: &str = "https://api.kushkipagos.com";

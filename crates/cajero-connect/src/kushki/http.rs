@@ -1,5 +1,5 @@
 //! Talking to Kushki: one request with one credential header, sent through the shared
-//! [`transport`](crate::create::http), and the exchange kept as evidence with every credential
+//! [`transport`](crate::http), and the exchange kept as evidence with every credential
 //! and signature redacted.
 
 use jiff::Timestamp;
@@ -7,7 +7,7 @@ use reqwest::{Method, Url};
 
 use super::KushkiConnector;
 use super::webhook::HEADER_SIGNATURE;
-use crate::create::http::{self as transport, REDACTED, Shown, Wording};
+use crate::http::{self as transport, REDACTED, Shown, Wording};
 use crate::{ConnectError, Evidence};
 
 pub use transport::{EVIDENCE_BODY_BYTES_MAX, RESPONSE_BYTES_MAX};

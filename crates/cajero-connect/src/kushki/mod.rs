@@ -26,7 +26,7 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, Url};
 use serde::Serialize;
 
-use crate::create::http as transport;
+use crate::http as transport;
 use crate::{
     BoxFuture, Callback, CallbackError, ConnectError, Connector, CreatePickup, CreateVoucher,
     Exchange, NetworkOrder, NetworkStatus, OrderKind,

@@ -15,7 +15,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::wire::{order_from_status, webhook_kind};
-use crate::create::http::header;
+use crate::http::header;
 use crate::{Callback, CallbackError, CallbackKind, NetworkStatus};
 
 /// Header with the signature (lower-case hex).

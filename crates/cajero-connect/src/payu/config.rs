@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::codes;
 use super::signing::SignatureAlgorithm;
 use super::{CONNECT_TIMEOUT_MS_DEFAULT, REDACTED, REQUEST_TIMEOUT_MS_DEFAULT};
-use crate::create::http;
+use crate::http;
 
 /// The merchant's contact data PayU requires on every payment (buyer and payer e-mail, phone
 /// and address, the client's IP) that cajero does not have per customer: the merchant's own.

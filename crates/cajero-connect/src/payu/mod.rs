@@ -29,7 +29,7 @@ use jiff::Timestamp;
 use reqwest::Url;
 use serde_json::{Value, json};
 
-use crate::create::http::{self, Reply, Shown, Wording, evidence_text};
+use crate::http::{self, Reply, Shown, Wording, evidence_text};
 use crate::{
     BoxFuture, Callback, CallbackError, ConnectError, Connector, CreatePickup, CreateVoucher,
     Evidence, Exchange, NetworkOrder, OrderKind,

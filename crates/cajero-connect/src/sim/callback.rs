@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 
 use super::signing::{HEADER_CALLBACK_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign};
 use super::wire::{CallbackWire, parse_kind};
-use crate::create::http::header;
+use crate::http::header;
 use crate::{Callback, CallbackError, CallbackKind, OrderKind};
 
 /// What a callback is checked against.
