@@ -373,6 +373,12 @@ pub trait Connector: Send + Sync + fmt::Debug {
         self.networks().iter().any(|n| n == network)
     }
 
+    /// The refund method (`bank_transfer`, …) by which this network pays refunds of the
+    /// orders it collected, when it pays any ([`Connector::refund`]). Default: `None`.
+    fn refund_method(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Refunds (part of) a paid order through the network. Idempotent by `request.reference`.
     /// Default: the network refunds nothing, refused without any call.
     fn refund(&self, request: &RefundRequest) -> BoxFuture<'_, Exchange<NetworkRefund>> {

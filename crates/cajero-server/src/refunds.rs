@@ -1,10 +1,12 @@
 //! Refunds of pay-ins. Cash cannot go back the way it came: a `cash_pickup` refund is paid out
-//! as a payout against the merchant's balance (linked by `payout`), a `bank_transfer` refund
-//! records a transfer the merchant made outside cajero. The refunds of a pay-in never add up to
+//! as a payout against the merchant's balance (linked by `payout`); a `bank_transfer` refund
+//! of a pay-in collected through a network that pays such refunds itself (dLocal) is sent to
+//! it and stays `pending` until the network says ([`crate::network_refunds`]); any other
+//! `bank_transfer` refund records a transfer the merchant made outside cajero. The refunds of a pay-in never add up to
 //! more than was paid.
 
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use cajero_domain::id::{PayinId, PayoutId, RefundId};
 use cajero_domain::lifecycle::{PayinStatus, PayoutStatus, RefundStatus};
 use cajero_domain::money::{Amount, Currency};
@@ -129,7 +131,18 @@ pub async fn create(
             let id: RefundId = new_id(state.clock.as_ref());
             let now = state.clock.now();
             let clock = state.clock.clone();
-            idempotency::run_in_one_transaction(state, caller, key, fingerprint, move |c| {
+            // A network that pays bank transfer refunds itself (dLocal) is sent the refund;
+            // otherwise the merchant made the transfer and the refund is recorded as done.
+            let network = crate::network_refunds::connector_for(state, &payin, "bank_transfer");
+            let (status, event_types) = match network {
+                Some(_) => (RefundStatus::Pending, &[EventType::RefundCreated][..]),
+                None => (
+                    RefundStatus::Succeeded,
+                    &[EventType::RefundCreated, EventType::RefundSucceeded][..],
+                ),
+            };
+            let sent_payin = payin.clone();
+            let answer = idempotency::run_in_one_transaction(state, caller, key, fingerprint, move |c| {
                 Box::pin(async move {
                     if !payins::add_refunded(c, payin.id, amount, now).await? {
                         return Err(exceeds(&payin, amount));
@@ -141,7 +154,7 @@ pub async fn create(
                         payin_id: payin.id,
                         amount,
                         currency: payin.currency,
-                        status: RefundStatus::Succeeded,
+                        status,
                         method: "bank_transfer".into(),
                         reason,
                         payout_id: None,
@@ -151,12 +164,12 @@ pub async fn create(
                     };
                     refunds::insert(c, &record).await?;
                     let body = refund_json(&record);
-                    for t in [EventType::RefundCreated, EventType::RefundSucceeded] {
+                    for t in event_types {
                         events::emit(
                             c,
                             caller.merchant_id,
                             caller.mode.is_live(),
-                            t,
+                            *t,
                             &body,
                             new_id(clock.as_ref()),
                             now,
@@ -169,7 +182,17 @@ pub async fn create(
                     })
                 })
             })
-            .await
+            .await?;
+            let replayed = answer.headers().contains_key("idempotent-replayed");
+            match network {
+                // Sent once: by the request that stored the refund, never by a replay.
+                Some(connector) if !replayed && answer.status() == StatusCode::CREATED => {
+                    let body =
+                        crate::network_refunds::send(state, connector, &sent_payin, id).await?;
+                    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+                }
+                _ => Ok(answer),
+            }
         }
         "cash_pickup" => {
             let Some(beneficiary) = request.beneficiary else {

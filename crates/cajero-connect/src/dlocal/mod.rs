@@ -313,6 +313,10 @@ impl Connector for DlocalConnector {
         wire::parse_notification(body)
     }
 
+    fn refund_method(&self) -> Option<&'static str> {
+        Some(REFUND_METHOD)
+    }
+
     fn refund(&self, request: &RefundRequest) -> BoxFuture<'_, Exchange<NetworkRefund>> {
         let request = request.clone();
         Box::pin(async move { self.send_refund(request).await })
