@@ -142,47 +142,48 @@ pub async fn create(
                 ),
             };
             let sent_payin = payin.clone();
-            let answer = idempotency::run_in_one_transaction(state, caller, key, fingerprint, move |c| {
-                Box::pin(async move {
-                    if !payins::add_refunded(c, payin.id, amount, now).await? {
-                        return Err(exceeds(&payin, amount));
-                    }
-                    let record = RefundRecord {
-                        id,
-                        merchant_id: caller.merchant_id,
-                        mode: caller.mode,
-                        payin_id: payin.id,
-                        amount,
-                        currency: payin.currency,
-                        status,
-                        method: "bank_transfer".into(),
-                        reason,
-                        payout_id: None,
-                        metadata,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    refunds::insert(c, &record).await?;
-                    let body = refund_json(&record);
-                    for t in event_types {
-                        events::emit(
-                            c,
-                            caller.merchant_id,
-                            caller.mode.is_live(),
-                            *t,
-                            &body,
-                            new_id(clock.as_ref()),
-                            now,
-                        )
-                        .await?;
-                    }
-                    Ok(Outcome {
-                        status: StatusCode::CREATED,
-                        body,
+            let answer =
+                idempotency::run_in_one_transaction(state, caller, key, fingerprint, move |c| {
+                    Box::pin(async move {
+                        if !payins::add_refunded(c, payin.id, amount, now).await? {
+                            return Err(exceeds(&payin, amount));
+                        }
+                        let record = RefundRecord {
+                            id,
+                            merchant_id: caller.merchant_id,
+                            mode: caller.mode,
+                            payin_id: payin.id,
+                            amount,
+                            currency: payin.currency,
+                            status,
+                            method: "bank_transfer".into(),
+                            reason,
+                            payout_id: None,
+                            metadata,
+                            created_at: now,
+                            updated_at: now,
+                        };
+                        refunds::insert(c, &record).await?;
+                        let body = refund_json(&record);
+                        for t in event_types {
+                            events::emit(
+                                c,
+                                caller.merchant_id,
+                                caller.mode.is_live(),
+                                *t,
+                                &body,
+                                new_id(clock.as_ref()),
+                                now,
+                            )
+                            .await?;
+                        }
+                        Ok(Outcome {
+                            status: StatusCode::CREATED,
+                            body,
+                        })
                     })
                 })
-            })
-            .await?;
+                .await?;
             let replayed = answer.headers().contains_key("idempotent-replayed");
             match network {
                 // Sent once: by the request that stored the refund, never by a replay.

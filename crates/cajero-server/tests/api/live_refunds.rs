@@ -99,7 +99,10 @@ async fn a_bank_transfer_refund_of_a_dlocal_payin_succeeds_on_dlocals_notificati
     );
     let evidence = live.evidence(&id).await.join("\n");
     assert!(evidence.contains("refund callback"), "{evidence}");
-    assert!(evidence.contains(&format!("\"description\":\"{id}\"")), "{evidence}");
+    assert!(
+        evidence.contains(&format!("\"description\":\"{id}\"")),
+        "{evidence}"
+    );
     Live::assert_no_secret("evidence", &evidence);
     let payin_now = live.get(&format!("/v1/payins/{payin}")).await;
     assert_eq!(payin_now["amount_refunded"], 50_000, "{payin_now}");
@@ -110,7 +113,11 @@ async fn a_refund_dlocal_rejects_fails_and_the_amount_can_be_refunded_again(live
     let path = format!("/v1/payins/{payin}/refunds");
     // 300 pesos: the simulator's dLocal rejects the refund (status code 300).
     let refund = live
-        .created(&path, "refund-2", json!({"amount": 300, "method": "bank_transfer"}))
+        .created(
+            &path,
+            "refund-2",
+            json!({"amount": 300, "method": "bank_transfer"}),
+        )
         .await;
     assert_eq!(refund["status"], "pending", "{refund}");
     let id = refund["id"].as_str().unwrap().to_string();
@@ -122,7 +129,10 @@ async fn a_refund_dlocal_rejects_fails_and_the_amount_can_be_refunded_again(live
         ["refund.created", "refund.failed"]
     );
     let payin_now = live.get(&format!("/v1/payins/{payin}")).await;
-    assert_eq!(payin_now["amount_refunded"], 0, "the amount is back: {payin_now}");
+    assert_eq!(
+        payin_now["amount_refunded"], 0,
+        "the amount is back: {payin_now}"
+    );
     // The whole amount can be refunded again.
     let all = live
         .created(&path, "refund-3", json!({"method": "bank_transfer"}))
