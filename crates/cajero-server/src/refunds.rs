@@ -36,8 +36,9 @@ pub struct CreateRefund {
     amount: Option<i64>,
     /// Why.
     reason: Option<String>,
-    /// `cash_pickup` (paid out as a payout; needs `beneficiary`) or `bank_transfer` (the
-    /// merchant transferred the money itself).
+    /// `cash_pickup` (paid out as a payout; needs `beneficiary`) or `bank_transfer` (sent to
+    /// dLocal for a pay-in it collected, `pending` until it pays; otherwise the merchant
+    /// transferred the money itself).
     #[schema(schema_with = crate::openapi::refund_method)]
     method: String,
     /// For `cash_pickup`: who collects the cash.
