@@ -3,6 +3,7 @@
 //! `pending` until dLocal's signed notification at `/callbacks/{route}/refunds` closes it,
 //! on SQLite and PostgreSQL.
 
+use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::live_support::*;
@@ -38,6 +39,7 @@ macro_rules! live_engines {
 live_engines!(
     a_bank_transfer_refund_of_a_dlocal_payin_succeeds_on_dlocals_notification,
     a_refund_dlocal_rejects_fails_and_the_amount_can_be_refunded_again,
+    a_refund_notification_unsigned_or_in_an_undocumented_state_changes_nothing,
 );
 
 /// A live pay-in through dLocal, paid at the counter.
@@ -139,4 +141,67 @@ async fn a_refund_dlocal_rejects_fails_and_the_amount_can_be_refunded_again(live
         .await;
     assert_eq!(all["amount"], 80_000, "{all}");
     assert_eq!(all["status"], "pending", "{all}");
+}
+
+/// Posts `body` to the dLocal route's refund notification URL, signed with `secret`.
+async fn notify_refund(live: &Live, body: &str, secret: &str) -> reqwest::StatusCode {
+    let x_date = cajero_connect::dlocal::signing::x_date(Timestamp::now());
+    let signature =
+        cajero_connect::dlocal::signing::signature(secret, DLOCAL_LOGIN, &x_date, body.as_bytes());
+    live.app
+        .http
+        .post(live.app.url("/callbacks/dlocal/refunds"))
+        .header("content-type", "application/json")
+        .header("x-date", &x_date)
+        .header("x-login", DLOCAL_LOGIN)
+        .header(
+            "authorization",
+            cajero_connect::dlocal::signing::authorization(&signature),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn a_refund_notification_unsigned_or_in_an_undocumented_state_changes_nothing(live: &Live) {
+    let payin = paid_payin(live, "refund-payin-4", 70_000).await;
+    let record = live.get(&format!("/v1/payins/{payin}")).await;
+    let refund = live
+        .created(
+            &format!("/v1/payins/{payin}/refunds"),
+            "refund-4",
+            json!({"amount": 20_000, "method": "bank_transfer"}),
+        )
+        .await;
+    let id = refund["id"].as_str().unwrap().to_string();
+    let payment_id = live
+        .evidence(&id)
+        .await
+        .iter()
+        .find_map(|e| {
+            let at = e.find("\"payment_id\":\"")? + 14;
+            Some(e[at..].split('"').next()?.to_string())
+        })
+        .unwrap();
+    let notification = |status: &str, code: &str| {
+        json!({"id": "REF-x", "payment_id": payment_id, "amount": 20_000, "currency": "COP",
+               "status": status, "status_code": code, "status_detail": "?",
+               "description": id})
+        .to_string()
+    };
+    // Signed with another key: refused, nothing changes.
+    let forged = notify_refund(live, &notification("SUCCESS", "200"), "not-the-key").await;
+    assert_eq!(forged, 401);
+    // Correctly signed, in a state dLocal does not document: held, still pending.
+    let alien = notify_refund(live, &notification("TELEPORTED", "999"), DLOCAL_SECRET_KEY).await;
+    assert_eq!(alien, 200);
+    let now = live.get(&format!("/v1/refunds/{id}")).await;
+    assert_eq!(now["status"], "pending", "{now}");
+    assert_eq!(record["amount_refunded"], 0);
+    // dLocal's own notification then closes it.
+    live.control.flush_callbacks(true).await.unwrap();
+    let now = live.get(&format!("/v1/refunds/{id}")).await;
+    assert_eq!(now["status"], "succeeded", "{now}");
 }
