@@ -6,16 +6,26 @@
 //! rejected or canceled → `refund.failed` and the amount can be refunded again. A timeout, a
 //! pending answer or an undocumented state leaves it pending for the notification (or review):
 //! never guessed. Every exchange is stored as evidence, secrets redacted by the connector.
+//!
+//! Ledger: the network pays the customer out of what it owes us for the pay-in, so the refund
+//! moves money from the merchant's available balance to the network's receivable (it owes us
+//! that much less): a pending transfer when the refund is stored (refused with
+//! `refund_insufficient_balance` when the available balance is short, as a payout would be),
+//! posted when the refund succeeds, voided when it fails — every movement balanced.
 
 use std::sync::Arc;
 
 use cajero_connect::{
     ConnectError, Connector, Evidence, NetworkRefund, RefundRequest, RefundStatus as NetStatus,
 };
-use cajero_domain::id::RefundId;
+use cajero_domain::id::{RefundId, TransferId};
+use cajero_domain::ledger::{
+    AccountKey, AccountKind, Transfer, TransferCode, TransferError, TransferMode,
+};
 use cajero_domain::lifecycle::RefundStatus;
 use cajero_domain::merchant::Mode;
 use cajero_domain::webhook::EventType;
+use cajero_store::ledger::{self, LedgerError, NewBatch};
 use cajero_store::payins::{self, PayinRecord};
 use cajero_store::refunds::{self, RefundRecord};
 use cajero_store::{Conn, StoreError, events};
@@ -36,6 +46,92 @@ pub fn connector_for(
         .networks
         .connector(payin.mode, &payin.route, &payin.network)
         .filter(|c| c.refund_method() == Some(method))
+}
+
+/// Reserves a network-paid refund's amount: merchant available → the network's receivable,
+/// pending. `Ok(false)`: the available balance is short (nothing posted).
+pub async fn reserve(
+    conn: &mut Conn<'_>,
+    payin: &PayinRecord,
+    refund: &RefundRecord,
+    now: jiff::Timestamp,
+) -> Result<bool, StoreError> {
+    let (m, mode, cur) = (payin.merchant_id, payin.mode, payin.currency);
+    let batch_id = TransferId::derived(refund.id, "reserve");
+    let batch = NewBatch {
+        id: batch_id.to_string(),
+        merchant_id: Some(m),
+        mode,
+        currency: cur,
+        code: TransferCode::Refund,
+        source_id: Some(refund.id.to_string()),
+        available_on: None,
+        transfers: vec![Transfer {
+            id: format!("{batch_id}.0"),
+            debit: AccountKey::merchant(AccountKind::MerchantAvailable, m, mode, cur),
+            credit: AccountKey::network(AccountKind::NetworkReceivable, &payin.network, mode, cur),
+            amount: refund.amount,
+            mode: TransferMode::Pending,
+            code: TransferCode::Refund,
+        }],
+    };
+    match ledger::post_batch(conn, &batch, now).await {
+        Ok(_) => Ok(true),
+        Err(LedgerError::Transfer(TransferError::ExceedsCredits { .. })) => Ok(false),
+        Err(LedgerError::Store(e)) => Err(e),
+        Err(other) => Err(StoreError::Corrupt {
+            table: "ledger",
+            detail: other.to_string(),
+        }),
+    }
+}
+
+/// Posts (succeeded) or voids (failed) a refund's reservation; nothing when none was made.
+async fn resolve_reservation(
+    conn: &mut Conn<'_>,
+    refund: &RefundRecord,
+    post: bool,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    let reserve_id = TransferId::derived(refund.id, "reserve").to_string();
+    let reserved = ledger::batch_transfers(conn, &reserve_id).await?;
+    if reserved.is_empty() {
+        return Ok(());
+    }
+    let batch_id = TransferId::derived(refund.id, if post { "post" } else { "void" });
+    let transfers = reserved
+        .iter()
+        .enumerate()
+        .map(|(n, t)| Transfer {
+            id: format!("{batch_id}.{n}"),
+            mode: if post {
+                TransferMode::PostPending(t.id.clone())
+            } else {
+                TransferMode::VoidPending(t.id.clone())
+            },
+            ..t.clone()
+        })
+        .collect();
+    let batch = NewBatch {
+        id: batch_id.to_string(),
+        merchant_id: Some(refund.merchant_id),
+        mode: refund.mode,
+        currency: refund.currency,
+        code: TransferCode::Refund,
+        source_id: Some(refund.id.to_string()),
+        available_on: None,
+        transfers,
+    };
+    ledger::post_batch(conn, &batch, now)
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            LedgerError::Store(s) => s,
+            other => StoreError::Corrupt {
+                table: "ledger",
+                detail: other.to_string(),
+            },
+        })
 }
 
 /// What the network's answer means for a pending refund: `Some(to)` closes it.
@@ -141,9 +237,13 @@ pub async fn close(
     let event = match to {
         RefundStatus::Failed => {
             payins::subtract_refunded(conn, refund.payin_id, refund.amount, now).await?;
+            resolve_reservation(conn, &refund, false, now).await?;
             EventType::RefundFailed
         }
-        _ => EventType::RefundSucceeded,
+        _ => {
+            resolve_reservation(conn, &refund, true, now).await?;
+            EventType::RefundSucceeded
+        }
     };
     if let Some(updated) = refunds::get(conn, merchant, mode, id).await? {
         events::emit(

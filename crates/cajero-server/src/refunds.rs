@@ -143,6 +143,7 @@ pub async fn create(
                 ),
             };
             let sent_payin = payin.clone();
+            let network_paid = network.is_some();
             let answer =
                 idempotency::run_in_one_transaction(state, caller, key, fingerprint, move |c| {
                     Box::pin(async move {
@@ -165,6 +166,18 @@ pub async fn create(
                             updated_at: now,
                         };
                         refunds::insert(c, &record).await?;
+                        if network_paid
+                            && !crate::network_refunds::reserve(c, &payin, &record, now).await?
+                        {
+                            return Err(ApiError::invalid(
+                                "refund_insufficient_balance",
+                                format!(
+                                    "the available balance is less than the refund's {amount}: \
+                                     the network pays it out of what it owes for the pay-in"
+                                ),
+                            )
+                            .with_param("amount"));
+                        }
                         let body = refund_json(&record);
                         for t in event_types {
                             events::emit(

@@ -52,6 +52,12 @@ async fn paid_payin(live: &Live, key: &str, amount: i64) -> String {
     id
 }
 
+/// The merchant's live available balance, in pesos.
+async fn available(live: &Live) -> i64 {
+    let balance = live.get("/v1/balance").await;
+    balance["available"][0]["amount"].as_i64().unwrap_or(0)
+}
+
 async fn event_types(live: &Live, refund_id: &str) -> Vec<String> {
     let events = live.get("/v1/events?limit=100").await;
     let mut types: Vec<String> = events["data"]
@@ -66,7 +72,9 @@ async fn event_types(live: &Live, refund_id: &str) -> Vec<String> {
 }
 
 async fn a_bank_transfer_refund_of_a_dlocal_payin_succeeds_on_dlocals_notification(live: &Live) {
+    live.fund(100_000).await;
     let payin = paid_payin(live, "refund-payin-1", 150_000).await;
+    let before = available(live).await;
     let path = format!("/v1/payins/{payin}/refunds");
     let body = json!({"amount": 50_000, "method": "bank_transfer", "reason": "returned"});
     let response = live.post(&path, "refund-1", body.clone()).await;
@@ -90,6 +98,7 @@ async fn a_bank_transfer_refund_of_a_dlocal_payin_succeeds_on_dlocals_notificati
     assert_eq!(sent, 1, "one refund sent to dLocal");
     let now = live.get(&format!("/v1/payins/{payin}")).await;
     assert_eq!(now["amount_refunded"], 50_000, "{now}");
+    assert_eq!(available(live).await, before - 50_000, "reserved");
 
     // dLocal pays it and notifies.
     live.control.flush_callbacks(true).await.unwrap();
@@ -108,10 +117,13 @@ async fn a_bank_transfer_refund_of_a_dlocal_payin_succeeds_on_dlocals_notificati
     Live::assert_no_secret("evidence", &evidence);
     let payin_now = live.get(&format!("/v1/payins/{payin}")).await;
     assert_eq!(payin_now["amount_refunded"], 50_000, "{payin_now}");
+    assert_eq!(available(live).await, before - 50_000, "paid out by dLocal");
 }
 
 async fn a_refund_dlocal_rejects_fails_and_the_amount_can_be_refunded_again(live: &Live) {
+    live.fund(100_000).await;
     let payin = paid_payin(live, "refund-payin-2", 80_000).await;
+    let before = available(live).await;
     let path = format!("/v1/payins/{payin}/refunds");
     // 300 pesos: the simulator's dLocal rejects the refund (status code 300).
     let refund = live
@@ -122,6 +134,7 @@ async fn a_refund_dlocal_rejects_fails_and_the_amount_can_be_refunded_again(live
         )
         .await;
     assert_eq!(refund["status"], "pending", "{refund}");
+    assert_eq!(available(live).await, before - 300);
     let id = refund["id"].as_str().unwrap().to_string();
     live.control.flush_callbacks(true).await.unwrap();
     let now = live.get(&format!("/v1/refunds/{id}")).await;
@@ -167,7 +180,24 @@ async fn notify_refund(live: &Live, body: &str, secret: &str) -> reqwest::Status
 
 async fn a_refund_notification_unsigned_or_in_an_undocumented_state_changes_nothing(live: &Live) {
     let payin = paid_payin(live, "refund-payin-4", 70_000).await;
+    // Nothing available yet (the pay-in has not settled): refused, nothing reserved or sent.
+    let short = live
+        .post(
+            &format!("/v1/payins/{payin}/refunds"),
+            "refund-short",
+            json!({"amount": 20_000, "method": "bank_transfer"}),
+        )
+        .await;
+    crate::helpers::assert_error(
+        short,
+        400,
+        "invalid_request_error",
+        "refund_insufficient_balance",
+    )
+    .await;
     let record = live.get(&format!("/v1/payins/{payin}")).await;
+    assert_eq!(record["amount_refunded"], 0);
+    live.fund(100_000).await;
     let refund = live
         .created(
             &format!("/v1/payins/{payin}/refunds"),
