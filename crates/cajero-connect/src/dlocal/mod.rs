@@ -15,7 +15,9 @@
 //!   never a guess.
 //! - Evidence keeps every exchange with `X-Login`, `X-Trans-Key` and the signature redacted;
 //!   the secret key is never sent.
-//! - Refunds of cash pay-ins are paid by dLocal by bank transfer ([`REFUND_METHOD`]).
+//! - Refunds of cash pay-ins are paid by dLocal by bank transfer ([`REFUND_METHOD`]):
+//!   `POST /refunds`, `GET /refunds/{id}` and the refund notification (posted to the payment
+//!   notification URL + `/refunds`), read through one status table (`refund`).
 
 use std::time::Duration;
 
