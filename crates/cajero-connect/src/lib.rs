@@ -188,6 +188,69 @@ pub struct Callback {
     pub attempt: Option<NetworkAttempt>,
 }
 
+/// A customer's bank account, for a refund paid by bank transfer. Every field optional: a
+/// network that lacks them asks the customer itself (dLocal e-mails the buyer).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankDetails {
+    /// Bank code or name, as the network takes it.
+    pub bank: Option<String>,
+    /// Account number.
+    pub account: Option<String>,
+    /// `checking` or `savings` (`C`/`S` at dLocal).
+    pub account_type: Option<String>,
+    /// Branch.
+    pub branch: Option<String>,
+    /// Account holder's name.
+    pub beneficiary_name: Option<String>,
+    /// Account holder's document.
+    pub beneficiary_document: Option<DocumentRef>,
+}
+
+/// A refund of a paid order to ask a network for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    /// Our reference: the refund id (`re_…`). Unique at the network; a retry repeats it, so a
+    /// refund is never made twice.
+    pub reference: String,
+    /// The network's id of the paid order (its payment id).
+    pub network_order_id: String,
+    /// Whole pesos, at most what is left of the order to refund.
+    pub amount: Amount,
+    /// Where the money goes, when known.
+    pub bank: Option<BankDetails>,
+}
+
+/// A refund's status at the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// Accepted, not paid yet (the outcome comes by notification).
+    Pending,
+    /// The money reached the customer.
+    Succeeded,
+    /// Refused or canceled at the network: no money left.
+    Failed,
+    /// A state the documentation does not list: held, never guessed.
+    Unrecognized,
+}
+
+/// A refund as the network reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkRefund {
+    /// The network's id for the refund.
+    pub network_refund_id: String,
+    /// Our reference (the refund id), when the network echoes it.
+    pub reference: Option<String>,
+    /// The network's id of the refunded order.
+    pub network_order_id: String,
+    /// Whole pesos.
+    pub amount: Amount,
+    /// Its status.
+    pub status: RefundStatus,
+    /// The network's status and code as sent (`SUCCESS 200`), for evidence and exceptions.
+    pub network_status: String,
+}
+
 /// One exchange with a network, kept raw as evidence (secrets redacted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
@@ -311,6 +374,42 @@ pub trait Connector: Send + Sync + fmt::Debug {
         self.networks().iter().any(|n| n == network)
     }
 
+    /// The refund method (`bank_transfer`, …) by which this network pays refunds of the
+    /// orders it collected, when it pays any ([`Connector::refund`]). Default: `None`.
+    fn refund_method(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Refunds (part of) a paid order through the network. Idempotent by `request.reference`.
+    /// Default: the network refunds nothing, refused without any call.
+    fn refund(&self, request: &RefundRequest) -> BoxFuture<'_, Exchange<NetworkRefund>> {
+        let _ = request;
+        Box::pin(async move {
+            Exchange::new(
+                Err(ConnectError::Rejected {
+                    code: REFUND_NOT_SUPPORTED.into(),
+                    message: "this network takes no refunds".into(),
+                }),
+                Vec::new(),
+            )
+        })
+    }
+
+    /// Verifies and parses a refund notification (posted to the refund's own notification
+    /// URL), as [`Connector::verify_callback`] does for orders. Default: the network sends
+    /// none, so anything posted there is refused.
+    fn verify_refund_callback(
+        &self,
+        headers: &[(String, String)],
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<NetworkRefund, CallbackError> {
+        let _ = (headers, body, now);
+        Err(CallbackError::Malformed(
+            "this network sends no refund notifications".into(),
+        ))
+    }
+
     /// The amounts this connector takes for `kind` at `network` (whole pesos), when the
     /// gateway documents limits narrower than the network's own; `None`: no limits of its own.
     /// Routing skips a connector whose limits do not take an amount.
@@ -339,6 +438,9 @@ pub trait Connector: Send + Sync + fmt::Debug {
         })
     }
 }
+
+/// The code of [`ConnectError::Rejected`] from a connector that cannot refund.
+pub const REFUND_NOT_SUPPORTED: &str = "refund_not_supported";
 
 /// The reference [`Connector::check`] looks up by default: never one of ours (our references
 /// are object ids such as `pi_…` and `po_…`).

@@ -468,6 +468,13 @@ pub const ERROR_CODES: &[ErrorCodeDoc] = &[
         "Send an amount at most what is left, or leave `amount` out to refund all of it.",
     ),
     doc(
+        "refund_insufficient_balance",
+        "400",
+        "A refund the network pays (a `bank_transfer` refund of a dLocal pay-in) is drawn from \
+         the available balance, and it has less than the refund.",
+        "Wait until the pay-in's money settles, or top up the balance, and retry.",
+    ),
+    doc(
         "refund_method_invalid",
         "400",
         "`method` is neither `cash_pickup` nor `bank_transfer`.",

@@ -35,6 +35,7 @@ pub mod merchant_cache;
 pub mod metrics;
 mod middleware;
 pub mod network_config;
+pub mod network_refunds;
 pub mod networks;
 pub mod openapi;
 pub mod orders;

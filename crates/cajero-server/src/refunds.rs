@@ -1,10 +1,12 @@
 //! Refunds of pay-ins. Cash cannot go back the way it came: a `cash_pickup` refund is paid out
-//! as a payout against the merchant's balance (linked by `payout`), a `bank_transfer` refund
-//! records a transfer the merchant made outside cajero. The refunds of a pay-in never add up to
+//! as a payout against the merchant's balance (linked by `payout`); a `bank_transfer` refund
+//! of a pay-in collected through a network that pays such refunds itself (dLocal) is sent to
+//! it and stays `pending` until the network says ([`crate::network_refunds`]); any other
+//! `bank_transfer` refund records a transfer the merchant made outside cajero. The refunds of a pay-in never add up to
 //! more than was paid.
 
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use cajero_domain::id::{PayinId, PayoutId, RefundId};
 use cajero_domain::lifecycle::{PayinStatus, PayoutStatus, RefundStatus};
 use cajero_domain::money::{Amount, Currency};
@@ -34,8 +36,9 @@ pub struct CreateRefund {
     amount: Option<i64>,
     /// Why.
     reason: Option<String>,
-    /// `cash_pickup` (paid out as a payout; needs `beneficiary`) or `bank_transfer` (the
-    /// merchant transferred the money itself).
+    /// `cash_pickup` (paid out as a payout; needs `beneficiary`) or `bank_transfer` (sent to
+    /// dLocal for a pay-in it collected, `pending` until it pays; otherwise the merchant
+    /// transferred the money itself).
     #[schema(schema_with = crate::openapi::refund_method)]
     method: String,
     /// For `cash_pickup`: who collects the cash.
@@ -129,47 +132,82 @@ pub async fn create(
             let id: RefundId = new_id(state.clock.as_ref());
             let now = state.clock.now();
             let clock = state.clock.clone();
-            idempotency::run_in_one_transaction(state, caller, key, fingerprint, move |c| {
-                Box::pin(async move {
-                    if !payins::add_refunded(c, payin.id, amount, now).await? {
-                        return Err(exceeds(&payin, amount));
-                    }
-                    let record = RefundRecord {
-                        id,
-                        merchant_id: caller.merchant_id,
-                        mode: caller.mode,
-                        payin_id: payin.id,
-                        amount,
-                        currency: payin.currency,
-                        status: RefundStatus::Succeeded,
-                        method: "bank_transfer".into(),
-                        reason,
-                        payout_id: None,
-                        metadata,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    refunds::insert(c, &record).await?;
-                    let body = refund_json(&record);
-                    for t in [EventType::RefundCreated, EventType::RefundSucceeded] {
-                        events::emit(
-                            c,
-                            caller.merchant_id,
-                            caller.mode.is_live(),
-                            t,
-                            &body,
-                            new_id(clock.as_ref()),
-                            now,
-                        )
-                        .await?;
-                    }
-                    Ok(Outcome {
-                        status: StatusCode::CREATED,
-                        body,
+            // A network that pays bank transfer refunds itself (dLocal) is sent the refund;
+            // otherwise the merchant made the transfer and the refund is recorded as done.
+            let network = crate::network_refunds::connector_for(state, &payin, "bank_transfer");
+            let (status, event_types) = match network {
+                Some(_) => (RefundStatus::Pending, &[EventType::RefundCreated][..]),
+                None => (
+                    RefundStatus::Succeeded,
+                    &[EventType::RefundCreated, EventType::RefundSucceeded][..],
+                ),
+            };
+            let sent_payin = payin.clone();
+            let network_paid = network.is_some();
+            let answer =
+                idempotency::run_in_one_transaction(state, caller, key, fingerprint, move |c| {
+                    Box::pin(async move {
+                        if !payins::add_refunded(c, payin.id, amount, now).await? {
+                            return Err(exceeds(&payin, amount));
+                        }
+                        let record = RefundRecord {
+                            id,
+                            merchant_id: caller.merchant_id,
+                            mode: caller.mode,
+                            payin_id: payin.id,
+                            amount,
+                            currency: payin.currency,
+                            status,
+                            method: "bank_transfer".into(),
+                            reason,
+                            payout_id: None,
+                            metadata,
+                            created_at: now,
+                            updated_at: now,
+                        };
+                        refunds::insert(c, &record).await?;
+                        if network_paid
+                            && !crate::network_refunds::reserve(c, &payin, &record, now).await?
+                        {
+                            return Err(ApiError::invalid(
+                                "refund_insufficient_balance",
+                                format!(
+                                    "the available balance is less than the refund's {amount}: \
+                                     the network pays it out of what it owes for the pay-in"
+                                ),
+                            )
+                            .with_param("amount"));
+                        }
+                        let body = refund_json(&record);
+                        for t in event_types {
+                            events::emit(
+                                c,
+                                caller.merchant_id,
+                                caller.mode.is_live(),
+                                *t,
+                                &body,
+                                new_id(clock.as_ref()),
+                                now,
+                            )
+                            .await?;
+                        }
+                        Ok(Outcome {
+                            status: StatusCode::CREATED,
+                            body,
+                        })
                     })
                 })
-            })
-            .await
+                .await?;
+            let replayed = answer.headers().contains_key("idempotent-replayed");
+            match network {
+                // Sent once: by the request that stored the refund, never by a replay.
+                Some(connector) if !replayed && answer.status() == StatusCode::CREATED => {
+                    let body =
+                        crate::network_refunds::send(state, connector, &sent_payin, id).await?;
+                    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+                }
+                _ => Ok(answer),
+            }
         }
         "cash_pickup" => {
             let Some(beneficiary) = request.beneficiary else {

@@ -159,9 +159,27 @@ pub struct Order {
     /// The protocol it was created in: its callbacks are written in it.
     #[serde(default)]
     pub dialect: crate::dialect::Dialect,
+    /// Refunds of it made through a gateway dialect (dLocal's `POST /refunds`), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<Refund>,
 }
 
-/// What a counter operation was.
+/// A refund of a paid collection, as a gateway dialect took it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    /// The gateway's refund id (`REF-…`).
+    pub id: String,
+    /// The merchant's reference for it (dLocal: `description`), unique per order.
+    pub reference: String,
+    /// Whole pesos.
+    pub amount: Amount,
+    /// Whether it was (or will be) paid; false: rejected.
+    pub succeeds: bool,
+    /// Where its notification goes.
+    pub notification_url: Option<String>,
+    /// When it was taken.
+    pub created_at: Timestamp,
+}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
@@ -332,6 +350,9 @@ pub struct Callback {
     /// The protocol it is written and signed in (its order's).
     #[serde(default)]
     pub dialect: crate::dialect::Dialect,
+    /// Where it goes when not to its order's URL (a refund's own notification URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// A merchant enrolled with the network.

@@ -15,7 +15,9 @@
 //!   never a guess.
 //! - Evidence keeps every exchange with `X-Login`, `X-Trans-Key` and the signature redacted;
 //!   the secret key is never sent.
-//! - Refunds of cash pay-ins are paid by dLocal by bank transfer ([`REFUND_METHOD`]).
+//! - Refunds of cash pay-ins are paid by dLocal by bank transfer ([`REFUND_METHOD`]):
+//!   `POST /refunds`, `GET /refunds/{id}` and the refund notification (posted to the payment
+//!   notification URL + `/refunds`), read through one status table (`refund`).
 
 use std::time::Duration;
 
@@ -24,11 +26,12 @@ use reqwest::{Method, Url};
 
 use crate::{
     BoxFuture, Callback, CallbackError, ConnectError, Connector, CreatePickup, CreateVoucher,
-    Evidence, Exchange, NetworkOrder, OrderKind,
+    Evidence, Exchange, NetworkOrder, NetworkRefund, OrderKind, RefundRequest,
 };
 
 pub mod codes;
 mod config;
+mod refund;
 mod report;
 pub mod signing;
 mod transport;
@@ -37,6 +40,10 @@ pub mod wire;
 pub use config::{
     BASE_URL_LIVE, BASE_URL_SANDBOX, CALLBACK_TOLERANCE_SECONDS_DEFAULT,
     CONNECT_TIMEOUT_MS_DEFAULT, DlocalConfig, DlocalConfigError, REQUEST_TIMEOUT_MS_DEFAULT,
+};
+pub use refund::{
+    INSUFFICIENT_FUNDS, NOTIFICATION_PATH as REFUND_NOTIFICATION_PATH, REFUND_STATUS_CODES,
+    parse_refund, parse_refund_notification, refund_request, refund_status_of,
 };
 pub use report::{COLUMNS as REPORT_COLUMNS, parse_report};
 pub use transport::{EVIDENCE_BODY_BYTES_MAX, RESPONSE_BYTES_MAX, error_answer};
@@ -193,6 +200,34 @@ impl DlocalConnector {
     }
 }
 
+impl DlocalConnector {
+    /// Checks a notification's `V2-HMAC-SHA256` signature (constant time) and its `X-Date`.
+    fn verify_signed(
+        &self,
+        headers: &[(String, String)],
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<(), CallbackError> {
+        let x_date = header(headers, "x-date").ok_or(CallbackError::BadSignature)?;
+        let authorization = header(headers, "authorization").ok_or(CallbackError::BadSignature)?;
+        if !signing::verify(
+            &self.config.secret_key,
+            &self.config.login,
+            x_date,
+            body,
+            authorization,
+        ) {
+            return Err(CallbackError::BadSignature);
+        }
+        let sent_at = signing::parse_date(x_date).ok_or(CallbackError::BadSignature)?;
+        let skew = now.as_second().saturating_sub(sent_at.as_second());
+        if skew.unsigned_abs() > self.config.callback_tolerance_seconds {
+            return Err(CallbackError::StaleTimestamp);
+        }
+        Ok(())
+    }
+}
+
 /// dLocal holds no pick-ups: a question about one is answered "not found" without asking.
 fn collections_only<'a>(
     kind: OrderKind,
@@ -276,23 +311,27 @@ impl Connector for DlocalConnector {
         body: &[u8],
         now: Timestamp,
     ) -> Result<Callback, CallbackError> {
-        let x_date = header(headers, "x-date").ok_or(CallbackError::BadSignature)?;
-        let authorization = header(headers, "authorization").ok_or(CallbackError::BadSignature)?;
-        if !signing::verify(
-            &self.config.secret_key,
-            &self.config.login,
-            x_date,
-            body,
-            authorization,
-        ) {
-            return Err(CallbackError::BadSignature);
-        }
-        let sent_at = signing::parse_date(x_date).ok_or(CallbackError::BadSignature)?;
-        let skew = now.as_second().saturating_sub(sent_at.as_second());
-        if skew.unsigned_abs() > self.config.callback_tolerance_seconds {
-            return Err(CallbackError::StaleTimestamp);
-        }
+        self.verify_signed(headers, body, now)?;
         wire::parse_notification(body)
+    }
+
+    fn refund_method(&self) -> Option<&'static str> {
+        Some(REFUND_METHOD)
+    }
+
+    fn refund(&self, request: &RefundRequest) -> BoxFuture<'_, Exchange<NetworkRefund>> {
+        let request = request.clone();
+        Box::pin(async move { self.send_refund(request).await })
+    }
+
+    fn verify_refund_callback(
+        &self,
+        headers: &[(String, String)],
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<NetworkRefund, CallbackError> {
+        self.verify_signed(headers, body, now)?;
+        refund::parse_refund_notification(body)
     }
 
     fn settlement_file(&self, date: &str, format: &str) -> BoxFuture<'_, Exchange<Vec<u8>>> {

@@ -137,12 +137,14 @@ async fn receive(
     "ok"
 }
 
-/// Serves `POST /callbacks` on a loopback port; answers the URL.
+/// Serves `POST /callbacks` (and `/callbacks/refunds`, where dLocal's refund notifications
+/// go) on a loopback port; answers the URL.
 pub async fn spawn_receiver(received: Received) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/callbacks", listener.local_addr().unwrap());
     let app = axum::Router::new()
         .route("/callbacks", post(receive))
+        .route("/callbacks/refunds", post(receive))
         .with_state(received);
     tokio::spawn(async move { axum::serve(listener, app).await });
     url

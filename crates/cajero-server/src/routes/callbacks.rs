@@ -311,7 +311,7 @@ async fn record_missing(
 
 /// Headers worth keeping with a callback's evidence: the network's own (`sim-*`, `x-*`,
 /// `content-type`), each credential or signature among them as `[redacted]`.
-fn evidence_headers(pairs: &[(String, String)]) -> String {
+pub(super) fn evidence_headers(pairs: &[(String, String)]) -> String {
     pairs
         .iter()
         .filter(|(k, _)| {
@@ -349,7 +349,7 @@ fn is_sensitive(name: &str) -> bool {
 
 /// A callback's body with its signature fields blanked: form fields (`sign=…`) and JSON keys
 /// (`"signature": …`) that carry a credential or a signature. Anything else is kept as sent.
-fn redact_body(raw: &str) -> String {
+pub(super) fn redact_body(raw: &str) -> String {
     if let Ok(mut json) = serde_json::from_str::<serde_json::Value>(raw) {
         if redact_json(&mut json) {
             return json.to_string();

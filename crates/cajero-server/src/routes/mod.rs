@@ -15,6 +15,7 @@ mod operations;
 mod pages;
 mod payins;
 mod payouts;
+mod refund_callbacks;
 mod refunds;
 mod settlements;
 mod test_clocks;
@@ -28,6 +29,10 @@ pub fn operations() -> Router<AppState> {
     Router::new()
         .route("/metrics", get(crate::metrics::render))
         .route("/callbacks/{network}", post(callbacks::receive))
+        .route(
+            "/callbacks/{network}/refunds",
+            post(refund_callbacks::receive),
+        )
         .route("/v/{token}", get(pages::voucher))
         .route("/p/{token}", get(pages::pickup))
         .route("/openapi.json", get(docs::openapi_json))

@@ -14,6 +14,7 @@ mod integrity;
 mod leases;
 mod limits;
 mod live_networks;
+mod live_refunds;
 mod live_support;
 mod orders;
 mod pages;

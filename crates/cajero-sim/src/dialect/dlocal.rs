@@ -6,7 +6,8 @@
 //! the notification body, signed the same way; dLocal's status codes and error bodies.
 //!
 //! Routes (under `/dlocal`): `POST /payments`, `GET /payments/{id}`,
-//! `GET /payments/{id}/status`, `POST /payments/{id}/cancel`, `GET /orders/{order_id}`, and
+//! `GET /payments/{id}/status`, `POST /payments/{id}/cancel`, `GET /orders/{order_id}`,
+//! `POST /refunds` and `GET /refunds/{id}` ([`refunds`]), and
 //! `GET /reports/settlement?date=YYYY-MM-DD` (the settlement report dLocal delivers by SFTP
 //! or e-mail, served here over HTTP — this path is the simulator's, not dLocal's).
 //!
@@ -16,6 +17,7 @@
 mod handlers;
 #[cfg(test)]
 mod http_tests;
+pub mod refunds;
 
 use std::sync::Arc;
 

@@ -130,6 +130,34 @@ impl State {
                 None => return id,
             }
         };
+        self.queue_callback(order, (id, seq), event_type, body, None, lost)
+    }
+
+    /// Queues a gateway-written callback about `order` (a refund notification) to `url`, with
+    /// the delivery faults applied as to any other.
+    pub(crate) fn enqueue_written_callback(
+        &mut self,
+        order: &Order,
+        event_type: String,
+        body: String,
+        url: Option<String>,
+    ) -> String {
+        self.meta.callback_seq += 1;
+        self.dirty.meta = true;
+        let seq = self.meta.callback_seq;
+        let id = format!("cb_{seq:012}");
+        self.queue_callback(order, (id, seq), event_type, body, url, false)
+    }
+
+    fn queue_callback(
+        &mut self,
+        order: &Order,
+        (id, seq): (String, u64),
+        event_type: String,
+        body: String,
+        url: Option<String>,
+        lost: bool,
+    ) -> String {
         let faults = self.faults();
         let mut callback = Callback {
             id: id.clone(),
@@ -148,6 +176,7 @@ impl State {
             last_error: None,
             delivered_at_ms: None,
             dialect: order.dialect,
+            url,
         };
         if lost {
             callback.status = CallbackStatus::Lost;
@@ -240,10 +269,11 @@ impl State {
             let Some(merchant) = self.merchants.get(&cb.merchant_id) else {
                 continue;
             };
-            let order_url = self
-                .orders
-                .get(&cb.order_id)
-                .and_then(|o| o.callback_url.clone());
+            let order_url = cb.url.clone().or_else(|| {
+                self.orders
+                    .get(&cb.order_id)
+                    .and_then(|o| o.callback_url.clone())
+            });
             let Some(url) = order_url.or_else(|| merchant.config.callback_url.clone()) else {
                 continue;
             };

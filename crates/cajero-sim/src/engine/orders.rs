@@ -391,6 +391,7 @@ impl State {
             callback_url: new.callback_url,
             test_clock: new.test_clock.map(|c| c.id),
             dialect: new.dialect,
+            refunds: Vec::new(),
         };
         self.index_order(&order);
         self.orders.insert(id.clone(), order.clone());

@@ -39,6 +39,8 @@ pub(super) fn routes() -> Router<Arc<Sim>> {
         .route("/payments/{id}/cancel", post(cancel))
         .route("/orders/{order_id}", get(order))
         .route("/reports/settlement", get(settlement_report))
+        .route("/refunds", post(super::refunds::create))
+        .route("/refunds/{id}", get(super::refunds::get))
 }
 
 /// A refused request, as dLocal answers it.
@@ -50,7 +52,7 @@ pub(super) struct DlocalError {
     param: Option<&'static str>,
 }
 
-fn fail(status: StatusCode, code: u32, message: impl Into<String>) -> DlocalError {
+pub(super) fn fail(status: StatusCode, code: u32, message: impl Into<String>) -> DlocalError {
     DlocalError {
         status,
         code,
@@ -59,7 +61,7 @@ fn fail(status: StatusCode, code: u32, message: impl Into<String>) -> DlocalErro
     }
 }
 
-fn invalid(param: &'static str, message: impl Into<String>) -> DlocalError {
+pub(super) fn invalid(param: &'static str, message: impl Into<String>) -> DlocalError {
     DlocalError {
         param: Some(param),
         ..fail(StatusCode::BAD_REQUEST, 5001, message)
@@ -121,7 +123,7 @@ impl From<SimError> for DlocalError {
     }
 }
 
-type Answer = Result<Response, DlocalError>;
+pub(super) type Answer = Result<Response, DlocalError>;
 
 fn header_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
@@ -132,7 +134,11 @@ fn header_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 /// The merchant whose dLocal credentials signed this request, after the latency fault.
-async fn authenticate(sim: &Sim, headers: &HeaderMap, body: &[u8]) -> Result<String, DlocalError> {
+pub(super) async fn authenticate(
+    sim: &Sim,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, DlocalError> {
     let login = header_value(headers, "x-login").ok_or_else(credentials_refused)?;
     let trans_key = header_value(headers, "x-trans-key").ok_or_else(credentials_refused)?;
     let date = header_value(headers, "x-date").ok_or_else(credentials_refused)?;
@@ -197,7 +203,7 @@ struct PayerRequest {
 }
 
 /// Whole pesos from a JSON number (`10000` or `10000.00`).
-fn whole_pesos(number: &Number) -> Option<i64> {
+pub(super) fn whole_pesos(number: &Number) -> Option<i64> {
     if let Some(n) = number.as_i64() {
         return Some(n);
     }
