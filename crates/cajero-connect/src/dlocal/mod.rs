@@ -19,11 +19,10 @@
 //!   `POST /refunds`, `GET /refunds/{id}` and the refund notification (posted to the payment
 //!   notification URL + `/refunds`), read through one status table (`refund`).
 
-use std::time::Duration;
-
 use jiff::Timestamp;
 use reqwest::{Method, Url};
 
+use crate::http::header;
 use crate::{
     BoxFuture, Callback, CallbackError, ConnectError, Connector, CreatePickup, CreateVoucher,
     Evidence, Exchange, NetworkOrder, NetworkRefund, OrderKind, RefundRequest,
@@ -65,17 +64,12 @@ pub struct DlocalConnector {
 impl DlocalConnector {
     /// Checks the configuration and builds the HTTP client (no redirects, explicit timeouts).
     pub fn new(config: DlocalConfig) -> Result<DlocalConnector, DlocalConfigError> {
-        let invalid = |reason: &str| DlocalConfigError::InvalidBaseUrl {
-            url: config.base_url.clone(),
-            reason: reason.to_owned(),
-        };
-        let base = Url::parse(&config.base_url).map_err(|e| invalid(&e.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(invalid("not an http(s) URL"));
-        }
-        if base.query().is_some() || base.fragment().is_some() {
-            return Err(invalid("has a query or a fragment"));
-        }
+        let base = crate::http::base_url(&config.base_url).map_err(|reason| {
+            DlocalConfigError::InvalidBaseUrl {
+                url: config.base_url.clone(),
+                reason,
+            }
+        })?;
         for (name, value) in [
             ("login", &config.login),
             ("trans key", &config.trans_key),
@@ -92,11 +86,7 @@ impl DlocalConnector {
         {
             return Err(DlocalConfigError::UnsupportedNetwork(network.clone()));
         }
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
-            .timeout(Duration::from_millis(config.request_timeout_ms))
-            .build()
+        let http = crate::http::client(config.connect_timeout_ms, config.request_timeout_ms)
             .map_err(|e| DlocalConfigError::Client(e.to_string()))?;
         Ok(DlocalConnector { config, base, http })
     }
@@ -246,13 +236,6 @@ fn not_served(kind: OrderKind, network: &str) -> ConnectError {
         code: "method_not_supported".into(),
         message: format!("dLocal takes no {kind:?} at {network:?}"),
     }
-}
-
-fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
 }
 
 impl Connector for DlocalConnector {
