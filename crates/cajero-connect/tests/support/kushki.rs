@@ -120,8 +120,9 @@ pub fn assert_no_secret(evidence: &[Evidence]) {
     assert_no_secret_in(evidence, &SECRETS);
 }
 
-/// Every log line written while the guard lives, on this thread (a `#[tokio::test]` runs the
-/// simulator's tasks and the connector's on it), at every level.
+/// Every log line written by this test binary, at every level: the global subscriber, so
+/// that every thread is seen (a thread-scoped one saw nothing when another test reached the
+/// same log call sites first).
 #[derive(Clone, Default)]
 pub struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
@@ -135,17 +136,22 @@ impl std::io::Write for Logs {
     }
 }
 
+static CAPTURED: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+
 impl Logs {
-    /// Starts capturing; the capture ends when the guard is dropped.
-    pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
+    /// The capture, installed as the global subscriber the first time.
+    pub fn capture() -> (Logs, ()) {
+        let logs = CAPTURED.get_or_init(|| {
+            let logs = Logs::default();
+            let writer = logs.clone();
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .init();
+            logs
+        });
+        (logs.clone(), ())
     }
 
     /// What was written.
