@@ -25,6 +25,7 @@ use cajero_domain::ledger::{
 use cajero_domain::lifecycle::RefundStatus;
 use cajero_domain::merchant::Mode;
 use cajero_domain::webhook::EventType;
+use cajero_store::exceptions::{REFUND_AMOUNT_MISMATCH, UNRECOGNIZED_NETWORK_STATE};
 use cajero_store::ledger::{self, LedgerError, NewBatch};
 use cajero_store::payins::{self, PayinRecord};
 use cajero_store::refunds::{self, RefundRecord};
@@ -315,14 +316,70 @@ pub async fn apply_notification(
         NetStatus::Failed => RefundStatus::Failed,
         NetStatus::Pending => return Ok(true),
         NetStatus::Unrecognized => {
-            tracing::error!(refund = %found.id, state = %refund.network_status, "ALERT unrecognized_network_state: a refund is held for review");
+            let detail = format!(
+                "{route} reported refund {} (our {}) in a state its documentation does not list \
+                 ({:?}); the refund is held as it was: see its evidence",
+                refund.network_refund_id, found.id, refund.network_status
+            );
+            hold_refund(
+                conn,
+                clock,
+                &found,
+                network,
+                refund,
+                UNRECOGNIZED_NETWORK_STATE,
+                &detail,
+            )
+            .await?;
             return Ok(true);
         }
     };
     if found.amount != refund.amount {
-        tracing::error!(refund = %found.id, "ALERT refund amount mismatch: held for review");
+        let detail = format!(
+            "{route} reported refund {} (our {}) for {} COP, not the {} COP asked; the refund is \
+             held as it was",
+            refund.network_refund_id, found.id, refund.amount, found.amount
+        );
+        hold_refund(
+            conn,
+            clock,
+            &found,
+            network,
+            refund,
+            REFUND_AMOUNT_MISMATCH,
+            &detail,
+        )
+        .await?;
         return Ok(true);
     }
     close(conn, clock, found.merchant_id, mode, found.id, to).await?;
     Ok(true)
+}
+
+/// Holds a refund for review (see [`crate::networks::hold_for_review`]).
+async fn hold_refund(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    found: &RefundRecord,
+    network: &str,
+    refund: &NetworkRefund,
+    kind: &'static str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    let object_id = found.id.to_string();
+    crate::networks::hold_for_review(
+        conn,
+        clock,
+        crate::networks::Held {
+            merchant: found.merchant_id,
+            mode: found.mode,
+            kind,
+            object_id: &object_id,
+            amount: found.amount,
+            network,
+            network_order_id: &refund.network_refund_id,
+            detail,
+        },
+    )
+    .await
 }

@@ -603,39 +603,92 @@ pub async fn hold_unrecognized(
     object_id: &str,
     order: &cajero_connect::NetworkOrder,
 ) -> Result<(), StoreError> {
-    use cajero_store::exceptions::{NewException, UNRECOGNIZED_NETWORK_STATE, record};
-    let now = clock.now();
-    let exception_id = format!("exc_{UNRECOGNIZED_NETWORK_STATE}_{object_id}");
     let detail = format!(
         "{} reported order {} (our {object_id}) in a state its documentation does not list; \
          the order is held as it was: see its evidence for the raw message",
         order.network, order.network_order_id
     );
+    hold_for_review(
+        conn,
+        clock,
+        Held {
+            merchant,
+            mode,
+            kind: cajero_store::exceptions::UNRECOGNIZED_NETWORK_STATE,
+            object_id,
+            amount: order.amount,
+            network: &order.network,
+            network_order_id: &order.network_order_id,
+            detail: &detail,
+        },
+    )
+    .await
+}
+
+/// Something a network said that cajero will not guess about.
+#[derive(Debug, Clone, Copy)]
+pub struct Held<'a> {
+    /// Whose.
+    pub merchant: MerchantId,
+    /// Test or live.
+    pub mode: Mode,
+    /// The exception's kind (`unrecognized_network_state`, `refund_amount_mismatch`).
+    pub kind: &'static str,
+    /// Our object (`pi_…`, `po_…`, `re_…`).
+    pub object_id: &'a str,
+    /// The money concerned.
+    pub amount: cajero_domain::Amount,
+    /// The cash network.
+    pub network: &'a str,
+    /// The network's id for the order or refund.
+    pub network_order_id: &'a str,
+    /// What happened, for the operator.
+    pub detail: &'a str,
+}
+
+/// Holds an object for review: an exception of `held.kind` recorded once for the object,
+/// evented to the merchant (`reconciliation.exception`), and an alert in the log. The object
+/// itself is left as it was.
+pub async fn hold_for_review(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    held: Held<'_>,
+) -> Result<(), StoreError> {
+    use cajero_store::exceptions::{NewException, record};
+    let now = clock.now();
+    let exception_id = format!("exc_{}_{}", held.kind, held.object_id);
     let exception = NewException {
         id: &exception_id,
-        merchant_id: Some(merchant),
-        mode,
-        kind: UNRECOGNIZED_NETWORK_STATE,
-        object_id,
-        amount: order.amount,
+        merchant_id: Some(held.merchant),
+        mode: held.mode,
+        kind: held.kind,
+        object_id: held.object_id,
+        amount: held.amount,
         currency: cajero_domain::money::Currency::Cop,
-        network: Some(&order.network),
-        network_order_id: Some(&order.network_order_id),
-        detail: Some(&detail),
+        network: Some(held.network),
+        network_order_id: Some(held.network_order_id),
+        detail: Some(held.detail),
     };
     if !record(conn, &exception, now).await? {
         return Ok(());
     }
-    tracing::error!(object = object_id, network = %order.network, order = %order.network_order_id, "ALERT unrecognized_network_state: an order is held for review");
+    tracing::error!(
+        object = held.object_id,
+        network = held.network,
+        order = held.network_order_id,
+        kind = held.kind,
+        "ALERT {}: held for review",
+        held.kind
+    );
     let object = serde_json::json!({
-        "id": exception_id, "object": "payment_exception", "kind": UNRECOGNIZED_NETWORK_STATE,
-        "object_id": object_id, "amount": order.amount, "currency": "COP", "status": "open",
-        "network": order.network, "livemode": mode.is_live(),
+        "id": exception_id, "object": "payment_exception", "kind": held.kind,
+        "object_id": held.object_id, "amount": held.amount, "currency": "COP", "status": "open",
+        "network": held.network, "livemode": held.mode.is_live(),
     });
     cajero_store::events::emit(
         conn,
-        merchant,
-        mode.is_live(),
+        held.merchant,
+        held.mode.is_live(),
         cajero_domain::webhook::EventType::ReconciliationException,
         &object,
         new_id(clock),

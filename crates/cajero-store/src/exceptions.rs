@@ -7,7 +7,8 @@
 //! | `paid_after_expiry`, `paid_after_cancel` | cash paid for a voucher we had closed | an operator (honour or refund) |
 //! | `orphan_network_order` | the network issued an order we could not attach to an object we own (its payout had failed meanwhile) | the poller, once the network canceled the order (`resolved`) |
 //! | `missing_in_cajero` | the network called back about an order we never recorded | an operator |
-//! | `unrecognized_network_state` | the network reported a state its documentation does not list; the order is held as it was | an operator |
+//! | `unrecognized_network_state` | the network reported a state its documentation does not list; the order (or refund) is held as it was | an operator |
+//! | `refund_amount_mismatch` | the network reported a refund of another amount than ours; the refund is held as it was | an operator |
 
 use cajero_domain::id::MerchantId;
 use cajero_domain::merchant::Mode;
@@ -23,6 +24,8 @@ pub const MISSING_IN_CAJERO: &str = "missing_in_cajero";
 /// The network reported a state of an order that its documentation does not list: the order
 /// is left as it was, for an operator to decide.
 pub const UNRECOGNIZED_NETWORK_STATE: &str = "unrecognized_network_state";
+/// The network reported a refund of another amount than ours: the refund is left as it was.
+pub const REFUND_AMOUNT_MISMATCH: &str = "refund_amount_mismatch";
 
 /// An exception to record.
 #[derive(Debug, Clone)]

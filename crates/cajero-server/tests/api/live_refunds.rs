@@ -230,6 +230,11 @@ async fn a_refund_notification_unsigned_or_in_an_undocumented_state_changes_noth
     let now = live.get(&format!("/v1/refunds/{id}")).await;
     assert_eq!(now["status"], "pending", "{now}");
     assert_eq!(record["amount_refunded"], 0);
+    // … and the merchant is told it is held for review.
+    let events = live.get("/v1/events?type=reconciliation.exception").await;
+    let held = &events["data"][0]["data"]["object"];
+    assert_eq!(held["kind"], "unrecognized_network_state", "{events}");
+    assert_eq!(held["object_id"], id.as_str(), "{events}");
     // dLocal's own notification then closes it.
     live.control.flush_callbacks(true).await.unwrap();
     let now = live.get(&format!("/v1/refunds/{id}")).await;
