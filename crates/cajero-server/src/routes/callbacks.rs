@@ -25,14 +25,7 @@ pub async fn receive(
     let Some((mode, connector)) = state.networks.callback_receiver(&name) else {
         return Err(ApiError::not_found("No such callback receiver."));
     };
-    let pairs: Vec<(String, String)> = headers
-        .iter()
-        .filter_map(|(k, v)| {
-            v.to_str()
-                .ok()
-                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_string()))
-        })
-        .collect();
+    let pairs = header_pairs(&headers);
     let now = state.clock.now();
     let verified = connector.verify_callback(&pairs, &body, jiff::Timestamp::now());
     let raw = redact_body(&String::from_utf8_lossy(&body));
@@ -307,6 +300,19 @@ async fn record_missing(
                 detail: other.to_string(),
             },
         })
+}
+
+/// A request's headers as (lower-case name, value) pairs, as connectors verify them; values
+/// that are not visible ASCII are left out.
+pub(super) fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_string()))
+        })
+        .collect()
 }
 
 /// Headers worth keeping with a callback's evidence: the network's own (`sim-*`, `x-*`,

@@ -28,14 +28,7 @@ pub async fn receive(
     let Some((mode, connector)) = state.networks.callback_receiver(&name) else {
         return Err(ApiError::not_found("No such callback receiver."));
     };
-    let pairs: Vec<(String, String)> = headers
-        .iter()
-        .filter_map(|(k, v)| {
-            v.to_str()
-                .ok()
-                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_string()))
-        })
-        .collect();
+    let pairs = super::callbacks::header_pairs(&headers);
     let now = state.clock.now();
     let verified = connector.verify_refund_callback(&pairs, &body, jiff::Timestamp::now());
     let request = format!(

@@ -13,36 +13,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Engine, assert_error};
 pub(crate) use crate::live_support::*;
 
-/// Runs each test once per engine with a [`Live`] fixture; PostgreSQL only when configured.
-macro_rules! live_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let live = super::Live::start(crate::helpers::Engine::Sqlite, super::Routes::Dlocal).await.unwrap();
-                    super::$name(&live).await;
-                    live.app.server.stop().await.unwrap();
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(live) = super::Live::start(crate::helpers::Engine::Postgres, super::Routes::Dlocal).await else {
-                        eprintln!("skipped: set CAJERO_TEST_POSTGRES_URL to run the PostgreSQL suite");
-                        return;
-                    };
-                    super::$name(&live).await;
-                    live.app.server.stop().await.unwrap();
-                }
-            )*
-        }
-    };
-}
-
-live_engines!(
+crate::live_engines!(
     a_live_payin_through_dlocal_is_paid_by_dlocals_notification,
     live_mode_names_the_network_it_lacks,
     a_state_dlocal_does_not_document_holds_the_order_for_review,

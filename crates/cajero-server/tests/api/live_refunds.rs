@@ -8,35 +8,7 @@ use serde_json::{Value, json};
 
 use crate::live_support::*;
 
-macro_rules! live_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let live = super::Live::start(crate::helpers::Engine::Sqlite, super::Routes::Dlocal).await.unwrap();
-                    super::$name(&live).await;
-                    live.app.server.stop().await.unwrap();
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(live) = super::Live::start(crate::helpers::Engine::Postgres, super::Routes::Dlocal).await else {
-                        eprintln!("skipped: set CAJERO_TEST_POSTGRES_URL to run the PostgreSQL suite");
-                        return;
-                    };
-                    super::$name(&live).await;
-                    live.app.server.stop().await.unwrap();
-                }
-            )*
-        }
-    };
-}
-
-live_engines!(
+crate::live_engines!(
     a_bank_transfer_refund_of_a_dlocal_payin_succeeds_on_dlocals_notification,
     a_refund_dlocal_rejects_fails_and_the_amount_can_be_refunded_again,
     a_refund_notification_unsigned_or_in_an_undocumented_state_changes_nothing,

@@ -403,3 +403,34 @@ pub fn payin_body(amount: i64) -> Value {
     json!({"amount": amount, "currency": "COP", "reference": "order-live-1",
            "customer": {"name": "Ana Gómez", "document": {"type": "CC", "number": "1020304050"}}})
 }
+
+/// Runs each test once per engine with a [`Live`] fixture of one live dLocal route;
+/// PostgreSQL only when configured.
+#[macro_export]
+macro_rules! live_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let live = super::Live::start(crate::helpers::Engine::Sqlite, super::Routes::Dlocal).await.unwrap();
+                    super::$name(&live).await;
+                    live.app.server.stop().await.unwrap();
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(live) = super::Live::start(crate::helpers::Engine::Postgres, super::Routes::Dlocal).await else {
+                        eprintln!("skipped: set CAJERO_TEST_POSTGRES_URL to run the PostgreSQL suite");
+                        return;
+                    };
+                    super::$name(&live).await;
+                    live.app.server.stop().await.unwrap();
+                }
+            )*
+        }
+    };
+}
