@@ -413,7 +413,7 @@ macro_rules! live_engines {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let live = super::Live::start(crate::helpers::Engine::Sqlite, super::Routes::Dlocal).await.unwrap();
+                    let live = super::Live::start($crate::helpers::Engine::Sqlite, super::Routes::Dlocal).await.unwrap();
                     super::$name(&live).await;
                     live.app.server.stop().await.unwrap();
                 }
@@ -423,7 +423,7 @@ macro_rules! live_engines {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let Some(live) = super::Live::start(crate::helpers::Engine::Postgres, super::Routes::Dlocal).await else {
+                    let Some(live) = super::Live::start($crate::helpers::Engine::Postgres, super::Routes::Dlocal).await else {
                         eprintln!("skipped: set CAJERO_TEST_POSTGRES_URL to run the PostgreSQL suite");
                         return;
                     };
