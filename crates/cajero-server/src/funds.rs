@@ -320,3 +320,75 @@ pub fn balance_transaction(
         created: crate::time::rfc3339(batch.created_at),
     }
 }
+
+/// Whose reservation [`resolve_reservation`] posts or voids, and under which codes.
+#[derive(Debug, Clone, Copy)]
+pub struct Reserved<S: cajero_domain::id::IdKind> {
+    /// The object the funds were reserved for (`po_…`, `re_…`): its reservation is the batch
+    /// derived from it as `reserve`.
+    pub owner: cajero_domain::id::Id<S>,
+    /// Its merchant.
+    pub merchant: MerchantId,
+    /// Test or live.
+    pub mode: Mode,
+    /// The currency reserved.
+    pub currency: Currency,
+    /// The batch's code when the money goes (posted).
+    pub posted: TransferCode,
+    /// The batch's code when the money comes back (voided).
+    pub voided: TransferCode,
+}
+
+/// Posts (`post`: the money leaves) or voids (it comes back) every pending transfer of a
+/// reservation, in one balanced batch derived from the owner (so a repeat is the same batch);
+/// nothing when no reservation was made.
+pub async fn resolve_reservation<S: cajero_domain::id::IdKind>(
+    conn: &mut Conn<'_>,
+    reserved: Reserved<S>,
+    post: bool,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let reserve_id = TransferId::derived(reserved.owner, "reserve").to_string();
+    let pending = ledger::batch_transfers(conn, &reserve_id).await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let batch_id = TransferId::derived(reserved.owner, if post { "post" } else { "void" });
+    let transfers = pending
+        .iter()
+        .enumerate()
+        .map(|(n, t)| Transfer {
+            id: format!("{batch_id}.{n}"),
+            mode: if post {
+                TransferMode::PostPending(t.id.clone())
+            } else {
+                TransferMode::VoidPending(t.id.clone())
+            },
+            ..t.clone()
+        })
+        .collect();
+    let batch = NewBatch {
+        id: batch_id.to_string(),
+        merchant_id: Some(reserved.merchant),
+        mode: reserved.mode,
+        currency: reserved.currency,
+        code: if post {
+            reserved.posted
+        } else {
+            reserved.voided
+        },
+        source_id: Some(reserved.owner.to_string()),
+        available_on: None,
+        transfers,
+    };
+    ledger::post_batch(conn, &batch, now)
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            LedgerError::Store(s) => s,
+            other => StoreError::Corrupt {
+                table: "ledger",
+                detail: other.to_string(),
+            },
+        })
+}

@@ -94,45 +94,15 @@ async fn resolve_reservation(
     post: bool,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
-    let reserve_id = TransferId::derived(refund.id, "reserve").to_string();
-    let reserved = ledger::batch_transfers(conn, &reserve_id).await?;
-    if reserved.is_empty() {
-        return Ok(());
-    }
-    let batch_id = TransferId::derived(refund.id, if post { "post" } else { "void" });
-    let transfers = reserved
-        .iter()
-        .enumerate()
-        .map(|(n, t)| Transfer {
-            id: format!("{batch_id}.{n}"),
-            mode: if post {
-                TransferMode::PostPending(t.id.clone())
-            } else {
-                TransferMode::VoidPending(t.id.clone())
-            },
-            ..t.clone()
-        })
-        .collect();
-    let batch = NewBatch {
-        id: batch_id.to_string(),
-        merchant_id: Some(refund.merchant_id),
+    let reserved = crate::funds::Reserved {
+        owner: refund.id,
+        merchant: refund.merchant_id,
         mode: refund.mode,
         currency: refund.currency,
-        code: TransferCode::Refund,
-        source_id: Some(refund.id.to_string()),
-        available_on: None,
-        transfers,
+        posted: TransferCode::Refund,
+        voided: TransferCode::Refund,
     };
-    ledger::post_batch(conn, &batch, now)
-        .await
-        .map(|_| ())
-        .map_err(|e| match e {
-            LedgerError::Store(s) => s,
-            other => StoreError::Corrupt {
-                table: "ledger",
-                detail: other.to_string(),
-            },
-        })
+    crate::funds::resolve_reservation(conn, reserved, post, now).await
 }
 
 /// What the network's answer means for a pending refund: `Some(to)` closes it.

@@ -637,50 +637,16 @@ async fn resolve_reservation(
     post: bool,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
-    let reserve_id = TransferId::derived(p.id, "reserve").to_string();
-    let reserved = ledger::batch_transfers(conn, &reserve_id).await?;
-    if reserved.is_empty() {
-        return Ok(()); // nothing was reserved (insufficient balance)
-    }
-    let purpose = if post { "post" } else { "void" };
-    let batch_id = TransferId::derived(p.id, purpose);
-    let transfers = reserved
-        .iter()
-        .enumerate()
-        .map(|(n, t)| Transfer {
-            id: format!("{batch_id}.{n}"),
-            mode: if post {
-                TransferMode::PostPending(t.id.clone())
-            } else {
-                TransferMode::VoidPending(t.id.clone())
-            },
-            ..t.clone()
-        })
-        .collect();
-    let batch = NewBatch {
-        id: batch_id.to_string(),
-        merchant_id: Some(p.merchant_id),
+    let reserved = crate::funds::Reserved {
+        owner: p.id,
+        merchant: p.merchant_id,
         mode: p.mode,
         currency: p.currency,
-        code: if post {
-            TransferCode::Payout
-        } else {
-            TransferCode::PayoutReversal
-        },
-        source_id: Some(p.id.to_string()),
-        available_on: None,
-        transfers,
+        posted: TransferCode::Payout,
+        voided: TransferCode::PayoutReversal,
     };
-    ledger::post_batch(conn, &batch, now)
-        .await
-        .map(|_| ())
-        .map_err(|e| match e {
-            LedgerError::Store(s) => s,
-            other => StoreError::Corrupt {
-                table: "ledger",
-                detail: other.to_string(),
-            },
-        })
+    // Nothing when nothing was reserved (insufficient balance).
+    crate::funds::resolve_reservation(conn, reserved, post, now).await
 }
 
 /// Marks a pending (or held) payout failed and releases its funds; false when it was neither
