@@ -228,7 +228,7 @@ mod tests {
         ) -> Result<Callback, CallbackError> {
             Err(CallbackError::BadSignature)
         }
-        fn settlement_file(&self, _: &str, _: &str) -> BoxFuture<'_, Exchange<Vec<u8>>> {
+        fn settlement_file(&self, _: &str, _: &str, _: &str) -> BoxFuture<'_, Exchange<Vec<u8>>> {
             Box::pin(async move {
                 Exchange {
                     result: Ok(Vec::new()),

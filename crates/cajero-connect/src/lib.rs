@@ -363,8 +363,15 @@ pub trait Connector: Send + Sync + fmt::Debug {
         now: Timestamp,
     ) -> Result<Callback, CallbackError>;
 
-    /// The settlement file of a Bogotá day (`YYYY-MM-DD`), as the network delivers it.
-    fn settlement_file(&self, date: &str, format: &str) -> BoxFuture<'_, Exchange<Vec<u8>>>;
+    /// The settlement file of a Bogotá day (`YYYY-MM-DD`) for the cash network `network`, as
+    /// the network delivers it. A gateway whose report covers all its networks at once ignores
+    /// `network` (the lines say theirs).
+    fn settlement_file(
+        &self,
+        network: &str,
+        date: &str,
+        format: &str,
+    ) -> BoxFuture<'_, Exchange<Vec<u8>>>;
 
     /// Whether this connector takes orders of `kind` at the cash network `network` (a gateway
     /// may collect at a network it cannot pay out at). Default: every kind at each of

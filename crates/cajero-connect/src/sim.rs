@@ -351,11 +351,18 @@ impl Connector for SimConnector {
         .verify(headers, body, now)
     }
 
-    fn settlement_file(&self, date: &str, format: &str) -> BoxFuture<'_, Exchange<Vec<u8>>> {
-        let date = date.to_owned();
-        let format = format.to_owned();
+    fn settlement_file(
+        &self,
+        network: &str,
+        date: &str,
+        format: &str,
+    ) -> BoxFuture<'_, Exchange<Vec<u8>>> {
+        let (network, date, format) = (network.to_owned(), date.to_owned(), format.to_owned());
         Box::pin(async move {
-            let url = self.url(&["v1", "settlement_files", &date], &[("format", &format)]);
+            let url = self.url(
+                &["v1", "settlement_files", &date],
+                &[("format", &format), ("network", &network)],
+            );
             let (reply, evidence) = self.send(Method::GET, url, Vec::new(), true).await;
             let result = reply.and_then(|reply| match reply.status {
                 200 => Ok(reply.body),

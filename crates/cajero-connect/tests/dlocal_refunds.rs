@@ -195,6 +195,7 @@ async fn a_connector_that_does_not_refund_says_so_without_calling() {
             &self,
             _: &str,
             _: &str,
+            _: &str,
         ) -> cajero_connect::BoxFuture<'_, cajero_connect::Exchange<Vec<u8>>> {
             unimplemented!()
         }

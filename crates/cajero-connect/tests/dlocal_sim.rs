@@ -95,7 +95,10 @@ async fn a_voucher_is_created_paid_notified_found_and_settled_through_dlocal() {
     evidence.extend(check.evidence.clone());
     assert_eq!(check.result, Ok(()));
 
-    let file = f.connector.settlement_file(START_DATE, "csv").await;
+    let file = f
+        .connector
+        .settlement_file("efecty", START_DATE, "csv")
+        .await;
     evidence.extend(file.evidence.clone());
     let lines = parse_report(&file.result.unwrap()).unwrap();
     assert_eq!(lines.len(), 1);

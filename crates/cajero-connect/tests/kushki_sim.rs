@@ -188,7 +188,7 @@ async fn vouchers_and_pick_ups_live_their_whole_life_through_the_kushki_connecto
 
     // The day's transactions report lists what was paid and collected.
     let day = bogota_date(k.start).to_string();
-    let file = k.connector.settlement_file(&day, "csv").await;
+    let file = k.connector.settlement_file("efecty", &day, "csv").await;
     evidence.extend(file.evidence);
     let lines = parse_report(&file.result.unwrap()).unwrap();
     let line = lines

@@ -109,7 +109,10 @@ async fn a_voucher_is_paid_confirmed_read_back_and_reported() {
     assert_eq!(missing.result, Err(ConnectError::NotFound));
 
     // The day's Sales Report lists the payment.
-    let file = f.connector.settlement_file(START_DATE, "csv").await;
+    let file = f
+        .connector
+        .settlement_file("efecty", START_DATE, "csv")
+        .await;
     assert_no_secrets(&file.evidence);
     let lines = parse_report(&file.result.unwrap()).unwrap();
     assert_eq!(lines.len(), 1);

@@ -465,8 +465,14 @@ async fn the_settlement_file_of_a_day_lists_its_payments() {
         .await
         .unwrap();
 
-    let asobancaria = f.connector.settlement_file(START_DATE, "asobancaria").await;
-    let csv = f.connector.settlement_file(START_DATE, "csv").await;
+    let asobancaria = f
+        .connector
+        .settlement_file("efecty", START_DATE, "asobancaria")
+        .await;
+    let csv = f
+        .connector
+        .settlement_file("efecty", START_DATE, "csv")
+        .await;
 
     let text = String::from_utf8(asobancaria.result.unwrap()).unwrap();
     let parsed = parse(&text, Strictness::Strict).unwrap();

@@ -15,6 +15,7 @@ pub mod money;
 pub mod name;
 pub mod network;
 pub mod phone;
+pub mod reconcile;
 pub mod webhook;
 
 /// A character of the input, as a message shows it to a person: `'O'`, or its code point

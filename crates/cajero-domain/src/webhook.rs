@@ -66,8 +66,10 @@ event_types! {
     TopupSucceeded = "topup.succeeded",
     /// A settlement was paid to the merchant.
     SettlementPaid = "settlement.paid",
-    /// Reconciliation found a difference.
-    ReconciliationException = "reconciliation.exception",
+    /// A payment exception was recorded: reconciliation (or a callback) found a difference.
+    ReconciliationExceptionCreated = "reconciliation.exception.created",
+    /// An operator resolved a payment exception.
+    ReconciliationExceptionResolved = "reconciliation.exception.resolved",
     /// An alert was raised.
     AlertRaised = "alert.raised",
     /// An alert was resolved.

@@ -409,6 +409,8 @@ pub struct Config {
     pub rate_limits: crate::rate_limit::RateLimitsConfig,
     /// `GET /metrics`: who may read it, and where.
     pub metrics: crate::metrics::MetricsConfig,
+    /// The daily reconciliation job and operator uploads (`[reconciliation]`).
+    pub reconciliation: crate::reconciliation::ReconciliationConfig,
 }
 
 /// An external simulator (`cajero sim`) for test mode.
@@ -452,6 +454,7 @@ impl Default for Config {
             networks: Vec::new(),
             rate_limits: crate::rate_limit::RateLimitsConfig::default(),
             metrics: crate::metrics::MetricsConfig::default(),
+            reconciliation: crate::reconciliation::ReconciliationConfig::default(),
         }
     }
 }
@@ -499,6 +502,7 @@ const ENV_KEYS: &[&str] = &[
     "networks",
     "rate_limits",
     "metrics",
+    "reconciliation",
 ];
 
 impl Config {
@@ -600,6 +604,9 @@ impl Config {
             .validate()
             .map_err(|(key, message)| invalid(key, message))?;
         self.metrics
+            .validate()
+            .map_err(|(key, message)| invalid(key, message))?;
+        self.reconciliation
             .validate()
             .map_err(|(key, message)| invalid(key, message))?;
         let pool = self.database.pool_connections_max;

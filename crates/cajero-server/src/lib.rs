@@ -42,6 +42,7 @@ pub mod orders;
 pub mod payins;
 pub mod payouts;
 pub mod rate_limit;
+pub mod reconciliation;
 pub mod refunds;
 mod routes;
 pub mod secrets;

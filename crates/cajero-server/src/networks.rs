@@ -593,7 +593,7 @@ pub async fn store_evidence(
 /// An order the network reported in a state its documentation does not list: never guessed.
 /// The order stays as it was (held: nothing moves on it until an operator decides), an
 /// `unrecognized_network_state` exception is recorded once and evented to the merchant
-/// (`reconciliation.exception`), and the operator is alerted in the log. The raw message is
+/// (`reconciliation.exception.created`), and the operator is alerted in the log. The raw message is
 /// already in the order's evidence.
 pub async fn hold_unrecognized(
     conn: &mut Conn<'_>,
@@ -647,7 +647,7 @@ pub struct Held<'a> {
 }
 
 /// Holds an object for review: an exception of `held.kind` recorded once for the object,
-/// evented to the merchant (`reconciliation.exception`), and an alert in the log. The object
+/// evented to the merchant (`reconciliation.exception.created`), and an alert in the log. The object
 /// itself is left as it was.
 pub async fn hold_for_review(
     conn: &mut Conn<'_>,
@@ -689,7 +689,7 @@ pub async fn hold_for_review(
         conn,
         held.merchant,
         held.mode.is_live(),
-        cajero_domain::webhook::EventType::ReconciliationException,
+        cajero_domain::webhook::EventType::ReconciliationExceptionCreated,
         &object,
         new_id(clock),
         now,

@@ -562,7 +562,7 @@ pub async fn record_payment(
                     conn,
                     merchant,
                     mode.is_live(),
-                    EventType::ReconciliationException,
+                    EventType::ReconciliationExceptionCreated,
                     &object,
                     new_id(clock),
                     now,

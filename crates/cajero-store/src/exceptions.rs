@@ -163,3 +163,197 @@ pub async fn unknown_order_first_seen(
     )?;
     Ok(Micros(at).to_timestamp())
 }
+
+/// Reconciliation found a line whose order we hold paid for another amount.
+pub const AMOUNT_MISMATCH: &str = "amount_mismatch";
+/// Reconciliation found a line whose state disagrees with our order's.
+pub const STATUS_MISMATCH: &str = "status_mismatch";
+/// Cajero holds an order paid that the network's file lacks.
+pub const MISSING_IN_NETWORK: &str = "missing_in_network";
+/// A second line for an order already matched.
+pub const DUPLICATE: &str = "duplicate";
+/// A day whose file, orders and ledger do not tie out by more than the exceptions explain.
+pub const TIE_OUT_DIFFERENCE: &str = "tie_out_difference";
+
+/// An exception as shown to merchants and operators.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
+pub struct ExceptionRecord {
+    /// `exc_…`.
+    pub id: String,
+    /// The merchant, when known.
+    pub merchant_id: Option<String>,
+    /// Live or test.
+    pub livemode: bool,
+    /// What happened (see the module's table).
+    pub kind: String,
+    /// Our object, or `network:order`.
+    pub object_id: String,
+    /// The money concerned.
+    pub amount: i64,
+    /// Its currency.
+    pub currency: String,
+    /// open, resolved (honored, refunded: older resolutions of closed-voucher payments).
+    pub status: String,
+    /// The network.
+    pub network: Option<String>,
+    /// Its order id.
+    pub network_order_id: Option<String>,
+    /// What happened, for people.
+    pub detail: Option<String>,
+    /// accepted, refund, adjusted, written_off.
+    pub resolution: Option<String>,
+    /// Why, in the resolver's words.
+    pub resolution_note: Option<String>,
+    /// Who resolved it.
+    pub resolved_by: Option<String>,
+    /// When (µs).
+    pub resolved_at: Option<i64>,
+    /// The ledger batch an `adjusted` resolution posted.
+    pub adjustment_id: Option<String>,
+    /// The reconciliation file it came from.
+    pub file_id: Option<String>,
+    /// That file's line.
+    pub line: Option<i64>,
+    /// When recorded (µs).
+    pub created_at: i64,
+}
+
+const EXCEPTION_COLUMNS: &str = "id, merchant_id, livemode, kind, object_id, amount, currency, \
+     status, network, network_order_id, detail, resolution, resolution_note, resolved_by, \
+     resolved_at, adjustment_id, file_id, line, created_at";
+
+/// One exception.
+pub async fn get(conn: &mut Conn<'_>, id: &str) -> Result<Option<ExceptionRecord>, StoreError> {
+    Ok(fetch!(
+        optional,
+        conn,
+        ExceptionRecord,
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {EXCEPTION_COLUMNS} FROM payment_exceptions WHERE id = $1"
+        )),
+        id,
+    )?)
+}
+
+/// Which exceptions a listing shows.
+#[derive(Debug, Clone, Default)]
+pub struct ExceptionFilter {
+    /// One merchant's (`None`: everyone's, for operators).
+    pub merchant_id: Option<String>,
+    /// Live or test (`None`: both, for operators).
+    pub livemode: Option<bool>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only ids before this one (newest first pages).
+    pub before: Option<String>,
+}
+
+/// Exceptions matching `filter`, newest first, at most `limit`.
+pub async fn list(
+    conn: &mut Conn<'_>,
+    filter: &ExceptionFilter,
+    limit: i64,
+) -> Result<Vec<ExceptionRecord>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        ExceptionRecord,
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {EXCEPTION_COLUMNS} FROM payment_exceptions \
+             WHERE ($1 IS NULL OR merchant_id = $1) AND ($2 IS NULL OR livemode = $2) \
+             AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR kind = $4) \
+             AND ($5 IS NULL OR id < $5) ORDER BY id DESC LIMIT $6"
+        )),
+        &filter.merchant_id,
+        filter.livemode,
+        &filter.status,
+        &filter.kind,
+        &filter.before,
+        limit,
+    )?)
+}
+
+/// Links an exception to the file line that found it (first file wins).
+pub async fn attach_line(
+    conn: &mut Conn<'_>,
+    id: &str,
+    file_id: &str,
+    line: Option<i64>,
+) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "UPDATE payment_exceptions SET file_id = $1, line = $2 WHERE id = $3 AND file_id IS NULL",
+        file_id,
+        line,
+        id,
+    )?;
+    Ok(())
+}
+
+/// A resolution to record.
+#[derive(Debug, Clone)]
+pub struct Resolution<'a> {
+    /// accepted, refund, adjusted, written_off.
+    pub resolution: &'a str,
+    /// Why.
+    pub note: &'a str,
+    /// Who.
+    pub by: &'a str,
+    /// The ledger correction (adjusted).
+    pub adjustment_id: Option<&'a str>,
+}
+
+/// Closes an open exception with its resolution (compare-and-set); false when it was not open.
+pub async fn resolve_with(
+    conn: &mut Conn<'_>,
+    id: &str,
+    r: &Resolution<'_>,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let changed = execute!(
+        conn,
+        "UPDATE payment_exceptions SET status = 'resolved', resolution = $1, resolution_note = $2, \
+         resolved_by = $3, adjustment_id = $4, resolved_at = $5, updated_at = $5 \
+         WHERE id = $6 AND status = 'open'",
+        r.resolution,
+        r.note,
+        r.by,
+        r.adjustment_id,
+        Micros::from(now).0,
+        id,
+    )?;
+    Ok(changed == 1)
+}
+
+/// Open exceptions recorded before `before` and not alerted yet, oldest first; each is marked
+/// alerted at `now`.
+pub async fn take_overdue(
+    conn: &mut Conn<'_>,
+    before: Timestamp,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<ExceptionRecord>, StoreError> {
+    let rows = fetch!(
+        all,
+        conn,
+        ExceptionRecord,
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {EXCEPTION_COLUMNS} FROM payment_exceptions \
+             WHERE status = 'open' AND created_at < $1 AND alerted_at IS NULL \
+             ORDER BY created_at, id LIMIT $2"
+        )),
+        Micros::from(before).0,
+        limit,
+    )?;
+    for row in &rows {
+        execute!(
+            conn,
+            "UPDATE payment_exceptions SET alerted_at = $1 WHERE id = $2",
+            Micros::from(now).0,
+            &row.id,
+        )?;
+    }
+    Ok(rows)
+}

@@ -37,6 +37,7 @@ pub mod network;
 pub mod page;
 pub mod payins;
 pub mod payouts;
+pub mod reconciliation;
 pub mod refunds;
 pub mod retention;
 pub mod secret_box;

@@ -397,7 +397,12 @@ impl Connector for KushkiConnector {
         )
     }
 
-    fn settlement_file(&self, date: &str, format: &str) -> BoxFuture<'_, Exchange<Vec<u8>>> {
+    fn settlement_file(
+        &self,
+        _network: &str,
+        date: &str,
+        format: &str,
+    ) -> BoxFuture<'_, Exchange<Vec<u8>>> {
         let date = date.to_owned();
         let format = format.to_owned();
         Box::pin(async move {

@@ -176,7 +176,7 @@ pub(super) async fn raise(
             conn,
             p.merchant_id,
             p.mode.is_live(),
-            EventType::ReconciliationException,
+            EventType::ReconciliationExceptionCreated,
             &object,
             new_id(clock),
             now,

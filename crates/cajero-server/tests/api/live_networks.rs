@@ -405,7 +405,9 @@ async fn a_state_dlocal_does_not_document_holds_the_order_for_review(live: &Live
         format!("{open:?}").contains("unrecognized_network_state"),
         "{open:?}"
     );
-    let events = live.get("/v1/events?type=reconciliation.exception").await;
+    let events = live
+        .get("/v1/events?type=reconciliation.exception.created")
+        .await;
     let event = &events["data"][0];
     assert_eq!(
         event["data"]["object"]["kind"], "unrecognized_network_state",

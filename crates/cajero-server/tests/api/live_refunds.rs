@@ -203,7 +203,9 @@ async fn a_refund_notification_unsigned_or_in_an_undocumented_state_changes_noth
     assert_eq!(now["status"], "pending", "{now}");
     assert_eq!(record["amount_refunded"], 0);
     // … and the merchant is told it is held for review.
-    let events = live.get("/v1/events?type=reconciliation.exception").await;
+    let events = live
+        .get("/v1/events?type=reconciliation.exception.created")
+        .await;
     let held = &events["data"][0]["data"]["object"];
     assert_eq!(held["kind"], "unrecognized_network_state", "{events}");
     assert_eq!(held["object_id"], id.as_str(), "{events}");

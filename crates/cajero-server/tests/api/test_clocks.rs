@@ -292,7 +292,7 @@ async fn a_thousand_vouchers_paid_in_their_last_seconds_end_paid_though_their_ca
     let exceptions = |types: Vec<String>| {
         types
             .iter()
-            .filter(|t| *t == "reconciliation.exception")
+            .filter(|t| *t == "reconciliation.exception.created")
             .count()
     };
     assert_eq!(exceptions(event_types(app, &m).await), 0);
@@ -365,7 +365,7 @@ async fn payouts_collected_in_their_last_seconds_end_paid_though_their_callbacks
     assert!(
         !event_types(app, &m)
             .await
-            .contains(&"reconciliation.exception".to_string())
+            .contains(&"reconciliation.exception.created".to_string())
     );
     assert_eq!(
         balance(app, &m).await,
@@ -463,7 +463,7 @@ async fn a_payment_made_in_time_wins_over_an_expiry_that_got_there_first(app: &T
     assert_eq!(paid["paid_at"], "2025-11-24T16:59:55Z");
     let types = event_types(app, &m).await;
     assert!(types.contains(&"payin.paid".to_string()), "{types:?}");
-    assert!(!types.contains(&"reconciliation.exception".to_string()));
+    assert!(!types.contains(&"reconciliation.exception.created".to_string()));
     assert_eq!(
         balance(app, &m).await.1,
         30_000 - paid["fee"].as_i64().unwrap()
@@ -485,7 +485,7 @@ async fn a_payment_made_in_time_wins_over_an_expiry_that_got_there_first(app: &T
     assert!(
         event_types(app, &m)
             .await
-            .contains(&"reconciliation.exception".to_string())
+            .contains(&"reconciliation.exception.created".to_string())
     );
 }
 
@@ -527,7 +527,7 @@ async fn a_collection_made_in_time_wins_over_an_expiry_and_is_posted_again(app: 
     assert!(
         !event_types(app, &m)
             .await
-            .contains(&"reconciliation.exception".to_string())
+            .contains(&"reconciliation.exception.created".to_string())
     );
     assert_ledger_balances(app).await;
 }
@@ -574,7 +574,7 @@ async fn a_collection_in_time_that_the_balance_no_longer_covers_is_fronted_from_
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["type"] == "reconciliation.exception")
+        .filter(|e| e["type"] == "reconciliation.exception.created")
         .map(|e| e["data"]["object"]["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["collected_after_expiry_unfunded"]);
