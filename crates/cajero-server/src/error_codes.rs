@@ -153,6 +153,14 @@ pub const ERROR_CODES: &[ErrorCodeDoc] = &[
          budget left).",
     ),
     doc(
+        "operator_token_invalid",
+        "401, 403",
+        "`POST /operator/reconciliation/files` without the instance's operator token, or uploads \
+         are off (no `reconciliation.operator_token` configured).",
+        "Send `Authorization: Bearer <reconciliation.operator_token>`, or import the file with \
+         `cajero reconcile import`.",
+    ),
+    doc(
         "metrics_token_invalid",
         "401",
         "`GET /metrics` without the instance's metrics token.",

@@ -157,6 +157,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::route_not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_BYTES_MAX))
+        // A network's file is larger than any API request: the upload has its own limit.
+        .merge(
+            routes::uploads()
+                .layer(DefaultBodyLimit::max(reconciliation::FILE_BYTES_MAX))
+                .layer(RequestBodyLimitLayer::new(reconciliation::FILE_BYTES_MAX)),
+        )
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             timeout,

@@ -315,3 +315,33 @@ fn csv_safe(text: &str) -> String {
         text.to_owned()
     }
 }
+
+/// An import's verdict as JSON (the upload's answer, and `cajero reconcile import --json`).
+pub fn imported_json(outcome: &super::Imported) -> serde_json::Value {
+    match outcome {
+        super::Imported::Done(s) => serde_json::json!({
+            "status": "imported",
+            "file": FileView::from(&s.file),
+            "outcomes": s.outcomes,
+            "new_exceptions": s.new_exceptions,
+            "tie_outs": s.tie_outs.iter().map(|t| serde_json::json!({
+                "kind": t.kind, "file_total": t.file_total, "matched_total": t.matched_total,
+                "ledger_total": t.ledger_total, "file_difference": t.file_difference,
+                "ledger_difference": t.ledger_difference, "explained": t.explained,
+                "unexplained": t.unexplained,
+            })).collect::<Vec<_>>(),
+        }),
+        super::Imported::AlreadyImported(f) => serde_json::json!({
+            "status": "already_imported",
+            "file": FileView::from(f),
+            "message": "these bytes were imported before; nothing changed",
+        }),
+        super::Imported::Rejected { file, refused } => serde_json::json!({
+            "status": "rejected",
+            "file": file.id,
+            "problems": refused.problems,
+            "more_problems": refused.more,
+            "message": "the file was refused whole; nothing of it was imported",
+        }),
+    }
+}

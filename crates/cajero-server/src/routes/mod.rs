@@ -15,6 +15,7 @@ mod operations;
 mod pages;
 mod payins;
 mod payouts;
+mod reconciliation;
 mod refund_callbacks;
 mod refunds;
 mod settlements;
@@ -39,6 +40,14 @@ pub fn operations() -> Router<AppState> {
         .route("/docs", get(docs::page))
 }
 
+/// The operator's uploads of networks' files (larger bodies than the API takes).
+pub fn uploads() -> Router<AppState> {
+    Router::new().route(
+        "/operator/reconciliation/files",
+        post(reconciliation::upload),
+    )
+}
+
 /// The documented API: the probes and `/v1`, each handler registered with its OpenAPI path.
 pub fn v1() -> Router<AppState> {
     v1_documented().split_for_parts().0
@@ -54,6 +63,9 @@ pub fn v1_documented() -> OpenApiRouter<AppState> {
         .routes(routes!(topups::retrieve))
         .routes(routes!(settlements::list))
         .routes(routes!(settlements::retrieve))
+        .routes(routes!(reconciliation::list_exceptions))
+        .routes(routes!(reconciliation::retrieve_exception))
+        .routes(routes!(reconciliation::report))
         .merge(orders())
         .merge(webhooks());
     OpenApiRouter::new()

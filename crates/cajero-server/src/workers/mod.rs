@@ -114,6 +114,16 @@ pub fn start(state: &crate::AppState) -> anyhow::Result<Background> {
             signal.clone(),
         )));
     }
+    if state.config.reconciliation.enabled {
+        workers.push(tokio::spawn(run_loop(
+            crate::reconciliation::job::ReconciliationWorker {
+                state: state.clone(),
+                attempts: std::sync::Mutex::new(std::collections::HashMap::new()),
+            },
+            crate::reconciliation::job::PACING,
+            signal.clone(),
+        )));
+    }
     let poller = poller::PollerWorker {
         state: state.clone(),
     };

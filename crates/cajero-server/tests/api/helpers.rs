@@ -78,6 +78,15 @@ pub fn roomy_rate_limits() -> cajero_server::rate_limit::RateLimitsConfig {
     }
 }
 
+/// The daily reconciliation job off: test servers would otherwise fetch the last days' files
+/// at start; the reconciliation tests run its step themselves.
+pub fn quiet_reconciliation() -> cajero_server::reconciliation::ReconciliationConfig {
+    cajero_server::reconciliation::ReconciliationConfig {
+        enabled: false,
+        ..Default::default()
+    }
+}
+
 /// A server on 127.0.0.1 with a manual clock; `None` for PostgreSQL when not configured.
 pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
@@ -94,6 +103,7 @@ pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
             token: Some(Secret::new(METRICS_TOKEN)),
             listen: None,
         },
+        reconciliation: quiet_reconciliation(),
         ..Config::default()
     };
     let clock = ManualClock::new(Timestamp::from_second(1_764_000_000).unwrap());
@@ -128,6 +138,7 @@ pub async fn spawn_app_with(
             token: Some(Secret::new(METRICS_TOKEN)),
             listen: None,
         },
+        reconciliation: quiet_reconciliation(),
         ..Config::default()
     };
     configure(&mut config);

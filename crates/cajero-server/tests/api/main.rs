@@ -19,6 +19,7 @@ mod live_support;
 mod orders;
 mod pages;
 mod receiver;
+mod reconciliation;
 mod retention;
 mod secrets;
 mod settlements;
