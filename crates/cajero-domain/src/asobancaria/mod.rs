@@ -8,13 +8,14 @@
 //! functions.
 //!
 //! [`parse_with`] streams a file's details as slices of its text and checks every control
-//! record against the details it closes; [`parse`] collects them into a [`CollectionFile`].
+//! record against the details it closes; [`parse()`] collects them into a [`CollectionFile`].
 //! A file is accepted whole or [`Rejected`] whole, with every [`Problem`] listed.
-//! [`write`] renders a [`CollectionFile`] and computes the control records itself, so a
+//! [`write()`] renders a [`CollectionFile`] and computes the control records itself, so a
 //! written file always balances. The simulator writes with it and reconciliation reads with
 //! it.
 
 mod parse;
+mod parser;
 mod record;
 mod report;
 mod write;
