@@ -7,15 +7,23 @@
 //! decimals** ([`Cents`]); COP is converted to and from whole pesos only through checked
 //! functions.
 //!
-//! [`parse`] reads a file and checks every control record against the details it closes;
-//! [`write`] renders a [`CollectionFile`] and computes the control records itself, so a
+//! [`parse_with`] streams a file's details as slices of its text and checks every control
+//! record against the details it closes; [`parse()`] collects them into a [`CollectionFile`].
+//! A file is accepted whole or [`Rejected`] whole, with every [`Problem`] listed.
+//! [`write()`] renders a [`CollectionFile`] and computes the control records itself, so a
 //! written file always balances. The simulator writes with it and reconciliation reads with
 //! it.
 
 mod parse;
+mod parser;
+mod record;
+mod report;
 mod write;
 
-pub use parse::{ParseError, ParseWarning, Parsed, SequenceReadings, Strictness, parse};
+pub use parse::{BatchSummary, Parsed, SequenceReadings, Strictness, Summary, parse, parse_with};
+pub use report::{
+    FieldProblem, PROBLEMS_MAX, ParseError, ParseWarning, Problem, Rejected, WARNINGS_MAX,
+};
 pub use write::{LineEnding, WriteError, write};
 
 use std::fmt;
@@ -81,6 +89,28 @@ impl Cents {
     /// Checked sum.
     pub fn checked_add(self, other: Cents) -> Option<Cents> {
         self.0.checked_add(other.0).map(Cents)
+    }
+
+    /// For people: thousands grouped with commas (`100000049` → `1,000,000.49`).
+    pub fn grouped(self) -> impl fmt::Display {
+        Grouped(self)
+    }
+}
+
+/// [`Cents::grouped`].
+#[derive(Debug)]
+struct Grouped(Cents);
+
+impl fmt::Display for Grouped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let units = (self.0.0 / 100).to_string();
+        for (index, digit) in units.chars().enumerate() {
+            if index > 0 && (units.len() - index).is_multiple_of(3) {
+                f.write_str(",")?;
+            }
+            write!(f, "{digit}")?;
+        }
+        write!(f, ".{:02}", self.0.0 % 100)
     }
 }
 
@@ -213,9 +243,65 @@ pub struct Detail {
 impl Detail {
     /// The reference without its zero fill, for matching (`"000…0042807357"` → `"42807357"`).
     pub fn reference_significant(&self) -> &str {
-        let trimmed = self.reference.trim_start_matches('0');
-        if trimmed.is_empty() { "0" } else { trimmed }
+        significant(&self.reference)
     }
+}
+
+/// Record 06 as slices of the file's text: what [`parse_with`] hands over, copying nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DetailRef<'a> {
+    /// 1-based line of the record.
+    pub line: usize,
+    /// Number of the batch the detail is in.
+    pub batch: u16,
+    /// Primary payer reference, 48 digits, zero-filled.
+    pub reference: &'a str,
+    /// Amount collected.
+    pub amount: Cents,
+    /// Payment origin (procedencia, §5.1), 2 digits.
+    pub origin: &'a str,
+    /// Payment method (medio de pago, §5.2), 2 digits.
+    pub method: &'a str,
+    /// Operation number, 6 digits.
+    pub operation_number: &'a str,
+    /// Authorization number, 6 digits.
+    pub authorization_number: &'a str,
+    /// Debited bank code, 3 digits.
+    pub debited_bank_code: &'a str,
+    /// Branch, city or terminal code, 4 digits.
+    pub branch_code: &'a str,
+    /// Recording sequence (starts at 2).
+    pub sequence: u32,
+    /// Return reason, up to 3 characters, usually blank.
+    pub return_reason: &'a str,
+}
+
+impl<'a> DetailRef<'a> {
+    /// The reference without its zero fill, for matching (`"000…0042807357"` → `"42807357"`).
+    pub fn reference_significant(&self) -> &'a str {
+        significant(self.reference)
+    }
+
+    /// An owned copy.
+    pub fn to_detail(&self) -> Detail {
+        Detail {
+            reference: self.reference.to_owned(),
+            amount: self.amount,
+            origin: self.origin.to_owned(),
+            method: self.method.to_owned(),
+            operation_number: self.operation_number.to_owned(),
+            authorization_number: self.authorization_number.to_owned(),
+            debited_bank_code: self.debited_bank_code.to_owned(),
+            branch_code: self.branch_code.to_owned(),
+            sequence: self.sequence,
+            return_reason: self.return_reason.to_owned(),
+        }
+    }
+}
+
+fn significant(reference: &str) -> &str {
+    let trimmed = reference.trim_start_matches('0');
+    if trimmed.is_empty() { "0" } else { trimmed }
 }
 
 /// A batch: the payments of one collected service (records 05, 06…, 08).
@@ -353,6 +439,20 @@ mod tests {
         assert_eq!(cents.get(), 15_000_000);
         assert_eq!(cents.to_whole_units(), Ok(amount));
         assert_eq!(cents.to_string(), "150000.00");
+    }
+
+    #[test]
+    fn grouped_cents_put_a_comma_between_thousands() {
+        let cases = [
+            (0, "0.00"),
+            (99_999, "999.99"),
+            (100_000, "1,000.00"),
+            (100_000_049, "1,000,000.49"),
+            (13_393_100_000, "133,931,000.00"),
+        ];
+        for (hundredths, text) in cases {
+            assert_eq!(Cents::new(hundredths).grouped().to_string(), text);
+        }
     }
 
     #[test]
