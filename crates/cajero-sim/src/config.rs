@@ -38,6 +38,9 @@ pub struct SimConfig {
     pub clock: ClockConfig,
     /// Fault knobs at start (changeable over HTTP).
     pub faults: Faults,
+    /// Settlement-file faults aimed at orders and files, at start (changeable over HTTP).
+    /// Not checked against orders here: an id no order has changes nothing.
+    pub settlement_faults: crate::settlement::SettlementFaults,
     /// Simulated customers and beneficiaries.
     pub autopilot: AutopilotConfig,
     /// Callback delivery.
@@ -66,6 +69,7 @@ impl Default for SimConfig {
             merchants: vec![MerchantConfig::demo()],
             clock: ClockConfig::default(),
             faults: Faults::default(),
+            settlement_faults: crate::settlement::SettlementFaults::default(),
             autopilot: AutopilotConfig::default(),
             callbacks: CallbackConfig::default(),
             magic_values: true,
@@ -442,6 +446,8 @@ pub struct Faults {
     pub settlement_changed_amount_bps: u16,
     /// Pesos added to a changed settlement line.
     pub settlement_amount_delta: i64,
+    /// Share of settlement-file lines written twice.
+    pub settlement_duplicate_line_bps: u16,
 }
 
 /// Simulated customers and beneficiaries.

@@ -21,6 +21,7 @@ use rand::{RngExt, SeedableRng};
 
 use crate::config::{AutopilotConfig, Faults, MerchantConfig, NetworkProfile, SimConfig};
 use crate::model::{Attempt, Callback, CallbackStatus, Counter, Merchant, Order, OrderKind};
+use crate::settlement::{SettlementFaultError, SettlementFaults};
 
 /// Why a network or counter request is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -119,6 +120,9 @@ pub struct Meta {
     pub faults: Option<Faults>,
     /// Autopilot settings in force.
     pub autopilot: Option<AutopilotConfig>,
+    /// Targeted settlement-file faults in force.
+    #[serde(default)]
+    pub settlement_faults: Option<SettlementFaults>,
     /// Merchants' test clocks, by id.
     #[serde(default)]
     pub test_clocks: BTreeMap<String, TestClock>,
@@ -248,6 +252,7 @@ impl State {
                 attempt_seq: id_base,
                 callback_seq: id_base,
                 faults: Some(config.faults.clone()),
+                settlement_faults: Some(config.settlement_faults.clone()),
                 autopilot: Some(config.autopilot.clone()),
                 ..Meta::default()
             },
@@ -313,6 +318,9 @@ impl State {
             self.meta = Meta {
                 seed: Some(self.seed),
                 faults: meta.faults.or_else(|| self.meta.faults.take()),
+                settlement_faults: meta
+                    .settlement_faults
+                    .or_else(|| self.meta.settlement_faults.take()),
                 autopilot: meta.autopilot.or_else(|| self.meta.autopilot.take()),
                 ..meta
             };
@@ -416,6 +424,22 @@ impl State {
     pub fn set_faults(&mut self, faults: Faults) {
         self.meta.faults = Some(faults);
         self.dirty.meta = true;
+    }
+
+    /// Targeted settlement-file faults in force.
+    pub fn settlement_faults(&self) -> SettlementFaults {
+        self.meta.settlement_faults.clone().unwrap_or_default()
+    }
+
+    /// Replaces the targeted settlement-file faults, once they are checked against the state.
+    pub fn set_settlement_faults(
+        &mut self,
+        faults: SettlementFaults,
+    ) -> Result<SettlementFaults, SettlementFaultError> {
+        faults.check(self)?;
+        self.meta.settlement_faults = Some(faults);
+        self.dirty.meta = true;
+        Ok(self.settlement_faults())
     }
 
     /// Autopilot settings in force.

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use cajero_domain::Amount;
@@ -17,6 +18,7 @@ use super::error::ApiError;
 use super::network::{FileQuery, file_response};
 use crate::config::{AutopilotConfig, Faults, MerchantConfig};
 use crate::engine::SimError;
+use crate::settlement::SettlementFaults;
 use crate::sim::Sim;
 use crate::views::{CallbackView, order_view};
 
@@ -89,6 +91,7 @@ pub async fn put_faults(
         faults.callback_reorder_bps,
         faults.settlement_missing_line_bps,
         faults.settlement_changed_amount_bps,
+        faults.settlement_duplicate_line_bps,
     ];
     if bps.iter().any(|b| *b > crate::config::BPS_WHOLE) {
         return Err(SimError::InvalidRequest {
@@ -103,6 +106,37 @@ pub async fn put_faults(
             state.faults()
         })
         .await?,
+    ))
+}
+
+/// `GET /sim/v1/settlement_faults`.
+pub async fn get_settlement_faults(
+    State(sim): State<Arc<Sim>>,
+) -> Result<Json<SettlementFaults>, ApiError> {
+    Ok(Json(sim.run(|state, _| state.settlement_faults()).await?))
+}
+
+/// `PUT /sim/v1/settlement_faults`: replaces the whole set, once every fault is checked
+/// against the state (400 `invalid_settlement_faults` naming the field otherwise).
+pub async fn put_settlement_faults(
+    State(sim): State<Arc<Sim>>,
+    body: Bytes,
+) -> Result<Json<SettlementFaults>, ApiError> {
+    let faults: SettlementFaults =
+        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    Ok(Json(
+        sim.run(|state, _| state.set_settlement_faults(faults))
+            .await??,
+    ))
+}
+
+/// `DELETE /sim/v1/settlement_faults`: clears the set; answers with it, empty.
+pub async fn delete_settlement_faults(
+    State(sim): State<Arc<Sim>>,
+) -> Result<Json<SettlementFaults>, ApiError> {
+    Ok(Json(
+        sim.run(|state, _| state.set_settlement_faults(SettlementFaults::default()))
+            .await??,
     ))
 }
 

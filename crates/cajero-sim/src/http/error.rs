@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::engine::SimError;
-use crate::settlement::SettlementError;
+use crate::settlement::{SettlementError, SettlementFaultError};
 use crate::store::StoreError;
 
 /// A refused request.
@@ -22,6 +22,9 @@ pub enum ApiError {
     /// A settlement file could not be made.
     #[error(transparent)]
     Settlement(#[from] SettlementError),
+    /// A settlement fault that cannot be put (an unknown order, a bad amount or code).
+    #[error(transparent)]
+    SettlementFault(#[from] SettlementFaultError),
     /// No `Sim-Merchant`, `Sim-Timestamp` or `Sim-Signature`.
     #[error("missing header {0}")]
     SignatureMissing(&'static str),
@@ -84,6 +87,7 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unknown_network")
             }
             ApiError::Settlement(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+            ApiError::SettlementFault(_) => (StatusCode::BAD_REQUEST, "invalid_settlement_faults"),
             ApiError::SignatureMissing(_) => (StatusCode::UNAUTHORIZED, "signature_missing"),
             ApiError::SignatureInvalid => (StatusCode::UNAUTHORIZED, "signature_invalid"),
             ApiError::TimestampOutOfRange { .. } => {
@@ -112,6 +116,9 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::Sim(SimError::InvalidRequest { param, .. }) => {
                 error["param"] = json!(param);
+            }
+            ApiError::SettlementFault(e) => {
+                error["param"] = json!(e.param);
             }
             ApiError::Sim(SimError::ReferenceConflict { existing_id }) => {
                 error["existing_id"] = json!(existing_id);

@@ -63,6 +63,12 @@ pub fn router(sim: Arc<Sim>) -> Router {
             get(admin::get_faults).put(admin::put_faults),
         )
         .route(
+            "/sim/v1/settlement_faults",
+            get(admin::get_settlement_faults)
+                .put(admin::put_settlement_faults)
+                .delete(admin::delete_settlement_faults),
+        )
+        .route(
             "/sim/v1/autopilot",
             get(admin::get_autopilot).put(admin::put_autopilot),
         )

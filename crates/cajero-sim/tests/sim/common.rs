@@ -149,6 +149,10 @@ impl TestSim {
         .await
     }
 
+    pub async fn delete(&self, path: &str) -> Reply {
+        reply(self.http.delete(self.url(path)).send().await.unwrap()).await
+    }
+
     pub async fn create_collection(&self, reference: &str, amount: i64) -> Reply {
         let body = json!({"reference": reference, "amount": amount, "currency": "COP",
             "customer": {"name": "Ana Gómez", "document": {"type": "CC", "number": "1020304050"}},

@@ -146,7 +146,7 @@ async fn reordered_callbacks_arrive_after_the_next_one() {
 }
 
 #[tokio::test]
-async fn settlement_files_can_miss_a_line_or_change_an_amount() {
+async fn settlement_files_can_miss_a_line_change_an_amount_or_write_it_twice() {
     let sim = start().await;
     let v = sim.voucher("f-8", 50_000).await;
     let code = v["payment_code"].as_str().unwrap().to_owned();
@@ -174,6 +174,9 @@ async fn settlement_files_can_miss_a_line_or_change_an_amount() {
     sim.set_faults(json!({"settlement_missing_line_bps": 10_000}))
         .await;
     assert!(!sim.text(&path).await.1.contains(&code));
+    sim.set_faults(json!({"settlement_duplicate_line_bps": 10_000}))
+        .await;
+    assert_eq!(sim.text(&path).await.1.matches(&code).count(), 2);
     sim.set_faults(json!({})).await;
     assert!(sim.text(&path).await.1.contains(&code));
 }

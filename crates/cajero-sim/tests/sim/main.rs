@@ -10,5 +10,6 @@ mod magic;
 mod network;
 mod restart;
 mod settlement;
+mod settlement_faults;
 mod test_clocks;
 mod ventanilla;
