@@ -57,19 +57,28 @@ const FILE_COLUMNS: &str = "id, sha256, livemode, route, network, business_date,
      imported_by, status, byte_count, line_count, total, matched, exceptions, problems, \
      created_at, completed_at";
 
-/// The file with these bytes, if seen.
+/// The file with these bytes from `route` and `network` for `date` (YYYY-MM-DD), if seen.
 pub async fn file_by_hash(
     conn: &mut Conn<'_>,
     sha256: &str,
+    mode: Mode,
+    route: &str,
+    network: &str,
+    date: &str,
 ) -> Result<Option<FileRecord>, StoreError> {
     Ok(fetch!(
         optional,
         conn,
         FileRecord,
         AssertSqlSafe(format!(
-            "SELECT {FILE_COLUMNS} FROM reconciliation_files WHERE sha256 = $1"
+            "SELECT {FILE_COLUMNS} FROM reconciliation_files WHERE sha256 = $1 AND livemode = $2 \
+             AND route = $3 AND network = $4 AND business_date = $5"
         )),
         sha256,
+        mode.is_live(),
+        route,
+        network,
+        date,
     )?)
 }
 
@@ -132,8 +141,12 @@ pub async fn day_imported(
 pub async fn insert_file(conn: &mut Conn<'_>, f: &FileRecord) -> Result<(), StoreError> {
     execute!(
         conn,
-        "DELETE FROM reconciliation_files WHERE sha256 = $1 AND status = 'rejected'",
+        "DELETE FROM reconciliation_files WHERE sha256 = $1 AND livemode = $2 AND route = $3 \
+         AND network = $4 AND status = 'rejected'",
         &f.sha256,
+        f.livemode,
+        &f.route,
+        &f.network,
     )?;
     execute!(
         conn,

@@ -237,11 +237,9 @@ pub async fn import(
         )));
     }
     let sha = file_hash(&bytes);
-    let seen = {
-        let sha = sha.clone();
-        store
-            .read(move |mut c| Box::pin(async move { records::file_by_hash(&mut c, &sha).await }))
-            .await?
+    let mut seen = match request.date {
+        Some(date) => seen_file(store, &sha, &request, date).await?,
+        None => None,
     };
     if let Some(file) = &seen
         && file.status == "imported"
@@ -314,6 +312,16 @@ pub async fn import(
             ));
         }
     };
+    if request.date.is_none() {
+        seen = seen_file(store, &record.sha256, &request, date).await?;
+        match &seen {
+            Some(file) if file.status == "imported" => {
+                return Ok(Imported::AlreadyImported(file.clone()));
+            }
+            Some(file) if file.status == "importing" => record.id = file.id.clone(),
+            _ => {}
+        }
+    }
     record.business_date = date.to_string();
     record.line_count = i64::try_from(file.lines.len()).unwrap_or(i64::MAX);
     record.total = file
@@ -332,6 +340,28 @@ pub async fn import(
             .await?;
     }
     reconcile_file(store, clock, &request, record, file.lines, date).await
+}
+
+/// The file with these bytes for the request's mode, route and network and `date`, if seen.
+async fn seen_file(
+    store: &Store,
+    sha: &str,
+    request: &Import,
+    date: Date,
+) -> Result<Option<FileRecord>, StoreError> {
+    let (sha, mode, route, network) = (
+        sha.to_owned(),
+        request.mode,
+        request.route.clone(),
+        request.network.clone(),
+    );
+    store
+        .read(move |mut c| {
+            Box::pin(async move {
+                records::file_by_hash(&mut c, &sha, mode, &route, &network, &date.to_string()).await
+            })
+        })
+        .await
 }
 
 /// The ledger ids of a network's accounts in `mode`.

@@ -125,54 +125,58 @@ fn read_asobancaria(bytes: &[u8], lenient: bool) -> Result<ReadFile, Refused> {
     } else {
         Strictness::Strict
     };
-    let parsed = asobancaria::parse(text, strictness).map_err(|e| Refused {
-        problems: vec![Problem {
-            line: None,
-            record: None,
-            field: None,
-            message: e.to_string(),
-        }],
-        more: false,
-    })?;
-    let mut lines = Vec::with_capacity(parsed.file.detail_count());
+    // Details stream as slices of the text; on a refusal everything collected is dropped.
+    let mut lines = Vec::new();
     let mut problems = Vec::new();
-    // Line numbers: 01 is line 1; each batch adds its 05, details and 08.
-    let mut line_no: u32 = 1;
-    for batch in &parsed.file.batches {
-        line_no += 1;
-        for detail in &batch.details {
-            line_no += 1;
-            match detail.amount.to_whole_units() {
-                Ok(amount) => lines.push(Line {
-                    line: line_no,
-                    kind: Kind::Collection,
-                    our_id: None,
-                    network_order_id: None,
-                    code: Some(code_key(detail.reference_significant()).into()),
-                    amount: amount.minor(),
-                    status: LineStatus::Paid,
-                    counter: non_empty(&detail.branch_code),
-                }),
-                Err(e) => push_problem(
-                    &mut problems,
-                    Problem {
-                        line: Some(line_no),
-                        record: Some("06".into()),
-                        field: Some("amount".into()),
-                        message: format!("{} is not whole pesos: {e}", detail.amount),
-                    },
-                ),
-            }
+    let summary = asobancaria::parse_with(text, strictness, |detail| {
+        let line_no = u32::try_from(detail.line).unwrap_or(u32::MAX);
+        match detail.amount.to_whole_units() {
+            Ok(amount) => lines.push(Line {
+                line: line_no,
+                kind: Kind::Collection,
+                our_id: None,
+                network_order_id: None,
+                code: Some(code_key(detail.reference_significant()).into()),
+                amount: amount.minor(),
+                status: LineStatus::Paid,
+                counter: non_empty(detail.branch_code),
+            }),
+            Err(e) => push_problem(
+                &mut problems,
+                Problem {
+                    line: Some(line_no),
+                    record: Some("06".into()),
+                    field: Some("amount".into()),
+                    message: format!("{} is not whole pesos: {e}", detail.amount),
+                },
+            ),
         }
-        line_no += 1;
-    }
+    })
+    .map_err(|rejected| Refused {
+        problems: rejected
+            .problems
+            .iter()
+            .map(|p| Problem {
+                line: p.line.and_then(|l| u32::try_from(l).ok()),
+                record: p.record_type.map(|r| r.code().to_owned()),
+                field: p.field.map(Into::into),
+                message: p.error.to_string(),
+            })
+            .collect(),
+        more: rejected.more,
+    })?;
     if !problems.is_empty() {
         return Err(refused(problems));
     }
+    lines.shrink_to_fit();
+    let mut warnings: Vec<String> = summary.warnings.iter().map(|w| format!("{w:?}")).collect();
+    if summary.warnings_omitted > 0 {
+        warnings.push(format!("{} more warnings", summary.warnings_omitted));
+    }
     Ok(ReadFile {
         lines,
-        date: Some(parsed.file.header.collection_date),
-        warnings: parsed.warnings.iter().map(|w| format!("{w:?}")).collect(),
+        date: Some(summary.header.collection_date),
+        warnings,
     })
 }
 

@@ -67,7 +67,10 @@ pub async fn list_exceptions(
             .ok_or_else(|| {
                 ApiError::invalid(
                     "parameter_invalid",
-                    format!("limit must be 1 to {EXCEPTIONS_PAGE_MAX}, not {}", quoted(text)),
+                    format!(
+                        "limit must be 1 to {EXCEPTIONS_PAGE_MAX}, not {}",
+                        quoted(text)
+                    ),
                 )
                 .with_param("limit")
             })?,
@@ -196,7 +199,8 @@ pub async fn report(
             .with_param("format"));
         }
     };
-    let report = reconciliation::report(&state.store, caller.merchant_id, caller.mode, date).await?;
+    let report =
+        reconciliation::report(&state.store, caller.merchant_id, caller.mode, date).await?;
     let view = ReportView::from(&report);
     if csv {
         let body = report_csv(&view).map_err(|e| ApiError::internal(format!("report csv: {e}")))?;

@@ -2,7 +2,8 @@
 -- orders, each file's tie-out, and exceptions with a resolution.
 -- Keep this file and ../sqlite/0015_reconciliation.sql defining the same tables and columns.
 --
--- * A file is known by the SHA-256 of its bytes: importing it again changes nothing. A file
+-- * A file is known by the SHA-256 of its bytes (for its mode, route, network and day: an
+--   empty CSV is the same bytes every day): importing it again changes nothing. A file
 --   refused by its parser is remembered as `rejected` with its problems (nothing of it is
 --   imported); a later import of the same bytes parses it again (the parser's leniency may
 --   have been configured since). `importing` marks an import that has not finished: its lines
@@ -15,7 +16,7 @@
 --   it came from.
 CREATE TABLE reconciliation_files (
     id             TEXT PRIMARY KEY,              -- rcf_…
-    sha256         TEXT NOT NULL UNIQUE,
+    sha256         TEXT NOT NULL,
     livemode       BOOLEAN NOT NULL,
     route          TEXT NOT NULL,
     network        TEXT NOT NULL,
@@ -35,6 +36,9 @@ CREATE TABLE reconciliation_files (
 );
 
 CREATE INDEX reconciliation_files_by_day ON reconciliation_files (livemode, business_date, network);
+-- The same bytes can be two days' files (a day without payments is a header alone).
+CREATE UNIQUE INDEX reconciliation_files_by_content ON reconciliation_files
+    (sha256, livemode, route, network, business_date);
 
 CREATE TABLE reconciliation_lines (
     file_id           TEXT NOT NULL REFERENCES reconciliation_files (id),
