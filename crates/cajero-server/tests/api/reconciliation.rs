@@ -50,6 +50,14 @@ macro_rules! reconciliation_tests {
 reconciliation_tests!(
     a_clean_day_matches_every_line_and_ties_out_at_zero,
     an_asobancaria_file_matches_vouchers_and_does_not_miss_payouts,
+    a_missing_line_is_missing_in_network,
+    a_changed_amount_is_an_amount_mismatch_and_an_adjustment_resolves_it,
+    a_duplicate_line_is_a_duplicate,
+    an_extra_line_is_missing_in_cajero,
+    a_payment_after_expiry_is_paid_after_expiry,
+    broken_control_totals_reject_the_file_whole,
+    operators_upload_files_with_their_token,
+    exceptions_open_too_long_raise_an_alert,
 );
 
 const OPERATOR_TOKEN: &str = "operator-token-for-tests-0123456789abcdef";
@@ -323,5 +331,431 @@ async fn an_asobancaria_file_matches_vouchers_and_does_not_miss_payouts(ctx: &Ct
     assert_eq!(summary.tie_outs.len(), 1);
     assert_eq!(summary.tie_outs[0].unexplained, 0);
     assert!(exceptions(ctx).await.is_empty());
-    let _ = (Resolution::Accepted, std::marker::PhantomData::<Resolve>);
+}
+
+/// The simulator's order id of one of our orders.
+async fn network_order_id(ctx: &Ctx, order: &Value) -> String {
+    let id = order["id"].as_str().unwrap().to_string();
+    let table = if id.starts_with("po_") {
+        "payouts"
+    } else {
+        "payins"
+    };
+    let sql = format!("SELECT network_order_id FROM {table} WHERE id = $1");
+    ctx.app
+        .server
+        .state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move {
+                cajero_store::fetch!(
+                    one,
+                    &mut c,
+                    (String,),
+                    cajero_store::sqlx::AssertSqlSafe(sql),
+                    id
+                )
+                .map_err(cajero_store::StoreError::from)
+            })
+        })
+        .await
+        .unwrap()
+        .0
+}
+
+/// Sets the simulator's settlement faults.
+async fn faults(ctx: &Ctx, body: Value) {
+    let url = ctx.app.server.state.networks.simulator_url().unwrap();
+    let response = ctx
+        .app
+        .http
+        .put(format!("{url}/sim/v1/settlement_faults"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    assert_eq!(status, 200, "{}", response.text().await.unwrap());
+}
+
+/// Runs the job for the day; exactly one exception, of `kind` about `object`, must follow.
+async fn only_exception(ctx: &Ctx, date: Date, kind: &str, object: &str) -> Value {
+    let runs = run_job(ctx, date).await;
+    assert!(
+        runs.iter()
+            .any(|r| r.network == "efecty" && r.result.starts_with("imported")),
+        "{runs:?}"
+    );
+    let all = exceptions(ctx).await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    let e = all[0].clone();
+    assert_eq!(e["kind"], kind, "{e}");
+    assert_eq!(e["object_id"], object, "{e}");
+    assert_eq!(e["status"], "open");
+    assert_eq!(e["object"], "reconciliation_exception");
+    assert!(e["file"].as_str().unwrap().starts_with("rec_"), "{e}");
+    // The tie-out is explained by the exception: nothing is left over.
+    for t in tie_outs(ctx, date).await {
+        assert_eq!(t.unexplained, 0, "{t:?}");
+    }
+    // Evented to the merchant.
+    let events = ctx
+        .get("/v1/events?type=reconciliation.exception.created")
+        .await;
+    assert_eq!(events["data"].as_array().unwrap().len(), 1, "{events}");
+    e
+}
+
+async fn a_missing_line_is_missing_in_network(ctx: &Ctx) {
+    let day = a_day(ctx).await;
+    let order = network_order_id(ctx, &day.payins[0]).await;
+    faults(ctx, json!({"missing_line": [{"order_id": order}]})).await;
+    let e = only_exception(
+        ctx,
+        day.date,
+        "missing_in_network",
+        day.payins[0]["id"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(e["amount"], 50_000);
+    assert_eq!(e["line"], Value::Null);
+    let report = ctx
+        .get(&format!("/v1/reconciliation/reports?date={}", day.date))
+        .await;
+    assert_eq!(
+        report["summary"],
+        json!({"matched": 2, "missing_in_network": 1}),
+        "{report}"
+    );
+}
+
+async fn a_changed_amount_is_an_amount_mismatch_and_an_adjustment_resolves_it(ctx: &Ctx) {
+    let day = a_day(ctx).await;
+    let order = network_order_id(ctx, &day.payins[1]).await;
+    faults(
+        ctx,
+        json!({"changed_amount": [{"order_id": order, "delta": 100}]}),
+    )
+    .await;
+    let e = only_exception(
+        ctx,
+        day.date,
+        "amount_mismatch",
+        day.payins[1]["id"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(e["amount"], 125_100);
+    assert!(e["detail"].as_str().unwrap().contains("125100"), "{e}");
+
+    let state = &ctx.app.server.state;
+    let id = e["id"].as_str().unwrap().to_string();
+    let resolve = |resolution, amount| Resolve {
+        id: id.clone(),
+        resolution,
+        note: "Efecty confirmed the counter took 100 pesos more; credited to the merchant".into(),
+        by: "ops@example.com".into(),
+        amount,
+        merchant: None,
+    };
+    // An adjustment needs its amount; an amount needs an adjustment.
+    assert!(
+        reconciliation::resolve(
+            &state.store,
+            &state.clock,
+            resolve(Resolution::Adjusted, None)
+        )
+        .await
+        .is_err()
+    );
+    assert!(
+        reconciliation::resolve(
+            &state.store,
+            &state.clock,
+            resolve(Resolution::Accepted, Some(5))
+        )
+        .await
+        .is_err()
+    );
+    let before = ctx.get("/v1/balance").await;
+    let resolved = reconciliation::resolve(
+        &state.store,
+        &state.clock,
+        resolve(Resolution::Adjusted, Some(100)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resolved.status, "resolved");
+    assert_eq!(resolved.resolution.as_deref(), Some("adjusted"));
+    assert!(resolved.adjustment_id.is_some());
+    let after = ctx.get("/v1/balance").await;
+    let available = |b: &Value| b["available"][0]["amount"].as_i64().unwrap();
+    assert_eq!(available(&after) - available(&before), 100);
+    ledger_verifies(ctx).await;
+    // Once.
+    let again = reconciliation::resolve(
+        &state.store,
+        &state.clock,
+        resolve(Resolution::Adjusted, Some(100)),
+    )
+    .await;
+    assert!(
+        matches!(again, Err(reconciliation::ResolveError::NotOpen { .. })),
+        "{again:?}"
+    );
+    let shown = ctx
+        .get(&format!("/v1/reconciliation/exceptions/{id}"))
+        .await;
+    assert_eq!(shown["status"], "resolved");
+    assert_eq!(shown["resolved_by"], "ops@example.com");
+    let events = ctx
+        .get("/v1/events?type=reconciliation.exception.resolved")
+        .await;
+    assert_eq!(events["data"].as_array().unwrap().len(), 1, "{events}");
+    let open = ctx.get("/v1/reconciliation/exceptions?status=open").await;
+    assert!(open["data"].as_array().unwrap().is_empty());
+}
+
+async fn a_duplicate_line_is_a_duplicate(ctx: &Ctx) {
+    let day = a_day(ctx).await;
+    let order = network_order_id(ctx, &day.payouts[0]).await;
+    faults(ctx, json!({"duplicate_line": [{"order_id": order}]})).await;
+    let runs = run_job(ctx, day.date).await;
+    let file = runs
+        .iter()
+        .find(|r| r.network == "efecty")
+        .unwrap()
+        .result
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+    let all = exceptions(ctx).await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["kind"], "duplicate");
+    assert!(
+        all[0]["object_id"].as_str().unwrap().starts_with(&file),
+        "{all:?}"
+    );
+    assert_eq!(all[0]["amount"], 200_000);
+    for t in tie_outs(ctx, day.date).await {
+        assert_eq!(t.unexplained, 0, "{t:?}");
+    }
+}
+
+async fn an_extra_line_is_missing_in_cajero(ctx: &Ctx) {
+    let day = a_day(ctx).await;
+    // Efecty's collection codes have 8 digits; no order of the day has this one.
+    let code = "99999999";
+    let sim = ctx.app.server.state.networks.sim().unwrap();
+    faults(
+        ctx,
+        json!({"extra_line": [{"date": day.date.to_string(), "network": "efecty",
+            "merchant_id": sim.config().merchant_id, "kind": "collection", "code": code,
+            "amount": 45_000}]}),
+    )
+    .await;
+    let runs = run_job(ctx, day.date).await;
+    assert!(
+        runs.iter()
+            .any(|r| r.network == "efecty" && r.result.starts_with("imported"))
+    );
+    // Nobody's order: the operator sees it, no merchant does.
+    assert!(exceptions(ctx).await.is_empty());
+    let state = &ctx.app.server.state;
+    let all = state
+        .store
+        .read(|mut c| {
+            Box::pin(async move {
+                cajero_store::exceptions::list(&mut c, &Default::default(), 100).await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].kind, "missing_in_cajero");
+    assert_eq!(all[0].amount, 45_000);
+    assert_eq!(all[0].merchant_id, None);
+    assert!(all[0].line.is_some());
+    for t in tie_outs(ctx, day.date).await {
+        assert_eq!(t.unexplained, 0, "{t:?}");
+    }
+}
+
+async fn a_payment_after_expiry_is_paid_after_expiry(ctx: &Ctx) {
+    let day = a_day(ctx).await;
+    let body = json!({"amount": 40_000, "currency": "COP", "expires_in_seconds": 3600,
+        "test_clock": day.clock});
+    let late = post_ok(ctx, "/v1/payins", "pi-late", body).await;
+    let frozen = ctx
+        .get(&format!("/v1/test_helpers/test_clocks/{}", day.clock))
+        .await["frozen_time"]
+        .as_str()
+        .unwrap()
+        .parse::<Timestamp>()
+        .unwrap();
+    post_ok(
+        ctx,
+        &format!("/v1/test_helpers/test_clocks/{}/advance", day.clock),
+        "advance",
+        json!({"frozen_time": frozen.as_second() + 2 * 3_600}),
+    )
+    .await;
+    let id = late["id"].as_str().unwrap();
+    let mut expired = Value::Null;
+    for _ in 0..50 {
+        expired = ctx.get(&format!("/v1/payins/{id}")).await;
+        if expired["status"] == "expired" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(expired["status"], "expired", "{expired}");
+    let order = network_order_id(ctx, &late).await;
+    faults(
+        ctx,
+        json!({"paid_after_expiry": [{"order_id": order, "date": day.date.to_string()}]}),
+    )
+    .await;
+    let e = only_exception(ctx, day.date, "paid_after_expiry", id).await;
+    assert_eq!(e["amount"], 40_000);
+}
+
+async fn broken_control_totals_reject_the_file_whole(ctx: &Ctx) {
+    let day = a_day(ctx).await;
+    faults(
+        ctx,
+        json!({"broken_control_totals": {"date": day.date.to_string(), "total_delta": 1}}),
+    )
+    .await;
+    let sim = ctx.app.server.state.networks.sim().unwrap();
+    let bytes = cajero_connect::Connector::settlement_file(
+        sim,
+        "efecty",
+        &day.date.to_string(),
+        "asobancaria",
+    )
+    .await
+    .result
+    .unwrap();
+    let verdict =
+        reconciliation::check(&bytes, reconciliation::Format::Asobancaria, "efecty", false);
+    let refused = verdict.unwrap_err();
+    let texts: Vec<String> = refused.problems.iter().map(ToString::to_string).collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("record 08") && t.contains("declares") && t.contains("sum")),
+        "{texts:?}"
+    );
+    assert!(texts.iter().any(|t| t.contains("record 09")), "{texts:?}");
+    let outcome = reconciliation::import(
+        &ctx.app.server.state.store,
+        &ctx.app.server.state.clock,
+        reconciliation::Import {
+            mode: cajero_domain::merchant::Mode::Test,
+            route: "simulator".into(),
+            network: "efecty".into(),
+            format: reconciliation::Format::Asobancaria,
+            date: Some(day.date),
+            lenient: true,
+            source: reconciliation::Source::Cli,
+            by: "test".into(),
+        },
+        bytes,
+    )
+    .await
+    .unwrap();
+    let reconciliation::Imported::Rejected { file, refused } = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(file.status, "rejected");
+    assert!(refused.problems.len() >= 2);
+    // Nothing of it was imported.
+    assert!(tie_outs(ctx, day.date).await.is_empty());
+    assert!(exceptions(ctx).await.is_empty());
+    let report = ctx
+        .get(&format!("/v1/reconciliation/reports?date={}", day.date))
+        .await;
+    assert!(report["data"].as_array().unwrap().is_empty(), "{report}");
+}
+
+async fn operators_upload_files_with_their_token(ctx: &Ctx) {
+    let day = a_day(ctx).await;
+    let sim = ctx.app.server.state.networks.sim().unwrap();
+    let bytes =
+        cajero_connect::Connector::settlement_file(sim, "efecty", &day.date.to_string(), "csv")
+            .await
+            .result
+            .unwrap();
+    let upload = |token: &str| {
+        ctx.app
+            .http
+            .post(ctx.app.url(&format!(
+                "/operator/reconciliation/files?network=efecty&mode=test&format=csv&by=ana&date={}",
+                day.date
+            )))
+            .bearer_auth(token)
+            .body(bytes.clone())
+            .send()
+    };
+    let refused = upload("not-the-token").await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let merchant_key = upload(&ctx.key).await.unwrap();
+    assert_eq!(merchant_key.status(), 401);
+    let first = upload(OPERATOR_TOKEN).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["status"], "imported", "{first}");
+    assert_eq!(first["outcomes"], json!({"matched": 3}), "{first}");
+    let second: Value = upload(OPERATOR_TOKEN).await.unwrap().json().await.unwrap();
+    assert_eq!(second["status"], "already_imported", "{second}");
+    assert_eq!(second["file"]["id"], first["file"]["id"]);
+    // A garbled file: every problem listed, nothing imported.
+    let garbled = ctx
+        .app
+        .http
+        .post(ctx.app.url("/operator/reconciliation/files?network=efecty&mode=test&format=csv&date=2026-01-02"))
+        .bearer_auth(OPERATOR_TOKEN)
+        .body("date,network,type,order_id,reference,code,amount,currency\n2026-01-02,efecty,collection,o,p,1,x,COP\n2026-01-02,efecty,refund,o,p,1,5,COP\n")
+        .send()
+        .await
+        .unwrap();
+    let garbled: Value = garbled.json().await.unwrap();
+    assert_eq!(garbled["status"], "rejected", "{garbled}");
+    assert_eq!(
+        garbled["problems"].as_array().unwrap().len(),
+        2,
+        "{garbled}"
+    );
+    assert_eq!(garbled["problems"][0]["line"], 2);
+    assert_eq!(garbled["problems"][0]["field"], "amount");
+}
+
+async fn exceptions_open_too_long_raise_an_alert(ctx: &Ctx) {
+    let day = a_day(ctx).await;
+    let order = network_order_id(ctx, &day.payins[0]).await;
+    faults(ctx, json!({"missing_line": [{"order_id": order}]})).await;
+    run_job(ctx, day.date).await;
+    let alerts = ctx.get("/v1/events?type=alert.raised").await;
+    assert!(alerts["data"].as_array().unwrap().is_empty());
+    ctx.advance(49 * 3_600);
+    let state = &ctx.app.server.state;
+    let after = jiff::SignedDuration::from_hours(48);
+    assert_eq!(
+        reconciliation::alert_overdue(&state.store, &state.clock, after)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        reconciliation::alert_overdue(&state.store, &state.clock, after)
+            .await
+            .unwrap(),
+        0
+    );
+    let alerts = ctx.get("/v1/events?type=alert.raised").await;
+    let data = alerts["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "{alerts}");
+    assert_eq!(data[0]["data"]["object"]["code"], "exception_overdue");
 }
