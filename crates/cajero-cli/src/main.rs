@@ -13,6 +13,7 @@ mod demo;
 mod ledger;
 mod networks;
 mod output;
+mod reconcile;
 mod secrets;
 mod serve;
 mod settings;
@@ -54,6 +55,9 @@ enum Command {
     /// Run settlement now (the server also runs it every `ledger.settlement_interval_ms`).
     #[command(subcommand)]
     Settlement(settings::SettlementCommand),
+    /// Daily reconciliation against the networks' files: check, import, run, report, resolve.
+    #[command(subcommand)]
+    Reconcile(reconcile::ReconcileCommand),
     /// The gateways configured in `[[networks]]`: list them, check that each answers.
     #[command(subcommand)]
     Networks(networks::NetworksCommand),
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
             Command::Chaos(args) => chaos::run(args).await,
             Command::Secrets(command) => secrets::run(command).await,
             Command::Networks(command) => networks::run(command).await,
+            Command::Reconcile(command) => reconcile::run(command).await,
         }
     });
     match result {

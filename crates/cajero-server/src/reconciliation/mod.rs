@@ -248,9 +248,21 @@ pub async fn import(
     }
     let byte_count = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let (format, network, lenient) = (request.format, request.network.clone(), request.lenient);
-    let read = tokio::task::spawn_blocking(move || source::read(&bytes, format, &network, lenient))
-        .await
-        .map_err(|e| ImportError::Invalid(format!("reading the file failed: {e}")))?;
+    let read = tokio::task::spawn_blocking(move || {
+        source::read(&bytes, format, &network, lenient).and_then(|file| {
+            if file.fractional.is_empty() {
+                Ok(file)
+            } else {
+                // Valid Asobancaria, but no order of cajero's has cents.
+                Err(Refused {
+                    problems: file.fractional,
+                    more: false,
+                })
+            }
+        })
+    })
+    .await
+    .map_err(|e| ImportError::Invalid(format!("reading the file failed: {e}")))?;
     let now = clock.now();
     let mut record = FileRecord {
         id: match &seen {

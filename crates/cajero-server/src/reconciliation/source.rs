@@ -59,6 +59,9 @@ pub struct ReadFile {
     pub date: Option<Date>,
     /// What was tolerated (lenient reading), for the record.
     pub warnings: Vec<String>,
+    /// Lines whose amount has cents (valid Asobancaria, but cajero counts whole pesos): the
+    /// file's verdict stands, and an import refuses it with these problems.
+    pub fractional: Vec<Problem>,
 }
 
 /// Every problem of a refused file, and whether more were left out.
@@ -127,7 +130,7 @@ fn read_asobancaria(bytes: &[u8], lenient: bool) -> Result<ReadFile, Refused> {
     };
     // Details stream as slices of the text; on a refusal everything collected is dropped.
     let mut lines = Vec::new();
-    let mut problems = Vec::new();
+    let mut fractional = Vec::new();
     let summary = asobancaria::parse_with(text, strictness, |detail| {
         let line_no = u32::try_from(detail.line).unwrap_or(u32::MAX);
         match detail.amount.to_whole_units() {
@@ -142,12 +145,12 @@ fn read_asobancaria(bytes: &[u8], lenient: bool) -> Result<ReadFile, Refused> {
                 counter: non_empty(detail.branch_code),
             }),
             Err(e) => push_problem(
-                &mut problems,
+                &mut fractional,
                 Problem {
                     line: Some(line_no),
                     record: Some("06".into()),
                     field: Some("amount".into()),
-                    message: format!("{} is not whole pesos: {e}", detail.amount),
+                    message: format!("{} is not whole pesos: {e}", detail.amount.grouped()),
                 },
             ),
         }
@@ -165,9 +168,7 @@ fn read_asobancaria(bytes: &[u8], lenient: bool) -> Result<ReadFile, Refused> {
             .collect(),
         more: rejected.more,
     })?;
-    if !problems.is_empty() {
-        return Err(refused(problems));
-    }
+    fractional.truncate(PROBLEMS_MAX);
     lines.shrink_to_fit();
     let mut warnings: Vec<String> = summary.warnings.iter().map(|w| format!("{w:?}")).collect();
     if summary.warnings_omitted > 0 {
@@ -177,6 +178,7 @@ fn read_asobancaria(bytes: &[u8], lenient: bool) -> Result<ReadFile, Refused> {
         lines,
         date: Some(summary.header.collection_date),
         warnings,
+        fractional,
     })
 }
 
@@ -334,6 +336,7 @@ fn read_csv(bytes: &[u8], network: &str) -> Result<ReadFile, Refused> {
         lines,
         date,
         warnings: Vec::new(),
+        fractional: Vec::new(),
     })
 }
 
@@ -382,6 +385,7 @@ fn from_report(
             .collect(),
         date: None,
         warnings: Vec::new(),
+        fractional: Vec::new(),
     })
 }
 
