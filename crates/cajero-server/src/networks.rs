@@ -680,11 +680,7 @@ pub async fn hold_for_review(
         "ALERT {}: held for review",
         held.kind
     );
-    let object = serde_json::json!({
-        "id": exception_id, "object": "payment_exception", "kind": held.kind,
-        "object_id": held.object_id, "amount": held.amount, "currency": "COP", "status": "open",
-        "network": held.network, "livemode": held.mode.is_live(),
-    });
+    let object = crate::reconciliation::exception_object(conn, &exception_id).await?;
     cajero_store::events::emit(
         conn,
         held.merchant,

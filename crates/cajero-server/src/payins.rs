@@ -552,12 +552,7 @@ pub async fn record_payment(
                 ledger::post_batch(conn, &batch, now)
                     .await
                     .map_err(ledger_store_error)?;
-                let object = json!({
-                    "id": exception_id, "object": "payment_exception", "kind": kind,
-                    "payin": payin.id, "amount": payin.amount, "currency": payin.currency,
-                    "paid_at": crate::time::rfc3339(paid_at), "status": "open",
-                    "livemode": mode.is_live(),
-                });
+                let object = crate::reconciliation::exception_object(conn, &exception_id).await?;
                 events::emit(
                     conn,
                     merchant,

@@ -275,21 +275,34 @@ pub async fn list(
     )?)
 }
 
-/// Links an exception to the file line that found it (first file wins).
+/// Links the exception of `kind` about `object_id` to the file line that found it (the first
+/// file wins) and returns its id (it may have been recorded earlier, by a callback, under an
+/// id of its own).
 pub async fn attach_line(
     conn: &mut Conn<'_>,
-    id: &str,
+    kind: &str,
+    object_id: &str,
     file_id: &str,
     line: Option<i64>,
-) -> Result<(), StoreError> {
+) -> Result<Option<String>, StoreError> {
     execute!(
         conn,
-        "UPDATE payment_exceptions SET file_id = $1, line = $2 WHERE id = $3 AND file_id IS NULL",
+        "UPDATE payment_exceptions SET file_id = $1, line = $2 \
+         WHERE kind = $3 AND object_id = $4 AND file_id IS NULL",
         file_id,
         line,
-        id,
+        kind,
+        object_id,
     )?;
-    Ok(())
+    let id = fetch!(
+        optional,
+        conn,
+        (String,),
+        "SELECT id FROM payment_exceptions WHERE kind = $1 AND object_id = $2",
+        kind,
+        object_id,
+    )?;
+    Ok(id.map(|(id,)| id))
 }
 
 /// A resolution to record.

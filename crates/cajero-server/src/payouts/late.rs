@@ -24,7 +24,6 @@ use cajero_store::ledger::{self, LedgerError, NewBatch};
 use cajero_store::payouts::PayoutRecord;
 use cajero_store::{Conn, StoreError, network};
 use jiff::Timestamp;
-use serde_json::json;
 
 use crate::clock::{Clock, new_id};
 
@@ -167,11 +166,7 @@ pub(super) async fn raise(
     )
     .await?
     {
-        let object = json!({
-            "id": exception_id, "object": "payment_exception", "kind": kind,
-            "payout": p.id, "amount": amount, "currency": p.currency, "status": "open",
-            "livemode": p.mode.is_live(),
-        });
+        let object = crate::reconciliation::exception_object(conn, &exception_id).await?;
         cajero_store::events::emit(
             conn,
             p.merchant_id,

@@ -33,7 +33,7 @@ pub struct ReconciliationConfig {
 }
 
 /// How one route's file is read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RouteFiles {
     /// The format fetched; default: the route's own (`csv` for the simulator).
@@ -41,15 +41,6 @@ pub struct RouteFiles {
     /// Accept CRLF or LF, and a last record short of its blank filler (reported as a warning).
     /// Lost data is refused either way.
     pub lenient: bool,
-}
-
-impl Default for RouteFiles {
-    fn default() -> Self {
-        RouteFiles {
-            format: None,
-            lenient: false,
-        }
-    }
 }
 
 /// Longest catch-up.
@@ -126,6 +117,7 @@ impl ReconciliationConfig {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -146,7 +138,7 @@ mod tests {
             "reconciliation.lookback_days"
         );
         let bad = ReconciliationConfig {
-            operator_token: Some(crate::config::Secret::new("short".into())),
+            operator_token: Some(crate::config::Secret::new("short")),
             ..ReconciliationConfig::default()
         };
         assert_eq!(

@@ -675,16 +675,19 @@ async fn write_results(
         new_exceptions += store
             .write(move |mut c| {
                 Box::pin(async move {
-                    let rows: Vec<LineRow> = chunk.iter().map(|(r, _)| r.clone()).collect();
-                    records::insert_lines(&mut c, &rows).await?;
+                    let mut rows = Vec::with_capacity(chunk.len());
                     let mut new = 0u64;
-                    for (_, found) in &chunk {
-                        if let Some(found) = found
-                            && raise(&mut c, &*clock, mode, &network, &file_id, found).await?
-                        {
-                            new += 1;
+                    for (row, found) in chunk {
+                        let mut row = row;
+                        if let Some(found) = &found {
+                            let (id, fresh) =
+                                raise(&mut c, &*clock, mode, &network, &file_id, found).await?;
+                            row.exception_id = Some(id);
+                            new += u64::from(fresh);
                         }
+                        rows.push(row);
                     }
+                    records::insert_lines(&mut c, &rows).await?;
                     Ok::<_, StoreError>(new)
                 })
             })
@@ -733,7 +736,7 @@ async fn write_results(
                                 ),
                                 line: None,
                             };
-                            if raise(&mut c, &*clock, mode, &file.network, &file.id, &found).await? {
+                            if raise(&mut c, &*clock, mode, &file.network, &file.id, &found).await?.1 {
                                 new += 1;
                                 tracing::error!(file = %file.id, network = %file.network, kind = %t.kind,
                                                 date = %t.business_date, unexplained = t.unexplained,
@@ -910,8 +913,9 @@ fn line_exception(
     }
 }
 
-/// Records the exception once; when new, links it to its file line and events it to the
-/// merchant. True when new.
+/// Records the exception once and links it to its file line; when new, events it to the
+/// merchant. Returns its id (an earlier one's, when a callback recorded it first) and whether
+/// it is new.
 async fn raise(
     c: &mut Conn<'_>,
     clock: &dyn Clock,
@@ -919,7 +923,7 @@ async fn raise(
     network: &str,
     file_id: &str,
     found: &Found,
-) -> Result<bool, StoreError> {
+) -> Result<(String, bool), StoreError> {
     let id = exception_id(found.kind, &found.object_id);
     let amount = Amount::new(found.amount.saturating_abs()).unwrap_or(Amount::ZERO);
     let now = clock.now();
@@ -941,7 +945,9 @@ async fn raise(
     )
     .await?;
     // Linked even when an earlier path (a callback) recorded it: the file is the evidence.
-    exceptions::attach_line(c, &id, file_id, found.line).await?;
+    let id = exceptions::attach_line(c, found.kind, &found.object_id, file_id, found.line)
+        .await?
+        .unwrap_or(id);
     if new
         && let Some(merchant) = found.merchant
         && let Some(record) = exceptions::get(c, &id).await?
@@ -957,7 +963,17 @@ async fn raise(
         )
         .await?;
     }
-    Ok(new)
+    Ok((id, new))
+}
+
+/// A recorded exception as its events carry it (every path that records one events this).
+pub async fn exception_object(
+    conn: &mut Conn<'_>,
+    id: &str,
+) -> Result<serde_json::Value, StoreError> {
+    Ok(exceptions::get(conn, id)
+        .await?
+        .map_or(serde_json::Value::Null, |e| view::exception_json(&e)))
 }
 
 /// How an operator closes an exception.
