@@ -245,7 +245,7 @@ mod tests {
             let json = serde_json::to_string(t).unwrap();
             assert_eq!(serde_json::from_str::<EventType>(&json).unwrap(), *t);
         }
-        assert_eq!(EventType::ALL.len(), 21);
+        assert_eq!(EventType::ALL.len(), 22);
         assert!("payout.exploded".parse::<EventType>().is_err());
     }
 

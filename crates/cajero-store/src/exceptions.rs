@@ -164,6 +164,10 @@ pub async fn unknown_order_first_seen(
     Ok(Micros(at).to_timestamp())
 }
 
+/// Cash paid for a voucher (or collected on a code) we had expired.
+pub const PAID_AFTER_EXPIRY: &str = "paid_after_expiry";
+/// Cash paid for a voucher we had canceled.
+pub const PAID_AFTER_CANCEL: &str = "paid_after_cancel";
 /// Reconciliation found a line whose order we hold paid for another amount.
 pub const AMOUNT_MISMATCH: &str = "amount_mismatch";
 /// Reconciliation found a line whose state disagrees with our order's.

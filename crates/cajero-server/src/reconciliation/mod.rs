@@ -848,7 +848,7 @@ fn line_exception(
             ),
         ),
         (Outcome::PaidAfterExpiry, Some(o)) => (
-            "paid_after_expiry",
+            exceptions::PAID_AFTER_EXPIRY,
             o.id.clone(),
             format!(
                 "line {n}: the network reports {} paid; cajero expired it",
