@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use cajero_domain::id::{ApiKeyId, MerchantId};
 use cajero_domain::merchant::{MerchantStatus, Mode};
 use cajero_server::AppState;
-use cajero_server::clock::{Clock, SystemClock};
+use cajero_server::clock::SystemClock;
 use cajero_server::config::{Config, Overrides};
 use cajero_store::merchants::{ApiKeyRecord, MerchantRecord};
 use clap::Subcommand;
@@ -89,15 +89,23 @@ pub enum KeyCommand {
 
 /// Opens the configured database (migrating it) without serving.
 pub async fn open(db: &DatabaseArgs) -> anyhow::Result<AppState> {
-    let config = Config::load(
+    AppState::open(load_config(db)?, Arc::new(SystemClock)).await
+}
+
+/// Like [`open`], and reaches the networks: the simulator for test mode (embedded unless
+/// configured) and the gateways of `[[networks]]` for live mode.
+pub async fn open_serving(db: &DatabaseArgs) -> anyhow::Result<AppState> {
+    AppState::open_serving(load_config(db)?, Arc::new(SystemClock)).await
+}
+
+fn load_config(db: &DatabaseArgs) -> anyhow::Result<Config> {
+    Ok(Config::load(
         db.config.as_deref(),
         Overrides {
             database_url: db.database_url.clone(),
             ..Overrides::default()
         },
-    )?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    AppState::open(config, clock).await
+    )?)
 }
 
 pub async fn migrate(db: DatabaseArgs) -> anyhow::Result<()> {

@@ -4,14 +4,12 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use anyhow::{Context as _, bail};
 use cajero_domain::id::MerchantId;
 use cajero_domain::merchant::Mode;
 use cajero_server::AppState;
-use cajero_server::clock::{Clock, SystemClock};
-use cajero_server::config::{Config, Overrides};
 use cajero_server::reconciliation::view::{ExceptionView, ReportView, imported_json, report_csv};
 use cajero_server::reconciliation::{self, Format, Import, Imported, Resolution, Resolve, Source};
 use cajero_store::exceptions::{self, ExceptionFilter};
@@ -21,7 +19,7 @@ use jiff::civil::Date;
 use serde_json::json;
 
 use crate::DatabaseArgs;
-use crate::admin::open;
+use crate::admin::{open, open_serving};
 use crate::output::print;
 
 /// A file's format on the command line.
@@ -587,17 +585,4 @@ fn only_route(state: &AppState, mode: Mode, network: &str) -> anyhow::Result<Str
             routes.join(", ")
         ),
     }
-}
-
-/// The state with the networks reached (the simulator for test mode, the gateways for live).
-async fn open_serving(db: &DatabaseArgs) -> anyhow::Result<AppState> {
-    let config = Config::load(
-        db.config.as_deref(),
-        Overrides {
-            database_url: db.database_url.clone(),
-            ..Overrides::default()
-        },
-    )?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    AppState::open_serving(config, clock).await
 }

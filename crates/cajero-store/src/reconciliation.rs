@@ -471,32 +471,21 @@ pub async fn paid_between(
     payouts: bool,
 ) -> Result<Vec<BookRow>, StoreError> {
     let (from, to) = (Micros::from(from).0, Micros::from(to).0);
-    let mut rows = fetch!(
-        all,
-        conn,
-        BookRow,
-        AssertSqlSafe(format!(
-            "{PAYIN_BOOK} WHERE p.network = $3 AND p.paid_at >= $4 AND p.paid_at < $5 \
-             AND p.livemode = $6 AND p.route = $7 AND p.status = 'paid'"
-        )),
-        books.receivable,
-        books.file_id,
-        books.network,
-        from,
-        to,
-        books.mode.is_live(),
-        books.route,
-    )?;
+    let mut kinds = vec![(PAYIN_BOOK, books.receivable)];
     if payouts {
+        kinds.push((PAYOUT_BOOK, books.payable));
+    }
+    let mut rows = Vec::new();
+    for (base, account) in kinds {
         rows.extend(fetch!(
             all,
             conn,
             BookRow,
             AssertSqlSafe(format!(
-                "{PAYOUT_BOOK} WHERE p.network = $3 AND p.paid_at >= $4 AND p.paid_at < $5 \
+                "{base} WHERE p.network = $3 AND p.paid_at >= $4 AND p.paid_at < $5 \
                  AND p.livemode = $6 AND p.route = $7 AND p.status = 'paid'"
             )),
-            books.payable,
+            account,
             books.file_id,
             books.network,
             from,

@@ -295,33 +295,8 @@ async fn a_clean_day_matches_every_line_and_ties_out_at_zero(ctx: &Ctx) {
 
 async fn an_asobancaria_file_matches_vouchers_and_does_not_miss_payouts(ctx: &Ctx) {
     let day = a_day(ctx).await;
-    let sim = ctx.app.server.state.networks.sim().unwrap();
-    let file = cajero_connect::Connector::settlement_file(
-        sim,
-        "efecty",
-        &day.date.to_string(),
-        "asobancaria",
-    )
-    .await
-    .result
-    .unwrap();
-    let outcome = reconciliation::import(
-        &ctx.app.server.state.store,
-        &ctx.app.server.state.clock,
-        reconciliation::Import {
-            mode: cajero_domain::merchant::Mode::Test,
-            route: "simulator".into(),
-            network: "efecty".into(),
-            format: reconciliation::Format::Asobancaria,
-            date: None,
-            lenient: false,
-            source: reconciliation::Source::Cli,
-            by: "test".into(),
-        },
-        file,
-    )
-    .await
-    .unwrap();
+    let file = sim_file(ctx, day.date, "asobancaria").await;
+    let outcome = import_asobancaria(ctx, file, None, false).await;
     let reconciliation::Imported::Done(summary) = outcome else {
         panic!("{outcome:?}");
     };
@@ -331,6 +306,41 @@ async fn an_asobancaria_file_matches_vouchers_and_does_not_miss_payouts(ctx: &Ct
     assert_eq!(summary.tie_outs.len(), 1);
     assert_eq!(summary.tie_outs[0].unexplained, 0);
     assert!(exceptions(ctx).await.is_empty());
+}
+
+/// The simulator's file of `date` in `format`.
+async fn sim_file(ctx: &Ctx, date: Date, format: &str) -> Vec<u8> {
+    let sim = ctx.app.server.state.networks.sim().unwrap();
+    cajero_connect::Connector::settlement_file(sim, "efecty", &date.to_string(), format)
+        .await
+        .result
+        .unwrap()
+}
+
+/// Imports an Asobancaria file of the simulator route by hand.
+async fn import_asobancaria(
+    ctx: &Ctx,
+    bytes: Vec<u8>,
+    date: Option<Date>,
+    lenient: bool,
+) -> reconciliation::Imported {
+    reconciliation::import(
+        &ctx.app.server.state.store,
+        &ctx.app.server.state.clock,
+        reconciliation::Import {
+            mode: cajero_domain::merchant::Mode::Test,
+            route: "simulator".into(),
+            network: "efecty".into(),
+            format: reconciliation::Format::Asobancaria,
+            date,
+            lenient,
+            source: reconciliation::Source::Cli,
+            by: "test".into(),
+        },
+        bytes,
+    )
+    .await
+    .unwrap()
 }
 
 /// The simulator's order id of one of our orders.
@@ -628,16 +638,7 @@ async fn broken_control_totals_reject_the_file_whole(ctx: &Ctx) {
         json!({"broken_control_totals": {"date": day.date.to_string(), "total_delta": 1}}),
     )
     .await;
-    let sim = ctx.app.server.state.networks.sim().unwrap();
-    let bytes = cajero_connect::Connector::settlement_file(
-        sim,
-        "efecty",
-        &day.date.to_string(),
-        "asobancaria",
-    )
-    .await
-    .result
-    .unwrap();
+    let bytes = sim_file(ctx, day.date, "asobancaria").await;
     let verdict =
         reconciliation::check(&bytes, reconciliation::Format::Asobancaria, "efecty", false);
     let refused = verdict.unwrap_err();
@@ -649,23 +650,7 @@ async fn broken_control_totals_reject_the_file_whole(ctx: &Ctx) {
         "{texts:?}"
     );
     assert!(texts.iter().any(|t| t.contains("record 09")), "{texts:?}");
-    let outcome = reconciliation::import(
-        &ctx.app.server.state.store,
-        &ctx.app.server.state.clock,
-        reconciliation::Import {
-            mode: cajero_domain::merchant::Mode::Test,
-            route: "simulator".into(),
-            network: "efecty".into(),
-            format: reconciliation::Format::Asobancaria,
-            date: Some(day.date),
-            lenient: true,
-            source: reconciliation::Source::Cli,
-            by: "test".into(),
-        },
-        bytes,
-    )
-    .await
-    .unwrap();
+    let outcome = import_asobancaria(ctx, bytes, Some(day.date), true).await;
     let reconciliation::Imported::Rejected { file, refused } = outcome else {
         panic!("{outcome:?}");
     };
@@ -682,12 +667,7 @@ async fn broken_control_totals_reject_the_file_whole(ctx: &Ctx) {
 
 async fn operators_upload_files_with_their_token(ctx: &Ctx) {
     let day = a_day(ctx).await;
-    let sim = ctx.app.server.state.networks.sim().unwrap();
-    let bytes =
-        cajero_connect::Connector::settlement_file(sim, "efecty", &day.date.to_string(), "csv")
-            .await
-            .result
-            .unwrap();
+    let bytes = sim_file(ctx, day.date, "csv").await;
     let upload = |token: &str| {
         ctx.app
             .http
