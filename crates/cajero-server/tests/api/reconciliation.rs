@@ -58,6 +58,7 @@ reconciliation_tests!(
     broken_control_totals_reject_the_file_whole,
     operators_upload_files_with_their_token,
     exceptions_open_too_long_raise_an_alert,
+    a_ledger_that_disagrees_with_the_orders_is_a_tie_out_difference,
 );
 
 const OPERATOR_TOKEN: &str = "operator-token-for-tests-0123456789abcdef";
@@ -738,4 +739,72 @@ async fn exceptions_open_too_long_raise_an_alert(ctx: &Ctx) {
     let data = alerts["data"].as_array().unwrap();
     assert_eq!(data.len(), 1, "{alerts}");
     assert_eq!(data[0]["data"]["object"]["code"], "exception_overdue");
+}
+
+async fn a_ledger_that_disagrees_with_the_orders_is_a_tie_out_difference(ctx: &Ctx) {
+    use cajero_domain::ledger::{AccountKey, AccountKind, Transfer, TransferCode, TransferMode};
+    use cajero_domain::merchant::Mode;
+    use cajero_domain::money::{Amount, Currency};
+    let day = a_day(ctx).await;
+    // Books gone wrong: a second posting on the network's receivable for a paid pay-in (a bug
+    // that double-posted 1,000 pesos), balanced against suspense so the ledger still verifies.
+    let payin = day.payins[0]["id"].as_str().unwrap().to_string();
+    let batch = cajero_store::ledger::NewBatch {
+        id: "txn_01m8qa0c4v1b3n5m7q9s2u4w6y".into(),
+        merchant_id: None,
+        mode: Mode::Test,
+        currency: Currency::Cop,
+        code: TransferCode::Payin,
+        source_id: Some(payin),
+        available_on: None,
+        transfers: vec![Transfer {
+            id: "txn_01m8qa0c4v1b3n5m7q9s2u4w6y.0".into(),
+            debit: AccountKey::network(
+                AccountKind::NetworkReceivable,
+                "efecty",
+                Mode::Test,
+                Currency::Cop,
+            ),
+            credit: AccountKey::platform(AccountKind::Suspense, Mode::Test, Currency::Cop),
+            amount: Amount::new(1_000).unwrap(),
+            mode: TransferMode::Single,
+            code: TransferCode::Payin,
+        }],
+    };
+    let now = ctx.now();
+    ctx.app
+        .server
+        .state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move { cajero_store::ledger::post_batch(&mut c, &batch, now).await })
+        })
+        .await
+        .unwrap();
+    ledger_verifies(ctx).await;
+    run_job(ctx, day.date).await;
+    let ties = tie_outs(ctx, day.date).await;
+    let collections = ties
+        .iter()
+        .find(|t| t.network == "efecty" && t.kind == "collection")
+        .unwrap();
+    assert_eq!(collections.ledger_total, 175_000 + 1_000, "{collections:?}");
+    assert_eq!(collections.unexplained, 1_000, "{collections:?}");
+    // Nobody's exception but the operator's: no merchant sees it.
+    assert!(exceptions(ctx).await.is_empty());
+    let all = ctx
+        .app
+        .server
+        .state
+        .store
+        .read(|mut c| {
+            Box::pin(async move {
+                cajero_store::exceptions::list(&mut c, &Default::default(), 100).await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].kind, "tie_out_difference");
+    assert_eq!(all[0].amount, 1_000);
 }
