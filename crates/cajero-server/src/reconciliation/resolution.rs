@@ -1,0 +1,302 @@
+//! Exceptions' lifecycle after they are recorded: the object their events carry, an
+//! operator's resolution (with its ledger correction), and the alert for those left open.
+
+use std::sync::Arc;
+
+use cajero_domain::id::{EventId, MerchantId, TransferId};
+use cajero_domain::ledger::{AccountKey, AccountKind, Transfer, TransferCode, TransferMode};
+use cajero_domain::merchant::Mode;
+use cajero_domain::money::{Amount, Currency};
+use cajero_domain::webhook::EventType;
+use cajero_store::exceptions::{self, ExceptionRecord};
+use cajero_store::{Conn, Micros, Store, StoreError, events};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{Clock, new_id};
+
+use super::view;
+
+/// A recorded exception as its events carry it (every path that records one events this).
+pub async fn exception_object(
+    conn: &mut Conn<'_>,
+    id: &str,
+) -> Result<serde_json::Value, StoreError> {
+    Ok(exceptions::get(conn, id)
+        .await?
+        .map_or(serde_json::Value::Null, |e| view::exception_json(&e)))
+}
+
+/// How an operator closes an exception.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The difference is understood and accepted as it is.
+    Accepted,
+    /// The money goes back to whoever paid it (outside cajero, or by a refund).
+    Refund,
+    /// A balanced ledger correction was posted (`amount`).
+    Adjusted,
+    /// The difference is written off.
+    WrittenOff,
+}
+
+impl Resolution {
+    /// Every resolution.
+    pub const ALL: [Resolution; 4] = [
+        Resolution::Accepted,
+        Resolution::Refund,
+        Resolution::Adjusted,
+        Resolution::WrittenOff,
+    ];
+
+    /// Its name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Accepted => "accepted",
+            Resolution::Refund => "refund",
+            Resolution::Adjusted => "adjusted",
+            Resolution::WrittenOff => "written_off",
+        }
+    }
+
+    /// Reads a name.
+    pub fn parse(name: &str) -> Option<Resolution> {
+        Resolution::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+/// Longest resolution note, in characters.
+pub const NOTE_CHARS_MAX: usize = 1_000;
+
+/// An operator's decision on an exception.
+#[derive(Debug, Clone)]
+pub struct Resolve {
+    /// The exception.
+    pub id: String,
+    /// How.
+    pub resolution: Resolution,
+    /// Why (required).
+    pub note: String,
+    /// Who (required).
+    pub by: String,
+    /// `adjusted`: the correction in whole pesos, credited to the merchant's available balance
+    /// from the network's account when positive, debited from it when negative.
+    pub amount: Option<i64>,
+    /// `adjusted`: the merchant, when the exception has none (money nobody's order explains).
+    pub merchant: Option<MerchantId>,
+}
+
+/// Why a resolution was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// No such exception.
+    #[error("no exception {0}")]
+    NotFound(String),
+    /// Already resolved.
+    #[error("exception {id} is {status}, not open")]
+    NotOpen {
+        /// The exception.
+        id: String,
+        /// Its status.
+        status: String,
+    },
+    /// The request is incomplete or out of bounds.
+    #[error("{0}")]
+    Invalid(String),
+    /// The ledger refused the correction (the merchant's available balance does not hold it).
+    #[error("the ledger refused the correction: {0}")]
+    Ledger(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Resolves an open exception; an `adjusted` one posts its balanced correction in the same
+/// unit of work. Evented `reconciliation.exception.resolved` to its merchant.
+pub async fn resolve(
+    store: &Store,
+    clock: &Arc<dyn Clock>,
+    r: Resolve,
+) -> Result<ExceptionRecord, ResolveError> {
+    let note = r.note.trim().to_owned();
+    if note.is_empty() || note.chars().count() > NOTE_CHARS_MAX {
+        return Err(ResolveError::Invalid(format!(
+            "a note of 1 to {NOTE_CHARS_MAX} characters is required"
+        )));
+    }
+    if r.by.trim().is_empty() {
+        return Err(ResolveError::Invalid("who resolves it is required".into()));
+    }
+    match (r.resolution, r.amount) {
+        (Resolution::Adjusted, None | Some(0)) => {
+            return Err(ResolveError::Invalid(
+                "an adjusted resolution needs a non-zero amount (whole pesos, + credits the merchant)".into(),
+            ));
+        }
+        (Resolution::Adjusted, _) | (_, None) => {}
+        (_, Some(_)) => {
+            return Err(ResolveError::Invalid(
+                "an amount is only for an adjusted resolution".into(),
+            ));
+        }
+    }
+    let clock = clock.clone();
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let now = clock.now();
+                let Some(e) = exceptions::get(&mut c, &r.id).await? else {
+                    return Err(ResolveError::NotFound(r.id.clone()));
+                };
+                if e.status != "open" {
+                    return Err(ResolveError::NotOpen {
+                        id: e.id,
+                        status: e.status,
+                    });
+                }
+                let mode = if e.livemode { Mode::Live } else { Mode::Test };
+                let merchant: Option<MerchantId> = match (&e.merchant_id, r.merchant) {
+                    (Some(m), _) => m.parse().ok(),
+                    (None, m) => m,
+                };
+                let mut adjustment_id = None;
+                if let Some(amount) = r.amount {
+                    let Some(merchant) = merchant else {
+                        return Err(ResolveError::Invalid(
+                            "this exception has no merchant: name the merchant the correction credits or debits".into(),
+                        ));
+                    };
+                    let network = e.network.clone().unwrap_or_default();
+                    if network.is_empty() {
+                        return Err(ResolveError::Invalid("this exception names no network".into()));
+                    }
+                    let magnitude = Amount::new(amount.saturating_abs())
+                        .map_err(|err| ResolveError::Invalid(err.to_string()))?;
+                    let network_account = AccountKey::network(
+                        AccountKind::NetworkReceivable,
+                        &network,
+                        mode,
+                        Currency::Cop,
+                    );
+                    let available = AccountKey::merchant(
+                        AccountKind::MerchantAvailable,
+                        merchant,
+                        mode,
+                        Currency::Cop,
+                    );
+                    let (debit, credit) = if amount > 0 {
+                        (network_account, available)
+                    } else {
+                        (available, network_account)
+                    };
+                    let batch_id: TransferId = new_id(&*clock);
+                    let batch = cajero_store::ledger::NewBatch {
+                        id: batch_id.to_string(),
+                        merchant_id: Some(merchant),
+                        mode,
+                        currency: Currency::Cop,
+                        code: TransferCode::Adjustment,
+                        source_id: Some(e.id.clone()),
+                        available_on: None,
+                        transfers: vec![Transfer {
+                            id: format!("{batch_id}.0"),
+                            debit,
+                            credit,
+                            amount: magnitude,
+                            mode: TransferMode::Single,
+                            code: TransferCode::Adjustment,
+                        }],
+                    };
+                    cajero_store::ledger::post_batch(&mut c, &batch, now)
+                        .await
+                        .map_err(|err| match err {
+                            cajero_store::ledger::LedgerError::Store(s) => ResolveError::Store(s),
+                            other => ResolveError::Ledger(other.to_string()),
+                        })?;
+                    adjustment_id = Some(batch_id.to_string());
+                }
+                let done = exceptions::resolve_with(
+                    &mut c,
+                    &e.id,
+                    &exceptions::Resolution {
+                        resolution: r.resolution.as_str(),
+                        note: &note,
+                        by: r.by.trim(),
+                        adjustment_id: adjustment_id.as_deref(),
+                    },
+                    now,
+                )
+                .await?;
+                if !done {
+                    return Err(ResolveError::NotOpen {
+                        id: e.id,
+                        status: "resolved".into(),
+                    });
+                }
+                let Some(resolved) = exceptions::get(&mut c, &e.id).await? else {
+                    return Err(ResolveError::NotFound(e.id));
+                };
+                if let Some(merchant) = resolved.merchant_id.as_deref().and_then(|m| m.parse().ok()) {
+                    events::emit(
+                        &mut c,
+                        merchant,
+                        resolved.livemode,
+                        EventType::ReconciliationExceptionResolved,
+                        &view::exception_json(&resolved),
+                        new_id(&*clock),
+                        now,
+                    )
+                    .await?;
+                }
+                tracing::info!(exception = %resolved.id, resolution = r.resolution.as_str(), by = %r.by, "exception resolved");
+                Ok(resolved)
+            })
+        })
+        .await
+}
+
+/// Raises an alert for every exception open longer than `after`: `alert.raised` to its
+/// merchant (once per exception) and an error line in the log for the operator.
+pub async fn alert_overdue(
+    store: &Store,
+    clock: &Arc<dyn Clock>,
+    after: jiff::SignedDuration,
+) -> Result<usize, StoreError> {
+    let clock = clock.clone();
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let now = clock.now();
+                let before = now.checked_sub(after).unwrap_or(now);
+                let overdue = exceptions::take_overdue(&mut c, before, now, 500).await?;
+                for e in &overdue {
+                    tracing::error!(exception = %e.id, kind = %e.kind, merchant = ?e.merchant_id,
+                                    "ALERT exception_overdue: a reconciliation exception is still open");
+                    if let Some(merchant) = e.merchant_id.as_deref().and_then(|m| m.parse().ok()) {
+                        let mode = if e.livemode { Mode::Live } else { Mode::Test };
+                        let id = EventId::derived(
+                            EventId::min_at(u64::try_from(now.as_millisecond()).unwrap_or(0)),
+                            &format!("alert:exception_overdue:{}", e.id),
+                        );
+                        crate::settlement::raise_alert(
+                            &mut c,
+                            merchant,
+                            mode,
+                            id,
+                            "exception_overdue",
+                            &format!(
+                                "Reconciliation exception {} ({}) has been open since {}.",
+                                e.id,
+                                e.kind,
+                                crate::time::rfc3339(Micros(e.created_at).to_timestamp())
+                            ),
+                            now,
+                        )
+                        .await?;
+                    }
+                }
+                Ok(overdue.len())
+            })
+        })
+        .await
+}
