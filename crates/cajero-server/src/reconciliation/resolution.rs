@@ -154,67 +154,18 @@ pub async fn resolve(
                         status: e.status,
                     });
                 }
-                let mode = if e.livemode { Mode::Live } else { Mode::Test };
                 let merchant: Option<MerchantId> = match (&e.merchant_id, r.merchant) {
                     (Some(m), _) => m.parse().ok(),
                     (None, m) => m,
                 };
-                let mut adjustment_id = None;
-                if let Some(amount) = r.amount {
-                    let Some(merchant) = merchant else {
-                        return Err(ResolveError::Invalid(
-                            "this exception has no merchant: name the merchant the correction credits or debits".into(),
-                        ));
-                    };
-                    let network = e.network.clone().unwrap_or_default();
-                    if network.is_empty() {
-                        return Err(ResolveError::Invalid("this exception names no network".into()));
+                let adjustment_id = match r.amount {
+                    Some(amount) => {
+                        let batch_id: TransferId = new_id(&*clock);
+                        post_correction(&mut c, &e, merchant, amount, batch_id, now).await?;
+                        Some(batch_id.to_string())
                     }
-                    let magnitude = Amount::new(amount.saturating_abs())
-                        .map_err(|err| ResolveError::Invalid(err.to_string()))?;
-                    let network_account = AccountKey::network(
-                        AccountKind::NetworkReceivable,
-                        &network,
-                        mode,
-                        Currency::Cop,
-                    );
-                    let available = AccountKey::merchant(
-                        AccountKind::MerchantAvailable,
-                        merchant,
-                        mode,
-                        Currency::Cop,
-                    );
-                    let (debit, credit) = if amount > 0 {
-                        (network_account, available)
-                    } else {
-                        (available, network_account)
-                    };
-                    let batch_id: TransferId = new_id(&*clock);
-                    let batch = cajero_store::ledger::NewBatch {
-                        id: batch_id.to_string(),
-                        merchant_id: Some(merchant),
-                        mode,
-                        currency: Currency::Cop,
-                        code: TransferCode::Adjustment,
-                        source_id: Some(e.id.clone()),
-                        available_on: None,
-                        transfers: vec![Transfer {
-                            id: format!("{batch_id}.0"),
-                            debit,
-                            credit,
-                            amount: magnitude,
-                            mode: TransferMode::Single,
-                            code: TransferCode::Adjustment,
-                        }],
-                    };
-                    cajero_store::ledger::post_batch(&mut c, &batch, now)
-                        .await
-                        .map_err(|err| match err {
-                            cajero_store::ledger::LedgerError::Store(s) => ResolveError::Store(s),
-                            other => ResolveError::Ledger(other.to_string()),
-                        })?;
-                    adjustment_id = Some(batch_id.to_string());
-                }
+                    None => None,
+                };
                 let done = exceptions::resolve_with(
                     &mut c,
                     &e.id,
@@ -253,6 +204,69 @@ pub async fn resolve(
             })
         })
         .await
+}
+
+/// Posts an `adjusted` resolution's correction: `amount` pesos between the network's
+/// receivable and the merchant's available balance (positive credits the merchant).
+async fn post_correction(
+    c: &mut Conn<'_>,
+    e: &ExceptionRecord,
+    merchant: Option<MerchantId>,
+    amount: i64,
+    batch_id: TransferId,
+    now: jiff::Timestamp,
+) -> Result<(), ResolveError> {
+    let Some(merchant) = merchant else {
+        return Err(ResolveError::Invalid(
+            "this exception has no merchant: name the merchant the correction credits or debits"
+                .into(),
+        ));
+    };
+    let Some(network) = e.network.as_deref().filter(|n| !n.is_empty()) else {
+        return Err(ResolveError::Invalid(
+            "this exception names no network".into(),
+        ));
+    };
+    let mode = if e.livemode { Mode::Live } else { Mode::Test };
+    let magnitude = Amount::new(amount.saturating_abs())
+        .map_err(|err| ResolveError::Invalid(err.to_string()))?;
+    let network_account =
+        AccountKey::network(AccountKind::NetworkReceivable, network, mode, Currency::Cop);
+    let available = AccountKey::merchant(
+        AccountKind::MerchantAvailable,
+        merchant,
+        mode,
+        Currency::Cop,
+    );
+    let (debit, credit) = if amount > 0 {
+        (network_account, available)
+    } else {
+        (available, network_account)
+    };
+    let batch = cajero_store::ledger::NewBatch {
+        id: batch_id.to_string(),
+        merchant_id: Some(merchant),
+        mode,
+        currency: Currency::Cop,
+        code: TransferCode::Adjustment,
+        source_id: Some(e.id.clone()),
+        available_on: None,
+        transfers: vec![Transfer {
+            id: format!("{batch_id}.0"),
+            debit,
+            credit,
+            amount: magnitude,
+            mode: TransferMode::Single,
+            code: TransferCode::Adjustment,
+        }],
+    };
+    cajero_store::ledger::post_batch(c, &batch, now)
+        .await
+        .map(|_| ())
+        .map_err(|err| match err {
+            cajero_store::ledger::LedgerError::Store(s) => ResolveError::Store(s),
+            other => ResolveError::Ledger(other.to_string()),
+        })
 }
 
 /// Raises an alert for every exception open longer than `after`: `alert.raised` to its
