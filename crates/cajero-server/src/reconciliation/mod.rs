@@ -15,6 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use cajero_domain::calendar;
 use cajero_domain::id::{EventId, MerchantId, ReconciliationId, TransferId};
@@ -192,6 +193,19 @@ pub struct Summary {
     pub tie_outs: Vec<TieOutRow>,
     /// Exceptions recorded by this import (an exception recorded before is not counted).
     pub new_exceptions: u64,
+    /// Where its time went (`cajero bench reconcile` reports it).
+    pub timings: ImportTimings,
+}
+
+/// Wall-clock time of an import's steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImportTimings {
+    /// Reading the file into lines.
+    pub read: Duration,
+    /// Loading the orders (the day's paid ones, then those lines name) and matching.
+    pub matching: Duration,
+    /// Writing lines, exceptions, tie-outs and the file's completion.
+    pub write: Duration,
 }
 
 /// Why an import could not run.
@@ -248,9 +262,11 @@ pub async fn import(
     }
     let byte_count = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let (format, network, lenient) = (request.format, request.network.clone(), request.lenient);
+    let read_started = Instant::now();
     let read = tokio::task::spawn_blocking(move || source::read(&bytes, format, &network, lenient))
         .await
         .map_err(|e| ImportError::Invalid(format!("reading the file failed: {e}")))?;
+    let read_time = read_started.elapsed();
     let now = clock.now();
     let mut record = FileRecord {
         id: match &seen {
@@ -339,7 +355,7 @@ pub async fn import(
             })
             .await?;
     }
-    reconcile_file(store, clock, &request, record, file.lines, date).await
+    reconcile_file(store, clock, &request, record, file.lines, date, read_time).await
 }
 
 /// The file with these bytes for the request's mode, route and network and `date`, if seen.
@@ -380,7 +396,9 @@ async fn reconcile_file(
     record: FileRecord,
     lines: Vec<Line>,
     date: Date,
+    read: Duration,
 ) -> Result<Imported, ImportError> {
+    let matching_started = Instant::now();
     let covers = request.format.covers();
     let books = BooksOwned {
         mode: request.mode,
@@ -461,7 +479,15 @@ async fn reconcile_file(
         }
     }
     drop(orders);
-    write_results(store, clock, request, record, &lines, &rows, decided, date).await
+    let timings = ImportTimings {
+        read,
+        matching: matching_started.elapsed(),
+        write: Duration::ZERO,
+    };
+    write_results(
+        store, clock, request, record, &lines, &rows, decided, date, timings,
+    )
+    .await
 }
 
 /// The keys a line names its order by, best first: 0 our id, 1 the network's id, 2 the code.
@@ -568,7 +594,9 @@ async fn write_results(
     rows: &[BookRow],
     decided: reconcile::Reconciled,
     date: Date,
+    mut timings: ImportTimings,
 ) -> Result<Imported, ImportError> {
+    let write_started = Instant::now();
     let mut outcomes: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut line_rows: Vec<(LineRow, Option<Found>)> = Vec::with_capacity(lines.len());
     for (line, result) in lines.iter().zip(&decided.lines) {
@@ -738,11 +766,13 @@ async fn write_results(
     tracing::info!(file = %record.id, route = %record.route, network = %record.network, date = %date,
                    lines = record.line_count, matched = record.matched, exceptions = record.exceptions,
                    "reconciliation file imported");
+    timings.write = write_started.elapsed();
     Ok(Imported::Done(Summary {
         file: record,
         outcomes,
         tie_outs,
         new_exceptions,
+        timings,
     }))
 }
 
