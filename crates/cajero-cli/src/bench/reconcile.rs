@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -602,13 +602,14 @@ fn run_child(
         .arg(path)
         .arg("--date")
         .arg(day.to_string())
+        // Its errors and logs go where this process's go.
+        .stderr(Stdio::inherit())
         .output()
         .context("starting the import's child process")?;
     anyhow::ensure!(
         output.status.success(),
-        "the import's child process failed ({}): {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
+        "the import's child process failed ({})",
+        output.status
     );
     serde_json::from_slice(&output.stdout).with_context(|| {
         format!(
