@@ -25,7 +25,7 @@ use cajero_domain::asobancaria::{
 use cajero_domain::calendar;
 use cajero_domain::id::{MerchantId, PayinId, TransferId};
 use cajero_domain::ledger::{AccountKey, AccountKind, TransferCode};
-use cajero_domain::merchant::Mode;
+use cajero_domain::merchant::{MerchantStatus, Mode};
 use cajero_domain::money::{Amount, Currency};
 use cajero_server::admin;
 use cajero_server::clock::{Clock, SystemClock};
@@ -43,6 +43,8 @@ use crate::output;
 pub const BENCH_LINES_MAX: usize = 1_500_000;
 /// Pay-ins (with their ledger batches) inserted per unit of work while seeding.
 const SEED_ORDERS_PER_UNIT: usize = 50_000;
+/// The file size DESIGN.md's targets are stated for: smaller runs are not judged by them.
+pub const TARGET_LINES: usize = 1_000_000;
 /// DESIGN.md: import and match 1,000,000 lines in at most this many seconds.
 pub const TARGET_SECONDS: f64 = 5.0;
 /// DESIGN.md: with a peak resident set of at most this many bytes (500 MB).
@@ -93,7 +95,7 @@ pub struct ReconcileArgs {
     #[arg(long, value_enum, default_value_t = FileFormat::Asobancaria)]
     pub format: FileFormat,
     /// SQLite database URL; a fresh file in a temporary folder by default. The bench adds a
-    /// merchant and its orders to it.
+    /// merchant and its orders to it, so it must hold no `efecty` pay-ins paid yesterday.
     #[arg(long)]
     pub database_url: Option<String>,
     /// Print JSON.
@@ -168,12 +170,12 @@ pub struct ReconcileReport {
     pub lines_per_s: f64,
     /// Seconds wanted at most.
     pub target_seconds: f64,
-    /// Whether the total was within it.
-    pub seconds_met: bool,
+    /// Whether the total was within it; `null` below [`TARGET_LINES`] lines.
+    pub seconds_met: Option<bool>,
     /// Peak bytes wanted at most.
     pub target_peak_bytes: u64,
-    /// Whether the peak was within it.
-    pub peak_met: bool,
+    /// Whether the peak was within it; `null` below [`TARGET_LINES`] lines.
+    pub peak_met: Option<bool>,
 }
 
 /// Runs the bench (or, as the child, its import) and prints the report.
@@ -296,8 +298,9 @@ async fn measure(args: &ReconcileArgs) -> anyhow::Result<ReconcileReport> {
         } else {
             0.0
         },
-        seconds_met: seconds <= TARGET_SECONDS,
-        peak_met: import.peak_rss_bytes <= TARGET_PEAK_BYTES,
+        seconds_met: (args.lines >= TARGET_LINES).then_some(seconds <= TARGET_SECONDS),
+        peak_met: (args.lines >= TARGET_LINES)
+            .then_some(import.peak_rss_bytes <= TARGET_PEAK_BYTES),
         target_seconds: TARGET_SECONDS,
         target_peak_bytes: TARGET_PEAK_BYTES,
         import,
@@ -371,7 +374,12 @@ async fn seed(store: &Store, orders: &Orders) -> anyhow::Result<MerchantId> {
         admin::create_merchant(store, &clock, "Bench reconciliation", Some("900123456-8"))
             .await?
             .id;
+    admin::set_merchant_status(store, &clock, merchant, MerchantStatus::Active).await?;
     let now_us = Micros::from(clock.now()).0;
+    let (from, to) = (orders.day_start_us, orders.day_start_us + DAY_US);
+    store
+        .write(move |c| Box::pin(async move { refuse_a_seeded_day(c, from, to) }))
+        .await?;
     store
         .write(move |c| Box::pin(async move { open_accounts(c, merchant, now_us) }))
         .await?;
@@ -394,6 +402,25 @@ async fn seed(store: &Store, orders: &Orders) -> anyhow::Result<MerchantId> {
         .write(move |c| Box::pin(async move { post_totals(c, merchant, total, now_us) }))
         .await?;
     Ok(merchant)
+}
+
+/// A database that already holds the network's orders paid that day (an earlier run's) would
+/// make them missing from this run's file: refused, naming why.
+fn refuse_a_seeded_day(c: Conn<'_>, from_us: i64, to_us: i64) -> anyhow::Result<()> {
+    let Conn::Sqlite(c) = c else {
+        anyhow::bail!("the reconciliation bench seeds SQLite only");
+    };
+    let paid: i64 = c.query_row(
+        "SELECT COUNT(*) FROM payins WHERE network = ?1 AND paid_at >= ?2 AND paid_at < ?3",
+        (NETWORK, from_us, to_us),
+        |row| row.get(0),
+    )?;
+    anyhow::ensure!(
+        paid == 0,
+        "the database already holds {paid} {NETWORK} pay-ins paid on the bench's day (an earlier \
+         run's?): give a new database"
+    );
+    Ok(())
 }
 
 /// The network's receivable and the merchant's pending account, as the ledger opens them.
@@ -718,7 +745,11 @@ fn mb(bytes: u64) -> f64 {
 
 /// The report as text for people.
 fn human(r: &ReconcileReport) -> String {
-    let met = |yes: bool| if yes { "met" } else { "NOT met" };
+    let met = |judged: Option<bool>| match judged {
+        Some(true) => "met",
+        Some(false) => "NOT met",
+        None => "not judged (stated for 1,000,000 lines)",
+    };
     let i = &r.import;
     let outcomes: Vec<String> = i.outcomes.iter().map(|(k, n)| format!("{k} {n}")).collect();
     format!(
