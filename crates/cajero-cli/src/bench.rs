@@ -8,6 +8,7 @@ mod hollow;
 mod load;
 mod netstub;
 pub mod orders;
+mod reconcile;
 mod report;
 mod threads;
 
@@ -20,6 +21,9 @@ pub enum BenchCommand {
     /// `POST /v1/payins` under load against a network stand-in (or `--network sim`), and a
     /// hollow pipeline in the same run.
     Payins(orders::OrdersArgs),
+    /// A network's daily file of `--lines` lines imported and matched against as many paid
+    /// orders already in the database (target ≤ 5 s and ≤ 500 MB peak for 1,000,000 on SQLite).
+    Reconcile(reconcile::ReconcileArgs),
     /// Signed webhook deliveries per second to a local receiver (target ≥ 5,000/s).
     Webhooks(WebhooksArgs),
 }
@@ -46,6 +50,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Payouts(args) => orders::run(orders::Kind::Payouts, args).await,
         BenchCommand::Payins(args) => orders::run(orders::Kind::Payins, args).await,
+        BenchCommand::Reconcile(args) => reconcile::run(args).await,
         BenchCommand::Webhooks(args) => {
             let report =
                 cajero_server::webhook::bench::run(cajero_server::webhook::bench::BenchOptions {

@@ -207,3 +207,36 @@ fn two_instances_on_postgres_share_the_load_and_report_each_one() {
         }
     }
 }
+
+/// `bench reconcile` end to end on a small day, in both formats: the seed, the file, the
+/// import in its child process, every line matched and the tie-out explained (the bench fails
+/// otherwise), and figures of the right shape.
+#[test]
+fn a_small_reconciliation_bench_matches_every_line_in_both_formats() {
+    for format in ["asobancaria", "csv"] {
+        let report = report(&["reconcile", "--lines", "200", "--format", format, "--json"]);
+        assert_eq!(report["lines"], 200, "{format}: {report}");
+        let import = &report["import"];
+        assert_eq!(import["outcomes"]["matched"], 200, "{format}: {report}");
+        assert_eq!(import["unexplained"], 0, "{format}: {report}");
+        assert!(import["ledger_total"].as_i64().unwrap() > 0, "{report}");
+        assert!(import["peak_rss_bytes"].as_u64().unwrap() > 0, "{report}");
+        for figure in ["parse_ms", "match_ms", "write_ms", "total_ms"] {
+            assert!(import[figure].as_f64().unwrap() > 0.0, "{figure}: {report}");
+        }
+        assert!(report["plain_pass_ms"].as_f64().unwrap() >= 0.0, "{report}");
+    }
+}
+
+#[test]
+fn the_reconciliation_bench_refuses_bad_line_counts() {
+    for lines in ["0", "1500001"] {
+        let output = bench(&["reconcile", "--lines", lines]);
+        assert!(!output.status.success());
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("--lines"),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

@@ -471,30 +471,64 @@ pub async fn paid_between(
     payouts: bool,
 ) -> Result<Vec<BookRow>, StoreError> {
     let (from, to) = (Micros::from(from).0, Micros::from(to).0);
-    let mut kinds = vec![(PAYIN_BOOK, books.receivable)];
+    const DAY: &str = "WHERE p.network = $3 AND p.paid_at >= $4 AND p.paid_at < $5 \
+                       AND p.livemode = $6 AND p.route = $7 AND p.status = 'paid'";
+    let mut queries = vec![(format!("{PAYIN_BOOK} {DAY}"), books.receivable)];
     if payouts {
-        kinds.push((PAYOUT_BOOK, books.payable));
+        queries.push((format!("{PAYOUT_BOOK} {DAY}"), books.payable));
     }
     let mut rows = Vec::new();
-    for (base, account) in kinds {
-        rows.extend(fetch!(
-            all,
-            conn,
-            BookRow,
-            AssertSqlSafe(format!(
-                "{base} WHERE p.network = $3 AND p.paid_at >= $4 AND p.paid_at < $5 \
-                 AND p.livemode = $6 AND p.route = $7 AND p.status = 'paid'"
-            )),
-            account,
-            books.file_id,
-            books.network,
-            from,
-            to,
-            books.mode.is_live(),
-            books.route,
-        )?);
+    for (sql, account) in queries {
+        match conn {
+            // A day is up to a million rows: read them by position, not through the generic
+            // row deserializer, which looks every column's name up again on every row (it
+            // took 3 of the 5 s a 1,000,000-order day spent here; `cajero bench reconcile`).
+            Conn::Sqlite(c) => {
+                let mut statement = c.prepare_cached(&sql).map_err(crate::sqlite::database)?;
+                let mut found = statement
+                    .query(rusqlite::named_params! {
+                        "$1": account, "$2": books.file_id, "$3": books.network, "$4": from,
+                        "$5": to, "$6": books.mode.is_live(), "$7": books.route,
+                    })
+                    .map_err(crate::sqlite::database)?;
+                while let Some(row) = found.next().map_err(crate::sqlite::database)? {
+                    rows.push(book_row(row).map_err(crate::sqlite::database)?);
+                }
+            }
+            Conn::Postgres(_) => rows.extend(fetch!(
+                all,
+                conn,
+                BookRow,
+                AssertSqlSafe(sql),
+                account,
+                books.file_id,
+                books.network,
+                from,
+                to,
+                books.mode.is_live(),
+                books.route,
+            )?),
+        }
     }
     Ok(rows)
+}
+
+/// A [`BookRow`] from the columns of `PAYIN_BOOK` / `PAYOUT_BOOK`, in their order.
+fn book_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BookRow> {
+    Ok(BookRow {
+        id: row.get(0)?,
+        kind: row.get(1)?,
+        merchant_id: row.get(2)?,
+        network_order_id: row.get(3)?,
+        code: row.get(4)?,
+        amount: row.get(5)?,
+        fee: row.get(6)?,
+        status: row.get(7)?,
+        paid_at: row.get(8)?,
+        ledger_amount: row.get(9)?,
+        reconciled_file: row.get(10)?,
+        reconciled_line: row.get(11)?,
+    })
 }
 
 /// How a line names its order.

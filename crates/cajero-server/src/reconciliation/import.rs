@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use cajero_domain::calendar;
 use cajero_domain::id::ReconciliationId;
@@ -21,8 +22,8 @@ use crate::clock::{Clock, new_id};
 
 use super::findings::{self, Found};
 use super::{
-    FILE_BYTES_MAX, Import, ImportError, Imported, LINES_PER_UNIT, LOOKUPS_PER_READ, Refused,
-    Summary, file_hash, source, view,
+    FILE_BYTES_MAX, Import, ImportError, ImportTimings, Imported, LINES_PER_UNIT, LOOKUPS_PER_READ,
+    Refused, Summary, file_hash, source, view,
 };
 
 /// Imports one file: see the module's documentation.
@@ -50,6 +51,7 @@ pub async fn import(
     }
     let byte_count = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let (format, network, lenient) = (request.format, request.network.clone(), request.lenient);
+    let read_started = Instant::now();
     let read = tokio::task::spawn_blocking(move || {
         source::read(&bytes, format, &network, lenient).and_then(|file| {
             if file.fractional.is_empty() {
@@ -65,6 +67,7 @@ pub async fn import(
     })
     .await
     .map_err(|e| ImportError::Invalid(format!("reading the file failed: {e}")))?;
+    let read_time = read_started.elapsed();
     let now = clock.now();
     let mut record = FileRecord {
         id: match &seen {
@@ -153,7 +156,7 @@ pub async fn import(
             })
             .await?;
     }
-    reconcile_file(store, clock, &request, record, file.lines, date).await
+    reconcile_file(store, clock, &request, record, file.lines, date, read_time).await
 }
 
 /// The file with these bytes for the request's mode, route and network and `date`, if seen.
@@ -194,7 +197,9 @@ async fn reconcile_file(
     record: FileRecord,
     lines: Vec<Line>,
     date: Date,
+    read: Duration,
 ) -> Result<Imported, ImportError> {
+    let matching_started = Instant::now();
     let covers = request.format.covers();
     let books = BooksOwned {
         mode: request.mode,
@@ -275,7 +280,15 @@ async fn reconcile_file(
         }
     }
     drop(orders);
-    write_results(store, clock, request, record, &lines, &rows, decided, date).await
+    let timings = ImportTimings {
+        read,
+        matching: matching_started.elapsed(),
+        write: Duration::ZERO,
+    };
+    write_results(
+        store, clock, request, record, &lines, &rows, decided, date, timings,
+    )
+    .await
 }
 
 /// The keys a line names its order by, best first: 0 our id, 1 the network's id, 2 the code.
@@ -371,7 +384,9 @@ async fn write_results(
     rows: &[BookRow],
     decided: reconcile::Reconciled,
     date: Date,
+    mut timings: ImportTimings,
 ) -> Result<Imported, ImportError> {
+    let write_started = Instant::now();
     let mut outcomes: BTreeMap<&'static str, u64> = BTreeMap::new();
     for result in &decided.lines {
         *outcomes.entry(result.outcome.as_str()).or_default() += 1;
@@ -424,11 +439,13 @@ async fn write_results(
     tracing::info!(file = %record.id, route = %record.route, network = %record.network, date = %date,
                    lines = record.line_count, matched = record.matched, exceptions = record.exceptions,
                    "reconciliation file imported");
+    timings.write = write_started.elapsed();
     Ok(Imported::Done(Summary {
         file: record,
         outcomes,
         tie_outs,
         new_exceptions,
+        timings,
     }))
 }
 

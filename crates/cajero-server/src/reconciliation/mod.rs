@@ -189,6 +189,19 @@ pub struct Summary {
     pub tie_outs: Vec<TieOutRow>,
     /// Exceptions recorded by this import (an exception recorded before is not counted).
     pub new_exceptions: u64,
+    /// Where its time went (`cajero bench reconcile` reports it).
+    pub timings: ImportTimings,
+}
+
+/// Wall-clock time of an import's steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImportTimings {
+    /// Reading the file into lines.
+    pub read: std::time::Duration,
+    /// Loading the orders (the day's paid ones, then those lines name) and matching.
+    pub matching: std::time::Duration,
+    /// Writing lines, exceptions, tie-outs and the file's completion.
+    pub write: std::time::Duration,
 }
 
 /// Why an import could not run.
