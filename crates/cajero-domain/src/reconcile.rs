@@ -213,7 +213,7 @@ pub struct Reconciled {
 /// `covers` (an Asobancaria file covers vouchers only: payouts paid that day are not missing
 /// from it).
 pub fn reconcile(lines: &[Line], orders: &[Order], day: Date, covers: &[Kind]) -> Reconciled {
-    let index = Index::new(orders);
+    let index = Index::new(orders, lines);
     let mut matched_by: Vec<Option<u32>> = vec![None; orders.len()];
     let mut results = Vec::with_capacity(lines.len());
     for line in lines {
@@ -369,16 +369,27 @@ struct Index<'a> {
 }
 
 impl<'a> Index<'a> {
-    fn new(orders: &'a [Order]) -> Index<'a> {
-        let mut by_id = HashMap::with_capacity(orders.len());
-        let mut by_network_id = HashMap::with_capacity(orders.len());
-        let mut by_code = HashMap::with_capacity(orders.len());
+    /// Indexes the orders by the keys the lines carry only (an Asobancaria file names orders
+    /// by code alone: one map, not three, for a million orders).
+    fn new(orders: &'a [Order], lines: &[Line]) -> Index<'a> {
+        let carried = |key: fn(&Line) -> bool| lines.iter().any(key);
+        let (ids, network_ids, codes) = (
+            carried(|l| l.our_id.is_some()),
+            carried(|l| l.network_order_id.is_some()),
+            carried(|l| l.code.is_some()),
+        );
+        let capacity = |wanted: bool| if wanted { orders.len() } else { 0 };
+        let mut by_id = HashMap::with_capacity(capacity(ids));
+        let mut by_network_id = HashMap::with_capacity(capacity(network_ids));
+        let mut by_code = HashMap::with_capacity(capacity(codes));
         for (i, o) in orders.iter().enumerate() {
-            by_id.insert(&*o.id, i);
-            if let Some(n) = &o.network_order_id {
+            if ids {
+                by_id.insert(&*o.id, i);
+            }
+            if network_ids && let Some(n) = &o.network_order_id {
                 by_network_id.insert((o.kind, &**n), i);
             }
-            if let Some(c) = &o.code {
+            if codes && let Some(c) = &o.code {
                 by_code.insert((o.kind, &**c), i);
             }
         }

@@ -462,14 +462,17 @@ pub struct Books<'a> {
     pub file_id: &'a str,
 }
 
-/// The pay-ins (and, with `payouts`, the payouts) of `books` paid in `[from, to)`.
+/// Hands `each` the pay-ins (and, with `payouts`, the payouts) of `books` paid in
+/// `[from, to)`, one row at a time: a day is up to a million of them, and the caller keeps
+/// only what it needs of each.
 pub async fn paid_between(
     conn: &mut Conn<'_>,
     books: Books<'_>,
     from: Timestamp,
     to: Timestamp,
     payouts: bool,
-) -> Result<Vec<BookRow>, StoreError> {
+    each: &mut (dyn FnMut(BookRow) + Send),
+) -> Result<(), StoreError> {
     let (from, to) = (Micros::from(from).0, Micros::from(to).0);
     const DAY: &str = "WHERE p.network = $3 AND p.paid_at >= $4 AND p.paid_at < $5 \
                        AND p.livemode = $6 AND p.route = $7 AND p.status = 'paid'";
@@ -477,7 +480,6 @@ pub async fn paid_between(
     if payouts {
         queries.push((format!("{PAYOUT_BOOK} {DAY}"), books.payable));
     }
-    let mut rows = Vec::new();
     for (sql, account) in queries {
         match conn {
             // A day is up to a million rows: read them by position, not through the generic
@@ -492,10 +494,10 @@ pub async fn paid_between(
                     })
                     .map_err(crate::sqlite::database)?;
                 while let Some(row) = found.next().map_err(crate::sqlite::database)? {
-                    rows.push(book_row(row).map_err(crate::sqlite::database)?);
+                    each(book_row(row).map_err(crate::sqlite::database)?);
                 }
             }
-            Conn::Postgres(_) => rows.extend(fetch!(
+            Conn::Postgres(_) => fetch!(
                 all,
                 conn,
                 BookRow,
@@ -507,10 +509,12 @@ pub async fn paid_between(
                 to,
                 books.mode.is_live(),
                 books.route,
-            )?),
+            )?
+            .into_iter()
+            .for_each(&mut *each),
         }
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// A [`BookRow`] from the columns of `PAYIN_BOOK` / `PAYOUT_BOOK`, in their order.

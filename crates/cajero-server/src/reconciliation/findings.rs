@@ -4,15 +4,17 @@
 use cajero_domain::id::MerchantId;
 use cajero_domain::merchant::Mode;
 use cajero_domain::money::{Amount, Currency};
+use cajero_domain::reconcile::{BookStatus, Order};
 use cajero_domain::reconcile::{Kind, Line, LineResult, LineStatus, Outcome, TieOut};
 use cajero_domain::webhook::EventType;
 use cajero_store::exceptions::{self, NewException};
-use cajero_store::reconciliation::{BookRow, FileRecord, LineRow, TieOutRow};
+use cajero_store::reconciliation::{FileRecord, LineRow, TieOutRow};
 use cajero_store::{Conn, Micros, StoreError, events};
 use jiff::Timestamp;
 
 use crate::clock::{Clock, new_id};
 
+use super::import::Orders;
 use super::view;
 
 /// An exception to record for a line, an absent order or a tie-out.
@@ -32,26 +34,27 @@ pub(super) fn line_row(
     file: &FileRecord,
     line: &Line,
     result: &LineResult,
-    rows: &[BookRow],
+    orders: &Orders,
 ) -> (LineRow, Option<Found>) {
-    let order = result.order.map(|i| &rows[i]);
+    let order = result.order.map(|i| (&orders.list[i], orders.merchant(i)));
     let found = result
         .outcome
         .is_exception()
         .then(|| line_exception(file, line, order, result.outcome, result.first_line));
+    let (order, merchant) = (order.map(|o| o.0), order.map(|o| o.1));
     let row = LineRow {
         file_id: file.id.clone(),
         seq: i64::from(line.line),
         line: Some(i64::from(line.line)),
         kind: line.kind.as_str().into(),
-        merchant_id: order.map(|o| o.merchant_id.clone()),
-        order_id: order.map(|o| o.id.clone()),
+        merchant_id: merchant.map(Into::into),
+        order_id: order.map(|o| o.id.to_string()),
         code: line.code.as_deref().map(Into::into),
         network_order_id: line
             .network_order_id
             .as_deref()
             .map(Into::into)
-            .or_else(|| order.and_then(|o| o.network_order_id.clone())),
+            .or_else(|| order.and_then(|o| o.network_order_id.as_deref().map(Into::into))),
         amount: line.amount,
         network_status: match line.status {
             LineStatus::Paid => "paid",
@@ -67,13 +70,20 @@ pub(super) fn line_row(
 }
 
 /// The row of an order cajero holds paid that day and the file lacks, and its exception.
-pub(super) fn absent_row(file: &FileRecord, order: &BookRow, seq: i64) -> (LineRow, Option<Found>) {
+pub(super) fn absent_row(
+    file: &FileRecord,
+    orders: &Orders,
+    i: usize,
+    seq: i64,
+) -> (LineRow, Option<Found>) {
+    let order = &orders.list[i];
+    let merchant = orders.merchant(i);
     let found = Found {
         kind: exceptions::MISSING_IN_NETWORK,
-        object_id: order.id.clone(),
-        merchant: order.merchant_id.parse().ok(),
+        object_id: order.id.to_string(),
+        merchant: merchant.parse().ok(),
         amount: order.amount,
-        network_order_id: order.network_order_id.clone(),
+        network_order_id: order.network_order_id.as_deref().map(Into::into),
         detail: format!(
             "{} is paid in cajero's books on {}; the network's file {} does not have it",
             order.id, file.business_date, file.id
@@ -84,16 +94,11 @@ pub(super) fn absent_row(file: &FileRecord, order: &BookRow, seq: i64) -> (LineR
         file_id: file.id.clone(),
         seq,
         line: None,
-        kind: if order.kind == "payout" {
-            "payout"
-        } else {
-            "collection"
-        }
-        .into(),
-        merchant_id: Some(order.merchant_id.clone()),
-        order_id: Some(order.id.clone()),
-        code: order.code.clone(),
-        network_order_id: order.network_order_id.clone(),
+        kind: order.kind.as_str().into(),
+        merchant_id: Some(merchant.into()),
+        order_id: Some(order.id.to_string()),
+        code: order.code.as_deref().map(Into::into),
+        network_order_id: order.network_order_id.as_deref().map(Into::into),
         amount: order.amount,
         network_status: "absent".into(),
         counter: None,
@@ -162,7 +167,7 @@ pub fn exception_id(kind: &str, object_id: &str) -> String {
 pub(super) fn line_exception(
     file: &FileRecord,
     line: &Line,
-    order: Option<&BookRow>,
+    order: Option<(&Order, &str)>,
     outcome: Outcome,
     first_line: Option<u32>,
 ) -> Found {
@@ -173,6 +178,8 @@ pub(super) fn line_exception(
         .or(line.network_order_id.as_deref())
         .or(line.code.as_deref())
         .unwrap_or("?");
+    let merchant = order.and_then(|o| o.1.parse().ok());
+    let order = order.map(|o| o.0);
     let (kind, object_id, detail) = match (outcome, order) {
         (Outcome::Duplicate, _) => (
             exceptions::DUPLICATE,
@@ -187,7 +194,7 @@ pub(super) fn line_exception(
         ),
         (Outcome::AmountMismatch, Some(o)) => (
             exceptions::AMOUNT_MISMATCH,
-            o.id.clone(),
+            o.id.to_string(),
             format!(
                 "line {n}: the network reports {} pesos for {}; cajero holds {}",
                 line.amount, o.id, o.amount
@@ -195,18 +202,20 @@ pub(super) fn line_exception(
         ),
         (Outcome::PaidAfterExpiry, Some(o)) => (
             exceptions::PAID_AFTER_EXPIRY,
-            o.id.clone(),
+            o.id.to_string(),
             format!(
                 "line {n}: the network reports {} paid; cajero expired it",
                 o.id
             ),
         ),
         (Outcome::StatusMismatch, Some(o))
-            if o.status == "canceled" && line.status == LineStatus::Paid =>
+            if o.status == BookStatus::Canceled
+                && o.kind == Kind::Collection
+                && line.status == LineStatus::Paid =>
         {
             (
-                "paid_after_cancel",
-                o.id.clone(),
+                exceptions::PAID_AFTER_CANCEL,
+                o.id.to_string(),
                 format!(
                     "line {n}: the network reports {} paid; cajero canceled it",
                     o.id
@@ -215,7 +224,7 @@ pub(super) fn line_exception(
         }
         (Outcome::StatusMismatch, Some(o)) => (
             exceptions::STATUS_MISMATCH,
-            o.id.clone(),
+            o.id.to_string(),
             format!(
                 "line {n}: the network reports {} {}; cajero holds it {}",
                 o.id,
@@ -224,7 +233,7 @@ pub(super) fn line_exception(
                     LineStatus::Open => "open",
                     LineStatus::Closed => "closed",
                 },
-                o.status
+                book_status(o.status)
             ),
         ),
         _ => (
@@ -247,15 +256,24 @@ pub(super) fn line_exception(
     Found {
         kind,
         object_id,
-        merchant: order.and_then(|o| o.merchant_id.parse().ok()),
+        merchant,
         amount: line.amount,
         network_order_id: line
             .network_order_id
             .as_deref()
             .map(Into::into)
-            .or_else(|| order.and_then(|o| o.network_order_id.clone())),
+            .or_else(|| order.and_then(|o| o.network_order_id.as_deref().map(Into::into))),
         detail,
         line: Some(i64::from(n)),
+    }
+}
+
+fn book_status(status: BookStatus) -> &'static str {
+    match status {
+        BookStatus::Open => "open",
+        BookStatus::Paid => "paid",
+        BookStatus::Expired => "expired",
+        BookStatus::Canceled => "canceled",
     }
 }
 

@@ -1,7 +1,7 @@
 //! Importing one file: read it, load the orders it is about, decide every line
 //! (`cajero_domain::reconcile`), write the lines, exceptions and tie-out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -209,26 +209,24 @@ async fn reconcile_file(
     };
     let (from, to) = day_bounds(date);
     let payouts = covers.contains(&Kind::Payout);
-    let mut rows = {
+    let mut orders = {
         let books = books.clone();
         store
             .read(move |mut c| {
                 Box::pin(async move {
                     let (receivable, payable) = network_accounts(&books.network, books.mode);
-                    records::paid_between(
-                        &mut c,
-                        books.as_ref(&receivable, &payable),
-                        from,
-                        to,
-                        payouts,
-                    )
-                    .await
+                    let mut orders = Orders::default();
+                    let b = books.as_ref(&receivable, &payable);
+                    records::paid_between(&mut c, b, from, to, payouts, &mut |row| {
+                        orders.push(&row);
+                    })
+                    .await?;
+                    Ok::<_, StoreError>(orders)
                 })
             })
             .await?
     };
-    let mut orders: Vec<reconcile::Order> = rows.iter().map(book_order).collect();
-    let mut decided = reconcile::reconcile(&lines, &orders, date, covers);
+    let mut decided = reconcile::reconcile(&lines, &orders.list, date, covers);
     // Lines the day's paid orders do not explain: look their orders up one by one.
     let unknown: Vec<usize> = decided
         .lines
@@ -238,7 +236,8 @@ async fn reconcile_file(
         .map(|(i, _)| i)
         .collect();
     if !unknown.is_empty() {
-        let mut known: HashMap<String, ()> = rows.iter().map(|r| (r.id.clone(), ())).collect();
+        let mut known: HashSet<Box<str>> = orders.list.iter().map(|o| o.id.clone()).collect();
+        let before = orders.list.len();
         for chunk in unknown.chunks(LOOKUPS_PER_READ) {
             let keys: Vec<(bool, Vec<(u8, String)>)> =
                 chunk.iter().map(|i| line_keys(&lines[*i])).collect();
@@ -269,24 +268,22 @@ async fn reconcile_file(
                 })
                 .await?;
             for row in found {
-                if known.insert(row.id.clone(), ()).is_none() {
-                    rows.push(row);
+                if known.insert(row.id.as_str().into()) {
+                    orders.push(&row);
                 }
             }
         }
-        if rows.len() > orders.len() {
-            orders = rows.iter().map(book_order).collect();
-            decided = reconcile::reconcile(&lines, &orders, date, covers);
+        if orders.list.len() > before {
+            decided = reconcile::reconcile(&lines, &orders.list, date, covers);
         }
     }
-    drop(orders);
     let timings = ImportTimings {
         read,
         matching: matching_started.elapsed(),
         write: Duration::ZERO,
     };
     write_results(
-        store, clock, request, record, &lines, &rows, decided, date, timings,
+        store, clock, request, record, &lines, &orders, decided, date, timings,
     )
     .await
 }
@@ -338,6 +335,39 @@ pub fn day_bounds(date: Date) -> (Timestamp, Timestamp) {
     (start(date), start(date.tomorrow().unwrap_or(date)))
 }
 
+/// The orders an import matches against, compact (a million of them must fit the memory
+/// target): the domain's view of each, and its merchant.
+#[derive(Debug, Default)]
+pub(super) struct Orders {
+    /// As `cajero_domain::reconcile` sees them.
+    pub(super) list: Vec<reconcile::Order>,
+    merchant_of: Vec<u32>,
+    merchants: Vec<String>,
+}
+
+impl Orders {
+    fn push(&mut self, row: &BookRow) {
+        let merchant = match self.merchants.iter().rposition(|m| *m == row.merchant_id) {
+            Some(i) => i,
+            None => {
+                self.merchants.push(row.merchant_id.clone());
+                self.merchants.len() - 1
+            }
+        };
+        self.merchant_of
+            .push(u32::try_from(merchant).unwrap_or(u32::MAX));
+        self.list.push(book_order(row));
+    }
+
+    /// The merchant of order `i`.
+    pub(super) fn merchant(&self, i: usize) -> &str {
+        self.merchant_of
+            .get(i)
+            .and_then(|m| self.merchants.get(usize::try_from(*m).ok()?))
+            .map_or("", String::as_str)
+    }
+}
+
 fn book_order(row: &BookRow) -> reconcile::Order {
     let status = match row.status.as_str() {
         "paid" => BookStatus::Paid,
@@ -381,7 +411,7 @@ async fn write_results(
     request: &Import,
     mut record: FileRecord,
     lines: &[Line],
-    rows: &[BookRow],
+    orders: &Orders,
     decided: reconcile::Reconciled,
     date: Date,
     mut timings: ImportTimings,
@@ -406,7 +436,7 @@ async fn write_results(
         let batch = chunk
             .iter()
             .zip(results)
-            .map(|(line, result)| findings::line_row(&record, line, result, rows))
+            .map(|(line, result)| findings::line_row(&record, line, result, orders))
             .collect();
         new_exceptions += write_chunk(store, clock, request, &record.id, batch).await?;
     }
@@ -417,7 +447,7 @@ async fn write_results(
         .enumerate()
         .map(|(n, i)| {
             let seq = last_line + 1 + i64::try_from(n).unwrap_or(0);
-            findings::absent_row(&record, &rows[*i], seq)
+            findings::absent_row(&record, orders, *i, seq)
         })
         .collect();
     for chunk in absent.chunks(LINES_PER_UNIT) {

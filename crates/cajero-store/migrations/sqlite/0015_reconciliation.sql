@@ -55,7 +55,7 @@ CREATE TABLE reconciliation_lines (
     outcome           TEXT NOT NULL,
     exception_id      TEXT,
     PRIMARY KEY (file_id, seq)
-);
+) WITHOUT ROWID;  -- one b-tree, not a table and its key: a file is up to a million lines
 
 CREATE INDEX reconciliation_lines_by_order ON reconciliation_lines (order_id);
 
