@@ -12,6 +12,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use jiff::civil::Date;
 
 /// Voucher (money in) or pick-up (money out).
@@ -362,10 +364,11 @@ fn tie_out(
 }
 
 /// The orders by each key a line may name them by.
+/// Keyed by text the network's file names (foldhash: fast, and seeded per process).
 struct Index<'a> {
-    by_id: HashMap<&'a str, usize>,
-    by_network_id: HashMap<(Kind, &'a str), usize>,
-    by_code: HashMap<(Kind, &'a str), usize>,
+    by_id: HashMap<&'a str, usize, RandomState>,
+    by_network_id: HashMap<(Kind, &'a str), usize, RandomState>,
+    by_code: HashMap<(Kind, &'a str), usize, RandomState>,
 }
 
 impl<'a> Index<'a> {
@@ -379,9 +382,11 @@ impl<'a> Index<'a> {
             carried(|l| l.code.is_some()),
         );
         let capacity = |wanted: bool| if wanted { orders.len() } else { 0 };
-        let mut by_id = HashMap::with_capacity(capacity(ids));
-        let mut by_network_id = HashMap::with_capacity(capacity(network_ids));
-        let mut by_code = HashMap::with_capacity(capacity(codes));
+        let mut by_id = HashMap::with_capacity_and_hasher(capacity(ids), RandomState::default());
+        let mut by_network_id =
+            HashMap::with_capacity_and_hasher(capacity(network_ids), RandomState::default());
+        let mut by_code =
+            HashMap::with_capacity_and_hasher(capacity(codes), RandomState::default());
         for (i, o) in orders.iter().enumerate() {
             if ids {
                 by_id.insert(&*o.id, i);

@@ -471,7 +471,7 @@ pub async fn paid_between(
     from: Timestamp,
     to: Timestamp,
     payouts: bool,
-    each: &mut (dyn FnMut(BookRow) + Send),
+    each: &mut (dyn FnMut(&BookRef<'_>) + Send),
 ) -> Result<(), StoreError> {
     let (from, to) = (Micros::from(from).0, Micros::from(to).0);
     const DAY: &str = "WHERE p.network = $3 AND p.paid_at >= $4 AND p.paid_at < $5 \
@@ -494,7 +494,7 @@ pub async fn paid_between(
                     })
                     .map_err(crate::sqlite::database)?;
                 while let Some(row) = found.next().map_err(crate::sqlite::database)? {
-                    each(book_row(row).map_err(crate::sqlite::database)?);
+                    each(&book_ref(row).map_err(crate::sqlite::database)?);
                 }
             }
             Conn::Postgres(_) => fetch!(
@@ -510,27 +510,83 @@ pub async fn paid_between(
                 books.mode.is_live(),
                 books.route,
             )?
-            .into_iter()
-            .for_each(&mut *each),
+            .iter()
+            .for_each(|row| each(&BookRef::of(row))),
         }
     }
     Ok(())
 }
 
-/// A [`BookRow`] from the columns of `PAYIN_BOOK` / `PAYOUT_BOOK`, in their order.
-fn book_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BookRow> {
-    Ok(BookRow {
-        id: row.get(0)?,
-        kind: row.get(1)?,
-        merchant_id: row.get(2)?,
-        network_order_id: row.get(3)?,
-        code: row.get(4)?,
+/// A [`BookRow`] borrowed from the database's row: a day's million orders are read without
+/// copying each text column into a `String` first.
+#[derive(Debug, Clone, Copy)]
+pub struct BookRef<'a> {
+    /// `pi_…` or `po_…`.
+    pub id: &'a str,
+    /// collection, payout.
+    pub kind: &'a str,
+    /// Its merchant.
+    pub merchant_id: &'a str,
+    /// The network's id.
+    pub network_order_id: Option<&'a str>,
+    /// The payment code (vouchers).
+    pub code: Option<&'a str>,
+    /// Whole pesos.
+    pub amount: i64,
+    /// Its status.
+    pub status: &'a str,
+    /// When paid (µs).
+    pub paid_at: Option<i64>,
+    /// What the ledger posted for it on the network's account.
+    pub ledger_amount: i64,
+    /// The file that matched it, if one did.
+    pub reconciled_file: Option<&'a str>,
+    /// That file's line.
+    pub reconciled_line: Option<i64>,
+}
+
+impl<'a> BookRef<'a> {
+    /// A view of an owned row.
+    pub fn of(row: &'a BookRow) -> BookRef<'a> {
+        BookRef {
+            id: &row.id,
+            kind: &row.kind,
+            merchant_id: &row.merchant_id,
+            network_order_id: row.network_order_id.as_deref(),
+            code: row.code.as_deref(),
+            amount: row.amount,
+            status: &row.status,
+            paid_at: row.paid_at,
+            ledger_amount: row.ledger_amount,
+            reconciled_file: row.reconciled_file.as_deref(),
+            reconciled_line: row.reconciled_line,
+        }
+    }
+}
+
+/// A [`BookRef`] from the columns of `PAYIN_BOOK` / `PAYOUT_BOOK`, in their order.
+fn book_ref<'a>(row: &'a rusqlite::Row<'_>) -> rusqlite::Result<BookRef<'a>> {
+    let text = |i: usize| -> rusqlite::Result<&'a str> {
+        row.get_ref(i)?.as_str().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    };
+    let text_opt = |i: usize| -> rusqlite::Result<Option<&'a str>> {
+        row.get_ref(i)?.as_str_or_null().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    };
+    Ok(BookRef {
+        id: text(0)?,
+        kind: text(1)?,
+        merchant_id: text(2)?,
+        network_order_id: text_opt(3)?,
+        code: text_opt(4)?,
         amount: row.get(5)?,
-        fee: row.get(6)?,
-        status: row.get(7)?,
+        status: text(7)?,
         paid_at: row.get(8)?,
         ledger_amount: row.get(9)?,
-        reconciled_file: row.get(10)?,
+        reconciled_file: text_opt(10)?,
         reconciled_line: row.get(11)?,
     })
 }
@@ -625,7 +681,9 @@ pub async fn report_rows(
         conn,
         ReportRow,
         "SELECT l.file_id, l.line, l.kind, l.order_id, COALESCE(p.reference, q.reference) AS reference, \
-         COALESCE(l.code, p.payment_code) AS code, l.network_order_id, l.counter, \
+         COALESCE(l.code, p.payment_code) AS code, \
+         COALESCE(l.network_order_id, p.network_order_id, q.network_order_id) AS network_order_id, \
+         l.counter, \
          l.amount AS network_amount, COALESCE(p.amount, q.amount) AS amount, \
          COALESCE(p.fee, q.fee) AS fee, COALESCE(p.status, q.status) AS status, \
          l.network_status, l.outcome, l.exception_id FROM reconciliation_lines l \

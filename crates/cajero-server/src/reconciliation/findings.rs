@@ -42,6 +42,9 @@ pub(super) fn line_row(
         .is_exception()
         .then(|| line_exception(file, line, order, result.outcome, result.first_line));
     let (order, merchant) = (order.map(|o| o.0), order.map(|o| o.1));
+    // A matched line repeats nothing its order holds (a million of them are written at once):
+    // the report takes the code and the network's id from the order.
+    let matched = order.is_some() && result.outcome == Outcome::Matched;
     let row = LineRow {
         file_id: file.id.clone(),
         seq: i64::from(line.line),
@@ -49,12 +52,17 @@ pub(super) fn line_row(
         kind: line.kind.as_str().into(),
         merchant_id: merchant.map(Into::into),
         order_id: order.map(|o| o.id.to_string()),
-        code: line.code.as_deref().map(Into::into),
-        network_order_id: line
-            .network_order_id
-            .as_deref()
-            .map(Into::into)
-            .or_else(|| order.and_then(|o| o.network_order_id.as_deref().map(Into::into))),
+        code: (!matched)
+            .then(|| line.code.as_deref().map(Into::into))
+            .flatten(),
+        network_order_id: (!matched)
+            .then(|| {
+                line.network_order_id
+                    .as_deref()
+                    .map(Into::into)
+                    .or_else(|| order.and_then(|o| o.network_order_id.as_deref().map(Into::into)))
+            })
+            .flatten(),
         amount: line.amount,
         network_status: match line.status {
             LineStatus::Paid => "paid",

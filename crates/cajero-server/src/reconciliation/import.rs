@@ -12,7 +12,7 @@ use cajero_domain::merchant::Mode;
 use cajero_domain::money::Currency;
 use cajero_domain::reconcile::{self, BookStatus, Kind, Line, LineStatus, Outcome};
 use cajero_store::reconciliation::{
-    self as records, BookRow, Books, FileRecord, LineRow, OrderKey, TieOutRow,
+    self as records, BookRef, Books, FileRecord, LineRow, OrderKey, TieOutRow,
 };
 use cajero_store::{Micros, Store, StoreError};
 use jiff::Timestamp;
@@ -218,7 +218,7 @@ async fn reconcile_file(
                     let mut orders = Orders::default();
                     let b = books.as_ref(&receivable, &payable);
                     records::paid_between(&mut c, b, from, to, payouts, &mut |row| {
-                        orders.push(&row);
+                        orders.push(row);
                     })
                     .await?;
                     Ok::<_, StoreError>(orders)
@@ -269,7 +269,7 @@ async fn reconcile_file(
                 .await?;
             for row in found {
                 if known.insert(row.id.as_str().into()) {
-                    orders.push(&row);
+                    orders.push(&BookRef::of(&row));
                 }
             }
         }
@@ -343,19 +343,21 @@ pub(super) struct Orders {
     pub(super) list: Vec<reconcile::Order>,
     merchant_of: Vec<u32>,
     merchants: Vec<String>,
+    merchant_index: std::collections::HashMap<Box<str>, u32>,
 }
 
 impl Orders {
-    fn push(&mut self, row: &BookRow) {
-        let merchant = match self.merchants.iter().rposition(|m| *m == row.merchant_id) {
-            Some(i) => i,
+    fn push(&mut self, row: &BookRef<'_>) {
+        let merchant = match self.merchant_index.get(row.merchant_id) {
+            Some(i) => *i,
             None => {
-                self.merchants.push(row.merchant_id.clone());
-                self.merchants.len() - 1
+                let i = u32::try_from(self.merchants.len()).unwrap_or(u32::MAX);
+                self.merchants.push(row.merchant_id.to_owned());
+                self.merchant_index.insert(row.merchant_id.into(), i);
+                i
             }
         };
-        self.merchant_of
-            .push(u32::try_from(merchant).unwrap_or(u32::MAX));
+        self.merchant_of.push(merchant);
         self.list.push(book_order(row));
     }
 
@@ -368,24 +370,23 @@ impl Orders {
     }
 }
 
-fn book_order(row: &BookRow) -> reconcile::Order {
-    let status = match row.status.as_str() {
+fn book_order(row: &BookRef<'_>) -> reconcile::Order {
+    let status = match row.status {
         "paid" => BookStatus::Paid,
         "expired" => BookStatus::Expired,
         "canceled" | "failed" => BookStatus::Canceled,
         _ => BookStatus::Open,
     };
     reconcile::Order {
-        id: row.id.as_str().into(),
+        id: row.id.into(),
         kind: if row.kind == "payout" {
             Kind::Payout
         } else {
             Kind::Collection
         },
-        network_order_id: row.network_order_id.as_deref().map(Into::into),
+        network_order_id: row.network_order_id.map(Into::into),
         code: row
             .code
-            .as_deref()
             .filter(|c| !c.is_empty())
             .map(|c| source::code_key(c).into()),
         amount: row.amount,
@@ -394,9 +395,9 @@ fn book_order(row: &BookRow) -> reconcile::Order {
             .paid_at
             .map(|t| calendar::bogota_date(Micros(t).to_timestamp())),
         ledger_amount: row.ledger_amount,
-        reconciled_in: match (&row.reconciled_file, row.reconciled_line) {
+        reconciled_in: match (row.reconciled_file, row.reconciled_line) {
             (Some(f), line) => Some((
-                f.as_str().into(),
+                f.into(),
                 line.and_then(|l| u32::try_from(l).ok()).unwrap_or(0),
             )),
             _ => None,

@@ -28,7 +28,8 @@ pub const EXCEPTIONS_PAGE_MAX: u32 = 100;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ExceptionsQuery {
-    /// `open` or `resolved`.
+    /// `open` or `resolved` (`honored`, `refunded`: earlier resolutions).
+    #[param(inline, value_type = Option<ExceptionStatus>)]
     status: Option<String>,
     /// One kind (`missing_in_network`, `amount_mismatch`, …).
     kind: Option<String>,
@@ -147,9 +148,37 @@ pub async fn retrieve_exception(
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// The Bogotá day (`YYYY-MM-DD`).
+    #[param(value_type = String, format = Date)]
     date: String,
     /// `json` (default) or `csv`.
+    #[param(inline, value_type = Option<ReportFormat>)]
     format: Option<String>,
+}
+
+/// An exception's status, as a filter.
+#[derive(Debug, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ExceptionStatus {
+    /// Waiting for someone.
+    Open,
+    /// Closed with a resolution.
+    Resolved,
+    /// An earlier resolution of a payment for a closed voucher: honored.
+    Honored,
+    /// An earlier resolution of a payment for a closed voucher: refunded.
+    Refunded,
+}
+
+/// How a report is rendered.
+#[derive(Debug, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ReportFormat {
+    /// JSON (the default).
+    Json,
+    /// CSV, one row per order.
+    Csv,
 }
 
 /// The caller's reconciliation of one day: one row per order the day's files report (or lack),
