@@ -209,23 +209,14 @@ async fn reconcile_file(
     };
     let (from, to) = day_bounds(date);
     let payouts = covers.contains(&Kind::Payout);
-    let mut orders = {
-        let books = books.clone();
-        store
-            .read(move |mut c| {
-                Box::pin(async move {
-                    let (receivable, payable) = network_accounts(&books.network, books.mode);
-                    let mut orders = Orders::default();
-                    let b = books.as_ref(&receivable, &payable);
-                    records::paid_between(&mut c, b, from, to, payouts, &mut |row| {
-                        orders.push(row);
-                    })
-                    .await?;
-                    Ok::<_, StoreError>(orders)
-                })
-            })
-            .await?
-    };
+    // The day in two halves, read at once on two connections: a million orders' reads are
+    // most of an import's time, and the machine has more than one core.
+    let middle = from + (to.duration_since(from) / 2);
+    let (mut orders, later) = tokio::try_join!(
+        paid_orders(store, &books, from, middle, payouts),
+        paid_orders(store, &books, middle, to, payouts),
+    )?;
+    orders.extend(later);
     let mut decided = reconcile::reconcile(&lines, &orders.list, date, covers);
     // Lines the day's paid orders do not explain: look their orders up one by one.
     let unknown: Vec<usize> = decided
@@ -288,6 +279,31 @@ async fn reconcile_file(
     .await
 }
 
+/// The orders of `books` paid in `[from, to)`.
+async fn paid_orders(
+    store: &Store,
+    books: &BooksOwned,
+    from: Timestamp,
+    to: Timestamp,
+    payouts: bool,
+) -> Result<Orders, StoreError> {
+    let books = books.clone();
+    store
+        .read(move |mut c| {
+            Box::pin(async move {
+                let (receivable, payable) = network_accounts(&books.network, books.mode);
+                let mut orders = Orders::default();
+                let b = books.as_ref(&receivable, &payable);
+                records::paid_between(&mut c, b, from, to, payouts, &mut |row| {
+                    orders.push(row);
+                })
+                .await?;
+                Ok::<_, StoreError>(orders)
+            })
+        })
+        .await
+}
+
 /// The keys a line names its order by, best first: 0 our id, 1 the network's id, 2 the code.
 fn line_keys(line: &Line) -> (bool, Vec<(u8, String)>) {
     let mut keys = Vec::new();
@@ -348,17 +364,39 @@ pub(super) struct Orders {
 
 impl Orders {
     fn push(&mut self, row: &BookRef<'_>) {
-        let merchant = match self.merchant_index.get(row.merchant_id) {
+        let merchant = self.intern(row.merchant_id);
+        self.merchant_of.push(merchant);
+        self.list.push(book_order(row));
+    }
+
+    /// Appends `other`'s orders.
+    fn extend(&mut self, other: Orders) {
+        let Orders {
+            list,
+            merchant_of,
+            merchants,
+            ..
+        } = other;
+        let remap: Vec<u32> = merchants.iter().map(|m| self.intern(m)).collect();
+        self.merchant_of.extend(merchant_of.into_iter().map(|m| {
+            remap
+                .get(usize::try_from(m).unwrap_or(usize::MAX))
+                .copied()
+                .unwrap_or(u32::MAX)
+        }));
+        self.list.extend(list);
+    }
+
+    fn intern(&mut self, merchant: &str) -> u32 {
+        match self.merchant_index.get(merchant) {
             Some(i) => *i,
             None => {
                 let i = u32::try_from(self.merchants.len()).unwrap_or(u32::MAX);
-                self.merchants.push(row.merchant_id.to_owned());
-                self.merchant_index.insert(row.merchant_id.into(), i);
+                self.merchants.push(merchant.to_owned());
+                self.merchant_index.insert(merchant.into(), i);
                 i
             }
-        };
-        self.merchant_of.push(merchant);
-        self.list.push(book_order(row));
+        }
     }
 
     /// The merchant of order `i`.

@@ -41,7 +41,7 @@ pub use resolution::{
 pub use source::{Problem, Refused};
 
 /// Lines written per unit of work.
-pub const LINES_PER_UNIT: usize = 20_000;
+pub const LINES_PER_UNIT: usize = 50_000;
 /// Orders looked up one by one per read, for lines the day's paid orders do not explain.
 pub const LOOKUPS_PER_READ: usize = 1_000;
 /// Largest file accepted (bytes): a 1,000,000-line Asobancaria file is about 164 MB.
