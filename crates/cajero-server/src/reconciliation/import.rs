@@ -260,7 +260,7 @@ async fn reconcile_file(
                 .await?;
             for row in found {
                 if known.insert(row.id.as_str().into()) {
-                    orders.push(&BookRef::of(&row), None);
+                    orders.push(&BookRef::of(&row));
                 }
             }
         }
@@ -294,10 +294,8 @@ async fn paid_orders(
                 let (receivable, payable) = network_accounts(&books.network, books.mode);
                 let mut orders = Orders::default();
                 let b = books.as_ref(&receivable, &payable);
-                // Every row is paid within the day: no time-zone arithmetic per row.
-                let day = Some(calendar::bogota_date(from));
                 records::paid_between(&mut c, b, from, to, payouts, &mut |row| {
-                    orders.push(row, day);
+                    orders.push(row);
                 })
                 .await?;
                 Ok::<_, StoreError>(orders)
@@ -365,11 +363,10 @@ pub(super) struct Orders {
 }
 
 impl Orders {
-    /// Adds an order; `paid_on` when the caller knows its Bogotá pay day already.
-    fn push(&mut self, row: &BookRef<'_>, paid_on: Option<Date>) {
+    fn push(&mut self, row: &BookRef<'_>) {
         let merchant = self.intern(row.merchant_id);
         self.merchant_of.push(merchant);
-        self.list.push(book_order(row, paid_on));
+        self.list.push(book_order(row));
     }
 
     /// Appends `other`'s orders.
@@ -391,15 +388,6 @@ impl Orders {
     }
 
     fn intern(&mut self, merchant: &str) -> u32 {
-        // Orders of one merchant tend to come together: the last one first.
-        if let Some(last) = self.merchant_of.last()
-            && self
-                .merchants
-                .get(usize::try_from(*last).unwrap_or(usize::MAX))
-                .is_some_and(|m| m == merchant)
-        {
-            return *last;
-        }
         match self.merchant_index.get(merchant) {
             Some(i) => *i,
             None => {
@@ -420,7 +408,7 @@ impl Orders {
     }
 }
 
-fn book_order(row: &BookRef<'_>, paid_on: Option<Date>) -> reconcile::Order {
+fn book_order(row: &BookRef<'_>) -> reconcile::Order {
     let status = match row.status {
         "paid" => BookStatus::Paid,
         "expired" => BookStatus::Expired,
@@ -443,7 +431,7 @@ fn book_order(row: &BookRef<'_>, paid_on: Option<Date>) -> reconcile::Order {
         status,
         paid_on: row
             .paid_at
-            .map(|t| paid_on.unwrap_or_else(|| calendar::bogota_date(Micros(t).to_timestamp()))),
+            .map(|t| calendar::bogota_date(Micros(t).to_timestamp())),
         ledger_amount: row.ledger_amount,
         reconciled_in: match (row.reconciled_file, row.reconciled_line) {
             (Some(f), line) => Some((
