@@ -194,6 +194,21 @@ async fn exceptions(ctx: &Ctx) -> Vec<Value> {
     list["data"].as_array().unwrap().clone()
 }
 
+/// Every exception, merchants' or not, as the operator lists them.
+async fn operator_exceptions(ctx: &Ctx) -> Vec<cajero_store::exceptions::ExceptionRecord> {
+    ctx.app
+        .server
+        .state
+        .store
+        .read(|mut c| {
+            Box::pin(async move {
+                cajero_store::exceptions::list(&mut c, &Default::default(), 100).await
+            })
+        })
+        .await
+        .unwrap()
+}
+
 async fn ledger_verifies(ctx: &Ctx) {
     let report = ctx
         .app
@@ -573,16 +588,7 @@ async fn an_extra_line_is_missing_in_cajero(ctx: &Ctx) {
     );
     // Nobody's order: the operator sees it, no merchant does.
     assert!(exceptions(ctx).await.is_empty());
-    let state = &ctx.app.server.state;
-    let all = state
-        .store
-        .read(|mut c| {
-            Box::pin(async move {
-                cajero_store::exceptions::list(&mut c, &Default::default(), 100).await
-            })
-        })
-        .await
-        .unwrap();
+    let all = operator_exceptions(ctx).await;
     assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!(all[0].kind, "missing_in_cajero");
     assert_eq!(all[0].amount, 45_000);
@@ -792,18 +798,7 @@ async fn a_ledger_that_disagrees_with_the_orders_is_a_tie_out_difference(ctx: &C
     assert_eq!(collections.unexplained, 1_000, "{collections:?}");
     // Nobody's exception but the operator's: no merchant sees it.
     assert!(exceptions(ctx).await.is_empty());
-    let all = ctx
-        .app
-        .server
-        .state
-        .store
-        .read(|mut c| {
-            Box::pin(async move {
-                cajero_store::exceptions::list(&mut c, &Default::default(), 100).await
-            })
-        })
-        .await
-        .unwrap();
+    let all = operator_exceptions(ctx).await;
     assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!(all[0].kind, "tie_out_difference");
     assert_eq!(all[0].amount, 1_000);
