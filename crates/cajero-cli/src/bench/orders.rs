@@ -305,17 +305,7 @@ async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
     Ok(Report {
         bench: kind.name(),
         date,
-        machine: Machine {
-            cpus: std::thread::available_parallelism().map_or(1, usize::from),
-            arch: std::env::consts::ARCH,
-            os: std::env::consts::OS,
-            build: if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            },
-            load_average_1m,
-        },
+        machine: Machine::here(load_average_1m),
         database: engine_name(engine),
         network: args.network.name(),
         instances: args.instances,

@@ -274,17 +274,7 @@ async fn measure(args: &ReconcileArgs) -> anyhow::Result<ReconcileReport> {
     Ok(ReconcileReport {
         bench: "reconcile",
         date: started_at,
-        machine: Machine {
-            cpus: std::thread::available_parallelism().map_or(1, usize::from),
-            arch: std::env::consts::ARCH,
-            os: std::env::consts::OS,
-            build: if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            },
-            load_average_1m,
-        },
+        machine: Machine::here(load_average_1m),
         cpu_model: cpu_model(),
         database: "sqlite",
         format: args.format,

@@ -58,6 +58,23 @@ pub struct Machine {
     pub load_average_1m: Option<f64>,
 }
 
+impl Machine {
+    /// This machine, this build, and the load average read at the start of the run.
+    pub fn here(load_average_1m: Option<f64>) -> Machine {
+        Machine {
+            cpus: std::thread::available_parallelism().map_or(1, usize::from),
+            arch: std::env::consts::ARCH,
+            os: std::env::consts::OS,
+            build: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+            load_average_1m,
+        }
+    }
+}
+
 /// DESIGN.md's targets and whether this run met them.
 #[derive(Debug, Clone, Serialize)]
 pub struct Targets {
