@@ -72,7 +72,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         },
     )
     .await
-    .context("starting the simulated cash network")?;
+    .context("starting the simulated cash network")?
+    .with_health(state.config.health.clone());
     let base = state.config.public_url();
     let db_shown = state.config.database_url.expose().to_string();
     let sim_url = state.networks.simulator_url().unwrap_or_default();

@@ -19,6 +19,13 @@ pub enum NetworksCommand {
     /// Reach each configured network with a harmless authenticated call and report the
     /// latency and the result; exits with failure when one does not answer well.
     Check(NetworksArgs),
+    /// How each route to each network is doing, as every running instance last published it:
+    /// circuit breaker state and since when, failures in the window, latency and callback
+    /// delay percentiles, the last error.
+    Health {
+        #[command(flatten)]
+        db: crate::DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -44,6 +51,7 @@ pub async fn run(command: NetworksCommand) -> anyhow::Result<()> {
     match command {
         NetworksCommand::List(args) => list(&args),
         NetworksCommand::Check(args) => check(&args).await,
+        NetworksCommand::Health { db } => health(&db).await,
     }
 }
 
@@ -183,5 +191,63 @@ async fn check(args: &NetworksArgs) -> anyhow::Result<()> {
     if failed > 0 {
         anyhow::bail!("{failed} of {} networks did not answer well", reports.len());
     }
+    Ok(())
+}
+
+async fn health(db: &crate::DatabaseArgs) -> anyhow::Result<()> {
+    let state = crate::admin::open(db).await?;
+    let rows = cajero_server::health::published(&state).await?;
+    state.store.close().await;
+    let opt = |v: Option<i64>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
+    let json_rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "instance": r.instance_id,
+                "mode": if r.livemode { "live" } else { "test" },
+                "route": r.route,
+                "network": r.network,
+                "state": r.state,
+                "since": crate::output::timestamp(r.since),
+                "window_requests": r.window_requests,
+                "window_failures": r.window_failures,
+                "latency_ms": {"p50": r.latency_ms[0], "p95": r.latency_ms[1], "p99": r.latency_ms[2]},
+                "callback_delay_s": {"p50": r.callback_delay_s[0], "p95": r.callback_delay_s[1]},
+                "last_error": r.last_error,
+                "probed_at": r.probed_at.map(crate::output::timestamp),
+                "created_total": r.created_total,
+                "failed_total": r.failed_total,
+                "updated_at": crate::output::timestamp(r.updated_at),
+            })
+        })
+        .collect();
+    print(db.json, &json!({ "routes": json_rows }), || {
+        if rows.is_empty() {
+            return "no instance has published network health in the last 5 minutes (is a server running?)".to_string();
+        }
+        let mut out = String::from(
+            "MODE  ROUTE        NETWORK  STATE      SINCE                 FAILED/CALLS  P50MS  P95MS  P99MS  INSTANCE\n",
+        );
+        for r in &rows {
+            out.push_str(&format!(
+                "{:<5} {:<12} {:<8} {:<10} {:<21} {:>12}  {:>5}  {:>5}  {:>5}  {}{}\n",
+                if r.livemode { "live" } else { "test" },
+                r.route,
+                r.network,
+                r.state,
+                crate::output::timestamp(r.since),
+                format!("{}/{}", r.window_failures, r.window_requests),
+                opt(r.latency_ms[0]),
+                opt(r.latency_ms[1]),
+                opt(r.latency_ms[2]),
+                r.instance_id,
+                r.last_error
+                    .as_deref()
+                    .map(|e| format!("\n      last error: {e}"))
+                    .unwrap_or_default(),
+            ));
+        }
+        out.trim_end().to_string()
+    });
     Ok(())
 }

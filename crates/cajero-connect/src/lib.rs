@@ -429,6 +429,14 @@ pub trait Connector: Send + Sync + fmt::Debug {
         None
     }
 
+    /// A harmless authenticated call about the cash network `network` (the health probe):
+    /// `Ok` when it answers as it should. Default: [`Connector::check`], for a connector whose
+    /// networks stand or fall together.
+    fn probe(&self, network: &str) -> BoxFuture<'_, Exchange<()>> {
+        let _ = network;
+        self.check()
+    }
+
     /// A harmless authenticated call, to tell that the network is reachable and takes our
     /// credentials (`cajero networks check`). Default: a query by a reference that never
     /// exists, where "not found" is the healthy answer.

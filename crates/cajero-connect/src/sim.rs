@@ -273,6 +273,25 @@ impl Connector for SimConnector {
         self.config.networks.clone()
     }
 
+    /// A lookup of a reference that never exists at that network: "not found" is healthy, a
+    /// network the simulator has taken down answers 503.
+    fn probe(&self, network: &str) -> BoxFuture<'_, Exchange<()>> {
+        let network = network.to_owned();
+        Box::pin(async move {
+            let url = self.url(
+                &["v1", "collections", "by_reference", crate::CHECK_REFERENCE],
+                &[("network", network.as_str())],
+            );
+            let (reply, evidence) = self.send(Method::GET, url, Vec::new(), true).await;
+            let result = match reply {
+                Ok(reply) if reply.status == 404 || (200..300).contains(&reply.status) => Ok(()),
+                Ok(reply) => Err(error_from(&reply)),
+                Err(e) => Err(e),
+            };
+            Exchange::new(result, vec![evidence])
+        })
+    }
+
     fn create_voucher(&self, request: &CreateVoucher) -> BoxFuture<'_, Exchange<NetworkOrder>> {
         let mut body = CreateCollectionBody::from(request);
         body.callback_url = self.config.callback_url.as_deref();

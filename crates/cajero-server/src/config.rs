@@ -411,6 +411,10 @@ pub struct Config {
     pub metrics: crate::metrics::MetricsConfig,
     /// The daily reconciliation job and operator uploads (`[reconciliation]`).
     pub reconciliation: crate::reconciliation::ReconciliationConfig,
+    /// Circuit breakers, probes and health alert thresholds (`[health]`).
+    pub health: crate::health::HealthConfig,
+    /// Preferences, limits and opening hours that route new orders (`[routing]`).
+    pub routing: crate::routing::RoutingConfig,
 }
 
 /// An external simulator (`cajero sim`) for test mode.
@@ -455,6 +459,8 @@ impl Default for Config {
             rate_limits: crate::rate_limit::RateLimitsConfig::default(),
             metrics: crate::metrics::MetricsConfig::default(),
             reconciliation: crate::reconciliation::ReconciliationConfig::default(),
+            health: crate::health::HealthConfig::default(),
+            routing: crate::routing::RoutingConfig::default(),
         }
     }
 }
@@ -469,7 +475,7 @@ pub enum ConfigError {
     #[error("configuration key `{key}`: {message}")]
     Invalid {
         /// The key, as written in the file (`database.pool_connections_max`).
-        key: &'static str,
+        key: String,
         /// What is wrong and what is allowed.
         message: String,
     },
@@ -609,6 +615,12 @@ impl Config {
         self.reconciliation
             .validate()
             .map_err(|(key, message)| invalid(key, message))?;
+        self.health
+            .validate()
+            .map_err(|(key, message)| invalid(key, message))?;
+        self.routing
+            .validate()
+            .map_err(|(key, message)| invalid(&key, message))?;
         let pool = self.database.pool_connections_max;
         if pool == 0 || pool > POOL_CONNECTIONS_MAX {
             return Err(invalid(
@@ -658,9 +670,9 @@ impl Config {
     }
 }
 
-fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
-        key,
+        key: key.to_string(),
         message: message.into(),
     }
 }

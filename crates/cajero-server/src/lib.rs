@@ -19,6 +19,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub mod admin;
+pub mod alerts;
 pub mod api_docs;
 pub mod auth;
 pub mod clock;
@@ -27,6 +28,7 @@ pub mod error;
 pub mod error_codes;
 pub mod extract;
 pub mod funds;
+pub mod health;
 pub mod idempotency;
 pub mod instance;
 pub mod ledger_workers;
@@ -45,6 +47,7 @@ pub mod rate_limit;
 pub mod reconciliation;
 pub mod refunds;
 mod routes;
+pub mod routing;
 pub mod secrets;
 pub mod settlement;
 pub mod telemetry;
@@ -143,7 +146,8 @@ impl AppState {
             &state.config.networks,
             &public_url,
             &|var| std::env::var(var).ok(),
-        )?;
+        )?
+        .with_health(state.config.health.clone());
         Ok(state)
     }
 }

@@ -164,3 +164,50 @@ pub fn webhook_attempt(endpoint: &WebhookEndpointId, result: &SendResult) {
     metrics::histogram!("cajero_webhook_delivery_duration_seconds", "endpoint" => endpoint)
         .record(seconds);
 }
+
+/// A create at a network: `outcome` is `created`, `rejected`, `unavailable`, `timeout`,
+/// `protocol` or `skipped` (its breaker was open).
+pub fn network_create(network: &str, route: &str, outcome: &str, elapsed: Duration) {
+    metrics::counter!(
+        "cajero_network_creates_total",
+        "network" => network.to_string(),
+        "route" => route.to_string(),
+        "outcome" => outcome.to_string()
+    )
+    .increment(1);
+    if outcome != "skipped" {
+        metrics::histogram!(
+            "cajero_network_create_duration_seconds",
+            "network" => network.to_string(),
+            "route" => route.to_string()
+        )
+        .record(elapsed.as_secs_f64());
+    }
+}
+
+/// A route's circuit breaker: 0 closed, 1 half-open, 2 open.
+pub fn breaker_state(mode: &str, network: &str, route: &str, state: i64) {
+    metrics::gauge!(
+        "cajero_network_breaker_state",
+        "mode" => mode.to_string(),
+        "network" => network.to_string(),
+        "route" => route.to_string()
+    )
+    .set(state as f64);
+}
+
+/// How long after a payment or collection its callback came.
+pub fn callback_delay(network: &str, seconds: f64) {
+    metrics::histogram!("cajero_network_callback_delay_seconds", "network" => network.to_string())
+        .record(seconds);
+}
+
+/// A counter attempt a network reported (no counter label: unbounded).
+pub fn counter_attempt(network: &str, outcome: &str) {
+    metrics::counter!(
+        "cajero_counter_attempts_total",
+        "network" => network.to_string(),
+        "outcome" => outcome.to_string()
+    )
+    .increment(1);
+}

@@ -175,6 +175,8 @@ pub const SIMULATOR_PRIORITY: u32 = u32::MAX;
 #[derive(Debug, Clone, Default)]
 pub struct Networks {
     networks: Vec<Network>,
+    /// How each route is doing, and its circuit breaker ([`crate::health`]).
+    health: Arc<crate::health::Health>,
     simulator: Option<Arc<SimConnector>>,
     embedded: Option<Arc<Mutex<Option<cajero_sim::SimHandle>>>>,
 }
@@ -242,6 +244,7 @@ impl Networks {
                 .collect(),
             simulator: Some(sim),
             embedded: None,
+            health: Arc::default(),
         })
     }
 
@@ -305,6 +308,17 @@ impl Networks {
         reports
     }
 
+    /// Judges the routes' health by `config` (`[health]`), starting afresh.
+    pub fn with_health(mut self, config: crate::health::HealthConfig) -> Networks {
+        self.health = Arc::new(crate::health::Health::new(config));
+        self
+    }
+
+    /// How each route is doing.
+    pub fn health(&self) -> &crate::health::Health {
+        &self.health
+    }
+
     /// Every route, in routing order per mode (test first).
     pub fn all(&self) -> Vec<Network> {
         let mut all = self.networks.clone();
@@ -365,7 +379,8 @@ impl Networks {
     }
 
     /// The candidates for a new order of `amount`: those of [`Networks::route`] whose limits
-    /// take it (a network cajero has no limits for decides itself). None take it: 400
+    /// (narrowed by `routing_limits` per cash network, `[routing.networks]`) take it (a network
+    /// cajero has no limits for decides itself). None take it: 400
     /// `amount_outside_network_limits` naming each candidate's limits, before anything is
     /// created or reserved.
     pub fn route_amount(
@@ -374,17 +389,27 @@ impl Networks {
         requested: Option<&str>,
         kind: OrderKind,
         amount: cajero_domain::Amount,
+        routing_limits: impl Fn(&str) -> Option<AmountRange>,
     ) -> Result<Vec<Network>, ApiError> {
         let candidates = self.route(mode, kind, requested)?;
+        let range = |n: &Network| {
+            [n.range(kind), routing_limits(&n.code)]
+                .into_iter()
+                .flatten()
+                .reduce(|a, b| AmountRange {
+                    min: a.min.max(b.min),
+                    max: a.max.min(b.max),
+                })
+        };
         let (fit, refused): (Vec<Network>, Vec<Network>) = candidates
             .into_iter()
-            .partition(|n| n.range(kind).is_none_or(|r| r.contains(amount)));
+            .partition(|n| range(n).is_none_or(|r| r.contains(amount)));
         if !fit.is_empty() {
             return Ok(fit);
         }
         let mut limits: Vec<String> = Vec::new();
         for n in &refused {
-            let Some(range) = n.range(kind) else { continue };
+            let Some(range) = range(n) else { continue };
             let name =
                 cajero_domain::network::spec(&n.code).map_or(n.code.as_str(), |s| s.display_name);
             let line = if n.route == SIMULATOR_ROUTE {
@@ -542,6 +567,17 @@ pub fn network_unavailable(detail: impl Into<String>) -> ApiError {
         "The cash network is unavailable right now. Nothing was created; retry later.",
     )
     .with_log_detail(detail)
+}
+
+/// 503 `network_unavailable`: every route that could take the request is down (its circuit
+/// breaker open), so none was asked; `detail` (which, since when) is the message.
+pub fn networks_down(detail: impl Into<String>) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        ErrorType::NetworkError,
+        "network_unavailable",
+        detail,
+    )
 }
 
 /// What an exchange is about: whose, which network, which object, which way.

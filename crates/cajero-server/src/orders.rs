@@ -162,23 +162,52 @@ pub struct NetworkCall {
     pub result: Result<(Network, NetworkOrder), ConnectError>,
     /// (network code, exchange) for every call made.
     pub evidence: Vec<(String, Evidence)>,
+    /// Why the order went where it went ([`crate::routing::Plan::reason`]); set with an order.
+    pub reason: Option<String>,
 }
 
 impl NetworkCall {
-    /// Tries each network in turn; a network that is unavailable (it said nothing was
-    /// created) passes the request to the next; a refusal stops, and so does a network that
-    /// did not answer and could not say whether it has an order under our reference: the
-    /// order is never passed on after the first may have accepted it (the poller resolves
-    /// it by reference).
-    pub async fn run<F, Fut>(candidates: &[Network], mut call: F) -> NetworkCall
+    /// Tries each planned route in turn, asking its circuit breaker first (an open one is
+    /// skipped without a call) and telling it how the call went. A network that is
+    /// unavailable (it said nothing was created) passes the request to the next; a refusal
+    /// stops, and so does a network that did not answer and could not say whether it has an
+    /// order under our reference: the order is never passed on after the first may have
+    /// accepted it (the poller resolves it by reference).
+    pub async fn run<F, Fut>(state: &AppState, plan: &crate::routing::Plan, mut call: F) -> NetworkCall
     where
         F: FnMut(&Network) -> Fut,
         Fut: Future<Output = Exchange<NetworkOrder>>,
     {
+        let health = state.networks.health();
         let mut evidence = Vec::new();
+        let mut fell_over: Vec<String> = Vec::new();
         let mut last = ConnectError::Unavailable("no network was tried".into());
-        for network in candidates {
+        for network in &plan.candidates {
+            let now = state.clock.now();
+            if let crate::health::Permit::Reject { since_ms } = health.permit(network, now) {
+                let since = jiff::Timestamp::from_millisecond(since_ms).unwrap_or(now);
+                health.record_create(network, now, crate::health::Outcome::Skipped, std::time::Duration::ZERO, None);
+                fell_over.push(format!(
+                    "{} skipped: circuit open since {}",
+                    crate::routing::route_name(network),
+                    crate::time::rfc3339(since)
+                ));
+                last = ConnectError::Unavailable(format!(
+                    "{} is down (circuit open)",
+                    crate::routing::route_name(network)
+                ));
+                continue;
+            }
+            let started = std::time::Instant::now();
             let exchange = call(network).await;
+            let elapsed = started.elapsed();
+            let outcome = match &exchange.result {
+                Ok(_) => crate::health::Outcome::Created,
+                Err(e) => crate::health::Outcome::of(e),
+            };
+            let error = exchange.result.as_ref().err().map(ToString::to_string);
+            let signals = health.record_create(network, state.clock.now(), outcome, elapsed, error.as_deref());
+            crate::health::signals::publish(state, signals);
             evidence.extend(
                 exchange
                     .evidence
@@ -188,15 +217,23 @@ impl NetworkCall {
             match exchange.result {
                 Ok(order) => {
                     return NetworkCall {
+                        reason: Some(plan.reason(network, &fell_over)),
                         result: Ok((network.clone(), order)),
                         evidence,
                     };
                 }
-                Err(e @ ConnectError::Unavailable(_)) => last = e,
+                Err(e @ ConnectError::Unavailable(_)) => {
+                    fell_over.push(format!(
+                        "{} unavailable, fell over",
+                        crate::routing::route_name(network)
+                    ));
+                    last = e;
+                }
                 Err(other) => {
                     return NetworkCall {
                         result: Err(other),
                         evidence,
+                        reason: None,
                     };
                 }
             }
@@ -204,6 +241,7 @@ impl NetworkCall {
         NetworkCall {
             result: Err(last),
             evidence,
+            reason: None,
         }
     }
 }

@@ -185,16 +185,23 @@ pub async fn create(
     let id: PayinId = resource_id
         .parse()
         .map_err(|e| ApiError::internal(format!("stored resource id: {e}")))?;
-    let candidates = match state.networks.route_amount(
-        caller.mode,
-        request.network.as_deref(),
-        OrderKind::Collection,
-        request.amount,
+    let plan = match crate::routing::plan(
+        &state.networks,
+        &state.config.routing,
+        state.networks.health(),
+        &crate::routing::RouteRequest {
+            merchant: caller.merchant_id,
+            mode: caller.mode,
+            kind: OrderKind::Collection,
+            requested: request.network.as_deref(),
+            amount: request.amount,
+        },
+        state.clock.now(),
     ) {
-        Ok(c) => c,
+        Ok(plan) => plan,
         Err(e) => return orders::release_with(state, scope, e).await,
     };
-    let call = NetworkCall::run(&candidates, |net| {
+    let call = NetworkCall::run(state, &plan, |net| {
         let voucher = CreateVoucher {
             network: net.code.clone(),
             reference: id.to_string(),
@@ -236,6 +243,7 @@ async fn finish_create(
                     .await?;
                 let created_at =
                     crate::test_clocks::object_now(&mut c, clock.as_ref(), test_clock).await?;
+                let routing_reason = call.reason.clone();
                 let (network, order) = match call.result {
                     Ok(created) => created,
                     Err(error) => {
@@ -276,6 +284,7 @@ async fn finish_create(
                     created_at,
                     updated_at: now,
                     test_clock,
+                    routing_reason,
                 };
                 payins::insert(&mut c, &record).await?;
                 let body = payin_json(&record, &public_url);
@@ -316,6 +325,10 @@ pub struct PayinView {
     currency: Currency,
     /// The network's code (`efecty`).
     network: String,
+    /// Why it went to that network: the routing rule or priority that chose it, and the
+    /// networks left out or fallen over from (`sured skipped: circuit open since …`). Null
+    /// until a network has the order, and for orders made before routing recorded it.
+    routing_reason: Option<String>,
     /// The merchant's reference.
     reference: Option<String>,
     /// Shown on the voucher.
@@ -383,6 +396,7 @@ pub fn payin_view(p: &PayinRecord, public_url: &str) -> PayinView {
         amount: p.amount,
         currency: p.currency,
         network: p.network.clone(),
+        routing_reason: p.routing_reason.clone(),
         reference: p.reference.clone(),
         description: p.description.clone(),
         customer: p.customer.clone(),

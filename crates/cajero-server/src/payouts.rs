@@ -89,7 +89,7 @@ pub struct Accepted {
     caller: Caller,
     scope: KeyScope,
     payout: Box<PayoutRecord>,
-    candidates: Vec<crate::networks::Network>,
+    plan: crate::routing::Plan,
     request: PayoutRequest,
     refund_id: Option<RefundId>,
     test_clock: Option<TestClockRef>,
@@ -132,13 +132,20 @@ pub async fn accept(
             Err(e) => (None, Some(e)),
         };
     let scope = crate::idempotency::scope(caller, key, fingerprint);
-    let candidates = state.networks.route_amount(
-        caller.mode,
-        request.network.as_deref(),
-        cajero_connect::OrderKind::Payout,
-        request.amount,
+    let plan = crate::routing::plan(
+        &state.networks,
+        &state.config.routing,
+        state.networks.health(),
+        &crate::routing::RouteRequest {
+            merchant: caller.merchant_id,
+            mode: caller.mode,
+            kind: cajero_connect::OrderKind::Payout,
+            requested: request.network.as_deref(),
+            amount: request.amount,
+        },
+        state.clock.now(),
     );
-    let first = candidates.as_ref().ok().and_then(|c| c.first());
+    let first = plan.as_ref().ok().and_then(|p| p.candidates.first());
     let first_network = (
         first.map(|n| n.code.clone()).unwrap_or_default(),
         first
@@ -149,7 +156,7 @@ pub async fn accept(
         state,
         caller,
         &scope,
-        clock_refusal.or_else(|| candidates.as_ref().err().cloned()),
+        clock_refusal.or_else(|| plan.as_ref().err().cloned()),
         &request,
         &first_network,
         refund.clone(),
@@ -166,7 +173,7 @@ pub async fn accept(
         caller,
         scope,
         payout,
-        candidates: candidates.unwrap_or_default(),
+        plan: plan?,
         request,
         refund_id: refund.map(|r| r.refund_id),
         test_clock,
@@ -182,13 +189,13 @@ pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Response, Api
         caller,
         scope,
         payout,
-        candidates,
+        plan,
         request,
         refund_id,
         test_clock,
     } = accepted;
     let id = payout.id;
-    let call = NetworkCall::run(&candidates, |net| {
+    let call = NetworkCall::run(state, &plan, |net| {
         let pickup = CreatePickup {
             network: net.code.clone(),
             reference: id.to_string(),
@@ -215,15 +222,13 @@ pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Response, Api
                     .await?;
                 let recorded = match call.result {
                     Ok((network, order)) => {
-                        record_issued(
-                            &mut c,
-                            clock.as_ref(),
-                            &public_url,
-                            &payout,
-                            &network,
-                            &order,
-                        )
-                        .await?
+                        let at = payouts::IssuedAt {
+                            network: &network.code,
+                            route: &network.route,
+                            routing_reason: call.reason.as_deref(),
+                        };
+                        record_issued(&mut c, clock.as_ref(), &public_url, &payout, at, &network, &order)
+                            .await?
                     }
                     Err(error) => {
                         let (code, message) = match &error {
@@ -291,6 +296,7 @@ async fn record_issued(
     clock: &dyn Clock,
     public_url: &str,
     payout: &PayoutRecord,
+    at: payouts::IssuedAt<'_>,
     network: &crate::networks::Network,
     order: &NetworkOrder,
 ) -> Result<Recorded, StoreError> {
@@ -313,15 +319,7 @@ async fn record_issued(
         .await?;
         return Ok(Recorded::Settled);
     }
-    if attach_code(
-        conn,
-        clock,
-        public_url,
-        payout,
-        (&network.code, &network.route),
-        order,
-    )
-    .await?
+    if attach_code(conn, clock, public_url, payout, at, order).await?
     {
         return Ok(Recorded::Settled);
     }
@@ -355,13 +353,14 @@ async fn attach_code(
     clock: &dyn Clock,
     public_url: &str,
     payout: &PayoutRecord,
-    (network, route): (&str, &str),
+    at: payouts::IssuedAt<'_>,
     order: &NetworkOrder,
 ) -> Result<bool, StoreError> {
     let (id, now) = (payout.id, clock.now());
     if !payouts::mark_issued(
         conn,
         id,
+        at,
         &order.network_order_id,
         &order.code,
         order.expires_at,
@@ -370,15 +369,6 @@ async fn attach_code(
     .await?
     {
         return Ok(false);
-    }
-    if network != payout.network || route != payout.route {
-        cajero_store::execute!(
-            conn,
-            "UPDATE payouts SET network = $1, route = $2 WHERE id = $3",
-            network,
-            route,
-            id.to_string()
-        )?;
     }
     let types = [EventType::PayoutCreated, EventType::PayoutAvailable];
     emit_current(
@@ -543,6 +533,7 @@ async fn reserve(
                     created_at,
                     updated_at: now,
                     test_clock,
+                    routing_reason: None,
                 };
                 payouts::insert(&mut c, &record).await?;
                 if let Some(link) = &refund {
@@ -909,8 +900,12 @@ pub async fn resolve_stuck(
     let (merchant, mode, id) = (payout.merchant_id, payout.mode, payout.id);
     match found {
         Ok(order) => {
-            let route = (payout.network.as_str(), payout.route.as_str());
-            attach_code(conn, clock, public_url, payout, route, &order).await?;
+            let at = payouts::IssuedAt {
+                network: &payout.network,
+                route: &payout.route,
+                routing_reason: Some("found by our reference after its create was interrupted"),
+            };
+            attach_code(conn, clock, public_url, payout, at, &order).await?;
         }
         Err(cajero_connect::ConnectError::NotFound) => {
             fail_unissued(

@@ -34,6 +34,7 @@ pub mod ledger;
 pub mod merchant_settings;
 pub mod merchants;
 pub mod network;
+pub mod network_health;
 pub mod page;
 pub mod payins;
 pub mod payouts;

@@ -61,6 +61,9 @@ pub struct PayinRecord {
     pub updated_at: Timestamp,
     /// The test clock it lives on (test mode only).
     pub test_clock: Option<TestClockId>,
+    /// Why it went to its network ([`crate`] stores what routing said; `None` before it was
+    /// issued, and for orders made before routing recorded it).
+    pub routing_reason: Option<String>,
 }
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
@@ -89,6 +92,7 @@ struct Row {
     created_at: i64,
     updated_at: i64,
     test_clock: Option<String>,
+    routing_reason: Option<String>,
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -135,6 +139,7 @@ impl TryFrom<Row> for PayinRecord {
                 .map(|c| c.parse())
                 .transpose()
                 .map_err(corrupt)?,
+            routing_reason: r.routing_reason,
         })
     }
 }
@@ -142,7 +147,7 @@ impl TryFrom<Row> for PayinRecord {
 const SELECT: &str = "SELECT id, merchant_id, livemode, status, amount, currency, network, \
     route, reference, description, customer, metadata, network_order_id, payment_code, agreement_code, \
     barcode_data, page_token, expires_at, paid_at, amount_refunded, fee, created_at, updated_at, \
-    test_clock FROM payins";
+    test_clock, routing_reason FROM payins";
 
 /// Stores a new pay-in.
 pub async fn insert(conn: &mut Conn<'_>, p: &PayinRecord) -> Result<(), StoreError> {
@@ -151,8 +156,9 @@ pub async fn insert(conn: &mut Conn<'_>, p: &PayinRecord) -> Result<(), StoreErr
         "INSERT INTO payins (id, merchant_id, livemode, status, amount, currency, network, \
          reference, description, customer, metadata, network_order_id, payment_code, \
          agreement_code, barcode_data, page_token, expires_at, paid_at, amount_refunded, fee, \
-         created_at, updated_at, test_clock, route) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+         created_at, updated_at, test_clock, route, routing_reason) VALUES ($1, $2, $3, $4, $5, $6, \
+         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+         $25)",
         p.id.to_string(),
         p.merchant_id.to_string(),
         p.mode.is_live(),
@@ -177,6 +183,7 @@ pub async fn insert(conn: &mut Conn<'_>, p: &PayinRecord) -> Result<(), StoreErr
         Micros::from(p.updated_at).0,
         p.test_clock.map(|c| c.to_string()),
         &p.route,
+        &p.routing_reason,
     )?;
     Ok(())
 }

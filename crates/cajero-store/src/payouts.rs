@@ -61,6 +61,9 @@ pub struct PayoutRecord {
     pub updated_at: Timestamp,
     /// The test clock it lives on (test mode only).
     pub test_clock: Option<TestClockId>,
+    /// Why it went to its network ([`crate`] stores what routing said; `None` before it was
+    /// issued, and for orders made before routing recorded it).
+    pub routing_reason: Option<String>,
 }
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
@@ -89,6 +92,7 @@ struct Row {
     created_at: i64,
     updated_at: i64,
     test_clock: Option<String>,
+    routing_reason: Option<String>,
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -131,6 +135,7 @@ impl TryFrom<Row> for PayoutRecord {
                 .map(|c| c.parse())
                 .transpose()
                 .map_err(corrupt)?,
+            routing_reason: r.routing_reason,
         })
     }
 }
@@ -138,7 +143,7 @@ impl TryFrom<Row> for PayoutRecord {
 const SELECT: &str = "SELECT id, merchant_id, livemode, status, amount, currency, network, \
     route, reference, beneficiary, metadata, network_order_id, pickup_code, page_token, expires_in_s, \
     expires_at, paid_at, failure_code, failure_message, fee, refund_id, created_at, updated_at, \
-    test_clock FROM payouts";
+    test_clock, routing_reason FROM payouts";
 
 /// Stores a new payout.
 pub async fn insert(conn: &mut Conn<'_>, p: &PayoutRecord) -> Result<(), StoreError> {
@@ -147,8 +152,9 @@ pub async fn insert(conn: &mut Conn<'_>, p: &PayoutRecord) -> Result<(), StoreEr
         "INSERT INTO payouts (id, merchant_id, livemode, status, amount, currency, network, \
          reference, beneficiary, metadata, network_order_id, pickup_code, page_token, \
          expires_in_s, expires_at, paid_at, failure_code, failure_message, fee, refund_id, \
-         created_at, updated_at, test_clock, route) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+         created_at, updated_at, test_clock, route, routing_reason) VALUES ($1, $2, $3, $4, $5, $6, \
+         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+         $25)",
         p.id.to_string(),
         p.merchant_id.to_string(),
         p.mode.is_live(),
@@ -173,6 +179,7 @@ pub async fn insert(conn: &mut Conn<'_>, p: &PayoutRecord) -> Result<(), StoreEr
         Micros::from(p.updated_at).0,
         p.test_clock.map(|c| c.to_string()),
         &p.route,
+        &p.routing_reason,
     )?;
     Ok(())
 }
@@ -262,10 +269,23 @@ pub async fn list(
     })
 }
 
-/// Records the issued pick-up code and moves `pending`/`on_hold` → `available`.
+/// Where a payout's code was issued: the network, the route, and why routing chose them.
+#[derive(Debug, Clone, Copy)]
+pub struct IssuedAt<'a> {
+    /// The cash network.
+    pub network: &'a str,
+    /// The route.
+    pub route: &'a str,
+    /// Why.
+    pub routing_reason: Option<&'a str>,
+}
+
+/// Records the issued pick-up code and where it was issued, and moves `pending`/`on_hold` →
+/// `available`.
 pub async fn mark_issued(
     conn: &mut Conn<'_>,
     id: PayoutId,
+    at: IssuedAt<'_>,
     network_order_id: &str,
     pickup_code: &str,
     expires_at: Timestamp,
@@ -274,14 +294,38 @@ pub async fn mark_issued(
     let changed = execute!(
         conn,
         "UPDATE payouts SET status = 'available', network_order_id = $1, pickup_code = $2, \
-         expires_at = $3, updated_at = $4 WHERE id = $5 AND status IN ('pending', 'on_hold')",
+         expires_at = $3, updated_at = $4, network = $5, route = $6, routing_reason = $7 \
+         WHERE id = $8 AND status IN ('pending', 'on_hold')",
         network_order_id,
         pickup_code,
         Micros::from(expires_at).0,
         Micros::from(now).0,
+        at.network,
+        at.route,
+        at.routing_reason,
         id.to_string(),
     )?;
     Ok(changed == 1)
+}
+
+/// Failed counter attempts with `outcome` at `counter_id` since `since` (a counter's failure
+/// rate over a window; indexed).
+pub async fn counter_attempts_since(
+    conn: &mut Conn<'_>,
+    counter_id: &str,
+    outcome: &str,
+    since: Timestamp,
+) -> Result<i64, StoreError> {
+    let (count,): (i64,) = fetch!(
+        one,
+        conn,
+        (i64,),
+        "SELECT COUNT(*) FROM payout_attempts WHERE counter_id = $1 AND outcome = $2 AND at >= $3",
+        counter_id,
+        outcome,
+        Micros::from(since).0,
+    )?;
+    Ok(count)
 }
 
 /// Moves a payout from `from` to `to` (compare-and-set); false when it was no longer in `from`.

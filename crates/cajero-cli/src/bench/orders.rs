@@ -302,7 +302,9 @@ async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
     let p99_met = (args.rate_per_s == Some(TARGET_P99_RATE_PER_S)).then_some(
         business.latency_ms.p99 <= TARGET_P99_MS && business.errors == 0 && business.unsent == 0,
     );
+    let routing = routing_cost(kind, &business)?;
     Ok(Report {
+        routing,
         bench: kind.name(),
         date,
         machine: Machine::here(load_average_1m),
@@ -325,6 +327,64 @@ async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
         hollow: hollow_phase,
         ratio,
         storage,
+    })
+}
+
+/// Orders the routing loop plans and records.
+const ROUTING_ORDERS: u64 = 200_000;
+
+/// Times the create path's routing and health bookkeeping alone: a plan over the simulator's
+/// two networks under a preference rule, the chosen route's breaker permit, and its outcome
+/// recorded, [`ROUTING_ORDERS`] times.
+fn routing_cost(kind: Kind, business: &Phase) -> anyhow::Result<report::RoutingCost> {
+    use cajero_server::routing::{self, RouteRequest, RoutingConfig, RoutingRule};
+    let networks = Networks::simulator("http://127.0.0.1:9", SIM_MERCHANT_ID, "secret", "http://127.0.0.1:9")?
+        .with_health(cajero_server::health::HealthConfig::default());
+    let config = RoutingConfig {
+        rules: vec![RoutingRule {
+            prefer: vec!["sured".into(), "efecty".into()],
+            ..RoutingRule::default()
+        }],
+        ..RoutingConfig::default()
+    };
+    let order_kind = match kind {
+        Kind::Payouts => cajero_server::network_config::OrderKind::Payout,
+        Kind::Payins => cajero_server::network_config::OrderKind::Collection,
+    };
+    let merchant = cajero_domain::id::MerchantId::from_parts(1, 1);
+    let request = RouteRequest {
+        merchant,
+        mode: Mode::Test,
+        kind: order_kind,
+        requested: None,
+        amount: cajero_domain::Amount::new(50_000)?,
+    };
+    let started = std::time::Instant::now();
+    for _ in 0..ROUTING_ORDERS {
+        let now = jiff::Timestamp::now();
+        let plan = routing::plan(&networks, &config, networks.health(), &request, now)
+            .map_err(|e| anyhow::anyhow!("routing: {e:?}"))?;
+        let chosen = &plan.candidates[0];
+        let _ = networks.health().permit(chosen, now);
+        let signals = networks.health().record_create(
+            chosen,
+            now,
+            cajero_server::health::Outcome::Created,
+            Duration::from_millis(3),
+            None,
+        );
+        std::hint::black_box((plan.reason(chosen, &[]), signals));
+    }
+    let ns_per_order = started.elapsed().as_nanos() as f64 / ROUTING_ORDERS as f64;
+    let server_cpu_ns_per_order =
+        (business.ok > 0).then(|| business.cpu.server_s * 1e9 / business.ok as f64);
+    Ok(report::RoutingCost {
+        orders: ROUTING_ORDERS,
+        ns_per_order,
+        server_cpu_ns_per_order,
+        share_percent: server_cpu_ns_per_order
+            .filter(|cpu| *cpu > 0.0)
+            .map(|cpu| ns_per_order / cpu * 100.0),
     })
 }
 

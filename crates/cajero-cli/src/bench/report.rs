@@ -140,6 +140,23 @@ pub struct Report {
     pub storage: Storage,
     /// DESIGN.md's targets.
     pub targets: Targets,
+    /// What routing and network-health bookkeeping cost per order.
+    pub routing: RoutingCost,
+}
+
+/// The cost of ranking the routes and keeping the breakers, per order: measured in a tight
+/// loop over the same code the create path runs (the plan, the breaker's permit, recording the
+/// outcome), and set against the server's CPU time per order in the business phase.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoutingCost {
+    /// Orders planned and recorded in the loop.
+    pub orders: u64,
+    /// Nanoseconds per order.
+    pub ns_per_order: f64,
+    /// The server's CPU per order in the business phase, nanoseconds.
+    pub server_cpu_ns_per_order: Option<f64>,
+    /// `ns_per_order` as a share of it, percent.
+    pub share_percent: Option<f64>,
 }
 
 fn phase_text(name: &str, p: &Phase) -> String {
@@ -258,6 +275,14 @@ pub fn human(r: &Report) -> String {
             Some(yes) => met(yes),
             None => "not measured (use --rate-per-s 1000)",
         },
+    ));
+    text.push_str(&format!(
+        "\n  routing and health bookkeeping: {:.2} µs per order{}",
+        r.routing.ns_per_order / 1_000.0,
+        r.routing.share_percent.map_or_else(String::new, |share| format!(
+            " ({share:.2} % of the server's {:.0} µs of CPU per order)",
+            r.routing.server_cpu_ns_per_order.unwrap_or(0.0) / 1_000.0
+        )),
     ));
     text
 }

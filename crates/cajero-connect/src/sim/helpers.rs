@@ -112,6 +112,29 @@ struct Flushed {
 }
 
 impl SimConnector {
+    /// Every order of `kind` this merchant holds under `reference`, at any network, newest
+    /// first (the signed `GET /v1/{collections|payouts}?reference=`): tests count them to
+    /// prove that one reference never made two orders.
+    pub async fn orders_by_reference(
+        &self,
+        kind: crate::OrderKind,
+        reference: &str,
+    ) -> Result<Vec<NetworkOrder>, ConnectError> {
+        let segment = match kind {
+            crate::OrderKind::Collection => "collections",
+            crate::OrderKind::Payout => "payouts",
+        };
+        let url = self.url(&["v1", segment], &[("reference", reference), ("limit", "100")]);
+        let (reply, _evidence) = self.send(Method::GET, url, Vec::new(), true).await;
+        let reply = reply?;
+        if reply.status != 200 {
+            return Err(error_from(&reply));
+        }
+        let list: ListWire<OrderWire> = serde_json::from_slice(&reply.body)
+            .map_err(|e| ConnectError::Protocol(format!("order list: {e}")))?;
+        list.data.into_iter().map(OrderWire::into_order).collect()
+    }
+
     /// An unsigned control or counter call answering JSON `T` on 200.
     async fn control<T: DeserializeOwned>(
         &self,

@@ -23,6 +23,10 @@ pub struct PayoutView {
     currency: Currency,
     /// The network's code (`efecty`).
     network: String,
+    /// Why it went to that network: the routing rule or priority that chose it, and the
+    /// networks left out or fallen over from (`sured skipped: circuit open since …`). Null
+    /// until a network has the order, and for orders made before routing recorded it.
+    routing_reason: Option<String>,
     /// The merchant's reference.
     reference: Option<String>,
     /// The beneficiary as accepted (document normalised).
@@ -89,6 +93,7 @@ pub fn payout_view(p: &PayoutRecord, attempts: &[AttemptRecord], public_url: &st
         amount: p.amount,
         currency: p.currency,
         network: p.network.clone(),
+        routing_reason: p.routing_reason.clone(),
         reference: p.reference.clone(),
         beneficiary: p.beneficiary.clone(),
         pickup: p.pickup_code.as_ref().map(|code| PickupView {

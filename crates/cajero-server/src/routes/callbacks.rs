@@ -76,6 +76,11 @@ pub async fn receive(
     let grace = jiff::SignedDuration::from_millis(
         i64::try_from(state.config.orders.unknown_callback_grace_ms).unwrap_or(i64::MAX),
     );
+    let health = state.networks.health().config().clone();
+    let paid = (callback.order.status == cajero_connect::NetworkStatus::Paid)
+        .then_some(callback.order.paid_at)
+        .flatten()
+        .map(|at| (callback.order.network.clone(), at));
     let applied = state
         .store
         .write(move |mut c| {
@@ -84,6 +89,7 @@ pub async fn receive(
                     mode,
                     grace,
                     evidence: e,
+                    health,
                 };
                 apply(&mut c, clock.as_ref(), &public_url, &callback, received).await
             })
@@ -91,6 +97,9 @@ pub async fn receive(
         .await?;
     match applied {
         Applied::Done => {
+            if let Some((network, paid_at)) = paid {
+                callback_delay(&state, mode, &name, network, paid_at);
+            }
             Ok((StatusCode::OK, axum::Json(json!({"received": true}))).into_response())
         }
         Applied::UnknownOrder => Err(ApiError::unavailable(
@@ -100,8 +109,43 @@ pub async fn receive(
     }
 }
 
+/// Counts how long the network took to call back about a payment or collection; one in time
+/// resolves the network's `callbacks_late` alert (looked at most once a minute).
+fn callback_delay(
+    state: &AppState,
+    mode: cajero_domain::merchant::Mode,
+    receiver: &str,
+    network: String,
+    paid_at: jiff::Timestamp,
+) {
+    let now = state.clock.now();
+    let route = if receiver == crate::networks::SIM_CALLBACK_RECEIVER {
+        crate::networks::SIMULATOR_ROUTE.to_string()
+    } else {
+        receiver.to_string()
+    };
+    let key = crate::health::RouteKey {
+        mode,
+        route,
+        network,
+    };
+    let since = now.duration_since(paid_at);
+    let delay = if since.is_negative() {
+        std::time::Duration::ZERO
+    } else {
+        since.unsigned_abs()
+    };
+    let health = state.networks.health();
+    let in_time = delay.as_secs() < u64::from(health.config().callback_late_s);
+    if health.record_callback_delay(key.clone(), now, delay, in_time) {
+        crate::health::alerting::callbacks_on_time(state, key);
+    }
+}
+
 /// A verified callback as it arrived.
 struct Received {
+    /// Counter alert thresholds.
+    health: crate::health::HealthConfig,
     mode: cajero_domain::merchant::Mode,
     /// How long an unknown order is given to appear (`orders.unknown_callback_grace_ms`).
     grace: jiff::SignedDuration,
@@ -119,6 +163,7 @@ async fn apply(
         mode,
         grace,
         mut evidence,
+        health,
     } = received;
     let order = &callback.order;
     let now = clock.now();
@@ -205,6 +250,10 @@ async fn apply(
         }
         OrderKind::Payout => {
             crate::payouts::apply_callback(c, clock, public_url, callback).await?;
+            if let Some(attempt) = &callback.attempt {
+                crate::health::counters::on_attempt(c, now, &health, mode, &order.network, attempt)
+                    .await?;
+            }
         }
     }
     Ok(Applied::Done)

@@ -15,6 +15,7 @@ pub mod claims;
 pub mod expiry;
 pub mod heartbeat;
 pub mod poller;
+pub mod probe;
 pub mod purge;
 pub mod webhooks;
 
@@ -124,6 +125,13 @@ pub fn start(state: &crate::AppState) -> anyhow::Result<Background> {
             signal.clone(),
         )));
     }
+    workers.push(tokio::spawn(run_loop(
+        probe::ProbeWorker {
+            state: state.clone(),
+        },
+        probe::pacing(state),
+        signal.clone(),
+    )));
     let poller = poller::PollerWorker {
         state: state.clone(),
     };

@@ -89,12 +89,16 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
         let exchange = connector
             .get(OrderKind::Collection, &payin.network_order_id)
             .await;
+        let late = late_callback(state, &exchange.result, payin.mode, &payin.route, &payin.network);
         let (clock, url) = (state.clock.clone(), public_url.clone());
         state
             .store
             .write(move |mut c| {
                 Box::pin(async move {
                     store(&mut c, clock.as_ref(), &payin.network, payin.merchant_id, payin.mode, &payin.id.to_string(), &exchange.evidence).await?;
+                    if let Some((key, by)) = &late {
+                        crate::health::alerting::callbacks_late(&mut c, clock.now(), key, *by).await?;
+                    }
                     match exchange.result {
                         Ok(order) => crate::payins::apply_network_order(&mut c, clock.as_ref(), &url, &payin, &order).await?,
                         Err(e) => tracing::warn!(payin = %payin.id, error = %e, "could not re-query a quiet voucher"),
@@ -151,11 +155,22 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
             continue;
         };
         let exchange = connector.get(OrderKind::Payout, &order_id).await;
+        let late = late_callback(
+            state,
+            &exchange.result,
+            payout.mode,
+            &payout.route,
+            &payout.network,
+        );
         let (clock, url) = (state.clock.clone(), public_url.clone());
         state
             .store
             .write(move |mut c| {
                 Box::pin(async move {
+                    if let Some((key, by)) = &late {
+                        crate::health::alerting::callbacks_late(&mut c, clock.now(), key, *by)
+                            .await?;
+                    }
                     store(
                         &mut c,
                         clock.as_ref(),
@@ -182,6 +197,34 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
             .await?;
     }
     Ok(looked + retry_orphan_cancels(state).await?)
+}
+
+/// An order the network reports paid (or collected) longer than `health.callback_late_s` ago
+/// that our books still hold open: its callback is late or lost. The route and by how much.
+fn late_callback(
+    state: &AppState,
+    found: &Result<cajero_connect::NetworkOrder, cajero_connect::ConnectError>,
+    mode: cajero_domain::merchant::Mode,
+    route: &str,
+    network: &str,
+) -> Option<(crate::health::RouteKey, Duration)> {
+    let order = found.as_ref().ok()?;
+    let paid_at = order.paid_at?;
+    if order.status != cajero_connect::NetworkStatus::Paid {
+        return None;
+    }
+    let by = state.clock.now().duration_since(paid_at);
+    let limit = i64::from(state.networks.health().config().callback_late_s);
+    (by.as_secs() >= limit).then(|| {
+        (
+            crate::health::RouteKey {
+                mode,
+                route: route.to_string(),
+                network: network.to_string(),
+            },
+            by.unsigned_abs(),
+        )
+    })
 }
 
 /// Cancels again, at the network, orders that no payout of ours could take and that the

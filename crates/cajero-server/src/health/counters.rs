@@ -1,0 +1,128 @@
+//! Counters judged by the attempts networks report on payouts.
+//!
+//! * `counter_out_of_cash`: a beneficiary could not collect because the counter's drawer was
+//!   empty. One such attempt says it all: the alert is raised for that counter (and only that
+//!   one), and resolved by the next collection approved there.
+//! * `counter_failure_spike`: the network blamed itself (`system_unavailable`) at one counter
+//!   `health.counter_failures_max` times within `health.counter_window_s` (an indexed count);
+//!   resolved by the next collection approved there.
+//!
+//! Attempts a beneficiary caused (`wrong_code`, `document_mismatch`) say nothing about the
+//! counter. Alerts name the counter and the network, never the payout or the beneficiary: they
+//! go to every merchant concerned.
+
+use cajero_connect::NetworkAttempt;
+use cajero_domain::merchant::Mode;
+use cajero_store::{Conn, StoreError, payouts};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+
+use crate::alerts::{self, AlertSpec, Severity, codes};
+
+/// The attempt outcome of an empty drawer.
+pub const OUT_OF_CASH: &str = "counter_out_of_cash";
+/// The attempt outcome of a network failing at a counter.
+pub const SYSTEM_UNAVAILABLE: &str = "system_unavailable";
+/// The attempt outcome of a collection.
+pub const APPROVED: &str = "approved";
+
+/// What alerts call a counter: `efecty/counter:EFE-001`.
+pub fn subject(network: &str, counter_id: &str) -> String {
+    format!("{network}/counter:{counter_id}")
+}
+
+fn name(network: &str) -> &str {
+    cajero_domain::network::spec(network).map_or(network, |s| s.display_name)
+}
+
+/// Judges a new attempt at a counter, in the callback's unit of work.
+pub async fn on_attempt(
+    c: &mut Conn<'_>,
+    now: Timestamp,
+    config: &super::HealthConfig,
+    mode: Mode,
+    network: &str,
+    attempt: &NetworkAttempt,
+) -> Result<(), StoreError> {
+    crate::metrics::counter_attempt(network, &attempt.outcome);
+    let subject = subject(network, &attempt.counter_id);
+    match attempt.outcome.as_str() {
+        OUT_OF_CASH => {
+            alerts::raise(
+                c,
+                now,
+                AlertSpec {
+                    mode,
+                    code: codes::COUNTER_OUT_OF_CASH,
+                    subject,
+                    merchant: None,
+                    severity: Severity::Warning,
+                    message: format!(
+                        "{} counter {} has no cash: a beneficiary could not collect there.",
+                        name(network),
+                        attempt.counter_id
+                    ),
+                    details: json!({
+                        "network": network,
+                        "counter_id": attempt.counter_id,
+                        "at": crate::time::rfc3339(attempt.at),
+                    }),
+                },
+            )
+            .await?;
+        }
+        SYSTEM_UNAVAILABLE => {
+            let window = SignedDuration::from_secs(i64::from(config.counter_window_s));
+            let since = now.checked_sub(window).unwrap_or(now);
+            let failures =
+                payouts::counter_attempts_since(c, &attempt.counter_id, SYSTEM_UNAVAILABLE, since)
+                    .await?;
+            if failures >= i64::from(config.counter_failures_max) {
+                alerts::raise(
+                    c,
+                    now,
+                    AlertSpec {
+                        mode,
+                        code: codes::COUNTER_FAILURE_SPIKE,
+                        subject,
+                        merchant: None,
+                        severity: Severity::Warning,
+                        message: format!(
+                            "{} counter {} failed {failures} collections in the last {} min (system unavailable).",
+                            name(network),
+                            attempt.counter_id,
+                            config.counter_window_s / 60
+                        ),
+                        details: json!({
+                            "network": network,
+                            "counter_id": attempt.counter_id,
+                            "failures": failures,
+                            "window_s": config.counter_window_s,
+                        }),
+                    },
+                )
+                .await?;
+            }
+        }
+        APPROVED => {
+            for code in [codes::COUNTER_OUT_OF_CASH, codes::COUNTER_FAILURE_SPIKE] {
+                alerts::resolve(
+                    c,
+                    now,
+                    mode,
+                    code,
+                    &subject,
+                    None,
+                    &format!(
+                        "{} counter {} paid out again.",
+                        name(network),
+                        attempt.counter_id
+                    ),
+                )
+                .await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
