@@ -63,7 +63,7 @@ impl Default for HealthConfig {
     fn default() -> Self {
         HealthConfig {
             window_s: 60,
-            min_requests: 5,
+            min_requests: 10,
             failure_rate_bps: 5_000,
             open_s: 30,
             half_open_successes: 2,
