@@ -19,6 +19,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub mod admin;
+pub mod analytics;
 pub mod api_docs;
 pub mod auth;
 pub mod clock;
