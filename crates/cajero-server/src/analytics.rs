@@ -93,8 +93,11 @@ impl DateRange {
 
     /// The `days` days ending on `to` (both ends included).
     pub fn ending(to: Date, days: i32) -> Result<DateRange, RangeError> {
+        let back = Span::new()
+            .try_days(i64::from(days) - 1)
+            .map_err(|_| RangeError::OutOfRange(to))?;
         let from = to
-            .checked_sub(Span::new().days(days.saturating_sub(1)))
+            .checked_sub(back)
             .map_err(|_| RangeError::OutOfRange(to))?;
         DateRange::new(from, to)
     }
@@ -112,7 +115,7 @@ impl DateRange {
     /// `[start of from, start of the day after to)` in Bogotá, Unix microseconds.
     fn micros(self) -> Result<(i64, i64), RangeError> {
         let start = |day: Date| {
-            day.to_zoned(calendar::bogota())
+            day.to_zoned_datetime(calendar::bogota())
                 .map(|z| z.timestamp().as_microsecond())
                 .map_err(|_| RangeError::OutOfRange(day))
         };
@@ -503,7 +506,8 @@ pub fn percentile(buckets: &[DurationBucket], count: i64, q_bps: i64) -> Option<
     if count <= 0 {
         return None;
     }
-    let rank = (i128::from(count) * i128::from(q_bps)).div_ceil(i128::from(BPS_WHOLE));
+    let whole = i128::from(BPS_WHOLE);
+    let rank = (i128::from(count) * i128::from(q_bps) + whole - 1) / whole;
     let mut seen: i128 = 0;
     for b in buckets {
         seen += i128::from(b.count);

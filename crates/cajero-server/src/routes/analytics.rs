@@ -59,7 +59,7 @@ pub async fn success(
             None => None,
             Some(code) => Some(network::spec(code).ok_or_else(|| {
                 let known: Vec<&str> = network::ALL.iter().map(|n| n.code).collect();
-                invalid(
+                bad_param(
                     "network",
                     format!(
                         "network must be one of {}, not {}",
@@ -73,7 +73,7 @@ pub async fn success(
     Ok(Json(analytics::success(&state.store, &query).await?))
 }
 
-fn invalid(param: &str, message: String) -> ApiError {
+fn bad_param(param: &str, message: String) -> ApiError {
     ApiError::invalid("parameter_invalid", message).with_param(param)
 }
 
@@ -84,7 +84,7 @@ fn range(params: &SuccessParams, today: Date) -> Result<DateRange, ApiError> {
             .as_deref()
             .map(|text| {
                 text.parse::<Date>().map_err(|_| {
-                    invalid(
+                    bad_param(
                         name,
                         format!("{name} must be a date YYYY-MM-DD, not {}", quoted(text)),
                     )
@@ -99,13 +99,13 @@ fn range(params: &SuccessParams, today: Date) -> Result<DateRange, ApiError> {
         None => DateRange::ending(to, RANGE_DAYS_DEFAULT),
     };
     range.map_err(|e| match e {
-        RangeError::Reversed { .. } => invalid("from", format!("{e}")),
-        RangeError::TooLong { .. } => invalid(
+        RangeError::Reversed { .. } => bad_param("from", format!("{e}")),
+        RangeError::TooLong { .. } => bad_param(
             "to",
             format!("{e}: ask for at most {RANGE_DAYS_MAX} days at a time"),
         ),
         RangeError::OutOfRange(_) => {
-            invalid(if from.is_some() { "from" } else { "to" }, e.to_string())
+            bad_param(if from.is_some() { "from" } else { "to" }, e.to_string())
         }
     })
 }

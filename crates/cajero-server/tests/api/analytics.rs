@@ -302,17 +302,17 @@ async fn every_figure_counts_each_order_of_the_caller_once_by_network_counter_an
     at(&mut counters, "efecty", &c).collected += 1;
     at(&mut counters, "efecty", &c).collected_amount += 70_000;
 
+    // Another merchant's voucher, paid.
+    let (_, b) = merchant(app, "Otra tienda").await;
+    let other = post_ok(app, &b, "/v1/payins", &payin_body(99_000, "efecty")).await;
+    pay(app, &b, &other).await;
+
     // 23:50 on Monday, then 00:10 on Tuesday in Bogotá: vouchers and a code left open.
     advance(app, 10 * 3_600 + 50 * 60).await;
     post_ok(app, &a, "/v1/payins", &payin_body(15_000, "efecty")).await;
     advance(app, 20 * 60).await;
     post_ok(app, &a, "/v1/payins", &payin_body(25_000, "efecty")).await;
     post_ok(app, &a, "/v1/payouts", &payout_body(90_000)).await;
-
-    // Another merchant's voucher, paid.
-    let (_, b) = merchant(app, "Otra tienda").await;
-    let other = post_ok(app, &b, "/v1/payins", &payin_body(99_000, "efecty")).await;
-    pay(app, &b, &other).await;
 
     let report = success(app, &a, "?from=2025-11-24&to=2025-11-25").await;
 
