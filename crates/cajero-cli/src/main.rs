@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod admin;
+mod analytics;
 mod bench;
 mod calendar;
 mod chaos;
@@ -55,6 +56,9 @@ enum Command {
     /// Run settlement now (the server also runs it every `ledger.settlement_interval_ms`).
     #[command(subcommand)]
     Settlement(settings::SettlementCommand),
+    /// Success rates and times of a merchant's pay-ins and payouts.
+    #[command(subcommand)]
+    Analytics(analytics::AnalyticsCommand),
     /// Daily reconciliation against the networks' files: check, import, run, report, resolve.
     #[command(subcommand)]
     Reconcile(reconcile::ReconcileCommand),
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
             Command::Secrets(command) => secrets::run(command).await,
             Command::Networks(command) => networks::run(command).await,
             Command::Reconcile(command) => reconcile::run(command).await,
+            Command::Analytics(command) => analytics::run(command).await,
         }
     });
     match result {

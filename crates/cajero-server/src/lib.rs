@@ -20,6 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 
 pub mod admin;
 pub mod alerts;
+pub mod analytics;
 pub mod api_docs;
 pub mod auth;
 pub mod clock;

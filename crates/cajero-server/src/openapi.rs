@@ -49,6 +49,7 @@ pub use limits::{
         (name = "Balance", description = "The merchant's balance and its transactions."),
         (name = "Top-ups", description = "Funding the balance that payouts draw on."),
         (name = "Settlements", description = "Collected money made available."),
+        (name = "Analytics", description = "How pay-ins and payouts succeed: rates and times."),
         (name = "Webhooks", description = "Endpoints that receive signed events, and the events."),
         (name = "Test helpers", description = "Test mode only: drive the simulated network."),
         (name = "Operations", description = "Liveness and readiness probes."),

@@ -650,6 +650,7 @@ pub async fn apply_network_order(
     order: &NetworkOrder,
 ) -> Result<(), StoreError> {
     use cajero_connect::NetworkStatus as N;
+    use cajero_store::analytics::OrderKind as Kind;
     match order.status {
         N::Paid => {
             record_payment(
@@ -659,7 +660,9 @@ pub async fn apply_network_order(
                 payin,
                 order.paid_at.unwrap_or_else(|| clock.now()),
             )
-            .await
+            .await?;
+            crate::analytics::record_paid_counter(conn, Kind::Payin, &payin.id.to_string(), order)
+                .await
         }
         N::Expired => close(conn, clock, public_url, payin, PayinEvent::Expire).await,
         // The network reports as canceled the vouchers our expiry sweep canceled there: past

@@ -814,7 +814,12 @@ pub async fn apply_network_order(
         }
         N::Pending | N::Available | N::Locked => return Ok(()),
     };
-    close(conn, clock, public_url, payout, event, order.paid_at).await
+    close(conn, clock, public_url, payout, event, order.paid_at).await?;
+    if order.status == N::Paid {
+        let kind = cajero_store::analytics::OrderKind::Payout;
+        crate::analytics::record_paid_counter(conn, kind, &payout.id.to_string(), order).await?;
+    }
+    Ok(())
 }
 
 /// Moves an open payout to paid, expired or canceled, settling its reservation, and emits. A

@@ -186,6 +186,9 @@ fn filters(op: &mut Value) {
                 Some(strings(TransferCode::ALL.iter().map(|t| t.as_str())))
             }
             ("retrieve_settlement", "format") => Some(strings(["json", "csv"])),
+            ("retrieve_analytics_success", "network") => {
+                Some(strings(cajero_domain::network::ALL.iter().map(|n| n.code)))
+            }
             _ => None,
         };
         if let Some(values) = values {
