@@ -160,11 +160,11 @@ pub async fn list_payouts(
 async fn list(sim: &Sim, kind: OrderKind, filter: ListFilter, signed: Signed) -> Answer {
     let (data, has_more) = sim
         .run(|state, _| {
-            let (orders, has_more) = state.list(&signed.merchant_id, kind, &filter);
+            let (orders, has_more) = state.list(&signed.merchant_id, kind, &filter)?;
             let views: Vec<OrderView> = orders.into_iter().map(|o| order_view(state, o)).collect();
-            (views, has_more)
+            Ok::<_, SimError>((views, has_more))
         })
-        .await?;
+        .await??;
     Ok(Json(json!({"object": "list", "data": data, "has_more": has_more})).into_response())
 }
 
@@ -186,6 +186,11 @@ pub async fn merchant_settlement_file(
     Query(query): Query<FileQuery>,
     signed: Signed,
 ) -> Answer {
+    let network = query
+        .network
+        .clone()
+        .unwrap_or_else(|| sim.config().default_network.clone());
+    sim.run(|state, _| state.ensure_up(&network)).await??;
     file_response(&sim, &date, query, Some(signed.merchant_id)).await
 }
 
