@@ -193,6 +193,9 @@ async fn apply(
     if !network::first_time_callback(c, &order.network, &callback.id, now).await? {
         return Ok(Applied::Done); // a duplicate: already applied
     }
+    if let Some(attempt) = &callback.attempt {
+        crate::metrics::counter_attempt(&order.network, &attempt.outcome);
+    }
     match order.kind {
         OrderKind::Collection => {
             if let Some(payin) =

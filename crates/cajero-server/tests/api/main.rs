@@ -16,6 +16,7 @@ mod limits;
 mod live_networks;
 mod live_refunds;
 mod live_support;
+mod metrics;
 mod orders;
 mod pages;
 mod receiver;
