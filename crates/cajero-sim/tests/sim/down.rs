@@ -182,3 +182,30 @@ async fn callbacks_of_a_network_that_is_down_wait_until_it_is_back() {
 
     assert_eq!(networks(&receiver), ["efecty", "sured"]);
 }
+
+#[tokio::test]
+async fn the_autopilots_customers_come_back_when_the_network_is_up_again() {
+    let mut config = test_config();
+    config.autopilot = cajero_sim::config::AutopilotConfig {
+        enabled: true,
+        collection_pay_bps: 10_000,
+        payout_collect_bps: 10_000,
+        delay_seconds_min: 600,
+        delay_seconds_max: 600,
+    };
+    let sim = start_with(config).await;
+    let voucher = sured_voucher(&sim, "sa-1").await.body;
+    let order = format!("/sim/v1/orders/{}", code(&voucher, "id"));
+
+    sim.set_faults(json!({"down": ["sured"]})).await;
+    sim.advance(1_200).await;
+
+    let waiting = sim.get(&order).await.body;
+    assert_eq!(waiting["status"], "pending", "{waiting}");
+    assert_eq!(waiting["attempts"], json!([]), "turned away at the door");
+
+    sim.set_faults(json!({})).await;
+    sim.advance(3_600).await;
+
+    assert_eq!(sim.get(&order).await.body["status"], "paid");
+}
