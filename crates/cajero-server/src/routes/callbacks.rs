@@ -194,6 +194,8 @@ async fn apply(
         return Ok(Applied::Done); // a duplicate: already applied
     }
     if let Some(attempt) = &callback.attempt {
+        // Once per callback id; should this unit of work fail to commit, the network's retry
+        // counts it again (a rare overcount, never a missed attempt).
         crate::metrics::counter_attempt(&order.network, &attempt.outcome);
     }
     match order.kind {
