@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::AppState;
 use crate::clock::Clock;
+use crate::metrics::{self, JobResult};
 use crate::settlement;
 use crate::workers::{LoopPacing, ShutdownSignal, Worker, run_loop};
 
@@ -41,8 +42,14 @@ impl Worker for SettlementWorker {
     }
 
     async fn step(&self) -> anyhow::Result<usize> {
-        let report = settlement::run_once(&self.store, self.clock.now()).await?;
-        Ok(report.settled.len())
+        let now = self.clock.now();
+        let report = settlement::run_once(&self.store, now).await;
+        let result = match &report {
+            Ok(_) => JobResult::Succeeded,
+            Err(_) => JobResult::Failed,
+        };
+        metrics::job_run(metrics::job::SETTLEMENT, result, now);
+        Ok(report?.settled.len())
     }
 }
 
@@ -62,7 +69,18 @@ impl Worker for LedgerCheckWorker {
 
     async fn step(&self) -> anyhow::Result<usize> {
         if self.started.swap(true, Ordering::Relaxed) {
-            check_once(&self.store, self.clock.now()).await?;
+            let now = self.clock.now();
+            let report = check_once(&self.store, now).await;
+            let result = match &report {
+                Ok(r) if r.problems.is_empty() => JobResult::Succeeded,
+                Ok(_) => JobResult::Problems,
+                Err(_) => JobResult::Failed,
+            };
+            if let Ok(r) = &report {
+                metrics::ledger_problems(r.problems.len());
+            }
+            metrics::job_run(metrics::job::LEDGER_CHECK, result, now);
+            report?;
         }
         Ok(0)
     }

@@ -448,6 +448,17 @@ pub struct Faults {
     pub settlement_amount_delta: i64,
     /// Share of settlement-file lines written twice.
     pub settlement_duplicate_line_bps: u16,
+    /// Networks taken down (codes of [`SimConfig::networks`]): while one is listed, every
+    /// network API request about it answers 503 at once and does nothing, its counters refuse
+    /// with `system_unavailable`, and its callbacks wait until it is back.
+    pub down: Vec<String>,
+}
+
+impl Faults {
+    /// Whether `network` is taken down.
+    pub fn is_down(&self, network: &str) -> bool {
+        self.down.iter().any(|n| n == network)
+    }
 }
 
 /// Simulated customers and beneficiaries.

@@ -219,6 +219,8 @@ pub enum Outcome {
     NotYetActive,
     /// The network no longer operates.
     NetworkDiscontinued,
+    /// The network's system is down (`faults.down`): the counter can do nothing.
+    SystemUnavailable,
 }
 
 impl Outcome {
@@ -238,6 +240,7 @@ impl Outcome {
             Outcome::CounterClosed => "counter_closed",
             Outcome::NotYetActive => "not_yet_active",
             Outcome::NetworkDiscontinued => "network_discontinued",
+            Outcome::SystemUnavailable => "system_unavailable",
         }
     }
 
@@ -267,6 +270,9 @@ impl Outcome {
                 "El código aún no está activo; se activa en la próxima ventana del día."
             }
             Outcome::NetworkDiscontinued => "Esta red ya no presta el servicio.",
+            Outcome::SystemUnavailable => {
+                "El sistema no está disponible. No reciba ni entregue dinero; intente más tarde."
+            }
         }
     }
 }

@@ -31,6 +31,14 @@ pub struct Sim {
 impl Sim {
     /// Builds the state from the configuration and, with a database, what it holds.
     pub async fn open(config: SimConfig) -> anyhow::Result<Arc<Sim>> {
+        if let Some(unknown) = config
+            .faults
+            .down
+            .iter()
+            .find(|n| config.network(n).is_none())
+        {
+            anyhow::bail!("faults.down: {unknown:?} is not one of the simulator's networks");
+        }
         let mut state = State::new(&config);
         let store = match &config.database_url {
             Some(url) => {

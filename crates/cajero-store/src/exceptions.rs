@@ -374,3 +374,16 @@ pub async fn take_overdue(
     }
     Ok(rows)
 }
+
+/// Open exceptions of every merchant in `mode` (a gauge for `/metrics`). One range of the
+/// `(status, created_at)` index.
+pub async fn count_open(conn: &mut Conn<'_>, mode: Mode) -> Result<i64, StoreError> {
+    let (count,) = fetch!(
+        one,
+        conn,
+        (i64,),
+        "SELECT COUNT(*) FROM payment_exceptions WHERE status = 'open' AND livemode = $1",
+        mode.is_live(),
+    )?;
+    Ok(count)
+}

@@ -329,6 +329,15 @@ impl Store {
         Ok(store)
     }
 
+    /// Units of work waiting for the SQLite writer (a gauge for `/metrics`); `None` on
+    /// PostgreSQL, where every connection writes.
+    pub fn writer_queue_depth(&self) -> Option<usize> {
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => Some(writer.queued()),
+            Backend::Postgres(_) => None,
+        }
+    }
+
     /// The engine behind this store.
     pub fn engine(&self) -> Engine {
         match self.backend {

@@ -103,6 +103,14 @@ impl WriterHandle {
         answer.await.map_err(|_| E::from(StoreError::WriterGone))?
     }
 
+    /// Units of work queued and not yet taken by the writer thread (the batch being committed
+    /// is not counted). Read from the channel's free capacity: no counter to keep.
+    pub(crate) fn queued(&self) -> usize {
+        self.queue
+            .max_capacity()
+            .saturating_sub(self.queue.capacity())
+    }
+
     pub(crate) async fn close(&self) {
         let (reply, answer) = oneshot::channel();
         if self.queue.send(Message::Close(reply)).await.is_ok() {

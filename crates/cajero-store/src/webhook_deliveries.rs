@@ -735,3 +735,17 @@ pub async fn count_pending(conn: &mut Conn<'_>) -> Result<i64, StoreError> {
     )?;
     Ok(count)
 }
+
+/// Pending deliveries already due at `now` (the outbox's backlog: what the workers should be
+/// sending right now), of every merchant. One range of the `(status, next_attempt_at)` index.
+pub async fn count_due(conn: &mut Conn<'_>, now: Timestamp) -> Result<i64, StoreError> {
+    let (count,) = fetch!(
+        one,
+        conn,
+        (i64,),
+        "SELECT COUNT(*) FROM webhook_deliveries \
+         WHERE status = 'pending' AND next_attempt_at <= $1",
+        Micros::from(now).0,
+    )?;
+    Ok(count)
+}

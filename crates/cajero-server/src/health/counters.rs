@@ -44,7 +44,6 @@ pub async fn on_attempt(
     network: &str,
     attempt: &NetworkAttempt,
 ) -> Result<(), StoreError> {
-    crate::metrics::counter_attempt(network, &attempt.outcome);
     let subject = subject(network, &attempt.counter_id);
     match attempt.outcome.as_str() {
         OUT_OF_CASH => {

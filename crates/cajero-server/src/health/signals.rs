@@ -29,12 +29,12 @@ pub enum Signal {
     },
 }
 
-/// The breaker gauge's value: 0 closed, 1 half-open, 2 open.
-pub fn gauge(state: State) -> i64 {
+/// The breaker gauge's value for `state`.
+pub fn gauge(state: State) -> crate::metrics::BreakerGauge {
     match state {
-        State::Closed => 0,
-        State::HalfOpen => 1,
-        State::Open => 2,
+        State::Closed => crate::metrics::BreakerGauge::Closed,
+        State::HalfOpen => crate::metrics::BreakerGauge::HalfOpen,
+        State::Open => crate::metrics::BreakerGauge::Open,
     }
 }
 

@@ -505,6 +505,14 @@ async fn write_results(
     record.status = "imported".into();
     record.completed_at = Some(Micros::from(now).0);
     new_exceptions += finish(store, clock, request.mode, &record, &tie_outs).await?;
+    for t in &tie_outs {
+        crate::metrics::reconciliation_difference(
+            request.mode.as_str(),
+            &t.network,
+            &t.kind,
+            t.unexplained,
+        );
+    }
     tracing::info!(file = %record.id, route = %record.route, network = %record.network, date = %date,
                    lines = record.line_count, matched = record.matched, exceptions = record.exceptions,
                    "reconciliation file imported");

@@ -15,6 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{Format, Import, Imported, Source, import};
 use crate::AppState;
+use crate::metrics::{self, JobResult};
 use crate::workers::{LoopPacing, Worker};
 
 /// The job's pace: it checks every few minutes whether a file is due.
@@ -207,7 +208,13 @@ impl Worker for ReconciliationWorker {
         if !leased {
             return Ok(0);
         }
-        run_once(&self.state, now, None, &self.attempts).await?;
+        let ran = run_once(&self.state, now, None, &self.attempts).await;
+        let result = match &ran {
+            Ok(_) => JobResult::Succeeded,
+            Err(_) => JobResult::Failed,
+        };
+        metrics::job_run(metrics::job::RECONCILIATION, result, now);
+        ran?;
         // Imports are counted in the log; the job sleeps until its next look either way.
         Ok(0)
     }

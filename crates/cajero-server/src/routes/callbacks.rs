@@ -238,6 +238,11 @@ async fn apply(
     if !network::first_time_callback(c, &order.network, &callback.id, now).await? {
         return Ok(Applied::Done); // a duplicate: already applied
     }
+    if let Some(attempt) = &callback.attempt {
+        // Once per callback id; should this unit of work fail to commit, the network's retry
+        // counts it again (a rare overcount, never a missed attempt).
+        crate::metrics::counter_attempt(&order.network, &attempt.outcome);
+    }
     match order.kind {
         OrderKind::Collection => {
             if let Some(payin) =

@@ -139,7 +139,7 @@ pub fn start(state: &crate::AppState) -> anyhow::Result<Background> {
     Ok(Background {
         shutdown,
         workers,
-        upkeep: crate::metrics::spawn_upkeep(),
+        upkeep: crate::metrics::spawn_upkeep(state),
     })
 }
 

@@ -17,6 +17,7 @@ mod limits;
 mod live_networks;
 mod live_refunds;
 mod live_support;
+mod metrics;
 mod network_health;
 mod orders;
 mod pages;

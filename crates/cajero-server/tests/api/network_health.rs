@@ -208,8 +208,41 @@ async fn sured_down_mid_load_opens_its_breaker_orders_go_to_efecty_and_it_closes
     assert_eq!(fell_over + skipped, 40, "{reasons:#?}");
     created.extend(load.into_iter().map(|(_, p)| p));
 
-    // Zero duplicates: every payout has exactly one order, at the network it names, with
-    // the code it shows.
+    // One alert, however many creates saw SuRed down.
+    eventually("network_down raised", async || count_alerts(app, &key, "alert.raised", "network_down").await >= 1)
+    .await;
+    let raised = alert_events(app, &key, "alert.raised").await;
+    let down: Vec<&Value> = raised
+        .iter()
+        .filter(|a| a["code"] == "network_down")
+        .collect();
+    assert_eq!(down.len(), 1, "{raised:#?}");
+    assert_eq!(down[0]["subject"], "sured");
+
+    // Still down after the wait: the probe fails and the breaker opens again, no new alert.
+    app.clock.advance(jiff::SignedDuration::from_secs(31));
+    let state = &app.server.state;
+    assert_eq!(cajero_server::workers::probe::probe_once(state).await, 2);
+    let (_, payout) = post(app, &key, "/v1/payouts", &payout_body(10_000)).await;
+    assert_eq!(payout["network"], "efecty");
+    created.push(payout);
+
+    // SuRed returns: after the wait a probe succeeds, the breaker closes, the alert resolves.
+    faults(app, json!({"down": []})).await;
+    app.clock.advance(jiff::SignedDuration::from_secs(31));
+    cajero_server::workers::probe::probe_once(state).await;
+    eventually("network_down resolved", async || count_alerts(app, &key, "alert.resolved", "network_down").await == 1)
+    .await;
+    assert_eq!(
+        count_alerts(app, &key, "alert.raised", "network_down").await,
+        1
+    );
+    let (_, payout) = post(app, &key, "/v1/payouts", &payout_body(10_000)).await;
+    assert_eq!(payout["network"], "sured", "{payout}");
+    created.push(payout);
+
+    // Zero duplicates (SuRed's orders are visible again): every payout has exactly one
+    // order, at the network it names, with the code it shows.
     let sim = app.server.state.networks.sim().unwrap();
     let mut seen: HashSet<String> = HashSet::new();
     let mut per_network: HashMap<String, usize> = HashMap::new();
@@ -228,39 +261,8 @@ async fn sured_down_mid_load_opens_its_breaker_orders_go_to_efecty_and_it_closes
         );
         *per_network.entry(orders[0].network.clone()).or_default() += 1;
     }
-    assert_eq!(per_network.get("sured"), Some(&5), "{per_network:?}");
-    assert_eq!(per_network.get("efecty"), Some(&40), "{per_network:?}");
-
-    // One alert, however many creates saw SuRed down.
-    eventually("network_down raised", async || count_alerts(app, &key, "alert.raised", "network_down").await >= 1)
-    .await;
-    let raised = alert_events(app, &key, "alert.raised").await;
-    let down: Vec<&Value> = raised
-        .iter()
-        .filter(|a| a["code"] == "network_down")
-        .collect();
-    assert_eq!(down.len(), 1, "{raised:#?}");
-    assert_eq!(down[0]["subject"], "sured");
-
-    // Still down after the wait: the probe fails and the breaker opens again, no new alert.
-    app.clock.advance(jiff::SignedDuration::from_secs(31));
-    let state = &app.server.state;
-    assert_eq!(cajero_server::workers::probe::probe_once(state).await, 2);
-    let (_, payout) = post(app, &key, "/v1/payouts", &payout_body(10_000)).await;
-    assert_eq!(payout["network"], "efecty");
-
-    // SuRed returns: after the wait a probe succeeds, the breaker closes, the alert resolves.
-    faults(app, json!({"down": []})).await;
-    app.clock.advance(jiff::SignedDuration::from_secs(31));
-    cajero_server::workers::probe::probe_once(state).await;
-    eventually("network_down resolved", async || count_alerts(app, &key, "alert.resolved", "network_down").await == 1)
-    .await;
-    assert_eq!(
-        count_alerts(app, &key, "alert.raised", "network_down").await,
-        1
-    );
-    let (_, payout) = post(app, &key, "/v1/payouts", &payout_body(10_000)).await;
-    assert_eq!(payout["network"], "sured", "{payout}");
+    assert_eq!(per_network.get("sured"), Some(&6), "{per_network:?}");
+    assert_eq!(per_network.get("efecty"), Some(&41), "{per_network:?}");
 
     // The operator's view: each route's state, published to the database.
     cajero_server::workers::probe::publish(state).await.unwrap();

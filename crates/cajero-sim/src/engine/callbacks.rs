@@ -252,6 +252,11 @@ impl State {
             self.release_held(None);
         }
         let now_ms = host_ms();
+        let any_down = self
+            .meta
+            .faults
+            .as_ref()
+            .is_some_and(|f| !f.down.is_empty());
         let mut due = Vec::new();
         for (_, id) in &self.callback_queue {
             if due.len() >= limit {
@@ -264,6 +269,16 @@ impl State {
                 continue;
             };
             if !force && cb.not_before_ms > now_ms {
+                continue;
+            }
+            // A network that is down sends nothing, flushed or not; its callbacks keep their
+            // place and go out when it is back.
+            if any_down
+                && self
+                    .orders
+                    .get(&cb.order_id)
+                    .is_some_and(|o| self.is_down(&o.network))
+            {
                 continue;
             }
             let Some(merchant) = self.merchants.get(&cb.merchant_id) else {

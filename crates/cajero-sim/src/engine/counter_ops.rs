@@ -247,6 +247,8 @@ impl State {
             .is_some_and(|since| at.to_zoned_datetime(bogota()).date() >= since)
         {
             Some(Outcome::NetworkDiscontinued)
+        } else if self.is_down(&counter.network) {
+            Some(Outcome::SystemUnavailable)
         } else if !crate::counters::is_open(profile, &counter, at) {
             Some(Outcome::CounterClosed)
         } else {

@@ -53,6 +53,9 @@ pub enum SimError {
     /// The network is down (magic amount 66666, fault knob).
     #[error("the network is unavailable; try again later")]
     NetworkUnavailable,
+    /// The network is taken down (`faults.down`): nothing about it is done until it is back.
+    #[error("the {network} network is down; nothing was done, try again later")]
+    NetworkDown { network: String },
     /// The reference is taken by a different order.
     #[error("reference already used by {existing_id} with other values")]
     ReferenceConflict { existing_id: String },
@@ -420,10 +423,42 @@ impl State {
         self.meta.faults.clone().unwrap_or_default()
     }
 
-    /// Replaces the fault knobs.
-    pub fn set_faults(&mut self, faults: Faults) {
+    /// Replaces the fault knobs, once every network taken down is one this simulator plays
+    /// (otherwise [`SimError::UnknownNetwork`] and nothing changes). A network that comes back
+    /// wakes the delivery of the callbacks it held.
+    pub fn set_faults(&mut self, faults: Faults) -> Result<Faults, SimError> {
+        if let Some(unknown) = faults.down.iter().find(|n| !self.profiles.contains_key(*n)) {
+            return Err(SimError::UnknownNetwork(unknown.clone()));
+        }
+        if self
+            .meta
+            .faults
+            .as_ref()
+            .is_some_and(|f| !f.down.is_empty())
+        {
+            self.dirty.callbacks_ready = true;
+        }
         self.meta.faults = Some(faults);
         self.dirty.meta = true;
+        Ok(self.faults())
+    }
+
+    /// Whether `network` is taken down (`faults.down`).
+    pub fn is_down(&self, network: &str) -> bool {
+        self.meta
+            .faults
+            .as_ref()
+            .is_some_and(|f| f.is_down(network))
+    }
+
+    /// [`SimError::NetworkDown`] while `network` is taken down.
+    pub fn ensure_up(&self, network: &str) -> Result<(), SimError> {
+        if self.is_down(network) {
+            return Err(SimError::NetworkDown {
+                network: network.to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// Targeted settlement-file faults in force.

@@ -126,6 +126,9 @@ pub struct ListFilter {
     pub limit: Option<usize>,
     /// Orders created before this id (newest first pagination).
     pub starting_after: Option<String>,
+    /// Only this network. A network taken down answers [`SimError::NetworkDown`]; without
+    /// this filter, the orders of networks taken down are left out.
+    pub network: Option<String>,
 }
 
 /// Largest page of a list.
@@ -236,6 +239,8 @@ impl State {
         if !self.merchants.contains_key(merchant_id) {
             return Err(SimError::UnknownMerchant);
         }
+        // A network that is down answers nothing, not even a replay.
+        self.ensure_up(new.network.as_deref().unwrap_or(&self.default_network))?;
         let reference = new.reference.trim().to_owned();
         if reference.is_empty() || reference.len() > REFERENCE_BYTES_MAX {
             return Err(SimError::InvalidRequest {
@@ -442,12 +447,16 @@ impl State {
         now.saturating_add(SignedDuration::from_secs(delay)).ok()
     }
 
-    /// The merchant's order of this kind, by the network's id.
+    /// The merchant's order of this kind, by the network's id ([`SimError::NetworkDown`] while
+    /// its network is taken down).
     pub fn order(&self, merchant_id: &str, kind: OrderKind, id: &str) -> Result<&Order, SimError> {
-        self.orders
+        let order = self
+            .orders
             .get(id)
             .filter(|o| o.merchant_id == merchant_id && o.kind == kind)
-            .ok_or(SimError::NotFound)
+            .ok_or(SimError::NotFound)?;
+        self.ensure_up(&order.network)?;
+        Ok(order)
     }
 
     /// The merchant's order of this kind, by the merchant's reference.
@@ -475,7 +484,11 @@ impl State {
         merchant_id: &str,
         kind: OrderKind,
         filter: &ListFilter,
-    ) -> (Vec<&Order>, bool) {
+    ) -> Result<(Vec<&Order>, bool), SimError> {
+        if let Some(network) = &filter.network {
+            self.profile(network)?;
+            self.ensure_up(network)?;
+        }
         let limit = filter
             .limit
             .unwrap_or(PAGE_SIZE_DEFAULT)
@@ -484,6 +497,8 @@ impl State {
             .orders
             .values()
             .filter(|o| o.merchant_id == merchant_id && o.kind == kind)
+            .filter(|o| filter.network.as_ref().is_none_or(|n| &o.network == n))
+            .filter(|o| !self.is_down(&o.network))
             .filter(|o| {
                 filter
                     .status
@@ -501,7 +516,7 @@ impl State {
         orders.sort_by(|a, b| b.id.cmp(&a.id));
         let has_more = orders.len() > limit;
         orders.truncate(limit);
-        (orders, has_more)
+        Ok((orders, has_more))
     }
 
     /// Cancels an open order.

@@ -63,7 +63,8 @@ impl State {
             .filter(|c| crate::counters::is_open(&profile, c, at))
             .map(|c| c.id.clone())
             .collect();
-        if candidates.is_empty() || at < order.active_from {
+        // A network that is down turns customers away at the door: they come back later.
+        if candidates.is_empty() || at < order.active_from || self.is_down(&order.network) {
             let retry = at.saturating_add(AUTOPILOT_RETRY).unwrap_or(at);
             if retry < order.expires_at
                 && let Some(o) = self.orders.get_mut(id)

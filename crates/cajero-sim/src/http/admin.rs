@@ -100,13 +100,11 @@ pub async fn put_faults(
         }
         .into());
     }
-    Ok(Json(
-        sim.run(|state, _| {
-            state.set_faults(faults);
-            state.faults()
-        })
-        .await?,
-    ))
+    let set = sim.run(|state, _| state.set_faults(faults)).await?;
+    set.map(Json).map_err(|e| ApiError::InvalidFaults {
+        param: "down",
+        message: format!("{e}; the simulator's networks are listed at GET /sim/v1/networks"),
+    })
 }
 
 /// `GET /sim/v1/settlement_faults`.

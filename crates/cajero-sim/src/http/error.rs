@@ -43,6 +43,12 @@ pub enum ApiError {
     /// A create that hung (fault knob) and timed out after creating the order.
     #[error("the network did not answer in time")]
     Timeout,
+    /// Fault knobs that cannot be put (a network taken down that the simulator does not play).
+    #[error("{param}: {message}")]
+    InvalidFaults {
+        param: &'static str,
+        message: String,
+    },
 }
 
 impl ApiError {
@@ -71,6 +77,9 @@ impl ApiError {
                 SimError::NetworkUnavailable => {
                     (StatusCode::SERVICE_UNAVAILABLE, "network_unavailable")
                 }
+                SimError::NetworkDown { .. } => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "system_unavailable")
+                }
                 SimError::ReferenceConflict { .. } => (StatusCode::CONFLICT, "reference_conflict"),
                 SimError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
                 SimError::NotCancelable { .. } => (StatusCode::CONFLICT, "order_not_cancelable"),
@@ -96,6 +105,7 @@ impl ApiError {
             ApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            ApiError::InvalidFaults { .. } => (StatusCode::BAD_REQUEST, "invalid_faults"),
         }
     }
 }
@@ -119,6 +129,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::SettlementFault(e) => {
                 error["param"] = json!(e.param);
+            }
+            ApiError::InvalidFaults { param, .. } => {
+                error["param"] = json!(param);
             }
             ApiError::Sim(SimError::ReferenceConflict { existing_id }) => {
                 error["existing_id"] = json!(existing_id);

@@ -105,17 +105,33 @@ pub async fn get_order(
     Ok(Json(view).into_response())
 }
 
-/// `GET /v1/{collections|payouts}/by_reference/{reference}`.
+/// Query of a lookup by reference.
+#[derive(Debug, Deserialize)]
+pub struct ByReferenceQuery {
+    /// Only at this network: 503 while it is down, 404 for an order at another network (how
+    /// cajero's health probe asks one network at a time).
+    pub network: Option<String>,
+}
+
+/// `GET /v1/{collections|payouts}/by_reference/{reference}[?network=]`.
 pub async fn get_by_reference(
     State(sim): State<Arc<Sim>>,
     Path((kind, reference)): Path<(String, String)>,
+    Query(query): Query<ByReferenceQuery>,
     signed: Signed,
 ) -> Answer {
     let kind = kind_of(&kind)?;
     let view = sim
         .run(|state, _| {
+            if let Some(network) = &query.network {
+                state.ensure_up(network)?;
+            }
             state
                 .order_by_reference(&signed.merchant_id, kind, &reference)
+                .and_then(|o| match &query.network {
+                    Some(network) if &o.network != network => Err(SimError::NotFound),
+                    _ => Ok(o),
+                })
                 .map(|o| order_view(state, o))
         })
         .await??;
@@ -160,11 +176,11 @@ pub async fn list_payouts(
 async fn list(sim: &Sim, kind: OrderKind, filter: ListFilter, signed: Signed) -> Answer {
     let (data, has_more) = sim
         .run(|state, _| {
-            let (orders, has_more) = state.list(&signed.merchant_id, kind, &filter);
+            let (orders, has_more) = state.list(&signed.merchant_id, kind, &filter)?;
             let views: Vec<OrderView> = orders.into_iter().map(|o| order_view(state, o)).collect();
-            (views, has_more)
+            Ok::<_, SimError>((views, has_more))
         })
-        .await?;
+        .await??;
     Ok(Json(json!({"object": "list", "data": data, "has_more": has_more})).into_response())
 }
 
@@ -186,6 +202,11 @@ pub async fn merchant_settlement_file(
     Query(query): Query<FileQuery>,
     signed: Signed,
 ) -> Answer {
+    let network = query
+        .network
+        .clone()
+        .unwrap_or_else(|| sim.config().default_network.clone());
+    sim.run(|state, _| state.ensure_up(&network)).await??;
     file_response(&sim, &date, query, Some(signed.merchant_id)).await
 }
 

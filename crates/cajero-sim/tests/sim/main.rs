@@ -5,6 +5,7 @@ mod common;
 
 mod callbacks;
 mod counter;
+mod down;
 mod faults;
 mod magic;
 mod network;

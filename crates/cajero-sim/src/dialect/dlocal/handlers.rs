@@ -118,7 +118,9 @@ impl From<SimError> for DlocalError {
             SimError::NetworkDiscontinued { .. } => fail(bad, 5010, "Method not available."),
             SimError::ReferenceConflict { .. } => fail(bad, 5009, "Order ID is duplicated."),
             SimError::NotCancelable { .. } => fail(bad, 5002, "Invalid transaction status."),
-            SimError::NetworkUnavailable | SimError::CodeSpaceExhausted => internal(),
+            SimError::NetworkUnavailable
+            | SimError::NetworkDown { .. }
+            | SimError::CodeSpaceExhausted => internal(),
         }
     }
 }
@@ -450,6 +452,7 @@ async fn settlement_report(
         .parse()
         .map_err(|_| invalid("date", "expected YYYY-MM-DD"))?;
     let settles = next_business_day(date).map_err(|_| invalid("date", "out of range"))?;
+    sim.run(|state, _| state.ensure_up(NETWORK)).await??;
     let rows = sim
         .run(|state, _| {
             let mut paid: Vec<_> = state

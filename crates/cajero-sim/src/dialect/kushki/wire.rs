@@ -94,7 +94,9 @@ impl KushkiError {
                 OrderKind::Payout => (StatusCode::NOT_FOUND, "C021"),
             },
             SimError::NotCancelable { .. } => (StatusCode::BAD_REQUEST, "C008"),
-            SimError::NetworkUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "C002"),
+            SimError::NetworkUnavailable | SimError::NetworkDown { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "C002")
+            }
             SimError::CodeSpaceExhausted => (StatusCode::INTERNAL_SERVER_ERROR, "C002"),
             SimError::UnknownNetwork(_)
             | SimError::InvalidRequest { .. }

@@ -231,7 +231,7 @@ fn create_or_find(
         .create_collection(merchant_id, request, now)
         .map(|created| created.order)
         .map_err(|e| match e {
-            SimError::NetworkUnavailable => Refused::Unavailable,
+            SimError::NetworkUnavailable | SimError::NetworkDown { .. } => Refused::Unavailable,
             other => Refused::Error(other.to_string()),
         })
 }

@@ -18,7 +18,7 @@ use super::{
     states, success, transaction_id,
 };
 use crate::dialect::Dialect;
-use crate::engine::State as Engine;
+use crate::engine::{SimError, State as Engine};
 use crate::model::{Order, OrderKind, OrderStatus};
 use crate::sim::Sim;
 
@@ -88,16 +88,18 @@ async fn query(sim: &Sim, bytes: &[u8]) -> Result<Response, Refused> {
                     Refused::error("Invalid request format: details.orderId is required")
                 })?;
             sim.run(|state, _| {
-                state
-                    .all_orders()
-                    .find(|o| {
-                        o.merchant_id == merchant_id
-                            && o.dialect == Dialect::Payu
-                            && order_number(o) == Some(number)
-                    })
-                    .map_or(Value::Null, |o| order_json(o, &credentials))
+                let found = state.all_orders().find(|o| {
+                    o.merchant_id == merchant_id
+                        && o.dialect == Dialect::Payu
+                        && order_number(o) == Some(number)
+                });
+                match found {
+                    Some(o) if state.is_down(&o.network) => Err(Refused::Unavailable),
+                    Some(o) => Ok(order_json(o, &credentials)),
+                    None => Ok(Value::Null),
+                }
             })
-            .await?
+            .await??
         }
         "ORDER_DETAIL_BY_REFERENCE_CODE" => {
             let reference = body
@@ -107,16 +109,23 @@ async fn query(sim: &Sim, bytes: &[u8]) -> Result<Response, Refused> {
                     Refused::error("Invalid request format: details.referenceCode is required")
                 })?;
             sim.run(|state, _| {
-                let orders: Vec<Value> = state
-                    .order_by_reference(&merchant_id, OrderKind::Collection, reference)
-                    .ok()
+                let found = match state.order_by_reference(
+                    &merchant_id,
+                    OrderKind::Collection,
+                    reference,
+                ) {
+                    Ok(o) => Some(o),
+                    Err(SimError::NetworkDown { .. }) => return Err(Refused::Unavailable),
+                    Err(_) => None,
+                };
+                let orders: Vec<Value> = found
                     .filter(|o| o.dialect == Dialect::Payu)
                     .map(|o| order_json(o, &credentials))
                     .into_iter()
                     .collect();
-                Value::Array(orders)
+                Ok(Value::Array(orders))
             })
-            .await?
+            .await??
         }
         other => return Err(Refused::error(format!("Invalid command {other:?}"))),
     };
