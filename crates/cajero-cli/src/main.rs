@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod admin;
+mod alerts;
 mod bench;
 mod calendar;
 mod chaos;
@@ -58,6 +59,9 @@ enum Command {
     /// Daily reconciliation against the networks' files: check, import, run, report, resolve.
     #[command(subcommand)]
     Reconcile(reconcile::ReconcileCommand),
+    /// Alerts: list them (every merchant's and the platform-wide ones), resolve one by hand.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
     /// The gateways configured in `[[networks]]`: list them, check that each answers.
     #[command(subcommand)]
     Networks(networks::NetworksCommand),
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
             Command::Secrets(command) => secrets::run(command).await,
             Command::Networks(command) => networks::run(command).await,
             Command::Reconcile(command) => reconcile::run(command).await,
+            Command::Alerts(command) => alerts::run(command).await,
         }
     });
     match result {

@@ -411,6 +411,8 @@ pub struct Config {
     pub metrics: crate::metrics::MetricsConfig,
     /// The daily reconciliation job and operator uploads (`[reconciliation]`).
     pub reconciliation: crate::reconciliation::ReconciliationConfig,
+    /// Alerts' cool-down and the operator's channels (`[alerts]`).
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 /// An external simulator (`cajero sim`) for test mode.
@@ -455,6 +457,7 @@ impl Default for Config {
             rate_limits: crate::rate_limit::RateLimitsConfig::default(),
             metrics: crate::metrics::MetricsConfig::default(),
             reconciliation: crate::reconciliation::ReconciliationConfig::default(),
+            alerts: crate::alerts::AlertsConfig::default(),
         }
     }
 }
@@ -503,6 +506,7 @@ const ENV_KEYS: &[&str] = &[
     "rate_limits",
     "metrics",
     "reconciliation",
+    "alerts",
 ];
 
 impl Config {
@@ -607,6 +611,9 @@ impl Config {
             .validate()
             .map_err(|(key, message)| invalid(key, message))?;
         self.reconciliation
+            .validate()
+            .map_err(|(key, message)| invalid(key, message))?;
+        self.alerts
             .validate()
             .map_err(|(key, message)| invalid(key, message))?;
         let pool = self.database.pool_connections_max;

@@ -23,6 +23,7 @@ use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 
+pub mod alerts;
 pub mod cache_version;
 pub mod events;
 pub mod evidence_codec;

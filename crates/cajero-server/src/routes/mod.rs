@@ -7,6 +7,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 
+mod alerts;
 mod balance;
 mod callbacks;
 mod docs;
@@ -66,6 +67,8 @@ pub fn v1_documented() -> OpenApiRouter<AppState> {
         .routes(routes!(reconciliation::list_exceptions))
         .routes(routes!(reconciliation::retrieve_exception))
         .routes(routes!(reconciliation::report))
+        .routes(routes!(alerts::list))
+        .routes(routes!(alerts::retrieve))
         .merge(orders())
         .merge(webhooks());
     OpenApiRouter::new()

@@ -1,6 +1,7 @@
 //! The server's HTTP API, tested through real HTTP on loopback, on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alerts;
 mod auth;
 mod claims;
 mod contract;
