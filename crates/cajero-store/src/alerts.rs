@@ -459,3 +459,21 @@ pub async fn mark_notify_failed(
     )?;
     Ok(())
 }
+
+/// Marks the delivery of event `event_id` to endpoint `endpoint_id` `skipped` (an alert about
+/// a failing endpoint is not sent to that endpoint: it would only add to its failures; the
+/// event stays readable and `resend` can still send it).
+pub async fn skip_delivery(
+    conn: &mut Conn<'_>,
+    event_id: &str,
+    endpoint_id: &str,
+) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "UPDATE webhook_deliveries SET status = 'skipped', next_attempt_at = NULL \
+         WHERE event_id = $1 AND endpoint_id = $2 AND status = 'pending'",
+        event_id,
+        endpoint_id,
+    )?;
+    Ok(())
+}

@@ -361,6 +361,9 @@ async fn tell_merchants(
             now,
         )
         .await?;
+        if alert.code == codes::WEBHOOK_ENDPOINT_FAILING {
+            store::skip_delivery(conn, &id.to_string(), &alert.subject).await?;
+        }
     }
     Ok(())
 }

@@ -426,7 +426,7 @@ async fn the_operator_is_emailed_and_posted_to_and_a_failing_channel_is_retried_
 
 async fn a_failing_webhook_endpoint_raises_an_alert_and_recovers(ctx: &Ctx) {
     let receiver = crate::receiver::Receiver::start(false).await;
-    let endpoint = ctx.receiver_endpoint(&receiver, &["payout.paid"]).await;
+    let endpoint = ctx.receiver_endpoint(&receiver, &["*"]).await;
     receiver.behave(Behaviour::Status(500, None));
     for _ in 0..cajero_server::workers::webhooks::ENDPOINT_FAILING_ALERT_AFTER {
         ctx.emit("payout.paid").await;
@@ -438,6 +438,10 @@ async fn a_failing_webhook_endpoint_raises_an_alert_and_recovers(ctx: &Ctx) {
     assert_eq!(data[0]["code"], "webhook_endpoint_failing");
     assert_eq!(data[0]["subject"], endpoint.as_str());
     assert_eq!(data[0]["severity"], "warning");
+    // Its event is not sent to the failing endpoint itself.
+    let raised = ctx.get("/v1/events?type=alert.raised").await;
+    let event = raised["data"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(ctx.delivery(&event, &endpoint).await["status"], "skipped");
     // The receiver answers again: the next delivery resolves it.
     receiver.behave(Behaviour::Accept);
     ctx.advance(3_600);
