@@ -81,35 +81,41 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<()> {
             let state = open(&db).await?;
             let rows = state
                 .store
-                .read(move |mut c| Box::pin(async move { store::list(&mut c, &filter, &page).await }))
+                .read(move |mut c| {
+                    Box::pin(async move { store::list(&mut c, &filter, &page).await })
+                })
                 .await
                 .context("reading the alerts")?;
             state.store.close().await;
             let views: Vec<AlertView> = rows.data.iter().map(AlertView::from).collect();
-            print(db.json, &json!({ "data": views, "has_more": rows.has_more }), || {
-                if views.is_empty() {
-                    return "no alerts".to_string();
-                }
-                views
-                    .iter()
-                    .map(|a| {
-                        format!(
-                            "{}  {:<8} {:<8} {} on {} ({}, {}) ×{} since {}: {}",
-                            a.id,
-                            a.status,
-                            a.severity,
-                            a.code,
-                            a.subject,
-                            a.merchant.as_deref().unwrap_or("platform-wide"),
-                            if a.livemode { "live" } else { "test" },
-                            a.occurrences,
-                            a.raised_at,
-                            a.message
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
+            print(
+                db.json,
+                &json!({ "data": views, "has_more": rows.has_more }),
+                || {
+                    if views.is_empty() {
+                        return "no alerts".to_string();
+                    }
+                    views
+                        .iter()
+                        .map(|a| {
+                            format!(
+                                "{}  {:<8} {:<8} {} on {} ({}, {}) ×{} since {}: {}",
+                                a.id,
+                                a.status,
+                                a.severity,
+                                a.code,
+                                a.subject,
+                                a.merchant.as_deref().unwrap_or("platform-wide"),
+                                if a.livemode { "live" } else { "test" },
+                                a.occurrences,
+                                a.raised_at,
+                                a.message
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
             Ok(())
         }
         AlertsCommand::Resolve { id, note, db } => {
@@ -135,7 +141,10 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<()> {
                 (Some(_), Some(row)) => {
                     let view = AlertView::from(&row);
                     print(db.json, &alerts::alert_json(&row), || {
-                        format!("alert {} ({} on {}) resolved", view.id, view.code, view.subject)
+                        format!(
+                            "alert {} ({} on {}) resolved",
+                            view.id, view.code, view.subject
+                        )
                     });
                     Ok(())
                 }

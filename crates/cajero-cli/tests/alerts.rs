@@ -40,7 +40,10 @@ async fn an_operator_lists_alerts_and_resolves_one_by_hand() {
         .await
         .unwrap();
     let now = jiff::Timestamp::now();
-    for (code, subject) in [(codes::NETWORK_DOWN, "sured"), (codes::UIAF_REPORT_DUE, "uiaf:2026-11")] {
+    for (code, subject) in [
+        (codes::NETWORK_DOWN, "sured"),
+        (codes::UIAF_REPORT_DUE, "uiaf:2026-11"),
+    ] {
         store
             .write(move |mut c| {
                 Box::pin(async move {
@@ -63,16 +66,32 @@ async fn an_operator_lists_alerts_and_resolves_one_by_hand() {
 
     let all = json(&with(&["alerts", "list"]));
     assert_eq!(all["data"].as_array().unwrap().len(), 2, "{all}");
-    let down = json(&with(&["alerts", "list", "--open", "--mode", "test", "--code", "network_down"]));
+    let down = json(&with(&[
+        "alerts",
+        "list",
+        "--open",
+        "--mode",
+        "test",
+        "--code",
+        "network_down",
+    ]));
     let data = down["data"].as_array().unwrap();
     assert_eq!(data.len(), 1, "{down}");
     let id = data[0]["id"].as_str().unwrap().to_string();
-    assert!(json(&with(&["alerts", "list", "--mode", "live"]))["data"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(
+        json(&with(&["alerts", "list", "--mode", "live"]))["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
-    let resolved = json(&with(&["alerts", "resolve", &id, "--note", "SuRed confirmed the fix"]));
+    let resolved = json(&with(&[
+        "alerts",
+        "resolve",
+        &id,
+        "--note",
+        "SuRed confirmed the fix",
+    ]));
     assert_eq!(resolved["status"], "resolved");
     assert_eq!(resolved["resolution"], "SuRed confirmed the fix");
     let open = json(&with(&["alerts", "list", "--open"]));

@@ -170,9 +170,12 @@ async fn resolve_check_alerts(store: &Store, now: Timestamp) -> Result<(), Store
     store
         .write(move |mut c| {
             Box::pin(async move {
-                let open =
-                    cajero_store::alerts::open_of_code(&mut c, alerts::codes::LEDGER_CHECK_FAILED, 1_000)
-                        .await?;
+                let open = cajero_store::alerts::open_of_code(
+                    &mut c,
+                    alerts::codes::LEDGER_CHECK_FAILED,
+                    1_000,
+                )
+                .await?;
                 for alert in open {
                     let merchant = alert.merchant_id.as_deref().and_then(|m| m.parse().ok());
                     alerts::resolve(

@@ -200,9 +200,7 @@ impl Notifier {
 
 fn smtp_transport(config: &SmtpConfig) -> anyhow::Result<Smtp> {
     let builder = match config.security {
-        SmtpSecurity::None => {
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
-        }
+        SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
         SmtpSecurity::Starttls => {
             AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)
                 .context("alerts.smtp: preparing STARTTLS")?

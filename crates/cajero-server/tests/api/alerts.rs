@@ -150,9 +150,17 @@ fn advance(app: &TestApp, minutes: i64) {
 
 async fn raising_an_open_alert_again_only_counts_it(app: &TestApp) {
     let (m, key) = merchant_with_key(app, "A").await;
-    let first = raise(app, spec(Mode::Test, codes::FX_RATE_MISSING, "COP/USD:x", Some(m))).await;
+    let first = raise(
+        app,
+        spec(Mode::Test, codes::FX_RATE_MISSING, "COP/USD:x", Some(m)),
+    )
+    .await;
     advance(app, 1);
-    let second = raise(app, spec(Mode::Test, codes::FX_RATE_MISSING, "COP/USD:x", Some(m))).await;
+    let second = raise(
+        app,
+        spec(Mode::Test, codes::FX_RATE_MISSING, "COP/USD:x", Some(m)),
+    )
+    .await;
     let Raised::New(id) = first else {
         panic!("{first:?}")
     };
@@ -269,21 +277,33 @@ async fn a_resolved_alert_raised_within_the_cooldown_is_reopened_without_telling
     assert_eq!(stats.sent, 2, "{stats:?}");
     let texts = hook.texts();
     assert_eq!(texts.len(), 3, "{texts:?}");
-    assert!(texts[1..].iter().any(|t| t.contains("RESOLVED")), "{texts:?}");
+    assert!(
+        texts[1..].iter().any(|t| t.contains("RESOLVED")),
+        "{texts:?}"
+    );
 }
 
 async fn resolving_sends_alert_resolved_and_resolving_nothing_does_nothing(app: &TestApp) {
     let (m, key) = merchant_with_key(app, "A").await;
-    assert_eq!(resolve(app, codes::LEDGER_CHECK_FAILED, "ledger", Some(m)).await, None);
-    let id = raise(app, spec(Mode::Test, codes::LEDGER_CHECK_FAILED, "ledger", Some(m)))
-        .await
-        .id();
+    assert_eq!(
+        resolve(app, codes::LEDGER_CHECK_FAILED, "ledger", Some(m)).await,
+        None
+    );
+    let id = raise(
+        app,
+        spec(Mode::Test, codes::LEDGER_CHECK_FAILED, "ledger", Some(m)),
+    )
+    .await
+    .id();
     advance(app, 1);
     assert_eq!(
         resolve(app, codes::LEDGER_CHECK_FAILED, "ledger", Some(m)).await,
         Some(id)
     );
-    assert_eq!(resolve(app, codes::LEDGER_CHECK_FAILED, "ledger", Some(m)).await, None);
+    assert_eq!(
+        resolve(app, codes::LEDGER_CHECK_FAILED, "ledger", Some(m)).await,
+        None
+    );
     let events = get(app, &key, "/v1/events?type=alert.resolved").await;
     let data = events["data"].as_array().unwrap();
     assert_eq!(data.len(), 1, "{events}");
@@ -307,8 +327,10 @@ async fn a_network_alert_reaches_the_merchants_with_orders_there_and_no_one_else
         .post(app.url("/v1/payins"))
         .bearer_auth(&key_a)
         .header("idempotency-key", "alerts-1")
-        .json(&json!({"amount": 30_000, "currency": "COP", "reference": "order-7",
-            "customer": {"name": "Ana Gómez", "document": {"type": "CC", "number": "1020304050"}}}))
+        .json(
+            &json!({"amount": 30_000, "currency": "COP", "reference": "order-7",
+            "customer": {"name": "Ana Gómez", "document": {"type": "CC", "number": "1020304050"}}}),
+        )
         .send()
         .await
         .unwrap();
@@ -321,7 +343,11 @@ async fn a_network_alert_reaches_the_merchants_with_orders_there_and_no_one_else
         .id();
     advance(app, 1);
     let counter = format!("{network}/counter:CTR123");
-    raise(app, spec(Mode::Test, codes::COUNTER_OUT_OF_CASH, &counter, None)).await;
+    raise(
+        app,
+        spec(Mode::Test, codes::COUNTER_OUT_OF_CASH, &counter, None),
+    )
+    .await;
     let events_a = alert_events(app, &key_a).await;
     assert_eq!(events_a.len(), 2, "{events_a:?}");
     assert_eq!(events_a[0], ("alert.raised".to_string(), id.to_string()));
@@ -329,12 +355,19 @@ async fn a_network_alert_reaches_the_merchants_with_orders_there_and_no_one_else
     let listed = get(app, &key_a, "/v1/alerts?code=network_down").await;
     assert_eq!(listed["data"][0]["id"], id.to_string(), "{listed}");
     assert_eq!(listed["data"][0]["merchant"], Value::Null);
-    assert!(get(app, &key_b, "/v1/alerts").await["data"].as_array().unwrap().is_empty());
+    assert!(
+        get(app, &key_b, "/v1/alerts").await["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let hidden = app.get_with_key(&format!("/v1/alerts/{id}"), &key_b).await;
     crate::helpers::assert_error(hidden, 404, "invalid_request_error", "resource_missing").await;
     // Its resolution reaches the same merchants.
     advance(app, 5);
-    resolve(app, codes::NETWORK_DOWN, &network, None).await.unwrap();
+    resolve(app, codes::NETWORK_DOWN, &network, None)
+        .await
+        .unwrap();
     assert_eq!(alert_events(app, &key_a).await.len(), 3);
     assert!(alert_events(app, &key_b).await.is_empty());
     // Eight days later A's order no longer makes it concerned by a new alert.
@@ -350,14 +383,28 @@ async fn merchants_list_and_read_only_their_alerts_in_their_mode(app: &TestApp) 
     let mut ids = Vec::new();
     for subject in ["we_1", "we_2", "we_3"] {
         ids.push(
-            raise(app, spec(Mode::Test, codes::WEBHOOK_ENDPOINT_FAILING, subject, Some(a)))
-                .await
-                .id(),
+            raise(
+                app,
+                spec(
+                    Mode::Test,
+                    codes::WEBHOOK_ENDPOINT_FAILING,
+                    subject,
+                    Some(a),
+                ),
+            )
+            .await
+            .id(),
         );
         advance(app, 1);
     }
-    raise(app, spec(Mode::Test, codes::FX_RATE_MISSING, "COP/USD:y", Some(b))).await;
-    resolve(app, codes::WEBHOOK_ENDPOINT_FAILING, "we_1", Some(a)).await.unwrap();
+    raise(
+        app,
+        spec(Mode::Test, codes::FX_RATE_MISSING, "COP/USD:y", Some(b)),
+    )
+    .await;
+    resolve(app, codes::WEBHOOK_ENDPOINT_FAILING, "we_1", Some(a))
+        .await
+        .unwrap();
 
     let page = get(app, &key_a, "/v1/alerts?limit=2").await;
     let data = page["data"].as_array().unwrap();
@@ -367,7 +414,12 @@ async fn merchants_list_and_read_only_their_alerts_in_their_mode(app: &TestApp) 
     assert_eq!(data.len(), 2);
     assert_eq!(data[0]["id"], ids[2].to_string());
     assert_eq!(data[1]["id"], ids[1].to_string());
-    let rest = get(app, &key_a, &format!("/v1/alerts?limit=2&starting_after={}", ids[1])).await;
+    let rest = get(
+        app,
+        &key_a,
+        &format!("/v1/alerts?limit=2&starting_after={}", ids[1]),
+    )
+    .await;
     assert_eq!(rest["data"][0]["id"], ids[0].to_string());
     assert_eq!(rest["has_more"], false);
     let open = get(app, &key_a, "/v1/alerts?status=open").await;
@@ -376,21 +428,42 @@ async fn merchants_list_and_read_only_their_alerts_in_their_mode(app: &TestApp) 
     assert_eq!(resolved["data"][0]["id"], ids[0].to_string());
     let by_code = get(app, &key_a, "/v1/alerts?code=fx_rate_missing").await;
     assert!(by_code["data"].as_array().unwrap().is_empty());
-    assert_eq!(get(app, &key_b, "/v1/alerts").await["data"].as_array().unwrap().len(), 1);
-    assert!(get(app, &key_a_live, "/v1/alerts").await["data"].as_array().unwrap().is_empty());
+    assert_eq!(
+        get(app, &key_b, "/v1/alerts").await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        get(app, &key_a_live, "/v1/alerts").await["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     let shown = get(app, &key_a, &format!("/v1/alerts/{}", ids[1])).await;
     assert_eq!(shown["object"], "alert");
     assert_eq!(shown["code"], "webhook_endpoint_failing");
     assert_eq!(shown["subject"], "we_2");
     assert_eq!(shown["details"]["seen"], true);
-    for (key, id) in [(&key_b, ids[1].to_string()), (&key_a_live, ids[1].to_string()), (&key_a, "alr_nope".into())] {
+    for (key, id) in [
+        (&key_b, ids[1].to_string()),
+        (&key_a_live, ids[1].to_string()),
+        (&key_a, "alr_nope".into()),
+    ] {
         let response = app.get_with_key(&format!("/v1/alerts/{id}"), key).await;
-        crate::helpers::assert_error(response, 404, "invalid_request_error", "resource_missing").await;
+        crate::helpers::assert_error(response, 404, "invalid_request_error", "resource_missing")
+            .await;
     }
-    for bad in ["/v1/alerts?status=closed", "/v1/alerts?code=nope", "/v1/alerts?limit=0"] {
+    for bad in [
+        "/v1/alerts?status=closed",
+        "/v1/alerts?code=nope",
+        "/v1/alerts?limit=0",
+    ] {
         let response = app.get_with_key(bad, &key_a).await;
-        crate::helpers::assert_error(response, 400, "invalid_request_error", "parameter_invalid").await;
+        crate::helpers::assert_error(response, 400, "invalid_request_error", "parameter_invalid")
+            .await;
     }
 }
 
@@ -417,7 +490,10 @@ async fn the_operator_is_emailed_and_posted_to_and_a_failing_channel_is_retried_
     // The webhook got it on its second attempt; the e-mail was not sent twice.
     let texts = hook.texts();
     assert_eq!(texts.len(), 2, "{texts:?}");
-    assert!(texts[1].contains("OPEN warning network_down on sured (platform-wide)"), "{texts:?}");
+    assert!(
+        texts[1].contains("OPEN warning network_down on sured (platform-wide)"),
+        "{texts:?}"
+    );
     assert_eq!(sink.messages().len(), 1);
     let row = operator_list(app, true).await.remove(0);
     assert_eq!(row.notify_status, "sent");
@@ -478,6 +554,9 @@ async fn notify(app: &TestApp, notifier: &Notifier) -> NotifyStats {
         .unwrap()
 }
 
+/// What the hook receiver keeps: the texts, and the failures left to answer.
+type HookState = (Arc<Mutex<Vec<String>>>, Arc<Mutex<usize>>);
+
 /// An incoming-webhook receiver (Slack-like): records each `text`, failing the first
 /// `failures` requests with 500.
 struct Hook {
@@ -494,10 +573,7 @@ impl Hook {
             .route(
                 "/hook",
                 axum::routing::post(
-                    |axum::extract::State((texts, left)): axum::extract::State<(
-                        Arc<Mutex<Vec<String>>>,
-                        Arc<Mutex<usize>>,
-                    )>,
+                    |axum::extract::State((texts, left)): axum::extract::State<HookState>,
                      axum::Json(body): axum::Json<Value>| async move {
                         texts
                             .lock()
