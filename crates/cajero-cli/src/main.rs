@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod admin;
 mod analytics;
+mod alerts;
 mod bench;
 mod calendar;
 mod chaos;
@@ -62,6 +63,9 @@ enum Command {
     /// Daily reconciliation against the networks' files: check, import, run, report, resolve.
     #[command(subcommand)]
     Reconcile(reconcile::ReconcileCommand),
+    /// Alerts: list them (every merchant's and the platform-wide ones), resolve one by hand.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
     /// The gateways configured in `[[networks]]`: list them, check that each answers.
     #[command(subcommand)]
     Networks(networks::NetworksCommand),
@@ -131,6 +135,7 @@ fn main() -> ExitCode {
             Command::Networks(command) => networks::run(command).await,
             Command::Reconcile(command) => reconcile::run(command).await,
             Command::Analytics(command) => analytics::run(command).await,
+            Command::Alerts(command) => alerts::run(command).await,
         }
     });
     match result {

@@ -79,6 +79,8 @@ id_kinds! {
     Topup = "tu", TopupId;
     /// A test clock (test mode's simulated time, per merchant).
     TestClock = "clock", TestClockId;
+    /// An alert (a problem the operator and the merchants concerned are told about).
+    Alert = "alr", AlertId;
 }
 
 /// An identifier of kind `K`.

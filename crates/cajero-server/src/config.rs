@@ -415,6 +415,8 @@ pub struct Config {
     pub health: crate::health::HealthConfig,
     /// Preferences, limits and opening hours that route new orders (`[routing]`).
     pub routing: crate::routing::RoutingConfig,
+    /// Alerts' cool-down and the operator's channels (`[alerts]`).
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 /// An external simulator (`cajero sim`) for test mode.
@@ -461,6 +463,7 @@ impl Default for Config {
             reconciliation: crate::reconciliation::ReconciliationConfig::default(),
             health: crate::health::HealthConfig::default(),
             routing: crate::routing::RoutingConfig::default(),
+            alerts: crate::alerts::AlertsConfig::default(),
         }
     }
 }
@@ -509,6 +512,7 @@ const ENV_KEYS: &[&str] = &[
     "rate_limits",
     "metrics",
     "reconciliation",
+    "alerts",
 ];
 
 impl Config {
@@ -621,6 +625,9 @@ impl Config {
         self.routing
             .validate()
             .map_err(|(key, message)| invalid(&key, message))?;
+        self.alerts
+            .validate()
+            .map_err(|(key, message)| invalid(key, message))?;
         let pool = self.database.pool_connections_max;
         if pool == 0 || pool > POOL_CONNECTIONS_MAX {
             return Err(invalid(

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use cajero_domain::id::{EventId, MerchantId};
+use cajero_domain::id::MerchantId;
 use cajero_domain::ledger::AccountKey;
 use cajero_domain::merchant::Mode;
 use cajero_store::verify::{self, Problem, Report};
@@ -21,6 +21,7 @@ use jiff::Timestamp;
 use tokio::task::JoinHandle;
 
 use crate::AppState;
+use crate::alerts;
 use crate::clock::Clock;
 use crate::metrics::{self, JobResult};
 use crate::settlement;
@@ -118,9 +119,13 @@ pub fn start(state: &AppState, signal: &ShutdownSignal, workers: &mut Vec<JoinHa
     }
 }
 
+/// The subject of the ledger check's alerts.
+const LEDGER_SUBJECT: &str = "ledger";
+
 /// Verifies the whole ledger once. When anything is off it logs every problem (up to
-/// [`PROBLEMS_LOGGED_MAX`]) at error and raises `alert.raised` to each merchant whose accounts
-/// are involved (once per merchant, mode and Bogotá day).
+/// [`PROBLEMS_LOGGED_MAX`]) at error and raises `ledger_check_failed`: a platform-wide alert
+/// for the operator, and one to each merchant whose accounts are involved (each stays open,
+/// counted, until a check passes again, which resolves them all).
 pub async fn check_once(store: &Store, now: Timestamp) -> Result<Report, StoreError> {
     let report = store
         .read(|mut c| Box::pin(async move { verify::verify(&mut c).await }))
@@ -131,6 +136,7 @@ pub async fn check_once(store: &Store, now: Timestamp) -> Result<Report, StoreEr
             transfers = report.transfers,
             "ledger verified"
         );
+        resolve_check_alerts(store, now).await?;
         return Ok(report);
     }
     tracing::error!(
@@ -142,43 +148,69 @@ pub async fn check_once(store: &Store, now: Timestamp) -> Result<Report, StoreEr
     for problem in report.problems.iter().take(PROBLEMS_LOGGED_MAX) {
         tracing::error!(%problem, "ledger problem");
     }
-    let today = cajero_domain::calendar::bogota_date(now);
-    let day_ms = u64::try_from(
-        today
-            .at(0, 0, 0, 0)
-            .to_zoned_datetime(cajero_domain::calendar::bogota())
-            .map(|z| z.timestamp().as_millisecond())
-            .unwrap_or(0),
-    )
-    .unwrap_or(0);
-    for (merchant, mode) in merchants_involved(&report.problems) {
-        let count = report.problems.len();
-        store
-            .write(move |mut c| {
-                Box::pin(async move {
-                    let id = EventId::derived(
-                        EventId::min_at(day_ms),
-                        &format!("alert:ledger_unbalanced:{merchant}:{mode}"),
-                    );
-                    let message = format!(
-                        "The periodic ledger check found {count} problem(s) involving this \
-                         account's books; the operator has been alerted."
-                    );
-                    settlement::raise_alert(
-                        &mut c,
-                        merchant,
+    let count = report.problems.len();
+    let mut raises: Vec<(Option<MerchantId>, Mode)> = merchants_involved(&report.problems)
+        .into_iter()
+        .map(|(m, mode)| (Some(m), mode))
+        .collect();
+    raises.push((None, Mode::Live));
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                for (merchant, mode) in raises {
+                    let message = match merchant {
+                        Some(_) => format!(
+                            "The periodic ledger check found {count} problem(s) involving this \
+                             account's books; the operator has been alerted."
+                        ),
+                        None => format!("The periodic ledger check found {count} problem(s)."),
+                    };
+                    let spec = alerts::AlertSpec {
                         mode,
-                        id,
-                        "ledger_check_failed",
-                        &message,
-                        now,
-                    )
-                    .await
-                })
+                        code: alerts::codes::LEDGER_CHECK_FAILED,
+                        subject: LEDGER_SUBJECT.to_string(),
+                        merchant,
+                        severity: alerts::Severity::Critical,
+                        message,
+                        details: serde_json::json!({ "problems": count }),
+                    };
+                    alerts::raise(&mut c, now, spec).await?;
+                }
+                Ok::<_, StoreError>(())
             })
-            .await?;
-    }
+        })
+        .await?;
     Ok(report)
+}
+
+/// A check passed: every open `ledger_check_failed` alert is resolved.
+async fn resolve_check_alerts(store: &Store, now: Timestamp) -> Result<(), StoreError> {
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let open = cajero_store::alerts::open_of_code(
+                    &mut c,
+                    alerts::codes::LEDGER_CHECK_FAILED,
+                    1_000,
+                )
+                .await?;
+                for alert in open {
+                    let merchant = alert.merchant_id.as_deref().and_then(|m| m.parse().ok());
+                    alerts::resolve(
+                        &mut c,
+                        now,
+                        Mode::from_livemode(alert.livemode),
+                        alerts::codes::LEDGER_CHECK_FAILED,
+                        &alert.subject,
+                        merchant,
+                        "the periodic ledger check passed",
+                    )
+                    .await?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
 }
 
 /// The merchants (and modes) owning an account a problem names.

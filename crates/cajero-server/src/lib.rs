@@ -106,6 +106,7 @@ impl AppState {
         // Not wrapped in context: the message already names the configuration key to fix.
         let secrets = secrets::open_secret_box(&store, &config, clock.as_ref()).await?;
         let config_rate_limits = config.rate_limits.clone();
+        alerts::set_cooldown(config.alerts.cooldown_minutes);
         Ok(AppState {
             store,
             clock,

@@ -51,6 +51,7 @@ pub use limits::{
         (name = "Settlements", description = "Collected money made available."),
         (name = "Analytics", description = "How pay-ins and payouts succeed: rates and times."),
         (name = "Webhooks", description = "Endpoints that receive signed events, and the events."),
+        (name = "Alerts", description = "Problems the merchant is told about (a network down, its webhook endpoint failing), open or resolved."),
         (name = "Test helpers", description = "Test mode only: drive the simulated network."),
         (name = "Operations", description = "Liveness and readiness probes."),
     )

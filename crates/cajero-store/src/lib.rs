@@ -24,6 +24,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 
 pub mod analytics;
+pub mod alerts;
 pub mod cache_version;
 pub mod events;
 pub mod evidence_codec;

@@ -405,35 +405,59 @@ async fn fail_pending(
     )?)
 }
 
-/// Records the outcome of an attempt on the endpoint's health: a success clears
-/// `failing_since`; a failure sets it when unset. Returns `failing_since` as it now is.
+/// An endpoint's health after a batch of attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EndpointHealth {
+    /// Since when it has failed without a success in between; `None` when it succeeded.
+    pub failing_since: Option<Timestamp>,
+    /// Failed deliveries since the last success.
+    pub consecutive_failures: i64,
+    /// A success ended a run of failures (it was failing before this batch).
+    pub recovered: bool,
+}
+
+/// Records the outcome of a batch of attempts on the endpoint's health: a success clears
+/// `failing_since` and the consecutive failures; failures set `failing_since` when unset and
+/// add `failures` to the count.
 pub async fn note_attempt(
     conn: &mut Conn<'_>,
     id: WebhookEndpointId,
     succeeded: bool,
+    failures: i64,
     now: Timestamp,
-) -> Result<Option<Timestamp>, StoreError> {
+) -> Result<EndpointHealth, StoreError> {
     if succeeded {
-        execute!(
+        let changed = execute!(
             conn,
-            "UPDATE webhook_endpoints SET failing_since = NULL \
-             WHERE id = $1 AND failing_since IS NOT NULL",
+            "UPDATE webhook_endpoints SET failing_since = NULL, consecutive_failures = 0 \
+             WHERE id = $1 AND (failing_since IS NOT NULL OR consecutive_failures > 0)",
             id.to_string(),
         )?;
-        return Ok(None);
+        return Ok(EndpointHealth {
+            recovered: changed == 1,
+            ..EndpointHealth::default()
+        });
     }
     execute!(
         conn,
-        "UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2 AND failing_since IS NULL",
+        "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1), \
+         consecutive_failures = consecutive_failures + $2 WHERE id = $3",
         us(now),
+        failures,
         id.to_string(),
     )?;
-    let since = fetch!(
+    let row = fetch!(
         optional,
         conn,
-        (Option<i64>,),
-        "SELECT failing_since FROM webhook_endpoints WHERE id = $1",
+        (Option<i64>, i64),
+        "SELECT failing_since, consecutive_failures FROM webhook_endpoints WHERE id = $1",
         id.to_string(),
     )?;
-    Ok(since.and_then(|(s,)| s).map(to_ts))
+    Ok(row
+        .map(|(since, failures)| EndpointHealth {
+            failing_since: since.map(to_ts),
+            consecutive_failures: failures,
+            recovered: false,
+        })
+        .unwrap_or_default())
 }

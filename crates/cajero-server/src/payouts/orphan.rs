@@ -35,16 +35,18 @@ pub(super) async fn record_orphan(
     };
     if cajero_store::exceptions::record(conn, &exception, now).await? {
         tracing::error!(payout = %payout.id, network, order = order_id, status, "network order without an owning payout: canceling it");
-        crate::settlement::raise_alert(
-            conn,
-            payout.merchant_id,
-            payout.mode,
-            new_id(clock),
-            "orphan_network_order",
-            &detail,
-            now,
-        )
-        .await?;
+        let spec = crate::alerts::AlertSpec {
+            mode: payout.mode,
+            code: crate::alerts::codes::ORPHAN_NETWORK_ORDER,
+            subject: exception_id.clone(),
+            merchant: Some(payout.merchant_id),
+            severity: crate::alerts::Severity::Warning,
+            message: detail.clone(),
+            details: serde_json::json!({
+                "payout": payout.id.to_string(), "network": network, "network_order_id": order_id,
+            }),
+        };
+        crate::alerts::raise(conn, now, spec).await?;
     }
     Ok(())
 }
@@ -96,6 +98,20 @@ pub async fn cancel_orphan(
                     let detail = format!("canceled at the network: {answer}");
                     cajero_store::exceptions::resolve(&mut c, &exception_id, &detail, clock.now())
                         .await?;
+                    let merchant = cajero_store::exceptions::get(&mut c, &exception_id)
+                        .await?
+                        .and_then(|e| e.merchant_id)
+                        .and_then(|m| m.parse().ok());
+                    crate::alerts::resolve(
+                        &mut c,
+                        clock.now(),
+                        mode,
+                        crate::alerts::codes::ORPHAN_NETWORK_ORDER,
+                        &exception_id,
+                        merchant,
+                        &detail,
+                    )
+                    .await?;
                 }
                 Ok::<_, StoreError>(())
             })

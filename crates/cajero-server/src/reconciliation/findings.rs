@@ -21,11 +21,11 @@ use super::view;
 #[derive(Debug, Clone)]
 pub(super) struct Found {
     kind: &'static str,
-    object_id: String,
+    pub(super) object_id: String,
     merchant: Option<MerchantId>,
     amount: i64,
     network_order_id: Option<String>,
-    detail: String,
+    pub(super) detail: String,
     line: Option<i64>,
 }
 

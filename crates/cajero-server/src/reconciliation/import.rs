@@ -103,9 +103,13 @@ pub async fn import(
                 .unwrap_or_else(|_| "[]".into());
             record.completed_at = Some(record.created_at);
             let stored = record.clone();
+            let (mode, problems) = (request.mode, refused.problems.len());
             store
                 .write(move |mut c| {
-                    Box::pin(async move { records::insert_file(&mut c, &stored).await })
+                    Box::pin(async move {
+                        records::insert_file(&mut c, &stored).await?;
+                        raise_rejected(&mut c, mode, &stored, problems, now).await
+                    })
                 })
                 .await?;
             tracing::warn!(file = %record.id, network = %record.network, problems = refused.problems.len(),
@@ -591,13 +595,80 @@ async fn finish(
                         tracing::error!(file = %file.id, network = %file.network, kind = %t.kind,
                                         date = %t.business_date, unexplained = t.unexplained,
                                         "ALERT tie_out_difference: the file, the orders and the ledger do not tie out");
+                        let spec = crate::alerts::AlertSpec {
+                            mode,
+                            code: crate::alerts::codes::RECONCILIATION_DIFFERENCE,
+                            subject: tie_out_subject(&found.object_id),
+                            merchant: None,
+                            severity: crate::alerts::Severity::Critical,
+                            message: found.detail.clone(),
+                            details: serde_json::json!({
+                                "file": file.id, "network": file.network, "kind": t.kind,
+                                "date": t.business_date, "unexplained": t.unexplained,
+                            }),
+                        };
+                        crate::alerts::raise(&mut c, clock.now(), spec).await?;
                     }
                 }
                 let done = Micros(file.completed_at.unwrap_or(file.created_at)).to_timestamp();
                 records::complete_file(&mut c, &file.id, file.matched, file.exceptions, done)
                     .await?;
+                crate::alerts::resolve(
+                    &mut c,
+                    done,
+                    mode,
+                    crate::alerts::codes::RECONCILIATION_FILE_REJECTED,
+                    &file_subject(&file),
+                    None,
+                    &format!("file {} was imported", file.id),
+                )
+                .await?;
                 Ok::<_, StoreError>(new)
             })
         })
         .await
+}
+
+/// The subject of a tie-out difference's alert (operator only: the merchants hear of their own
+/// orders' exceptions): `tie_out:` and the exception's object (`rcf_…:collection`).
+pub(crate) fn tie_out_subject(exception_object: &str) -> String {
+    format!("tie_out:{exception_object}")
+}
+
+/// The subject of a rejected file's alert: the route, network and day the file was for
+/// (a later good file for them resolves it), or the file when it named no day.
+fn file_subject(file: &FileRecord) -> String {
+    if file.business_date.is_empty() {
+        return format!("file:{}", file.id);
+    }
+    format!(
+        "file:{}:{}:{}",
+        file.route, file.network, file.business_date
+    )
+}
+
+/// Raises `reconciliation_file_rejected` for the operator.
+async fn raise_rejected(
+    c: &mut cajero_store::Conn<'_>,
+    mode: cajero_domain::merchant::Mode,
+    file: &FileRecord,
+    problems: usize,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    let spec = crate::alerts::AlertSpec {
+        mode,
+        code: crate::alerts::codes::RECONCILIATION_FILE_REJECTED,
+        subject: file_subject(file),
+        merchant: None,
+        severity: crate::alerts::Severity::Warning,
+        message: format!(
+            "The {} file of route {} for {} does not add up ({problems} problem(s)); nothing of it was imported.",
+            file.network, file.route, file.business_date
+        ),
+        details: serde_json::json!({
+            "file": file.id, "route": file.route, "network": file.network,
+            "date": file.business_date, "problems": problems,
+        }),
+    };
+    crate::alerts::raise(c, now, spec).await.map(|_| ())
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use cajero_domain::id::{EventId, MerchantId, TransferId};
+use cajero_domain::id::{MerchantId, TransferId};
 use cajero_domain::ledger::{AccountKey, AccountKind, Transfer, TransferCode, TransferMode};
 use cajero_domain::merchant::Mode;
 use cajero_domain::money::{Amount, Currency};
@@ -199,6 +199,28 @@ pub async fn resolve(
                     )
                     .await?;
                 }
+                crate::alerts::resolve(
+                    &mut c,
+                    now,
+                    Mode::from_livemode(e.livemode),
+                    crate::alerts::codes::RECONCILIATION_EXCEPTION_OVERDUE,
+                    &e.id,
+                    e.merchant_id.as_deref().and_then(|m| m.parse().ok()),
+                    &format!("the exception was resolved ({})", r.resolution.as_str()),
+                )
+                .await?;
+                if e.kind == exceptions::TIE_OUT_DIFFERENCE {
+                    crate::alerts::resolve(
+                        &mut c,
+                        now,
+                        Mode::from_livemode(e.livemode),
+                        crate::alerts::codes::RECONCILIATION_DIFFERENCE,
+                        &super::import::tie_out_subject(&e.object_id),
+                        None,
+                        &format!("the difference was resolved ({})", r.resolution.as_str()),
+                    )
+                    .await?;
+                }
                 tracing::info!(exception = %resolved.id, resolution = r.resolution.as_str(), by = %r.by, "exception resolved");
                 Ok(resolved)
             })
@@ -269,8 +291,9 @@ async fn post_correction(
         })
 }
 
-/// Raises an alert for every exception open longer than `after`: `alert.raised` to its
-/// merchant (once per exception) and an error line in the log for the operator.
+/// Raises `exception_overdue` for every exception open longer than `after` (once per
+/// exception): to its merchant, or to the operator alone when it has none. Resolving the
+/// exception resolves the alert.
 pub async fn alert_overdue(
     store: &Store,
     clock: &Arc<dyn Clock>,
@@ -286,28 +309,22 @@ pub async fn alert_overdue(
                 for e in &overdue {
                     tracing::error!(exception = %e.id, kind = %e.kind, merchant = ?e.merchant_id,
                                     "ALERT exception_overdue: a reconciliation exception is still open");
-                    if let Some(merchant) = e.merchant_id.as_deref().and_then(|m| m.parse().ok()) {
-                        let mode = if e.livemode { Mode::Live } else { Mode::Test };
-                        let id = EventId::derived(
-                            EventId::min_at(u64::try_from(now.as_millisecond()).unwrap_or(0)),
-                            &format!("alert:exception_overdue:{}", e.id),
-                        );
-                        crate::settlement::raise_alert(
-                            &mut c,
-                            merchant,
-                            mode,
-                            id,
-                            "exception_overdue",
-                            &format!(
-                                "Reconciliation exception {} ({}) has been open since {}.",
-                                e.id,
-                                e.kind,
-                                crate::time::rfc3339(Micros(e.created_at).to_timestamp())
-                            ),
-                            now,
-                        )
-                        .await?;
-                    }
+                    let since = crate::time::rfc3339(Micros(e.created_at).to_timestamp());
+                    let spec = crate::alerts::AlertSpec {
+                        mode: Mode::from_livemode(e.livemode),
+                        code: crate::alerts::codes::RECONCILIATION_EXCEPTION_OVERDUE,
+                        subject: e.id.clone(),
+                        merchant: e.merchant_id.as_deref().and_then(|m| m.parse().ok()),
+                        severity: crate::alerts::Severity::Warning,
+                        message: format!(
+                            "Reconciliation exception {} ({}) has been open since {since}.",
+                            e.id, e.kind
+                        ),
+                        details: serde_json::json!({
+                            "exception": e.id, "kind": e.kind, "open_since": since,
+                        }),
+                    };
+                    crate::alerts::raise(&mut c, now, spec).await?;
                 }
                 Ok(overdue.len())
             })

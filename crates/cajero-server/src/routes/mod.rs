@@ -8,6 +8,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 
 mod analytics;
+mod alerts;
 mod balance;
 mod callbacks;
 mod docs;
@@ -68,6 +69,8 @@ pub fn v1_documented() -> OpenApiRouter<AppState> {
         .routes(routes!(reconciliation::retrieve_exception))
         .routes(routes!(reconciliation::report))
         .routes(routes!(analytics::success))
+        .routes(routes!(alerts::list))
+        .routes(routes!(alerts::retrieve))
         .merge(orders())
         .merge(webhooks());
     OpenApiRouter::new()

@@ -274,6 +274,7 @@ async fn settle_merchant_on(
                 raise_missing_rate(conn, merchant, mode, today, now).await?;
                 return Ok(Outcome::AwaitingRate { date: today });
             };
+            resolve_missing_rate(conn, merchant, mode, today, now).await?;
             let markup = terms.fx_markup;
             (
                 cop_to_usd_cents(net, rate, markup)?,
@@ -317,7 +318,13 @@ async fn settle_merchant_on(
     Ok(Outcome::Settled(record))
 }
 
-/// Raises `alert.raised` (once per merchant, mode and day) for a USD settlement without a rate.
+/// The subject of a missing rate's alert: the rate and the day.
+fn missing_rate_subject(date: Date) -> String {
+    format!("COP/USD:{date}")
+}
+
+/// Raises `fx_rate_missing` for a USD settlement without the day's rate (one alert per
+/// merchant, mode and day: raising it again while open only counts).
 async fn raise_missing_rate(
     conn: &mut Conn<'_>,
     merchant: MerchantId,
@@ -328,46 +335,35 @@ async fn raise_missing_rate(
     let message = format!(
         "Settlement in USD is waiting for the COP/USD rate of {date}; nothing was converted."
     );
-    let id = EventId::derived(
-        EventId::min_at(day_start_ms(date)),
-        &format!("alert:fx_rate_missing:{merchant}:{mode}"),
-    );
-    raise_alert(conn, merchant, mode, id, "fx_rate_missing", &message, now).await
+    let spec = crate::alerts::AlertSpec {
+        mode,
+        code: crate::alerts::codes::FX_RATE_MISSING,
+        subject: missing_rate_subject(date),
+        merchant: Some(merchant),
+        severity: crate::alerts::Severity::Warning,
+        message,
+        details: json!({ "date": date.to_string(), "currency": "USD" }),
+    };
+    crate::alerts::raise(conn, now, spec).await.map(|_| ())
 }
 
-/// Emits `alert.raised` with event id `id` unless an event with that id exists (the id is
-/// derived from what the alert is about, so a persisting problem alerts once).
-pub async fn raise_alert(
+/// Resolves the day's `fx_rate_missing` alert once the merchant's USD settlement went through.
+async fn resolve_missing_rate(
     conn: &mut Conn<'_>,
     merchant: MerchantId,
     mode: Mode,
-    id: EventId,
-    code: &str,
-    message: &str,
+    date: Date,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    if events::get_event(conn, merchant, mode.is_live(), id)
-        .await?
-        .is_some()
-    {
-        return Ok(());
-    }
-    let object = json!({
-        "object": "alert",
-        "livemode": mode.is_live(),
-        "code": code,
-        "message": message,
-        "created": crate::time::rfc3339(now),
-    });
-    events::emit(
+    crate::alerts::resolve(
         conn,
-        merchant,
-        mode.is_live(),
-        EventType::AlertRaised,
-        &object,
-        id,
         now,
+        mode,
+        crate::alerts::codes::FX_RATE_MISSING,
+        &missing_rate_subject(date),
+        Some(merchant),
+        "the rate was set and the settlement was made",
     )
-    .await?;
-    Ok(())
+    .await
+    .map(|_| ())
 }

@@ -132,6 +132,16 @@ pub fn start(state: &crate::AppState) -> anyhow::Result<Background> {
         probe::pacing(state),
         signal.clone(),
     )));
+    if state.config.alerts.notifier_enabled {
+        workers.push(tokio::spawn(run_loop(
+            crate::alerts::notify::NotifierWorker {
+                state: state.clone(),
+                notifier: crate::alerts::notify::Notifier::new(&state.config.alerts)?,
+            },
+            crate::alerts::notify::PACING,
+            signal.clone(),
+        )));
+    }
     let poller = poller::PollerWorker {
         state: state.clone(),
     };

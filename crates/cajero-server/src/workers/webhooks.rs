@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cajero_domain::id::{EventId, WebhookEndpointId};
+use cajero_domain::id::{EventId, MerchantId, WebhookEndpointId};
 use cajero_domain::webhook::{FAILING_DISABLE_AFTER_S, next_attempt_delay};
 use cajero_store::webhook_deliveries::{
     self, AttemptOutcome, AttemptRecord, ClaimRequest, ClaimedDelivery, NextStep,
@@ -507,11 +507,19 @@ fn next_step(
 }
 
 /// How an endpoint fared in one batch.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Health {
     succeeded: bool,
     gone: bool,
+    failures: i64,
+    merchant: MerchantId,
+    livemode: bool,
 }
+
+/// Consecutive failed deliveries after which an endpoint's merchant and the operator are
+/// alerted (`webhook_endpoint_failing`): a few retries of one event are normal, a run of
+/// failures across events is not.
+pub const ENDPOINT_FAILING_ALERT_AFTER: i64 = 5;
 
 /// Records a batch of attempts in one unit of work, then the endpoints' health: a `410`
 /// disables its endpoint; a failure-only batch on an endpoint failing for five days disables
@@ -573,9 +581,16 @@ async fn record(
                         stats.failed += 1;
                     }
                     if recorded {
-                        let h = health.entry(f.delivery.endpoint_id).or_default();
+                        let h = health.entry(f.delivery.endpoint_id).or_insert(Health {
+                            succeeded: false,
+                            gone: false,
+                            failures: 0,
+                            merchant: f.delivery.event.merchant_id,
+                            livemode: f.delivery.event.livemode,
+                        });
                         h.succeeded |= f.result.succeeded();
                         h.gone |= f.result.gone();
+                        h.failures += i64::from(!f.result.succeeded());
                     }
                 }
                 let ms = u64::try_from(now.as_millisecond()).unwrap_or(0);
@@ -583,9 +598,17 @@ async fn record(
                     let reason = if h.gone {
                         Some(DisabledReason::Gone)
                     } else {
-                        let since = webhooks::note_attempt(&mut c, endpoint_id, h.succeeded, now)
-                            .await?;
-                        since
+                        let health = webhooks::note_attempt(
+                            &mut c,
+                            endpoint_id,
+                            h.succeeded,
+                            h.failures,
+                            now,
+                        )
+                        .await?;
+                        endpoint_alert(&mut c, endpoint_id, &h, &health, None, now).await?;
+                        health
+                            .failing_since
                             .filter(|s| now.duration_since(*s).as_secs() >= FAILING_DISABLE_AFTER_S)
                             .map(|_| DisabledReason::Failing)
                     };
@@ -597,6 +620,8 @@ async fn record(
                     };
                     stats.endpoints_disabled += 1;
                     tracing::warn!(%endpoint_id, reason = reason.as_str(), "webhook endpoint disabled");
+                    let unknown = webhooks::EndpointHealth::default();
+                    endpoint_alert(&mut c, endpoint_id, &h, &unknown, Some(reason), now).await?;
                     events::emit(
                         &mut c,
                         endpoint.merchant_id,
@@ -612,4 +637,64 @@ async fn record(
             })
         })
         .await
+}
+
+/// Raises `webhook_endpoint_failing` for an endpoint disabled (`disabled`) or past
+/// [`ENDPOINT_FAILING_ALERT_AFTER`] consecutive failures, and resolves it when a delivery
+/// succeeded again.
+async fn endpoint_alert(
+    c: &mut cajero_store::Conn<'_>,
+    endpoint_id: WebhookEndpointId,
+    h: &Health,
+    health: &webhooks::EndpointHealth,
+    disabled: Option<DisabledReason>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    use crate::alerts::{self, AlertSpec, Severity, codes};
+    let mode = cajero_domain::merchant::Mode::from_livemode(h.livemode);
+    let subject = endpoint_id.to_string();
+    if health.recovered {
+        alerts::resolve(
+            c,
+            now,
+            mode,
+            codes::WEBHOOK_ENDPOINT_FAILING,
+            &subject,
+            Some(h.merchant),
+            "a delivery to the endpoint succeeded",
+        )
+        .await?;
+        return Ok(());
+    }
+    let (severity, message) = match disabled {
+        Some(reason) => (
+            Severity::Critical,
+            format!(
+                "Webhook endpoint {subject} was disabled ({}): events are kept, not sent.",
+                reason.as_str()
+            ),
+        ),
+        None if health.consecutive_failures >= ENDPOINT_FAILING_ALERT_AFTER => (
+            Severity::Warning,
+            format!(
+                "Webhook endpoint {subject} failed its last {} deliveries.",
+                health.consecutive_failures
+            ),
+        ),
+        None => return Ok(()),
+    };
+    let spec = AlertSpec {
+        mode,
+        code: codes::WEBHOOK_ENDPOINT_FAILING,
+        subject,
+        merchant: Some(h.merchant),
+        severity,
+        message,
+        details: serde_json::json!({
+            "endpoint": endpoint_id.to_string(),
+            "consecutive_failures": health.consecutive_failures,
+            "disabled": disabled.map(DisabledReason::as_str),
+        }),
+    };
+    alerts::raise(c, now, spec).await.map(|_| ())
 }

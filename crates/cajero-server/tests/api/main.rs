@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod analytics;
+mod alerts;
 mod auth;
 mod claims;
 mod contract;
