@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod admin;
-mod analytics;
 mod alerts;
+mod analytics;
 mod bench;
 mod calendar;
 mod chaos;

@@ -144,12 +144,11 @@ impl AppState {
             .await
             .context("starting the embedded network simulator")?,
         };
-        state.networks = std::mem::take(&mut state.networks).with_configured(
-            &state.config.networks,
-            &public_url,
-            &|var| std::env::var(var).ok(),
-        )?
-        .with_health(state.config.health.clone());
+        state.networks = std::mem::take(&mut state.networks)
+            .with_configured(&state.config.networks, &public_url, &|var| {
+                std::env::var(var).ok()
+            })?
+            .with_health(state.config.health.clone());
         Ok(state)
     }
 }

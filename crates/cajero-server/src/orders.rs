@@ -173,7 +173,11 @@ impl NetworkCall {
     /// stops, and so does a network that did not answer and could not say whether it has an
     /// order under our reference: the order is never passed on after the first may have
     /// accepted it (the poller resolves it by reference).
-    pub async fn run<F, Fut>(state: &AppState, plan: &crate::routing::Plan, mut call: F) -> NetworkCall
+    pub async fn run<F, Fut>(
+        state: &AppState,
+        plan: &crate::routing::Plan,
+        mut call: F,
+    ) -> NetworkCall
     where
         F: FnMut(&Network) -> Fut,
         Fut: Future<Output = Exchange<NetworkOrder>>,
@@ -186,7 +190,13 @@ impl NetworkCall {
             let now = state.clock.now();
             if let crate::health::Permit::Reject { since_ms } = health.permit(network, now) {
                 let since = jiff::Timestamp::from_millisecond(since_ms).unwrap_or(now);
-                health.record_create(network, now, crate::health::Outcome::Skipped, std::time::Duration::ZERO, None);
+                health.record_create(
+                    network,
+                    now,
+                    crate::health::Outcome::Skipped,
+                    std::time::Duration::ZERO,
+                    None,
+                );
                 fell_over.push(format!(
                     "{} skipped: circuit open since {}",
                     crate::routing::route_name(network),
@@ -206,7 +216,13 @@ impl NetworkCall {
                 Err(e) => crate::health::Outcome::of(e),
             };
             let error = exchange.result.as_ref().err().map(ToString::to_string);
-            let signals = health.record_create(network, state.clock.now(), outcome, elapsed, error.as_deref());
+            let signals = health.record_create(
+                network,
+                state.clock.now(),
+                outcome,
+                elapsed,
+                error.as_deref(),
+            );
             crate::health::signals::publish(state, signals);
             evidence.extend(
                 exchange

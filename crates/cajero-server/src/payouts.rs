@@ -227,8 +227,16 @@ pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Response, Api
                             route: &network.route,
                             routing_reason: call.reason.as_deref(),
                         };
-                        record_issued(&mut c, clock.as_ref(), &public_url, &payout, at, &network, &order)
-                            .await?
+                        record_issued(
+                            &mut c,
+                            clock.as_ref(),
+                            &public_url,
+                            &payout,
+                            at,
+                            &network,
+                            &order,
+                        )
+                        .await?
                     }
                     Err(error) => {
                         let (code, message) = match &error {
@@ -319,8 +327,7 @@ async fn record_issued(
         .await?;
         return Ok(Recorded::Settled);
     }
-    if attach_code(conn, clock, public_url, payout, at, order).await?
-    {
+    if attach_code(conn, clock, public_url, payout, at, order).await? {
         return Ok(Recorded::Settled);
     }
     let current = payouts::get(conn, payout.merchant_id, payout.mode, id).await?;

@@ -178,8 +178,12 @@ impl RoutingRule {
         (self.merchants.is_empty() || self.merchants.iter().any(|m| *m == merchant))
             && (self.methods.is_empty() || self.methods.contains(&Method::of(request.kind)))
             && self.mode.is_none_or(|m| m == request.mode)
-            && self.amount_min.is_none_or(|min| request.amount.minor() >= min)
-            && self.amount_max.is_none_or(|max| request.amount.minor() <= max)
+            && self
+                .amount_min
+                .is_none_or(|min| request.amount.minor() >= min)
+            && self
+                .amount_max
+                .is_none_or(|max| request.amount.minor() <= max)
     }
 }
 
@@ -190,7 +194,10 @@ impl RoutingConfig {
             let key = |field: &str| format!("routing.rules[{i}].{field}");
             for m in &rule.merchants {
                 if m.parse::<MerchantId>().is_err() {
-                    return Err((key("merchants"), format!("{m:?} is not a merchant id (mer_…)")));
+                    return Err((
+                        key("merchants"),
+                        format!("{m:?} is not a merchant id (mer_…)"),
+                    ));
                 }
             }
             if rule.prefer.is_empty() {
@@ -220,7 +227,11 @@ impl RoutingConfig {
             }
             for (field, min, max) in [
                 ("payin_amount_min", n.payin_amount_min, n.payin_amount_max),
-                ("payout_amount_min", n.payout_amount_min, n.payout_amount_max),
+                (
+                    "payout_amount_min",
+                    n.payout_amount_min,
+                    n.payout_amount_max,
+                ),
             ] {
                 if min.is_some_and(|m| m < 1) {
                     return Err((key(field), "must be at least 1".into()));
@@ -297,7 +308,12 @@ pub fn plan(
         request.requested,
         request.kind,
         request.amount,
-        |code| config.networks.get(code).and_then(|n| n.limits(request.kind)),
+        |code| {
+            config
+                .networks
+                .get(code)
+                .and_then(|n| n.limits(request.kind))
+        },
     )?;
     let mut notes: Vec<String> = Vec::new();
     let (rule_index, rule) = match request.requested {
@@ -313,7 +329,9 @@ pub fn plan(
         (Some(code), _, _) => format!("network {code} requested"),
         (None, Some(i), Some(rule)) => format!(
             "{} prefers {}",
-            rule.name.clone().unwrap_or_else(|| format!("rule {}", i + 1)),
+            rule.name
+                .clone()
+                .unwrap_or_else(|| format!("rule {}", i + 1)),
             rule.prefer.join(", ")
         ),
         _ => "configured priority".to_string(),
@@ -426,7 +444,10 @@ mod tests {
         assert_eq!(config.validate().unwrap_err().0, "routing.rules[0].prefer");
         config.rules[0].prefer = vec!["sured".into()];
         config.rules[0].merchants = vec!["acme".into()];
-        assert_eq!(config.validate().unwrap_err().0, "routing.rules[0].merchants");
+        assert_eq!(
+            config.validate().unwrap_err().0,
+            "routing.rules[0].merchants"
+        );
         config.rules[0].merchants.clear();
         config.validate().unwrap();
         config.networks.insert(

@@ -23,8 +23,8 @@ use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 
-pub mod analytics;
 pub mod alerts;
+pub mod analytics;
 pub mod cache_version;
 pub mod events;
 pub mod evidence_codec;

@@ -338,8 +338,13 @@ const ROUTING_ORDERS: u64 = 200_000;
 /// recorded, [`ROUTING_ORDERS`] times.
 fn routing_cost(kind: Kind, business: &Phase) -> anyhow::Result<report::RoutingCost> {
     use cajero_server::routing::{self, RouteRequest, RoutingConfig, RoutingRule};
-    let networks = Networks::simulator("http://127.0.0.1:9", SIM_MERCHANT_ID, "secret", "http://127.0.0.1:9")?
-        .with_health(cajero_server::health::HealthConfig::default());
+    let networks = Networks::simulator(
+        "http://127.0.0.1:9",
+        SIM_MERCHANT_ID,
+        "secret",
+        "http://127.0.0.1:9",
+    )?
+    .with_health(cajero_server::health::HealthConfig::default());
     let config = RoutingConfig {
         rules: vec![RoutingRule {
             prefer: vec!["sured".into(), "efecty".into()],

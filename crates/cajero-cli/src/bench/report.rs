@@ -279,10 +279,12 @@ pub fn human(r: &Report) -> String {
     text.push_str(&format!(
         "\n  routing and health bookkeeping: {:.2} µs per order{}",
         r.routing.ns_per_order / 1_000.0,
-        r.routing.share_percent.map_or_else(String::new, |share| format!(
-            " ({share:.2} % of the server's {:.0} µs of CPU per order)",
-            r.routing.server_cpu_ns_per_order.unwrap_or(0.0) / 1_000.0
-        )),
+        r.routing
+            .share_percent
+            .map_or_else(String::new, |share| format!(
+                " ({share:.2} % of the server's {:.0} µs of CPU per order)",
+                r.routing.server_cpu_ns_per_order.unwrap_or(0.0) / 1_000.0
+            )),
     ));
     text
 }

@@ -124,7 +124,10 @@ impl SimConnector {
             crate::OrderKind::Collection => "collections",
             crate::OrderKind::Payout => "payouts",
         };
-        let url = self.url(&["v1", segment], &[("reference", reference), ("limit", "100")]);
+        let url = self.url(
+            &["v1", segment],
+            &[("reference", reference), ("limit", "100")],
+        );
         let (reply, _evidence) = self.send(Method::GET, url, Vec::new(), true).await;
         let reply = reply?;
         if reply.status != 200 {

@@ -95,7 +95,10 @@ impl HealthConfig {
         }
         for (key, value) in [
             ("health.failure_rate_bps", self.failure_rate_bps),
-            ("health.degraded_failure_rate_bps", self.degraded_failure_rate_bps),
+            (
+                "health.degraded_failure_rate_bps",
+                self.degraded_failure_rate_bps,
+            ),
         ] {
             if !(1..=10_000).contains(&value) {
                 return Err((key, "must be between 1 and 10000 basis points".into()));
@@ -302,7 +305,8 @@ impl Percentiles {
             return Percentiles::default();
         }
         values.sort_unstable();
-        let at = |per_mille: usize| values[(values.len() * per_mille / 1_000).min(values.len() - 1)];
+        let at =
+            |per_mille: usize| values[(values.len() * per_mille / 1_000).min(values.len() - 1)];
         Percentiles {
             p50: Some(at(500)),
             p95: Some(at(950)),
@@ -484,8 +488,7 @@ impl Health {
         self.with(key, now, |r| {
             push_sample(&mut r.callback_delay, ms(now), seconds);
             let look = in_time
-                && r
-                    .late_checked_ms
+                && r.late_checked_ms
                     .is_none_or(|at| ms(now) - at >= LATE_CHECK_EVERY_MS);
             if look {
                 r.late_checked_ms = Some(ms(now));

@@ -2,8 +2,8 @@
 //! opens raises `network_down`, one that closes resolves it; a failure rate above
 //! `health.degraded_failure_rate_bps` (breaker still closed) raises `network_degraded`.
 
-use super::breaker::{State, Transition, WindowCounts};
 use super::RouteKey;
+use super::breaker::{State, Transition, WindowCounts};
 use crate::AppState;
 
 /// A change worth telling.

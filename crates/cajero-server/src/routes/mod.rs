@@ -7,8 +7,8 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 
-mod analytics;
 mod alerts;
+mod analytics;
 mod balance;
 mod callbacks;
 mod docs;

@@ -89,7 +89,13 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
         let exchange = connector
             .get(OrderKind::Collection, &payin.network_order_id)
             .await;
-        let late = late_callback(state, &exchange.result, payin.mode, &payin.route, &payin.network);
+        let late = late_callback(
+            state,
+            &exchange.result,
+            payin.mode,
+            &payin.route,
+            &payin.network,
+        );
         let (clock, url) = (state.clock.clone(), public_url.clone());
         state
             .store

@@ -92,8 +92,10 @@ pub async fn publish(state: &AppState) -> anyhow::Result<()> {
             since: s.since,
             window_requests: i64::from(s.window_requests),
             window_failures: i64::from(s.window_failures),
-            latency_ms: [s.latency_ms.p50, s.latency_ms.p95, s.latency_ms.p99].map(|v| v.map(i64::from)),
-            callback_delay_s: [s.callback_delay_s.p50, s.callback_delay_s.p95].map(|v| v.map(i64::from)),
+            latency_ms: [s.latency_ms.p50, s.latency_ms.p95, s.latency_ms.p99]
+                .map(|v| v.map(i64::from)),
+            callback_delay_s: [s.callback_delay_s.p50, s.callback_delay_s.p95]
+                .map(|v| v.map(i64::from)),
             last_error: s.last_error,
             probed_at: s.probed_at,
             created_total: i64::try_from(s.created_total).unwrap_or(i64::MAX),

@@ -1,8 +1,8 @@
 //! The server's HTTP API, tested through real HTTP on loopback, on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod analytics;
 mod alerts;
+mod analytics;
 mod auth;
 mod claims;
 mod contract;

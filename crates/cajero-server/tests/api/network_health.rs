@@ -209,7 +209,9 @@ async fn sured_down_mid_load_opens_its_breaker_orders_go_to_efecty_and_it_closes
     created.extend(load.into_iter().map(|(_, p)| p));
 
     // One alert, however many creates saw SuRed down.
-    eventually("network_down raised", async || count_alerts(app, &key, "alert.raised", "network_down").await >= 1)
+    eventually("network_down raised", async || {
+        count_alerts(app, &key, "alert.raised", "network_down").await >= 1
+    })
     .await;
     let raised = alert_events(app, &key, "alert.raised").await;
     let down: Vec<&Value> = raised
@@ -231,7 +233,9 @@ async fn sured_down_mid_load_opens_its_breaker_orders_go_to_efecty_and_it_closes
     faults(app, json!({"down": []})).await;
     app.clock.advance(jiff::SignedDuration::from_secs(31));
     cajero_server::workers::probe::probe_once(state).await;
-    eventually("network_down resolved", async || count_alerts(app, &key, "alert.resolved", "network_down").await == 1)
+    eventually("network_down resolved", async || {
+        count_alerts(app, &key, "alert.resolved", "network_down").await == 1
+    })
     .await;
     assert_eq!(
         count_alerts(app, &key, "alert.raised", "network_down").await,
@@ -317,7 +321,9 @@ async fn an_explicit_network_that_is_down_is_refused_at_once_naming_it(app: &Tes
     assert_eq!(payin["network"], "efecty");
     let reason = payin["routing_reason"].as_str().unwrap();
     assert!(
-        reason.starts_with("efecty (sured first prefers sured, efecty); sured skipped: circuit open since"),
+        reason.starts_with(
+            "efecty (sured first prefers sured, efecty); sured skipped: circuit open since"
+        ),
         "{reason}"
     );
 }
@@ -409,7 +415,9 @@ async fn a_drawer_emptied_by_collections_raises_counter_out_of_cash_for_that_cou
     assert_eq!(refused["outcome"], "counter_out_of_cash", "{refused}");
     assert_eq!(collect(app, rich, &payouts[3]).await["approved"], true);
 
-    eventually("counter_out_of_cash raised", async || count_alerts(app, &key, "alert.raised", "counter_out_of_cash").await >= 1)
+    eventually("counter_out_of_cash raised", async || {
+        count_alerts(app, &key, "alert.raised", "counter_out_of_cash").await >= 1
+    })
     .await;
     let raised: Vec<Value> = alert_events(app, &key, "alert.raised")
         .await
@@ -419,14 +427,19 @@ async fn a_drawer_emptied_by_collections_raises_counter_out_of_cash_for_that_cou
     assert_eq!(raised.len(), 1, "{raised:#?}");
     assert_eq!(raised[0]["subject"], format!("efecty/counter:{poor}"));
     let message = raised[0]["message"].as_str().unwrap();
-    assert!(message.contains(poor.as_str()) && !message.contains("79876543"), "{message}");
+    assert!(
+        message.contains(poor.as_str()) && !message.contains("79876543"),
+        "{message}"
+    );
 
     // Another refusal there changes nothing; a refill and a collection resolve it.
     let again = collect(app, poor, &payouts[2]).await;
     assert_eq!(again["outcome"], "counter_out_of_cash");
     set_cash(app, poor, 1_000_000).await;
     assert_eq!(collect(app, poor, &payouts[2]).await["approved"], true);
-    eventually("counter_out_of_cash resolved", async || count_alerts(app, &key, "alert.resolved", "counter_out_of_cash").await == 1)
+    eventually("counter_out_of_cash resolved", async || {
+        count_alerts(app, &key, "alert.resolved", "counter_out_of_cash").await == 1
+    })
     .await;
     assert_eq!(
         count_alerts(app, &key, "alert.raised", "counter_out_of_cash").await,
