@@ -477,3 +477,35 @@ pub async fn skip_delivery(
     )?;
     Ok(())
 }
+
+/// Whether an alert with this code and subject was ever raised (open or resolved), platform-wide
+/// in `livemode`: reminders that must come once, not again after the operator closed them.
+pub async fn ever_raised(
+    conn: &mut Conn<'_>,
+    livemode: bool,
+    code: &str,
+    subject: &str,
+) -> Result<bool, StoreError> {
+    let (count,) = fetch!(
+        one,
+        conn,
+        (i64,),
+        "SELECT COUNT(*) FROM alerts WHERE livemode = $1 AND code = $2 AND subject = $3",
+        livemode,
+        code,
+        subject,
+    )?;
+    Ok(count > 0)
+}
+
+/// Whether any merchant is active (may move live cash): only then is there a UIAF report to
+/// file.
+pub async fn any_active_merchant(conn: &mut Conn<'_>) -> Result<bool, StoreError> {
+    let (count,) = fetch!(
+        one,
+        conn,
+        (i64,),
+        "SELECT COUNT(*) FROM (SELECT 1 FROM merchants WHERE status = 'active' LIMIT 1) m",
+    )?;
+    Ok(count > 0)
+}

@@ -17,6 +17,7 @@ pub mod heartbeat;
 pub mod poller;
 pub mod probe;
 pub mod purge;
+pub mod reminders;
 pub mod webhooks;
 
 /// A background worker.
@@ -142,6 +143,13 @@ pub fn start(state: &crate::AppState) -> anyhow::Result<Background> {
             signal.clone(),
         )));
     }
+    workers.push(tokio::spawn(run_loop(
+        reminders::ReminderWorker {
+            state: state.clone(),
+        },
+        reminders::PACING,
+        signal.clone(),
+    )));
     let poller = poller::PollerWorker {
         state: state.clone(),
     };

@@ -67,6 +67,7 @@ health_tests!(
     sured_down_mid_load_opens_its_breaker_orders_go_to_efecty_and_it_closes_when_sured_returns,
     an_explicit_network_that_is_down_is_refused_at_once_naming_it,
     a_drawer_emptied_by_collections_raises_counter_out_of_cash_for_that_counter_only,
+    the_uiaf_report_reminder_comes_once_a_month_until_the_operator_closes_it,
 );
 
 fn sim_url(app: &TestApp) -> String {
@@ -445,6 +446,57 @@ async fn a_drawer_emptied_by_collections_raises_counter_out_of_cash_for_that_cou
         count_alerts(app, &key, "alert.raised", "counter_out_of_cash").await,
         1
     );
+}
+
+async fn uiaf_raised(app: &TestApp, month: &str) -> bool {
+    let subject = format!("uiaf:{month}");
+    app.server
+        .state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move {
+                cajero_store::alerts::ever_raised(&mut c, true, "uiaf_report_due", &subject).await
+            })
+        })
+        .await
+        .unwrap()
+}
+
+async fn the_uiaf_report_reminder_comes_once_a_month_until_the_operator_closes_it(app: &TestApp) {
+    use cajero_server::workers::reminders;
+    let state = &app.server.state;
+    // 2025-11-24 in Bogotá: October's report (due 2025-11-10); nobody active yet.
+    assert!(!reminders::run_once(state).await.unwrap());
+    assert!(!uiaf_raised(app, "2025-10").await);
+    key(app, "Remesas").await;
+    reminders::run_once(state).await.unwrap();
+    assert!(uiaf_raised(app, "2025-10").await);
+    assert!(!reminders::run_once(state).await.unwrap(), "once");
+    // The operator closes it: it does not come back that month.
+    let closed = state
+        .store
+        .write(|mut c| {
+            Box::pin(async move {
+                cajero_server::alerts::resolve(
+                    &mut c,
+                    jiff::Timestamp::from_second(MONDAY_11H + 60).unwrap(),
+                    Mode::Live,
+                    "uiaf_report_due",
+                    "uiaf:2025-10",
+                    None,
+                    "filed",
+                )
+                .await
+            })
+        })
+        .await
+        .unwrap();
+    assert!(closed.is_some());
+    assert!(!reminders::run_once(state).await.unwrap());
+    // December: November's.
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 8));
+    assert!(reminders::run_once(state).await.unwrap());
+    assert!(uiaf_raised(app, "2025-11").await);
 }
 
 /// Routing decides in memory, the same on either engine: one SQLite server with rules for a
