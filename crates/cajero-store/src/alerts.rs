@@ -498,14 +498,24 @@ pub async fn ever_raised(
     Ok(count > 0)
 }
 
-/// Whether any merchant is active (may move live cash): only then is there a UIAF report to
-/// file.
-pub async fn any_active_merchant(conn: &mut Conn<'_>) -> Result<bool, StoreError> {
+/// Whether any live pay-in or payout was created in `[from, to)`: a month with live cash
+/// operations has a UIAF report to file. One indexed probe per merchant (merchant, mode,
+/// created), not a scan of the orders.
+pub async fn live_orders_between(
+    conn: &mut Conn<'_>,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<bool, StoreError> {
     let (count,) = fetch!(
         one,
         conn,
         (i64,),
-        "SELECT COUNT(*) FROM (SELECT 1 FROM merchants WHERE status = 'active' LIMIT 1) m",
+        "SELECT COUNT(*) FROM (SELECT 1 FROM merchants m WHERE EXISTS (SELECT 1 FROM payins p \
+         WHERE p.merchant_id = m.id AND p.livemode = TRUE AND p.created_at >= $1 \
+         AND p.created_at < $2) OR EXISTS (SELECT 1 FROM payouts o WHERE o.merchant_id = m.id \
+         AND o.livemode = TRUE AND o.created_at >= $1 AND o.created_at < $2) LIMIT 1) x",
+        Micros::from(from).0,
+        Micros::from(to).0,
     )?;
     Ok(count > 0)
 }

@@ -1,8 +1,8 @@
 //! Deadlines the operator must not miss, raised as alerts.
 //!
 //! * `uiaf_report_due`: the UIAF's monthly report of cash operations for month M is due by the
-//!   10th of month M+1 (`../shared/reference/colombia.md`). From the 1st of M+1 (Bogotá), while
-//!   any merchant is active, one live-mode alert (subject `uiaf:YYYY-MM`) tells the operator;
+//!   10th of month M+1 (`../shared/reference/colombia.md`). From the 1st of M+1 (Bogotá), when
+//!   any live pay-in or payout was created in M, one live-mode alert (subject `uiaf:YYYY-MM`) tells the operator;
 //!   it stays open until the operator closes it once the report is filed (`cajero alerts
 //!   resolve`), and is never raised again for that month. The report itself is the risk and
 //!   compliance work's (`cajero uiaf report`).
@@ -61,13 +61,20 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<bool> {
     let today = cajero_domain::calendar::bogota_date(now);
     let (month, due) = uiaf_due(today);
     let subject = format!("uiaf:{}", month.strftime("%Y-%m"));
+    let tz = cajero_domain::calendar::bogota();
+    let from = tz.to_timestamp(month.to_datetime(jiff::civil::Time::midnight()))?;
+    let to = tz.to_timestamp(
+        today
+            .first_of_month()
+            .to_datetime(jiff::civil::Time::midnight()),
+    )?;
     let raised = state
         .store
         .write(move |mut c| {
             Box::pin(async move {
                 if cajero_store::alerts::ever_raised(&mut c, true, codes::UIAF_REPORT_DUE, &subject)
                     .await?
-                    || !cajero_store::alerts::any_active_merchant(&mut c).await?
+                    || !cajero_store::alerts::live_orders_between(&mut c, from, to).await?
                 {
                     return Ok::<_, cajero_store::StoreError>(false);
                 }
@@ -103,8 +110,17 @@ mod tests {
     #[test]
     fn the_report_of_a_month_is_due_by_the_tenth_of_the_next() {
         let d = |s: &str| s.parse::<Date>().unwrap();
-        assert_eq!(uiaf_due(d("2026-12-05")), (d("2026-11-01"), d("2026-12-10")));
-        assert_eq!(uiaf_due(d("2027-01-01")), (d("2026-12-01"), d("2027-01-10")));
-        assert_eq!(uiaf_due(d("2026-03-31")), (d("2026-02-01"), d("2026-03-10")));
+        assert_eq!(
+            uiaf_due(d("2026-12-05")),
+            (d("2026-11-01"), d("2026-12-10"))
+        );
+        assert_eq!(
+            uiaf_due(d("2027-01-01")),
+            (d("2026-12-01"), d("2027-01-10"))
+        );
+        assert_eq!(
+            uiaf_due(d("2026-03-31")),
+            (d("2026-02-01"), d("2026-03-10"))
+        );
     }
 }

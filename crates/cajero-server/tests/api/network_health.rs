@@ -462,14 +462,59 @@ async fn uiaf_raised(app: &TestApp, month: &str) -> bool {
         .unwrap()
 }
 
+/// A live voucher of `merchant` created at `at` (a live network is not at hand in tests: the
+/// record alone is what the reminder looks at).
+async fn live_voucher(app: &TestApp, merchant: cajero_domain::id::MerchantId, at: i64) {
+    let at = jiff::Timestamp::from_second(at).unwrap();
+    let record = cajero_store::payins::PayinRecord {
+        id: cajero_domain::id::PayinId::from_parts(at.as_millisecond() as u64, 7),
+        merchant_id: merchant,
+        mode: Mode::Live,
+        status: cajero_domain::lifecycle::PayinStatus::Pending,
+        amount: cajero_domain::Amount::new(50_000).unwrap(),
+        currency: cajero_domain::money::Currency::Cop,
+        network: "efecty".into(),
+        route: "dlocal".into(),
+        reference: None,
+        description: None,
+        customer: None,
+        metadata: json!({}),
+        network_order_id: format!("D-{}", at.as_second()),
+        payment_code: "12345678".into(),
+        agreement_code: None,
+        barcode_data: None,
+        page_token: format!("token-{}", at.as_second()),
+        expires_at: at,
+        paid_at: None,
+        amount_refunded: cajero_domain::Amount::ZERO,
+        fee: cajero_domain::Amount::ZERO,
+        created_at: at,
+        updated_at: at,
+        test_clock: None,
+        routing_reason: None,
+    };
+    app.server
+        .state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move { cajero_store::payins::insert(&mut c, &record).await })
+        })
+        .await
+        .unwrap();
+}
+
 async fn the_uiaf_report_reminder_comes_once_a_month_until_the_operator_closes_it(app: &TestApp) {
     use cajero_server::workers::reminders;
     let state = &app.server.state;
-    // 2025-11-24 in Bogotá: October's report (due 2025-11-10); nobody active yet.
+    let merchant = app.merchant("Remesas", MerchantStatus::Active).await;
+    // 2025-11-24 in Bogotá: October's report (due 2025-11-10). Test orders, and live ones of
+    // November, do not make an October report.
+    live_voucher(app, merchant, MONDAY_11H).await;
     assert!(!reminders::run_once(state).await.unwrap());
     assert!(!uiaf_raised(app, "2025-10").await);
-    key(app, "Remesas").await;
-    reminders::run_once(state).await.unwrap();
+    // A live voucher of 2025-10-31 23:30 in Bogotá (04:30 UTC on 11-01): October had cash.
+    live_voucher(app, merchant, 1_761_971_400).await;
+    assert!(reminders::run_once(state).await.unwrap());
     assert!(uiaf_raised(app, "2025-10").await);
     assert!(!reminders::run_once(state).await.unwrap(), "once");
     // The operator closes it: it does not come back that month.
@@ -493,7 +538,7 @@ async fn the_uiaf_report_reminder_comes_once_a_month_until_the_operator_closes_i
         .unwrap();
     assert!(closed.is_some());
     assert!(!reminders::run_once(state).await.unwrap());
-    // December: November's.
+    // December: November's (the voucher of the 24th).
     app.clock.advance(jiff::SignedDuration::from_hours(24 * 8));
     assert!(reminders::run_once(state).await.unwrap());
     assert!(uiaf_raised(app, "2025-11").await);
