@@ -175,7 +175,7 @@ impl NetworkRouting {
 impl RoutingRule {
     fn matches(&self, request: &RouteRequest<'_>) -> bool {
         let merchant = request.merchant.to_string();
-        (self.merchants.is_empty() || self.merchants.iter().any(|m| *m == merchant))
+        (self.merchants.is_empty() || self.merchants.contains(&merchant))
             && (self.methods.is_empty() || self.methods.contains(&Method::of(request.kind)))
             && self.mode.is_none_or(|m| m == request.mode)
             && self
@@ -415,6 +415,7 @@ pub fn plan(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

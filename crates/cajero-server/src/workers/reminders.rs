@@ -104,6 +104,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<bool> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
