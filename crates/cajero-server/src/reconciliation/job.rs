@@ -193,19 +193,7 @@ impl Worker for ReconciliationWorker {
 
     async fn step(&self) -> anyhow::Result<usize> {
         let now = self.state.clock.now();
-        let holder = self.state.instance.id().to_owned();
-        let until = now + SignedDuration::from_secs(LEASE_SECONDS);
-        let leased = self
-            .state
-            .store
-            .write(move |mut c| {
-                Box::pin(async move {
-                    cajero_store::instances::take_worker_lease(&mut c, LEASE, &holder, now, until)
-                        .await
-                })
-            })
-            .await?;
-        if !leased {
+        if !crate::workers::take_lease(&self.state, LEASE, now, LEASE_SECONDS).await? {
             return Ok(0);
         }
         let ran = run_once(&self.state, now, None, &self.attempts).await;

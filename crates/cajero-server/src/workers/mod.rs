@@ -29,6 +29,27 @@ pub trait Worker: Send + Sync + 'static {
     fn step(&self) -> impl Future<Output = anyhow::Result<usize>> + Send;
 }
 
+/// Takes (or renews) the worker lease `name` for this instance until `now + seconds`: only
+/// one instance at a time runs a leased worker's step; false when another holds it.
+pub async fn take_lease(
+    state: &crate::AppState,
+    name: &'static str,
+    now: jiff::Timestamp,
+    seconds: i64,
+) -> anyhow::Result<bool> {
+    let holder = state.instance.id().to_owned();
+    let until = now + jiff::SignedDuration::from_secs(seconds);
+    Ok(state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                cajero_store::instances::take_worker_lease(&mut c, name, &holder, now, until)
+                    .await
+            })
+        })
+        .await?)
+}
+
 /// How a loop paces itself.
 #[derive(Debug, Clone, Copy)]
 pub struct LoopPacing {
