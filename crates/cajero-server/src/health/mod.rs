@@ -548,3 +548,63 @@ pub async fn published(
         })
         .await
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::networks::Networks;
+
+    fn sured() -> (Networks, Network) {
+        let networks = Networks::simulator("http://127.0.0.1:9", "m", "s", "http://127.0.0.1:9")
+            .unwrap()
+            .with_health(HealthConfig {
+                min_requests: 10,
+                ..HealthConfig::default()
+            });
+        let sured = networks
+            .all()
+            .into_iter()
+            .find(|n| n.code == "sured")
+            .unwrap();
+        (networks, sured)
+    }
+
+    #[test]
+    fn a_failure_rate_spike_below_the_breakers_is_raised_once_and_ends_under_half_of_it() {
+        let (networks, net) = sured();
+        let health = networks.health();
+        let t0 = Timestamp::from_second(1_764_000_000).unwrap();
+        let at = |s: i64| t0.checked_add(jiff::SignedDuration::from_secs(s)).unwrap();
+        let record = |s: i64, outcome: Outcome| {
+            health.record_create(&net, at(s), outcome, Duration::from_millis(5), Some("down"))
+        };
+        // 8 good, 2 failed: 20 % over 10 calls, the spike threshold; the breaker stays closed.
+        for s in 0..8 {
+            assert!(record(s, Outcome::Created).is_empty());
+        }
+        assert!(record(8, Outcome::Unavailable).is_empty());
+        let spike = record(9, Outcome::Timeout);
+        assert!(
+            matches!(&spike[..], [signals::Signal::Degraded { on: true, counts, .. }] if counts.failures == 2),
+            "{spike:?}"
+        );
+        assert_eq!(health.state(&net, at(9)), State::Closed);
+        // A refusal is an answer, not a failure; more failures do not raise it again.
+        assert!(record(10, Outcome::Rejected).is_empty());
+        assert!(record(11, Outcome::Unavailable).is_empty());
+        // Good calls dilute it: at 3 of 31 (9.7 %) it is under half the threshold: over.
+        let mut over = Vec::new();
+        for s in 12..32 {
+            over.extend(record(s, Outcome::Created));
+        }
+        assert!(
+            matches!(&over[..], [signals::Signal::Degraded { on: false, .. }]),
+            "{over:?}"
+        );
+        let snapshot = health.snapshot(at(32));
+        let sured = snapshot.iter().find(|r| r.network == "sured").unwrap();
+        assert_eq!((sured.state, sured.failed_total), (State::Closed, 3));
+        assert_eq!(sured.latency_ms.p50, Some(5));
+    }
+}

@@ -43,8 +43,7 @@ pub async fn take_lease(
         .store
         .write(move |mut c| {
             Box::pin(async move {
-                cajero_store::instances::take_worker_lease(&mut c, name, &holder, now, until)
-                    .await
+                cajero_store::instances::take_worker_lease(&mut c, name, &holder, now, until).await
             })
         })
         .await?)

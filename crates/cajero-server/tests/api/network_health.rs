@@ -68,6 +68,7 @@ health_tests!(
     an_explicit_network_that_is_down_is_refused_at_once_naming_it,
     a_drawer_emptied_by_collections_raises_counter_out_of_cash_for_that_counter_only,
     the_uiaf_report_reminder_comes_once_a_month_until_the_operator_closes_it,
+    a_payment_the_poller_found_before_its_callback_raises_callbacks_late_until_one_comes_in_time,
 );
 
 fn sim_url(app: &TestApp) -> String {
@@ -460,6 +461,72 @@ async fn uiaf_raised(app: &TestApp, month: &str) -> bool {
         })
         .await
         .unwrap()
+}
+
+async fn a_payment_the_poller_found_before_its_callback_raises_callbacks_late_until_one_comes_in_time(
+    app: &TestApp,
+) {
+    let key = key(app, "Tienda").await;
+    // 88,888: the simulated network loses this voucher's callback.
+    let (status, lost) = post(
+        app,
+        &key,
+        "/v1/payins",
+        &json!({"amount": 88_888, "currency": "COP"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{lost}");
+    assert_eq!(lost["network"], "sured");
+    let id = lost["id"].as_str().unwrap();
+    let (status, _) = post(
+        app,
+        &key,
+        &format!("/v1/test_helpers/payins/{id}/pay"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // 16 minutes later the poller asks and finds it paid: the callback is 16 minutes late.
+    let state = &app.server.state;
+    app.clock.advance(jiff::SignedDuration::from_mins(16));
+    let sim = state.networks.sim().unwrap();
+    sim.advance_clock(16 * 60).await.unwrap();
+    cajero_server::workers::poller::run_once(state)
+        .await
+        .unwrap();
+    let late: Vec<Value> = alert_events(app, &key, "alert.raised")
+        .await
+        .into_iter()
+        .filter(|a| a["code"] == "callbacks_late")
+        .collect();
+    assert_eq!(late.len(), 1, "{late:#?}");
+    assert_eq!(late[0]["subject"], "sured");
+    assert_eq!(
+        count_alerts(app, &key, "alert.resolved", "callbacks_late").await,
+        0
+    );
+
+    // The next payment's callback comes at once: the alert is resolved.
+    let (_, payin) = post(
+        app,
+        &key,
+        "/v1/payins",
+        &json!({"amount": 50_000, "currency": "COP"}),
+    )
+    .await;
+    let id = payin["id"].as_str().unwrap();
+    let (status, _) = post(
+        app,
+        &key,
+        &format!("/v1/test_helpers/payins/{id}/pay"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    eventually("callbacks_late resolved", async || {
+        count_alerts(app, &key, "alert.resolved", "callbacks_late").await == 1
+    })
+    .await;
 }
 
 /// A live voucher of `merchant` created at `at` (a live network is not at hand in tests: the
