@@ -162,8 +162,17 @@ pub async fn accept(
         refund.clone(),
     )
     .await?;
-    let payout = match accepted {
-        Reserved::Ready(payout) => payout,
+    let (payout, plan) = match accepted {
+        Reserved::Ready(payout) => (payout, plan?),
+        Reserved::Resume(payout) => {
+            let plan = crate::routing::resume(
+                &state.networks,
+                payout.mode,
+                &payout.network,
+                &payout.route,
+            );
+            (payout, plan)
+        }
         Reserved::Answered(outcome) => {
             return Ok(Acceptance::Answered(outcome.into_response_result()?));
         }
@@ -173,7 +182,7 @@ pub async fn accept(
         caller,
         scope,
         payout,
-        plan: plan?,
+        plan,
         request,
         refund_id: refund.map(|r| r.refund_id),
         test_clock,
@@ -195,7 +204,14 @@ pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Response, Api
         test_clock,
     } = accepted;
     let id = payout.id;
+    let recorded_route = (payout.network.clone(), payout.route.clone());
     let call = NetworkCall::run(state, &plan, |net| {
+        // Falling over: the payout names the route about to be asked before it is asked, so
+        // that a crash now leaves the poller (and a retry) asking the network that may hold
+        // the order, by our reference.
+        let falls_over = (net.code.as_str(), net.route.as_str())
+            != (recorded_route.0.as_str(), recorded_route.1.as_str());
+        let (store, route) = (state.store.clone(), (net.code.clone(), net.route.clone()));
         let pickup = CreatePickup {
             network: net.code.clone(),
             reference: id.to_string(),
@@ -209,7 +225,25 @@ pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Response, Api
             test_clock: test_clock.clone(),
         };
         let connector = net.connector.clone();
-        async move { cajero_connect::create_once(connector.as_ref(), &pickup).await }
+        async move {
+            if falls_over {
+                let moved = store
+                    .write(move |mut c| {
+                        Box::pin(async move { payouts::set_route(&mut c, id, &route.0, &route.1).await })
+                    })
+                    .await;
+                if let Err(error) = moved {
+                    tracing::error!(payout = %id, %error, "could not record the route a payout falls over to; not asking it");
+                    return cajero_connect::Exchange::new(
+                        Err(cajero_connect::ConnectError::Protocol(
+                            "the route could not be recorded".into(),
+                        )),
+                        Vec::new(),
+                    );
+                }
+            }
+            cajero_connect::create_once(connector.as_ref(), &pickup).await
+        }
     })
     .await;
     let clock = state.clock.clone();
@@ -442,6 +476,9 @@ fn failed_at_network(payout: &PayoutRecord) -> Option<ApiError> {
 
 enum Reserved {
     Ready(Box<PayoutRecord>),
+    /// A retry after a crash of a payout still waiting for its code: it goes back to the route
+    /// its last attempt went to, which finds that attempt's order by our reference.
+    Resume(Box<PayoutRecord>),
     Answered(UnitOutcome),
     Replay(Response),
 }
@@ -494,7 +531,7 @@ async fn reserve(
                     // the network (which finds the first attempt's order by our reference);
                     // one that was resolved meanwhile answers as it stands.
                     if existing.status == PayoutStatus::Pending && existing.network_order_id.is_none() {
-                        return Ok(Reserved::Ready(Box::new(existing)));
+                        return Ok(Reserved::Resume(Box::new(existing)));
                     }
                     let refund_id = refund.as_ref().map(|r| r.refund_id);
                     let (status, body) = settled_answer(&mut c, &public_url, &existing, refund_id).await?;

@@ -414,6 +414,22 @@ pub fn plan(
     })
 }
 
+/// The plan of a retry of an order whose earlier attempt may have reached its network: that
+/// route alone (it finds the earlier order by our reference; any other network would make a
+/// second one). Empty when the route is no longer configured: the order is then not sent
+/// anywhere.
+pub fn resume(networks: &Networks, mode: Mode, network: &str, route: &str) -> Plan {
+    Plan {
+        candidates: networks
+            .all()
+            .into_iter()
+            .filter(|n| n.mode == mode && n.code == network && n.route == route)
+            .collect(),
+        basis: "the route its interrupted attempt went to".to_string(),
+        notes: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

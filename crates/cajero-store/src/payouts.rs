@@ -308,6 +308,43 @@ pub async fn mark_issued(
     Ok(changed == 1)
 }
 
+/// Records the route a payout still waiting for its code is about to be sent to (routing fell
+/// over from the one it named); false when it no longer waits.
+pub async fn set_route(
+    conn: &mut Conn<'_>,
+    id: PayoutId,
+    network: &str,
+    route: &str,
+) -> Result<bool, StoreError> {
+    let changed = execute!(
+        conn,
+        "UPDATE payouts SET network = $1, route = $2 WHERE id = $3 AND status = 'pending' \
+         AND network_order_id IS NULL",
+        network,
+        route,
+        id.to_string(),
+    )?;
+    Ok(changed == 1)
+}
+
+/// When the latest attempt with `outcome` at `counter_id` happened, if any (indexed): a
+/// counter's state is judged by its latest attempts, whatever order they are reported in.
+pub async fn latest_counter_attempt(
+    conn: &mut Conn<'_>,
+    counter_id: &str,
+    outcome: &str,
+) -> Result<Option<Timestamp>, StoreError> {
+    let (at,): (Option<i64>,) = fetch!(
+        one,
+        conn,
+        (Option<i64>,),
+        "SELECT MAX(at) FROM payout_attempts WHERE counter_id = $1 AND outcome = $2",
+        counter_id,
+        outcome,
+    )?;
+    Ok(at.map(|t| Micros(t).to_timestamp()))
+}
+
 /// Failed counter attempts with `outcome` at `counter_id` since `since` (a counter's failure
 /// rate over a window; indexed).
 pub async fn counter_attempts_since(

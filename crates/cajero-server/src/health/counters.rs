@@ -45,6 +45,20 @@ pub async fn on_attempt(
     attempt: &NetworkAttempt,
 ) -> Result<(), StoreError> {
     let subject = subject(network, &attempt.counter_id);
+    // Reports can come out of order: an attempt older than the latest one of the opposite
+    // meaning at that counter says nothing about how it is now.
+    let opposite = match attempt.outcome.as_str() {
+        OUT_OF_CASH => Some(APPROVED),
+        APPROVED => Some(OUT_OF_CASH),
+        _ => None,
+    };
+    if let Some(opposite) = opposite
+        && payouts::latest_counter_attempt(c, &attempt.counter_id, opposite)
+            .await?
+            .is_some_and(|at| at > attempt.at)
+    {
+        return Ok(());
+    }
     match attempt.outcome.as_str() {
         OUT_OF_CASH => {
             alerts::raise(
