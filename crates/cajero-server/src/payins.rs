@@ -185,18 +185,12 @@ pub async fn create(
     let id: PayinId = resource_id
         .parse()
         .map_err(|e| ApiError::internal(format!("stored resource id: {e}")))?;
-    let plan = match crate::routing::plan(
-        &state.networks,
-        &state.config.routing,
-        state.networks.health(),
-        &crate::routing::RouteRequest {
-            merchant: caller.merchant_id,
-            mode: caller.mode,
-            kind: OrderKind::Collection,
-            requested: request.network.as_deref(),
-            amount: request.amount,
-        },
-        state.clock.now(),
+    let plan = match crate::routing::plan_order(
+        state,
+        caller,
+        OrderKind::Collection,
+        request.network.as_deref(),
+        request.amount,
     ) {
         Ok(plan) => plan,
         Err(e) => return orders::release_with(state, scope, e).await,

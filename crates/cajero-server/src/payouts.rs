@@ -132,18 +132,12 @@ pub async fn accept(
             Err(e) => (None, Some(e)),
         };
     let scope = crate::idempotency::scope(caller, key, fingerprint);
-    let plan = crate::routing::plan(
-        &state.networks,
-        &state.config.routing,
-        state.networks.health(),
-        &crate::routing::RouteRequest {
-            merchant: caller.merchant_id,
-            mode: caller.mode,
-            kind: cajero_connect::OrderKind::Payout,
-            requested: request.network.as_deref(),
-            amount: request.amount,
-        },
-        state.clock.now(),
+    let plan = crate::routing::plan_order(
+        state,
+        caller,
+        cajero_connect::OrderKind::Payout,
+        request.network.as_deref(),
+        request.amount,
     );
     let first = plan.as_ref().ok().and_then(|p| p.candidates.first());
     let first_network = (

@@ -414,6 +414,30 @@ pub fn plan(
     })
 }
 
+/// [`plan`] for a new order of `caller`, with the instance's networks, configuration, health
+/// and time.
+pub fn plan_order(
+    state: &crate::AppState,
+    caller: crate::auth::Caller,
+    kind: OrderKind,
+    requested: Option<&str>,
+    amount: Amount,
+) -> Result<Plan, ApiError> {
+    plan(
+        &state.networks,
+        &state.config.routing,
+        state.networks.health(),
+        &RouteRequest {
+            merchant: caller.merchant_id,
+            mode: caller.mode,
+            kind,
+            requested,
+            amount,
+        },
+        state.clock.now(),
+    )
+}
+
 /// The plan of a retry of an order whose earlier attempt may have reached its network: that
 /// route alone (it finds the earlier order by our reference; any other network would make a
 /// second one). Empty when the route is no longer configured: the order is then not sent
