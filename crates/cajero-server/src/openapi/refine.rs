@@ -186,6 +186,7 @@ fn filters(op: &mut Value) {
                 Some(strings(TransferCode::ALL.iter().map(|t| t.as_str())))
             }
             ("retrieve_settlement", "format") => Some(strings(["json", "csv"])),
+            ("list_alerts", "code") => Some(strings(crate::alerts::codes::ALL.iter().copied())),
             ("retrieve_analytics_success", "network") => {
                 Some(strings(cajero_domain::network::ALL.iter().map(|n| n.code)))
             }
