@@ -834,6 +834,28 @@ impl Readers {
 mod tests {
     use super::*;
 
+    /// `.cargo/config.toml` builds SQLite without the process-wide page cache and memory
+    /// statistics (both behind process-wide mutexes; README, issue 14). A build that lost the
+    /// flags would still pass every other test, only slower.
+    #[test]
+    fn sqlite_is_built_without_process_wide_cache_and_memory_statistics() {
+        let conn = Connection::open_in_memory().unwrap();
+        let mut statement = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = statement
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+    }
+
     fn conn() -> Connection {
         let conn = open(&Target::Memory, false, 1_000).unwrap();
         conn.execute_batch(
