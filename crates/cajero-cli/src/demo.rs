@@ -101,6 +101,27 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     )
     .await?;
     let key = secret.expose().to_string();
+    // The dashboard's owner: a fresh password every run, printed below.
+    // Each run makes a new merchant (also on a kept database), so the address names it.
+    let merchant_text = merchant.id.to_string();
+    let owner_email = format!(
+        "owner.{}@demo.cajero.test",
+        merchant_text
+            .get(merchant_text.len().saturating_sub(8)..)
+            .unwrap_or("demo")
+    );
+    let owner_password = cajero_server::users::random_token();
+    cajero_server::users::create_user(
+        &state.store,
+        clock.as_ref(),
+        merchant.id,
+        &owner_email,
+        "Dueña Demo",
+        cajero_server::users::Role::Owner,
+        &owner_password,
+    )
+    .await
+    .context("creating the dashboard's demo owner")?;
 
     let server = tokio::spawn(cajero_server::serve(
         state,
@@ -119,6 +140,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     println!("  API docs       {base}/docs   (OpenAPI 3.1: {base}/openapi.json)");
     println!("  test key       {key}");
+    println!("  dashboard      {base}/dashboard   sign in as {owner_email} / {owner_password}");
     println!(
         "  merchant       {} (Tienda Demo), balance funded with COP 5.000.000",
         merchant.id

@@ -429,6 +429,10 @@ async fn the_demo_says_where_its_data_is_and_what_its_autopilot_does() {
     assert!(printed.contains("--database-url"), "{printed}");
     assert!(printed.contains("cajero-demo.db"), "{printed}");
     assert!(printed.contains("autopilot      off"), "{printed}");
+    assert!(
+        printed.contains("/dashboard   sign in as owner."),
+        "{printed}"
+    );
     let api = printed_url(&printed, "API");
     let http = reqwest::Client::new();
     let index = http.get(&api).send().await.unwrap();

@@ -81,6 +81,10 @@ id_kinds! {
     TestClock = "clock", TestClockId;
     /// An alert (a problem the operator and the merchants concerned are told about).
     Alert = "alr", AlertId;
+    /// A dashboard user (a person working for a merchant).
+    User = "usr", UserId;
+    /// An entry of the audit log.
+    Audit = "aud", AuditId;
 }
 
 /// An identifier of kind `K`.

@@ -54,7 +54,9 @@ pub mod settlement;
 pub mod telemetry;
 pub mod test_clocks;
 pub mod time;
+pub mod users;
 pub mod validate;
+pub mod web;
 pub mod webhook;
 pub mod workers;
 
@@ -159,6 +161,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::operations())
         .merge(routes::v1())
+        .merge(web::router())
         .fallback(error::route_not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_BYTES_MAX))

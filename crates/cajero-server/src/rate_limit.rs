@@ -228,18 +228,27 @@ impl RateLimits {
     /// After a failed authentication from `client`: `error` itself, or 429 once the address
     /// has failed too often (then it stays blocked until its budget refills by one).
     pub fn failed(&self, client: Option<IpAddr>, error: ApiError) -> ApiError {
+        match self.record_failure(client) {
+            Some(wait) => self.failed_auth_error(wait),
+            None => error,
+        }
+    }
+
+    /// Counts a failed authentication from `client` (an API key, or a dashboard sign-in);
+    /// `Some(wait)` once the address has failed too often and is blocked for `wait`.
+    pub fn record_failure(&self, client: Option<IpAddr>) -> Option<Duration> {
         let (Some(limiter), Some(ip)) = (&self.failed_auth, client) else {
-            return error;
+            return None;
         };
         match limiter.check_key(&ip) {
-            Ok(_) => error,
+            Ok(_) => None,
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 self.blocked
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(ip, Instant::now() + wait);
-                self.failed_auth_error(wait)
+                Some(wait)
             }
         }
     }

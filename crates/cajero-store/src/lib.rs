@@ -26,6 +26,7 @@ use sqlx::{PgConnection, PgPool};
 pub mod alerts;
 pub mod analytics;
 pub mod cache_version;
+pub mod dashboard;
 pub mod events;
 pub mod evidence_codec;
 pub mod exceptions;

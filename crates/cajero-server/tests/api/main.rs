@@ -6,6 +6,7 @@ mod analytics;
 mod auth;
 mod claims;
 mod contract;
+mod dashboard;
 mod footprint;
 mod funds;
 mod fuzz;

@@ -1,0 +1,500 @@
+//! Everything the dashboard says, in English, Spanish (Colombia) and Simplified Chinese.
+//!
+//! Each language is a table of `key → text`; templates ask for keys (`t.get("…")`). The tests
+//! fail when a language lacks a key another has, or a template asks for a key no language has.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// A language of the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Locale {
+    /// English.
+    En,
+    /// Spanish (Colombia).
+    Es,
+    /// Simplified Chinese.
+    Zh,
+}
+
+impl Locale {
+    /// Every language, in the order the switch lists them.
+    pub const ALL: [Locale; 3] = [Locale::En, Locale::Es, Locale::Zh];
+
+    /// The BCP 47 tag (`<html lang>`, the user's setting).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Es => "es-CO",
+            Locale::Zh => "zh-CN",
+        }
+    }
+
+    /// The language's own name, for the switch.
+    pub fn name(self) -> &'static str {
+        match self {
+            Locale::En => "English",
+            Locale::Es => "Español",
+            Locale::Zh => "中文",
+        }
+    }
+
+    /// A stored or submitted tag (`en`, `es`, `es-CO`, `zh`, `zh-CN`, any case).
+    pub fn parse(tag: &str) -> Option<Locale> {
+        let primary = tag.split(['-', '_']).next().unwrap_or("").trim();
+        match primary.to_ascii_lowercase().as_str() {
+            "en" => Some(Locale::En),
+            "es" => Some(Locale::Es),
+            "zh" => Some(Locale::Zh),
+            _ => None,
+        }
+    }
+
+    /// The best language for an `Accept-Language` header (by quality, then order), else
+    /// English.
+    pub fn from_accept_language(header: Option<&str>) -> Locale {
+        let mut best: Option<(u16, Locale)> = None;
+        for part in header.unwrap_or("").split(',') {
+            let mut pieces = part.split(';');
+            let tag = pieces.next().unwrap_or("").trim();
+            let quality = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            // Thousandths, so that the comparison is on integers.
+            let q = (quality.clamp(0.0, 1.0) * 1000.0) as u16;
+            if q == 0 {
+                continue;
+            }
+            if let Some(locale) = Locale::parse(tag)
+                && best.is_none_or(|(b, _)| q > b)
+            {
+                best = Some((q, locale));
+            }
+        }
+        best.map_or(Locale::En, |(_, l)| l)
+    }
+
+    /// This language's texts.
+    pub fn texts(self) -> &'static Texts {
+        &TEXTS[match self {
+            Locale::En => 0,
+            Locale::Es => 1,
+            Locale::Zh => 2,
+        }]
+    }
+
+    /// An amount in the currency's unit (whole pesos for COP, cents for USD) as this
+    /// language writes it: `$ 150.000` (es-CO), `COP 150,000` (en), `COP 150,000` (zh-CN).
+    pub fn money(self, amount: i64, currency: &str) -> String {
+        let decimals = if currency == "USD" { 2 } else { 0 };
+        let (group, point) = match self {
+            Locale::Es => ('.', ','),
+            Locale::En | Locale::Zh => (',', '.'),
+        };
+        let sign = if amount < 0 { "-" } else { "" };
+        let magnitude = amount.unsigned_abs();
+        let divisor = 10u64.pow(decimals);
+        let digits = (magnitude / divisor).to_string();
+        let mut units = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                units.push(group);
+            }
+            units.push(c);
+        }
+        let number = if decimals == 0 {
+            units
+        } else {
+            format!("{units}{point}{:02}", magnitude % divisor)
+        };
+        match (self, currency) {
+            (Locale::Es, "COP") => format!("{sign}$ {number}"),
+            _ => format!("{sign}{currency} {number}"),
+        }
+    }
+}
+
+/// One language's texts.
+#[derive(Debug)]
+pub struct Texts {
+    locale: Locale,
+    map: HashMap<&'static str, &'static str>,
+}
+
+impl Texts {
+    /// The text of `key`; a missing key shows itself (and fails the tests).
+    pub fn get<'a>(&'a self, key: &'a str) -> &'a str {
+        self.map.get(key).copied().unwrap_or(key)
+    }
+
+    /// Its language.
+    pub fn locale(&self) -> Locale {
+        self.locale
+    }
+}
+
+static TEXTS: LazyLock<[Texts; 3]> = LazyLock::new(|| {
+    [(Locale::En, EN), (Locale::Es, ES), (Locale::Zh, ZH)].map(|(locale, table)| Texts {
+        locale,
+        map: table.iter().copied().collect(),
+    })
+});
+
+const EN: &[(&str, &str)] = &[
+    ("app.name", "cajero dashboard"),
+    ("nav.home", "Home"),
+    ("nav.payins", "Pay-ins"),
+    ("nav.audit", "Audit log"),
+    ("nav.sign_out", "Sign out"),
+    ("nav.language", "Language"),
+    ("nav.skip", "Skip to content"),
+    ("mode.test", "Test mode"),
+    ("mode.live", "Live mode"),
+    ("signin.title", "Sign in"),
+    ("signin.email", "E-mail address"),
+    ("signin.password", "Password"),
+    ("signin.submit", "Sign in"),
+    ("signin.no_account", "No account yet?"),
+    ("signin.invalid", "Wrong e-mail address or password."),
+    ("signin.locked", "Too many failed sign-ins. Try again after"),
+    (
+        "signin.throttled",
+        "Too many attempts from your address. Wait a minute and try again.",
+    ),
+    (
+        "signin.suspended",
+        "This merchant is suspended. Contact the operator.",
+    ),
+    ("signup.title", "Create your merchant account"),
+    ("signup.company", "Company name"),
+    ("signup.name", "Your name"),
+    ("signup.password_hint", "12 to 128 characters."),
+    ("signup.submit", "Create account"),
+    ("signup.have_account", "Already have an account?"),
+    (
+        "signup.email_taken",
+        "That e-mail address already has an account.",
+    ),
+    ("signup.invalid_email", "Enter a valid e-mail address."),
+    (
+        "signup.invalid_name",
+        "Enter a name (1 to 100 characters; company: 1 to 120).",
+    ),
+    (
+        "signup.bad_password",
+        "The password must be 12 to 128 characters.",
+    ),
+    (
+        "error.csrf",
+        "This form expired. Reload the page and try again.",
+    ),
+    ("error.not_found", "Not found."),
+    ("error.forbidden", "Your role does not allow this."),
+    (
+        "error.internal",
+        "Something went wrong on our side. Try again in a moment.",
+    ),
+    ("home.title", "Home"),
+    ("home.welcome", "Welcome"),
+    ("home.balance", "Balance"),
+    ("home.available", "Available"),
+    ("home.pending", "Pending"),
+    ("home.reserved", "Reserved for payouts"),
+    ("home.recent_payins", "Latest pay-ins"),
+    ("home.all_payins", "All pay-ins"),
+    ("home.none", "Nothing yet."),
+    ("payins.title", "Pay-ins"),
+    ("payins.filter", "Filter"),
+    ("payins.status", "Status"),
+    ("payins.any_status", "Any status"),
+    ("payins.id", "Id"),
+    ("payins.amount", "Amount"),
+    ("payins.reference", "Reference"),
+    ("payins.network", "Network"),
+    ("payins.created", "Created"),
+    ("payins.paid_at", "Paid"),
+    ("payins.expires", "Expires"),
+    ("payins.code", "Payment code"),
+    ("payins.fee", "Fee"),
+    ("payins.refunded", "Refunded"),
+    ("payins.voucher", "Voucher page"),
+    ("payins.newer", "Newer"),
+    ("payins.older", "Older"),
+    ("payins.details", "Details"),
+    ("payins.ledger", "Ledger entries"),
+    ("payins.ledger_code", "Entry"),
+    ("payins.debit", "Debit"),
+    ("payins.credit", "Credit"),
+    ("payins.when", "When"),
+    ("status.pending", "Pending"),
+    ("status.paid", "Paid"),
+    ("status.expired", "Expired"),
+    ("status.canceled", "Canceled"),
+    ("audit.title", "Audit log"),
+    ("audit.who", "Who"),
+    ("audit.what", "What"),
+    ("audit.object", "Object"),
+    ("audit.from", "From"),
+    ("audit.when", "When"),
+];
+
+const ES: &[(&str, &str)] = &[
+    ("app.name", "Panel de cajero"),
+    ("nav.home", "Inicio"),
+    ("nav.payins", "Recaudos"),
+    ("nav.audit", "Registro de auditoría"),
+    ("nav.sign_out", "Cerrar sesión"),
+    ("nav.language", "Idioma"),
+    ("nav.skip", "Ir al contenido"),
+    ("mode.test", "Modo de pruebas"),
+    ("mode.live", "Modo real"),
+    ("signin.title", "Iniciar sesión"),
+    ("signin.email", "Correo electrónico"),
+    ("signin.password", "Contraseña"),
+    ("signin.submit", "Entrar"),
+    ("signin.no_account", "¿Aún no tienes cuenta?"),
+    ("signin.invalid", "Correo o contraseña incorrectos."),
+    (
+        "signin.locked",
+        "Demasiados intentos fallidos. Vuelve a intentar después de las",
+    ),
+    (
+        "signin.throttled",
+        "Demasiados intentos desde tu dirección. Espera un minuto y vuelve a intentar.",
+    ),
+    (
+        "signin.suspended",
+        "Este comercio está suspendido. Comunícate con el operador.",
+    ),
+    ("signup.title", "Crea la cuenta de tu comercio"),
+    ("signup.company", "Razón social"),
+    ("signup.name", "Tu nombre"),
+    ("signup.password_hint", "De 12 a 128 caracteres."),
+    ("signup.submit", "Crear cuenta"),
+    ("signup.have_account", "¿Ya tienes cuenta?"),
+    ("signup.email_taken", "Ese correo ya tiene una cuenta."),
+    (
+        "signup.invalid_email",
+        "Escribe un correo electrónico válido.",
+    ),
+    (
+        "signup.invalid_name",
+        "Escribe un nombre (de 1 a 100 caracteres; razón social: de 1 a 120).",
+    ),
+    (
+        "signup.bad_password",
+        "La contraseña debe tener de 12 a 128 caracteres.",
+    ),
+    (
+        "error.csrf",
+        "Este formulario venció. Recarga la página e inténtalo de nuevo.",
+    ),
+    ("error.not_found", "No encontrado."),
+    ("error.forbidden", "Tu rol no permite esta acción."),
+    (
+        "error.internal",
+        "Algo falló de nuestro lado. Inténtalo de nuevo en un momento.",
+    ),
+    ("home.title", "Inicio"),
+    ("home.welcome", "Hola"),
+    ("home.balance", "Saldo"),
+    ("home.available", "Disponible"),
+    ("home.pending", "Por liquidar"),
+    ("home.reserved", "Reservado para giros"),
+    ("home.recent_payins", "Últimos recaudos"),
+    ("home.all_payins", "Todos los recaudos"),
+    ("home.none", "Todavía no hay nada."),
+    ("payins.title", "Recaudos"),
+    ("payins.filter", "Filtrar"),
+    ("payins.status", "Estado"),
+    ("payins.any_status", "Cualquier estado"),
+    ("payins.id", "Id"),
+    ("payins.amount", "Valor"),
+    ("payins.reference", "Referencia"),
+    ("payins.network", "Red"),
+    ("payins.created", "Creado"),
+    ("payins.paid_at", "Pagado"),
+    ("payins.expires", "Vence"),
+    ("payins.code", "Código de pago"),
+    ("payins.fee", "Comisión"),
+    ("payins.refunded", "Reembolsado"),
+    ("payins.voucher", "Página del recibo"),
+    ("payins.newer", "Más recientes"),
+    ("payins.older", "Más antiguos"),
+    ("payins.details", "Detalles"),
+    ("payins.ledger", "Movimientos contables"),
+    ("payins.ledger_code", "Movimiento"),
+    ("payins.debit", "Débito"),
+    ("payins.credit", "Crédito"),
+    ("payins.when", "Cuándo"),
+    ("status.pending", "Pendiente"),
+    ("status.paid", "Pagado"),
+    ("status.expired", "Vencido"),
+    ("status.canceled", "Anulado"),
+    ("audit.title", "Registro de auditoría"),
+    ("audit.who", "Quién"),
+    ("audit.what", "Qué"),
+    ("audit.object", "Objeto"),
+    ("audit.from", "Desde"),
+    ("audit.when", "Cuándo"),
+];
+
+const ZH: &[(&str, &str)] = &[
+    ("app.name", "cajero 商户后台"),
+    ("nav.home", "首页"),
+    ("nav.payins", "现金收款"),
+    ("nav.audit", "审计日志"),
+    ("nav.sign_out", "退出登录"),
+    ("nav.language", "语言"),
+    ("nav.skip", "跳到正文"),
+    ("mode.test", "测试模式"),
+    ("mode.live", "正式模式"),
+    ("signin.title", "登录"),
+    ("signin.email", "电子邮箱"),
+    ("signin.password", "密码"),
+    ("signin.submit", "登录"),
+    ("signin.no_account", "还没有账户？"),
+    ("signin.invalid", "邮箱或密码错误。"),
+    ("signin.locked", "登录失败次数过多，请稍后再试，解锁时间："),
+    (
+        "signin.throttled",
+        "您的地址尝试次数过多，请等待一分钟后重试。",
+    ),
+    ("signin.suspended", "该商户已被暂停，请联系运营方。"),
+    ("signup.title", "创建商户账户"),
+    ("signup.company", "公司名称"),
+    ("signup.name", "您的姓名"),
+    ("signup.password_hint", "12 至 128 个字符。"),
+    ("signup.submit", "创建账户"),
+    ("signup.have_account", "已有账户？"),
+    ("signup.email_taken", "该邮箱已注册。"),
+    ("signup.invalid_email", "请输入有效的电子邮箱。"),
+    (
+        "signup.invalid_name",
+        "请输入名称（1 至 100 个字符；公司名称 1 至 120 个字符）。",
+    ),
+    ("signup.bad_password", "密码须为 12 至 128 个字符。"),
+    ("error.csrf", "表单已过期，请刷新页面后重试。"),
+    ("error.not_found", "未找到。"),
+    ("error.forbidden", "您的角色无权执行此操作。"),
+    ("error.internal", "系统出错，请稍后重试。"),
+    ("home.title", "首页"),
+    ("home.welcome", "欢迎"),
+    ("home.balance", "余额"),
+    ("home.available", "可用"),
+    ("home.pending", "待结算"),
+    ("home.reserved", "为付款预留"),
+    ("home.recent_payins", "最新收款"),
+    ("home.all_payins", "全部收款"),
+    ("home.none", "暂无数据。"),
+    ("payins.title", "现金收款"),
+    ("payins.filter", "筛选"),
+    ("payins.status", "状态"),
+    ("payins.any_status", "全部状态"),
+    ("payins.id", "编号"),
+    ("payins.amount", "金额"),
+    ("payins.reference", "参考号"),
+    ("payins.network", "网络"),
+    ("payins.created", "创建时间"),
+    ("payins.paid_at", "支付时间"),
+    ("payins.expires", "到期时间"),
+    ("payins.code", "付款码"),
+    ("payins.fee", "手续费"),
+    ("payins.refunded", "已退款"),
+    ("payins.voucher", "付款凭证页面"),
+    ("payins.newer", "较新"),
+    ("payins.older", "较早"),
+    ("payins.details", "详情"),
+    ("payins.ledger", "账务分录"),
+    ("payins.ledger_code", "分录"),
+    ("payins.debit", "借方"),
+    ("payins.credit", "贷方"),
+    ("payins.when", "时间"),
+    ("status.pending", "待支付"),
+    ("status.paid", "已支付"),
+    ("status.expired", "已过期"),
+    ("status.canceled", "已取消"),
+    ("audit.title", "审计日志"),
+    ("audit.who", "操作人"),
+    ("audit.what", "操作"),
+    ("audit.object", "对象"),
+    ("audit.from", "来源地址"),
+    ("audit.when", "时间"),
+];
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn keys(table: &[(&'static str, &'static str)]) -> BTreeSet<&'static str> {
+        let set: BTreeSet<_> = table.iter().map(|(k, _)| *k).collect();
+        assert_eq!(set.len(), table.len(), "a key is listed twice");
+        set
+    }
+
+    #[test]
+    fn every_language_has_every_key_and_no_empty_text() {
+        let en = keys(EN);
+        for (name, table) in [("es", ES), ("zh", ZH)] {
+            let other = keys(table);
+            let missing: Vec<_> = en.difference(&other).collect();
+            let extra: Vec<_> = other.difference(&en).collect();
+            assert!(missing.is_empty(), "{name} lacks {missing:?}");
+            assert!(extra.is_empty(), "{name} has keys English lacks: {extra:?}");
+        }
+        for table in [EN, ES, ZH] {
+            for (k, v) in table {
+                assert!(!v.trim().is_empty(), "{k} is empty");
+            }
+        }
+    }
+
+    #[test]
+    fn every_key_a_template_asks_for_exists() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/dashboard");
+        let en = keys(EN);
+        let mut asked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for piece in text.split("t.get(\"").skip(1) {
+                let key = piece.split('"').next().unwrap();
+                assert!(en.contains(key), "{} asks for {key:?}", path.display());
+                asked += 1;
+            }
+        }
+        assert!(asked > 20, "the templates ask for only {asked} keys");
+    }
+
+    #[test]
+    fn the_browser_language_is_chosen_by_quality() {
+        assert_eq!(Locale::from_accept_language(None), Locale::En);
+        assert_eq!(
+            Locale::from_accept_language(Some("es-CO,es;q=0.9")),
+            Locale::Es
+        );
+        assert_eq!(
+            Locale::from_accept_language(Some("fr, zh-CN;q=0.8, en;q=0.5")),
+            Locale::Zh
+        );
+        assert_eq!(Locale::from_accept_language(Some("de, fr")), Locale::En);
+        assert_eq!(
+            Locale::from_accept_language(Some("es;q=0, en;q=0.1")),
+            Locale::En
+        );
+        assert_eq!(Locale::parse("ZH_cn"), Some(Locale::Zh));
+    }
+
+    #[test]
+    fn amounts_are_written_the_way_each_language_writes_them() {
+        assert_eq!(Locale::Es.money(150_000, "COP"), "$ 150.000");
+        assert_eq!(Locale::En.money(150_000, "COP"), "COP 150,000");
+        assert_eq!(Locale::Zh.money(-1_234_567, "COP"), "-COP 1,234,567");
+        assert_eq!(Locale::Es.money(123_456, "USD"), "USD 1.234,56");
+        assert_eq!(Locale::En.money(5, "USD"), "USD 0.05");
+    }
+}

@@ -1,0 +1,919 @@
+//! The merchant dashboard (`/dashboard`): server-rendered HTML (askama templates in
+//! `templates/dashboard/`), usable without JavaScript, in English, Spanish and Chinese.
+//!
+//! A face, like the `/v1` API: every page calls the same services and store reads the API
+//! calls ([`crate::users`] for people and sessions, [`crate::funds`] for balances); no rule
+//! lives here.
+//!
+//! Security:
+//! - the session cookie (`cajero_session`) is HttpOnly, SameSite=Lax, scoped to `/dashboard`,
+//!   and Secure when the public URL is https; the database keeps only its token's hash;
+//! - every form carries a CSRF token: the session's own, or before sign-in the
+//!   `cajero_csrf` cookie's (double submit), compared in constant time;
+//! - sign-in failures count per user (lock-out, [`crate::users::LOGIN_FAILURES_MAX`]) and per
+//!   client address (the API's failed-authentication limit);
+//! - every object is read under the session's merchant: another merchant's id is a 404;
+//! - every page is `Cache-Control: no-store`, framed by nobody, and refers nowhere.
+
+pub mod i18n;
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::http::header::{
+    ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_SECURITY_POLICY, COOKIE, LOCATION, REFERRER_POLICY,
+    SET_COOKIE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, request::Parts};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use cajero_domain::id::{AuditId, PayinId};
+use cajero_domain::lifecycle::PayinStatus;
+use cajero_domain::merchant::Mode;
+use cajero_store::dashboard::{self, AuditRow};
+use cajero_store::page::{Cursor, PageRequest};
+use cajero_store::payins::{self, Filter, PayinRecord};
+use cajero_store::{Micros, StoreError, ledger};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+use subtle::ConstantTimeEq as _;
+
+use crate::AppState;
+use crate::users::{self, Origin, Session, SignUp, UsersError};
+use i18n::{Locale, Texts};
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "cajero_session";
+/// The pre-session CSRF cookie (sign-in and sign-up forms).
+pub const CSRF_COOKIE: &str = "cajero_csrf";
+/// Rows per page of a list.
+pub const PAGE_ROWS: u32 = 25;
+/// Pay-ins on the home page.
+pub const HOME_ROWS: u32 = 5;
+/// Ledger transfers shown on an order's page.
+pub const LEDGER_ROWS_MAX: i64 = 200;
+/// Audit entries per page.
+pub const AUDIT_ROWS: i64 = 100;
+/// The longest form field read (a password is at most 128 characters; nothing here needs
+/// more).
+pub const FORM_FIELD_CHARS_MAX: usize = 512;
+
+/// The dashboard's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(home))
+        .route("/dashboard/login", get(sign_in_page).post(sign_in))
+        .route("/dashboard/signup", get(sign_up_page).post(sign_up))
+        .route("/dashboard/logout", post(sign_out))
+        .route("/dashboard/language", post(language))
+        .route("/dashboard/payins", get(payins_page))
+        .route("/dashboard/payins/{id}", get(payin_page))
+        .route("/dashboard/audit", get(audit_page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests and responses
+
+/// What every page needs to know about its request.
+struct Request {
+    headers: HeaderMap,
+    origin: Origin,
+}
+
+impl Request {
+    fn of(state: &AppState, parts: &Parts) -> Request {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        let ip = state.rate_limits.client(&parts.headers, peer);
+        Request {
+            headers: parts.headers.clone(),
+            origin: Origin {
+                ip: ip.map(|i| i.to_string()),
+            },
+        }
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+
+    /// The user's language, else the browser's.
+    fn locale(&self, session: Option<&Session>) -> Locale {
+        session
+            .and_then(|s| s.user.locale.as_deref())
+            .and_then(Locale::parse)
+            .unwrap_or_else(|| {
+                Locale::from_accept_language(
+                    self.headers
+                        .get(ACCEPT_LANGUAGE)
+                        .and_then(|v| v.to_str().ok()),
+                )
+            })
+    }
+}
+
+fn secure(state: &AppState) -> &'static str {
+    if state.config.public_url().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+fn set_cookie(response: &mut Response, value: String) {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        response.headers_mut().append(SET_COOKIE, v);
+    }
+}
+
+fn harden(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    response
+}
+
+fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => harden((status, Html(html)).into_response()),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a dashboard page failed");
+            harden((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response())
+        }
+    }
+}
+
+fn redirect(to: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(LOCATION, v);
+    }
+    harden(response)
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/message.html")]
+struct MessagePage {
+    t: &'static Texts,
+    key: &'static str,
+}
+
+fn message(status: StatusCode, locale: Locale, key: &'static str) -> Response {
+    render(
+        status,
+        &MessagePage {
+            t: locale.texts(),
+            key,
+        },
+    )
+}
+
+fn internal(locale: Locale, error: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %error, "a dashboard request failed");
+    message(StatusCode::INTERNAL_SERVER_ERROR, locale, "error.internal")
+}
+
+fn csrf_ok(expected: &str, given: &str) -> bool {
+    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+}
+
+/// The signed-in session, or the response to send instead (to the sign-in page).
+async fn signed_in(state: &AppState, request: &Request) -> Result<Session, Response> {
+    let Some(token) = request.cookie(SESSION_COOKIE) else {
+        return Err(redirect("/dashboard/login"));
+    };
+    match users::authenticate(&state.store, state.clock.as_ref(), &token).await {
+        Ok(Some(session)) => Ok(session),
+        Ok(None) => {
+            let mut response = redirect("/dashboard/login");
+            set_cookie(&mut response, expired_cookie(SESSION_COOKIE));
+            Err(response)
+        }
+        Err(e) => Err(internal(request.locale(None), e)),
+    }
+}
+
+fn expired_cookie(name: &str) -> String {
+    format!("{name}=; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+fn mode(session: &Session) -> Mode {
+    if session.row.livemode {
+        Mode::Live
+    } else {
+        Mode::Test
+    }
+}
+
+/// A time in the user's time zone.
+fn when(session: &Session, at: Timestamp) -> String {
+    let tz = TimeZone::get(&session.user.time_zone)
+        .unwrap_or_else(|_| cajero_domain::calendar::bogota());
+    tz.to_datetime(at).strftime("%Y-%m-%d %H:%M").to_string()
+}
+
+/// The navigation bar's values.
+struct Nav {
+    user: String,
+    user_name: String,
+    csrf: String,
+    livemode: bool,
+    owner: bool,
+    languages: [(&'static str, &'static str); 3],
+}
+
+impl Nav {
+    fn of(session: &Session) -> Nav {
+        Nav {
+            user: session.user.email.clone(),
+            user_name: session.user.name.clone(),
+            csrf: session.row.csrf_token.clone(),
+            livemode: session.row.livemode,
+            owner: session.role.may_manage_users(),
+            languages: Locale::ALL.map(|l| (l.tag(), l.name())),
+        }
+    }
+}
+
+fn bounded(field: &str) -> &str {
+    match field.char_indices().nth(FORM_FIELD_CHARS_MAX) {
+        Some((i, _)) => field.get(..i).unwrap_or(field),
+        None => field,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in, sign-up, sign-out
+
+#[derive(Template)]
+#[template(path = "dashboard/signin.html")]
+struct SignInPage {
+    t: &'static Texts,
+    csrf: String,
+    email: String,
+    error: Option<&'static str>,
+    until: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/signup.html")]
+struct SignUpPage {
+    t: &'static Texts,
+    csrf: String,
+    company: String,
+    name: String,
+    email: String,
+    error: Option<&'static str>,
+}
+
+/// The pre-session CSRF token: the cookie's, or a new one (set on the response).
+fn login_csrf(state: &AppState, request: &Request) -> (String, Option<String>) {
+    match request.cookie(CSRF_COOKIE).filter(|c| c.len() >= 32) {
+        Some(token) => (token, None),
+        None => {
+            let token = users::random_token();
+            let cookie = format!(
+                "{CSRF_COOKIE}={token}; Path=/dashboard; HttpOnly; SameSite=Strict{}",
+                secure(state)
+            );
+            (token, Some(cookie))
+        }
+    }
+}
+
+fn with_cookie(mut response: Response, cookie: Option<String>) -> Response {
+    if let Some(c) = cookie {
+        set_cookie(&mut response, c);
+    }
+    response
+}
+
+async fn sign_in_page(State(state): State<AppState>, parts: Parts) -> Response {
+    let request = Request::of(&state, &parts);
+    let (csrf, cookie) = login_csrf(&state, &request);
+    let page = SignInPage {
+        t: request.locale(None).texts(),
+        csrf,
+        email: String::new(),
+        error: None,
+        until: None,
+    };
+    with_cookie(render(StatusCode::OK, &page), cookie)
+}
+
+#[derive(Debug, Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let locale = request.locale(None);
+    let expected = request.cookie(CSRF_COOKIE).unwrap_or_default();
+    if !csrf_ok(&expected, &form.csrf) {
+        return message(StatusCode::FORBIDDEN, locale, "error.csrf");
+    }
+    let ip = request.origin.ip.as_deref().and_then(|i| i.parse().ok());
+    let again = |error: &'static str, until: Option<String>, status: StatusCode| {
+        render(
+            status,
+            &SignInPage {
+                t: locale.texts(),
+                csrf: expected.clone(),
+                email: bounded(&form.email).to_owned(),
+                error: Some(error),
+                until,
+            },
+        )
+    };
+    if state.rate_limits.check_blocked(ip).is_err() {
+        return again("signin.throttled", None, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let result = users::sign_in(
+        &state.store,
+        state.clock.as_ref(),
+        bounded(&form.email),
+        bounded(&form.password),
+        &request.origin,
+    )
+    .await;
+    match result {
+        Ok(opened) => {
+            let mut response = redirect("/dashboard");
+            set_cookie(
+                &mut response,
+                format!(
+                    "{SESSION_COOKIE}={}; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                    opened.token,
+                    users::SESSION_ABSOLUTE.as_secs(),
+                    secure(&state)
+                ),
+            );
+            set_cookie(&mut response, expired_cookie(CSRF_COOKIE));
+            response
+        }
+        Err(UsersError::InvalidCredentials) => {
+            if state.rate_limits.record_failure(ip).is_some() {
+                again("signin.throttled", None, StatusCode::TOO_MANY_REQUESTS)
+            } else {
+                again("signin.invalid", None, StatusCode::UNAUTHORIZED)
+            }
+        }
+        Err(UsersError::Locked { until }) => {
+            let tz = cajero_domain::calendar::bogota();
+            let until = tz.to_datetime(until).strftime("%H:%M").to_string();
+            again("signin.locked", Some(until), StatusCode::TOO_MANY_REQUESTS)
+        }
+        Err(UsersError::Suspended) => again("signin.suspended", None, StatusCode::FORBIDDEN),
+        Err(e) => internal(locale, e),
+    }
+}
+
+async fn sign_up_page(State(state): State<AppState>, parts: Parts) -> Response {
+    let request = Request::of(&state, &parts);
+    let (csrf, cookie) = login_csrf(&state, &request);
+    let page = SignUpPage {
+        t: request.locale(None).texts(),
+        csrf,
+        company: String::new(),
+        name: String::new(),
+        email: String::new(),
+        error: None,
+    };
+    with_cookie(render(StatusCode::OK, &page), cookie)
+}
+
+#[derive(Debug, Deserialize)]
+struct SignUpForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    company: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn sign_up(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<SignUpForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let locale = request.locale(None);
+    let expected = request.cookie(CSRF_COOKIE).unwrap_or_default();
+    if !csrf_ok(&expected, &form.csrf) {
+        return message(StatusCode::FORBIDDEN, locale, "error.csrf");
+    }
+    let result = users::sign_up(
+        &state.store,
+        state.clock.as_ref(),
+        SignUp {
+            company: bounded(&form.company).to_owned(),
+            name: bounded(&form.name).to_owned(),
+            email: bounded(&form.email).to_owned(),
+            password: bounded(&form.password).to_owned(),
+            locale: Some(locale.tag().to_owned()),
+        },
+        &request.origin,
+    )
+    .await;
+    let error = match result {
+        Ok(opened) => {
+            let mut response = redirect("/dashboard");
+            set_cookie(
+                &mut response,
+                format!(
+                    "{SESSION_COOKIE}={}; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                    opened.token,
+                    users::SESSION_ABSOLUTE.as_secs(),
+                    secure(&state)
+                ),
+            );
+            set_cookie(&mut response, expired_cookie(CSRF_COOKIE));
+            return response;
+        }
+        Err(UsersError::EmailTaken) => "signup.email_taken",
+        Err(UsersError::InvalidEmail) => "signup.invalid_email",
+        Err(UsersError::InvalidName { .. }) => "signup.invalid_name",
+        Err(UsersError::BadPassword) => "signup.bad_password",
+        Err(e) => return internal(locale, e),
+    };
+    render(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &SignUpPage {
+            t: locale.texts(),
+            csrf: expected,
+            company: bounded(&form.company).to_owned(),
+            name: bounded(&form.name).to_owned(),
+            email: bounded(&form.email).to_owned(),
+            error: Some(error),
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    if !csrf_ok(&session.row.csrf_token, &form.csrf) {
+        return message(StatusCode::FORBIDDEN, locale, "error.csrf");
+    }
+    if let Err(e) = users::sign_out(
+        &state.store,
+        state.clock.as_ref(),
+        &session,
+        &request.origin,
+    )
+    .await
+    {
+        return internal(locale, e);
+    }
+    let mut response = redirect("/dashboard/login");
+    set_cookie(&mut response, expired_cookie(SESSION_COOKIE));
+    response
+}
+
+#[derive(Debug, Deserialize)]
+struct LanguageForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    locale: String,
+}
+
+async fn language(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<LanguageForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    if !csrf_ok(&session.row.csrf_token, &form.csrf) {
+        return message(StatusCode::FORBIDDEN, locale, "error.csrf");
+    }
+    let chosen = Locale::parse(&form.locale).map(Locale::tag);
+    if let Err(e) = users::set_locale(&state.store, state.clock.as_ref(), &session, chosen).await {
+        return internal(locale, e);
+    }
+    // Back where the form was, when that was the dashboard.
+    let back = request
+        .headers
+        .get(axum::http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.find("/dashboard").and_then(|i| r.get(i..)))
+        .filter(|p| !p.contains("//"))
+        .unwrap_or("/dashboard")
+        .to_owned();
+    redirect(&back)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Home, pay-ins, audit
+
+/// A pay-in as a list row.
+struct PayinRow {
+    id: String,
+    status: &'static str,
+    status_key: &'static str,
+    amount: String,
+    reference: String,
+    network: String,
+    created: String,
+}
+
+fn status_key(status: PayinStatus) -> &'static str {
+    match status {
+        PayinStatus::Pending => "status.pending",
+        PayinStatus::Paid => "status.paid",
+        PayinStatus::Expired => "status.expired",
+        PayinStatus::Canceled => "status.canceled",
+    }
+}
+
+fn payin_row(session: &Session, locale: Locale, p: &PayinRecord) -> PayinRow {
+    PayinRow {
+        id: p.id.to_string(),
+        status: p.status.as_str(),
+        status_key: status_key(p.status),
+        amount: locale.money(p.amount.minor(), p.currency.code()),
+        reference: p.reference.clone().unwrap_or_default(),
+        network: p.network.clone(),
+        created: when(session, p.created_at),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/home.html")]
+struct HomePage {
+    t: &'static Texts,
+    nav: Nav,
+    available: String,
+    pending: String,
+    reserved: String,
+    rows: Vec<PayinRow>,
+}
+
+async fn home(State(state): State<AppState>, parts: Parts) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    let (merchant, mode) = (session.merchant_id, mode(&session));
+    let page = PageRequest {
+        limit: HOME_ROWS,
+        cursor: Cursor::Newest,
+    };
+    let read = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move {
+                let balances = ledger::merchant_balances(&mut c, merchant, mode).await?;
+                let recent =
+                    payins::list(&mut c, merchant, mode, &Filter::default(), &page).await?;
+                Ok::<_, StoreError>((balances, recent))
+            })
+        })
+        .await;
+    let (balances, recent) = match read {
+        Ok(r) => r,
+        Err(e) => return internal(locale, e),
+    };
+    let cop = balances
+        .iter()
+        .find(|b| b.currency.code() == "COP")
+        .map_or((0, 0, 0), |b| (b.available, b.pending, b.reserved));
+    render(
+        StatusCode::OK,
+        &HomePage {
+            t: locale.texts(),
+            available: locale.money(cop.0, "COP"),
+            pending: locale.money(cop.1, "COP"),
+            reserved: locale.money(cop.2, "COP"),
+            rows: recent
+                .data
+                .iter()
+                .map(|p| payin_row(&session, locale, p))
+                .collect(),
+            nav: Nav::of(&session),
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    starting_after: Option<String>,
+    ending_before: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/payins.html")]
+struct PayinsPage {
+    t: &'static Texts,
+    nav: Nav,
+    statuses: [(&'static str, &'static str); 4],
+    status: String,
+    rows: Vec<PayinRow>,
+    newer: Option<String>,
+    older: Option<String>,
+}
+
+async fn payins_page(
+    State(state): State<AppState>,
+    parts: Parts,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    let status = query
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| s.parse::<PayinStatus>().ok());
+    // A cursor that is not a pay-in id starts from the newest rather than failing.
+    let valid = |c: &Option<String>| c.clone().filter(|c| c.parse::<PayinId>().is_ok());
+    let cursor = match (valid(&query.starting_after), valid(&query.ending_before)) {
+        (Some(after), _) => Cursor::After(after),
+        (None, Some(before)) => Cursor::Before(before),
+        (None, None) => Cursor::Newest,
+    };
+    let backwards = matches!(cursor, Cursor::Before(_));
+    let page = PageRequest {
+        limit: PAGE_ROWS,
+        cursor,
+    };
+    let filter = Filter {
+        status,
+        ..Filter::default()
+    };
+    let (merchant, mode) = (session.merchant_id, mode(&session));
+    let had_cursor = !matches!(page.cursor, Cursor::Newest);
+    let found = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { payins::list(&mut c, merchant, mode, &filter, &page).await })
+        })
+        .await;
+    let mut found = match found {
+        Ok(f) => f,
+        Err(e) => return internal(locale, e),
+    };
+    if backwards {
+        // `ending_before` pages come oldest first; the page shows newest first.
+        found.data.sort_by_key(|p| std::cmp::Reverse(p.id));
+    }
+    let status_param = status
+        .map(|s| format!("&status={}", s.as_str()))
+        .unwrap_or_default();
+    let first = found.data.first().map(|p| p.id.to_string());
+    let last = found.data.last().map(|p| p.id.to_string());
+    let (more_older, more_newer) = if backwards {
+        (true, found.has_more)
+    } else {
+        (found.has_more, had_cursor)
+    };
+    render(
+        StatusCode::OK,
+        &PayinsPage {
+            t: locale.texts(),
+            statuses: [
+                ("pending", "status.pending"),
+                ("paid", "status.paid"),
+                ("expired", "status.expired"),
+                ("canceled", "status.canceled"),
+            ],
+            status: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            rows: found
+                .data
+                .iter()
+                .map(|p| payin_row(&session, locale, p))
+                .collect(),
+            newer: first
+                .filter(|_| more_newer)
+                .map(|id| format!("/dashboard/payins?ending_before={id}{status_param}")),
+            older: last
+                .filter(|_| more_older)
+                .map(|id| format!("/dashboard/payins?starting_after={id}{status_param}")),
+            nav: Nav::of(&session),
+        },
+    )
+}
+
+/// A ledger transfer as a row.
+struct LedgerRow {
+    when: String,
+    code: String,
+    debit: String,
+    credit: String,
+    amount: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/payin.html")]
+struct PayinPage {
+    t: &'static Texts,
+    nav: Nav,
+    id: String,
+    status: &'static str,
+    status_key: &'static str,
+    amount: String,
+    reference: String,
+    network: String,
+    code: String,
+    fee: String,
+    refunded: String,
+    created: String,
+    expires: String,
+    paid: String,
+    voucher_url: String,
+    ledger: Vec<LedgerRow>,
+}
+
+async fn payin_page(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path(id): Path<String>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    let Ok(id) = id.parse::<PayinId>() else {
+        return message(StatusCode::NOT_FOUND, locale, "error.not_found");
+    };
+    let (merchant, mode) = (session.merchant_id, mode(&session));
+    let found = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move {
+                let Some(payin) = payins::get(&mut c, merchant, mode, id).await? else {
+                    return Ok::<_, StoreError>(None);
+                };
+                let ledger = dashboard::ledger_entries_of(
+                    &mut c,
+                    &merchant.to_string(),
+                    &id.to_string(),
+                    LEDGER_ROWS_MAX,
+                )
+                .await?;
+                Ok(Some((payin, ledger)))
+            })
+        })
+        .await;
+    let (p, ledger) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => return message(StatusCode::NOT_FOUND, locale, "error.not_found"),
+        Err(e) => return internal(locale, e),
+    };
+    let currency = p.currency.code();
+    render(
+        StatusCode::OK,
+        &PayinPage {
+            t: locale.texts(),
+            id: p.id.to_string(),
+            status: p.status.as_str(),
+            status_key: status_key(p.status),
+            amount: locale.money(p.amount.minor(), currency),
+            reference: p.reference.clone().unwrap_or_default(),
+            network: p.network.clone(),
+            code: crate::orders::group_code(&p.payment_code),
+            fee: locale.money(p.fee.minor(), currency),
+            refunded: locale.money(p.amount_refunded.minor(), currency),
+            created: when(&session, p.created_at),
+            expires: when(&session, p.expires_at),
+            paid: p.paid_at.map(|t| when(&session, t)).unwrap_or_default(),
+            voucher_url: format!("{}/v/{}", state.config.public_url(), p.page_token),
+            ledger: ledger
+                .iter()
+                .map(|e| LedgerRow {
+                    when: when(&session, Micros(e.created_at).to_timestamp()),
+                    code: format!("{} · {}", e.batch_code, e.code),
+                    debit: e.debit_account_id.clone(),
+                    credit: e.credit_account_id.clone(),
+                    amount: locale.money(e.amount, &e.currency),
+                })
+                .collect(),
+            nav: Nav::of(&session),
+        },
+    )
+}
+
+/// An audit entry as a row.
+struct AuditLine {
+    when: String,
+    actor: String,
+    action: String,
+    object: String,
+    ip: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/audit.html")]
+struct AuditPage {
+    t: &'static Texts,
+    nav: Nav,
+    entries: Vec<AuditLine>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AuditQuery {
+    before: Option<String>,
+}
+
+async fn audit_page(
+    State(state): State<AppState>,
+    parts: Parts,
+    Query(query): Query<AuditQuery>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    if !session.role.may_manage_users() {
+        return message(StatusCode::FORBIDDEN, locale, "error.forbidden");
+    }
+    let before = query.before.and_then(|b| b.parse::<AuditId>().ok());
+    let rows: Vec<AuditRow> =
+        match users::audit_log(&state.store, session.merchant_id, before, AUDIT_ROWS).await {
+            Ok(r) => r,
+            Err(e) => return internal(locale, e),
+        };
+    render(
+        StatusCode::OK,
+        &AuditPage {
+            t: locale.texts(),
+            entries: rows
+                .into_iter()
+                .map(|a| AuditLine {
+                    when: when(&session, Micros(a.at).to_timestamp()),
+                    actor: a.actor,
+                    action: a.action,
+                    object: a.object_id.unwrap_or_default(),
+                    ip: a.ip.unwrap_or_default(),
+                })
+                .collect(),
+            nav: Nav::of(&session),
+        },
+    )
+}

@@ -1,0 +1,496 @@
+//! The merchant dashboard over HTTP, on both engines: sign-up and sign-in, sessions and their
+//! timeouts, CSRF, lock-out, another merchant's objects, roles, languages.
+
+use cajero_domain::merchant::Mode;
+use cajero_server::users;
+use cajero_store::dashboard::{self, UserRow};
+use jiff::SignedDuration;
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+crate::both_engines!(
+    signing_up_opens_a_session_and_the_home_page_shows_the_merchant,
+    a_payin_is_listed_and_shown_to_its_merchant_and_to_no_one_else,
+    a_form_without_its_csrf_token_is_refused,
+    wrong_passwords_lock_the_user_out_for_a_while,
+    sessions_end_when_idle_and_after_their_absolute_lifetime,
+    signing_out_ends_the_session,
+    only_owners_read_the_audit_log,
+    pages_speak_the_language_asked_for,
+);
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A browser without a cookie jar: cookies are carried by hand, redirects not followed.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `application/x-www-form-urlencoded`, as a browser posts a form.
+trait PipeForm {
+    fn pipe_form(self, fields: &[(&str, &str)]) -> Self;
+}
+
+impl PipeForm for reqwest::RequestBuilder {
+    fn pipe_form(self, fields: &[(&str, &str)]) -> Self {
+        self.header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(fields).unwrap())
+    }
+}
+
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .and_then(|p| p.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .unwrap()
+}
+
+fn csrf_field(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned()
+}
+
+/// The pre-session CSRF cookie and token of a sign-in or sign-up page.
+async fn form_token(app: &TestApp, path: &str) -> (String, String) {
+    let response = browser().get(app.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = cookie_value(&set_cookie(&response, "cajero_csrf").unwrap());
+    let html = response.text().await.unwrap();
+    let token = csrf_field(&html);
+    assert_eq!(cookie, token);
+    (cookie, token)
+}
+
+/// Signs up a merchant and its owner; returns the session cookie's value.
+async fn sign_up(app: &TestApp, company: &str, email: &str) -> String {
+    let (cookie, token) = form_token(app, "/dashboard/signup").await;
+    let response = browser()
+        .post(app.url("/dashboard/signup"))
+        .header(COOKIE, format!("cajero_csrf={cookie}"))
+        .pipe_form(&[
+            ("csrf", token.as_str()),
+            ("company", company),
+            ("name", "Ana Gómez"),
+            ("email", email),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/dashboard");
+    let session = set_cookie(&response, "cajero_session").unwrap();
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    assert!(session.contains("Path=/dashboard"), "{session}");
+    cookie_value(&session)
+}
+
+/// Signs in; the response.
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    let (cookie, token) = form_token(app, "/dashboard/login").await;
+    browser()
+        .post(app.url("/dashboard/login"))
+        .header(COOKIE, format!("cajero_csrf={cookie}"))
+        .pipe_form(&[
+            ("csrf", token.as_str()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn session_of(app: &TestApp, email: &str) -> String {
+    let response = sign_in(app, email, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    cookie_value(&set_cookie(&response, "cajero_session").unwrap())
+}
+
+async fn page(app: &TestApp, session: &str, path: &str) -> reqwest::Response {
+    browser()
+        .get(app.url(path))
+        .header(COOKIE, format!("cajero_session={session}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn user(app: &TestApp, email: &str) -> UserRow {
+    let email = email.to_owned();
+    app.server
+        .state
+        .store
+        .read(move |mut c| Box::pin(async move { dashboard::user_by_email(&mut c, &email).await }))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn signing_up_opens_a_session_and_the_home_page_shows_the_merchant(app: &TestApp) {
+    let session = sign_up(app, "Tienda Ana SAS", "Ana@Example.co").await;
+    let home = page(app, &session, "/dashboard").await;
+    assert_eq!(home.status(), StatusCode::OK);
+    assert_eq!(home.headers()["cache-control"], "no-store");
+    assert_eq!(home.headers()["x-frame-options"], "DENY");
+    let html = home.text().await.unwrap();
+    assert!(html.contains("Ana Gómez"), "{html}");
+    assert!(html.contains("data-figure=\"available\""), "{html}");
+    // The session token is in the cookie only, never in the page.
+    assert!(!html.contains(&session));
+    // Stored lower case, as the owner of a merchant in onboarding.
+    let u = user(app, "ana@example.co").await;
+    assert_eq!(u.role, "owner");
+    assert!(u.password_hash.starts_with("$argon2id$"));
+    // The same address cannot sign up twice (and leaves no second merchant).
+    let (cookie, token) = form_token(app, "/dashboard/signup").await;
+    let again = browser()
+        .post(app.url("/dashboard/signup"))
+        .header(COOKIE, format!("cajero_csrf={cookie}"))
+        .pipe_form(&[
+            ("csrf", token.as_str()),
+            ("company", "Otra"),
+            ("name", "Ana"),
+            ("email", "ana@example.co"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("already has an account")
+    );
+    let merchants = cajero_server::admin::list_merchants(&app.server.state.store)
+        .await
+        .unwrap();
+    assert_eq!(merchants.len(), 1);
+    // Without a session, the home page sends the browser to sign in.
+    let anonymous = browser().get(app.url("/dashboard")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.headers()[LOCATION], "/dashboard/login");
+}
+
+async fn a_payin_is_listed_and_shown_to_its_merchant_and_to_no_one_else(app: &TestApp) {
+    let session = sign_up(app, "Tienda Ana SAS", "ana@example.co").await;
+    let merchant = user(app, "ana@example.co")
+        .await
+        .merchant_id
+        .parse()
+        .unwrap();
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    let created: serde_json::Value = app
+        .http
+        .post(app.url("/v1/payins"))
+        .bearer_auth(&key)
+        .header("idempotency-key", "dash-1")
+        .json(&json!({"amount": 150_000, "currency": "COP", "reference": "ORD-77",
+            "customer": {"name": "Luis Pérez", "document": {"type": "CC", "number": "1020304050"}}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let list = page(app, &session, "/dashboard/payins")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains(&id) && list.contains("ORD-77"), "{list}");
+    let pending = page(app, &session, "/dashboard/payins?status=pending").await;
+    assert!(pending.text().await.unwrap().contains(&id));
+    let paid = page(app, &session, "/dashboard/payins?status=paid").await;
+    assert!(!paid.text().await.unwrap().contains(&id));
+    let detail = page(app, &session, &format!("/dashboard/payins/{id}")).await;
+    assert_eq!(detail.status(), StatusCode::OK);
+    let html = detail.text().await.unwrap();
+    assert!(
+        html.contains(created["voucher"]["payment_code"].as_str().unwrap()),
+        "{html}"
+    );
+
+    // Another merchant's user: the same URL is not found, and the list does not show it.
+    let other = sign_up(app, "Otra SAS", "otra@example.co").await;
+    let hidden = page(app, &other, &format!("/dashboard/payins/{id}")).await;
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    assert!(
+        !page(app, &other, "/dashboard/payins")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains(&id)
+    );
+    let nonsense = page(app, &other, "/dashboard/payins/not-an-id").await;
+    assert_eq!(nonsense.status(), StatusCode::NOT_FOUND);
+}
+
+async fn a_form_without_its_csrf_token_is_refused(app: &TestApp) {
+    let session = sign_up(app, "Tienda", "ana@example.co").await;
+    // Sign-in without the pre-session token, and with a token that is not the cookie's.
+    let bare = browser()
+        .post(app.url("/dashboard/login"))
+        .pipe_form(&[("email", "ana@example.co"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), StatusCode::FORBIDDEN);
+    let (cookie, _) = form_token(app, "/dashboard/login").await;
+    let forged = browser()
+        .post(app.url("/dashboard/login"))
+        .header(COOKIE, format!("cajero_csrf={cookie}"))
+        .pipe_form(&[
+            ("csrf", "x".repeat(43).as_str()),
+            ("email", "ana@example.co"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    // Sign-out with a wrong token leaves the session open.
+    let wrong = browser()
+        .post(app.url("/dashboard/logout"))
+        .header(COOKIE, format!("cajero_session={session}"))
+        .pipe_form(&[("csrf", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        page(app, &session, "/dashboard").await.status(),
+        StatusCode::OK
+    );
+    let language = browser()
+        .post(app.url("/dashboard/language"))
+        .header(COOKIE, format!("cajero_session={session}"))
+        .pipe_form(&[("locale", "zh-CN")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(language.status(), StatusCode::FORBIDDEN);
+}
+
+async fn wrong_passwords_lock_the_user_out_for_a_while(app: &TestApp) {
+    sign_up(app, "Tienda", "ana@example.co").await;
+    for _ in 1..users::LOGIN_FAILURES_MAX {
+        let r = sign_in(app, "ana@example.co", "wrong password!").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(set_cookie(&r, "cajero_session").is_none());
+    }
+    let locking = sign_in(app, "ana@example.co", "wrong password!").await;
+    assert_eq!(locking.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Locked: even the right password is refused…
+    let refused = sign_in(app, "ana@example.co", PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(set_cookie(&refused, "cajero_session").is_none());
+    // …until the lock runs out.
+    app.clock
+        .advance(users::LOCK_OUT + SignedDuration::from_secs(1));
+    let opened = sign_in(app, "ana@example.co", PASSWORD).await;
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    // An unknown address answers exactly as a wrong password does.
+    let unknown = sign_in(app, "nobody@example.co", PASSWORD).await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong e-mail address or password")
+    );
+}
+
+async fn sessions_end_when_idle_and_after_their_absolute_lifetime(app: &TestApp) {
+    let session = sign_up(app, "Tienda", "ana@example.co").await;
+    app.clock
+        .advance(users::SESSION_IDLE - SignedDuration::from_secs(60));
+    assert_eq!(
+        page(app, &session, "/dashboard").await.status(),
+        StatusCode::OK
+    );
+    app.clock.advance(users::SESSION_IDLE);
+    let idle = page(app, &session, "/dashboard").await;
+    assert_eq!(idle.status(), StatusCode::SEE_OTHER);
+    assert!(
+        set_cookie(&idle, "cajero_session")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    // Busy, but past the absolute lifetime.
+    let busy = session_of(app, "ana@example.co").await;
+    let step = users::SESSION_IDLE - SignedDuration::from_mins(5);
+    let mut lived = SignedDuration::ZERO;
+    while lived + step < users::SESSION_ABSOLUTE {
+        app.clock.advance(step);
+        lived += step;
+        assert_eq!(
+            page(app, &busy, "/dashboard").await.status(),
+            StatusCode::OK
+        );
+    }
+    app.clock.advance(step);
+    assert_eq!(
+        page(app, &busy, "/dashboard").await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+async fn signing_out_ends_the_session(app: &TestApp) {
+    let session = sign_up(app, "Tienda", "ana@example.co").await;
+    let html = page(app, &session, "/dashboard")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_field(&html);
+    let out = browser()
+        .post(app.url("/dashboard/logout"))
+        .header(COOKIE, format!("cajero_session={session}"))
+        .pipe_form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        page(app, &session, "/dashboard").await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+async fn only_owners_read_the_audit_log(app: &TestApp) {
+    let owner = sign_up(app, "Tienda", "ana@example.co").await;
+    let merchant = user(app, "ana@example.co").await.merchant_id;
+    let state = &app.server.state;
+    users::create_user(
+        &state.store,
+        state.clock.as_ref(),
+        merchant.parse().unwrap(),
+        "Luis@Example.co",
+        "Luis",
+        users::Role::Analyst,
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    let analyst = session_of(app, "luis@example.co").await;
+    assert_eq!(
+        page(app, &analyst, "/dashboard/audit").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let log = page(app, &owner, "/dashboard/audit").await;
+    assert_eq!(log.status(), StatusCode::OK);
+    let html = log.text().await.unwrap();
+    for action in ["user.signed_up", "session.created"] {
+        assert!(html.contains(action), "{action}: {html}");
+    }
+    assert!(
+        html.contains("luis@example.co"),
+        "the analyst's sign-in is audited: {html}"
+    );
+}
+
+async fn pages_speak_the_language_asked_for(app: &TestApp) {
+    for (accept, title) in [
+        ("es-CO,es;q=0.9", "Iniciar sesión"),
+        ("zh-CN", "登录"),
+        ("en", "Sign in"),
+    ] {
+        let html = browser()
+            .get(app.url("/dashboard/login"))
+            .header(ACCEPT_LANGUAGE, accept)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(title), "{accept}: {html}");
+    }
+    // A user's own choice wins over the browser's.
+    let session = sign_up(app, "Tienda", "ana@example.co").await;
+    let html = page(app, &session, "/dashboard")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_field(&html);
+    let switched = browser()
+        .post(app.url("/dashboard/language"))
+        .header(COOKIE, format!("cajero_session={session}"))
+        .pipe_form(&[("csrf", csrf.as_str()), ("locale", "zh-CN")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+    let zh = browser()
+        .get(app.url("/dashboard"))
+        .header(COOKIE, format!("cajero_session={session}"))
+        .header(ACCEPT_LANGUAGE, "es")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(zh.contains("lang=\"zh-CN\"") && zh.contains("可用"), "{zh}");
+}
+
+/// Spraying passwords over many accounts from one address: the address is throttled (the
+/// API's failed-authentication limit), and stays so even for a right password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_failures_from_one_address_are_throttled_across_accounts() {
+    let start = jiff::Timestamp::from_second(1_764_000_000).unwrap();
+    let app = crate::helpers::spawn_app_with(crate::helpers::Engine::Sqlite, start, |config| {
+        config.rate_limits.failed_auth_per_minute = 3;
+        config.rate_limits.failed_auth_burst = 3;
+    })
+    .await
+    .unwrap();
+    sign_up(&app, "Tienda", "ana@example.co").await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let r = sign_in(&app, &format!("user{i}@example.co"), "wrong password!").await;
+        statuses.push(r.status());
+    }
+    assert_eq!(statuses.first(), Some(&StatusCode::UNAUTHORIZED));
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let blocked = sign_in(&app, "ana@example.co", PASSWORD).await;
+    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(blocked.text().await.unwrap().contains("Too many attempts"));
+    app.server.stop().await.unwrap();
+}
