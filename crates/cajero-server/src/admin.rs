@@ -242,6 +242,95 @@ pub async fn create_api_key(
     Ok((key, secret))
 }
 
+/// Revokes one of `merchant`'s keys (the dashboard): another merchant's key is unknown.
+pub async fn revoke_merchant_api_key(
+    store: &Store,
+    clock: &dyn Clock,
+    merchant: MerchantId,
+    key: ApiKeyId,
+) -> Result<ApiKeyRecord, AdminError> {
+    let now = clock.now();
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                match merchants::get_api_key(&mut c, key).await? {
+                    Some(k) if k.merchant_id == merchant => {}
+                    _ => return Err(AdminError::UnknownKey(key)),
+                }
+                merchants::revoke_api_key(&mut c, key, now)
+                    .await?
+                    .ok_or(AdminError::UnknownKey(key))
+            })
+        })
+        .await
+}
+
+/// Rolls one of `merchant`'s keys: a new key of the same mode, and the old one revoked, in
+/// one unit of work (a crash leaves either both as they were or the new one alone). The
+/// secret is in the returned [`NewSecret`] and nowhere else.
+pub async fn roll_api_key(
+    store: &Store,
+    clock: &dyn Clock,
+    hasher: &KeyHasher,
+    merchant: MerchantId,
+    old: ApiKeyId,
+) -> Result<(ApiKeyRecord, NewSecret), AdminError> {
+    let now = clock.now();
+    let id = new_id(clock);
+    let result = store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let previous = match merchants::get_api_key(&mut c, old).await? {
+                    Some(k) if k.merchant_id == merchant && k.revoked_at.is_none() => k,
+                    _ => return Err(AdminError::UnknownKey(old)),
+                };
+                Ok(previous)
+            })
+        })
+        .await?;
+    let mode = if result.livemode {
+        Mode::Live
+    } else {
+        Mode::Test
+    };
+    let secret = NewSecret::generate(mode);
+    let hash = hasher.hash(secret.expose());
+    let key = ApiKeyRecord {
+        id,
+        merchant_id: merchant,
+        livemode: result.livemode,
+        display_prefix: secret.display_prefix(),
+        created_at: now,
+        revoked_at: None,
+        last_used_at: None,
+    };
+    let stored = key.clone();
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let owner = merchants::get_merchant(&mut c, merchant)
+                    .await?
+                    .ok_or(AdminError::UnknownMerchant(merchant))?;
+                match owner.status {
+                    MerchantStatus::Suspended => return Err(AdminError::Suspended(merchant)),
+                    status if mode.is_live() && !status.allows_live_mode() => {
+                        return Err(AdminError::LiveModeNotAllowed { merchant, status });
+                    }
+                    _ => {}
+                }
+                // Revoked in the same unit: a key rolled twice at once rolls once.
+                let revoked = merchants::revoke_api_key(&mut c, old, now).await?;
+                if revoked.is_none_or(|k| k.revoked_at != Some(now)) {
+                    return Err(AdminError::UnknownKey(old));
+                }
+                merchants::insert_api_key(&mut c, &stored, &hash).await?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok((key, secret))
+}
+
 /// Revokes a key; revoking twice is harmless.
 pub async fn revoke_api_key(
     store: &Store,

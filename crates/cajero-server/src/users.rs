@@ -123,6 +123,9 @@ pub enum UsersError {
     /// The merchant has as many users as it may.
     #[error("a merchant has at most {USERS_PER_MERCHANT_MAX} users")]
     TooManyUsers,
+    /// Live mode before the merchant is approved.
+    #[error("live mode needs an approved merchant")]
+    LiveModeNotAllowed,
     /// The user's merchant is suspended.
     #[error("this merchant is suspended")]
     Suspended,
@@ -595,6 +598,36 @@ pub async fn set_locale(
         })
         .await?;
     Ok(())
+}
+
+/// Flips the session between test and live; live only for a merchant allowed live mode.
+pub async fn switch_mode(
+    store: &Store,
+    clock: &dyn Clock,
+    session: &Session,
+    live: bool,
+    origin: &Origin,
+) -> Result<(), UsersError> {
+    let (id, merchant) = (session.row.id.clone(), session.merchant_id);
+    let action = if live { "mode.live" } else { "mode.test" };
+    let audit = audit_row(clock, &session.user, action, None, origin);
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                if live {
+                    let status = merchants::get_merchant(&mut c, merchant)
+                        .await?
+                        .map(|m| m.status);
+                    if !status.is_some_and(|s| s.allows_live_mode()) {
+                        return Err(UsersError::LiveModeNotAllowed);
+                    }
+                }
+                dashboard::set_session_mode(&mut c, &id, live).await?;
+                dashboard::insert_audit(&mut c, &audit).await?;
+                Ok(())
+            })
+        })
+        .await
 }
 
 /// Records what a user did to an object.

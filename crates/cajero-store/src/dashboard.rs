@@ -228,18 +228,22 @@ pub async fn delete_session(conn: &mut Conn<'_>, id: &str) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Sessions idle since before `idle_before` or created before `created_before` (µs): the
-/// purge of expired ones. Returns how many went.
+/// Up to `limit` sessions idle since before `idle_before` or created before
+/// `created_before`: the purge of expired ones (they are already refused when presented).
+/// Returns how many went.
 pub async fn delete_expired_sessions(
     conn: &mut Conn<'_>,
     idle_before: Timestamp,
     created_before: Timestamp,
+    limit: i64,
 ) -> Result<u64, StoreError> {
     Ok(execute!(
         conn,
-        "DELETE FROM dashboard_sessions WHERE last_seen_at < $1 OR created_at < $2",
+        "DELETE FROM dashboard_sessions WHERE id IN (SELECT id FROM dashboard_sessions \
+         WHERE last_seen_at < $1 OR created_at < $2 LIMIT $3)",
         Micros::from(idle_before).0,
         Micros::from(created_before).0,
+        limit,
     )?)
 }
 

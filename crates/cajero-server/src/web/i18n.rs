@@ -142,6 +142,38 @@ static TEXTS: LazyLock<[Texts; 3]> = LazyLock::new(|| {
 });
 
 const EN: &[(&str, &str)] = &[
+    ("nav.keys", "API keys"),
+    ("mode.switch_to_live", "Switch to live"),
+    ("mode.switch_to_test", "Switch to test"),
+    ("keys.title", "API keys"),
+    ("keys.new_heading", "Your new secret key"),
+    (
+        "keys.shown_once",
+        "Copy it now: it is shown this once and cannot be shown again.",
+    ),
+    ("keys.secret", "Secret key"),
+    ("keys.list", "Keys"),
+    ("keys.prefix", "Key"),
+    ("keys.mode", "Mode"),
+    ("keys.last_used", "Last used"),
+    ("keys.revoked", "Revoked"),
+    ("keys.active", "Active"),
+    ("keys.actions", "Actions"),
+    ("keys.roll", "Roll"),
+    ("keys.revoke", "Revoke"),
+    (
+        "keys.confirm_revoke",
+        "I understand requests with this key will fail",
+    ),
+    (
+        "keys.confirm_needed",
+        "Tick the box to confirm the revocation.",
+    ),
+    ("keys.create", "Create a key"),
+    (
+        "keys.live_not_allowed",
+        "Live mode needs your merchant to be approved (KYC) first.",
+    ),
     ("app.name", "cajero dashboard"),
     ("nav.home", "Home"),
     ("nav.payins", "Pay-ins"),
@@ -240,6 +272,38 @@ const EN: &[(&str, &str)] = &[
 ];
 
 const ES: &[(&str, &str)] = &[
+    ("nav.keys", "Llaves de API"),
+    ("mode.switch_to_live", "Pasar a modo real"),
+    ("mode.switch_to_test", "Pasar a modo de pruebas"),
+    ("keys.title", "Llaves de API"),
+    ("keys.new_heading", "Tu nueva llave secreta"),
+    (
+        "keys.shown_once",
+        "Cópiala ahora: se muestra esta única vez y no se puede volver a mostrar.",
+    ),
+    ("keys.secret", "Llave secreta"),
+    ("keys.list", "Llaves"),
+    ("keys.prefix", "Llave"),
+    ("keys.mode", "Modo"),
+    ("keys.last_used", "Último uso"),
+    ("keys.revoked", "Revocada"),
+    ("keys.active", "Activa"),
+    ("keys.actions", "Acciones"),
+    ("keys.roll", "Rotar"),
+    ("keys.revoke", "Revocar"),
+    (
+        "keys.confirm_revoke",
+        "Entiendo que las solicitudes con esta llave fallarán",
+    ),
+    (
+        "keys.confirm_needed",
+        "Marca la casilla para confirmar la revocación.",
+    ),
+    ("keys.create", "Crear una llave"),
+    (
+        "keys.live_not_allowed",
+        "El modo real requiere que tu comercio esté aprobado (KYC).",
+    ),
     ("app.name", "Panel de cajero"),
     ("nav.home", "Inicio"),
     ("nav.payins", "Recaudos"),
@@ -341,6 +405,32 @@ const ES: &[(&str, &str)] = &[
 ];
 
 const ZH: &[(&str, &str)] = &[
+    ("nav.keys", "API 密钥"),
+    ("mode.switch_to_live", "切换到正式模式"),
+    ("mode.switch_to_test", "切换到测试模式"),
+    ("keys.title", "API 密钥"),
+    ("keys.new_heading", "您的新密钥"),
+    (
+        "keys.shown_once",
+        "请立即复制：密钥仅显示这一次，之后无法再次查看。",
+    ),
+    ("keys.secret", "密钥"),
+    ("keys.list", "密钥列表"),
+    ("keys.prefix", "密钥"),
+    ("keys.mode", "模式"),
+    ("keys.last_used", "最近使用"),
+    ("keys.revoked", "已吊销"),
+    ("keys.active", "有效"),
+    ("keys.actions", "操作"),
+    ("keys.roll", "轮换"),
+    ("keys.revoke", "吊销"),
+    ("keys.confirm_revoke", "我知道使用此密钥的请求将会失败"),
+    ("keys.confirm_needed", "请勾选确认框以吊销密钥。"),
+    ("keys.create", "创建密钥"),
+    (
+        "keys.live_not_allowed",
+        "正式模式需要商户先通过审核（KYC）。",
+    ),
     ("app.name", "cajero 商户后台"),
     ("nav.home", "首页"),
     ("nav.payins", "现金收款"),

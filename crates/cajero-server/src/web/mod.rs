@@ -29,7 +29,7 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode, request::Parts};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use cajero_domain::id::{AuditId, PayinId};
+use cajero_domain::id::{ApiKeyId, AuditId, PayinId};
 use cajero_domain::lifecycle::PayinStatus;
 use cajero_domain::merchant::Mode;
 use cajero_store::dashboard::{self, AuditRow};
@@ -42,6 +42,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 
 use crate::AppState;
+use crate::admin::{self, AdminError};
 use crate::users::{self, Origin, Session, SignUp, UsersError};
 use i18n::{Locale, Texts};
 
@@ -72,6 +73,10 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/payins", get(payins_page))
         .route("/dashboard/payins/{id}", get(payin_page))
         .route("/dashboard/audit", get(audit_page))
+        .route("/dashboard/keys", get(keys_page).post(create_key))
+        .route("/dashboard/keys/{id}/roll", post(roll_key))
+        .route("/dashboard/keys/{id}/revoke", post(revoke_key))
+        .route("/dashboard/mode", post(switch_mode))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -916,4 +921,326 @@ async fn audit_page(
             nav: Nav::of(&session),
         },
     )
+}
+
+// ---------------------------------------------------------------------------------------------
+// API keys and the test/live switch
+
+/// A key as a row (never its secret: only the display prefix is stored).
+struct KeyRow {
+    id: String,
+    prefix: String,
+    mode_key: &'static str,
+    created: String,
+    last_used: String,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/keys.html")]
+struct KeysPage {
+    t: &'static Texts,
+    nav: Nav,
+    keys: Vec<KeyRow>,
+    may_manage: bool,
+    new_secret: Option<String>,
+    error: Option<&'static str>,
+}
+
+/// The keys page, with a new secret to show once or an error.
+async fn keys_response(
+    state: &AppState,
+    session: &Session,
+    locale: Locale,
+    status: StatusCode,
+    new_secret: Option<String>,
+    error: Option<&'static str>,
+) -> Response {
+    let keys = match admin::list_api_keys(&state.store, session.merchant_id, None).await {
+        Ok(k) => k,
+        Err(e) => return internal(locale, e),
+    };
+    render(
+        status,
+        &KeysPage {
+            t: locale.texts(),
+            keys: keys
+                .iter()
+                .map(|k| KeyRow {
+                    id: k.id.to_string(),
+                    prefix: k.display_prefix.clone(),
+                    mode_key: if k.livemode { "mode.live" } else { "mode.test" },
+                    created: when(session, k.created_at),
+                    last_used: k.last_used_at.map(|t| when(session, t)).unwrap_or_default(),
+                    revoked: k.revoked_at.is_some(),
+                })
+                .collect(),
+            may_manage: session.role.may_manage_developer_settings(),
+            new_secret,
+            error,
+            nav: Nav::of(session),
+        },
+    )
+}
+
+fn admin_error_key(error: &AdminError) -> Option<&'static str> {
+    match error {
+        AdminError::LiveModeNotAllowed { .. } => Some("keys.live_not_allowed"),
+        AdminError::Suspended(_) => Some("signin.suspended"),
+        AdminError::UnknownKey(_) => Some("error.not_found"),
+        _ => None,
+    }
+}
+
+async fn keys_page(State(state): State<AppState>, parts: Parts) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    keys_response(&state, &session, locale, StatusCode::OK, None, None).await
+}
+
+/// A signed-in developer or owner whose form carries the session's CSRF token.
+async fn developer(
+    state: &AppState,
+    request: &Request,
+    csrf: &str,
+) -> Result<(Session, Locale), Response> {
+    let session = signed_in(state, request).await?;
+    let locale = request.locale(Some(&session));
+    if !csrf_ok(&session.row.csrf_token, csrf) {
+        return Err(message(StatusCode::FORBIDDEN, locale, "error.csrf"));
+    }
+    if !session.role.may_manage_developer_settings() {
+        return Err(message(StatusCode::FORBIDDEN, locale, "error.forbidden"));
+    }
+    Ok((session, locale))
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateKeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    mode: String,
+}
+
+async fn create_key(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<CreateKeyForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let (session, locale) = match developer(&state, &request, &form.csrf).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let mode = if form.mode == "live" {
+        Mode::Live
+    } else {
+        Mode::Test
+    };
+    let created = admin::create_api_key(
+        &state.store,
+        state.clock.as_ref(),
+        &state.keys,
+        session.merchant_id,
+        mode,
+    )
+    .await;
+    match created {
+        Ok((record, secret)) => {
+            let id = record.id.to_string();
+            if let Err(e) = users::audit(
+                &state.store,
+                state.clock.as_ref(),
+                &session,
+                "api_key.created",
+                Some(&id),
+                &request.origin,
+            )
+            .await
+            {
+                return internal(locale, e);
+            }
+            let shown = Some(secret.expose().to_owned());
+            keys_response(&state, &session, locale, StatusCode::CREATED, shown, None).await
+        }
+        Err(e) => match admin_error_key(&e) {
+            Some(key) => {
+                keys_response(
+                    &state,
+                    &session,
+                    locale,
+                    StatusCode::CONFLICT,
+                    None,
+                    Some(key),
+                )
+                .await
+            }
+            None => internal(locale, e),
+        },
+    }
+}
+
+async fn roll_key(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let (session, locale) = match developer(&state, &request, &form.csrf).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<ApiKeyId>() else {
+        return message(StatusCode::NOT_FOUND, locale, "error.not_found");
+    };
+    let rolled = admin::roll_api_key(
+        &state.store,
+        state.clock.as_ref(),
+        &state.keys,
+        session.merchant_id,
+        id,
+    )
+    .await;
+    match rolled {
+        Ok((record, secret)) => {
+            let new_id = record.id.to_string();
+            if let Err(e) = users::audit(
+                &state.store,
+                state.clock.as_ref(),
+                &session,
+                "api_key.rolled",
+                Some(&format!("{id} -> {new_id}")),
+                &request.origin,
+            )
+            .await
+            {
+                return internal(locale, e);
+            }
+            let shown = Some(secret.expose().to_owned());
+            keys_response(&state, &session, locale, StatusCode::CREATED, shown, None).await
+        }
+        Err(AdminError::UnknownKey(_)) => message(StatusCode::NOT_FOUND, locale, "error.not_found"),
+        Err(e) => match admin_error_key(&e) {
+            Some(key) => {
+                keys_response(
+                    &state,
+                    &session,
+                    locale,
+                    StatusCode::CONFLICT,
+                    None,
+                    Some(key),
+                )
+                .await
+            }
+            None => internal(locale, e),
+        },
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path(id): Path<String>,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let (session, locale) = match developer(&state, &request, &form.csrf).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<ApiKeyId>() else {
+        return message(StatusCode::NOT_FOUND, locale, "error.not_found");
+    };
+    if form.confirm != "yes" {
+        return keys_response(
+            &state,
+            &session,
+            locale,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some("keys.confirm_needed"),
+        )
+        .await;
+    }
+    match admin::revoke_merchant_api_key(
+        &state.store,
+        state.clock.as_ref(),
+        session.merchant_id,
+        id,
+    )
+    .await
+    {
+        Ok(_) => {
+            if let Err(e) = users::audit(
+                &state.store,
+                state.clock.as_ref(),
+                &session,
+                "api_key.revoked",
+                Some(&id.to_string()),
+                &request.origin,
+            )
+            .await
+            {
+                return internal(locale, e);
+            }
+            redirect("/dashboard/keys")
+        }
+        Err(AdminError::UnknownKey(_)) => message(StatusCode::NOT_FOUND, locale, "error.not_found"),
+        Err(e) => internal(locale, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ModeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    mode: String,
+}
+
+/// The test/live switch: live only for a merchant allowed live mode.
+async fn switch_mode(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<ModeForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    if !csrf_ok(&session.row.csrf_token, &form.csrf) {
+        return message(StatusCode::FORBIDDEN, locale, "error.csrf");
+    }
+    let live = form.mode == "live";
+    match users::switch_mode(
+        &state.store,
+        state.clock.as_ref(),
+        &session,
+        live,
+        &request.origin,
+    )
+    .await
+    {
+        Ok(()) => redirect("/dashboard"),
+        Err(UsersError::LiveModeNotAllowed) => {
+            message(StatusCode::CONFLICT, locale, "keys.live_not_allowed")
+        }
+        Err(e) => internal(locale, e),
+    }
 }

@@ -6,7 +6,9 @@
 //! * events with their webhook deliveries and attempts after `retention.events_days` (90),
 //!   except an event whose delivery is still pending, kept until that delivery ends;
 //! * raw network evidence (and the marks of processed callbacks) after
-//!   `orders.evidence_retention_days` (395).
+//!   `orders.evidence_retention_days` (395);
+//! * dashboard sessions past their idle or absolute timeout (`users::SESSION_IDLE`,
+//!   `users::SESSION_ABSOLUTE`; already refused when presented, deleted here).
 //!
 //! Orders, refunds, settlements and the ledger are accounting records and are never purged
 //! (see [`cajero_store::retention`]). Each step takes the `purge` worker lease first, so that
@@ -18,7 +20,7 @@
 use std::time::Duration;
 
 use cajero_store::retention::{self, PurgedEvents};
-use cajero_store::{instances, network};
+use cajero_store::{dashboard, instances, network};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::AppState;
@@ -68,12 +70,14 @@ pub struct PurgeReport {
     pub events: PurgedEvents,
     /// Network exchanges and processed-callback marks.
     pub evidence: u64,
+    /// Expired dashboard sessions.
+    pub sessions: u64,
 }
 
 impl PurgeReport {
     /// Rows deleted in all.
     pub fn total(&self) -> u64 {
-        self.idempotency_keys + self.events.total() + self.evidence
+        self.idempotency_keys + self.events.total() + self.evidence + self.sessions
     }
 }
 
@@ -141,11 +145,24 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<PurgeReport> {
             Box::pin(async move { network::purge_messages(&mut c, evidence_before, limit).await })
         })
         .await?;
+    let (idle_before, created_before) = (
+        before(now, crate::users::SESSION_IDLE),
+        before(now, crate::users::SESSION_ABSOLUTE),
+    );
+    let sessions = state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                dashboard::delete_expired_sessions(&mut c, idle_before, created_before, limit).await
+            })
+        })
+        .await?;
     let report = PurgeReport {
         leased: true,
         idempotency_keys,
         events,
         evidence,
+        sessions,
     };
     if report.total() > 0 {
         tracing::info!(
@@ -154,6 +171,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<PurgeReport> {
             deliveries = events.deliveries,
             attempts = events.attempts,
             evidence,
+            sessions,
             "purged records past their retention"
         );
     }

@@ -20,6 +20,9 @@ crate::both_engines!(
     signing_out_ends_the_session,
     only_owners_read_the_audit_log,
     pages_speak_the_language_asked_for,
+    the_purge_deletes_expired_sessions_only,
+    a_new_key_is_shown_once_and_works_and_rolling_or_revoking_it_stops_the_old_one,
+    analysts_see_keys_but_cannot_act_and_live_mode_waits_for_approval,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -366,6 +369,42 @@ async fn sessions_end_when_idle_and_after_their_absolute_lifetime(app: &TestApp)
     );
 }
 
+async fn stored_sessions(app: &TestApp) -> i64 {
+    app.server
+        .state
+        .store
+        .read(|mut c| {
+            Box::pin(async move {
+                Ok::<_, cajero_store::StoreError>(cajero_store::fetch!(
+                    one,
+                    &mut c,
+                    (i64,),
+                    "SELECT COUNT(*) FROM dashboard_sessions"
+                )?)
+            })
+        })
+        .await
+        .map(|(n,)| n)
+        .unwrap()
+}
+
+async fn the_purge_deletes_expired_sessions_only(app: &TestApp) {
+    sign_up(app, "Tienda", "ana@example.co").await;
+    app.clock
+        .advance(users::SESSION_IDLE + SignedDuration::from_secs(1));
+    let fresh = session_of(app, "ana@example.co").await;
+    assert_eq!(stored_sessions(app).await, 2);
+    let report = cajero_server::workers::purge::run_once(&app.server.state)
+        .await
+        .unwrap();
+    assert_eq!(report.sessions, 1);
+    assert_eq!(stored_sessions(app).await, 1);
+    assert_eq!(
+        page(app, &fresh, "/dashboard").await.status(),
+        StatusCode::OK
+    );
+}
+
 async fn signing_out_ends_the_session(app: &TestApp) {
     let session = sign_up(app, "Tienda", "ana@example.co").await;
     let html = page(app, &session, "/dashboard")
@@ -493,4 +532,240 @@ async fn sign_in_failures_from_one_address_are_throttled_across_accounts() {
     assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(blocked.text().await.unwrap().contains("Too many attempts"));
     app.server.stop().await.unwrap();
+}
+
+fn secret_in(html: &str) -> Option<String> {
+    html.split("data-secret")
+        .next()
+        .and_then(|before| before.rsplit("value=\"").next())
+        .and_then(|v| v.split('"').next())
+        .filter(|v| v.starts_with("sk_"))
+        .map(str::to_owned)
+}
+
+async fn post_form(
+    app: &TestApp,
+    session: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    browser()
+        .post(app.url(path))
+        .header(COOKIE, format!("cajero_session={session}"))
+        .pipe_form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn csrf_of(app: &TestApp, session: &str) -> String {
+    csrf_field(
+        &page(app, session, "/dashboard/keys")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    )
+}
+
+async fn balance_status(app: &TestApp, key: &str) -> StatusCode {
+    app.get_with_key("/v1/balance", key).await.status()
+}
+
+fn key_id_in(html: &str) -> String {
+    html.split("/dashboard/keys/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned()
+}
+
+async fn a_new_key_is_shown_once_and_works_and_rolling_or_revoking_it_stops_the_old_one(
+    app: &TestApp,
+) {
+    let session = sign_up(app, "Tienda", "ana@example.co").await;
+    let csrf = csrf_of(app, &session).await;
+    let created = post_form(
+        app,
+        &session,
+        "/dashboard/keys",
+        &[("csrf", &csrf), ("mode", "test")],
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let html = created.text().await.unwrap();
+    let first = secret_in(&html).unwrap();
+    assert!(first.starts_with("sk_test_") && first.len() > 40, "{first}");
+    assert_eq!(balance_status(app, &first).await, StatusCode::OK);
+    // Shown once: the list shows the prefix, never the secret.
+    let listed = page(app, &session, "/dashboard/keys")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !listed.contains(&first) && secret_in(&listed).is_none(),
+        "{listed}"
+    );
+    assert!(listed.contains(first.get(..12).unwrap()), "{listed}");
+    // Rolling: a new secret, the old one refused at once.
+    let id = key_id_in(&listed);
+    let rolled = post_form(
+        app,
+        &session,
+        &format!("/dashboard/keys/{id}/roll"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(rolled.status(), StatusCode::CREATED);
+    let second = secret_in(&rolled.text().await.unwrap()).unwrap();
+    assert_ne!(first, second);
+    assert_eq!(balance_status(app, &first).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(balance_status(app, &second).await, StatusCode::OK);
+    // Revoking needs the confirmation box.
+    let listed = page(app, &session, "/dashboard/keys")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let id = key_id_in(&listed);
+    let unconfirmed = post_form(
+        app,
+        &session,
+        &format!("/dashboard/keys/{id}/revoke"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(unconfirmed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(balance_status(app, &second).await, StatusCode::OK);
+    let revoked = post_form(
+        app,
+        &session,
+        &format!("/dashboard/keys/{id}/revoke"),
+        &[("csrf", &csrf), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(balance_status(app, &second).await, StatusCode::UNAUTHORIZED);
+    // Another merchant cannot touch the keys of this one.
+    let other = sign_up(app, "Otra", "otra@example.co").await;
+    let other_csrf = csrf_of(app, &other).await;
+    let foreign = post_form(
+        app,
+        &other,
+        &format!("/dashboard/keys/{id}/roll"),
+        &[("csrf", &other_csrf)],
+    )
+    .await;
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+    // Every action is audited.
+    let audit = page(app, &session, "/dashboard/audit")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for action in ["api_key.created", "api_key.rolled", "api_key.revoked"] {
+        assert!(audit.contains(action), "{action}");
+    }
+}
+
+async fn analysts_see_keys_but_cannot_act_and_live_mode_waits_for_approval(app: &TestApp) {
+    let owner = sign_up(app, "Tienda", "ana@example.co").await;
+    let merchant = user(app, "ana@example.co")
+        .await
+        .merchant_id
+        .parse()
+        .unwrap();
+    let state = &app.server.state;
+    users::create_user(
+        &state.store,
+        state.clock.as_ref(),
+        merchant,
+        "luis@example.co",
+        "Luis",
+        users::Role::Analyst,
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    let analyst = session_of(app, "luis@example.co").await;
+    let html = page(app, &analyst, "/dashboard/keys")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("action=\"/dashboard/keys\""),
+        "no create form: {html}"
+    );
+    let csrf = csrf_field(&html);
+    let refused = post_form(
+        app,
+        &analyst,
+        "/dashboard/keys",
+        &[("csrf", &csrf), ("mode", "test")],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(admin_keys(app, merchant).await.is_empty());
+    // A merchant in onboarding: no live key, no live mode.
+    let csrf = csrf_of(app, &owner).await;
+    let live = post_form(
+        app,
+        &owner,
+        "/dashboard/keys",
+        &[("csrf", &csrf), ("mode", "live")],
+    )
+    .await;
+    assert_eq!(live.status(), StatusCode::CONFLICT);
+    assert!(secret_in(&live.text().await.unwrap()).is_none());
+    let switch = post_form(
+        app,
+        &owner,
+        "/dashboard/mode",
+        &[("csrf", &csrf), ("mode", "live")],
+    )
+    .await;
+    assert_eq!(switch.status(), StatusCode::CONFLICT);
+    // Approved: both work.
+    cajero_server::admin::set_merchant_status(
+        &state.store,
+        state.clock.as_ref(),
+        merchant,
+        cajero_domain::merchant::MerchantStatus::Active,
+    )
+    .await
+    .unwrap();
+    let switch = post_form(
+        app,
+        &owner,
+        "/dashboard/mode",
+        &[("csrf", &csrf), ("mode", "live")],
+    )
+    .await;
+    assert_eq!(switch.status(), StatusCode::SEE_OTHER);
+    let home = page(app, &owner, "/dashboard").await.text().await.unwrap();
+    assert!(home.contains("mode live"), "{home}");
+    let live = post_form(
+        app,
+        &owner,
+        "/dashboard/keys",
+        &[("csrf", &csrf), ("mode", "live")],
+    )
+    .await;
+    assert_eq!(live.status(), StatusCode::CREATED);
+    assert!(
+        secret_in(&live.text().await.unwrap())
+            .unwrap()
+            .starts_with("sk_live_")
+    );
+}
+
+async fn admin_keys(
+    app: &TestApp,
+    merchant: cajero_domain::id::MerchantId,
+) -> Vec<cajero_store::merchants::ApiKeyRecord> {
+    cajero_server::admin::list_api_keys(&app.server.state.store, merchant, None)
+        .await
+        .unwrap()
 }
