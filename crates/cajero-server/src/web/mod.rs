@@ -29,13 +29,14 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode, request::Parts};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use cajero_domain::id::{ApiKeyId, AuditId, PayinId};
-use cajero_domain::lifecycle::PayinStatus;
+use cajero_domain::id::{ApiKeyId, AuditId, PayinId, PayoutId};
+use cajero_domain::lifecycle::{PayinStatus, PayoutStatus};
 use cajero_domain::merchant::Mode;
 use cajero_store::dashboard::{self, AuditRow};
 use cajero_store::page::{Cursor, PageRequest};
 use cajero_store::payins::{self, Filter, PayinRecord};
-use cajero_store::{Micros, StoreError, ledger};
+use cajero_store::payouts::{self, PayoutRecord};
+use cajero_store::{Micros, StoreError, ledger, network};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
@@ -56,6 +57,12 @@ pub const PAGE_ROWS: u32 = 25;
 pub const HOME_ROWS: u32 = 5;
 /// Ledger transfers shown on an order's page.
 pub const LEDGER_ROWS_MAX: i64 = 200;
+/// Network messages shown on an order's page (an order has a handful; a retry storm more).
+pub const EVIDENCE_ROWS_MAX: usize = 100;
+/// Characters of a network message's request or response shown (evidence can be large).
+pub const EVIDENCE_CHARS_MAX: usize = 16_384;
+/// Counter attempts shown on a payout's page.
+pub const ATTEMPT_ROWS_MAX: usize = 200;
 /// Audit entries per page.
 pub const AUDIT_ROWS: i64 = 100;
 /// The longest form field read (a password is at most 128 characters; nothing here needs
@@ -72,6 +79,8 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/language", post(language))
         .route("/dashboard/payins", get(payins_page))
         .route("/dashboard/payins/{id}", get(payin_page))
+        .route("/dashboard/payouts", get(payouts_page))
+        .route("/dashboard/payouts/{id}", get(payout_page))
         .route("/dashboard/audit", get(audit_page))
         .route("/dashboard/keys", get(keys_page).post(create_key))
         .route("/dashboard/keys/{id}/roll", post(roll_key))
@@ -789,6 +798,56 @@ struct PayinPage {
     paid: String,
     voucher_url: String,
     ledger: Vec<LedgerRow>,
+    evidence: Vec<EvidenceRow>,
+}
+
+fn ledger_rows(
+    session: &Session,
+    locale: Locale,
+    entries: &[dashboard::LedgerEntryRow],
+) -> Vec<LedgerRow> {
+    entries
+        .iter()
+        .map(|e| LedgerRow {
+            when: when(session, Micros(e.created_at).to_timestamp()),
+            code: format!("{} · {}", e.batch_code, e.code),
+            debit: e.debit_account_id.clone(),
+            credit: e.credit_account_id.clone(),
+            amount: locale.money(e.amount, &e.currency),
+        })
+        .collect()
+}
+
+/// A raw exchange with the network (secrets were redacted before it was stored).
+struct EvidenceRow {
+    direction: String,
+    operation: String,
+    status: String,
+    request: String,
+    response: String,
+}
+
+fn clipped(text: String) -> String {
+    match text.char_indices().nth(EVIDENCE_CHARS_MAX) {
+        Some((i, _)) => format!("{}…", text.get(..i).unwrap_or("")),
+        None => text,
+    }
+}
+
+fn evidence_rows(messages: Vec<(String, String, String, Option<i64>, String)>) -> Vec<EvidenceRow> {
+    messages
+        .into_iter()
+        .take(EVIDENCE_ROWS_MAX)
+        .map(
+            |(operation, direction, request, status, response)| EvidenceRow {
+                direction,
+                operation,
+                status: status.map(|s| s.to_string()).unwrap_or_default(),
+                request: clipped(request),
+                response: clipped(response),
+            },
+        )
+        .collect()
 }
 
 async fn payin_page(
@@ -820,11 +879,12 @@ async fn payin_page(
                     LEDGER_ROWS_MAX,
                 )
                 .await?;
-                Ok(Some((payin, ledger)))
+                let evidence = network::messages_for(&mut c, &id.to_string()).await?;
+                Ok(Some((payin, ledger, evidence)))
             })
         })
         .await;
-    let (p, ledger) = match found {
+    let (p, ledger, evidence) = match found {
         Ok(Some(found)) => found,
         Ok(None) => return message(StatusCode::NOT_FOUND, locale, "error.not_found"),
         Err(e) => return internal(locale, e),
@@ -847,16 +907,8 @@ async fn payin_page(
             expires: when(&session, p.expires_at),
             paid: p.paid_at.map(|t| when(&session, t)).unwrap_or_default(),
             voucher_url: format!("{}/v/{}", state.config.public_url(), p.page_token),
-            ledger: ledger
-                .iter()
-                .map(|e| LedgerRow {
-                    when: when(&session, Micros(e.created_at).to_timestamp()),
-                    code: format!("{} · {}", e.batch_code, e.code),
-                    debit: e.debit_account_id.clone(),
-                    credit: e.credit_account_id.clone(),
-                    amount: locale.money(e.amount, &e.currency),
-                })
-                .collect(),
+            ledger: ledger_rows(&session, locale, &ledger),
+            evidence: evidence_rows(evidence),
             nav: Nav::of(&session),
         },
     )
@@ -1243,4 +1295,255 @@ async fn switch_mode(
         }
         Err(e) => internal(locale, e),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payouts
+
+/// A payout as a list row.
+struct PayoutRow {
+    id: String,
+    status: &'static str,
+    status_key: &'static str,
+    amount: String,
+    reference: String,
+    beneficiary: String,
+    network: String,
+    created: String,
+}
+
+fn payout_status_key(status: PayoutStatus) -> &'static str {
+    match status {
+        PayoutStatus::Pending => "status.pending",
+        PayoutStatus::OnHold => "status.on_hold",
+        PayoutStatus::Available => "status.available",
+        PayoutStatus::Paid => "status.collected",
+        PayoutStatus::Expired => "status.expired",
+        PayoutStatus::Canceled => "status.canceled",
+        PayoutStatus::Failed => "status.failed",
+    }
+}
+
+/// The beneficiary's name (the document number is not listed).
+fn beneficiary_name(p: &PayoutRecord) -> String {
+    p.beneficiary
+        .get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn payout_row(session: &Session, locale: Locale, p: &PayoutRecord) -> PayoutRow {
+    PayoutRow {
+        id: p.id.to_string(),
+        status: p.status.as_str(),
+        status_key: payout_status_key(p.status),
+        amount: locale.money(p.amount.minor(), p.currency.code()),
+        reference: p.reference.clone().unwrap_or_default(),
+        beneficiary: beneficiary_name(p),
+        network: p.network.clone(),
+        created: when(session, p.created_at),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/payouts.html")]
+struct PayoutsPage {
+    t: &'static Texts,
+    nav: Nav,
+    statuses: [(&'static str, &'static str); 7],
+    status: String,
+    rows: Vec<PayoutRow>,
+    newer: Option<String>,
+    older: Option<String>,
+}
+
+async fn payouts_page(
+    State(state): State<AppState>,
+    parts: Parts,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    let status = query
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| s.parse::<PayoutStatus>().ok());
+    let valid = |c: &Option<String>| c.clone().filter(|c| c.parse::<PayoutId>().is_ok());
+    let cursor = match (valid(&query.starting_after), valid(&query.ending_before)) {
+        (Some(after), _) => Cursor::After(after),
+        (None, Some(before)) => Cursor::Before(before),
+        (None, None) => Cursor::Newest,
+    };
+    let backwards = matches!(cursor, Cursor::Before(_));
+    let had_cursor = !matches!(cursor, Cursor::Newest);
+    let page = PageRequest {
+        limit: PAGE_ROWS,
+        cursor,
+    };
+    let (merchant, mode) = (session.merchant_id, mode(&session));
+    let found = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { payouts::list(&mut c, merchant, mode, status, &page).await })
+        })
+        .await;
+    let mut found = match found {
+        Ok(f) => f,
+        Err(e) => return internal(locale, e),
+    };
+    if backwards {
+        found.data.sort_by_key(|p| std::cmp::Reverse(p.id));
+    }
+    let status_param = status
+        .map(|s| format!("&status={}", s.as_str()))
+        .unwrap_or_default();
+    let (more_older, more_newer) = if backwards {
+        (true, found.has_more)
+    } else {
+        (found.has_more, had_cursor)
+    };
+    let first = found.data.first().map(|p| p.id.to_string());
+    let last = found.data.last().map(|p| p.id.to_string());
+    render(
+        StatusCode::OK,
+        &PayoutsPage {
+            t: locale.texts(),
+            statuses: [
+                ("pending", "status.pending"),
+                ("on_hold", "status.on_hold"),
+                ("available", "status.available"),
+                ("paid", "status.collected"),
+                ("expired", "status.expired"),
+                ("canceled", "status.canceled"),
+                ("failed", "status.failed"),
+            ],
+            status: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            rows: found
+                .data
+                .iter()
+                .map(|p| payout_row(&session, locale, p))
+                .collect(),
+            newer: first
+                .filter(|_| more_newer)
+                .map(|id| format!("/dashboard/payouts?ending_before={id}{status_param}")),
+            older: last
+                .filter(|_| more_older)
+                .map(|id| format!("/dashboard/payouts?starting_after={id}{status_param}")),
+            nav: Nav::of(&session),
+        },
+    )
+}
+
+/// A counter attempt as a row.
+struct AttemptRow {
+    when: String,
+    counter: String,
+    outcome: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/payout.html")]
+struct PayoutPage {
+    t: &'static Texts,
+    nav: Nav,
+    id: String,
+    status: &'static str,
+    status_key: &'static str,
+    amount: String,
+    reference: String,
+    beneficiary: String,
+    network: String,
+    routing_reason: String,
+    fee: String,
+    created: String,
+    expires: String,
+    paid: String,
+    failure: String,
+    attempts: Vec<AttemptRow>,
+    ledger: Vec<LedgerRow>,
+    evidence: Vec<EvidenceRow>,
+}
+
+async fn payout_page(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path(id): Path<String>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    let Ok(id) = id.parse::<PayoutId>() else {
+        return message(StatusCode::NOT_FOUND, locale, "error.not_found");
+    };
+    let (merchant, mode) = (session.merchant_id, mode(&session));
+    let found = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move {
+                let Some(payout) = payouts::get(&mut c, merchant, mode, id).await? else {
+                    return Ok::<_, StoreError>(None);
+                };
+                let attempts = payouts::attempts(&mut c, id).await?;
+                let ledger = dashboard::ledger_entries_of(
+                    &mut c,
+                    &merchant.to_string(),
+                    &id.to_string(),
+                    LEDGER_ROWS_MAX,
+                )
+                .await?;
+                let evidence = network::messages_for(&mut c, &id.to_string()).await?;
+                Ok(Some((payout, attempts, ledger, evidence)))
+            })
+        })
+        .await;
+    let (p, attempts, ledger, evidence) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => return message(StatusCode::NOT_FOUND, locale, "error.not_found"),
+        Err(e) => return internal(locale, e),
+    };
+    let currency = p.currency.code();
+    render(
+        StatusCode::OK,
+        &PayoutPage {
+            t: locale.texts(),
+            id: p.id.to_string(),
+            status: p.status.as_str(),
+            status_key: payout_status_key(p.status),
+            amount: locale.money(p.amount.minor(), currency),
+            reference: p.reference.clone().unwrap_or_default(),
+            beneficiary: beneficiary_name(&p),
+            network: p.network.clone(),
+            routing_reason: p.routing_reason.clone().unwrap_or_default(),
+            fee: locale.money(p.fee.minor(), currency),
+            created: when(&session, p.created_at),
+            expires: p.expires_at.map(|t| when(&session, t)).unwrap_or_default(),
+            paid: p.paid_at.map(|t| when(&session, t)).unwrap_or_default(),
+            failure: match (&p.failure_code, &p.failure_message) {
+                (Some(code), Some(text)) => format!("{code}: {text}"),
+                (Some(code), None) => code.clone(),
+                _ => String::new(),
+            },
+            attempts: attempts
+                .iter()
+                .take(ATTEMPT_ROWS_MAX)
+                .map(|a| AttemptRow {
+                    when: when(&session, a.at),
+                    counter: a.counter_id.clone(),
+                    outcome: a.outcome.clone(),
+                })
+                .collect(),
+            ledger: ledger_rows(&session, locale, &ledger),
+            evidence: evidence_rows(evidence),
+            nav: Nav::of(&session),
+        },
+    )
 }

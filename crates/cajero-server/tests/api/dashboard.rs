@@ -23,6 +23,7 @@ crate::both_engines!(
     the_purge_deletes_expired_sessions_only,
     a_new_key_is_shown_once_and_works_and_rolling_or_revoking_it_stops_the_old_one,
     analysts_see_keys_but_cannot_act_and_live_mode_waits_for_approval,
+    a_payout_page_shows_its_beneficiary_route_ledger_and_network_messages,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -768,4 +769,82 @@ async fn admin_keys(
     cajero_server::admin::list_api_keys(&app.server.state.store, merchant, None)
         .await
         .unwrap()
+}
+
+async fn api_post(
+    app: &TestApp,
+    key: &str,
+    path: &str,
+    idem: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let response = app
+        .http
+        .post(app.url(path))
+        .bearer_auth(key)
+        .header("idempotency-key", idem)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.json().await.unwrap()
+}
+
+async fn a_payout_page_shows_its_beneficiary_route_ledger_and_network_messages(app: &TestApp) {
+    let session = sign_up(app, "Remesas SAS", "ana@example.co").await;
+    let merchant = user(app, "ana@example.co")
+        .await
+        .merchant_id
+        .parse()
+        .unwrap();
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    api_post(
+        app,
+        &key,
+        "/v1/topups",
+        "t1",
+        json!({"amount": 1_000_000, "currency": "COP"}),
+    )
+    .await;
+    let payout = api_post(
+        app,
+        &key,
+        "/v1/payouts",
+        "p1",
+        json!({"amount": 120_000, "currency": "COP", "network": "efecty", "reference": "GIRO-9",
+            "beneficiary": {"name": "Luis Pérez", "document": {"type": "CC", "number": "79876543"}}}),
+    )
+    .await;
+    let id = payout["id"].as_str().unwrap().to_owned();
+    let list = page(app, &session, "/dashboard/payouts")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains(&id) && list.contains("Luis Pérez") && list.contains("GIRO-9"),
+        "{list}"
+    );
+    // The document number is not listed.
+    assert!(!list.contains("79876543"));
+    let detail = page(app, &session, &format!("/dashboard/payouts/{id}")).await;
+    assert_eq!(detail.status(), StatusCode::OK);
+    let html = detail.text().await.unwrap();
+    // The reservation in the ledger, and the create sent to the network as evidence.
+    assert!(html.contains("payout"), "{html}");
+    assert!(html.contains("<details class=\"evidence\">"), "{html}");
+    let other = sign_up(app, "Otra", "otra@example.co").await;
+    let hidden = page(app, &other, &format!("/dashboard/payouts/{id}")).await;
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    let filtered = page(app, &session, "/dashboard/payouts?status=failed")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!filtered.contains(&id));
 }
