@@ -123,6 +123,18 @@ pub enum UsersError {
     /// The merchant has as many users as it may.
     #[error("a merchant has at most {USERS_PER_MERCHANT_MAX} users")]
     TooManyUsers,
+    /// A wrong, expired or already used second-factor code.
+    #[error("wrong or already used code")]
+    InvalidCode,
+    /// An owner switches to live mode without two-factor.
+    #[error("owners need two-factor authentication for live mode")]
+    TotpRequired,
+    /// Two-factor is already on.
+    #[error("two-factor authentication is already on")]
+    TotpAlreadyEnabled,
+    /// A stored secret could not be opened (wrong instance key).
+    #[error("the stored two-factor secret cannot be opened: {0}")]
+    Sealed(String),
     /// Live mode before the merchant is approved.
     #[error("live mode needs an approved merchant")]
     LiveModeNotAllowed,
@@ -304,6 +316,9 @@ pub async fn sign_up(
         time_zone: String::from("America/Bogota"),
         failed_logins: 0,
         locked_until: None,
+        totp_secret: None,
+        totp_enabled_at: None,
+        totp_last_step: None,
         created_at: Micros::from(now).0,
         updated_at: Micros::from(now).0,
     };
@@ -364,6 +379,9 @@ pub async fn create_user(
         time_zone: String::from("America/Bogota"),
         failed_logins: 0,
         locked_until: None,
+        totp_secret: None,
+        totp_enabled_at: None,
+        totp_last_step: None,
         created_at: now,
         updated_at: now,
     };
@@ -469,6 +487,8 @@ async fn open_session(
         user_id: user.id.clone(),
         csrf_token: random_token(),
         livemode: false,
+        // A user with two-factor passes its code before the session opens anything.
+        verified: user.totp_enabled_at.is_none(),
         ip: origin.ip.clone(),
         created_at: now,
         last_seen_at: now,
@@ -608,6 +628,9 @@ pub async fn switch_mode(
     live: bool,
     origin: &Origin,
 ) -> Result<(), UsersError> {
+    if live && session.role == Role::Owner && session.user.totp_enabled_at.is_none() {
+        return Err(UsersError::TotpRequired);
+    }
     let (id, merchant) = (session.row.id.clone(), session.merchant_id);
     let action = if live { "mode.live" } else { "mode.test" };
     let audit = audit_row(clock, &session.user, action, None, origin);
@@ -628,6 +651,155 @@ pub async fn switch_mode(
             })
         })
         .await
+}
+
+/// TOTP as authenticator apps expect it (RFC 6238): HMAC-SHA-1, 6 digits, 30-second steps,
+/// one step of clock skew either way.
+pub const TOTP_DIGITS: u8 = 6;
+/// Seconds per TOTP step.
+pub const TOTP_STEP_S: u64 = 30;
+/// Random bytes of a TOTP secret (160 bits, RFC 4226's recommendation).
+const TOTP_SECRET_BYTES: usize = 20;
+/// The issuer authenticator apps show.
+pub const TOTP_ISSUER: &str = "cajero";
+
+fn totp(secret: Vec<u8>) -> Result<totp_rs::Totp, UsersError> {
+    totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(TOTP_DIGITS)
+        .with_step_duration(TOTP_STEP_S)
+        .with_skew(1)
+        .with_secret(secret)
+        .build()
+        .map_err(|e| UsersError::Sealed(e.to_string()))
+}
+
+fn totp_context(user_id: &str) -> String {
+    format!("dashboard_totp:{user_id}")
+}
+
+/// What an authenticator app needs to add the account.
+#[derive(Debug, Clone)]
+pub struct TotpSetup {
+    /// The secret in base32 (typed by hand).
+    pub secret_base32: String,
+    /// `otpauth://totp/…` (the QR code's content).
+    pub otpauth_url: String,
+}
+
+/// Starts setting up two-factor: a new secret, stored sealed and not yet enabled (the next
+/// right code enables it, [`verify_totp`]).
+pub async fn begin_totp(
+    store: &Store,
+    clock: &dyn Clock,
+    secrets: &cajero_store::secret_box::SecretBox,
+    session: &Session,
+) -> Result<TotpSetup, UsersError> {
+    if session.user.totp_enabled_at.is_some() {
+        return Err(UsersError::TotpAlreadyEnabled);
+    }
+    let bytes: [u8; TOTP_SECRET_BYTES] = rand::rng().random();
+    let sealed = secrets.seal(&totp_context(&session.user.id), &bytes);
+    let secret_base32 = totp_rs::Secret::from(bytes).to_base32();
+    let (id, now) = (session.user.id.clone(), clock.now());
+    store
+        .write(move |mut c| {
+            Box::pin(async move { dashboard::set_totp_secret(&mut c, &id, &sealed, now).await })
+        })
+        .await?;
+    let label = format!("{TOTP_ISSUER}:{}", session.user.email);
+    let mut url =
+        url::Url::parse("otpauth://totp/").map_err(|e| UsersError::Sealed(e.to_string()))?;
+    url.set_path(&label);
+    url.query_pairs_mut()
+        .append_pair("secret", &secret_base32)
+        .append_pair("issuer", TOTP_ISSUER)
+        .append_pair("algorithm", "SHA1")
+        .append_pair("digits", &TOTP_DIGITS.to_string())
+        .append_pair("period", &TOTP_STEP_S.to_string());
+    Ok(TotpSetup {
+        secret_base32,
+        otpauth_url: url.to_string(),
+    })
+}
+
+/// Checks a second-factor code: it confirms a setup (enabling two-factor) or completes a
+/// sign-in (the session becomes verified). A code is accepted once; a wrong one counts as a
+/// failed sign-in (lock-out).
+pub async fn verify_totp(
+    store: &Store,
+    clock: &dyn Clock,
+    secrets: &cajero_store::secret_box::SecretBox,
+    session: &Session,
+    code: &str,
+    origin: &Origin,
+) -> Result<(), UsersError> {
+    let now = clock.now();
+    let user_id = session.user.id.clone();
+    let looked_up = user_id.clone();
+    let user = store
+        .read(move |mut c| Box::pin(async move { dashboard::user(&mut c, &looked_up).await }))
+        .await?
+        .ok_or(UsersError::InvalidCredentials)?;
+    if let Some(until) = user.locked_until.map(|t| Micros(t).to_timestamp())
+        && until > now
+    {
+        return Err(UsersError::Locked { until });
+    }
+    let Some(sealed) = user.totp_secret.as_deref() else {
+        return Err(UsersError::InvalidCode);
+    };
+    let secret = secrets
+        .open(&totp_context(&user.id), sealed)
+        .map_err(|e| UsersError::Sealed(e.to_string()))?;
+    let unix = u64::try_from(now.as_second()).unwrap_or(0);
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let step = totp(secret)?
+        .check(&code, unix)
+        .and_then(|s| i64::try_from(s).ok());
+    let enabling = user.totp_enabled_at.is_none();
+    let action = if enabling {
+        "user.two_factor_enabled"
+    } else {
+        "session.second_factor_passed"
+    };
+    let audit = audit_row(clock, &user, action, None, origin);
+    let failed = audit_row(clock, &user, "session.second_factor_failed", None, origin);
+    let session_id = session.row.id.clone();
+    let outcome = store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let accepted = match step {
+                    Some(step) => dashboard::accept_totp_step(&mut c, &user_id, step, now).await?,
+                    None => false,
+                };
+                if !accepted {
+                    dashboard::insert_audit(&mut c, &failed).await?;
+                    let until = now + LOCK_OUT;
+                    let after = dashboard::record_failed_login(
+                        &mut c,
+                        &user_id,
+                        LOGIN_FAILURES_MAX,
+                        until,
+                        now,
+                    )
+                    .await?;
+                    return Ok::<_, StoreError>(Err(after.and_then(|u| u.locked_until)));
+                }
+                dashboard::record_login(&mut c, &user_id, now).await?;
+                dashboard::set_session_verified(&mut c, &session_id).await?;
+                dashboard::insert_audit(&mut c, &audit).await?;
+                Ok(Ok(()))
+            })
+        })
+        .await?;
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(Some(t)) if Micros(t).to_timestamp() > now => Err(UsersError::Locked {
+            until: Micros(t).to_timestamp(),
+        }),
+        Err(_) => Err(UsersError::InvalidCode),
+    }
 }
 
 /// Records what a user did to an object.
@@ -720,6 +892,23 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$"), "{phc}");
         assert!(verify_password("correct horse battery".into(), phc.clone()).await);
         assert!(!verify_password("correct horse battery!".into(), phc).await);
+    }
+
+    /// RFC 6238 appendix B's SHA-1 vectors (8 digits there; 6 here are their last six).
+    #[test]
+    fn totp_codes_follow_rfc_6238() {
+        let t = totp(b"12345678901234567890".to_vec()).unwrap();
+        for (time, code) in [
+            (59u64, "287082"),
+            (1_111_111_109, "081804"),
+            (1_234_567_890, "005924"),
+        ] {
+            assert_eq!(t.generate(time).to_string(), code, "at {time}");
+            assert!(t.check(code, time).is_some());
+        }
+        // One step of skew either way, not two.
+        assert!(t.check("287082", 59 + 30).is_some());
+        assert!(t.check("287082", 59 + 60).is_none());
     }
 
     #[test]

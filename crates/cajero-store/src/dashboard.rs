@@ -29,6 +29,12 @@ pub struct UserRow {
     pub failed_logins: i64,
     /// No sign-in before this (µs).
     pub locked_until: Option<i64>,
+    /// The TOTP secret, sealed with the instance key.
+    pub totp_secret: Option<String>,
+    /// When two-factor was confirmed (µs); `None`: off.
+    pub totp_enabled_at: Option<i64>,
+    /// The time step of the last code accepted.
+    pub totp_last_step: Option<i64>,
     /// µs.
     pub created_at: i64,
     /// µs.
@@ -36,15 +42,18 @@ pub struct UserRow {
 }
 
 const USER_COLUMNS: &str = "id, merchant_id, email, name, role, password_hash, locale, \
-    time_zone, failed_logins, locked_until, created_at, updated_at";
+    time_zone, failed_logins, locked_until, totp_secret, totp_enabled_at, totp_last_step, \
+    created_at, updated_at";
 
 /// Inserts a user unless its e-mail address is taken; false when it was.
 pub async fn insert_user(conn: &mut Conn<'_>, u: &UserRow) -> Result<bool, StoreError> {
     let inserted = execute!(
         conn,
         "INSERT INTO dashboard_users (id, merchant_id, email, name, role, password_hash, locale, \
-         time_zone, failed_logins, locked_until, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+         time_zone, failed_logins, locked_until, totp_secret, totp_enabled_at, totp_last_step, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT DO NOTHING",
         &u.id,
         &u.merchant_id,
         &u.email,
@@ -55,6 +64,9 @@ pub async fn insert_user(conn: &mut Conn<'_>, u: &UserRow) -> Result<bool, Store
         &u.time_zone,
         u.failed_logins,
         u.locked_until,
+        &u.totp_secret,
+        u.totp_enabled_at,
+        u.totp_last_step,
         u.created_at,
         u.updated_at,
     )?;
@@ -155,6 +167,8 @@ pub struct SessionRow {
     pub csrf_token: String,
     /// The test/live switch.
     pub livemode: bool,
+    /// Whether the second factor is done (or none is needed).
+    pub verified: bool,
     /// Where it signed in from.
     pub ip: Option<String>,
     /// µs.
@@ -167,12 +181,13 @@ pub struct SessionRow {
 pub async fn insert_session(conn: &mut Conn<'_>, s: &SessionRow) -> Result<(), StoreError> {
     execute!(
         conn,
-        "INSERT INTO dashboard_sessions (id, user_id, csrf_token, livemode, ip, created_at, \
-         last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO dashboard_sessions (id, user_id, csrf_token, livemode, verified, ip, \
+         created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &s.id,
         &s.user_id,
         &s.csrf_token,
         s.livemode,
+        s.verified,
         &s.ip,
         s.created_at,
         s.last_seen_at,
@@ -186,7 +201,7 @@ pub async fn session(conn: &mut Conn<'_>, id: &str) -> Result<Option<SessionRow>
         optional,
         conn,
         SessionRow,
-        "SELECT id, user_id, csrf_token, livemode, ip, created_at, last_seen_at \
+        "SELECT id, user_id, csrf_token, livemode, verified, ip, created_at, last_seen_at \
          FROM dashboard_sessions WHERE id = $1",
         id,
     )?)
@@ -220,6 +235,56 @@ pub async fn set_session_mode(
         livemode,
     )?;
     Ok(())
+}
+
+/// Marks a session's second factor done.
+pub async fn set_session_verified(conn: &mut Conn<'_>, id: &str) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "UPDATE dashboard_sessions SET verified = TRUE WHERE id = $1",
+        id
+    )?;
+    Ok(())
+}
+
+/// Stores a new (unconfirmed) TOTP secret, sealed; two-factor stays as it was until
+/// confirmed.
+pub async fn set_totp_secret(
+    conn: &mut Conn<'_>,
+    id: &str,
+    sealed: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "UPDATE dashboard_users SET totp_secret = $2, totp_enabled_at = NULL, \
+         totp_last_step = NULL, updated_at = $3 WHERE id = $1",
+        id,
+        sealed,
+        Micros::from(now).0,
+    )?;
+    Ok(())
+}
+
+/// Accepts a code's time step once: true when `step` is later than the last one accepted
+/// (and records it, enabling two-factor if it was not), false for a replay.
+pub async fn accept_totp_step(
+    conn: &mut Conn<'_>,
+    id: &str,
+    step: i64,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let changed = execute!(
+        conn,
+        "UPDATE dashboard_users SET totp_last_step = $2, \
+         totp_enabled_at = COALESCE(totp_enabled_at, $3), updated_at = $3 \
+         WHERE id = $1 AND totp_secret IS NOT NULL \
+         AND (totp_last_step IS NULL OR totp_last_step < $2)",
+        id,
+        step,
+        Micros::from(now).0,
+    )?;
+    Ok(changed == 1)
 }
 
 /// Ends a session.

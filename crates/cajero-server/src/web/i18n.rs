@@ -142,6 +142,41 @@ static TEXTS: LazyLock<[Texts; 3]> = LazyLock::new(|| {
 });
 
 const EN: &[(&str, &str)] = &[
+    ("nav.security", "Security"),
+    ("totp.title", "Two-factor authentication"),
+    (
+        "totp.prompt",
+        "Enter the 6-digit code from your authenticator app.",
+    ),
+    ("totp.code", "Code"),
+    ("totp.verify", "Verify"),
+    ("totp.invalid", "Wrong, expired or already used code."),
+    (
+        "totp.locked",
+        "Too many wrong codes. Try again in 15 minutes.",
+    ),
+    ("security.title", "Security"),
+    ("security.two_factor", "Two-factor authentication (TOTP)"),
+    (
+        "security.enabled",
+        "On: every sign-in asks for a code from your authenticator app.",
+    ),
+    ("security.disabled", "Off. Owners need it to use live mode."),
+    ("security.set_up", "Set up two-factor authentication"),
+    (
+        "security.scan",
+        "Scan this code with your authenticator app, then enter the code it shows.",
+    ),
+    ("security.or_type", "Or type this key:"),
+    ("security.confirm", "Confirm and turn on"),
+    (
+        "security.qr",
+        "QR code to add this account to an authenticator app",
+    ),
+    (
+        "security.required_for_live",
+        "Turn on two-factor authentication (Security) before using live mode.",
+    ),
     ("nav.payouts", "Payouts"),
     ("payouts.title", "Payouts"),
     ("payouts.beneficiary", "Beneficiary"),
@@ -292,6 +327,44 @@ const EN: &[(&str, &str)] = &[
 ];
 
 const ES: &[(&str, &str)] = &[
+    ("nav.security", "Seguridad"),
+    ("totp.title", "Verificación en dos pasos"),
+    (
+        "totp.prompt",
+        "Escribe el código de 6 dígitos de tu aplicación de autenticación.",
+    ),
+    ("totp.code", "Código"),
+    ("totp.verify", "Verificar"),
+    ("totp.invalid", "Código incorrecto, vencido o ya usado."),
+    (
+        "totp.locked",
+        "Demasiados códigos incorrectos. Vuelve a intentar en 15 minutos.",
+    ),
+    ("security.title", "Seguridad"),
+    ("security.two_factor", "Verificación en dos pasos (TOTP)"),
+    (
+        "security.enabled",
+        "Activada: cada inicio de sesión pide un código de tu aplicación de autenticación.",
+    ),
+    (
+        "security.disabled",
+        "Desactivada. Los dueños la necesitan para usar el modo real.",
+    ),
+    ("security.set_up", "Configurar la verificación en dos pasos"),
+    (
+        "security.scan",
+        "Escanea este código con tu aplicación de autenticación y escribe el código que muestra.",
+    ),
+    ("security.or_type", "O escribe esta clave:"),
+    ("security.confirm", "Confirmar y activar"),
+    (
+        "security.qr",
+        "Código QR para agregar esta cuenta a una aplicación de autenticación",
+    ),
+    (
+        "security.required_for_live",
+        "Activa la verificación en dos pasos (Seguridad) antes de usar el modo real.",
+    ),
     ("nav.payouts", "Giros"),
     ("payouts.title", "Giros"),
     ("payouts.beneficiary", "Beneficiario"),
@@ -445,6 +518,35 @@ const ES: &[(&str, &str)] = &[
 ];
 
 const ZH: &[(&str, &str)] = &[
+    ("nav.security", "安全"),
+    ("totp.title", "两步验证"),
+    ("totp.prompt", "请输入身份验证器应用中的 6 位验证码。"),
+    ("totp.code", "验证码"),
+    ("totp.verify", "验证"),
+    ("totp.invalid", "验证码错误、已过期或已使用。"),
+    ("totp.locked", "错误次数过多，请 15 分钟后再试。"),
+    ("security.title", "安全"),
+    ("security.two_factor", "两步验证（TOTP）"),
+    (
+        "security.enabled",
+        "已开启：每次登录都需要身份验证器应用中的验证码。",
+    ),
+    (
+        "security.disabled",
+        "未开启。所有者使用正式模式前必须开启。",
+    ),
+    ("security.set_up", "设置两步验证"),
+    (
+        "security.scan",
+        "请用身份验证器应用扫描此二维码，然后输入应用显示的验证码。",
+    ),
+    ("security.or_type", "或手动输入此密钥："),
+    ("security.confirm", "确认并开启"),
+    ("security.qr", "将此账户添加到身份验证器应用的二维码"),
+    (
+        "security.required_for_live",
+        "使用正式模式前，请先在“安全”中开启两步验证。",
+    ),
     ("nav.payouts", "现金付款"),
     ("payouts.title", "现金付款"),
     ("payouts.beneficiary", "收款人"),

@@ -86,6 +86,10 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/keys/{id}/roll", post(roll_key))
         .route("/dashboard/keys/{id}/revoke", post(revoke_key))
         .route("/dashboard/mode", post(switch_mode))
+        .route("/dashboard/login/totp", get(totp_page).post(totp_submit))
+        .route("/dashboard/security", get(security_page))
+        .route("/dashboard/security/totp", post(begin_totp))
+        .route("/dashboard/security/totp/confirm", post(confirm_totp))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,8 +216,18 @@ fn csrf_ok(expected: &str, given: &str) -> bool {
     !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
 }
 
-/// The signed-in session, or the response to send instead (to the sign-in page).
+/// The signed-in session whose second factor is done, or the response to send instead (to
+/// the sign-in page, or to the code's page).
 async fn signed_in(state: &AppState, request: &Request) -> Result<Session, Response> {
+    let session = signed_in_unverified(state, request).await?;
+    if !session.row.verified {
+        return Err(redirect("/dashboard/login/totp"));
+    }
+    Ok(session)
+}
+
+/// The signed-in session, its second factor done or not (the code's own page).
+async fn signed_in_unverified(state: &AppState, request: &Request) -> Result<Session, Response> {
     let Some(token) = request.cookie(SESSION_COOKIE) else {
         return Err(redirect("/dashboard/login"));
     };
@@ -383,7 +397,11 @@ async fn sign_in(
     .await;
     match result {
         Ok(opened) => {
-            let mut response = redirect("/dashboard");
+            let mut response = redirect(if opened.session.row.verified {
+                "/dashboard"
+            } else {
+                "/dashboard/login/totp"
+            });
             set_cookie(
                 &mut response,
                 format!(
@@ -1293,6 +1311,9 @@ async fn switch_mode(
         Err(UsersError::LiveModeNotAllowed) => {
             message(StatusCode::CONFLICT, locale, "keys.live_not_allowed")
         }
+        Err(UsersError::TotpRequired) => {
+            message(StatusCode::CONFLICT, locale, "security.required_for_live")
+        }
         Err(e) => internal(locale, e),
     }
 }
@@ -1546,4 +1567,201 @@ async fn payout_page(
             nav: Nav::of(&session),
         },
     )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two-factor
+
+#[derive(Template)]
+#[template(path = "dashboard/totp.html")]
+struct TotpPage {
+    t: &'static Texts,
+    csrf: String,
+    error: Option<&'static str>,
+}
+
+async fn totp_page(State(state): State<AppState>, parts: Parts) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in_unverified(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    if session.row.verified {
+        return redirect("/dashboard");
+    }
+    let locale = request.locale(Some(&session));
+    render(
+        StatusCode::OK,
+        &TotpPage {
+            t: locale.texts(),
+            csrf: session.row.csrf_token.clone(),
+            error: None,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+fn code_error(error: &UsersError) -> Option<(StatusCode, &'static str)> {
+    match error {
+        UsersError::InvalidCode => Some((StatusCode::UNAUTHORIZED, "totp.invalid")),
+        UsersError::Locked { .. } => Some((StatusCode::TOO_MANY_REQUESTS, "totp.locked")),
+        _ => None,
+    }
+}
+
+async fn totp_submit(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in_unverified(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    if !csrf_ok(&session.row.csrf_token, &form.csrf) {
+        return message(StatusCode::FORBIDDEN, locale, "error.csrf");
+    }
+    let verified = users::verify_totp(
+        &state.store,
+        state.clock.as_ref(),
+        &state.secrets,
+        &session,
+        bounded(&form.code),
+        &request.origin,
+    )
+    .await;
+    match verified {
+        Ok(()) => redirect("/dashboard"),
+        Err(e) => match code_error(&e) {
+            Some((status, key)) => render(
+                status,
+                &TotpPage {
+                    t: locale.texts(),
+                    csrf: session.row.csrf_token.clone(),
+                    error: Some(key),
+                },
+            ),
+            None => internal(locale, e),
+        },
+    }
+}
+
+/// A setup in progress, as the page shows it.
+struct SetupView {
+    secret: String,
+    qr_svg: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/security.html")]
+struct SecurityPage {
+    t: &'static Texts,
+    nav: Nav,
+    enabled: bool,
+    setup: Option<SetupView>,
+    error: Option<&'static str>,
+}
+
+fn security(
+    session: &Session,
+    locale: Locale,
+    status: StatusCode,
+    setup: Option<SetupView>,
+    error: Option<&'static str>,
+) -> Response {
+    render(
+        status,
+        &SecurityPage {
+            t: locale.texts(),
+            enabled: session.user.totp_enabled_at.is_some(),
+            setup,
+            error,
+            nav: Nav::of(session),
+        },
+    )
+}
+
+async fn security_page(State(state): State<AppState>, parts: Parts) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    security(&session, locale, StatusCode::OK, None, None)
+}
+
+async fn begin_totp(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    if !csrf_ok(&session.row.csrf_token, &form.csrf) {
+        return message(StatusCode::FORBIDDEN, locale, "error.csrf");
+    }
+    match users::begin_totp(&state.store, state.clock.as_ref(), &state.secrets, &session).await {
+        Ok(setup) => {
+            let qr_svg =
+                match cajero_pages::qr_svg(&setup.otpauth_url, locale.texts().get("security.qr")) {
+                    Ok(svg) => svg,
+                    Err(e) => return internal(locale, e),
+                };
+            let view = SetupView {
+                secret: setup.secret_base32,
+                qr_svg,
+            };
+            security(&session, locale, StatusCode::OK, Some(view), None)
+        }
+        Err(UsersError::TotpAlreadyEnabled) => {
+            security(&session, locale, StatusCode::CONFLICT, None, None)
+        }
+        Err(e) => internal(locale, e),
+    }
+}
+
+async fn confirm_totp(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    if !csrf_ok(&session.row.csrf_token, &form.csrf) {
+        return message(StatusCode::FORBIDDEN, locale, "error.csrf");
+    }
+    let verified = users::verify_totp(
+        &state.store,
+        state.clock.as_ref(),
+        &state.secrets,
+        &session,
+        bounded(&form.code),
+        &request.origin,
+    )
+    .await;
+    match verified {
+        Ok(()) => redirect("/dashboard/security"),
+        Err(e) => match code_error(&e) {
+            Some((status, key)) => security(&session, locale, status, None, Some(key)),
+            None => internal(locale, e),
+        },
+    }
 }

@@ -24,6 +24,7 @@ crate::both_engines!(
     a_new_key_is_shown_once_and_works_and_rolling_or_revoking_it_stops_the_old_one,
     analysts_see_keys_but_cannot_act_and_live_mode_waits_for_approval,
     a_payout_page_shows_its_beneficiary_route_ledger_and_network_messages,
+    two_factor_is_set_up_with_a_first_code_then_asked_at_every_sign_in_once_per_code,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -737,6 +738,16 @@ async fn analysts_see_keys_but_cannot_act_and_live_mode_waits_for_approval(app: 
     )
     .await
     .unwrap();
+    // Approved, but an owner needs two-factor for live mode.
+    let refused = post_form(
+        app,
+        &owner,
+        "/dashboard/mode",
+        &[("csrf", &csrf), ("mode", "live")],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    enable_totp(app, &owner).await;
     let switch = post_form(
         app,
         &owner,
@@ -847,4 +858,150 @@ async fn a_payout_page_shows_its_beneficiary_route_ledger_and_network_messages(a
         .await
         .unwrap();
     assert!(!filtered.contains(&id));
+}
+
+fn code_now(app: &TestApp, secret: &str) -> String {
+    let bytes = totp_rs::Secret::try_from_base32(secret).unwrap();
+    let totp = totp_rs::Builder::new()
+        .with_secret(bytes.as_ref().to_vec())
+        .build()
+        .unwrap();
+    let now = cajero_server::clock::Clock::now(app.server.state.clock.as_ref());
+    totp.generate(u64::try_from(now.as_second()).unwrap())
+        .to_string()
+}
+
+/// Turns two-factor on for the session's user; its base32 secret.
+async fn enable_totp(app: &TestApp, session: &str) -> String {
+    let csrf = csrf_of(app, session).await;
+    let setup = post_form(app, session, "/dashboard/security/totp", &[("csrf", &csrf)]).await;
+    assert_eq!(setup.status(), StatusCode::OK);
+    let html = setup.text().await.unwrap();
+    assert!(html.contains("<svg"), "a QR code: {html}");
+    let secret = html
+        .split("data-totp-secret>")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_owned();
+    let wrong = post_form(
+        app,
+        session,
+        "/dashboard/security/totp/confirm",
+        &[("csrf", &csrf), ("code", "000000")],
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let code = code_now(app, &secret);
+    let confirmed = post_form(
+        app,
+        session,
+        "/dashboard/security/totp/confirm",
+        &[("csrf", &csrf), ("code", &code)],
+    )
+    .await;
+    assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+    let on = page(app, session, "/dashboard/security")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(on.contains("data-two-factor=\"on\""), "{on}");
+    // The next code must come from a later step.
+    app.clock.advance(SignedDuration::from_secs(30));
+    secret
+}
+
+async fn two_factor_is_set_up_with_a_first_code_then_asked_at_every_sign_in_once_per_code(
+    app: &TestApp,
+) {
+    let first = sign_up(app, "Tienda", "ana@example.co").await;
+    let off = page(app, &first, "/dashboard/security")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(off.contains("data-two-factor=\"off\""), "{off}");
+    let secret = enable_totp(app, &first).await;
+    // A setup cannot be restarted once on (it would silently turn two-factor off).
+    let csrf = csrf_of(app, &first).await;
+    let again = post_form(app, &first, "/dashboard/security/totp", &[("csrf", &csrf)]).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+
+    // A new sign-in: the password alone opens nothing.
+    let signed = sign_in(app, "ana@example.co", PASSWORD).await;
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(signed.headers()[LOCATION], "/dashboard/login/totp");
+    let pending = cookie_value(&set_cookie(&signed, "cajero_session").unwrap());
+    let home = page(app, &pending, "/dashboard").await;
+    assert_eq!(home.status(), StatusCode::SEE_OTHER);
+    assert_eq!(home.headers()[LOCATION], "/dashboard/login/totp");
+    let keys = page(app, &pending, "/dashboard/keys").await;
+    assert_eq!(keys.status(), StatusCode::SEE_OTHER);
+    let form = page(app, &pending, "/dashboard/login/totp")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_field(&form);
+    let wrong = post_form(
+        app,
+        &pending,
+        "/dashboard/login/totp",
+        &[("csrf", &csrf), ("code", "123456")],
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let code = code_now(app, &secret);
+    let right = post_form(
+        app,
+        &pending,
+        "/dashboard/login/totp",
+        &[("csrf", &csrf), ("code", &code)],
+    )
+    .await;
+    assert_eq!(right.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        page(app, &pending, "/dashboard").await.status(),
+        StatusCode::OK
+    );
+
+    // The same code cannot open a second session (replay), the next step's can.
+    let second = cookie_value(
+        &set_cookie(
+            &sign_in(app, "ana@example.co", PASSWORD).await,
+            "cajero_session",
+        )
+        .unwrap(),
+    );
+    let csrf = csrf_field(
+        &page(app, &second, "/dashboard/login/totp")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let replay = post_form(
+        app,
+        &second,
+        "/dashboard/login/totp",
+        &[("csrf", &csrf), ("code", &code)],
+    )
+    .await;
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    app.clock.advance(SignedDuration::from_secs(30));
+    let next = code_now(app, &secret);
+    let ok = post_form(
+        app,
+        &second,
+        "/dashboard/login/totp",
+        &[("csrf", &csrf), ("code", &next)],
+    )
+    .await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    // The secret is sealed in the database, not stored as typed.
+    let stored = user(app, "ana@example.co").await;
+    let sealed = stored.totp_secret.unwrap();
+    assert!(!sealed.contains(&secret));
+    assert!(stored.totp_enabled_at.is_some());
 }

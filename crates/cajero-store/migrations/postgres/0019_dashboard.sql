@@ -6,7 +6,12 @@
 --   cajero (one sign-in, one merchant).
 -- * `password_hash` is an argon2id PHC string (salt and parameters inside it).
 -- * Failed sign-ins are counted on the user; `locked_until` refuses every sign-in until then
---   (the count restarts after a success or after the lock).
+--   (the count restarts after a success or after the lock). Wrong second-factor codes count
+--   the same way.
+-- * Two-factor (TOTP, RFC 6238): `totp_secret` is sealed with the instance key (as webhook
+--   secrets are); it is enabled once a first code confirms it (`totp_enabled_at`).
+--   `totp_last_step` is the time step of the last code accepted: a code is accepted once.
+-- * A session of a user with two-factor is `verified` only after its code.
 -- * A session is known by the SHA-256 of its cookie's token (hex): the table alone opens no
 --   session. Idle and absolute timeouts are judged from `last_seen_at` and `created_at`; the
 --   CSRF token every form carries is the session's own. `livemode` is the test/live switch.
@@ -22,6 +27,9 @@ CREATE TABLE dashboard_users (
     time_zone       TEXT NOT NULL,
     failed_logins   BIGINT NOT NULL,
     locked_until    BIGINT,
+    totp_secret     TEXT,                          -- sealed; NULL: never set up
+    totp_enabled_at BIGINT,                        -- NULL: not (yet) confirmed
+    totp_last_step  BIGINT,
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL
 );
@@ -33,6 +41,7 @@ CREATE TABLE dashboard_sessions (
     user_id       TEXT NOT NULL REFERENCES dashboard_users (id),
     csrf_token    TEXT NOT NULL,
     livemode      BOOLEAN NOT NULL,
+    verified      BOOLEAN NOT NULL,                -- second factor done (or none needed)
     ip            TEXT,
     created_at    BIGINT NOT NULL,
     last_seen_at  BIGINT NOT NULL
