@@ -142,6 +142,32 @@ static TEXTS: LazyLock<[Texts; 3]> = LazyLock::new(|| {
 });
 
 const EN: &[(&str, &str)] = &[
+    ("nav.analytics", "Analytics"),
+    ("analytics.title", "Analytics"),
+    ("analytics.period", "Orders created from"),
+    ("analytics.data", "The figures"),
+    ("analytics.per_day", "Vouchers created per day, by network"),
+    ("analytics.payin_funnel", "Vouchers: created → paid"),
+    (
+        "analytics.payout_funnel",
+        "Pick-up codes: created → collected",
+    ),
+    ("analytics.vouchers", "Vouchers"),
+    ("analytics.codes", "Pick-up codes"),
+    ("analytics.rate_by_network", "Success rate per network"),
+    (
+        "analytics.rate_by_counter",
+        "Success rate per counter (busiest)",
+    ),
+    ("analytics.time_to_pay", "Time to pay"),
+    ("analytics.time_to_collect", "Time to collect"),
+    ("analytics.under_15m", "under 15 min"),
+    ("analytics.under_1h", "15 min – 1 h"),
+    ("analytics.under_6h", "1 h – 6 h"),
+    ("analytics.under_24h", "6 h – 24 h"),
+    ("analytics.under_72h", "24 h – 72 h"),
+    ("analytics.under_other", "other"),
+    ("analytics.over_72h", "72 h or more"),
     ("nav.security", "Security"),
     ("totp.title", "Two-factor authentication"),
     (
@@ -327,6 +353,32 @@ const EN: &[(&str, &str)] = &[
 ];
 
 const ES: &[(&str, &str)] = &[
+    ("nav.analytics", "Analítica"),
+    ("analytics.title", "Analítica"),
+    ("analytics.period", "Órdenes creadas del"),
+    ("analytics.data", "Las cifras"),
+    ("analytics.per_day", "Recibos creados por día, por red"),
+    ("analytics.payin_funnel", "Recibos: creados → pagados"),
+    (
+        "analytics.payout_funnel",
+        "Códigos de retiro: creados → cobrados",
+    ),
+    ("analytics.vouchers", "Recibos"),
+    ("analytics.codes", "Códigos de retiro"),
+    ("analytics.rate_by_network", "Tasa de éxito por red"),
+    (
+        "analytics.rate_by_counter",
+        "Tasa de éxito por punto de pago (los de más movimiento)",
+    ),
+    ("analytics.time_to_pay", "Tiempo hasta el pago"),
+    ("analytics.time_to_collect", "Tiempo hasta el cobro"),
+    ("analytics.under_15m", "menos de 15 min"),
+    ("analytics.under_1h", "15 min – 1 h"),
+    ("analytics.under_6h", "1 h – 6 h"),
+    ("analytics.under_24h", "6 h – 24 h"),
+    ("analytics.under_72h", "24 h – 72 h"),
+    ("analytics.under_other", "otro"),
+    ("analytics.over_72h", "72 h o más"),
     ("nav.security", "Seguridad"),
     ("totp.title", "Verificación en dos pasos"),
     (
@@ -518,6 +570,26 @@ const ES: &[(&str, &str)] = &[
 ];
 
 const ZH: &[(&str, &str)] = &[
+    ("nav.analytics", "数据分析"),
+    ("analytics.title", "数据分析"),
+    ("analytics.period", "订单创建日期："),
+    ("analytics.data", "数据"),
+    ("analytics.per_day", "每日创建的付款凭证（按网络）"),
+    ("analytics.payin_funnel", "付款凭证：创建 → 已支付"),
+    ("analytics.payout_funnel", "取款码：创建 → 已领取"),
+    ("analytics.vouchers", "付款凭证"),
+    ("analytics.codes", "取款码"),
+    ("analytics.rate_by_network", "各网络成功率"),
+    ("analytics.rate_by_counter", "各网点成功率（最繁忙）"),
+    ("analytics.time_to_pay", "支付用时"),
+    ("analytics.time_to_collect", "领取用时"),
+    ("analytics.under_15m", "15 分钟内"),
+    ("analytics.under_1h", "15 分钟 – 1 小时"),
+    ("analytics.under_6h", "1 – 6 小时"),
+    ("analytics.under_24h", "6 – 24 小时"),
+    ("analytics.under_72h", "24 – 72 小时"),
+    ("analytics.under_other", "其他"),
+    ("analytics.over_72h", "72 小时及以上"),
     ("nav.security", "安全"),
     ("totp.title", "两步验证"),
     ("totp.prompt", "请输入身份验证器应用中的 6 位验证码。"),

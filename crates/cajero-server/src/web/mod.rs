@@ -15,6 +15,7 @@
 //! - every object is read under the session's merchant: another merchant's id is a 404;
 //! - every page is `Cache-Control: no-store`, framed by nobody, and refers nowhere.
 
+pub mod charts;
 pub mod i18n;
 
 use std::net::SocketAddr;
@@ -82,6 +83,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/payouts", get(payouts_page))
         .route("/dashboard/payouts/{id}", get(payout_page))
         .route("/dashboard/audit", get(audit_page))
+        .route("/dashboard/analytics", get(analytics_page))
         .route("/dashboard/keys", get(keys_page).post(create_key))
         .route("/dashboard/keys/{id}/roll", post(roll_key))
         .route("/dashboard/keys/{id}/revoke", post(revoke_key))
@@ -1765,3 +1767,245 @@ async fn confirm_totp(
         },
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Analytics: the figures of `GET /v1/analytics/success`, drawn
+
+/// One chart and its figures as a table.
+struct ChartView {
+    id: &'static str,
+    title: String,
+    svg: String,
+    table: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/analytics.html")]
+struct AnalyticsPage {
+    t: &'static Texts,
+    nav: Nav,
+    from: String,
+    to: String,
+    charts: Vec<ChartView>,
+}
+
+fn percent(locale: Locale, bps: Option<i64>) -> String {
+    match bps {
+        None => String::from("—"),
+        Some(b) => {
+            let point = if locale == Locale::Es { ',' } else { '.' };
+            format!("{}{point}{} %", b / 100, (b % 100) / 10)
+        }
+    }
+}
+
+fn bar_chart(id: &'static str, title: String, bars: Vec<charts::Bar>) -> ChartView {
+    ChartView {
+        id,
+        svg: charts::bars(&title, &bars),
+        table: bars.into_iter().map(|b| (b.label, b.shown)).collect(),
+        title,
+    }
+}
+
+fn duration_bars(t: &Texts, durations: &crate::analytics::Durations) -> Vec<charts::Bar> {
+    durations
+        .buckets
+        .iter()
+        .map(|b| {
+            let label = match b.under_seconds {
+                Some(900) => t.get("analytics.under_15m"),
+                Some(3_600) => t.get("analytics.under_1h"),
+                Some(21_600) => t.get("analytics.under_6h"),
+                Some(86_400) => t.get("analytics.under_24h"),
+                Some(259_200) => t.get("analytics.under_72h"),
+                Some(_) => t.get("analytics.under_other"),
+                None => t.get("analytics.over_72h"),
+            };
+            charts::Bar {
+                label: label.to_owned(),
+                value: b.count,
+                shown: b.count.to_string(),
+            }
+        })
+        .collect()
+}
+
+async fn analytics_page(State(state): State<AppState>, parts: Parts) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    let t = locale.texts();
+    let today = crate::analytics::bogota_today(state.clock.now());
+    let range =
+        match crate::analytics::DateRange::ending(today, crate::analytics::RANGE_DAYS_DEFAULT) {
+            Ok(r) => r,
+            Err(e) => return internal(locale, e),
+        };
+    let query = crate::analytics::SuccessQuery {
+        merchant: session.merchant_id,
+        mode: mode(&session),
+        range,
+        network: None,
+    };
+    let report = match crate::analytics::success(&state.store, &query).await {
+        Ok(r) => r,
+        Err(e) => return internal(locale, e),
+    };
+    let money = |a: cajero_domain::money::Amount| locale.money(a.minor(), "COP");
+    let mut charts = Vec::new();
+
+    // Vouchers per day, stacked by network.
+    let networks: Vec<String> = {
+        let mut n: Vec<String> = report.by_day.iter().map(|d| d.network.clone()).collect();
+        n.sort();
+        n.dedup();
+        n
+    };
+    let mut columns = Vec::new();
+    let mut day = range.from();
+    while day <= range.to() {
+        let values = networks
+            .iter()
+            .map(|n| {
+                report
+                    .by_day
+                    .iter()
+                    .find(|d| d.date == day && &d.network == n)
+                    .map_or(0, |d| d.payins.created)
+            })
+            .collect();
+        columns.push(charts::Column {
+            label: day.strftime("%m-%d").to_string(),
+            values,
+        });
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
+        }
+    }
+    let title = t.get("analytics.per_day").to_owned();
+    charts.push(ChartView {
+        id: "per_day",
+        svg: charts::stacked_columns(&title, &networks, &columns),
+        table: columns
+            .iter()
+            .filter(|c| c.values.iter().any(|v| *v > 0))
+            .map(|c| {
+                let parts: Vec<String> = networks
+                    .iter()
+                    .zip(&c.values)
+                    .map(|(n, v)| format!("{n} {v}"))
+                    .collect();
+                (c.label.clone(), parts.join(" · "))
+            })
+            .collect(),
+        title,
+    });
+
+    // The two funnels.
+    let p = &report.payins;
+    charts.push(bar_chart(
+        "payin_funnel",
+        t.get("analytics.payin_funnel").to_owned(),
+        vec![
+            charts::Bar {
+                label: t.get("analytics.vouchers").to_owned(),
+                value: p.created,
+                shown: format!("{} · {}", p.created, money(p.created_amount)),
+            },
+            charts::Bar {
+                label: t.get("status.paid").to_owned(),
+                value: p.paid,
+                shown: format!("{} · {}", p.paid, money(p.paid_amount)),
+            },
+        ],
+    ));
+    let q = &report.payouts;
+    charts.push(bar_chart(
+        "payout_funnel",
+        t.get("analytics.payout_funnel").to_owned(),
+        vec![
+            charts::Bar {
+                label: t.get("analytics.codes").to_owned(),
+                value: q.created,
+                shown: format!("{} · {}", q.created, money(q.created_amount)),
+            },
+            charts::Bar {
+                label: t.get("status.collected").to_owned(),
+                value: q.collected,
+                shown: format!("{} · {}", q.collected, money(q.collected_amount)),
+            },
+        ],
+    ));
+
+    // Success rate per network and per counter.
+    let mut rate_bars = Vec::new();
+    for n in &report.by_network {
+        rate_bars.push(charts::Bar {
+            label: format!("{} · {}", n.network, t.get("nav.payins")),
+            value: n.payins.rate_bps.unwrap_or(0),
+            shown: percent(locale, n.payins.rate_bps),
+        });
+        rate_bars.push(charts::Bar {
+            label: format!("{} · {}", n.network, t.get("nav.payouts")),
+            value: n.payouts.rate_bps.unwrap_or(0),
+            shown: percent(locale, n.payouts.rate_bps),
+        });
+    }
+    charts.push(bar_chart(
+        "rate_by_network",
+        t.get("analytics.rate_by_network").to_owned(),
+        rate_bars,
+    ));
+    let counter_bars = report
+        .by_counter
+        .data
+        .iter()
+        .take(COUNTERS_CHARTED)
+        .map(|c| {
+            let refused: i64 = c.payouts.failed_attempts.values().sum();
+            let done = c.payins.paid + c.payouts.collected;
+            let rate = crate::analytics::rate_bps(done, done + refused);
+            charts::Bar {
+                label: format!("{} · {}", c.network, c.counter_id),
+                value: rate.unwrap_or(0),
+                shown: format!("{} ({done}/{})", percent(locale, rate), done + refused),
+            }
+        })
+        .collect();
+    charts.push(bar_chart(
+        "rate_by_counter",
+        t.get("analytics.rate_by_counter").to_owned(),
+        counter_bars,
+    ));
+
+    // How long paying and collecting took.
+    charts.push(bar_chart(
+        "time_to_pay",
+        t.get("analytics.time_to_pay").to_owned(),
+        duration_bars(t, &p.time_to_pay),
+    ));
+    charts.push(bar_chart(
+        "time_to_collect",
+        t.get("analytics.time_to_collect").to_owned(),
+        duration_bars(t, &q.time_to_collect),
+    ));
+
+    render(
+        StatusCode::OK,
+        &AnalyticsPage {
+            t,
+            from: range.from().to_string(),
+            to: range.to().to_string(),
+            charts,
+            nav: Nav::of(&session),
+        },
+    )
+}
+
+/// Counters on the success-rate chart (the busiest first).
+pub const COUNTERS_CHARTED: usize = 10;
