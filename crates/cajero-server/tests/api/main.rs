@@ -4,6 +4,7 @@
 mod alerts;
 mod analytics;
 mod auth;
+mod browser;
 mod claims;
 mod contract;
 mod dashboard;

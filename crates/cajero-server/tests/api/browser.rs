@@ -1,0 +1,473 @@
+//! The dashboard in a real headless Chromium, driven over WebDriver (fantoccini against
+//! Debian's `chromium-driver`), with the simulator's cashier page (`/ventanilla`) as the
+//! counter: sign-up → two-factor → a key → a pay-in paid at the counter and seen paid with its
+//! evidence and chart; a payout refused for a wrong document, then collected; the language
+//! switch.
+//!
+//! `.ci/run` installs `chromium` and `chromium-driver`. Without `chromedriver` on the PATH the
+//! tests say they skipped. A failing flow leaves a screenshot and the page's HTML in
+//! `target/tmp/browser/` (the test prints where).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use fantoccini::{Client, ClientBuilder, Locator};
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+
+use crate::helpers::{Engine, TestApp, spawn_app};
+
+/// How long a page may take to show what a flow waits for (a callback from the simulator).
+const WAIT: Duration = Duration::from_secs(15);
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A chromedriver on a free loopback port, stopped on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn driver() -> Option<Driver> {
+    let binary = ["chromedriver", "/usr/bin/chromedriver"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok())?;
+    let port = TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = Command::new(binary)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await
+            && r.status().is_success()
+        {
+            return Some(driver);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+async fn browser(driver: &Driver) -> anyhow::Result<Client> {
+    let mut caps = serde_json::Map::new();
+    let mut args = vec![
+        "--headless=new",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1000",
+        "--lang=en-US",
+    ];
+    // Root (CI's containers) cannot use Chromium's sandbox.
+    if std::env::var("USER").is_ok_and(|u| u == "root") || is_root() {
+        args.push("--no-sandbox");
+    }
+    let mut options = json!({ "args": args });
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        options["binary"] = json!("/usr/bin/chromium");
+    }
+    caps.insert("goog:chromeOptions".into(), options);
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .context("starting Chromium through chromedriver")
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find(|l| l.starts_with("Uid:"))
+            .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
+    })
+}
+
+/// Runs `flow` in a browser against a fresh app; on failure, saves a screenshot and the page.
+async fn in_browser<F>(name: &str, flow: F)
+where
+    F: for<'a> AsyncFnOnce(&'a TestApp, &'a Client) -> anyhow::Result<()>,
+{
+    let Some(driver) = driver().await else {
+        eprintln!("skipped: chromedriver not found (.ci/run installs chromium-driver)");
+        return;
+    };
+    let app = spawn_app(Engine::Sqlite).await.unwrap();
+    let client = browser(&driver).await.unwrap();
+    let result = flow(&app, &client).await;
+    if let Err(error) = &result {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+        let _ = std::fs::create_dir_all(&dir);
+        if let Ok(png) = client.screenshot().await {
+            let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+        }
+        if let Ok(html) = client.source().await {
+            let _ = std::fs::write(dir.join(format!("{name}.html")), html);
+        }
+        eprintln!("{name} failed: {error:#}; screenshot in {}", dir.display());
+    }
+    let _ = client.close().await;
+    app.server.stop().await.unwrap();
+    if let Err(error) = result {
+        panic!("{name}: {error:#}");
+    }
+}
+
+async fn fill(client: &Client, css: &str, text: &str) -> anyhow::Result<()> {
+    let field = client
+        .find(Locator::Css(css))
+        .await
+        .with_context(|| css.to_owned())?;
+    field.clear().await?;
+    field.send_keys(text).await?;
+    Ok(())
+}
+
+async fn click(client: &Client, css: &str) -> anyhow::Result<()> {
+    client
+        .find(Locator::Css(css))
+        .await
+        .with_context(|| css.to_owned())?
+        .click()
+        .await?;
+    Ok(())
+}
+
+async fn text_of(client: &Client, css: &str) -> anyhow::Result<String> {
+    Ok(client
+        .find(Locator::Css(css))
+        .await
+        .with_context(|| css.to_owned())?
+        .text()
+        .await?)
+}
+
+/// Waits until the current page contains `wanted` (a click that submits a form does not wait
+/// for the next page); the page.
+async fn shows(client: &Client, wanted: &str) -> anyhow::Result<String> {
+    let started = std::time::Instant::now();
+    loop {
+        let html = client.source().await?;
+        if html.contains(wanted) {
+            return Ok(html);
+        }
+        if started.elapsed() > WAIT {
+            bail!("the page never showed {wanted:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the browser is at `path`.
+async fn at(client: &Client, path: &str) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        if client.current_url().await?.path() == path {
+            return Ok(());
+        }
+        if started.elapsed() > WAIT {
+            bail!(
+                "the browser never reached {path} (at {})",
+                client.current_url().await?
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Reloads `url` until its page contains `wanted` (a callback arrives on its own time).
+async fn wait_for(client: &Client, url: &str, wanted: &str) -> anyhow::Result<String> {
+    let started = std::time::Instant::now();
+    loop {
+        client.goto(url).await?;
+        let html = client.source().await?;
+        if html.contains(wanted) {
+            return Ok(html);
+        }
+        if started.elapsed() > WAIT {
+            bail!("{url} never showed {wanted:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn totp_code(app: &TestApp, secret: &str) -> anyhow::Result<String> {
+    let bytes = totp_rs::Secret::try_from_base32(secret).context("the page's secret")?;
+    let totp = totp_rs::Builder::new()
+        .with_secret(bytes.as_ref().to_vec())
+        .build()?;
+    let now = cajero_server::clock::Clock::now(app.server.state.clock.as_ref());
+    Ok(totp
+        .generate(u64::try_from(now.as_second()).unwrap_or(0))
+        .to_string())
+}
+
+/// Signs up, turns two-factor on, signs out and in again with a code; the TOTP secret.
+async fn sign_up_with_two_factor(
+    app: &TestApp,
+    client: &Client,
+    email: &str,
+) -> anyhow::Result<String> {
+    client.goto(&app.url("/dashboard/signup")).await?;
+    fill(client, "#company", "Tienda Ana SAS").await?;
+    fill(client, "#name", "Ana Gómez").await?;
+    fill(client, "#email", email).await?;
+    fill(client, "#password", PASSWORD).await?;
+    click(
+        client,
+        "form[action='/dashboard/signup'] button[type=submit]",
+    )
+    .await?;
+    shows(client, "data-figure=\"available\"").await?;
+
+    client.goto(&app.url("/dashboard/security")).await?;
+    click(client, "form[action='/dashboard/security/totp'] button").await?;
+    shows(client, "data-totp-secret").await?;
+    let secret = text_of(client, "code[data-totp-secret]").await?;
+    anyhow::ensure!(
+        client.find(Locator::Css(".qr svg")).await.is_ok(),
+        "no QR code"
+    );
+    fill(client, "#code", &totp_code(app, &secret)?).await?;
+    click(
+        client,
+        "form[action='/dashboard/security/totp/confirm'] button",
+    )
+    .await?;
+    shows(client, "data-two-factor=\"on\"").await?;
+    app.clock.advance(SignedDuration::from_secs(30));
+
+    click(client, "form[action='/dashboard/logout'] button").await?;
+    at(client, "/dashboard/login").await?;
+    fill(client, "#email", email).await?;
+    fill(client, "#password", PASSWORD).await?;
+    click(client, "form[action='/dashboard/login'] button").await?;
+    // The password alone leads to the code's page, not in.
+    at(client, "/dashboard/login/totp").await?;
+    fill(client, "#code", &totp_code(app, &secret)?).await?;
+    click(client, "form[action='/dashboard/login/totp'] button").await?;
+    at(client, "/dashboard").await?;
+    Ok(secret)
+}
+
+/// Creates a test key on the keys page; its secret, as shown once.
+async fn create_key(app: &TestApp, client: &Client) -> anyhow::Result<String> {
+    client.goto(&app.url("/dashboard/keys")).await?;
+    click(client, "form[action='/dashboard/keys'] button").await?;
+    shows(client, "data-secret").await?;
+    let key = client
+        .find(Locator::Css("#new-key"))
+        .await?
+        .prop("value")
+        .await?
+        .context("the new key's value")?;
+    anyhow::ensure!(key.starts_with("sk_test_"), "{key}");
+    client.goto(&app.url("/dashboard/keys")).await?;
+    anyhow::ensure!(
+        !client.source().await?.contains(&key),
+        "the key was shown twice"
+    );
+    Ok(key)
+}
+
+async fn api(
+    app: &TestApp,
+    key: &str,
+    path: &str,
+    idem: &str,
+    body: Value,
+) -> anyhow::Result<Value> {
+    let response = app
+        .http
+        .post(app.url(path))
+        .bearer_auth(key)
+        .header("idempotency-key", idem)
+        .json(&body)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    Ok(response.json().await?)
+}
+
+fn simulator(app: &TestApp) -> anyhow::Result<String> {
+    app.server
+        .state
+        .networks
+        .simulator_url()
+        .context("the embedded simulator")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payin_is_paid_at_the_counter_and_seen_paid_in_the_dashboard() {
+    in_browser("payin_paid", async |app: &TestApp, client: &Client| {
+        sign_up_with_two_factor(app, client, "ana@example.co").await?;
+        let key = create_key(app, client).await?;
+        let payin = api(
+            app,
+            &key,
+            "/v1/payins",
+            "b1",
+            json!({"amount": 150_000, "currency": "COP", "network": "efecty",
+                "reference": "ORD-1", "customer": {"name": "Luis Pérez",
+                "document": {"type": "CC", "number": "1020304050"}}}),
+        )
+        .await?;
+        let id = payin["id"].as_str().context("id")?.to_owned();
+        let code: String = payin["voucher"]["payment_code"]
+            .as_str()
+            .context("code")?
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+
+        // At the counter.
+        client
+            .goto(&format!("{}/ventanilla", simulator(app)?))
+            .await?;
+        fill(client, "#pagar-codigo", &code).await?;
+        fill(client, "#pagar-valor", "150000").await?;
+        click(client, "form[action='/ventanilla/pagar'] button").await?;
+        shows(client, "Operación aprobada.").await?;
+
+        // Paid in the dashboard, with the callback among the network's messages.
+        let page = wait_for(
+            client,
+            &app.url(&format!("/dashboard/payins/{id}")),
+            "status paid",
+        )
+        .await?;
+        anyhow::ensure!(page.contains("<details class=\"evidence\">"), "no evidence");
+        anyhow::ensure!(page.contains("payin"), "no ledger entry");
+        client.goto(&app.url("/dashboard/analytics")).await?;
+        let charts = client.source().await?;
+        anyhow::ensure!(
+            charts.contains("1 · COP 150,000"),
+            "the funnel did not count it"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payout_refused_for_a_wrong_document_is_then_collected() {
+    in_browser(
+        "payout_collected",
+        async |app: &TestApp, client: &Client| {
+            sign_up_with_two_factor(app, client, "remesas@example.co").await?;
+            let key = create_key(app, client).await?;
+            api(
+                app,
+                &key,
+                "/v1/topups",
+                "t1",
+                json!({"amount": 1_000_000, "currency": "COP"}),
+            )
+            .await?;
+            let payout = api(
+                app,
+                &key,
+                "/v1/payouts",
+                "p1",
+                json!({"amount": 200_000, "currency": "COP", "network": "efecty",
+                "reference": "GIRO-1", "beneficiary": {"name": "Luis Pérez",
+                "document": {"type": "CC", "number": "79876543"}}}),
+            )
+            .await?;
+            let id = payout["id"].as_str().context("id")?.to_owned();
+            let code: String = payout["pickup"]["code"]
+                .as_str()
+                .context("pick-up code")?
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+
+            let counter = format!("{}/ventanilla", simulator(app)?);
+            client.goto(&counter).await?;
+            fill(client, "#retirar-codigo", &code).await?;
+            fill(client, "#retirar-documento", "12345678").await?;
+            click(client, "form[action='/ventanilla/retirar'] button").await?;
+            shows(client, "El documento no corresponde").await?;
+            client.goto(&counter).await?;
+            fill(client, "#retirar-codigo", &code).await?;
+            fill(client, "#retirar-documento", "79876543").await?;
+            click(client, "form[action='/ventanilla/retirar'] button").await?;
+            shows(client, "Operación aprobada.").await?;
+
+            let page = wait_for(
+                client,
+                &app.url(&format!("/dashboard/payouts/{id}")),
+                "status paid",
+            )
+            .await?;
+            anyhow::ensure!(
+                page.contains("document_mismatch"),
+                "the refused attempt is missing"
+            );
+            anyhow::ensure!(page.contains("Luis Pérez"), "the beneficiary is missing");
+            Ok(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_language_switch_changes_every_page() {
+    in_browser("language", async |app: &TestApp, client: &Client| {
+        client.goto(&app.url("/dashboard/signup")).await?;
+        fill(client, "#company", "Tienda").await?;
+        fill(client, "#name", "Ana").await?;
+        fill(client, "#email", "ana@example.co").await?;
+        fill(client, "#password", PASSWORD).await?;
+        click(
+            client,
+            "form[action='/dashboard/signup'] button[type=submit]",
+        )
+        .await?;
+        shows(client, "data-figure=\"available\"").await?;
+        client
+            .find(Locator::Css("#lang"))
+            .await?
+            .select_by_value("zh-CN")
+            .await?;
+        click(client, "form[action='/dashboard/language'] button").await?;
+        shows(client, "lang=\"zh-CN\"").await?;
+        anyhow::ensure!(client.source().await?.contains("可用"), "not in Chinese");
+        client.goto(&app.url("/dashboard/payins")).await?;
+        anyhow::ensure!(
+            client.source().await?.contains("现金收款"),
+            "the next page is not in Chinese"
+        );
+        client
+            .find(Locator::Css("#lang"))
+            .await?
+            .select_by_value("es-CO")
+            .await?;
+        click(client, "form[action='/dashboard/language'] button").await?;
+        shows(client, "Recaudos").await?;
+        Ok(())
+    })
+    .await;
+}
