@@ -4,6 +4,7 @@ use clap::{Args, Subcommand};
 
 use crate::output;
 
+mod dashboard;
 mod hollow;
 mod load;
 mod netstub;
@@ -26,6 +27,9 @@ pub enum BenchCommand {
     Reconcile(reconcile::ReconcileArgs),
     /// Signed webhook deliveries per second to a local receiver (target ≥ 5,000/s).
     Webhooks(WebhooksArgs),
+    /// The dashboard's pay-ins list with `--payins` pay-ins in the books (target: the first
+    /// page of 10,000 in < 100 ms on SQLite).
+    Dashboard(dashboard::DashboardArgs),
 }
 
 /// `cajero bench webhooks`.
@@ -51,6 +55,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Payouts(args) => orders::run(orders::Kind::Payouts, args).await,
         BenchCommand::Payins(args) => orders::run(orders::Kind::Payins, args).await,
         BenchCommand::Reconcile(args) => reconcile::run(args).await,
+        BenchCommand::Dashboard(args) => dashboard::run(args).await,
         BenchCommand::Webhooks(args) => {
             let report =
                 cajero_server::webhook::bench::run(cajero_server::webhook::bench::BenchOptions {

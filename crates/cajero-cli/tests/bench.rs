@@ -240,3 +240,23 @@ fn the_reconciliation_bench_refuses_bad_line_counts() {
         );
     }
 }
+
+/// The dashboard bench seeds, signs in and times its three pages (target judged only from
+/// 10,000 pay-ins); bad counts are refused.
+#[test]
+fn a_small_dashboard_bench_times_each_page() {
+    let report = report(&["dashboard", "--payins", "300", "--requests", "5", "--json"]);
+    assert_eq!(report["payins"], 300, "{report}");
+    let pages = report["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), 3, "{report}");
+    for page in pages {
+        assert!(page["p99_ms"].as_f64().unwrap() > 0.0, "{report}");
+        assert!(page["bytes"].as_u64().unwrap() > 1_000, "{report}");
+    }
+    assert!(report["target_met"].is_null(), "{report}");
+    for payins in ["0", "1000001"] {
+        let output = bench(&["dashboard", "--payins", payins]);
+        assert!(!output.status.success());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("--payins"));
+    }
+}
