@@ -253,7 +253,7 @@ fn payin(
 ) -> anyhow::Result<PayinRecord> {
     let n64 = i64::try_from(n)?;
     let created = now - jiff::SignedDuration::from_secs(1_000_000 - n64.min(999_999));
-    let paid = n % 4 == 0;
+    let paid = n.is_multiple_of(4);
     Ok(PayinRecord {
         id: PayinId::from_parts(u64::try_from(created.as_millisecond())?, u128::try_from(n)?),
         merchant_id: merchant,
