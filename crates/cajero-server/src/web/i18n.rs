@@ -142,6 +142,30 @@ static TEXTS: LazyLock<[Texts; 3]> = LazyLock::new(|| {
 });
 
 const EN: &[(&str, &str)] = &[
+    ("nav.webhooks", "Webhooks"),
+    ("webhooks.title", "Webhook endpoints"),
+    ("webhooks.new_secret", "The endpoint's signing secret"),
+    ("webhooks.secret", "Signing secret"),
+    ("webhooks.endpoints", "Endpoints"),
+    ("webhooks.events", "Events"),
+    ("webhooks.rotate", "Rotate secret"),
+    ("webhooks.delete", "Delete"),
+    (
+        "webhooks.confirm_delete",
+        "I understand this endpoint will receive nothing more",
+    ),
+    ("webhooks.add", "Add an endpoint"),
+    ("webhooks.description", "Description (optional)"),
+    (
+        "webhooks.all_events",
+        "It receives every event; the API can narrow the list.",
+    ),
+    ("webhooks.url_refused", "That URL cannot receive webhooks."),
+    ("webhooks.invalid", "Check the fields and try again."),
+    (
+        "webhooks.too_many",
+        "This mode has as many endpoints as it may.",
+    ),
     ("nav.analytics", "Analytics"),
     ("analytics.title", "Analytics"),
     ("analytics.period", "Orders created from"),
@@ -353,6 +377,33 @@ const EN: &[(&str, &str)] = &[
 ];
 
 const ES: &[(&str, &str)] = &[
+    ("nav.webhooks", "Webhooks"),
+    ("webhooks.title", "Endpoints de webhooks"),
+    ("webhooks.new_secret", "La clave de firma del endpoint"),
+    ("webhooks.secret", "Clave de firma"),
+    ("webhooks.endpoints", "Endpoints"),
+    ("webhooks.events", "Eventos"),
+    ("webhooks.rotate", "Rotar la clave"),
+    ("webhooks.delete", "Eliminar"),
+    (
+        "webhooks.confirm_delete",
+        "Entiendo que este endpoint no recibirá nada más",
+    ),
+    ("webhooks.add", "Agregar un endpoint"),
+    ("webhooks.description", "Descripción (opcional)"),
+    (
+        "webhooks.all_events",
+        "Recibe todos los eventos; la API permite acotar la lista.",
+    ),
+    ("webhooks.url_refused", "Esa URL no puede recibir webhooks."),
+    (
+        "webhooks.invalid",
+        "Revisa los campos e inténtalo de nuevo.",
+    ),
+    (
+        "webhooks.too_many",
+        "Este modo ya tiene el máximo de endpoints.",
+    ),
     ("nav.analytics", "Analítica"),
     ("analytics.title", "Analítica"),
     ("analytics.period", "Órdenes creadas del"),
@@ -570,6 +621,21 @@ const ES: &[(&str, &str)] = &[
 ];
 
 const ZH: &[(&str, &str)] = &[
+    ("nav.webhooks", "Webhook"),
+    ("webhooks.title", "Webhook 端点"),
+    ("webhooks.new_secret", "端点的签名密钥"),
+    ("webhooks.secret", "签名密钥"),
+    ("webhooks.endpoints", "端点"),
+    ("webhooks.events", "事件"),
+    ("webhooks.rotate", "轮换密钥"),
+    ("webhooks.delete", "删除"),
+    ("webhooks.confirm_delete", "我知道此端点将不再接收任何事件"),
+    ("webhooks.add", "添加端点"),
+    ("webhooks.description", "描述（可选）"),
+    ("webhooks.all_events", "接收所有事件；可通过 API 缩小范围。"),
+    ("webhooks.url_refused", "该 URL 无法接收 webhook。"),
+    ("webhooks.invalid", "请检查填写内容后重试。"),
+    ("webhooks.too_many", "此模式下的端点数量已达上限。"),
     ("nav.analytics", "数据分析"),
     ("analytics.title", "数据分析"),
     ("analytics.period", "订单创建日期："),

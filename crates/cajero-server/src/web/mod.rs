@@ -88,6 +88,12 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/keys/{id}/roll", post(roll_key))
         .route("/dashboard/keys/{id}/revoke", post(revoke_key))
         .route("/dashboard/mode", post(switch_mode))
+        .route(
+            "/dashboard/webhooks",
+            get(webhooks_page).post(create_webhook),
+        )
+        .route("/dashboard/webhooks/{id}/rotate", post(rotate_webhook))
+        .route("/dashboard/webhooks/{id}/delete", post(delete_webhook))
         .route("/dashboard/login/totp", get(totp_page).post(totp_submit))
         .route("/dashboard/security", get(security_page))
         .route("/dashboard/security/totp", post(begin_totp))
@@ -2009,3 +2015,317 @@ async fn analytics_page(State(state): State<AppState>, parts: Parts) -> Response
 
 /// Counters on the success-rate chart (the busiest first).
 pub const COUNTERS_CHARTED: usize = 10;
+
+// ---------------------------------------------------------------------------------------------
+// Webhook endpoints (the same `webhook::endpoints` service as `/v1/webhook_endpoints`)
+
+/// Endpoints listed (a merchant has at most a few per mode).
+pub const ENDPOINT_ROWS: u32 = 100;
+
+struct EndpointRow {
+    id: String,
+    url: String,
+    events: String,
+    status: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/webhooks.html")]
+struct WebhooksPage {
+    t: &'static Texts,
+    nav: Nav,
+    endpoints: Vec<EndpointRow>,
+    may_manage: bool,
+    new_secret: Option<String>,
+    error: Option<&'static str>,
+    detail: Option<String>,
+}
+
+async fn webhooks_response(
+    state: &AppState,
+    session: &Session,
+    locale: Locale,
+    status: StatusCode,
+    new_secret: Option<String>,
+    error: Option<(&'static str, Option<String>)>,
+) -> Response {
+    let (merchant, livemode) = (session.merchant_id, session.row.livemode);
+    let page = PageRequest {
+        limit: ENDPOINT_ROWS,
+        cursor: Cursor::Newest,
+    };
+    let found = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move {
+                cajero_store::webhooks::list_endpoints(&mut c, merchant, livemode, &page).await
+            })
+        })
+        .await;
+    let found = match found {
+        Ok(f) => f,
+        Err(e) => return internal(locale, e),
+    };
+    let (error, detail) = match error {
+        Some((key, detail)) => (Some(key), detail),
+        None => (None, None),
+    };
+    render(
+        status,
+        &WebhooksPage {
+            t: locale.texts(),
+            endpoints: found
+                .data
+                .iter()
+                .map(|e| EndpointRow {
+                    id: e.id.to_string(),
+                    url: e.url.clone(),
+                    events: e
+                        .enabled_events
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    status: e.status.as_str().to_owned(),
+                    created: when(session, e.created_at),
+                })
+                .collect(),
+            may_manage: session.role.may_manage_developer_settings(),
+            new_secret,
+            error,
+            detail,
+            nav: Nav::of(session),
+        },
+    )
+}
+
+async fn webhooks_page(State(state): State<AppState>, parts: Parts) -> Response {
+    let request = Request::of(&state, &parts);
+    let session = match signed_in(&state, &request).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let locale = request.locale(Some(&session));
+    webhooks_response(&state, &session, locale, StatusCode::OK, None, None).await
+}
+
+/// The secret in a service's answer (creation and rotation show it once).
+fn shown_secret(answer: &serde_json::Value) -> Option<String> {
+    answer
+        .get("secret")
+        .and_then(|s| s.as_str())
+        .map(str::to_owned)
+}
+
+fn webhook_error(error: &crate::webhook::WebhookError) -> Option<(StatusCode, &'static str)> {
+    use crate::webhook::WebhookError as E;
+    match error {
+        E::EndpointMissing(_) => Some((StatusCode::NOT_FOUND, "error.not_found")),
+        E::Url(_) => Some((StatusCode::UNPROCESSABLE_ENTITY, "webhooks.url_refused")),
+        E::Field { .. } | E::EnabledEvents(_) => {
+            Some((StatusCode::UNPROCESSABLE_ENTITY, "webhooks.invalid"))
+        }
+        E::TooManyEndpoints(_) => Some((StatusCode::CONFLICT, "webhooks.too_many")),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct WebhookForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    description: String,
+}
+
+async fn webhook_outcome(
+    state: &AppState,
+    request: &Request,
+    session: &Session,
+    locale: Locale,
+    action: &str,
+    object: &str,
+    result: Result<serde_json::Value, crate::webhook::WebhookError>,
+) -> Response {
+    match result {
+        Ok(answer) => {
+            if let Err(e) = users::audit(
+                &state.store,
+                state.clock.as_ref(),
+                session,
+                action,
+                Some(object),
+                &request.origin,
+            )
+            .await
+            {
+                return internal(locale, e);
+            }
+            match shown_secret(&answer) {
+                Some(secret) => {
+                    webhooks_response(state, session, locale, StatusCode::OK, Some(secret), None)
+                        .await
+                }
+                None => redirect("/dashboard/webhooks"),
+            }
+        }
+        Err(e) => match webhook_error(&e) {
+            Some((status, key)) => {
+                let detail = matches!(
+                    e,
+                    crate::webhook::WebhookError::Url(_)
+                        | crate::webhook::WebhookError::Field { .. }
+                )
+                .then(|| e.to_string());
+                webhooks_response(state, session, locale, status, None, Some((key, detail))).await
+            }
+            None => internal(locale, e),
+        },
+    }
+}
+
+async fn create_webhook(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<WebhookForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let (session, locale) = match developer(&state, &request, &form.csrf).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let livemode = session.row.livemode;
+    let url = form.url.trim().to_owned();
+    let allow_loopback = state.config.webhooks.allow_loopback_in_test_mode;
+    let id: cajero_domain::id::WebhookEndpointId = crate::clock::new_id(state.clock.as_ref());
+    let result = match crate::webhook::endpoints::check_url(&url, livemode, allow_loopback).await {
+        Err(e) => Err(e),
+        Ok(()) => {
+            let params = crate::webhook::endpoints::EndpointParams {
+                url: Some(url),
+                enabled_events: Some(vec![String::from("*")]),
+                description: Some(form.description.trim().to_owned()).filter(|d| !d.is_empty()),
+                metadata: None,
+                disabled: None,
+            };
+            let (secrets, merchant, now) = (
+                state.secrets.clone(),
+                session.merchant_id,
+                state.clock.now(),
+            );
+            state
+                .store
+                .write(move |mut c| {
+                    Box::pin(async move {
+                        crate::webhook::endpoints::create(
+                            &mut c, &secrets, merchant, livemode, id, params, now,
+                        )
+                        .await
+                    })
+                })
+                .await
+        }
+    };
+    webhook_outcome(
+        &state,
+        &request,
+        &session,
+        locale,
+        "webhook_endpoint.created",
+        &id.to_string(),
+        result,
+    )
+    .await
+}
+
+async fn rotate_webhook(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let (session, locale) = match developer(&state, &request, &form.csrf).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<cajero_domain::id::WebhookEndpointId>() else {
+        return message(StatusCode::NOT_FOUND, locale, "error.not_found");
+    };
+    let (secrets, merchant, livemode, now) = (
+        state.secrets.clone(),
+        session.merchant_id,
+        session.row.livemode,
+        state.clock.now(),
+    );
+    let result = state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                crate::webhook::endpoints::rotate_secret(
+                    &mut c, &secrets, merchant, livemode, id, now,
+                )
+                .await
+            })
+        })
+        .await;
+    webhook_outcome(
+        &state,
+        &request,
+        &session,
+        locale,
+        "webhook_endpoint.secret_rotated",
+        &id.to_string(),
+        result,
+    )
+    .await
+}
+
+async fn delete_webhook(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path(id): Path<String>,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    let request = Request::of(&state, &parts);
+    let (session, locale) = match developer(&state, &request, &form.csrf).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<cajero_domain::id::WebhookEndpointId>() else {
+        return message(StatusCode::NOT_FOUND, locale, "error.not_found");
+    };
+    if form.confirm != "yes" {
+        return webhooks_response(
+            &state,
+            &session,
+            locale,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some(("keys.confirm_needed", None)),
+        )
+        .await;
+    }
+    let (merchant, livemode, now) = (session.merchant_id, session.row.livemode, state.clock.now());
+    let result = state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                crate::webhook::endpoints::delete(&mut c, merchant, livemode, id, now).await
+            })
+        })
+        .await;
+    webhook_outcome(
+        &state,
+        &request,
+        &session,
+        locale,
+        "webhook_endpoint.deleted",
+        &id.to_string(),
+        result,
+    )
+    .await
+}

@@ -25,6 +25,7 @@ crate::both_engines!(
     analysts_see_keys_but_cannot_act_and_live_mode_waits_for_approval,
     a_payout_page_shows_its_beneficiary_route_ledger_and_network_messages,
     two_factor_is_set_up_with_a_first_code_then_asked_at_every_sign_in_once_per_code,
+    webhook_endpoints_are_added_rotated_and_deleted_with_the_secret_shown_once,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1058,4 +1059,117 @@ async fn the_analytics_page_draws_the_funnel_and_rates_of_the_merchant() {
     assert!(html.contains("2 · COP 80,000"), "{html}");
     assert!(html.contains("1 · COP 50,000"), "{html}");
     app.server.stop().await.unwrap();
+}
+
+async fn webhook_endpoints_are_added_rotated_and_deleted_with_the_secret_shown_once(app: &TestApp) {
+    let session = sign_up(app, "Tienda", "ana@example.co").await;
+    let csrf = csrf_of(app, &session).await;
+    let refused = post_form(
+        app,
+        &session,
+        "/dashboard/webhooks",
+        &[("csrf", &csrf), ("url", "ftp://example.co/hook")],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("cannot receive webhooks")
+    );
+    let created = post_form(
+        app,
+        &session,
+        "/dashboard/webhooks",
+        &[
+            ("csrf", &csrf),
+            ("url", "http://127.0.0.1:9/hook"),
+            ("description", "shop"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let first = secret_in_page(&created.text().await.unwrap()).unwrap();
+    assert!(first.starts_with("whsec_"), "{first}");
+    let listed = page(app, &session, "/dashboard/webhooks")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("http://127.0.0.1:9/hook") && !listed.contains(&first),
+        "{listed}"
+    );
+    let id = listed
+        .split("/dashboard/webhooks/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_owned();
+    let rotated = post_form(
+        app,
+        &session,
+        &format!("/dashboard/webhooks/{id}/rotate"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(rotated.status(), StatusCode::OK);
+    let second = secret_in_page(&rotated.text().await.unwrap()).unwrap();
+    assert_ne!(first, second);
+    let unconfirmed = post_form(
+        app,
+        &session,
+        &format!("/dashboard/webhooks/{id}/delete"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(unconfirmed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let deleted = post_form(
+        app,
+        &session,
+        &format!("/dashboard/webhooks/{id}/delete"),
+        &[("csrf", &csrf), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    let after = page(app, &session, "/dashboard/webhooks")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!after.contains("127.0.0.1:9/hook"), "{after}");
+    // Another merchant cannot rotate it (nor see it).
+    let other = sign_up(app, "Otra", "otra@example.co").await;
+    let other_csrf = csrf_of(app, &other).await;
+    let foreign = post_form(
+        app,
+        &other,
+        &format!("/dashboard/webhooks/{id}/rotate"),
+        &[("csrf", &other_csrf)],
+    )
+    .await;
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+    let audit = page(app, &session, "/dashboard/audit")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for action in [
+        "webhook_endpoint.created",
+        "webhook_endpoint.secret_rotated",
+        "webhook_endpoint.deleted",
+    ] {
+        assert!(audit.contains(action), "{action}");
+    }
+}
+
+fn secret_in_page(html: &str) -> Option<String> {
+    html.split("data-secret")
+        .next()
+        .and_then(|before| before.rsplit("value=\"").next())
+        .and_then(|v| v.split('"').next())
+        .filter(|v| v.starts_with("whsec_"))
+        .map(str::to_owned)
 }
