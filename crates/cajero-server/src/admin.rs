@@ -201,6 +201,24 @@ pub async fn list_api_keys(
         .await
 }
 
+/// Whether `merchant` may hold a key of `mode`: not when suspended; live only when approved.
+async fn may_hold_keys(
+    c: &mut cajero_store::Conn<'_>,
+    merchant: MerchantId,
+    mode: Mode,
+) -> Result<(), AdminError> {
+    let owner = merchants::get_merchant(c, merchant)
+        .await?
+        .ok_or(AdminError::UnknownMerchant(merchant))?;
+    match owner.status {
+        MerchantStatus::Suspended => Err(AdminError::Suspended(merchant)),
+        status if mode.is_live() && !status.allows_live_mode() => {
+            Err(AdminError::LiveModeNotAllowed { merchant, status })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Creates a key; the secret is in the returned [`NewSecret`] and nowhere else.
 pub async fn create_api_key(
     store: &Store,
@@ -224,18 +242,9 @@ pub async fn create_api_key(
     store
         .write(move |mut c| {
             Box::pin(async move {
-                let owner = merchants::get_merchant(&mut c, merchant)
-                    .await?
-                    .ok_or(AdminError::UnknownMerchant(merchant))?;
-                match owner.status {
-                    MerchantStatus::Suspended => return Err(AdminError::Suspended(merchant)),
-                    status if mode.is_live() && !status.allows_live_mode() => {
-                        return Err(AdminError::LiveModeNotAllowed { merchant, status });
-                    }
-                    _ => {}
-                }
+                may_hold_keys(&mut c, merchant, mode).await?;
                 merchants::insert_api_key(&mut c, &stored, &hash).await?;
-                Ok(())
+                Ok::<_, AdminError>(())
             })
         })
         .await?;
@@ -308,16 +317,7 @@ pub async fn roll_api_key(
     store
         .write(move |mut c| {
             Box::pin(async move {
-                let owner = merchants::get_merchant(&mut c, merchant)
-                    .await?
-                    .ok_or(AdminError::UnknownMerchant(merchant))?;
-                match owner.status {
-                    MerchantStatus::Suspended => return Err(AdminError::Suspended(merchant)),
-                    status if mode.is_live() && !status.allows_live_mode() => {
-                        return Err(AdminError::LiveModeNotAllowed { merchant, status });
-                    }
-                    _ => {}
-                }
+                may_hold_keys(&mut c, merchant, mode).await?;
                 // Revoked in the same unit: a key rolled twice at once rolls once.
                 let revoked = merchants::revoke_api_key(&mut c, old, now).await?;
                 if revoked.is_none_or(|k| k.revoked_at != Some(now)) {

@@ -699,6 +699,70 @@ struct ListQuery {
     ending_before: Option<String>,
 }
 
+/// Where a list page starts, and which pages lie beside it.
+struct Paging {
+    backwards: bool,
+    had_cursor: bool,
+}
+
+impl Paging {
+    /// The page a list's query asks for; a cursor that is not an id of the list's kind starts
+    /// from the newest rather than failing.
+    fn of<K: cajero_domain::id::IdKind>(query: &ListQuery) -> (PageRequest, Paging) {
+        let valid = |c: &Option<String>| {
+            c.clone()
+                .filter(|c| c.parse::<cajero_domain::id::Id<K>>().is_ok())
+        };
+        let cursor = match (valid(&query.starting_after), valid(&query.ending_before)) {
+            (Some(after), _) => Cursor::After(after),
+            (None, Some(before)) => Cursor::Before(before),
+            (None, None) => Cursor::Newest,
+        };
+        let paging = Paging {
+            backwards: matches!(cursor, Cursor::Before(_)),
+            had_cursor: !matches!(cursor, Cursor::Newest),
+        };
+        (
+            PageRequest {
+                limit: PAGE_ROWS,
+                cursor,
+            },
+            paging,
+        )
+    }
+
+    /// Puts the page newest first (`ending_before` pages come oldest first) and links the
+    /// newer and older pages, keeping the status filter.
+    fn links<T, K: cajero_domain::id::IdKind>(
+        &self,
+        found: &mut cajero_store::page::Page<T>,
+        id: impl Fn(&T) -> cajero_domain::id::Id<K>,
+        base: &str,
+        status: Option<&str>,
+    ) -> (Option<String>, Option<String>) {
+        if self.backwards {
+            found.data.sort_by_key(|row| std::cmp::Reverse(id(row)));
+        }
+        let (more_older, more_newer) = if self.backwards {
+            (true, found.has_more)
+        } else {
+            (found.has_more, self.had_cursor)
+        };
+        let status = status.map(|s| format!("&status={s}")).unwrap_or_default();
+        let newer = found
+            .data
+            .first()
+            .filter(|_| more_newer)
+            .map(|row| format!("{base}?ending_before={}{status}", id(row)));
+        let older = found
+            .data
+            .last()
+            .filter(|_| more_older)
+            .map(|row| format!("{base}?starting_after={}{status}", id(row)));
+        (newer, older)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "dashboard/payins.html")]
 struct PayinsPage {
@@ -728,23 +792,12 @@ async fn payins_page(
         .filter(|s| !s.is_empty())
         .and_then(|s| s.parse::<PayinStatus>().ok());
     // A cursor that is not a pay-in id starts from the newest rather than failing.
-    let valid = |c: &Option<String>| c.clone().filter(|c| c.parse::<PayinId>().is_ok());
-    let cursor = match (valid(&query.starting_after), valid(&query.ending_before)) {
-        (Some(after), _) => Cursor::After(after),
-        (None, Some(before)) => Cursor::Before(before),
-        (None, None) => Cursor::Newest,
-    };
-    let backwards = matches!(cursor, Cursor::Before(_));
-    let page = PageRequest {
-        limit: PAGE_ROWS,
-        cursor,
-    };
+    let (page, paging) = Paging::of::<cajero_domain::id::Payin>(&query);
     let filter = Filter {
         status,
         ..Filter::default()
     };
     let (merchant, mode) = (session.merchant_id, mode(&session));
-    let had_cursor = !matches!(page.cursor, Cursor::Newest);
     let found = state
         .store
         .read(move |mut c| {
@@ -755,20 +808,12 @@ async fn payins_page(
         Ok(f) => f,
         Err(e) => return internal(locale, e),
     };
-    if backwards {
-        // `ending_before` pages come oldest first; the page shows newest first.
-        found.data.sort_by_key(|p| std::cmp::Reverse(p.id));
-    }
-    let status_param = status
-        .map(|s| format!("&status={}", s.as_str()))
-        .unwrap_or_default();
-    let first = found.data.first().map(|p| p.id.to_string());
-    let last = found.data.last().map(|p| p.id.to_string());
-    let (more_older, more_newer) = if backwards {
-        (true, found.has_more)
-    } else {
-        (found.has_more, had_cursor)
-    };
+    let (newer, older) = paging.links(
+        &mut found,
+        |p| p.id,
+        "/dashboard/payins",
+        status.map(|s| s.as_str()),
+    );
     render(
         StatusCode::OK,
         &PayinsPage {
@@ -785,12 +830,8 @@ async fn payins_page(
                 .iter()
                 .map(|p| payin_row(&session, locale, p))
                 .collect(),
-            newer: first
-                .filter(|_| more_newer)
-                .map(|id| format!("/dashboard/payins?ending_before={id}{status_param}")),
-            older: last
-                .filter(|_| more_older)
-                .map(|id| format!("/dashboard/payins?starting_after={id}{status_param}")),
+            newer,
+            older,
             nav: Nav::of(&session),
         },
     )
@@ -1403,18 +1444,7 @@ async fn payouts_page(
         .as_deref()
         .filter(|s| !s.is_empty())
         .and_then(|s| s.parse::<PayoutStatus>().ok());
-    let valid = |c: &Option<String>| c.clone().filter(|c| c.parse::<PayoutId>().is_ok());
-    let cursor = match (valid(&query.starting_after), valid(&query.ending_before)) {
-        (Some(after), _) => Cursor::After(after),
-        (None, Some(before)) => Cursor::Before(before),
-        (None, None) => Cursor::Newest,
-    };
-    let backwards = matches!(cursor, Cursor::Before(_));
-    let had_cursor = !matches!(cursor, Cursor::Newest);
-    let page = PageRequest {
-        limit: PAGE_ROWS,
-        cursor,
-    };
+    let (page, paging) = Paging::of::<cajero_domain::id::Payout>(&query);
     let (merchant, mode) = (session.merchant_id, mode(&session));
     let found = state
         .store
@@ -1426,19 +1456,12 @@ async fn payouts_page(
         Ok(f) => f,
         Err(e) => return internal(locale, e),
     };
-    if backwards {
-        found.data.sort_by_key(|p| std::cmp::Reverse(p.id));
-    }
-    let status_param = status
-        .map(|s| format!("&status={}", s.as_str()))
-        .unwrap_or_default();
-    let (more_older, more_newer) = if backwards {
-        (true, found.has_more)
-    } else {
-        (found.has_more, had_cursor)
-    };
-    let first = found.data.first().map(|p| p.id.to_string());
-    let last = found.data.last().map(|p| p.id.to_string());
+    let (newer, older) = paging.links(
+        &mut found,
+        |p| p.id,
+        "/dashboard/payouts",
+        status.map(|s| s.as_str()),
+    );
     render(
         StatusCode::OK,
         &PayoutsPage {
@@ -1458,12 +1481,8 @@ async fn payouts_page(
                 .iter()
                 .map(|p| payout_row(&session, locale, p))
                 .collect(),
-            newer: first
-                .filter(|_| more_newer)
-                .map(|id| format!("/dashboard/payouts?ending_before={id}{status_param}")),
-            older: last
-                .filter(|_| more_older)
-                .map(|id| format!("/dashboard/payouts?starting_after={id}{status_param}")),
+            newer,
+            older,
             nav: Nav::of(&session),
         },
     )

@@ -26,6 +26,7 @@ crate::both_engines!(
     a_payout_page_shows_its_beneficiary_route_ledger_and_network_messages,
     two_factor_is_set_up_with_a_first_code_then_asked_at_every_sign_in_once_per_code,
     webhook_endpoints_are_added_rotated_and_deleted_with_the_secret_shown_once,
+    the_payins_list_pages_older_and_newer_keeping_its_filter,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1172,4 +1173,72 @@ fn secret_in_page(html: &str) -> Option<String> {
         .and_then(|v| v.split('"').next())
         .filter(|v| v.starts_with("whsec_"))
         .map(str::to_owned)
+}
+
+fn link(html: &str, rel: &str) -> Option<String> {
+    html.split(&format!("rel=\"{rel}\" href=\""))
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .map(|h| h.replace("&amp;", "&"))
+}
+
+fn payin_ids(html: &str) -> Vec<String> {
+    html.split("href=\"/dashboard/payins/")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn the_payins_list_pages_older_and_newer_keeping_its_filter(app: &TestApp) {
+    let session = sign_up(app, "Tienda", "ana@example.co").await;
+    let merchant = user(app, "ana@example.co")
+        .await
+        .merchant_id
+        .parse()
+        .unwrap();
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    let total = cajero_server::web::PAGE_ROWS as usize + 5;
+    for n in 0..total {
+        api_post(
+            app,
+            &key,
+            "/v1/payins",
+            &format!("page-{n}"),
+            json!({"amount": 10_000 + n as i64, "currency": "COP", "reference": format!("R{n}"),
+                "customer": {"name": "Luis Pérez", "document": {"type": "CC", "number": "1020304050"}}}),
+        )
+        .await;
+    }
+    let first = page(app, &session, "/dashboard/payins?status=pending")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let first_ids = payin_ids(&first);
+    assert_eq!(first_ids.len(), cajero_server::web::PAGE_ROWS as usize);
+    assert!(
+        link(&first, "prev").is_none(),
+        "the newest page has no newer one"
+    );
+    let older = link(&first, "next").unwrap();
+    assert!(older.contains("status=pending"), "{older}");
+    let second = page(app, &session, &older).await.text().await.unwrap();
+    let second_ids = payin_ids(&second);
+    assert_eq!(second_ids.len(), 5);
+    assert!(second_ids.iter().all(|id| !first_ids.contains(id)));
+    assert!(
+        link(&second, "next").is_none(),
+        "the oldest page has no older one"
+    );
+    let back = page(app, &session, &link(&second, "prev").unwrap())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        payin_ids(&back),
+        first_ids,
+        "newer goes back to the same page, newest first"
+    );
 }
