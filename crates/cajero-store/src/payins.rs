@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use sqlx::AssertSqlSafe;
 
 use crate::page::{Page, PageRequest};
+use crate::sqlite::Query;
 use crate::{Conn, Micros, StoreError, execute, fetch};
 
 /// A pay-in as stored.
@@ -246,6 +247,12 @@ pub struct Filter {
 }
 
 /// A page of a merchant's pay-ins, newest first.
+///
+/// The time bounds are in the SQL only when asked for: with them always there (as
+/// `created_at` between the smallest and the largest instant), the planners chose the
+/// `(merchant_id, livemode, created_at)` index and sorted every pay-in of the merchant for
+/// each first page (`cajero bench dashboard`: 83 ms with 100,000 pay-ins, growing with
+/// them); without them the `(merchant_id, livemode, id)` index serves the page in order.
 pub async fn list(
     conn: &mut Conn<'_>,
     merchant: MerchantId,
@@ -253,25 +260,34 @@ pub async fn list(
     filter: &Filter,
     page: &PageRequest,
 ) -> Result<Page<PayinRecord>, StoreError> {
-    let (cursor_sql, order, limit) = page.sql(7);
-    let sql = AssertSqlSafe(format!(
+    let (cursor_sql, order, limit) = page.sql(5);
+    let mut next = if page.cursor_id().is_some() { 6 } else { 5 };
+    let mut time_sql = String::new();
+    let mut bounds = Vec::new();
+    for (bound, op) in [(filter.created_gte, ">="), (filter.created_lte, "<=")] {
+        if let Some(t) = bound {
+            time_sql.push_str(&format!(" AND created_at {op} ${next}"));
+            bounds.push(Micros::from(t).0);
+            next += 1;
+        }
+    }
+    let sql = format!(
         "{SELECT} WHERE merchant_id = $1 AND livemode = $2 AND ($3 = '' OR status = $3) \
-         AND created_at >= $4 AND created_at <= $5 AND {cursor_sql} ORDER BY id {order} LIMIT $6"
-    ));
+         {time_sql} AND {cursor_sql} ORDER BY id {order} LIMIT $4"
+    );
     let status = filter.status.map(|s| s.as_str()).unwrap_or("");
-    let gte = filter
-        .created_gte
-        .map(|t| Micros::from(t).0)
-        .unwrap_or(i64::MIN);
-    let lte = filter
-        .created_lte
-        .map(|t| Micros::from(t).0)
-        .unwrap_or(i64::MAX);
-    let (m, live) = (merchant.to_string(), mode.is_live());
-    let rows = match page.cursor_id() {
-        Some(c) => fetch!(all, conn, Row, sql, m, live, status, gte, lte, limit, c)?,
-        None => fetch!(all, conn, Row, sql, m, live, status, gte, lte, limit)?,
-    };
+    let mut query = Query::new(sql)
+        .bind(merchant.to_string())
+        .bind(mode.is_live())
+        .bind(status)
+        .bind(limit);
+    if let Some(cursor) = page.cursor_id() {
+        query = query.bind(cursor.to_owned());
+    }
+    for bound in bounds {
+        query = query.bind(bound);
+    }
+    let rows: Vec<Row> = query.fetch_all(conn).await?;
     let page = page.finish(rows);
     Ok(Page {
         data: page

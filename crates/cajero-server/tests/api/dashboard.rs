@@ -27,6 +27,7 @@ crate::both_engines!(
     two_factor_is_set_up_with_a_first_code_then_asked_at_every_sign_in_once_per_code,
     webhook_endpoints_are_added_rotated_and_deleted_with_the_secret_shown_once,
     the_payins_list_pages_older_and_newer_keeping_its_filter,
+    the_payins_api_list_filters_by_creation_time_with_and_without_a_cursor,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1241,4 +1242,64 @@ async fn the_payins_list_pages_older_and_newer_keeping_its_filter(app: &TestApp)
         first_ids,
         "newer goes back to the same page, newest first"
     );
+}
+
+/// `GET /v1/payins?created[gte]=…&created[lte]=…`, the list the dashboard shares: the time
+/// bounds are in the query only when given (else the planner sorted every pay-in).
+async fn the_payins_api_list_filters_by_creation_time_with_and_without_a_cursor(app: &TestApp) {
+    sign_up(app, "Tienda", "ana@example.co").await;
+    let merchant = user(app, "ana@example.co")
+        .await
+        .merchant_id
+        .parse()
+        .unwrap();
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    let mut created = Vec::new();
+    for n in 0..3 {
+        let p = api_post(
+            app,
+            &key,
+            "/v1/payins",
+            &format!("t-{n}"),
+            json!({"amount": 10_000, "currency": "COP", "reference": format!("T{n}"),
+                "customer": {"name": "Luis Pérez", "document": {"type": "CC", "number": "1020304050"}}}),
+        )
+        .await;
+        created.push((
+            p["id"].as_str().unwrap().to_owned(),
+            p["created"].as_str().unwrap().to_owned(),
+        ));
+        app.clock.advance(SignedDuration::from_hours(1));
+    }
+    let ids = |v: serde_json::Value| -> Vec<String> {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let key = &key;
+    let get = |path: String| async move {
+        let r = app.get_with_key(&path, key).await;
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.json::<serde_json::Value>().await.unwrap()
+    };
+    let middle = created[1].1.clone();
+    let newer = ids(get(format!("/v1/payins?created[gte]={middle}")).await);
+    assert_eq!(newer, vec![created[2].0.clone(), created[1].0.clone()]);
+    let older = ids(get(format!("/v1/payins?created[lte]={middle}")).await);
+    assert_eq!(older, vec![created[1].0.clone(), created[0].0.clone()]);
+    let just = ids(get(format!(
+        "/v1/payins?created[gte]={middle}&created[lte]={middle}"
+    ))
+    .await);
+    assert_eq!(just, vec![created[1].0.clone()]);
+    let after = ids(get(format!(
+        "/v1/payins?created[gte]={}&starting_after={}",
+        created[0].1, created[2].0
+    ))
+    .await);
+    assert_eq!(after, vec![created[1].0.clone(), created[0].0.clone()]);
+    assert_eq!(ids(get("/v1/payins".to_owned()).await).len(), 3);
 }
