@@ -478,6 +478,14 @@ async fn sign_up(
     if !csrf_ok(&expected, &form.csrf) {
         return message(StatusCode::FORBIDDEN, locale, "error.csrf");
     }
+    // Every sign-up creates a merchant: an address gets as many per minute as it gets failed
+    // sign-ins (`rate_limits.failed_auth_per_minute`), counted on the same limiter.
+    let ip = request.origin.ip.as_deref().and_then(|i| i.parse().ok());
+    if state.rate_limits.check_blocked(ip).is_err()
+        || state.rate_limits.record_failure(ip).is_some()
+    {
+        return message(StatusCode::TOO_MANY_REQUESTS, locale, "signin.throttled");
+    }
     let result = users::sign_up(
         &state.store,
         state.clock.as_ref(),

@@ -536,6 +536,22 @@ async fn sign_in_failures_from_one_address_are_throttled_across_accounts() {
     let blocked = sign_in(&app, "ana@example.co", PASSWORD).await;
     assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(blocked.text().await.unwrap().contains("Too many attempts"));
+    // Sign-ups from the blocked address are refused too (each would create a merchant).
+    let (cookie, token) = form_token(&app, "/dashboard/signup").await;
+    let signup = browser()
+        .post(app.url("/dashboard/signup"))
+        .header(COOKIE, format!("cajero_csrf={cookie}"))
+        .pipe_form(&[
+            ("csrf", token.as_str()),
+            ("company", "Spam"),
+            ("name", "Spam"),
+            ("email", "spam@example.co"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), StatusCode::TOO_MANY_REQUESTS);
     app.server.stop().await.unwrap();
 }
 
