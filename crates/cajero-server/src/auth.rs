@@ -144,8 +144,19 @@ pub struct Caller {
     pub merchant_id: MerchantId,
     /// The key's mode: every query of the request is scoped to it.
     pub mode: Mode,
-    /// The key used.
-    pub key_id: ApiKeyId,
+    /// The key used; `None` when a signed-in dashboard user acts (the audit log records who).
+    pub key_id: Option<ApiKeyId>,
+}
+
+impl Caller {
+    /// A dashboard user acting for their merchant in the session's mode.
+    pub fn dashboard(merchant_id: MerchantId, mode: Mode) -> Caller {
+        Caller {
+            merchant_id,
+            mode,
+            key_id: None,
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -168,13 +179,16 @@ impl FromRequestParts<AppState> for Caller {
             }
             Err(e) => return Err(e),
         };
-        if let Some(budget) = state.rate_limits.check_key(caller.key_id)?
+        let Some(key_id) = caller.key_id else {
+            return Err(ApiError::internal("an API caller without its key"));
+        };
+        if let Some(budget) = state.rate_limits.check_key(key_id)?
             && let Some(slot) = parts.extensions.get::<crate::rate_limit::BudgetSlot>()
         {
             slot.set(budget);
         }
         if let Some(last_used) = parts.extensions.get::<LastUsed>() {
-            record_last_use(state, caller.key_id, last_used);
+            record_last_use(state, key_id, last_used);
         }
         parts.extensions.insert(caller);
         Ok(caller)
@@ -243,7 +257,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Api
     Ok(Caller {
         merchant_id: record.merchant_id,
         mode,
-        key_id: record.id,
+        key_id: Some(record.id),
     })
 }
 

@@ -83,6 +83,31 @@ impl FromRequestParts<AppState> for IdempotencyKey {
     }
 }
 
+impl IdempotencyKey {
+    /// The key of a dashboard form: the random token the form was rendered with, so that the
+    /// same form submitted twice (a double click, a reload) acts once and answers the same.
+    /// A token that is not 16–64 letters, digits, `-` or `_` is replaced by a fresh one (the
+    /// request then acts, but is not deduplicated).
+    pub fn of_form(state: &AppState, token: &str) -> IdempotencyKey {
+        let token = if (16..=64).contains(&token.len())
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            token.to_string()
+        } else {
+            crate::users::random_token()
+        };
+        IdempotencyKey {
+            key: format!("dashboard:{token}"),
+            holder: state
+                .instance
+                .is_registered()
+                .then(|| state.instance.incarnation().to_string()),
+        }
+    }
+}
+
 /// SHA-256 (hex) of `METHOD path canonical-json`.
 pub fn fingerprint(method: &str, path: &str, body: &serde_json::Value) -> String {
     // serde_json's map is ordered by key, so this serialization is canonical.
@@ -111,7 +136,7 @@ pub async fn run_in_one_transaction<F>(
     key: IdempotencyKey,
     fingerprint: String,
     work: F,
-) -> Result<Response, ApiError>
+) -> Result<Answer, ApiError>
 where
     F: for<'c> FnOnce(&'c mut Conn<'_>) -> Work<'c, Outcome, ApiError> + Send + 'static,
 {
@@ -156,20 +181,20 @@ where
             })
         })
         .await?;
-    let result = match result {
+    Ok(match result {
         Served::Replayed(stored) if cajero_store::secret_box::is_sealed(&stored.body) => {
             let body = state
                 .secrets
                 .open_string(&open_context, &stored.body)
                 .map_err(|e| ApiError::internal(format!("stored answer unreadable: {e}")))?;
-            Served::Replayed(StoredResponse {
+            Answer::replay(StoredResponse {
                 status: stored.status,
                 body,
             })
         }
-        other => other,
-    };
-    Ok(result.into_response())
+        Served::Replayed(stored) => Answer::replay(stored),
+        Served::Fresh(stored) => Answer::fresh(stored),
+    })
 }
 
 enum Served {
@@ -177,17 +202,87 @@ enum Served {
     Replayed(StoredResponse),
 }
 
-impl IntoResponse for Served {
-    fn into_response(self) -> Response {
-        match self {
-            Served::Fresh(s) => stored_response(s, false),
-            Served::Replayed(s) => stored_response(s, true),
+/// The answer to a state-changing request, as kept with its key for replays: what the
+/// services give back, in the domain's terms (a status, the object as JSON, whether it is a
+/// replay). The API renders it as HTTP ([`IntoResponse`]); the dashboard reads it
+/// ([`Answer::object`], [`Answer::refusal`]).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    stored: StoredResponse,
+    replayed: bool,
+}
+
+impl Answer {
+    /// An answer given now.
+    pub fn fresh(stored: StoredResponse) -> Self {
+        Answer {
+            stored,
+            replayed: false,
         }
+    }
+
+    /// An answer given before, under the same key.
+    pub fn replay(stored: StoredResponse) -> Self {
+        Answer {
+            stored,
+            replayed: true,
+        }
+    }
+
+    /// A new object, answered now (not kept under a key by this call).
+    pub fn created(object: &serde_json::Value) -> Self {
+        Answer::fresh(StoredResponse {
+            status: StatusCode::CREATED.as_u16(),
+            body: object.to_string(),
+        })
+    }
+
+    /// True when this answer was given before under the same key.
+    pub fn is_replay(&self) -> bool {
+        self.replayed
+    }
+
+    /// The status kept with the answer (200 or 201; 4xx for a refusal kept with its key).
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.stored.status).unwrap_or(StatusCode::OK)
+    }
+
+    /// The object answered, or `None` for a refusal.
+    pub fn object(&self) -> Option<serde_json::Value> {
+        let status = self.status();
+        if status.is_client_error() || status.is_server_error() {
+            return None;
+        }
+        serde_json::from_str(&self.stored.body).ok()
+    }
+
+    /// A refusal kept with the key (e.g. a lack of funds): its code and message.
+    pub fn refusal(&self) -> Option<(String, String)> {
+        let status = self.status();
+        if !(status.is_client_error() || status.is_server_error()) {
+            return None;
+        }
+        let body: serde_json::Value = serde_json::from_str(&self.stored.body).ok()?;
+        let error = body.get("error")?;
+        let text = |k: &str| {
+            error
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Some((text("code"), text("message")))
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        stored_response(self.stored, self.replayed)
     }
 }
 
 /// The HTTP answer for a stored response; a replay says so in `Idempotent-Replayed: true`.
-pub(crate) fn stored_response(stored: StoredResponse, replayed: bool) -> Response {
+fn stored_response(stored: StoredResponse, replayed: bool) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let content_type = HeaderValue::from_static("application/json");
     let mut response = (

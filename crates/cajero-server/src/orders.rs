@@ -10,7 +10,6 @@
 use std::future::Future;
 
 use axum::http::StatusCode;
-use axum::response::Response;
 use cajero_connect::{ConnectError, Evidence, Exchange, NetworkOrder};
 use cajero_store::idempotency::{self, Begin, KeyScope, StoredResponse};
 use cajero_store::{Conn, StoreError};
@@ -21,14 +20,14 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::clock::Clock;
 use crate::error::{ApiError, ErrorType};
-use crate::idempotency::{IdempotencyKey, LOCK_S, in_progress, reused};
+use crate::idempotency::{Answer, IdempotencyKey, LOCK_S, in_progress, reused};
 use crate::networks::{self, Network};
 
 /// What claiming a key gave.
 #[derive(Debug)]
 pub enum Claimed {
     /// Done before: this is the stored response.
-    Replay(Response),
+    Replay(Answer),
     /// Go ahead, creating `resource_id`.
     Proceed {
         /// The id to create (the same on every retry of this key).
@@ -66,7 +65,7 @@ pub async fn claim(
 #[derive(Debug)]
 pub enum ClaimedIn {
     /// Done before: this is the stored response.
-    Replay(Response),
+    Replay(Answer),
     /// Go ahead, creating `resource_id` (the same on every retry of this key).
     Proceed {
         /// The id to create.
@@ -89,7 +88,7 @@ pub async fn claim_in(
         Begin::Proceed => Ok(ClaimedIn::Proceed {
             resource_id: idempotency::resource_id(conn, scope, proposed).await?,
         }),
-        Begin::Replay(stored) => Ok(ClaimedIn::Replay(replay(stored))),
+        Begin::Replay(stored) => Ok(ClaimedIn::Replay(Answer::replay(stored))),
         Begin::Mismatch => Err(reused()),
         Begin::InProgress { locked_until } => {
             let wait = locked_until.duration_since(now).as_secs().max(1);
@@ -108,10 +107,10 @@ pub enum UnitOutcome {
 }
 
 impl UnitOutcome {
-    /// The HTTP answer.
-    pub fn into_response_result(self) -> Result<Response, ApiError> {
+    /// The answer.
+    pub fn into_answer(self) -> Result<Answer, ApiError> {
         match self {
-            UnitOutcome::Done(stored) => Ok(fresh(stored)),
+            UnitOutcome::Done(stored) => Ok(Answer::fresh(stored)),
             UnitOutcome::Failed(error) => Err(error),
         }
     }
@@ -147,12 +146,12 @@ pub async fn release_with(
     state: &AppState,
     scope: KeyScope,
     error: ApiError,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     state
         .store
         .write(move |mut c| Box::pin(async move { release_in(&mut c, &scope, error).await }))
         .await?
-        .into_response_result()
+        .into_answer()
 }
 
 /// The outcome of trying the routed networks in order, with the raw evidence of every call.
@@ -340,14 +339,6 @@ pub fn group_code(code: &str) -> String {
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn fresh(stored: StoredResponse) -> Response {
-    crate::idempotency::stored_response(stored, false)
-}
-
-fn replay(stored: StoredResponse) -> Response {
-    crate::idempotency::stored_response(stored, true)
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! Pay-ins: cash vouchers, from creation at the network to payment, expiry or cancelation.
 
 use axum::http::StatusCode;
-use axum::response::Response;
 use base64::Engine as _;
-use cajero_connect::{CreateVoucher, DocumentRef, NetworkOrder, OrderKind};
+use cajero_connect::{ConnectError, CreateVoucher, DocumentRef, NetworkOrder, OrderKind};
 use cajero_domain::document::Document;
 use cajero_domain::id::{PayinId, TestClockId, TransferId};
 use cajero_domain::ledger::fees::FeeBreakdown;
@@ -25,7 +24,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::clock::{Clock, new_id};
 use crate::error::ApiError;
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{Answer, IdempotencyKey};
 use crate::orders::{self, Claimed, NetworkCall};
 use crate::validate::{self, DocumentIn};
 
@@ -168,7 +167,7 @@ pub async fn create(
     key: IdempotencyKey,
     fingerprint: String,
     request: PayinRequest,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     let proposed: PayinId = new_id(state.clock.as_ref());
     let (resource_id, scope) =
         match orders::claim(state, caller, key, fingerprint, proposed.to_string()).await? {
@@ -222,7 +221,7 @@ async fn finish_create(
     id: PayinId,
     request: PayinRequest,
     call: NetworkCall,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
     let now = clock.now();
@@ -296,7 +295,7 @@ async fn finish_create(
             })
         })
         .await?;
-    outcome.into_response_result()
+    outcome.into_answer()
 }
 
 /// The `payin` object.
@@ -730,3 +729,92 @@ pub async fn close(
 
 /// The IVA rate, re-exported for the fee cap's documentation.
 pub const IVA: BasisPoints = BasisPoints::IVA;
+/// Cancels a pending voucher: at the network first, then in our books, once per key (a retry
+/// replays the first answer).
+pub async fn cancel(
+    state: &AppState,
+    caller: Caller,
+    key: IdempotencyKey,
+    payin: PayinRecord,
+) -> Result<Answer, ApiError> {
+    let path = format!("/v1/payins/{}/cancel", payin.id);
+    let fingerprint = crate::idempotency::fingerprint("POST", &path, &Value::Null);
+    let scope = match orders::claim(state, caller, key, fingerprint, payin.id.to_string()).await? {
+        Claimed::Replay(response) => return Ok(response),
+        Claimed::Proceed { scope, .. } => scope,
+    };
+    if payin.status != PayinStatus::Pending {
+        return orders::release_with(state, scope, not_cancelable(&payin)).await;
+    }
+    let Some(connector) = state
+        .networks
+        .connector(payin.mode, &payin.route, &payin.network)
+    else {
+        return orders::release_with(
+            state,
+            scope,
+            crate::networks::network_unavailable("network not configured"),
+        )
+        .await;
+    };
+    let exchange = connector
+        .cancel(OrderKind::Collection, &payin.network_order_id)
+        .await;
+    let clock = state.clock.clone();
+    let public_url = state.config.public_url();
+    let outcome = state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                crate::networks::store_evidence(
+                    &mut c,
+                    clock.as_ref(),
+                    crate::networks::EvidenceLink {
+                        merchant: Some(caller.merchant_id),
+                        mode: caller.mode,
+                        network: &payin.network,
+                        object_id: Some(&payin.id.to_string()),
+                        direction: "outbound",
+                    },
+                    &exchange.evidence,
+                )
+                .await?;
+                match exchange.result {
+                    Ok(_) => {
+                        close(
+                            &mut c,
+                            clock.as_ref(),
+                            &public_url,
+                            &payin,
+                            PayinEvent::Cancel,
+                        )
+                        .await?
+                    }
+                    Err(ConnectError::NotCancelable) => {
+                        return orders::release_in(&mut c, &scope, not_cancelable(&payin)).await;
+                    }
+                    Err(e) => {
+                        return orders::release_in(&mut c, &scope, orders::create_error(e)).await;
+                    }
+                }
+                let updated =
+                    payins::get(&mut c, caller.merchant_id, caller.mode, payin.id).await?;
+                let body = updated
+                    .map(|p| payin_json(&p, &public_url))
+                    .unwrap_or(Value::Null);
+                orders::finish_in(&mut c, &scope, StatusCode::OK, &body).await
+            })
+        })
+        .await?;
+    outcome.into_answer()
+}
+
+fn not_cancelable(payin: &PayinRecord) -> ApiError {
+    ApiError::invalid(
+        "payin_not_cancelable",
+        format!(
+            "payin {} is {}: only pending vouchers can be canceled",
+            payin.id, payin.status
+        ),
+    )
+}

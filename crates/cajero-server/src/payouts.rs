@@ -8,9 +8,9 @@
 //! payout is accounted for in [`late`].
 
 use axum::http::StatusCode;
-use axum::response::Response;
 use cajero_connect::{
-    Callback, CallbackKind, CreatePickup, DocumentRef, NetworkOrder, OrderKind, TestClockRef,
+    Callback, CallbackKind, ConnectError, CreatePickup, DocumentRef, NetworkOrder, OrderKind,
+    TestClockRef,
 };
 use cajero_domain::document::Document;
 use cajero_domain::id::{PayoutId, RefundId, TestClockId, TransferId};
@@ -35,8 +35,8 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::clock::{Clock, new_id};
 use crate::error::ApiError;
-use crate::idempotency::IdempotencyKey;
-use crate::orders::{self, ClaimedIn, NetworkCall, UnitOutcome};
+use crate::idempotency::{Answer, IdempotencyKey};
+use crate::orders::{self, Claimed, ClaimedIn, NetworkCall, UnitOutcome};
 use crate::refunds::RefundLink;
 use crate::validate::{self, DocumentIn};
 
@@ -64,7 +64,7 @@ pub async fn create(
     key: IdempotencyKey,
     fingerprint: String,
     request: PayoutRequest,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     create_with(state, caller, key, fingerprint, request, None).await
 }
 
@@ -76,7 +76,7 @@ pub async fn create_with(
     fingerprint: String,
     request: PayoutRequest,
     refund: Option<RefundLink>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     match accept(state, caller, key, fingerprint, request, refund).await? {
         Acceptance::Ready(accepted) => issue(state, *accepted).await,
         Acceptance::Answered(response) => Ok(response),
@@ -109,7 +109,7 @@ pub enum Acceptance {
     Ready(Box<Accepted>),
     /// Answered without calling the network: a replay, a lack of funds, or a payout that was
     /// resolved meanwhile (a retry after a crash finds it issued or failed).
-    Answered(Response),
+    Answered(Answer),
 }
 
 /// Step 1 of a payout: claims the key, accepts the request and reserves its funds, in one unit
@@ -168,7 +168,7 @@ pub async fn accept(
             (payout, plan)
         }
         Reserved::Answered(outcome) => {
-            return Ok(Acceptance::Answered(outcome.into_response_result()?));
+            return Ok(Acceptance::Answered(outcome.into_answer()?));
         }
         Reserved::Replay(response) => return Ok(Acceptance::Answered(response)),
     };
@@ -187,7 +187,7 @@ pub async fn accept(
 /// said in one unit with its events and the key's stored answer. The code is attached only to
 /// a payout still waiting for one; an order the network issued for a payout that was resolved
 /// meanwhile is canceled at the network and recorded as an exception.
-pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Response, ApiError> {
+pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Answer, ApiError> {
     let Accepted {
         caller,
         scope,
@@ -307,7 +307,7 @@ pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Response, Api
         )
         .await;
     }
-    outcome.into_response_result()
+    outcome.into_answer()
 }
 
 /// What step 3 did with the network's answer.
@@ -474,7 +474,7 @@ enum Reserved {
     /// its last attempt went to, which finds that attempt's order by our reference.
     Resume(Box<PayoutRecord>),
     Answered(UnitOutcome),
-    Replay(Response),
+    Replay(Answer),
 }
 
 /// Step 1: claims the key, then inserts the payout (or finds it, on a retry after a crash) and
@@ -975,4 +975,134 @@ pub async fn resolve_stuck(
     cajero_store::idempotency::finish_for_resource(conn, merchant, mode, &id.to_string(), &stored)
         .await?;
     Ok(())
+}
+/// Cancels a payout not yet collected: its code at the network first (found by our reference
+/// when none is on record), then the payout and its reservation, once per key.
+pub async fn cancel(
+    state: &AppState,
+    caller: Caller,
+    key: IdempotencyKey,
+    payout: PayoutRecord,
+) -> Result<Answer, ApiError> {
+    let path = format!("/v1/payouts/{}/cancel", payout.id);
+    let fingerprint = crate::idempotency::fingerprint("POST", &path, &Value::Null);
+    let scope = match orders::claim(state, caller, key, fingerprint, payout.id.to_string()).await? {
+        Claimed::Replay(response) => return Ok(response),
+        Claimed::Proceed { scope, .. } => scope,
+    };
+    if !matches!(
+        payout.status,
+        PayoutStatus::Available | PayoutStatus::Pending | PayoutStatus::OnHold
+    ) {
+        return orders::release_with(state, scope, not_cancelable(&payout)).await;
+    }
+    let exchange = match (
+        &payout.network_order_id,
+        state
+            .networks
+            .connector(payout.mode, &payout.route, &payout.network),
+    ) {
+        (Some(order_id), Some(connector)) => {
+            Some(connector.cancel(OrderKind::Payout, order_id).await)
+        }
+        (None, Some(connector)) => {
+            // No code on record: its create may have reached the network before the server
+            // died. Find it by our reference and cancel it there, so that no order is left
+            // without its payout (an order created after this look is canceled as an orphan
+            // by the create itself).
+            let found = connector
+                .find_by_reference(OrderKind::Payout, &payout.id.to_string())
+                .await;
+            match found.result {
+                Ok(order) => {
+                    let mut cancel = connector
+                        .cancel(OrderKind::Payout, &order.network_order_id)
+                        .await;
+                    let mut evidence = found.evidence;
+                    evidence.append(&mut cancel.evidence);
+                    cancel.evidence = evidence;
+                    Some(cancel)
+                }
+                Err(ConnectError::NotFound) => Some(cajero_connect::Exchange {
+                    result: Err(ConnectError::NotFound),
+                    evidence: found.evidence,
+                }),
+                Err(e) => Some(cajero_connect::Exchange {
+                    result: Err(e),
+                    evidence: found.evidence,
+                }),
+            }
+        }
+        (None, None) => None,
+        (Some(_), None) => {
+            return orders::release_with(
+                state,
+                scope,
+                crate::networks::network_unavailable("network not configured"),
+            )
+            .await;
+        }
+    };
+    let clock = state.clock.clone();
+    let public_url = state.config.public_url();
+    let outcome = state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                if let Some(exchange) = exchange {
+                    crate::networks::store_evidence(
+                        &mut c,
+                        clock.as_ref(),
+                        crate::networks::EvidenceLink {
+                            merchant: Some(caller.merchant_id),
+                            mode: caller.mode,
+                            network: &payout.network,
+                            object_id: Some(&payout.id.to_string()),
+                            direction: "outbound",
+                        },
+                        &exchange.evidence,
+                    )
+                    .await?;
+                    match exchange.result {
+                        Ok(_) | Err(ConnectError::NotFound) => {}
+                        Err(ConnectError::NotCancelable) => {
+                            return orders::release_in(&mut c, &scope, not_cancelable(&payout))
+                                .await;
+                        }
+                        Err(e) => {
+                            return orders::release_in(&mut c, &scope, orders::create_error(e))
+                                .await;
+                        }
+                    }
+                }
+                close(
+                    &mut c,
+                    clock.as_ref(),
+                    &public_url,
+                    &payout,
+                    PayoutEvent::Cancel,
+                    None,
+                )
+                .await?;
+                let updated =
+                    payouts::get(&mut c, caller.merchant_id, caller.mode, payout.id).await?;
+                let attempts = payouts::attempts(&mut c, payout.id).await?;
+                let body = updated
+                    .map(|p| payout_json(&p, &attempts, &public_url))
+                    .unwrap_or(Value::Null);
+                orders::finish_in(&mut c, &scope, StatusCode::OK, &body).await
+            })
+        })
+        .await?;
+    outcome.into_answer()
+}
+
+fn not_cancelable(payout: &PayoutRecord) -> ApiError {
+    ApiError::invalid(
+        "payout_not_cancelable",
+        format!(
+            "payout {} is {}: only payouts not yet collected can be canceled",
+            payout.id, payout.status
+        ),
+    )
 }

@@ -6,7 +6,6 @@
 //! more than was paid.
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use cajero_domain::id::{PayinId, PayoutId, RefundId};
 use cajero_domain::lifecycle::{PayinStatus, PayoutStatus, RefundStatus};
 use cajero_domain::money::{Amount, Currency};
@@ -23,7 +22,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::clock::{Clock, new_id};
 use crate::error::ApiError;
-use crate::idempotency::{self, IdempotencyKey, Outcome};
+use crate::idempotency::{self, Answer, IdempotencyKey, Outcome};
 use crate::payouts::{BeneficiaryIn, CreatePayout};
 use crate::validate;
 
@@ -71,7 +70,7 @@ pub async fn create(
     key: IdempotencyKey,
     payin: PayinRecord,
     body: Value,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     let path = format!("/v1/payins/{}/refunds", payin.id);
     let fingerprint = idempotency::fingerprint("POST", &path, &body);
     let request: CreateRefund = crate::extract::from_value(body)?;
@@ -198,13 +197,13 @@ pub async fn create(
                     })
                 })
                 .await?;
-            let replayed = answer.headers().contains_key("idempotent-replayed");
+            let replayed = answer.is_replay();
             match network {
                 // Sent once: by the request that stored the refund, never by a replay.
                 Some(connector) if !replayed && answer.status() == StatusCode::CREATED => {
                     let body =
                         crate::network_refunds::send(state, connector, &sent_payin, id).await?;
-                    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+                    Ok(Answer::created(&body))
                 }
                 _ => Ok(answer),
             }

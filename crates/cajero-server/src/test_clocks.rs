@@ -17,7 +17,6 @@
 //! objects that lived on it keep naming it.
 
 use axum::http::StatusCode;
-use axum::response::Response;
 use cajero_connect::TestClockRef;
 use cajero_domain::id::{TestClock, TestClockId};
 use cajero_store::test_clocks::{self, TestClockRecord};
@@ -31,7 +30,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::clock::{Clock, new_id};
 use crate::error::{ApiError, ErrorType};
-use crate::idempotency::{IdempotencyKey, Outcome};
+use crate::idempotency::{Answer, IdempotencyKey, Outcome};
 use crate::list::{List, ListParams};
 
 /// The longest single advance: 31 days, so one step can pass any expiry (payouts last at most
@@ -208,7 +207,7 @@ pub async fn create(
     key: IdempotencyKey,
     fingerprint: String,
     request: CreateTestClock,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     available(state, caller)?;
     let frozen_time = unix(request.frozen_time, "frozen_time")?;
     let now = state.clock.now();

@@ -108,14 +108,15 @@ pub async fn emit(
     let now_us = Micros::from(now).0;
     execute!(
         conn,
-        "INSERT INTO events (id, merchant_id, livemode, type, data, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO events (id, merchant_id, livemode, type, data, created_at, object_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         id.to_string(),
         merchant_id.to_string(),
         livemode,
         event_type.as_str(),
         &record.data,
         now_us,
+        object.get("id").and_then(serde_json::Value::as_str),
     )?;
     let endpoints = fetch!(
         all,
@@ -174,6 +175,122 @@ pub async fn get_event(
         livemode
     )?;
     row.map(EventRecord::try_from).transpose()
+}
+
+/// The events of one object (`data.id`), oldest first, at most `limit` (index
+/// `events_by_object`).
+pub async fn events_of_object(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+    livemode: bool,
+    object_id: &str,
+    limit: i64,
+) -> Result<Vec<EventRecord>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "{SELECT_EVENT} WHERE merchant_id = $1 AND livemode = $2 AND object_id = $3 \
+         ORDER BY id LIMIT $4"
+    ));
+    let rows = fetch!(
+        all,
+        conn,
+        EventRow,
+        sql,
+        merchant_id.to_string(),
+        livemode,
+        object_id,
+        limit,
+    )?;
+    rows.into_iter().map(EventRecord::try_from).collect()
+}
+
+/// One webhook delivery of an event, with its endpoint and the last attempt's answer.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
+pub struct DeliveryRow {
+    /// `evt_…`.
+    pub event_id: String,
+    /// `we_…`.
+    pub endpoint_id: String,
+    /// Where it goes.
+    pub url: String,
+    /// pending, succeeded, failed, skipped, canceled.
+    pub status: String,
+    /// Attempts made, all rounds.
+    pub attempt_count: i64,
+    /// When the last attempt started (µs).
+    pub last_attempt_at: Option<i64>,
+    /// The HTTP status of the last attempt; `None` when no response came.
+    pub last_status_code: Option<i64>,
+    /// Why the last attempt failed without a response (timeout, connect, …).
+    pub last_error: Option<String>,
+    /// The first 4 KiB of the last response.
+    pub last_response: Option<String>,
+}
+
+/// The webhook deliveries of an event, with the last attempt of each (the merchant's own).
+pub async fn deliveries_of_event(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+    event_id: &str,
+) -> Result<Vec<DeliveryRow>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        DeliveryRow,
+        "SELECT d.event_id, d.endpoint_id, e.url, d.status, d.attempt_count, \
+         d.last_attempt_at, a.status_code AS last_status_code, a.error AS last_error, \
+         a.response_body AS last_response \
+         FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+         LEFT JOIN webhook_attempts a ON a.event_id = d.event_id \
+         AND a.endpoint_id = d.endpoint_id AND a.attempt = d.attempt_count \
+         WHERE d.event_id = $1 AND d.merchant_id = $2 ORDER BY d.endpoint_id",
+        event_id,
+        merchant_id.to_string(),
+    )?)
+}
+
+/// The last `limit` attempts to deliver to one of the merchant's endpoints, newest first:
+/// the endpoint's delivery log.
+pub async fn attempts_of_endpoint(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+    endpoint_id: &str,
+    limit: i64,
+) -> Result<Vec<AttemptRow>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        AttemptRow,
+        "SELECT a.event_id, v.type AS event_type, a.attempt, a.started_at, a.duration_ms, \
+         a.status_code, a.error, a.response_body FROM webhook_attempts a \
+         JOIN webhook_endpoints e ON e.id = a.endpoint_id \
+         JOIN events v ON v.id = a.event_id \
+         WHERE a.endpoint_id = $1 AND e.merchant_id = $2 \
+         ORDER BY a.started_at DESC, a.attempt DESC LIMIT $3",
+        endpoint_id,
+        merchant_id.to_string(),
+        limit,
+    )?)
+}
+
+/// One attempt of the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
+pub struct AttemptRow {
+    /// `evt_…`.
+    pub event_id: String,
+    /// The event's type.
+    pub event_type: String,
+    /// 1, 2, … across rounds.
+    pub attempt: i64,
+    /// µs.
+    pub started_at: i64,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// `None` when no response came.
+    pub status_code: Option<i64>,
+    /// timeout, connect, url_blocked, …
+    pub error: Option<String>,
+    /// The first 4 KiB of the response.
+    pub response_body: String,
 }
 
 /// Which events a listing shows.

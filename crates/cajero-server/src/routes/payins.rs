@@ -2,11 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use cajero_connect::{ConnectError, OrderKind};
 use cajero_domain::id::{Payin, PayinId};
-use cajero_domain::lifecycle::{PayinEvent, PayinStatus};
+use cajero_domain::lifecycle::PayinStatus;
 use cajero_store::payins::{self, Filter, PayinRecord};
 use serde::Deserialize;
 use serde_json::Value;
@@ -15,9 +12,8 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{self, Query};
-use crate::idempotency::{self, IdempotencyKey};
+use crate::idempotency::{self, Answer, IdempotencyKey};
 use crate::list::{List, ListParams};
-use crate::orders::{self, Claimed};
 use crate::payins::{self as service, CreatePayin};
 
 /// `POST /v1/payins`.
@@ -42,7 +38,7 @@ pub async fn create(
     caller: Caller,
     key: IdempotencyKey,
     extract::Json(body): extract::Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     let fingerprint = idempotency::fingerprint("POST", "/v1/payins", &body);
     let request = extract::from_value::<CreatePayin>(body)?.parse()?;
     service::create(&state, caller, key, fingerprint, request).await
@@ -194,88 +190,9 @@ pub async fn cancel(
     caller: Caller,
     key: IdempotencyKey,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     let payin = load(&state, caller, &id).await?;
-    let path = format!("/v1/payins/{}/cancel", payin.id);
-    let fingerprint = idempotency::fingerprint("POST", &path, &Value::Null);
-    let scope = match orders::claim(&state, caller, key, fingerprint, payin.id.to_string()).await? {
-        Claimed::Replay(response) => return Ok(response),
-        Claimed::Proceed { scope, .. } => scope,
-    };
-    if payin.status != PayinStatus::Pending {
-        return orders::release_with(&state, scope, not_cancelable(&payin)).await;
-    }
-    let Some(connector) = state
-        .networks
-        .connector(payin.mode, &payin.route, &payin.network)
-    else {
-        return orders::release_with(
-            &state,
-            scope,
-            crate::networks::network_unavailable("network not configured"),
-        )
-        .await;
-    };
-    let exchange = connector
-        .cancel(OrderKind::Collection, &payin.network_order_id)
-        .await;
-    let clock = state.clock.clone();
-    let public_url = state.config.public_url();
-    let outcome = state
-        .store
-        .write(move |mut c| {
-            Box::pin(async move {
-                crate::networks::store_evidence(
-                    &mut c,
-                    clock.as_ref(),
-                    crate::networks::EvidenceLink {
-                        merchant: Some(caller.merchant_id),
-                        mode: caller.mode,
-                        network: &payin.network,
-                        object_id: Some(&payin.id.to_string()),
-                        direction: "outbound",
-                    },
-                    &exchange.evidence,
-                )
-                .await?;
-                match exchange.result {
-                    Ok(_) => {
-                        service::close(
-                            &mut c,
-                            clock.as_ref(),
-                            &public_url,
-                            &payin,
-                            PayinEvent::Cancel,
-                        )
-                        .await?
-                    }
-                    Err(ConnectError::NotCancelable) => {
-                        return orders::release_in(&mut c, &scope, not_cancelable(&payin)).await;
-                    }
-                    Err(e) => {
-                        return orders::release_in(&mut c, &scope, orders::create_error(e)).await;
-                    }
-                }
-                let updated =
-                    payins::get(&mut c, caller.merchant_id, caller.mode, payin.id).await?;
-                let body = updated
-                    .map(|p| service::payin_json(&p, &public_url))
-                    .unwrap_or(Value::Null);
-                orders::finish_in(&mut c, &scope, StatusCode::OK, &body).await
-            })
-        })
-        .await?;
-    outcome.into_response_result()
-}
-
-fn not_cancelable(payin: &PayinRecord) -> ApiError {
-    ApiError::invalid(
-        "payin_not_cancelable",
-        format!(
-            "payin {} is {}: only pending vouchers can be canceled",
-            payin.id, payin.status
-        ),
-    )
+    service::cancel(&state, caller, key, payin).await
 }
 
 /// `POST /v1/payins/{id}/refunds`.
@@ -302,7 +219,7 @@ pub async fn refund(
     key: IdempotencyKey,
     Path(id): Path<String>,
     extract::Json(body): extract::Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     let payin = load(&state, caller, &id).await?;
     crate::refunds::create(&state, caller, key, payin, body).await
 }

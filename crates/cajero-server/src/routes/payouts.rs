@@ -2,11 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use cajero_connect::{ConnectError, OrderKind};
 use cajero_domain::id::{Payout, PayoutId};
-use cajero_domain::lifecycle::{PayoutEvent, PayoutStatus};
+use cajero_domain::lifecycle::PayoutStatus;
 use cajero_store::payouts::{self, PayoutRecord};
 use serde::Deserialize;
 use serde_json::Value;
@@ -15,9 +12,8 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{self, Query};
-use crate::idempotency::{self, IdempotencyKey};
+use crate::idempotency::{self, Answer, IdempotencyKey};
 use crate::list::{List, ListParams};
-use crate::orders::{self, Claimed};
 use crate::payouts::{self as service, CreatePayout};
 
 /// `POST /v1/payouts`.
@@ -42,7 +38,7 @@ pub async fn create(
     caller: Caller,
     key: IdempotencyKey,
     extract::Json(body): extract::Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     let fingerprint = idempotency::fingerprint("POST", "/v1/payouts", &body);
     let request = extract::from_value::<CreatePayout>(body)?.parse()?;
     service::create(&state, caller, key, fingerprint, request).await
@@ -189,128 +185,7 @@ pub async fn cancel(
     caller: Caller,
     key: IdempotencyKey,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     let payout = load(&state, caller, &id).await?;
-    let path = format!("/v1/payouts/{}/cancel", payout.id);
-    let fingerprint = idempotency::fingerprint("POST", &path, &Value::Null);
-    let scope = match orders::claim(&state, caller, key, fingerprint, payout.id.to_string()).await?
-    {
-        Claimed::Replay(response) => return Ok(response),
-        Claimed::Proceed { scope, .. } => scope,
-    };
-    if !matches!(
-        payout.status,
-        PayoutStatus::Available | PayoutStatus::Pending | PayoutStatus::OnHold
-    ) {
-        return orders::release_with(&state, scope, not_cancelable(&payout)).await;
-    }
-    let exchange = match (
-        &payout.network_order_id,
-        state
-            .networks
-            .connector(payout.mode, &payout.route, &payout.network),
-    ) {
-        (Some(order_id), Some(connector)) => {
-            Some(connector.cancel(OrderKind::Payout, order_id).await)
-        }
-        (None, Some(connector)) => {
-            // No code on record: its create may have reached the network before the server
-            // died. Find it by our reference and cancel it there, so that no order is left
-            // without its payout (an order created after this look is canceled as an orphan
-            // by the create itself).
-            let found = connector
-                .find_by_reference(OrderKind::Payout, &payout.id.to_string())
-                .await;
-            match found.result {
-                Ok(order) => {
-                    let mut cancel = connector
-                        .cancel(OrderKind::Payout, &order.network_order_id)
-                        .await;
-                    let mut evidence = found.evidence;
-                    evidence.append(&mut cancel.evidence);
-                    cancel.evidence = evidence;
-                    Some(cancel)
-                }
-                Err(ConnectError::NotFound) => Some(cajero_connect::Exchange {
-                    result: Err(ConnectError::NotFound),
-                    evidence: found.evidence,
-                }),
-                Err(e) => Some(cajero_connect::Exchange {
-                    result: Err(e),
-                    evidence: found.evidence,
-                }),
-            }
-        }
-        (None, None) => None,
-        (Some(_), None) => {
-            return orders::release_with(
-                &state,
-                scope,
-                crate::networks::network_unavailable("network not configured"),
-            )
-            .await;
-        }
-    };
-    let clock = state.clock.clone();
-    let public_url = state.config.public_url();
-    let outcome = state
-        .store
-        .write(move |mut c| {
-            Box::pin(async move {
-                if let Some(exchange) = exchange {
-                    crate::networks::store_evidence(
-                        &mut c,
-                        clock.as_ref(),
-                        crate::networks::EvidenceLink {
-                            merchant: Some(caller.merchant_id),
-                            mode: caller.mode,
-                            network: &payout.network,
-                            object_id: Some(&payout.id.to_string()),
-                            direction: "outbound",
-                        },
-                        &exchange.evidence,
-                    )
-                    .await?;
-                    match exchange.result {
-                        Ok(_) | Err(ConnectError::NotFound) => {}
-                        Err(ConnectError::NotCancelable) => {
-                            return orders::release_in(&mut c, &scope, not_cancelable(&payout))
-                                .await;
-                        }
-                        Err(e) => {
-                            return orders::release_in(&mut c, &scope, orders::create_error(e))
-                                .await;
-                        }
-                    }
-                }
-                service::close(
-                    &mut c,
-                    clock.as_ref(),
-                    &public_url,
-                    &payout,
-                    PayoutEvent::Cancel,
-                    None,
-                )
-                .await?;
-                let updated =
-                    payouts::get(&mut c, caller.merchant_id, caller.mode, payout.id).await?;
-                let attempts = payouts::attempts(&mut c, payout.id).await?;
-                let body = updated
-                    .map(|p| service::payout_json(&p, &attempts, &public_url))
-                    .unwrap_or(Value::Null);
-                orders::finish_in(&mut c, &scope, StatusCode::OK, &body).await
-            })
-        })
-        .await?;
-    outcome.into_response_result()
-}
-
-fn not_cancelable(payout: &PayoutRecord) -> ApiError {
-    ApiError::invalid(
-        "payout_not_cancelable",
-        format!(
-            "payout {} is {}: only payouts not yet collected can be canceled",
-            payout.id, payout.status
-        ),
-    )
+    service::cancel(&state, caller, key, payout).await
 }

@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -11,7 +10,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{self, Query};
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{Answer, IdempotencyKey};
 use crate::list::{List, ListParams};
 use crate::test_clocks::{self as service, AdvanceTestClock, CreateTestClock};
 
@@ -37,7 +36,7 @@ pub async fn create(
     caller: Caller,
     key: IdempotencyKey,
     extract::Json(body): extract::Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer, ApiError> {
     let fingerprint =
         crate::idempotency::fingerprint("POST", "/v1/test_helpers/test_clocks", &body);
     let request: CreateTestClock = extract::from_value(body)?;

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use cajero_domain::id::{Topup, TopupId};
 use cajero_store::topups;
 use serde_json::Value;
@@ -56,6 +56,7 @@ pub async fn create(
         })
     })
     .await
+    .map(IntoResponse::into_response)
 }
 
 /// One of the caller's top-ups.

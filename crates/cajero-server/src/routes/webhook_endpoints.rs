@@ -53,9 +53,11 @@ where
     F: for<'c> FnOnce(&'c mut Conn<'_>) -> Work<'c, Outcome, ApiError> + Send + 'static,
 {
     match key.0 {
-        Some(key) => {
-            idempotency::run_in_one_transaction(state, caller, key, fingerprint, work).await
-        }
+        Some(key) => Ok(
+            idempotency::run_in_one_transaction(state, caller, key, fingerprint, work)
+                .await?
+                .into_response(),
+        ),
         None => {
             let outcome = state
                 .store

@@ -128,6 +128,11 @@ impl Texts {
         self.map.get(key).copied().unwrap_or(key)
     }
 
+    /// True when the language has `key`.
+    pub fn has(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
     /// Its language.
     pub fn locale(&self) -> Locale {
         self.locale
@@ -374,6 +379,112 @@ const EN: &[(&str, &str)] = &[
     ("audit.object", "Object"),
     ("audit.from", "From"),
     ("audit.when", "When"),
+    ("action.refunded", "Refund created."),
+    (
+        "action.canceled",
+        "Payout canceled: the code can no longer be collected.",
+    ),
+    ("action.resent", "Event queued for delivery again."),
+    ("action.refused", "cajero refused this action."),
+    (
+        "refusal.refund_exceeds_remaining",
+        "That is more than is left to refund.",
+    ),
+    (
+        "refusal.payin_not_refundable",
+        "Only paid pay-ins can be refunded.",
+    ),
+    (
+        "refusal.amount_invalid",
+        "Enter a whole number of pesos greater than zero.",
+    ),
+    (
+        "refusal.insufficient_balance",
+        "The available balance is not enough.",
+    ),
+    (
+        "refusal.parameter_missing",
+        "A required field is empty: for a cash pick-up, the beneficiary's name and document.",
+    ),
+    (
+        "refusal.parameter_invalid",
+        "A field is not valid: check the name and the document number.",
+    ),
+    (
+        "refusal.payout_not_cancelable",
+        "This payout can no longer be canceled.",
+    ),
+    (
+        "refusal.network_unavailable",
+        "The cash network is not answering. Try again in a few minutes.",
+    ),
+    (
+        "refusal.in_progress",
+        "This action is still being processed. Reload the page shortly.",
+    ),
+    ("refusal.confirm_needed", "Tick the confirmation box first."),
+    ("timeline.title", "Timeline: events and webhook deliveries"),
+    ("timeline.resend", "Resend"),
+    (
+        "timeline.no_endpoint",
+        "No webhook endpoint was subscribed to this event.",
+    ),
+    ("timeline.endpoint", "Endpoint"),
+    ("timeline.attempts", "Attempts"),
+    ("timeline.last_attempt", "Last attempt"),
+    ("timeline.answer", "Answer"),
+    ("refund.title", "Refund this pay-in"),
+    ("refund.amount", "Amount (COP)"),
+    ("refund.method", "Method"),
+    ("refund.bank_transfer", "Bank transfer"),
+    ("refund.cash_pickup", "Cash pick-up"),
+    ("refund.reason", "Reason (optional)"),
+    ("refund.beneficiary", "For a cash pick-up: who collects it"),
+    ("refund.name", "Full name as on the document"),
+    ("refund.document_type", "Document type"),
+    ("refund.document_number", "Document number"),
+    ("refund.confirm", "I confirm this refund"),
+    ("refund.submit", "Refund"),
+    ("refund.list", "Refunds"),
+    ("payouts.refund", "Pays refund"),
+    (
+        "payouts.confirm_cancel",
+        "I confirm: the code will no longer be collectable",
+    ),
+    ("payouts.cancel", "Cancel payout"),
+    ("nav.refunds", "Refunds"),
+    ("nav.balance", "Balance"),
+    ("nav.settlements", "Settlements"),
+    ("nav.events", "Events"),
+    (
+        "lists.refunds_hint",
+        "Every refund of your pay-ins, newest first.",
+    ),
+    ("lists.events", "Events"),
+    (
+        "lists.events_hint",
+        "Everything that happened to your objects, as sent to your webhook endpoints.",
+    ),
+    ("lists.type", "Type"),
+    ("lists.object", "Object"),
+    ("lists.balance_transactions", "Balance transactions"),
+    (
+        "lists.balance_transactions_hint",
+        "Every movement of your balance, with its fee and when it becomes available.",
+    ),
+    ("lists.net", "Net"),
+    ("lists.available_on", "Available on"),
+    ("lists.source", "Source"),
+    ("lists.settlements", "Settlements"),
+    (
+        "lists.settlements_hint",
+        "What cajero paid you, day by day, each with its statement as CSV.",
+    ),
+    ("lists.settlement_date", "Settlement date"),
+    ("lists.gross", "Gross"),
+    ("lists.settled", "Settled"),
+    ("lists.lines", "Lines"),
+    ("lists.statement", "Statement"),
 ];
 
 const ES: &[(&str, &str)] = &[
@@ -618,6 +729,121 @@ const ES: &[(&str, &str)] = &[
     ("audit.object", "Objeto"),
     ("audit.from", "Desde"),
     ("audit.when", "Cuándo"),
+    ("action.refunded", "Reembolso creado."),
+    (
+        "action.canceled",
+        "Pago cancelado: el código ya no se puede cobrar.",
+    ),
+    ("action.resent", "Evento encolado para enviarse de nuevo."),
+    ("action.refused", "cajero rechazó esta acción."),
+    (
+        "refusal.refund_exceeds_remaining",
+        "Es más de lo que queda por reembolsar.",
+    ),
+    (
+        "refusal.payin_not_refundable",
+        "Solo se pueden reembolsar recaudos pagados.",
+    ),
+    (
+        "refusal.amount_invalid",
+        "Ingresa un número entero de pesos mayor que cero.",
+    ),
+    (
+        "refusal.insufficient_balance",
+        "El saldo disponible no alcanza.",
+    ),
+    (
+        "refusal.parameter_missing",
+        "Falta un campo obligatorio: para un retiro en efectivo, el nombre y el documento del beneficiario.",
+    ),
+    (
+        "refusal.parameter_invalid",
+        "Un campo no es válido: revisa el nombre y el número de documento.",
+    ),
+    (
+        "refusal.payout_not_cancelable",
+        "Este pago ya no se puede cancelar.",
+    ),
+    (
+        "refusal.network_unavailable",
+        "La red de efectivo no responde. Intenta de nuevo en unos minutos.",
+    ),
+    (
+        "refusal.in_progress",
+        "Esta acción aún se está procesando. Recarga la página en un momento.",
+    ),
+    (
+        "refusal.confirm_needed",
+        "Marca primero la casilla de confirmación.",
+    ),
+    (
+        "timeline.title",
+        "Historial: eventos y entregas de webhooks",
+    ),
+    ("timeline.resend", "Reenviar"),
+    (
+        "timeline.no_endpoint",
+        "Ningún endpoint de webhook estaba suscrito a este evento.",
+    ),
+    ("timeline.endpoint", "Endpoint"),
+    ("timeline.attempts", "Intentos"),
+    ("timeline.last_attempt", "Último intento"),
+    ("timeline.answer", "Respuesta"),
+    ("refund.title", "Reembolsar este recaudo"),
+    ("refund.amount", "Monto (COP)"),
+    ("refund.method", "Método"),
+    ("refund.bank_transfer", "Transferencia bancaria"),
+    ("refund.cash_pickup", "Retiro en efectivo"),
+    ("refund.reason", "Motivo (opcional)"),
+    (
+        "refund.beneficiary",
+        "Para retiro en efectivo: quién lo cobra",
+    ),
+    ("refund.name", "Nombre completo como en el documento"),
+    ("refund.document_type", "Tipo de documento"),
+    ("refund.document_number", "Número de documento"),
+    ("refund.confirm", "Confirmo este reembolso"),
+    ("refund.submit", "Reembolsar"),
+    ("refund.list", "Reembolsos"),
+    ("payouts.refund", "Paga el reembolso"),
+    (
+        "payouts.confirm_cancel",
+        "Confirmo: el código ya no se podrá cobrar",
+    ),
+    ("payouts.cancel", "Cancelar pago"),
+    ("nav.refunds", "Reembolsos"),
+    ("nav.balance", "Saldo"),
+    ("nav.settlements", "Liquidaciones"),
+    ("nav.events", "Eventos"),
+    (
+        "lists.refunds_hint",
+        "Todos los reembolsos de tus recaudos, del más reciente al más antiguo.",
+    ),
+    ("lists.events", "Eventos"),
+    (
+        "lists.events_hint",
+        "Todo lo que les pasó a tus objetos, tal como se envía a tus endpoints de webhook.",
+    ),
+    ("lists.type", "Tipo"),
+    ("lists.object", "Objeto"),
+    ("lists.balance_transactions", "Movimientos del saldo"),
+    (
+        "lists.balance_transactions_hint",
+        "Cada movimiento de tu saldo, con su comisión y cuándo queda disponible.",
+    ),
+    ("lists.net", "Neto"),
+    ("lists.available_on", "Disponible el"),
+    ("lists.source", "Origen"),
+    ("lists.settlements", "Liquidaciones"),
+    (
+        "lists.settlements_hint",
+        "Lo que cajero te pagó, día a día, cada uno con su extracto en CSV.",
+    ),
+    ("lists.settlement_date", "Fecha de liquidación"),
+    ("lists.gross", "Bruto"),
+    ("lists.settled", "Liquidado"),
+    ("lists.lines", "Líneas"),
+    ("lists.statement", "Extracto"),
 ];
 
 const ZH: &[(&str, &str)] = &[
@@ -811,6 +1037,85 @@ const ZH: &[(&str, &str)] = &[
     ("audit.object", "对象"),
     ("audit.from", "来源地址"),
     ("audit.when", "时间"),
+    ("action.refunded", "已创建退款。"),
+    ("action.canceled", "付款已取消：该取款码不能再领取。"),
+    ("action.resent", "事件已重新排队发送。"),
+    ("action.refused", "cajero 拒绝了此操作。"),
+    (
+        "refusal.refund_exceeds_remaining",
+        "超过了可退款的剩余金额。",
+    ),
+    ("refusal.payin_not_refundable", "只有已支付的收款才能退款。"),
+    ("refusal.amount_invalid", "请输入大于零的整数比索金额。"),
+    ("refusal.insufficient_balance", "可用余额不足。"),
+    (
+        "refusal.parameter_missing",
+        "缺少必填项：现金取款需要填写收款人姓名和证件。",
+    ),
+    (
+        "refusal.parameter_invalid",
+        "有字段无效：请检查姓名和证件号码。",
+    ),
+    ("refusal.payout_not_cancelable", "此付款已无法取消。"),
+    (
+        "refusal.network_unavailable",
+        "现金网络无响应，请几分钟后重试。",
+    ),
+    ("refusal.in_progress", "此操作仍在处理中，请稍后刷新页面。"),
+    ("refusal.confirm_needed", "请先勾选确认框。"),
+    ("timeline.title", "时间线：事件与 Webhook 投递"),
+    ("timeline.resend", "重新发送"),
+    ("timeline.no_endpoint", "没有 Webhook 端点订阅此事件。"),
+    ("timeline.endpoint", "端点"),
+    ("timeline.attempts", "尝试次数"),
+    ("timeline.last_attempt", "最近一次尝试"),
+    ("timeline.answer", "响应"),
+    ("refund.title", "退还此笔收款"),
+    ("refund.amount", "金额（COP）"),
+    ("refund.method", "方式"),
+    ("refund.bank_transfer", "银行转账"),
+    ("refund.cash_pickup", "现金取款"),
+    ("refund.reason", "原因（可选）"),
+    ("refund.beneficiary", "现金取款：领取人"),
+    ("refund.name", "证件上的全名"),
+    ("refund.document_type", "证件类型"),
+    ("refund.document_number", "证件号码"),
+    ("refund.confirm", "我确认此退款"),
+    ("refund.submit", "退款"),
+    ("refund.list", "退款"),
+    ("payouts.refund", "支付的退款"),
+    ("payouts.confirm_cancel", "我确认：该取款码将无法再领取"),
+    ("payouts.cancel", "取消付款"),
+    ("nav.refunds", "退款"),
+    ("nav.balance", "余额"),
+    ("nav.settlements", "结算"),
+    ("nav.events", "事件"),
+    ("lists.refunds_hint", "您所有收款的退款，按时间倒序。"),
+    ("lists.events", "事件"),
+    (
+        "lists.events_hint",
+        "您的对象发生的所有事情，与发送到 Webhook 端点的内容相同。",
+    ),
+    ("lists.type", "类型"),
+    ("lists.object", "对象"),
+    ("lists.balance_transactions", "余额交易"),
+    (
+        "lists.balance_transactions_hint",
+        "余额的每一笔变动，包括手续费和可用日期。",
+    ),
+    ("lists.net", "净额"),
+    ("lists.available_on", "可用日期"),
+    ("lists.source", "来源"),
+    ("lists.settlements", "结算"),
+    (
+        "lists.settlements_hint",
+        "cajero 每日向您结算的款项，每笔附 CSV 对账单。",
+    ),
+    ("lists.settlement_date", "结算日期"),
+    ("lists.gross", "总额"),
+    ("lists.settled", "结算金额"),
+    ("lists.lines", "明细数"),
+    ("lists.statement", "对账单"),
 ];
 
 #[cfg(test)]

@@ -15,8 +15,10 @@
 //! - every object is read under the session's merchant: another merchant's id is a 404;
 //! - every page is `Cache-Control: no-store`, framed by nobody, and refers nowhere.
 
+pub mod actions;
 pub mod charts;
 pub mod i18n;
+pub mod lists;
 
 use std::net::SocketAddr;
 
@@ -80,6 +82,20 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/language", post(language))
         .route("/dashboard/payins", get(payins_page))
         .route("/dashboard/payins/{id}", get(payin_page))
+        .route("/dashboard/payins/{id}/refund", post(actions::refund_payin))
+        .route(
+            "/dashboard/payouts/{id}/cancel",
+            post(actions::cancel_payout),
+        )
+        .route("/dashboard/events/{id}/resend", post(actions::resend_event))
+        .route("/dashboard/refunds", get(lists::refunds_page))
+        .route("/dashboard/events", get(lists::events_page))
+        .route(
+            "/dashboard/balance_transactions",
+            get(lists::balance_transactions_page),
+        )
+        .route("/dashboard/settlements", get(lists::settlements_page))
+        .route("/dashboard/settlements/{file}", get(lists::settlement_csv))
         .route("/dashboard/payouts", get(payouts_page))
         .route("/dashboard/payouts/{id}", get(payout_page))
         .route("/dashboard/audit", get(audit_page))
@@ -741,10 +757,10 @@ impl Paging {
 
     /// Puts the page newest first (`ending_before` pages come oldest first) and links the
     /// newer and older pages, keeping the status filter.
-    fn links<T, K: cajero_domain::id::IdKind>(
+    fn links<T, I: Ord + std::fmt::Display>(
         &self,
         found: &mut cajero_store::page::Page<T>,
-        id: impl Fn(&T) -> cajero_domain::id::Id<K>,
+        id: impl Fn(&T) -> I,
         base: &str,
         status: Option<&str>,
     ) -> (Option<String>, Option<String>) {
@@ -874,6 +890,49 @@ struct PayinPage {
     voucher_url: String,
     ledger: Vec<LedgerRow>,
     evidence: Vec<EvidenceRow>,
+    refunds: Vec<RefundLine>,
+    timeline: Vec<actions::TimelineEvent>,
+    /// What is left to refund, in whole pesos (the refund form's default).
+    refund_left: i64,
+    can_refund: bool,
+    actions: Actions,
+}
+
+/// What an order's page needs for its forms and the outcome of the last action.
+struct Actions {
+    /// The key of this rendering's forms (a form sent twice acts once).
+    idem: String,
+    /// Owners act on orders.
+    may_act: bool,
+    /// Owners and developers resend events.
+    may_resend: bool,
+    /// The page, for the forms to come back to.
+    back: String,
+    notice: Option<&'static str>,
+    refusal: Option<(&'static str, String)>,
+}
+
+impl Actions {
+    fn of(session: &Session, back: String, outcome: &actions::Outcome) -> Actions {
+        Actions {
+            idem: users::random_token(),
+            may_act: session.role.may_act_on_orders(),
+            may_resend: session.role.may_manage_developer_settings(),
+            back,
+            notice: outcome.notice(),
+            refusal: outcome.refusal(),
+        }
+    }
+}
+
+/// A refund on its pay-in's page.
+struct RefundLine {
+    id: String,
+    when: String,
+    amount: String,
+    method: String,
+    status: String,
+    payout: String,
 }
 
 fn ledger_rows(
@@ -929,6 +988,7 @@ async fn payin_page(
     State(state): State<AppState>,
     parts: Parts,
     Path(id): Path<String>,
+    Query(outcome): Query<actions::Outcome>,
 ) -> Response {
     let request = Request::of(&state, &parts);
     let session = match signed_in(&state, &request).await {
@@ -955,11 +1015,16 @@ async fn payin_page(
                 )
                 .await?;
                 let evidence = network::messages_for(&mut c, &id.to_string()).await?;
-                Ok(Some((payin, ledger, evidence)))
+                let refunds = actions::refunds_of(&mut c, merchant, mode, id).await?;
+                let mut objects = vec![id.to_string()];
+                objects.extend(refunds.iter().map(|r| r.id.to_string()));
+                let timeline =
+                    actions::timeline(&mut c, merchant, mode.is_live(), &objects).await?;
+                Ok(Some((payin, ledger, evidence, refunds, timeline)))
             })
         })
         .await;
-    let (p, ledger, evidence) = match found {
+    let (p, ledger, evidence, refunds, timeline) = match found {
         Ok(Some(found)) => found,
         Ok(None) => return message(StatusCode::NOT_FOUND, locale, "error.not_found"),
         Err(e) => return internal(locale, e),
@@ -984,6 +1049,21 @@ async fn payin_page(
             voucher_url: format!("{}/v/{}", state.config.public_url(), p.page_token),
             ledger: ledger_rows(&session, locale, &ledger),
             evidence: evidence_rows(evidence),
+            refunds: refunds
+                .iter()
+                .map(|r| RefundLine {
+                    id: r.id.to_string(),
+                    when: when(&session, r.created_at),
+                    amount: locale.money(r.amount.minor(), r.currency.code()),
+                    method: r.method.clone(),
+                    status: r.status.as_str().to_string(),
+                    payout: r.payout_id.map(|p| p.to_string()).unwrap_or_default(),
+                })
+                .collect(),
+            timeline: actions::timeline_rows(&session, timeline),
+            refund_left: p.amount.minor() - p.amount_refunded.minor(),
+            can_refund: p.status == PayinStatus::Paid && p.amount_refunded < p.amount,
+            actions: Actions::of(&session, format!("/dashboard/payins/{}", p.id), &outcome),
             nav: Nav::of(&session),
         },
     )
@@ -1524,12 +1604,18 @@ struct PayoutPage {
     attempts: Vec<AttemptRow>,
     ledger: Vec<LedgerRow>,
     evidence: Vec<EvidenceRow>,
+    timeline: Vec<actions::TimelineEvent>,
+    /// The refund this payout pays, if any.
+    refund: String,
+    can_cancel: bool,
+    actions: Actions,
 }
 
 async fn payout_page(
     State(state): State<AppState>,
     parts: Parts,
     Path(id): Path<String>,
+    Query(outcome): Query<actions::Outcome>,
 ) -> Response {
     let request = Request::of(&state, &parts);
     let session = match signed_in(&state, &request).await {
@@ -1557,11 +1643,16 @@ async fn payout_page(
                 )
                 .await?;
                 let evidence = network::messages_for(&mut c, &id.to_string()).await?;
-                Ok(Some((payout, attempts, ledger, evidence)))
+                let refund = cajero_store::refunds::for_payout(&mut c, id).await?;
+                let mut objects = vec![id.to_string()];
+                objects.extend(refund.iter().map(|r| r.id.to_string()));
+                let timeline =
+                    actions::timeline(&mut c, merchant, mode.is_live(), &objects).await?;
+                Ok(Some((payout, attempts, ledger, evidence, refund, timeline)))
             })
         })
         .await;
-    let (p, attempts, ledger, evidence) = match found {
+    let (p, attempts, ledger, evidence, refund, timeline) = match found {
         Ok(Some(found)) => found,
         Ok(None) => return message(StatusCode::NOT_FOUND, locale, "error.not_found"),
         Err(e) => return internal(locale, e),
@@ -1599,6 +1690,13 @@ async fn payout_page(
                 .collect(),
             ledger: ledger_rows(&session, locale, &ledger),
             evidence: evidence_rows(evidence),
+            timeline: actions::timeline_rows(&session, timeline),
+            refund: refund.map(|r| r.id.to_string()).unwrap_or_default(),
+            can_cancel: matches!(
+                p.status,
+                PayoutStatus::Available | PayoutStatus::Pending | PayoutStatus::OnHold
+            ),
+            actions: Actions::of(&session, format!("/dashboard/payouts/{}", p.id), &outcome),
             nav: Nav::of(&session),
         },
     )

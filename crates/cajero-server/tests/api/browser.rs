@@ -311,6 +311,10 @@ async fn api(
     Ok(response.json().await?)
 }
 
+async fn api_get(app: &TestApp, key: &str, path: &str) -> anyhow::Result<Value> {
+    Ok(app.get_with_key(path, key).await.json().await?)
+}
+
 fn simulator(app: &TestApp) -> anyhow::Result<String> {
     app.server
         .state
@@ -360,11 +364,28 @@ async fn a_payin_is_paid_at_the_counter_and_seen_paid_in_the_dashboard() {
         .await?;
         anyhow::ensure!(page.contains("<details class=\"evidence\">"), "no evidence");
         anyhow::ensure!(page.contains("payin"), "no ledger entry");
+        anyhow::ensure!(page.contains("payin.paid"), "no payin.paid on the timeline");
         client.goto(&app.url("/dashboard/analytics")).await?;
         let charts = client.source().await?;
         anyhow::ensure!(
             charts.contains("1 · COP 150,000"),
             "the funnel did not count it"
+        );
+
+        // Refund part of it from its page: the refund joins the page and its timeline.
+        client
+            .goto(&app.url(&format!("/dashboard/payins/{id}")))
+            .await?;
+        fill(client, "#refund-amount", "40000").await?;
+        fill(client, "#refund-reason", "Devolución parcial").await?;
+        click(client, "input[name='confirm']").await?;
+        click(client, "form[action$='/refund'] button").await?;
+        let refunded = shows(client, "Refund created.").await?;
+        anyhow::ensure!(refunded.contains("refund.created"), "no refund.created");
+        let after = api_get(app, &key, &format!("/v1/payins/{id}")).await?;
+        anyhow::ensure!(
+            after["amount_refunded"] == 40_000,
+            "amount_refunded: {after}"
         );
         Ok(())
     })

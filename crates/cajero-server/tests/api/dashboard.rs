@@ -28,6 +28,9 @@ crate::both_engines!(
     webhook_endpoints_are_added_rotated_and_deleted_with_the_secret_shown_once,
     the_payins_list_pages_older_and_newer_keeping_its_filter,
     the_payins_api_list_filters_by_creation_time_with_and_without_a_cursor,
+    an_owner_refunds_a_paid_payin_once_per_form_and_sees_it_on_the_timeline,
+    an_owner_cancels_a_payout_and_events_are_resent_by_owners_and_developers_only,
+    refunds_events_balance_transactions_and_settlements_are_listed_with_statements_as_csv,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1318,4 +1321,518 @@ async fn the_payins_api_list_filters_by_creation_time_with_and_without_a_cursor(
     .await);
     assert_eq!(after, vec![created[1].0.clone(), created[0].0.clone()]);
     assert_eq!(ids(get("/v1/payins".to_owned()).await).len(), 3);
+}
+
+fn field_in(html: &str, name: &str) -> String {
+    html.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no {name} field in {html}"))
+        .to_owned()
+}
+
+fn event_ids_in(html: &str) -> Vec<String> {
+    html.split("/dashboard/events/")
+        .skip(1)
+        .filter_map(|rest| rest.split('/').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn api_get(app: &TestApp, key: &str, path: &str) -> serde_json::Value {
+    app.get_with_key(path, key).await.json().await.unwrap()
+}
+
+/// Refunding from a pay-in's page calls the refunds service: a form sent twice refunds once,
+/// a refusal is shown in the user's words, and the refund and its events join the timeline.
+async fn an_owner_refunds_a_paid_payin_once_per_form_and_sees_it_on_the_timeline(app: &TestApp) {
+    let session = sign_up(app, "Tienda Ana SAS", "ana@example.co").await;
+    let merchant = user(app, "ana@example.co")
+        .await
+        .merchant_id
+        .parse()
+        .unwrap();
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    let payin = api_post(
+        app,
+        &key,
+        "/v1/payins",
+        "r1",
+        json!({"amount": 150_000, "currency": "COP", "network": "efecty", "reference": "ORD-5",
+            "customer": {"name": "Luis Pérez", "document": {"type": "CC", "number": "1020304050"}}}),
+    )
+    .await;
+    let id = payin["id"].as_str().unwrap().to_owned();
+    let path = format!("/dashboard/payins/{id}");
+    // Not paid yet: no refund form.
+    let pending = page(app, &session, &path).await.text().await.unwrap();
+    assert!(!pending.contains("/refund\""), "{pending}");
+    assert!(pending.contains("payin.created"), "the timeline: {pending}");
+    api_post(
+        app,
+        &key,
+        &format!("/v1/test_helpers/payins/{id}/pay"),
+        "r2",
+        json!({}),
+    )
+    .await;
+    let html = page(app, &session, &path).await.text().await.unwrap();
+    assert!(html.contains("payin.paid"), "the timeline: {html}");
+    let csrf = field_in(&html, "csrf");
+    let idem = field_in(&html, "idem");
+    let action = format!("{path}/refund");
+    let refund = |csrf: String, idem: String, amount: &'static str, confirm: &'static str| {
+        let action = action.clone();
+        let session = session.clone();
+        async move {
+            post_form(
+                app,
+                &session,
+                &action,
+                &[
+                    ("csrf", &csrf),
+                    ("idem", &idem),
+                    ("amount", amount),
+                    ("method", "bank_transfer"),
+                    ("reason", "Cliente devolvió el pedido"),
+                    ("confirm", confirm),
+                ],
+            )
+            .await
+        }
+    };
+    let payin_path = format!("/v1/payins/{id}");
+    let refunded = |key: String| {
+        let payin_path = payin_path.clone();
+        async move {
+            api_get(app, &key, &payin_path)
+                .await
+                .get("amount_refunded")
+                .and_then(serde_json::Value::as_i64)
+                .unwrap()
+        }
+    };
+    // Without its CSRF token: refused, nothing done.
+    let forged = refund("x".repeat(43), idem.clone(), "50000", "yes").await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    // Without the confirmation: back to the page, asking for it.
+    let unconfirmed = refund(csrf.clone(), idem.clone(), "50000", "").await;
+    assert_eq!(unconfirmed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        unconfirmed.headers()[LOCATION],
+        format!("{path}?refused=confirm_needed").as_str()
+    );
+    // More than was paid: the service's refusal, in the user's words.
+    let excessive = refund(csrf.clone(), users::random_token(), "150001", "yes").await;
+    let to = excessive.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(to, format!("{path}?refused=refund_exceeds_remaining"));
+    let shown = page(app, &session, &to).await.text().await.unwrap();
+    assert!(
+        shown.contains("That is more than is left to refund."),
+        "{shown}"
+    );
+    assert_eq!(refunded(key.clone()).await, 0);
+    // A partial refund, the form sent twice (a double click): refunded once.
+    for _ in 0..2 {
+        let done = refund(csrf.clone(), idem.clone(), "50.000", "yes").await;
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            done.headers()[LOCATION],
+            format!("{path}?done=action.refunded").as_str()
+        );
+    }
+    assert_eq!(refunded(key.clone()).await, 50_000);
+    let refunds = api_get(app, &key, &format!("/v1/refunds?payin={id}")).await;
+    assert_eq!(refunds["data"].as_array().unwrap().len(), 1, "{refunds}");
+    let refund_id = refunds["data"][0]["id"].as_str().unwrap().to_owned();
+    let after = page(app, &session, &format!("{path}?done=action.refunded"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(after.contains("Refund created."), "{after}");
+    assert!(after.contains(&refund_id), "the refunds table: {after}");
+    assert!(after.contains("refund.created"), "the timeline: {after}");
+    // An unknown outcome key is not shown.
+    let odd = page(app, &session, &format!("{path}?done=%3Cb%3Ehi"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!odd.contains("<b>hi"));
+    // The audit log names the refund.
+    let audit = page(app, &session, "/dashboard/audit")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        audit.contains("refund.created") && audit.contains(&refund_id),
+        "{audit}"
+    );
+
+    // An analyst sees the pay-in but has no form, and a forged one is refused.
+    let state = &app.server.state;
+    users::create_user(
+        &state.store,
+        state.clock.as_ref(),
+        merchant,
+        "luis@example.co",
+        "Luis",
+        users::Role::Analyst,
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    let analyst = session_of(app, "luis@example.co").await;
+    let seen = page(app, &analyst, &path).await.text().await.unwrap();
+    assert!(!seen.contains("name=\"idem\""), "{seen}");
+    let analyst_csrf = field_in(&seen, "csrf");
+    let refused = post_form(
+        app,
+        &analyst,
+        &action,
+        &[
+            ("csrf", &analyst_csrf),
+            ("idem", &users::random_token()),
+            ("amount", "1000"),
+            ("method", "bank_transfer"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // Another merchant's owner: not found.
+    let other = sign_up(app, "Otra SAS", "otra@example.co").await;
+    let other_csrf = csrf_of(app, &other).await;
+    let hidden = post_form(
+        app,
+        &other,
+        &action,
+        &[
+            ("csrf", &other_csrf),
+            ("idem", &users::random_token()),
+            ("amount", "1000"),
+            ("method", "bank_transfer"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    assert_eq!(refunded(key.clone()).await, 50_000);
+}
+
+/// Canceling a payout from its page calls the payouts service (the code at the network
+/// first); resending an event queues it again; both are refused to the wrong roles and to
+/// other merchants.
+async fn an_owner_cancels_a_payout_and_events_are_resent_by_owners_and_developers_only(
+    app: &TestApp,
+) {
+    let session = sign_up(app, "Remesas SAS", "ana@example.co").await;
+    let merchant = user(app, "ana@example.co")
+        .await
+        .merchant_id
+        .parse()
+        .unwrap();
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    api_post(
+        app,
+        &key,
+        "/v1/topups",
+        "c1",
+        json!({"amount": 1_000_000, "currency": "COP"}),
+    )
+    .await;
+    api_post(
+        app,
+        &key,
+        "/v1/webhook_endpoints",
+        "c2",
+        json!({"url": "http://127.0.0.1:9/cajero", "enabled_events": ["*"]}),
+    )
+    .await;
+    let payout = api_post(
+        app,
+        &key,
+        "/v1/payouts",
+        "c3",
+        json!({"amount": 120_000, "currency": "COP", "network": "efecty",
+            "beneficiary": {"name": "Luis Pérez", "document": {"type": "CC", "number": "79876543"}}}),
+    )
+    .await;
+    let id = payout["id"].as_str().unwrap().to_owned();
+    let path = format!("/dashboard/payouts/{id}");
+    let html = page(app, &session, &path).await.text().await.unwrap();
+    assert!(html.contains("payout.created"), "the timeline: {html}");
+    assert!(
+        html.contains("http://127.0.0.1:9/cajero"),
+        "each event's deliveries: {html}"
+    );
+    let csrf = field_in(&html, "csrf");
+    let idem = field_in(&html, "idem");
+    let cancel = format!("{path}/cancel");
+    let unconfirmed = post_form(app, &session, &cancel, &[("csrf", &csrf), ("idem", &idem)]).await;
+    assert_eq!(
+        unconfirmed.headers()[LOCATION],
+        format!("{path}?refused=confirm_needed").as_str()
+    );
+    let done = post_form(
+        app,
+        &session,
+        &cancel,
+        &[("csrf", &csrf), ("idem", &idem), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(
+        done.headers()[LOCATION],
+        format!("{path}?done=action.canceled").as_str()
+    );
+    let now = api_get(app, &key, &format!("/v1/payouts/{id}")).await;
+    assert_eq!(now["status"], "canceled", "{now}");
+    // The reservation is released: the whole top-up is available again.
+    let balance = api_get(app, &key, "/v1/balance").await;
+    assert!(
+        balance.to_string().contains("1000000"),
+        "the balance after the cancel: {balance}"
+    );
+    // A new form for the same payout: it is no longer cancelable.
+    let again = post_form(
+        app,
+        &session,
+        &cancel,
+        &[
+            ("csrf", &csrf),
+            ("idem", &users::random_token()),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        again.headers()[LOCATION],
+        format!("{path}?refused=payout_not_cancelable").as_str()
+    );
+    let html = page(app, &session, &path).await.text().await.unwrap();
+    assert!(html.contains("payout.canceled"), "{html}");
+    let events = event_ids_in(&html);
+    assert!(events.len() >= 2, "{html}");
+    let event = &events[0];
+    let resend = format!("/dashboard/events/{event}/resend");
+    let resent = post_form(app, &session, &resend, &[("csrf", &csrf), ("back", &path)]).await;
+    assert_eq!(
+        resent.headers()[LOCATION],
+        format!("{path}?done=action.resent").as_str()
+    );
+    // A page elsewhere is not where a resend goes back to.
+    let elsewhere = post_form(
+        app,
+        &session,
+        &resend,
+        &[("csrf", &csrf), ("back", "https://evil.example/")],
+    )
+    .await;
+    assert_eq!(
+        elsewhere.headers()[LOCATION],
+        "/dashboard?done=action.resent"
+    );
+    let audit = page(app, &session, "/dashboard/audit")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for action in ["payout.canceled", "event.resent"] {
+        assert!(audit.contains(action), "{action}: {audit}");
+    }
+    // A developer resends; an analyst cannot; another merchant does not find the event.
+    let state = &app.server.state;
+    for (email, role) in [
+        ("dev@example.co", users::Role::Developer),
+        ("luis@example.co", users::Role::Analyst),
+    ] {
+        users::create_user(
+            &state.store,
+            state.clock.as_ref(),
+            merchant,
+            email,
+            "X",
+            role,
+            PASSWORD,
+        )
+        .await
+        .unwrap();
+    }
+    let developer = session_of(app, "dev@example.co").await;
+    let dev_page = page(app, &developer, &path).await.text().await.unwrap();
+    assert!(
+        !dev_page.contains("/cancel\""),
+        "developers do not cancel: {dev_page}"
+    );
+    let dev_csrf = field_in(&dev_page, "csrf");
+    let by_developer = post_form(
+        app,
+        &developer,
+        &resend,
+        &[("csrf", &dev_csrf), ("back", &path)],
+    )
+    .await;
+    assert_eq!(by_developer.status(), StatusCode::SEE_OTHER);
+    let analyst = session_of(app, "luis@example.co").await;
+    let analyst_csrf = csrf_of(app, &analyst).await;
+    let by_analyst = post_form(
+        app,
+        &analyst,
+        &resend,
+        &[("csrf", &analyst_csrf), ("back", &path)],
+    )
+    .await;
+    assert_eq!(by_analyst.status(), StatusCode::FORBIDDEN);
+    let other = sign_up(app, "Otra", "otra@example.co").await;
+    let other_csrf = csrf_of(app, &other).await;
+    let by_other = post_form(
+        app,
+        &other,
+        &resend,
+        &[("csrf", &other_csrf), ("back", &path)],
+    )
+    .await;
+    assert_eq!(by_other.status(), StatusCode::NOT_FOUND);
+    let by_other = post_form(
+        app,
+        &other,
+        &cancel,
+        &[
+            ("csrf", &other_csrf),
+            ("idem", &users::random_token()),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(by_other.status(), StatusCode::NOT_FOUND);
+}
+
+/// The lists beside pay-ins and payouts show the merchant's own rows, link to the orders'
+/// pages, and a settlement's statement downloads as the API's CSV (another merchant: 404).
+async fn refunds_events_balance_transactions_and_settlements_are_listed_with_statements_as_csv(
+    app: &TestApp,
+) {
+    let session = sign_up(app, "Tienda Ana SAS", "ana@example.co").await;
+    let merchant = user(app, "ana@example.co")
+        .await
+        .merchant_id
+        .parse()
+        .unwrap();
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    let payin = api_post(
+        app,
+        &key,
+        "/v1/payins",
+        "l1",
+        json!({"amount": 80_000, "currency": "COP", "network": "efecty",
+            "customer": {"name": "Luis Pérez", "document": {"type": "CC", "number": "1020304050"}}}),
+    )
+    .await;
+    let id = payin["id"].as_str().unwrap().to_owned();
+    api_post(
+        app,
+        &key,
+        &format!("/v1/test_helpers/payins/{id}/pay"),
+        "l2",
+        json!({}),
+    )
+    .await;
+    let refund = api_post(
+        app,
+        &key,
+        &format!("/v1/payins/{id}/refunds"),
+        "l3",
+        json!({"amount": 10_000, "method": "bank_transfer"}),
+    )
+    .await;
+    let refund_id = refund["id"].as_str().unwrap();
+    let refunds = page(app, &session, "/dashboard/refunds")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        refunds.contains(refund_id) && refunds.contains(&format!("/dashboard/payins/{id}")),
+        "{refunds}"
+    );
+    let events = page(app, &session, "/dashboard/events")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for kind in ["payin.created", "payin.paid", "refund.created"] {
+        assert!(events.contains(kind), "{kind}: {events}");
+    }
+    assert!(
+        events.contains(&format!("/dashboard/payins/{id}")),
+        "{events}"
+    );
+    let moves = page(app, &session, "/dashboard/balance_transactions")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        moves.contains(&format!("/dashboard/payins/{id}")),
+        "{moves}"
+    );
+
+    // A settled day: listed, and its statement is the API's CSV.
+    let paid_at = crate::settlements::bogota(2026, 11, 23, 12, 0);
+    crate::settlements::paid_payin(app, merchant, Mode::Test, 50_000, 1_000, paid_at).await;
+    let report = cajero_server::settlement::run_once(
+        &app.server.state.store,
+        crate::settlements::bogota(2026, 11, 24, 12, 0),
+    )
+    .await
+    .unwrap();
+    let settlement = report.settled[0].to_string();
+    let listed = page(app, &session, "/dashboard/settlements")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csv_path = format!("/dashboard/settlements/{settlement}.csv");
+    assert!(listed.contains(&csv_path), "{listed}");
+    let csv = page(app, &session, &csv_path).await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = csv.text().await.unwrap();
+    let from_api = app
+        .get_with_key(&format!("/v1/settlements/{settlement}.csv"), &key)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv, from_api);
+    // Another merchant sees none of it.
+    let other = sign_up(app, "Otra", "otra@example.co").await;
+    assert_eq!(
+        page(app, &other, &csv_path).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    for list in [
+        "/dashboard/refunds",
+        "/dashboard/events",
+        "/dashboard/settlements",
+    ] {
+        let html = page(app, &other, list).await.text().await.unwrap();
+        assert!(
+            !html.contains(&id) && !html.contains(&settlement),
+            "{list}: {html}"
+        );
+    }
+    assert_eq!(
+        page(app, &other, "/dashboard/settlements/nonsense.csv")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 }

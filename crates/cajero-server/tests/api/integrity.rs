@@ -43,7 +43,7 @@ async fn shop(app: &TestApp) -> Shop {
         caller: Caller {
             merchant_id: id,
             mode: Mode::Test,
-            key_id,
+            key_id: Some(key_id),
         },
     };
     let topup = post(

@@ -28,7 +28,7 @@ crate::both_engines!(
     the_periodic_ledger_check_alerts_once_when_the_books_are_off,
 );
 
-fn bogota(y: i16, m: i8, d: i8, h: i8, min: i8) -> Timestamp {
+pub(crate) fn bogota(y: i16, m: i8, d: i8, h: i8, min: i8) -> Timestamp {
     date(y, m, d)
         .at(h, min, 0, 0)
         .to_zoned_datetime(calendar::bogota())
@@ -38,7 +38,7 @@ fn bogota(y: i16, m: i8, d: i8, h: i8, min: i8) -> Timestamp {
 
 /// Posts what the pay-in code posts when a voucher is paid at `paid_at`: the amount to the
 /// pending balance, then the fee and its IVA out of it.
-async fn paid_payin(
+pub(crate) async fn paid_payin(
     app: &TestApp,
     merchant: MerchantId,
     mode: Mode,
