@@ -157,6 +157,69 @@ pub async fn success(store: &Store, query: &SuccessQuery) -> Result<SuccessRepor
     SuccessReport::build(query, &rows)
 }
 
+/// What a merchant's orders created in a range came to: the dashboard's home figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Volume {
+    /// Vouchers created.
+    pub payins_created: i64,
+    /// Of them, paid.
+    pub payins_paid: i64,
+    /// Whole pesos paid at counters.
+    pub payins_paid_amount: i64,
+    /// Pick-up codes created.
+    pub payouts_created: i64,
+    /// Of them, collected.
+    pub payouts_paid: i64,
+    /// Whole pesos collected.
+    pub payouts_paid_amount: i64,
+}
+
+/// The volume of the orders created on `range`'s Bogotá days (the same counts as
+/// [`success`], summed over the networks).
+pub async fn volume(
+    store: &Store,
+    merchant: MerchantId,
+    mode: Mode,
+    range: DateRange,
+) -> Result<Volume, StoreError> {
+    let (created_from, created_before) = range.micros().map_err(|e| corrupt(&e))?;
+    let window = Window {
+        merchant,
+        mode,
+        created_from,
+        created_before,
+        network: None,
+    };
+    let (payins, payouts) = store
+        .read(move |mut c| {
+            Box::pin(async move {
+                let payins = records::totals(&mut c, OrderKind::Payin, &window).await?;
+                let payouts = records::totals(&mut c, OrderKind::Payout, &window).await?;
+                Ok::<_, StoreError>((payins, payouts))
+            })
+        })
+        .await?;
+    let add = |rows: &[records::TotalsRow]| {
+        rows.iter().fold((0i64, 0i64, 0i64), |(c, p, a), r| {
+            (
+                c.saturating_add(r.created),
+                p.saturating_add(r.paid),
+                a.saturating_add(r.paid_amount),
+            )
+        })
+    };
+    let (payins_created, payins_paid, payins_paid_amount) = add(&payins);
+    let (payouts_created, payouts_paid, payouts_paid_amount) = add(&payouts);
+    Ok(Volume {
+        payins_created,
+        payins_paid,
+        payins_paid_amount,
+        payouts_created,
+        payouts_paid,
+        payouts_paid_amount,
+    })
+}
+
 /// Every count the report needs, from the engine.
 async fn read(c: &mut Conn<'_>, w: &Window) -> Result<Rows, StoreError> {
     Ok(Rows {

@@ -485,6 +485,25 @@ const EN: &[(&str, &str)] = &[
     ("lists.settled", "Settled"),
     ("lists.lines", "Lines"),
     ("lists.statement", "Statement"),
+    ("home.volume", "Volume"),
+    (
+        "home.volume_hint",
+        "Orders created in the period: how many were paid or collected, and the pesos they moved.",
+    ),
+    ("home.period", "Period"),
+    ("home.today", "Today"),
+    ("home.this_month", "This month"),
+    ("home.vouchers_paid", "Vouchers paid"),
+    ("home.paid_in", "Paid in"),
+    ("home.codes_collected", "Codes collected"),
+    ("home.paid_out", "Paid out"),
+    ("home.open", "Needs attention"),
+    (
+        "home.nothing_open",
+        "No open alerts or reconciliation exceptions.",
+    ),
+    ("home.alerts", "Open alerts"),
+    ("home.exceptions", "Open reconciliation exceptions"),
 ];
 
 const ES: &[(&str, &str)] = &[
@@ -844,6 +863,25 @@ const ES: &[(&str, &str)] = &[
     ("lists.settled", "Liquidado"),
     ("lists.lines", "Líneas"),
     ("lists.statement", "Extracto"),
+    ("home.volume", "Volumen"),
+    (
+        "home.volume_hint",
+        "Órdenes creadas en el periodo: cuántas se pagaron o cobraron, y los pesos que movieron.",
+    ),
+    ("home.period", "Periodo"),
+    ("home.today", "Hoy"),
+    ("home.this_month", "Este mes"),
+    ("home.vouchers_paid", "Recaudos pagados"),
+    ("home.paid_in", "Recaudado"),
+    ("home.codes_collected", "Códigos cobrados"),
+    ("home.paid_out", "Pagado"),
+    ("home.open", "Requiere atención"),
+    (
+        "home.nothing_open",
+        "No hay alertas ni excepciones de conciliación abiertas.",
+    ),
+    ("home.alerts", "Alertas abiertas"),
+    ("home.exceptions", "Excepciones de conciliación abiertas"),
 ];
 
 const ZH: &[(&str, &str)] = &[
@@ -1116,6 +1154,22 @@ const ZH: &[(&str, &str)] = &[
     ("lists.settled", "结算金额"),
     ("lists.lines", "明细数"),
     ("lists.statement", "对账单"),
+    ("home.volume", "交易量"),
+    (
+        "home.volume_hint",
+        "该期间创建的订单：已支付或已领取的数量及金额（比索）。",
+    ),
+    ("home.period", "期间"),
+    ("home.today", "今天"),
+    ("home.this_month", "本月"),
+    ("home.vouchers_paid", "已支付凭证"),
+    ("home.paid_in", "收款金额"),
+    ("home.codes_collected", "已领取取款码"),
+    ("home.paid_out", "付款金额"),
+    ("home.open", "待处理"),
+    ("home.nothing_open", "没有未处理的警报或对账异常。"),
+    ("home.alerts", "未处理警报"),
+    ("home.exceptions", "未处理对账异常"),
 ];
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ struct ListPage {
 }
 
 /// The dashboard page of an object the API names by id (`pi_…`, `po_…`), if it has one.
-fn page_of(id: &str) -> Option<String> {
+pub(super) fn page_of(id: &str) -> Option<String> {
     if id.starts_with("pi_") {
         Some(format!("/dashboard/payins/{id}"))
     } else if id.starts_with("po_") {

@@ -666,7 +666,33 @@ struct HomePage {
     pending: String,
     reserved: String,
     rows: Vec<PayinRow>,
+    /// Today's and this month's figures: (label key, vouchers paid of created, pesos paid,
+    /// codes collected of created, pesos collected).
+    volumes: Vec<(&'static str, String, String, String, String)>,
+    alerts: Vec<HomeAlert>,
+    exceptions: Vec<HomeException>,
 }
+
+/// An open alert on the home page.
+struct HomeAlert {
+    when: String,
+    severity: String,
+    code: String,
+    message: String,
+}
+
+/// An open reconciliation exception on the home page.
+struct HomeException {
+    when: String,
+    kind: String,
+    object: String,
+    href: Option<String>,
+    amount: String,
+}
+
+/// Open alerts and exceptions shown on the home page (the rest: `GET /v1/alerts`, the
+/// reconciliation report).
+pub const HOME_OPEN_ROWS: u32 = 5;
 
 async fn home(State(state): State<AppState>, parts: Parts) -> Response {
     let request = Request::of(&state, &parts);
@@ -687,14 +713,59 @@ async fn home(State(state): State<AppState>, parts: Parts) -> Response {
                 let balances = ledger::merchant_balances(&mut c, merchant, mode).await?;
                 let recent =
                     payins::list(&mut c, merchant, mode, &Filter::default(), &page).await?;
-                Ok::<_, StoreError>((balances, recent))
+                let alerts = cajero_store::alerts::list(
+                    &mut c,
+                    &cajero_store::alerts::AlertFilter {
+                        merchant_id: Some(merchant.to_string()),
+                        livemode: Some(mode.is_live()),
+                        status: Some("open".into()),
+                        code: None,
+                    },
+                    &PageRequest {
+                        limit: HOME_OPEN_ROWS,
+                        cursor: Cursor::Newest,
+                    },
+                )
+                .await?;
+                let exceptions = cajero_store::exceptions::list(
+                    &mut c,
+                    &cajero_store::exceptions::ExceptionFilter {
+                        merchant_id: Some(merchant.to_string()),
+                        livemode: Some(mode.is_live()),
+                        status: Some("open".into()),
+                        kind: None,
+                        before: None,
+                    },
+                    i64::from(HOME_OPEN_ROWS),
+                )
+                .await?;
+                Ok::<_, StoreError>((balances, recent, alerts.data, exceptions))
             })
         })
         .await;
-    let (balances, recent) = match read {
+    let (balances, recent, alerts, exceptions) = match read {
         Ok(r) => r,
         Err(e) => return internal(locale, e),
     };
+    let today = crate::analytics::bogota_today(state.clock.now());
+    let month_start = today.first_of_month();
+    let mut volumes = Vec::with_capacity(2);
+    for (label, from) in [("home.today", today), ("home.this_month", month_start)] {
+        let range = match crate::analytics::DateRange::new(from, today) {
+            Ok(r) => r,
+            Err(e) => return internal(locale, e),
+        };
+        match crate::analytics::volume(&state.store, merchant, mode, range).await {
+            Ok(v) => volumes.push((
+                label,
+                format!("{} / {}", v.payins_paid, v.payins_created),
+                locale.money(v.payins_paid_amount, "COP"),
+                format!("{} / {}", v.payouts_paid, v.payouts_created),
+                locale.money(v.payouts_paid_amount, "COP"),
+            )),
+            Err(e) => return internal(locale, e),
+        }
+    }
     let cop = balances
         .iter()
         .find(|b| b.currency.code() == "COP")
@@ -710,6 +781,26 @@ async fn home(State(state): State<AppState>, parts: Parts) -> Response {
                 .data
                 .iter()
                 .map(|p| payin_row(&session, locale, p))
+                .collect(),
+            volumes,
+            alerts: alerts
+                .into_iter()
+                .map(|a| HomeAlert {
+                    when: when(&session, Micros(a.raised_at).to_timestamp()),
+                    severity: a.severity,
+                    code: a.code,
+                    message: a.message,
+                })
+                .collect(),
+            exceptions: exceptions
+                .into_iter()
+                .map(|e| HomeException {
+                    when: when(&session, Micros(e.created_at).to_timestamp()),
+                    kind: e.kind,
+                    href: lists::page_of(&e.object_id),
+                    object: e.object_id,
+                    amount: locale.money(e.amount, &e.currency),
+                })
                 .collect(),
             nav: Nav::of(&session),
         },

@@ -1378,6 +1378,60 @@ async fn an_owner_refunds_a_paid_payin_once_per_form_and_sees_it_on_the_timeline
     .await;
     let html = page(app, &session, &path).await.text().await.unwrap();
     assert!(html.contains("payin.paid"), "the timeline: {html}");
+    // The home page counts it in today's and this month's volume, and shows an open
+    // reconciliation exception about it, linked to its page.
+    let home = page(app, &session, "/dashboard")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("No open alerts or reconciliation exceptions."),
+        "{home}"
+    );
+    for period in ["home.today", "home.this_month"] {
+        assert!(
+            home.contains(&format!("data-figure=\"{period}-in\">COP 150,000<")),
+            "{period}: {home}"
+        );
+    }
+    let exception_payin: cajero_domain::id::PayinId = id.parse().unwrap();
+    let object = exception_payin.to_string();
+    app.server
+        .state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                cajero_store::exceptions::record(
+                    &mut c,
+                    &cajero_store::exceptions::NewException {
+                        id: "exc_dashboard_home",
+                        merchant_id: Some(merchant),
+                        mode: Mode::Test,
+                        kind: "amount_mismatch",
+                        object_id: &object,
+                        amount: cajero_domain::money::Amount::new(150_000).unwrap(),
+                        currency: cajero_domain::money::Currency::Cop,
+                        network: Some("efecty"),
+                        network_order_id: None,
+                        detail: None,
+                    },
+                    jiff::Timestamp::now(),
+                )
+                .await
+            })
+        })
+        .await
+        .unwrap();
+    let home = page(app, &session, "/dashboard")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("amount_mismatch") && home.contains(&format!("href=\"{path}\"")),
+        "{home}"
+    );
     let csrf = field_in(&html, "csrf");
     let idem = field_in(&html, "idem");
     let action = format!("{path}/refund");
