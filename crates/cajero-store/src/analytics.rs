@@ -179,6 +179,8 @@ pub struct DayRow {
     pub paid: i64,
     /// Of them, still open.
     pub open: i64,
+    /// Whole pesos of the ones paid or collected.
+    pub paid_amount: i64,
 }
 
 /// Orders of `kind` in `window` per Bogotá day of creation and network, ordered by day and
@@ -191,7 +193,8 @@ pub async fn days(
     let sql = format!(
         "SELECT (created_at - {BOGOTA_OFFSET_MICROS}) / {DAY_MICROS} AS day, network, \
          COUNT(*) AS created, SUM(CASE WHEN status = 'paid' THEN 1 ELSE 0 END) AS paid, \
-         SUM(CASE WHEN status IN {open} THEN 1 ELSE 0 END) AS open \
+         SUM(CASE WHEN status IN {open} THEN 1 ELSE 0 END) AS open, \
+         CAST(SUM(CASE WHEN status = 'paid' THEN amount ELSE 0 END) AS BIGINT) AS paid_amount \
          FROM {table} WHERE {scope} GROUP BY day, network ORDER BY day, network",
         open = kind.open_statuses(),
         table = kind.table(),

@@ -220,6 +220,8 @@ pub struct DayCounts {
     pub open: i64,
     /// succeeded ÷ (created − open) in basis points, rounded down; null when none closed.
     pub rate_bps: Option<i64>,
+    /// Whole pesos of the succeeded ones (paid in, or collected).
+    pub succeeded_amount: i64,
 }
 
 impl SuccessReport {
@@ -472,6 +474,7 @@ fn by_day(payins: &[DayRow], payouts: &[DayRow]) -> Vec<DayFigures> {
         succeeded: r.paid,
         open: r.open,
         rate_bps: rate_bps(r.paid, r.created - r.open),
+        succeeded_amount: r.paid_amount,
     };
     for r in payins {
         days.entry((r.day, r.network.clone())).or_default().0 = counts(r);

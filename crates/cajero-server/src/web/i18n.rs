@@ -504,6 +504,14 @@ const EN: &[(&str, &str)] = &[
     ),
     ("home.alerts", "Open alerts"),
     ("home.exceptions", "Open reconciliation exceptions"),
+    (
+        "analytics.volume_in_per_day",
+        "Pesos paid in per day, by network (vouchers created that day)",
+    ),
+    (
+        "analytics.volume_out_per_day",
+        "Pesos collected per day, by network (codes created that day)",
+    ),
 ];
 
 const ES: &[(&str, &str)] = &[
@@ -882,6 +890,14 @@ const ES: &[(&str, &str)] = &[
     ),
     ("home.alerts", "Alertas abiertas"),
     ("home.exceptions", "Excepciones de conciliación abiertas"),
+    (
+        "analytics.volume_in_per_day",
+        "Pesos recaudados por día, por red (recaudos creados ese día)",
+    ),
+    (
+        "analytics.volume_out_per_day",
+        "Pesos cobrados por día, por red (códigos creados ese día)",
+    ),
 ];
 
 const ZH: &[(&str, &str)] = &[
@@ -1170,6 +1186,14 @@ const ZH: &[(&str, &str)] = &[
     ("home.nothing_open", "没有未处理的警报或对账异常。"),
     ("home.alerts", "未处理警报"),
     ("home.exceptions", "未处理对账异常"),
+    (
+        "analytics.volume_in_per_day",
+        "每日收款金额（比索），按网络（当日创建的凭证）",
+    ),
+    (
+        "analytics.volume_out_per_day",
+        "每日领取金额（比索），按网络（当日创建的取款码）",
+    ),
 ];
 
 #[cfg(test)]

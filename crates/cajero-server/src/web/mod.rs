@@ -2053,6 +2053,63 @@ fn duration_bars(t: &Texts, durations: &crate::analytics::Durations) -> Vec<char
         .collect()
 }
 
+/// A figure of the report per day of `range`, stacked by network, with its table (days with
+/// nothing left out of the table).
+fn per_day_chart(
+    report: &crate::analytics::SuccessReport,
+    range: crate::analytics::DateRange,
+    id: &'static str,
+    title: String,
+    figure: impl Fn(&crate::analytics::DayFigures) -> i64,
+    shown: &dyn Fn(i64) -> String,
+) -> ChartView {
+    let networks: Vec<String> = {
+        let mut n: Vec<String> = report.by_day.iter().map(|d| d.network.clone()).collect();
+        n.sort();
+        n.dedup();
+        n
+    };
+    let mut columns = Vec::new();
+    let mut day = range.from();
+    while day <= range.to() {
+        let values = networks
+            .iter()
+            .map(|n| {
+                report
+                    .by_day
+                    .iter()
+                    .find(|d| d.date == day && &d.network == n)
+                    .map_or(0, &figure)
+            })
+            .collect();
+        columns.push(charts::Column {
+            label: day.strftime("%m-%d").to_string(),
+            values,
+        });
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
+        }
+    }
+    ChartView {
+        id,
+        svg: charts::stacked_columns(&title, &networks, &columns),
+        table: columns
+            .iter()
+            .filter(|c| c.values.iter().any(|v| *v > 0))
+            .map(|c| {
+                let parts: Vec<String> = networks
+                    .iter()
+                    .zip(&c.values)
+                    .map(|(n, v)| format!("{n} {}", shown(*v)))
+                    .collect();
+                (c.label.clone(), parts.join(" · "))
+            })
+            .collect(),
+        title,
+    }
+}
+
 async fn analytics_page(State(state): State<AppState>, parts: Parts) -> Response {
     let request = Request::of(&state, &parts);
     let session = match signed_in(&state, &request).await {
@@ -2080,53 +2137,31 @@ async fn analytics_page(State(state): State<AppState>, parts: Parts) -> Response
     let money = |a: cajero_domain::money::Amount| locale.money(a.minor(), "COP");
     let mut charts = Vec::new();
 
-    // Vouchers per day, stacked by network.
-    let networks: Vec<String> = {
-        let mut n: Vec<String> = report.by_day.iter().map(|d| d.network.clone()).collect();
-        n.sort();
-        n.dedup();
-        n
-    };
-    let mut columns = Vec::new();
-    let mut day = range.from();
-    while day <= range.to() {
-        let values = networks
-            .iter()
-            .map(|n| {
-                report
-                    .by_day
-                    .iter()
-                    .find(|d| d.date == day && &d.network == n)
-                    .map_or(0, |d| d.payins.created)
-            })
-            .collect();
-        columns.push(charts::Column {
-            label: day.strftime("%m-%d").to_string(),
-            values,
-        });
-        match day.tomorrow() {
-            Ok(next) => day = next,
-            Err(_) => break,
-        }
-    }
-    let title = t.get("analytics.per_day").to_owned();
-    charts.push(ChartView {
-        id: "per_day",
-        svg: charts::stacked_columns(&title, &networks, &columns),
-        table: columns
-            .iter()
-            .filter(|c| c.values.iter().any(|v| *v > 0))
-            .map(|c| {
-                let parts: Vec<String> = networks
-                    .iter()
-                    .zip(&c.values)
-                    .map(|(n, v)| format!("{n} {v}"))
-                    .collect();
-                (c.label.clone(), parts.join(" · "))
-            })
-            .collect(),
-        title,
-    });
+    // Vouchers per day, and pesos paid in and collected per day, stacked by network.
+    charts.push(per_day_chart(
+        &report,
+        range,
+        "per_day",
+        t.get("analytics.per_day").to_owned(),
+        |d| d.payins.created,
+        &|v| v.to_string(),
+    ));
+    charts.push(per_day_chart(
+        &report,
+        range,
+        "volume_in_per_day",
+        t.get("analytics.volume_in_per_day").to_owned(),
+        |d| d.payins.succeeded_amount,
+        &|v| locale.money(v, "COP"),
+    ));
+    charts.push(per_day_chart(
+        &report,
+        range,
+        "volume_out_per_day",
+        t.get("analytics.volume_out_per_day").to_owned(),
+        |d| d.payouts.succeeded_amount,
+        &|v| locale.money(v, "COP"),
+    ));
 
     // The two funnels.
     let p = &report.payins;

@@ -1065,6 +1065,8 @@ async fn the_analytics_page_draws_the_funnel_and_rates_of_the_merchant() {
     let html = html.text().await.unwrap();
     for chart in [
         "per_day",
+        "volume_in_per_day",
+        "volume_out_per_day",
         "payin_funnel",
         "payout_funnel",
         "rate_by_network",
@@ -1074,7 +1076,9 @@ async fn the_analytics_page_draws_the_funnel_and_rates_of_the_merchant() {
     ] {
         assert!(html.contains(&format!("data-chart=\"{chart}\"")), "{chart}");
     }
-    assert_eq!(html.matches("<svg class=\"chart\" role=\"img\"").count(), 7);
+    assert_eq!(html.matches("<svg class=\"chart\" role=\"img\"").count(), 9);
+    // Pesos paid in per day, by network: the paid voucher's 50,000 on its day.
+    assert!(html.contains("efecty COP 50,000"), "{html}");
     // Two vouchers, one paid: 50 % of the closed ones is not yet a rate (one is open), but the
     // funnel shows 2 → 1 with their amounts.
     assert!(html.contains("2 · COP 80,000"), "{html}");
