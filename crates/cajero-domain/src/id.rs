@@ -85,6 +85,8 @@ id_kinds! {
     User = "usr", UserId;
     /// An entry of the audit log.
     Audit = "aud", AuditId;
+    /// An invitation to become a dashboard user.
+    Invitation = "inv", InvitationId;
 }
 
 /// An identifier of kind `K`.

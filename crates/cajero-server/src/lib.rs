@@ -32,6 +32,7 @@ pub mod funds;
 pub mod health;
 pub mod idempotency;
 pub mod instance;
+pub mod invitations;
 pub mod ledger_workers;
 pub mod list;
 pub mod merchant_cache;

@@ -352,8 +352,9 @@ pub async fn sign_up(
     open_session(store, clock, user, origin).await
 }
 
-/// A user of an existing merchant (the demo's owner, operators' tooling; invitations will
-/// end here too). The address must be free.
+/// A user of an existing merchant (the demo's owner, operators' tooling). The address must be
+/// free. Invitations ([`crate::invitations`]) end here too, through [`new_user`] and
+/// [`insert_new_user`].
 pub async fn create_user(
     store: &Store,
     clock: &dyn Clock,
@@ -363,12 +364,29 @@ pub async fn create_user(
     role: Role,
     password: &str,
 ) -> Result<UserRow, UsersError> {
+    let user = new_user(merchant, email, name, role, password, clock).await?;
+    let stored = user.clone();
+    store
+        .write(move |mut c| Box::pin(async move { insert_new_user(&mut c, &stored).await }))
+        .await?;
+    Ok(user)
+}
+
+/// A user to insert: the name, address and password checked, the password hashed.
+pub async fn new_user(
+    merchant: MerchantId,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+    clock: &dyn Clock,
+) -> Result<UserRow, UsersError> {
     let name = check_name(name, USER_NAME_CHARS_MAX)?;
     let email = normalize_email(email)?;
     check_password(password)?;
     let password_hash = hash_password(password.to_owned()).await?;
     let now = Micros::from(clock.now()).0;
-    let user = UserRow {
+    Ok(UserRow {
         id: new_id::<cajero_domain::id::User>(clock).to_string(),
         merchant_id: merchant.to_string(),
         email,
@@ -384,29 +402,25 @@ pub async fn create_user(
         totp_last_step: None,
         created_at: now,
         updated_at: now,
-    };
-    let stored = user.clone();
-    store
-        .write(move |mut c| {
-            Box::pin(async move {
-                let count = dashboard::users_of_merchant(
-                    &mut c,
-                    &stored.merchant_id,
-                    USERS_PER_MERCHANT_MAX,
-                )
-                .await?
-                .len();
-                if i64::try_from(count).unwrap_or(i64::MAX) >= USERS_PER_MERCHANT_MAX {
-                    return Err(UsersError::TooManyUsers);
-                }
-                if !dashboard::insert_user(&mut c, &stored).await? {
-                    return Err(UsersError::EmailTaken);
-                }
-                Ok(())
-            })
-        })
-        .await?;
-    Ok(user)
+    })
+}
+
+/// Inserts a user in the caller's unit of work, within the merchant's user limit; the
+/// address must be free.
+pub async fn insert_new_user(
+    c: &mut cajero_store::Conn<'_>,
+    user: &UserRow,
+) -> Result<(), UsersError> {
+    let count = dashboard::users_of_merchant(c, &user.merchant_id, USERS_PER_MERCHANT_MAX)
+        .await?
+        .len();
+    if i64::try_from(count).unwrap_or(i64::MAX) >= USERS_PER_MERCHANT_MAX {
+        return Err(UsersError::TooManyUsers);
+    }
+    if !dashboard::insert_user(c, user).await? {
+        return Err(UsersError::EmailTaken);
+    }
+    Ok(())
 }
 
 /// Signs in: the password, the lock-out, then a new session.
@@ -474,7 +488,7 @@ pub async fn sign_in(
     open_session(store, clock, user, origin).await
 }
 
-async fn open_session(
+pub(crate) async fn open_session(
     store: &Store,
     clock: &dyn Clock,
     user: UserRow,

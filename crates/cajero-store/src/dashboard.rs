@@ -415,3 +415,121 @@ pub async fn ledger_entries_of(
         limit,
     )?)
 }
+
+/// An invitation to become a user of a merchant.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
+pub struct InvitationRow {
+    /// `inv_…`.
+    pub id: String,
+    /// The merchant the new user will work for.
+    pub merchant_id: String,
+    /// Lower case.
+    pub email: String,
+    /// owner, developer, analyst.
+    pub role: String,
+    /// SHA-256 (hex) of the link's token.
+    pub token_hash: String,
+    /// The owner who invited (`usr_…`).
+    pub invited_by: String,
+    /// µs.
+    pub created_at: i64,
+    /// µs; the link works before this.
+    pub expires_at: i64,
+    /// µs; when the link was used.
+    pub accepted_at: Option<i64>,
+    /// µs; when an owner withdrew it.
+    pub revoked_at: Option<i64>,
+}
+
+const INVITATION_COLUMNS: &str = "id, merchant_id, email, role, token_hash, invited_by, \
+    created_at, expires_at, accepted_at, revoked_at";
+
+/// Records an invitation.
+pub async fn insert_invitation(conn: &mut Conn<'_>, i: &InvitationRow) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "INSERT INTO dashboard_invitations (id, merchant_id, email, role, token_hash, \
+         invited_by, created_at, expires_at, accepted_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &i.id,
+        &i.merchant_id,
+        &i.email,
+        &i.role,
+        &i.token_hash,
+        &i.invited_by,
+        i.created_at,
+        i.expires_at,
+        i.accepted_at,
+        i.revoked_at,
+    )?;
+    Ok(())
+}
+
+/// The invitation whose token hashes to `token_hash`, whatever its state.
+pub async fn invitation_by_token(
+    conn: &mut Conn<'_>,
+    token_hash: &str,
+) -> Result<Option<InvitationRow>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "SELECT {INVITATION_COLUMNS} FROM dashboard_invitations WHERE token_hash = $1"
+    ));
+    Ok(fetch!(optional, conn, InvitationRow, sql, token_hash)?)
+}
+
+/// A merchant's invitations still usable at `now` (µs), newest first, at most `limit`.
+pub async fn pending_invitations(
+    conn: &mut Conn<'_>,
+    merchant_id: &str,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<InvitationRow>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "SELECT {INVITATION_COLUMNS} FROM dashboard_invitations WHERE merchant_id = $1 \
+         AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
+         ORDER BY created_at DESC, id DESC LIMIT $3"
+    ));
+    Ok(fetch!(
+        all,
+        conn,
+        InvitationRow,
+        sql,
+        merchant_id,
+        now,
+        limit
+    )?)
+}
+
+/// Uses the invitation if it is still usable at `now`; false when it was used, withdrawn or
+/// expired meanwhile (so a link works once, even when two people click it at once).
+pub async fn accept_invitation(
+    conn: &mut Conn<'_>,
+    id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let changed = execute!(
+        conn,
+        "UPDATE dashboard_invitations SET accepted_at = $2 WHERE id = $1 \
+         AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
+        id,
+        now,
+    )?;
+    Ok(changed == 1)
+}
+
+/// Withdraws one of the merchant's usable invitations; false when there was none.
+pub async fn revoke_invitation(
+    conn: &mut Conn<'_>,
+    merchant_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let changed = execute!(
+        conn,
+        "UPDATE dashboard_invitations SET revoked_at = $3 WHERE id = $1 AND merchant_id = $2 \
+         AND accepted_at IS NULL AND revoked_at IS NULL",
+        id,
+        merchant_id,
+        now,
+    )?;
+    Ok(changed == 1)
+}

@@ -260,6 +260,30 @@ async fn send_mail(smtp: &Smtp, alert: &AlertRow, text: &str) -> Result<(), Stri
         .map_err(|e| e.to_string())
 }
 
+/// Sends one plain-text message to `to` through the relay `config` describes, from its
+/// `from` address (its `to` list is not used): the dashboard's invitations.
+pub async fn send_through(
+    config: &SmtpConfig,
+    to: &str,
+    subject: &str,
+    body: String,
+) -> Result<(), String> {
+    let smtp = smtp_transport(config).map_err(|e| format!("{e:#}"))?;
+    let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
+    let message = Message::builder()
+        .from(smtp.from.clone())
+        .to(to)
+        .subject(subject.chars().take(150).collect::<String>())
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| e.to_string())?;
+    smtp.transport
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// One line for people: state, severity, code, subject, whom it concerns, and the message.
 pub fn summary(alert: &AlertRow) -> String {
     let state = if alert.status == "open" {

@@ -512,6 +512,57 @@ const EN: &[(&str, &str)] = &[
         "analytics.volume_out_per_day",
         "Pesos collected per day, by network (codes created that day)",
     ),
+    ("nav.team", "Team"),
+    ("team.title", "Team"),
+    ("team.members", "Users"),
+    ("team.role", "Role"),
+    ("team.role_owner", "Owner"),
+    ("team.role_developer", "Developer"),
+    ("team.role_analyst", "Analyst (read only)"),
+    (
+        "team.roles_hint",
+        "Owners do everything; developers manage API keys and webhooks; analysts only read.",
+    ),
+    ("team.pending", "Open invitations"),
+    ("team.expires", "Link expires"),
+    ("team.revoke", "Withdraw"),
+    (
+        "team.confirm_revoke",
+        "I confirm: the link will stop working",
+    ),
+    ("team.invite", "Invite a user"),
+    ("team.invalid_role", "Choose a role."),
+    (
+        "team.too_many",
+        "This merchant has as many open invitations as it may (50).",
+    ),
+    (
+        "team.too_many_users",
+        "This merchant has as many users as it may (200).",
+    ),
+    ("team.sent", "Invitation e-mailed to"),
+    (
+        "team.mail_failed",
+        "The e-mail could not be sent: pass this link on yourself.",
+    ),
+    ("team.link_heading", "Invitation link"),
+    (
+        "team.link_hint",
+        "No e-mail relay is configured: send this one-time link to the person yourself. It works once, for 7 days, and is shown only now.",
+    ),
+    ("team.link", "One-time link"),
+    (
+        "team.link_invalid",
+        "This invitation link is not valid: it may have been used, withdrawn or expired. Ask for a new one.",
+    ),
+    ("team.accept_title", "Join your team on cajero"),
+    ("team.accept", "Create my account"),
+    ("team.mail_subject", "You are invited to a cajero dashboard"),
+    (
+        "team.mail_body",
+        "You have been invited to work in a merchant's cajero dashboard. Open this link to choose your name and password:",
+    ),
+    ("team.mail_expiry", "The link works once, for 7 days."),
 ];
 
 const ES: &[(&str, &str)] = &[
@@ -898,6 +949,60 @@ const ES: &[(&str, &str)] = &[
         "analytics.volume_out_per_day",
         "Pesos cobrados por día, por red (códigos creados ese día)",
     ),
+    ("nav.team", "Equipo"),
+    ("team.title", "Equipo"),
+    ("team.members", "Usuarios"),
+    ("team.role", "Rol"),
+    ("team.role_owner", "Propietario"),
+    ("team.role_developer", "Desarrollador"),
+    ("team.role_analyst", "Analista (solo lectura)"),
+    (
+        "team.roles_hint",
+        "Los propietarios pueden todo; los desarrolladores gestionan llaves de API y webhooks; los analistas solo consultan.",
+    ),
+    ("team.pending", "Invitaciones abiertas"),
+    ("team.expires", "El enlace vence"),
+    ("team.revoke", "Retirar"),
+    (
+        "team.confirm_revoke",
+        "Confirmo: el enlace dejará de funcionar",
+    ),
+    ("team.invite", "Invitar a un usuario"),
+    ("team.invalid_role", "Elige un rol."),
+    (
+        "team.too_many",
+        "Este comercio ya tiene el máximo de invitaciones abiertas (50).",
+    ),
+    (
+        "team.too_many_users",
+        "Este comercio ya tiene el máximo de usuarios (200).",
+    ),
+    ("team.sent", "Invitación enviada por correo a"),
+    (
+        "team.mail_failed",
+        "No se pudo enviar el correo: comparte tú mismo este enlace.",
+    ),
+    ("team.link_heading", "Enlace de invitación"),
+    (
+        "team.link_hint",
+        "No hay un servidor de correo configurado: envía tú mismo este enlace de un solo uso. Funciona una vez, durante 7 días, y solo se muestra ahora.",
+    ),
+    ("team.link", "Enlace de un solo uso"),
+    (
+        "team.link_invalid",
+        "Este enlace de invitación no es válido: puede que ya se haya usado, retirado o vencido. Pide uno nuevo.",
+    ),
+    ("team.accept_title", "Únete a tu equipo en cajero"),
+    ("team.accept", "Crear mi cuenta"),
+    ("team.mail_subject", "Te invitaron a un panel de cajero"),
+    (
+        "team.mail_body",
+        "Te invitaron a trabajar en el panel de cajero de un comercio. Abre este enlace para elegir tu nombre y contraseña:",
+    ),
+    (
+        "team.mail_expiry",
+        "El enlace funciona una vez, durante 7 días.",
+    ),
 ];
 
 const ZH: &[(&str, &str)] = &[
@@ -1194,6 +1299,45 @@ const ZH: &[(&str, &str)] = &[
         "analytics.volume_out_per_day",
         "每日领取金额（比索），按网络（当日创建的取款码）",
     ),
+    ("nav.team", "团队"),
+    ("team.title", "团队"),
+    ("team.members", "用户"),
+    ("team.role", "角色"),
+    ("team.role_owner", "所有者"),
+    ("team.role_developer", "开发者"),
+    ("team.role_analyst", "分析师（只读）"),
+    (
+        "team.roles_hint",
+        "所有者拥有全部权限；开发者管理 API 密钥和 Webhook；分析师只能查看。",
+    ),
+    ("team.pending", "未接受的邀请"),
+    ("team.expires", "链接到期"),
+    ("team.revoke", "撤回"),
+    ("team.confirm_revoke", "我确认：该链接将失效"),
+    ("team.invite", "邀请用户"),
+    ("team.invalid_role", "请选择角色。"),
+    ("team.too_many", "该商户的未接受邀请已达上限（50）。"),
+    ("team.too_many_users", "该商户的用户数已达上限（200）。"),
+    ("team.sent", "邀请已发送至"),
+    ("team.mail_failed", "邮件发送失败：请自行转发此链接。"),
+    ("team.link_heading", "邀请链接"),
+    (
+        "team.link_hint",
+        "未配置邮件服务器：请自行将此一次性链接发送给对方。链接仅可使用一次，有效期 7 天，且只显示这一次。",
+    ),
+    ("team.link", "一次性链接"),
+    (
+        "team.link_invalid",
+        "此邀请链接无效：可能已被使用、撤回或过期。请索取新的链接。",
+    ),
+    ("team.accept_title", "加入您在 cajero 的团队"),
+    ("team.accept", "创建我的账户"),
+    ("team.mail_subject", "您被邀请加入 cajero 控制台"),
+    (
+        "team.mail_body",
+        "您被邀请使用某商户的 cajero 控制台。请打开以下链接设置您的姓名和密码：",
+    ),
+    ("team.mail_expiry", "该链接仅可使用一次，有效期 7 天。"),
 ];
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod actions;
 pub mod charts;
 pub mod i18n;
 pub mod lists;
+mod team;
 
 use std::net::SocketAddr;
 
@@ -88,6 +89,16 @@ pub fn router() -> Router<AppState> {
             post(actions::cancel_payout),
         )
         .route("/dashboard/events/{id}/resend", post(actions::resend_event))
+        .route("/dashboard/team", get(team::team_page))
+        .route("/dashboard/team/invite", post(team::invite))
+        .route(
+            "/dashboard/team/invitations/{id}/revoke",
+            post(team::revoke),
+        )
+        .route(
+            "/dashboard/invitations/{token}",
+            get(team::invitation_page).post(team::accept),
+        )
         .route("/dashboard/refunds", get(lists::refunds_page))
         .route("/dashboard/events", get(lists::events_page))
         .route(

@@ -31,6 +31,7 @@ crate::both_engines!(
     an_owner_refunds_a_paid_payin_once_per_form_and_sees_it_on_the_timeline,
     an_owner_cancels_a_payout_and_events_are_resent_by_owners_and_developers_only,
     refunds_events_balance_transactions_and_settlements_are_listed_with_statements_as_csv,
+    an_owner_invites_by_email_and_the_one_time_link_creates_the_user_with_its_role,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1893,4 +1894,211 @@ async fn refunds_events_balance_transactions_and_settlements_are_listed_with_sta
             .status(),
         StatusCode::NOT_FOUND
     );
+}
+
+fn invitation_link_in(html: &str) -> String {
+    html.split("data-invitation-link")
+        .next()
+        .and_then(|before| before.rsplit("value=\"").next())
+        .and_then(|v| v.split('"').next())
+        .filter(|v| v.contains("/dashboard/invitations/"))
+        .unwrap_or_else(|| panic!("no invitation link in {html}"))
+        .to_owned()
+}
+
+/// Accepts an invitation at `path` with a name and password; the response.
+async fn accept_invitation(app: &TestApp, path: &str, password: &str) -> reqwest::Response {
+    let (cookie, token) = form_token(app, path).await;
+    browser()
+        .post(app.url(path))
+        .header(COOKIE, format!("cajero_csrf={cookie}"))
+        .pipe_form(&[
+            ("csrf", token.as_str()),
+            ("name", "Luis Invitado"),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// An owner invites an address with a role; without an SMTP relay the one-time link is shown
+/// once (and logged); following it creates the user with that role and signs it in; the link
+/// then works no more, nor after it expires or is withdrawn; only owners invite.
+async fn an_owner_invites_by_email_and_the_one_time_link_creates_the_user_with_its_role(
+    app: &TestApp,
+) {
+    let owner = sign_up(app, "Tienda Ana SAS", "ana@example.co").await;
+    let csrf = csrf_of(app, &owner).await;
+    let invite = |email: &'static str, role: &'static str| {
+        let (owner, csrf) = (owner.clone(), csrf.clone());
+        async move {
+            post_form(
+                app,
+                &owner,
+                "/dashboard/team/invite",
+                &[("csrf", &csrf), ("email", email), ("role", role)],
+            )
+            .await
+        }
+    };
+    let made = invite("Luis@Example.co", "analyst").await;
+    assert_eq!(made.status(), StatusCode::OK);
+    let html = made.text().await.unwrap();
+    let link = invitation_link_in(&html);
+    let path = link
+        .split_once("/dashboard/")
+        .map(|(_, p)| format!("/dashboard/{p}"))
+        .unwrap();
+    // The team page lists it (lower case) but never shows the link again.
+    let team = page(app, &owner, "/dashboard/team")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        team.contains("luis@example.co") && !team.contains(&link),
+        "{team}"
+    );
+    // An address that already has an account is refused.
+    let taken = invite("ana@example.co", "developer").await;
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A weak password is refused and leaves the link usable.
+    let weak = accept_invitation(app, &path, "short").await;
+    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let joined = accept_invitation(app, &path, PASSWORD).await;
+    assert_eq!(
+        joined.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        joined.headers()
+    );
+    let session = cookie_value(&set_cookie(&joined, "cajero_session").unwrap());
+    assert_eq!(
+        page(app, &session, "/dashboard").await.status(),
+        StatusCode::OK
+    );
+    let luis = user(app, "luis@example.co").await;
+    assert_eq!(luis.role, "analyst");
+    assert_eq!(luis.name, "Luis Invitado");
+    assert_eq!(
+        luis.merchant_id,
+        user(app, "ana@example.co").await.merchant_id
+    );
+    // An analyst cannot see the team page or invite.
+    assert_eq!(
+        page(app, &session, "/dashboard/team").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let analyst_csrf = csrf_of(app, &session).await;
+    let by_analyst = post_form(
+        app,
+        &session,
+        "/dashboard/team/invite",
+        &[
+            ("csrf", &analyst_csrf),
+            ("email", "x@example.co"),
+            ("role", "owner"),
+        ],
+    )
+    .await;
+    assert_eq!(by_analyst.status(), StatusCode::FORBIDDEN);
+    // The link works once.
+    assert_eq!(
+        browser().get(app.url(&path)).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    // A withdrawn link and an expired one work no more.
+    let second = invitation_link_in(
+        &invite("dev@example.co", "developer")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let second_path = format!("/dashboard/{}", second.split_once("/dashboard/").unwrap().1);
+    let team = page(app, &owner, "/dashboard/team")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let id = team
+        .split("/dashboard/team/invitations/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let revoked = post_form(
+        app,
+        &owner,
+        &format!("/dashboard/team/invitations/{id}/revoke"),
+        &[("csrf", &csrf), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser()
+            .get(app.url(&second_path))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let (cookie, token) = form_token(app, "/dashboard/login").await;
+    let posted = browser()
+        .post(app.url(&second_path))
+        .header(COOKIE, format!("cajero_csrf={cookie}"))
+        .pipe_form(&[
+            ("csrf", token.as_str()),
+            ("name", "X"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::NOT_FOUND);
+    let third = invitation_link_in(
+        &invite("tres@example.co", "developer")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let third_path = format!("/dashboard/{}", third.split_once("/dashboard/").unwrap().1);
+    app.clock
+        .advance(cajero_server::invitations::TTL + SignedDuration::from_secs(1));
+    assert_eq!(
+        browser()
+            .get(app.url(&third_path))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    // A made-up link is not found either.
+    assert_eq!(
+        browser()
+            .get(app.url(&format!("/dashboard/invitations/{}", users::random_token())))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    // Every step is in the owner's audit log (signed in again: the clock moved a week).
+    let owner = session_of(app, "ana@example.co").await;
+    let audit = page(app, &owner, "/dashboard/audit")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for action in [
+        "invitation.created",
+        "invitation.accepted",
+        "invitation.revoked",
+    ] {
+        assert!(audit.contains(action), "{action}: {audit}");
+    }
 }
