@@ -234,7 +234,7 @@ pub async fn revoke(
         origin,
     );
     let (id, now) = (id.to_owned(), Micros::from(clock.now()).0);
-    Ok(store
+    store
         .write(move |mut c| {
             Box::pin(async move {
                 let done = dashboard::revoke_invitation(&mut c, &merchant, &id, now).await?;
@@ -244,7 +244,7 @@ pub async fn revoke(
                 Ok::<_, InvitationError>(done)
             })
         })
-        .await?)
+        .await
 }
 
 /// The merchant's usable invitations and its users, for its owners.
@@ -258,7 +258,7 @@ pub async fn team(
     }
     let merchant = session.merchant_id.to_string();
     let now = Micros::from(clock.now()).0;
-    Ok(store
+    store
         .read(move |mut c| {
             Box::pin(async move {
                 let users =
@@ -269,5 +269,5 @@ pub async fn team(
                 Ok::<_, InvitationError>((users, pending))
             })
         })
-        .await?)
+        .await
 }
