@@ -155,6 +155,68 @@ pub async fn emit(
     Ok(record)
 }
 
+/// Records an event for one endpoint only (a test delivery from the dashboard): the event is
+/// stored like any other and one delivery is enqueued, due at `now`, for `endpoint_id` — or
+/// `skipped` when the endpoint is disabled. Nothing when the endpoint is not the merchant's
+/// in that mode (false).
+#[allow(clippy::too_many_arguments)]
+pub async fn emit_to(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+    livemode: bool,
+    event_type: EventType,
+    object: &serde_json::Value,
+    id: EventId,
+    now: Timestamp,
+    endpoint_id: &str,
+) -> Result<bool, StoreError> {
+    let status = fetch!(
+        optional,
+        conn,
+        (String,),
+        "SELECT status FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 \
+         AND livemode = $3 AND deleted_at IS NULL",
+        endpoint_id,
+        merchant_id.to_string(),
+        livemode,
+    )?;
+    let Some((status,)) = status else {
+        return Ok(false);
+    };
+    let now_us = Micros::from(now).0;
+    execute!(
+        conn,
+        "INSERT INTO events (id, merchant_id, livemode, type, data, created_at, object_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        id.to_string(),
+        merchant_id.to_string(),
+        livemode,
+        event_type.as_str(),
+        object.to_string(),
+        now_us,
+        object.get("id").and_then(serde_json::Value::as_str),
+    )?;
+    let (status, due) = if status == "enabled" {
+        ("pending", Some(now_us))
+    } else {
+        ("skipped", None)
+    };
+    execute!(
+        conn,
+        "INSERT INTO webhook_deliveries (event_id, endpoint_id, merchant_id, livemode, \
+         status, attempt_count, round_attempts, next_attempt_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7, $7)",
+        id.to_string(),
+        endpoint_id,
+        merchant_id.to_string(),
+        livemode,
+        status,
+        due,
+        now_us,
+    )?;
+    Ok(true)
+}
+
 /// The event with this id, if it belongs to the merchant in that mode.
 pub async fn get_event(
     conn: &mut Conn<'_>,

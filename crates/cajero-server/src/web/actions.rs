@@ -32,7 +32,12 @@ pub const TIMELINE_EVENTS_MAX: i64 = 100;
 pub const DELIVERY_ANSWER_CHARS_MAX: usize = 512;
 
 /// The outcome keys a page may be asked to show after an action (`?done=…`).
-pub const DONE_KEYS: &[&str] = &["action.refunded", "action.canceled", "action.resent"];
+pub const DONE_KEYS: &[&str] = &[
+    "action.refunded",
+    "action.canceled",
+    "action.resent",
+    "action.test_sent",
+];
 
 /// The text shown for a refusal the services gave (by its stable error code); a code without
 /// a text of its own shows `action.refused` with the code.
@@ -58,6 +63,7 @@ pub const REFUSAL_KEYS: &[(&str, &str)] = &[
     ("idempotency_request_in_progress", "refusal.in_progress"),
     ("event_missing", "error.not_found"),
     ("confirm_needed", "refusal.confirm_needed"),
+    ("test_mode_only", "refusal.test_mode_only"),
 ];
 
 /// The text key for a refusal's code.

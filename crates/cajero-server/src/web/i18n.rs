@@ -563,6 +563,25 @@ const EN: &[(&str, &str)] = &[
         "You have been invited to work in a merchant's cajero dashboard. Open this link to choose your name and password:",
     ),
     ("team.mail_expiry", "The link works once, for 7 days."),
+    (
+        "action.test_sent",
+        "Test event queued: reload to see its delivery below.",
+    ),
+    (
+        "refusal.test_mode_only",
+        "Test deliveries are sent in test mode only: switch to test mode.",
+    ),
+    ("webhooks.test", "Send a test event"),
+    (
+        "webhooks.test_hint",
+        "An event of the type you choose, whose object is {\"object\": \"test\"}, signed and delivered to this endpoint only.",
+    ),
+    ("webhooks.send_test", "Send test event"),
+    ("webhooks.log", "Delivery log"),
+    (
+        "webhooks.log_hint",
+        "The last 50 attempts, newest first, with what the endpoint answered.",
+    ),
 ];
 
 const ES: &[(&str, &str)] = &[
@@ -1003,6 +1022,25 @@ const ES: &[(&str, &str)] = &[
         "team.mail_expiry",
         "El enlace funciona una vez, durante 7 días.",
     ),
+    (
+        "action.test_sent",
+        "Evento de prueba encolado: recarga para ver su entrega abajo.",
+    ),
+    (
+        "refusal.test_mode_only",
+        "Las entregas de prueba solo se envían en modo de prueba: cambia a modo de prueba.",
+    ),
+    ("webhooks.test", "Enviar un evento de prueba"),
+    (
+        "webhooks.test_hint",
+        "Un evento del tipo que elijas, con objeto {\"object\": \"test\"}, firmado y entregado solo a este endpoint.",
+    ),
+    ("webhooks.send_test", "Enviar evento de prueba"),
+    ("webhooks.log", "Registro de entregas"),
+    (
+        "webhooks.log_hint",
+        "Los últimos 50 intentos, del más reciente al más antiguo, con lo que respondió el endpoint.",
+    ),
 ];
 
 const ZH: &[(&str, &str)] = &[
@@ -1338,6 +1376,25 @@ const ZH: &[(&str, &str)] = &[
         "您被邀请使用某商户的 cajero 控制台。请打开以下链接设置您的姓名和密码：",
     ),
     ("team.mail_expiry", "该链接仅可使用一次，有效期 7 天。"),
+    (
+        "action.test_sent",
+        "测试事件已排队：刷新页面查看下方的投递记录。",
+    ),
+    (
+        "refusal.test_mode_only",
+        "测试投递仅在测试模式下发送：请切换到测试模式。",
+    ),
+    ("webhooks.test", "发送测试事件"),
+    (
+        "webhooks.test_hint",
+        "所选类型的事件，其对象为 {\"object\": \"test\"}，经签名后仅投递到此端点。",
+    ),
+    ("webhooks.send_test", "发送测试事件"),
+    ("webhooks.log", "投递日志"),
+    (
+        "webhooks.log_hint",
+        "最近 50 次尝试（按时间倒序）及端点的响应。",
+    ),
 ];
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod charts;
 pub mod i18n;
 pub mod lists;
 mod team;
+mod webhook_log;
 
 use std::net::SocketAddr;
 
@@ -118,6 +119,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/dashboard/webhooks",
             get(webhooks_page).post(create_webhook),
+        )
+        .route("/dashboard/webhooks/{id}", get(webhook_log::endpoint_page))
+        .route(
+            "/dashboard/webhooks/{id}/test",
+            post(webhook_log::send_test),
         )
         .route("/dashboard/webhooks/{id}/rotate", post(rotate_webhook))
         .route("/dashboard/webhooks/{id}/delete", post(delete_webhook))

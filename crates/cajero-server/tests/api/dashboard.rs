@@ -2102,3 +2102,100 @@ async fn an_owner_invites_by_email_and_the_one_time_link_creates_the_user_with_i
         assert!(audit.contains(action), "{action}: {audit}");
     }
 }
+
+/// An endpoint's page: a test event goes to that endpoint only, signed like every event, and
+/// its attempt shows in the delivery log with the receiver's answer.
+mod endpoint_pages {
+    use super::*;
+    use crate::receiver::Receiver;
+    use crate::webhook_support::Ctx;
+
+    crate::webhook_tests!(a_test_event_reaches_one_endpoint_and_its_attempt_is_logged);
+
+    async fn a_test_event_reaches_one_endpoint_and_its_attempt_is_logged(ctx: &Ctx) {
+        let app = &ctx.app;
+        let receiver = Receiver::start(true).await;
+        let endpoint = ctx.receiver_endpoint(&receiver, &["*"]).await;
+        let (other, _) = ctx.endpoint("http://127.0.0.1:9/other", &["*"]).await;
+        let state = &app.server.state;
+        for (email, role) in [
+            ("ana@example.co", users::Role::Owner),
+            ("luis@example.co", users::Role::Analyst),
+        ] {
+            users::create_user(
+                &state.store,
+                state.clock.as_ref(),
+                ctx.merchant,
+                email,
+                "X",
+                role,
+                PASSWORD,
+            )
+            .await
+            .unwrap();
+        }
+        let owner = session_of(app, "ana@example.co").await;
+        let path = format!("/dashboard/webhooks/{endpoint}");
+        let html = page(app, &owner, &path).await.text().await.unwrap();
+        assert!(html.contains(&receiver.url), "{html}");
+        let csrf = field_in(&html, "csrf");
+        let sent = post_form(
+            app,
+            &owner,
+            &format!("{path}/test"),
+            &[("csrf", &csrf), ("type", "payin.paid")],
+        )
+        .await;
+        assert_eq!(
+            sent.headers()[LOCATION],
+            format!("{path}?done=action.test_sent").as_str()
+        );
+        let unknown = post_form(
+            app,
+            &owner,
+            &format!("{path}/test"),
+            &[("csrf", &csrf), ("type", "payin.nonsense")],
+        )
+        .await;
+        assert_eq!(
+            unknown.headers()[LOCATION],
+            format!("{path}?refused=parameter_invalid").as_str()
+        );
+        ctx.run().await;
+        let received = receiver.received();
+        assert_eq!(received.len(), 1, "{received:?}");
+        let body: serde_json::Value = serde_json::from_slice(&received[0].body).unwrap();
+        assert_eq!(body["type"], "payin.paid", "{body}");
+        assert_eq!(body["data"]["object"]["object"], "test", "{body}");
+        let logged = page(app, &owner, &path).await.text().await.unwrap();
+        assert!(
+            logged.contains("HTTP 200") && logged.contains("payin.paid"),
+            "{logged}"
+        );
+        // The other endpoint got nothing.
+        let quiet = page(app, &owner, &format!("/dashboard/webhooks/{other}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(!quiet.contains("payin.paid</code>"), "{quiet}");
+        // An analyst reads the log but sends nothing; another merchant finds nothing.
+        let analyst = session_of(app, "luis@example.co").await;
+        let analyst_page = page(app, &analyst, &path).await.text().await.unwrap();
+        assert!(!analyst_page.contains("/test\""), "{analyst_page}");
+        let analyst_csrf = field_in(&analyst_page, "csrf");
+        let refused = post_form(
+            app,
+            &analyst,
+            &format!("{path}/test"),
+            &[("csrf", &analyst_csrf), ("type", "payin.paid")],
+        )
+        .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let stranger = sign_up(app, "Otra", "otra@example.co").await;
+        assert_eq!(
+            page(app, &stranger, &path).await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+}
