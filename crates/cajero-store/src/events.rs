@@ -106,18 +106,7 @@ pub async fn emit(
         created_at: now,
     };
     let now_us = Micros::from(now).0;
-    execute!(
-        conn,
-        "INSERT INTO events (id, merchant_id, livemode, type, data, created_at, object_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        id.to_string(),
-        merchant_id.to_string(),
-        livemode,
-        event_type.as_str(),
-        &record.data,
-        now_us,
-        object.get("id").and_then(serde_json::Value::as_str),
-    )?;
+    insert_event(conn, &record, object, now_us).await?;
     let endpoints = fetch!(
         all,
         conn,
@@ -133,24 +122,7 @@ pub async fn emit(
         if !EventPattern::any_matches(&patterns, event_type) {
             continue;
         }
-        let (status, due) = if status == "enabled" {
-            ("pending", Some(now_us))
-        } else {
-            ("skipped", None)
-        };
-        execute!(
-            conn,
-            "INSERT INTO webhook_deliveries (event_id, endpoint_id, merchant_id, livemode, \
-             status, attempt_count, round_attempts, next_attempt_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7, $7)",
-            id.to_string(),
-            endpoint_id,
-            merchant_id.to_string(),
-            livemode,
-            status,
-            due,
-            now_us,
-        )?;
+        enqueue(conn, &record, &endpoint_id, &status, now_us).await?;
     }
     Ok(record)
 }
@@ -183,20 +155,52 @@ pub async fn emit_to(
     let Some((status,)) = status else {
         return Ok(false);
     };
+    let record = EventRecord {
+        id,
+        merchant_id,
+        livemode,
+        event_type,
+        data: object.to_string(),
+        created_at: now,
+    };
     let now_us = Micros::from(now).0;
+    insert_event(conn, &record, object, now_us).await?;
+    enqueue(conn, &record, endpoint_id, &status, now_us).await?;
+    Ok(true)
+}
+
+/// Stores an event, with its object's id for the object's timeline.
+async fn insert_event(
+    conn: &mut Conn<'_>,
+    record: &EventRecord,
+    object: &serde_json::Value,
+    now_us: i64,
+) -> Result<(), StoreError> {
     execute!(
         conn,
         "INSERT INTO events (id, merchant_id, livemode, type, data, created_at, object_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        id.to_string(),
-        merchant_id.to_string(),
-        livemode,
-        event_type.as_str(),
-        object.to_string(),
+        record.id.to_string(),
+        record.merchant_id.to_string(),
+        record.livemode,
+        record.event_type.as_str(),
+        &record.data,
         now_us,
         object.get("id").and_then(serde_json::Value::as_str),
     )?;
-    let (status, due) = if status == "enabled" {
+    Ok(())
+}
+
+/// Enqueues an event's delivery to one endpoint: due now when the endpoint (in
+/// `endpoint_status`) is enabled, else `skipped` (a later recovery can resend it).
+async fn enqueue(
+    conn: &mut Conn<'_>,
+    record: &EventRecord,
+    endpoint_id: &str,
+    endpoint_status: &str,
+    now_us: i64,
+) -> Result<(), StoreError> {
+    let (status, due) = if endpoint_status == "enabled" {
         ("pending", Some(now_us))
     } else {
         ("skipped", None)
@@ -206,15 +210,15 @@ pub async fn emit_to(
         "INSERT INTO webhook_deliveries (event_id, endpoint_id, merchant_id, livemode, \
          status, attempt_count, round_attempts, next_attempt_at, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7, $7)",
-        id.to_string(),
+        record.id.to_string(),
         endpoint_id,
-        merchant_id.to_string(),
-        livemode,
+        record.merchant_id.to_string(),
+        record.livemode,
         status,
         due,
         now_us,
     )?;
-    Ok(true)
+    Ok(())
 }
 
 /// The event with this id, if it belongs to the merchant in that mode.

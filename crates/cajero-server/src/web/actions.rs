@@ -248,6 +248,39 @@ fn answered(result: Result<Answer, ApiError>) -> Result<Value, Result<String, Ap
     }
 }
 
+/// The order a store read found, or the page to answer instead (404 when it is not the
+/// session's merchant's).
+fn found<T>(locale: Locale, read: Result<Option<T>, StoreError>) -> Result<T, Response> {
+    match read {
+        Ok(Some(order)) => Ok(order),
+        Ok(None) => Err(message(StatusCode::NOT_FOUND, locale, "error.not_found")),
+        Err(e) => Err(internal(locale, e)),
+    }
+}
+
+/// What an action did, told on the page it came from: audited under `action` (about the
+/// answered object's id) and shown as `done`; a refusal shown by its code.
+async fn conclude(
+    state: &AppState,
+    (session, request, locale): (&Session, &Request, Locale),
+    page: &str,
+    result: Result<Answer, ApiError>,
+    action: &str,
+    done: &'static str,
+) -> Response {
+    match answered(result) {
+        Ok(object) => {
+            let id = object.get("id").and_then(Value::as_str).unwrap_or_default();
+            if let Err(e) = audit(state, session, request, action, id).await {
+                return internal(locale, e);
+            }
+            back(page, Ok(done))
+        }
+        Err(Ok(code)) => back(page, Err(&code)),
+        Err(Err(e)) => failed(locale, &e),
+    }
+}
+
 /// A service failure that is not the user's doing (a store or network fault).
 fn failed(locale: Locale, e: &ApiError) -> Response {
     internal(
@@ -321,14 +354,13 @@ pub async fn refund_payin(
     };
     let page = format!("/dashboard/payins/{id}");
     let (merchant, mode) = (session.merchant_id, mode(&session));
-    let found = state
+    let read = state
         .store
         .read(move |mut c| Box::pin(async move { payins::get(&mut c, merchant, mode, id).await }))
         .await;
-    let payin = match found {
-        Ok(Some(p)) => p,
-        Ok(None) => return message(StatusCode::NOT_FOUND, locale, "error.not_found"),
-        Err(e) => return internal(locale, e),
+    let payin = match found(locale, read) {
+        Ok(p) => p,
+        Err(response) => return response,
     };
     if form.confirm != "yes" {
         return back(&page, Err("confirm_needed"));
@@ -361,17 +393,16 @@ pub async fn refund_payin(
     let caller = Caller::dashboard(session.merchant_id, mode);
     let key = IdempotencyKey::of_form(&state, &form.idem);
     let result = crate::refunds::create(&state, caller, key, payin, Value::Object(body)).await;
-    match answered(result) {
-        Ok(refund) => {
-            let refund_id = refund.get("id").and_then(Value::as_str).unwrap_or_default();
-            if let Err(e) = audit(&state, &session, &request, "refund.created", refund_id).await {
-                return internal(locale, e);
-            }
-            back(&page, Ok("action.refunded"))
-        }
-        Err(Ok(code)) => back(&page, Err(&code)),
-        Err(Err(e)) => failed(locale, &e),
-    }
+    let who = (&session, &request, locale);
+    conclude(
+        &state,
+        who,
+        &page,
+        result,
+        "refund.created",
+        "action.refunded",
+    )
+    .await
 }
 
 /// A form that only confirms.
@@ -404,38 +435,30 @@ pub async fn cancel_payout(
     };
     let page = format!("/dashboard/payouts/{id}");
     let (merchant, mode) = (session.merchant_id, mode(&session));
-    let found = state
+    let read = state
         .store
         .read(move |mut c| Box::pin(async move { payouts::get(&mut c, merchant, mode, id).await }))
         .await;
-    let payout = match found {
-        Ok(Some(p)) => p,
-        Ok(None) => return message(StatusCode::NOT_FOUND, locale, "error.not_found"),
-        Err(e) => return internal(locale, e),
+    let payout = match found(locale, read) {
+        Ok(p) => p,
+        Err(response) => return response,
     };
     if form.confirm != "yes" {
         return back(&page, Err("confirm_needed"));
     }
     let caller = Caller::dashboard(session.merchant_id, mode);
     let key = IdempotencyKey::of_form(&state, &form.idem);
-    match answered(crate::payouts::cancel(&state, caller, key, payout).await) {
-        Ok(_) => {
-            if let Err(e) = audit(
-                &state,
-                &session,
-                &request,
-                "payout.canceled",
-                &id.to_string(),
-            )
-            .await
-            {
-                return internal(locale, e);
-            }
-            back(&page, Ok("action.canceled"))
-        }
-        Err(Ok(code)) => back(&page, Err(&code)),
-        Err(Err(e)) => failed(locale, &e),
-    }
+    let result = crate::payouts::cancel(&state, caller, key, payout).await;
+    let who = (&session, &request, locale);
+    conclude(
+        &state,
+        who,
+        &page,
+        result,
+        "payout.canceled",
+        "action.canceled",
+    )
+    .await
 }
 
 /// The resend form of a timeline's event.

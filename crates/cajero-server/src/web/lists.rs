@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cajero_domain::id::{Event, Refund, Settlement, SettlementId, Transfer};
@@ -14,7 +13,7 @@ use cajero_store::{ledger, refunds, settlements};
 use serde_json::Value;
 
 use super::i18n::Texts;
-use super::{ListQuery, Nav, Paging, Request, internal, message, mode, render, signed_in, when};
+use super::{ListQuery, Nav, Paging, SignedIn, internal, message, mode, render, when};
 use crate::AppState;
 
 /// A cell of a list: its text, and where it leads.
@@ -89,15 +88,11 @@ fn text_of(v: &Value, key: &str) -> String {
 /// `GET /dashboard/refunds`.
 pub(super) async fn refunds_page(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     let (page, paging) = Paging::of::<Refund>(&query);
     let (merchant, mode) = (session.merchant_id, mode(&session));
     let found = state
@@ -160,15 +155,11 @@ pub(super) async fn refunds_page(
 /// `GET /dashboard/events`.
 pub(super) async fn events_page(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     let (page, paging) = Paging::of::<Event>(&query);
     let (merchant, livemode) = (session.merchant_id, session.row.livemode);
     let found = state
@@ -233,15 +224,11 @@ pub(super) async fn events_page(
 /// `GET /dashboard/balance_transactions`.
 pub(super) async fn balance_transactions_page(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     let (page, paging) = Paging::of::<Transfer>(&query);
     let (merchant, mode) = (session.merchant_id, mode(&session));
     let found = state
@@ -316,15 +303,11 @@ pub(super) async fn balance_transactions_page(
 /// `GET /dashboard/settlements`.
 pub(super) async fn settlements_page(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     let (page, paging) = Paging::of::<Settlement>(&query);
     let (merchant, mode) = (session.merchant_id, mode(&session));
     let found = state
@@ -385,15 +368,11 @@ pub(super) async fn settlements_page(
 /// `GET /v1/settlements/{id}.csv`, line by line.
 pub(super) async fn settlement_csv(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
     Path(file): Path<String>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     let Some(id) = file
         .strip_suffix(".csv")
         .and_then(|raw| raw.parse::<SettlementId>().ok())

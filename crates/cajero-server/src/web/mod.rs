@@ -257,6 +257,30 @@ fn csrf_ok(expected: &str, given: &str) -> bool {
     !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
 }
 
+/// A page's request from a signed-in user whose second factor is done: the request, the
+/// session and the user's language, read once for every handler. Without such a session the
+/// answer is the redirect to the sign-in page (or to the code's page).
+pub(super) struct SignedIn {
+    request: Request,
+    session: Session,
+    locale: Locale,
+}
+
+impl axum::extract::FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let request = Request::of(state, parts);
+        let session = signed_in(state, &request).await?;
+        let locale = request.locale(Some(&session));
+        Ok(SignedIn {
+            request,
+            session,
+            locale,
+        })
+    }
+}
+
 /// The signed-in session whose second factor is done, or the response to send instead (to
 /// the sign-in page, or to the code's page).
 async fn signed_in(state: &AppState, request: &Request) -> Result<Session, Response> {
@@ -281,6 +305,20 @@ async fn signed_in_unverified(state: &AppState, request: &Request) -> Result<Ses
         }
         Err(e) => Err(internal(request.locale(None), e)),
     }
+}
+
+/// Gives the browser a session just opened (and drops the pre-session CSRF cookie).
+fn start_session(state: &AppState, response: &mut Response, opened: &users::Opened) {
+    set_cookie(
+        response,
+        format!(
+            "{SESSION_COOKIE}={}; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age={}{}",
+            opened.token,
+            users::SESSION_ABSOLUTE.as_secs(),
+            secure(state)
+        ),
+    );
+    set_cookie(response, expired_cookie(CSRF_COOKIE));
 }
 
 fn expired_cookie(name: &str) -> String {
@@ -443,16 +481,7 @@ async fn sign_in(
             } else {
                 "/dashboard/login/totp"
             });
-            set_cookie(
-                &mut response,
-                format!(
-                    "{SESSION_COOKIE}={}; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age={}{}",
-                    opened.token,
-                    users::SESSION_ABSOLUTE.as_secs(),
-                    secure(&state)
-                ),
-            );
-            set_cookie(&mut response, expired_cookie(CSRF_COOKIE));
+            start_session(&state, &mut response, &opened);
             response
         }
         Err(UsersError::InvalidCredentials) => {
@@ -535,16 +564,7 @@ async fn sign_up(
     let error = match result {
         Ok(opened) => {
             let mut response = redirect("/dashboard");
-            set_cookie(
-                &mut response,
-                format!(
-                    "{SESSION_COOKIE}={}; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age={}{}",
-                    opened.token,
-                    users::SESSION_ABSOLUTE.as_secs(),
-                    secure(&state)
-                ),
-            );
-            set_cookie(&mut response, expired_cookie(CSRF_COOKIE));
+            start_session(&state, &mut response, &opened);
             return response;
         }
         Err(UsersError::EmailTaken) => "signup.email_taken",
@@ -574,15 +594,13 @@ struct CsrfForm {
 
 async fn sign_out(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        request,
+        session,
+        locale,
+    }: SignedIn,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     if !csrf_ok(&session.row.csrf_token, &form.csrf) {
         return message(StatusCode::FORBIDDEN, locale, "error.csrf");
     }
@@ -611,15 +629,13 @@ struct LanguageForm {
 
 async fn language(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        request,
+        session,
+        locale,
+    }: SignedIn,
     Form(form): Form<LanguageForm>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     if !csrf_ok(&session.row.csrf_token, &form.csrf) {
         return message(StatusCode::FORBIDDEN, locale, "error.csrf");
     }
@@ -711,13 +727,12 @@ struct HomeException {
 /// reconciliation report).
 pub const HOME_OPEN_ROWS: u32 = 5;
 
-async fn home(State(state): State<AppState>, parts: Parts) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
+async fn home(
+    State(state): State<AppState>,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
+) -> Response {
     let (merchant, mode) = (session.merchant_id, mode(&session));
     let page = PageRequest {
         limit: HOME_ROWS,
@@ -909,15 +924,11 @@ struct PayinsPage {
 
 async fn payins_page(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     let status = query
         .status
         .as_deref()
@@ -1094,16 +1105,12 @@ fn evidence_rows(messages: Vec<(String, String, String, Option<i64>, String)>) -
 
 async fn payin_page(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
     Path(id): Path<String>,
     Query(outcome): Query<actions::Outcome>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     let Ok(id) = id.parse::<PayinId>() else {
         return message(StatusCode::NOT_FOUND, locale, "error.not_found");
     };
@@ -1201,15 +1208,11 @@ struct AuditQuery {
 
 async fn audit_page(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
     Query(query): Query<AuditQuery>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     if !session.role.may_manage_users() {
         return message(StatusCode::FORBIDDEN, locale, "error.forbidden");
     }
@@ -1307,13 +1310,12 @@ fn admin_error_key(error: &AdminError) -> Option<&'static str> {
     }
 }
 
-async fn keys_page(State(state): State<AppState>, parts: Parts) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
+async fn keys_page(
+    State(state): State<AppState>,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
+) -> Response {
     keys_response(&state, &session, locale, StatusCode::OK, None, None).await
 }
 
@@ -1530,15 +1532,13 @@ struct ModeForm {
 /// The test/live switch: live only for a merchant allowed live mode.
 async fn switch_mode(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        request,
+        session,
+        locale,
+    }: SignedIn,
     Form(form): Form<ModeForm>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     if !csrf_ok(&session.row.csrf_token, &form.csrf) {
         return message(StatusCode::FORBIDDEN, locale, "error.csrf");
     }
@@ -1626,15 +1626,11 @@ struct PayoutsPage {
 
 async fn payouts_page(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     let status = query
         .status
         .as_deref()
@@ -1721,16 +1717,12 @@ struct PayoutPage {
 
 async fn payout_page(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
     Path(id): Path<String>,
     Query(outcome): Query<actions::Outcome>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     let Ok(id) = id.parse::<PayoutId>() else {
         return message(StatusCode::NOT_FOUND, locale, "error.not_found");
     };
@@ -1931,27 +1923,22 @@ fn security(
     )
 }
 
-async fn security_page(State(state): State<AppState>, parts: Parts) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
+async fn security_page(
+    State(_state): State<AppState>,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
+) -> Response {
     security(&session, locale, StatusCode::OK, None, None)
 }
 
 async fn begin_totp(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     if !csrf_ok(&session.row.csrf_token, &form.csrf) {
         return message(StatusCode::FORBIDDEN, locale, "error.csrf");
     }
@@ -1977,15 +1964,13 @@ async fn begin_totp(
 
 async fn confirm_totp(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        request,
+        session,
+        locale,
+    }: SignedIn,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     if !csrf_ok(&session.row.csrf_token, &form.csrf) {
         return message(StatusCode::FORBIDDEN, locale, "error.csrf");
     }
@@ -2127,13 +2112,12 @@ fn per_day_chart(
     }
 }
 
-async fn analytics_page(State(state): State<AppState>, parts: Parts) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
+async fn analytics_page(
+    State(state): State<AppState>,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
+) -> Response {
     let t = locale.texts();
     let today = crate::analytics::bogota_today(state.clock.now());
     let range =
@@ -2368,13 +2352,12 @@ async fn webhooks_response(
     )
 }
 
-async fn webhooks_page(State(state): State<AppState>, parts: Parts) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
+async fn webhooks_page(
+    State(state): State<AppState>,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
+) -> Response {
     webhooks_response(&state, &session, locale, StatusCode::OK, None, None).await
 }
 

@@ -12,12 +12,12 @@ use serde::Deserialize;
 
 use super::i18n::{Locale, Texts};
 use super::{
-    CSRF_COOKIE, Nav, Request, SESSION_COOKIE, bounded, csrf_ok, expired_cookie, internal,
-    login_csrf, message, redirect, render, secure, set_cookie, signed_in, when, with_cookie,
+    CSRF_COOKIE, Nav, Request, SignedIn, bounded, csrf_ok, internal, login_csrf, message, redirect,
+    render, start_session, when, with_cookie,
 };
 use crate::AppState;
 use crate::invitations::{self, InvitationError};
-use crate::users::{self, Role, Session, UsersError};
+use crate::users::{Role, Session, UsersError};
 use cajero_store::Micros;
 
 /// A user on the team page.
@@ -117,13 +117,12 @@ async fn team_response(
 }
 
 /// `GET /dashboard/team`.
-pub(super) async fn team_page(State(state): State<AppState>, parts: Parts) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
+pub(super) async fn team_page(
+    State(state): State<AppState>,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
+) -> Response {
     team_response(&state, &session, locale, StatusCode::OK, None, None, None).await
 }
 
@@ -141,15 +140,13 @@ pub(super) struct InviteForm {
 /// `[alerts.smtp]` relay) or, without one, logs it and shows it once to the owner.
 pub(super) async fn invite(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        request,
+        session,
+        locale,
+    }: SignedIn,
     Form(form): Form<InviteForm>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     if !csrf_ok(&session.row.csrf_token, &form.csrf) {
         return message(StatusCode::FORBIDDEN, locale, "error.csrf");
     }
@@ -267,16 +264,14 @@ pub(super) struct RevokeInvitationForm {
 /// `POST /dashboard/team/invitations/{id}/revoke`.
 pub(super) async fn revoke(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        request,
+        session,
+        locale,
+    }: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<RevokeInvitationForm>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     if !csrf_ok(&session.row.csrf_token, &form.csrf) {
         return message(StatusCode::FORBIDDEN, locale, "error.csrf");
     }
@@ -406,16 +401,7 @@ pub(super) async fn accept(
     let error = match result {
         Ok(opened) => {
             let mut response = redirect("/dashboard");
-            set_cookie(
-                &mut response,
-                format!(
-                    "{SESSION_COOKIE}={}; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age={}{}",
-                    opened.token,
-                    users::SESSION_ABSOLUTE.as_secs(),
-                    secure(&state)
-                ),
-            );
-            set_cookie(&mut response, expired_cookie(CSRF_COOKIE));
+            start_session(&state, &mut response, &opened);
             return response;
         }
         Err(InvitationError::Invalid) => {

@@ -6,7 +6,6 @@
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::Response;
 use cajero_domain::id::{EventId, WebhookEndpointId};
 use cajero_domain::webhook::EventType;
@@ -16,7 +15,7 @@ use serde_json::json;
 
 use super::actions::Outcome;
 use super::i18n::Texts;
-use super::{Nav, Request, csrf_ok, internal, message, redirect, render, signed_in, when};
+use super::{Nav, SignedIn, csrf_ok, internal, message, redirect, render, when};
 use crate::AppState;
 use crate::users;
 
@@ -60,16 +59,12 @@ struct EndpointPage {
 /// `GET /dashboard/webhooks/{id}`.
 pub(super) async fn endpoint_page(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        session, locale, ..
+    }: SignedIn,
     Path(id): Path<String>,
     Query(outcome): Query<Outcome>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     let Ok(id) = id.parse::<WebhookEndpointId>() else {
         return message(StatusCode::NOT_FOUND, locale, "error.not_found");
     };
@@ -146,16 +141,14 @@ pub(super) struct TestForm {
 /// `POST /dashboard/webhooks/{id}/test` (developers and owners, test mode).
 pub(super) async fn send_test(
     State(state): State<AppState>,
-    parts: Parts,
+    SignedIn {
+        request,
+        session,
+        locale,
+    }: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<TestForm>,
 ) -> Response {
-    let request = Request::of(&state, &parts);
-    let session = match signed_in(&state, &request).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let locale = request.locale(Some(&session));
     if !csrf_ok(&session.row.csrf_token, &form.csrf) {
         return message(StatusCode::FORBIDDEN, locale, "error.csrf");
     }

@@ -1131,7 +1131,7 @@ async fn webhook_endpoints_are_added_rotated_and_deleted_with_the_secret_shown_o
     let id = listed
         .split("/dashboard/webhooks/")
         .nth(1)
-        .and_then(|r| r.split('/').next())
+        .and_then(|r| r.split(['/', '"']).next())
         .unwrap()
         .to_owned();
     let rotated = post_form(
