@@ -250,6 +250,7 @@ fn answered(result: Result<Answer, ApiError>) -> Result<Value, Result<String, Ap
 
 /// The order a store read found, or the page to answer instead (404 when it is not the
 /// session's merchant's).
+#[allow(clippy::result_large_err)] // The error is the page to answer, made once per request.
 fn found<T>(locale: Locale, read: Result<Option<T>, StoreError>) -> Result<T, Response> {
     match read {
         Ok(Some(order)) => Ok(order),
