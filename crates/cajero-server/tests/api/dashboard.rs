@@ -2199,3 +2199,74 @@ mod endpoint_pages {
         );
     }
 }
+
+/// With an SMTP relay configured (`[alerts.smtp]`), the invitation is e-mailed to the address
+/// in the inviting owner's language, and the link is not shown on the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_is_emailed_through_the_relay_in_the_owners_language() {
+    let sink = crate::alerts::SmtpSink::start().await;
+    let port = sink.port;
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Engine::Sqlite,
+        jiff::Timestamp::now(),
+        move |config| {
+            config.alerts.smtp = Some(cajero_server::alerts::config::SmtpConfig {
+                host: "127.0.0.1".into(),
+                port: Some(port),
+                username: None,
+                password: None,
+                from: "cajero <no-reply@example.co>".into(),
+                to: vec!["ops@example.co".into()],
+                security: cajero_server::alerts::config::SmtpSecurity::None,
+            });
+        },
+    )
+    .await
+    .unwrap();
+    let owner = sign_up(&app, "Tienda", "ana@example.co").await;
+    let csrf = csrf_of(&app, &owner).await;
+    let spanish = post_form(
+        &app,
+        &owner,
+        "/dashboard/language",
+        &[("csrf", &csrf), ("locale", "es-CO")],
+    )
+    .await;
+    assert_eq!(spanish.status(), StatusCode::SEE_OTHER);
+    let made = post_form(
+        &app,
+        &owner,
+        "/dashboard/team/invite",
+        &[
+            ("csrf", &csrf),
+            ("email", "luis@example.co"),
+            ("role", "developer"),
+        ],
+    )
+    .await;
+    assert_eq!(made.status(), StatusCode::OK);
+    let html = made.text().await.unwrap();
+    assert!(!html.contains("data-invitation-link"), "{html}");
+    assert!(
+        html.contains("Invitación enviada por correo a luis@example.co"),
+        "{html}"
+    );
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    // Quoted-printable: undo the soft line breaks (the token has no `=` of its own).
+    let mail = messages[0].replace("=\n", "");
+    assert!(mail.contains("To: luis@example.co"), "{mail}");
+    assert!(
+        mail.contains("Subject: Te invitaron a un panel de cajero"),
+        "{mail}"
+    );
+    let link = mail
+        .split_whitespace()
+        .find(|w| w.contains("/dashboard/invitations/"))
+        .unwrap_or_else(|| panic!("no link in {mail}"));
+    let path = format!("/dashboard/{}", link.split_once("/dashboard/").unwrap().1);
+    let joined = accept_invitation(&app, &path, PASSWORD).await;
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    assert_eq!(user(&app, "luis@example.co").await.role, "developer");
+    app.server.stop().await.unwrap();
+}
