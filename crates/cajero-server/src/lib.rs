@@ -1,8 +1,26 @@
-//! cajero's HTTP server: the merchant API (`/v1`), operations endpoints and, as they land,
-//! pages, callbacks and workers.
+//! cajero's server: the merchant API (`/v1`), the merchant dashboard (`/dashboard`), the
+//! networks' callbacks, the payment pages, operations endpoints and the background workers,
+//! in one binary.
+//!
+//! # Its shape
+//!
+//! Two faces over one service layer, and the workers beside them:
+//!
+//! | part | modules | speaks |
+//! |---|---|---|
+//! | **services** (the rules) | [`payins`], [`payouts`], [`refunds`], [`funds`], [`settlement`], [`reconciliation`], [`analytics`], [`users`], [`invitations`], [`admin`], [`webhook`], [`alerts`], [`health`], [`routing`], [`test_clocks`] | the domain: records, [`idempotency::Answer`], [`error::ApiError`] codes |
+//! | **HTTP API** (`/v1`, callbacks, pages) | `routes` (private), [`openapi`], [`api_docs`], [`extract`], [`auth`] | JSON over HTTP |
+//! | **dashboard** (`/dashboard`) | [`web`] | HTML forms, in three languages |
+//! | **workers** | [`workers`], [`ledger_workers`] | the clock and the store |
+//! | plumbing | [`config`], [`clock`], [`networks`], [`orders`], [`secrets`], [`metrics`], [`telemetry`], [`rate_limit`], [`instance`] | — |
+//!
+//! A state-changing service answers an [`idempotency::Answer`] (the status and object kept
+//! with the `Idempotency-Key` for replays): the API renders it as HTTP, the dashboard reads
+//! its object or refusal. The dashboard acts as [`auth::Caller::dashboard`], under the key of
+//! the form it posted, so a form sent twice acts once. No rule lives in a face.
 //!
 //! Handlers stay thin: extract → parse into domain types → one service call → respond. Every
-//! error goes through [`error::ApiError`]; every request gets a `Request-Id`.
+//! API error goes through [`error::ApiError`]; every request gets a `Request-Id`.
 
 use std::future::Future;
 use std::net::SocketAddr;
