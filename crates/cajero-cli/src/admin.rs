@@ -1,4 +1,4 @@
-//! `cajero migrate`, `cajero merchant …`, `cajero key …`.
+//! `cajero migrate`, `cajero merchant …`, `cajero key …`, `cajero user …`.
 
 use std::sync::Arc;
 
@@ -85,6 +85,113 @@ pub enum KeyCommand {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Invite a person to a merchant's dashboard: prints the one-time link (7 days) to pass
+    /// on, e.g. the first owner of a merchant made with `cajero merchant create`.
+    Invite {
+        /// The merchant (`mer_…`).
+        #[arg(long)]
+        merchant: MerchantId,
+        /// The person's e-mail address (they sign in with it).
+        #[arg(long)]
+        email: String,
+        /// owner, developer or analyst.
+        #[arg(long, default_value = "owner")]
+        role: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// List a merchant's dashboard users.
+    List {
+        /// The merchant (`mer_…`).
+        #[arg(long)]
+        merchant: MerchantId,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+/// `cajero user …`.
+pub async fn user(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Invite {
+            merchant,
+            email,
+            role,
+            db,
+        } => {
+            let role = cajero_server::users::Role::parse(&role).with_context(|| {
+                format!("--role must be owner, developer or analyst, not {role:?}")
+            })?;
+            let state = open(&db).await?;
+            let invited = cajero_server::invitations::invite_as_operator(
+                &state.store,
+                state.clock.as_ref(),
+                merchant,
+                &email,
+                role,
+            )
+            .await;
+            state.store.close().await;
+            let invited = invited.with_context(|| format!("inviting {email} to {merchant}"))?;
+            let link = cajero_server::invitations::link(&state.config.public_url(), &invited.token);
+            let i = &invited.invitation;
+            let value = json!({
+                "object": "invitation", "id": i.id, "merchant": i.merchant_id,
+                "email": i.email, "role": i.role, "expires": timestamp(cajero_store::Micros(i.expires_at).to_timestamp()), "link": link,
+            });
+            print(db.json, &value, || {
+                format!(
+                    "invited {} as {} to {}\n\n    {}\n\nThe link works once, until {}: pass it on now.",
+                    i.email,
+                    i.role,
+                    i.merchant_id,
+                    link,
+                    timestamp(cajero_store::Micros(i.expires_at).to_timestamp())
+                )
+            });
+        }
+        UserCommand::List { merchant, db } => {
+            let state = open(&db).await?;
+            let merchant_id = merchant.to_string();
+            let users = state
+                .store
+                .read(move |mut c| {
+                    Box::pin(async move {
+                        cajero_store::dashboard::users_of_merchant(
+                            &mut c,
+                            &merchant_id,
+                            cajero_server::users::USERS_PER_MERCHANT_MAX,
+                        )
+                        .await
+                    })
+                })
+                .await;
+            state.store.close().await;
+            let users = users?;
+            let data: Vec<_> = users
+                .iter()
+                .map(|u| {
+                    json!({"id": u.id, "email": u.email, "name": u.name, "role": u.role,
+                        "two_factor": u.totp_enabled_at.is_some(), "created": timestamp(cajero_store::Micros(u.created_at).to_timestamp())})
+                })
+                .collect();
+            print(db.json, &json!({"object": "list", "data": data}), || {
+                if users.is_empty() {
+                    return format!("{merchant} has no dashboard users");
+                }
+                users
+                    .iter()
+                    .map(|u| format!("{}  {}  {}  {}", u.id, u.email, u.role, u.name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Opens the configured database (migrating it) without serving.

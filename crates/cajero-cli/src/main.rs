@@ -39,6 +39,9 @@ enum Command {
     /// Create, list and change merchants.
     #[command(subcommand)]
     Merchant(admin::MerchantCommand),
+    /// Invite and list a merchant's dashboard users.
+    #[command(subcommand)]
+    User(admin::UserCommand),
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Key(admin::KeyCommand),
@@ -119,6 +122,7 @@ fn main() -> ExitCode {
             Command::Migrate(args) => admin::migrate(args).await,
             Command::Merchant(command) => admin::merchant(command).await,
             Command::Key(command) => admin::key(command).await,
+            Command::User(command) => admin::user(command).await,
             Command::Calendar(command) => calendar::run(command),
             Command::Openapi => {
                 print!("{}", cajero_server::openapi::spec_json());

@@ -482,3 +482,71 @@ fn stop(mut child: std::process::Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// An operator invites the first owner of a merchant made with the CLI: the one-time link is
+/// printed; the same address twice, a wrong role or an unknown merchant is refused with a
+/// clear error; the users list is empty until the link is used.
+#[test]
+fn an_operator_invites_a_merchants_first_owner_and_gets_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cajero.db").display());
+    let merchant = json(&cajero(&[
+        "merchant",
+        "create",
+        "--name",
+        "Tienda Uno",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    let merchant_id = merchant["id"].as_str().unwrap().to_string();
+    let invite = |email: &str, role: &str, merchant: &str| {
+        cajero(&[
+            "user",
+            "invite",
+            "--merchant",
+            merchant,
+            "--email",
+            email,
+            "--role",
+            role,
+            "--database-url",
+            &db,
+            "--json",
+        ])
+    };
+    let invited = json(&invite("Ana@Example.co", "owner", &merchant_id));
+    assert_eq!(invited["email"], "ana@example.co");
+    assert_eq!(invited["role"], "owner");
+    assert!(
+        invited["link"]
+            .as_str()
+            .unwrap()
+            .contains("/dashboard/invitations/"),
+        "{invited}"
+    );
+    let bad_role = invite("luis@example.co", "boss", &merchant_id);
+    assert!(!bad_role.status.success());
+    assert!(stderr(&bad_role).contains("--role must be owner, developer or analyst"));
+    // Another id of the same shape: its last character changed.
+    let mut other = merchant_id.clone();
+    let last = other.pop().unwrap();
+    other.push(if last == '0' { '1' } else { '0' });
+    let unknown = invite("luis@example.co", "owner", &other);
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("no such merchant"),
+        "{}",
+        stderr(&unknown)
+    );
+    let users = json(&cajero(&[
+        "user",
+        "list",
+        "--merchant",
+        &merchant_id,
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(users["data"].as_array().unwrap().len(), 0);
+}

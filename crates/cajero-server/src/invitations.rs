@@ -31,6 +31,9 @@ pub enum InvitationError {
     /// The link is unknown, used, withdrawn or expired (never said which).
     #[error("this invitation link is not valid: it may have been used, withdrawn or expired")]
     Invalid,
+    /// No such merchant.
+    #[error("no such merchant")]
+    UnknownMerchant,
     /// The merchant has as many usable invitations as it may.
     #[error("a merchant has at most {PENDING_MAX} open invitations")]
     TooMany,
@@ -95,16 +98,60 @@ pub async fn invite(
     if !session.role.may_manage_users() {
         return Err(InvitationError::NotOwner);
     }
+    let by = Inviter {
+        user: Some(&session.user),
+        name: &session.user.email,
+    };
+    create(store, clock, session.merchant_id, email, role, by, origin).await
+}
+
+/// Invites `email` to `merchant` as `role` on the operator's behalf (`cajero user invite`):
+/// the first user of a merchant made with `cajero merchant create`, or any other.
+pub async fn invite_as_operator(
+    store: &Store,
+    clock: &dyn Clock,
+    merchant: MerchantId,
+    email: &str,
+    role: Role,
+) -> Result<Invited, InvitationError> {
+    let by = Inviter {
+        user: None,
+        name: OPERATOR,
+    };
+    create(store, clock, merchant, email, role, by, &Origin::default()).await
+}
+
+/// Who the audit log says invited, for invitations made from the CLI.
+pub const OPERATOR: &str = "operator (cli)";
+
+/// Who invites.
+#[derive(Clone, Copy)]
+struct Inviter<'a> {
+    user: Option<&'a UserRow>,
+    name: &'a str,
+}
+
+async fn create(
+    store: &Store,
+    clock: &dyn Clock,
+    merchant: MerchantId,
+    email: &str,
+    role: Role,
+    by: Inviter<'_>,
+    origin: &Origin,
+) -> Result<Invited, InvitationError> {
     let email = users::normalize_email(email)?;
     let token = users::random_token();
     let now = clock.now();
     let invitation = InvitationRow {
         id: new_id::<Invitation>(clock).to_string(),
-        merchant_id: session.merchant_id.to_string(),
+        merchant_id: merchant.to_string(),
         email,
         role: role.as_str().to_owned(),
         token_hash: users::token_hash(&token),
-        invited_by: session.user.id.clone(),
+        invited_by: by
+            .user
+            .map_or_else(|| OPERATOR.to_owned(), |u| u.id.clone()),
         created_at: Micros::from(now).0,
         expires_at: Micros::from(now.checked_add(TTL).unwrap_or(now)).0,
         accepted_at: None,
@@ -113,8 +160,8 @@ pub async fn invite(
     let audit = audit_row(
         clock,
         &invitation.merchant_id,
-        Some(&session.user),
-        &session.user.email,
+        by.user,
+        by.name,
         "invitation.created",
         &format!("{} {} {}", invitation.id, invitation.email, invitation.role),
         origin,
@@ -123,6 +170,12 @@ pub async fn invite(
     store
         .write(move |mut c| {
             Box::pin(async move {
+                if cajero_store::merchants::get_merchant(&mut c, merchant)
+                    .await?
+                    .is_none()
+                {
+                    return Err(InvitationError::UnknownMerchant);
+                }
                 if dashboard::user_by_email(&mut c, &stored.email)
                     .await?
                     .is_some()
