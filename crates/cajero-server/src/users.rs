@@ -138,6 +138,15 @@ pub enum UsersError {
     /// Live mode before the merchant is approved.
     #[error("live mode needs an approved merchant")]
     LiveModeNotAllowed,
+    /// The change would leave the merchant without an owner.
+    #[error("a merchant keeps at least one owner")]
+    LastOwner,
+    /// Not a user of the session's merchant.
+    #[error("no such user")]
+    UnknownUser,
+    /// Only owners manage users.
+    #[error("only owners manage users")]
+    NotOwner,
     /// The user's merchant is suspended.
     #[error("this merchant is suspended")]
     Suspended,
@@ -421,6 +430,78 @@ pub async fn insert_new_user(
         return Err(UsersError::EmailTaken);
     }
     Ok(())
+}
+
+/// Removes a user of the session's merchant (owners only): its sessions end at once. The last
+/// owner cannot be removed. Audited.
+pub async fn remove_user(
+    store: &Store,
+    clock: &dyn Clock,
+    session: &Session,
+    user_id: &str,
+    origin: &Origin,
+) -> Result<(), UsersError> {
+    change_member(store, clock, session, user_id, None, origin).await
+}
+
+/// Gives a user of the session's merchant another role (owners only); the last owner keeps
+/// its role. Audited.
+pub async fn change_role(
+    store: &Store,
+    clock: &dyn Clock,
+    session: &Session,
+    user_id: &str,
+    role: Role,
+    origin: &Origin,
+) -> Result<(), UsersError> {
+    change_member(store, clock, session, user_id, Some(role), origin).await
+}
+
+/// Removes (`role` None) or re-roles a member, keeping an owner.
+async fn change_member(
+    store: &Store,
+    clock: &dyn Clock,
+    session: &Session,
+    user_id: &str,
+    role: Option<Role>,
+    origin: &Origin,
+) -> Result<(), UsersError> {
+    if !session.role.may_manage_users() {
+        return Err(UsersError::NotOwner);
+    }
+    let merchant = session.merchant_id.to_string();
+    let action = match role {
+        Some(r) => format!("user.role_changed {user_id} {}", r.as_str()),
+        None => format!("user.removed {user_id}"),
+    };
+    let (verb, object) = action.split_once(' ').unwrap_or((&action, ""));
+    let audit = audit_row(clock, &session.user, verb, Some(object), origin);
+    let (id, now) = (user_id.to_owned(), clock.now());
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let Some(target) = dashboard::user(&mut c, &id)
+                    .await?
+                    .filter(|u| u.merchant_id == merchant)
+                else {
+                    return Err(UsersError::UnknownUser);
+                };
+                let loses_owner = target.role == Role::Owner.as_str() && role != Some(Role::Owner);
+                if loses_owner && dashboard::count_owners(&mut c, &merchant).await? <= 1 {
+                    return Err(UsersError::LastOwner);
+                }
+                let done = match role {
+                    Some(r) => dashboard::set_role(&mut c, &merchant, &id, r.as_str(), now).await?,
+                    None => dashboard::delete_user(&mut c, &merchant, &id).await?,
+                };
+                if !done {
+                    return Err(UsersError::UnknownUser);
+                }
+                dashboard::insert_audit(&mut c, &audit).await?;
+                Ok(())
+            })
+        })
+        .await
 }
 
 /// Signs in: the password, the lock-out, then a new session.

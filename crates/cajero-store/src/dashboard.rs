@@ -533,3 +533,57 @@ pub async fn revoke_invitation(
     )?;
     Ok(changed == 1)
 }
+
+/// Removes one of the merchant's users and every session of it (signed out at once); false
+/// when it is not the merchant's. The audit log keeps what it did (by address).
+pub async fn delete_user(
+    conn: &mut Conn<'_>,
+    merchant_id: &str,
+    id: &str,
+) -> Result<bool, StoreError> {
+    execute!(
+        conn,
+        "DELETE FROM dashboard_sessions WHERE user_id IN \
+         (SELECT id FROM dashboard_users WHERE id = $1 AND merchant_id = $2)",
+        id,
+        merchant_id,
+    )?;
+    let deleted = execute!(
+        conn,
+        "DELETE FROM dashboard_users WHERE id = $1 AND merchant_id = $2",
+        id,
+        merchant_id,
+    )?;
+    Ok(deleted == 1)
+}
+
+/// Gives one of the merchant's users another role; false when it is not the merchant's.
+pub async fn set_role(
+    conn: &mut Conn<'_>,
+    merchant_id: &str,
+    id: &str,
+    role: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let changed = execute!(
+        conn,
+        "UPDATE dashboard_users SET role = $3, updated_at = $4 WHERE id = $1 AND merchant_id = $2",
+        id,
+        merchant_id,
+        role,
+        Micros::from(now).0,
+    )?;
+    Ok(changed == 1)
+}
+
+/// How many owners the merchant has.
+pub async fn count_owners(conn: &mut Conn<'_>, merchant_id: &str) -> Result<i64, StoreError> {
+    let (n,) = fetch!(
+        one,
+        conn,
+        (i64,),
+        "SELECT COUNT(*) FROM dashboard_users WHERE merchant_id = $1 AND role = 'owner'",
+        merchant_id,
+    )?;
+    Ok(n)
+}

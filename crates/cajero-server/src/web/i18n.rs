@@ -582,6 +582,16 @@ const EN: &[(&str, &str)] = &[
         "webhooks.log_hint",
         "The last 50 attempts, newest first, with what the endpoint answered.",
     ),
+    ("team.change_role", "Change role"),
+    ("team.remove", "Remove"),
+    (
+        "team.confirm_remove",
+        "I confirm: this user is signed out and can no longer sign in",
+    ),
+    (
+        "team.last_owner",
+        "A merchant keeps at least one owner: make someone else owner first.",
+    ),
 ];
 
 const ES: &[(&str, &str)] = &[
@@ -1041,6 +1051,16 @@ const ES: &[(&str, &str)] = &[
         "webhooks.log_hint",
         "Los últimos 50 intentos, del más reciente al más antiguo, con lo que respondió el endpoint.",
     ),
+    ("team.change_role", "Cambiar rol"),
+    ("team.remove", "Quitar"),
+    (
+        "team.confirm_remove",
+        "Confirmo: este usuario sale de su sesión y ya no podrá ingresar",
+    ),
+    (
+        "team.last_owner",
+        "Un comercio conserva al menos un propietario: primero haz propietario a otra persona.",
+    ),
 ];
 
 const ZH: &[(&str, &str)] = &[
@@ -1394,6 +1414,13 @@ const ZH: &[(&str, &str)] = &[
     (
         "webhooks.log_hint",
         "最近 50 次尝试（按时间倒序）及端点的响应。",
+    ),
+    ("team.change_role", "更改角色"),
+    ("team.remove", "移除"),
+    ("team.confirm_remove", "我确认：该用户将被登出且无法再登录"),
+    (
+        "team.last_owner",
+        "商户至少需要保留一名所有者：请先将其他人设为所有者。",
     ),
 ];
 

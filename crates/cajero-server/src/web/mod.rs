@@ -92,6 +92,8 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/events/{id}/resend", post(actions::resend_event))
         .route("/dashboard/team", get(team::team_page))
         .route("/dashboard/team/invite", post(team::invite))
+        .route("/dashboard/team/users/{id}/role", post(team::change_role))
+        .route("/dashboard/team/users/{id}/remove", post(team::remove))
         .route(
             "/dashboard/team/invitations/{id}/revoke",
             post(team::revoke),

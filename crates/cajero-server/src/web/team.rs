@@ -17,12 +17,14 @@ use super::{
 };
 use crate::AppState;
 use crate::invitations::{self, InvitationError};
-use crate::users::{Role, Session, UsersError};
+use crate::users::{self, Role, Session, UsersError};
 use cajero_store::Micros;
 
 /// A user on the team page.
 #[derive(Debug)]
 struct Member {
+    id: String,
+    role_code: String,
     email: String,
     name: String,
     role: &'static str,
@@ -88,6 +90,8 @@ async fn team_response(
             members: users
                 .iter()
                 .map(|u| Member {
+                    id: u.id.clone(),
+                    role_code: u.role.clone(),
                     email: u.email.clone(),
                     name: u.name.clone(),
                     role: role_key(&u.role),
@@ -303,6 +307,103 @@ pub(super) async fn revoke(
         Err(InvitationError::NotOwner) => message(StatusCode::FORBIDDEN, locale, "error.forbidden"),
         Err(e) => internal(locale, e),
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct MemberForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /dashboard/team/users/{id}/role`.
+pub(super) async fn change_role(
+    SignedIn {
+        request,
+        session,
+        locale,
+    }: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<MemberForm>,
+) -> Response {
+    let Some(role) = Role::parse(&form.role) else {
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return team_response(
+            &state,
+            &session,
+            locale,
+            status,
+            None,
+            None,
+            Some("team.invalid_role"),
+        )
+        .await;
+    };
+    member_change(&state, &request, &session, locale, &form, &id, Some(role)).await
+}
+
+/// `POST /dashboard/team/users/{id}/remove`.
+pub(super) async fn remove(
+    SignedIn {
+        request,
+        session,
+        locale,
+    }: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<MemberForm>,
+) -> Response {
+    if form.confirm != "yes" {
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return team_response(
+            &state,
+            &session,
+            locale,
+            status,
+            None,
+            None,
+            Some("refusal.confirm_needed"),
+        )
+        .await;
+    }
+    member_change(&state, &request, &session, locale, &form, &id, None).await
+}
+
+async fn member_change(
+    state: &AppState,
+    request: &Request,
+    session: &Session,
+    locale: Locale,
+    form: &MemberForm,
+    id: &str,
+    role: Option<Role>,
+) -> Response {
+    if !csrf_ok(&session.row.csrf_token, &form.csrf) {
+        return message(StatusCode::FORBIDDEN, locale, "error.csrf");
+    }
+    let id = bounded(id);
+    let (store, clock, origin) = (&state.store, state.clock.as_ref(), &request.origin);
+    let result = match role {
+        Some(r) => users::change_role(store, clock, session, id, r, origin).await,
+        None => users::remove_user(store, clock, session, id, origin).await,
+    };
+    let error = match result {
+        Ok(()) => return redirect("/dashboard/team"),
+        Err(UsersError::NotOwner) => {
+            return message(StatusCode::FORBIDDEN, locale, "error.forbidden");
+        }
+        Err(UsersError::UnknownUser) => {
+            return message(StatusCode::NOT_FOUND, locale, "error.not_found");
+        }
+        Err(UsersError::LastOwner) => "team.last_owner",
+        Err(e) => return internal(locale, e),
+    };
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    team_response(state, session, locale, status, None, None, Some(error)).await
 }
 
 #[derive(Template)]

@@ -2003,6 +2003,58 @@ async fn an_owner_invites_by_email_and_the_one_time_link_creates_the_user_with_i
     )
     .await;
     assert_eq!(by_analyst.status(), StatusCode::FORBIDDEN);
+    // The owner changes the new user's role, cannot remove or demote the last owner, and
+    // removes the user: its session ends at once.
+    let ana = user(app, "ana@example.co").await;
+    let role = post_form(
+        app,
+        &owner,
+        &format!("/dashboard/team/users/{}/role", luis.id),
+        &[("csrf", &csrf), ("role", "developer")],
+    )
+    .await;
+    assert_eq!(role.status(), StatusCode::SEE_OTHER);
+    assert_eq!(user(app, "luis@example.co").await.role, "developer");
+    for (path, fields) in [
+        (
+            format!("/dashboard/team/users/{}/remove", ana.id),
+            vec![("csrf", csrf.as_str()), ("confirm", "yes")],
+        ),
+        (
+            format!("/dashboard/team/users/{}/role", ana.id),
+            vec![("csrf", csrf.as_str()), ("role", "analyst")],
+        ),
+    ] {
+        let refused = post_form(app, &owner, &path, &fields).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            refused.text().await.unwrap().contains("at least one owner"),
+            "{path}"
+        );
+    }
+    assert_eq!(user(app, "ana@example.co").await.role, "owner");
+    let removed = post_form(
+        app,
+        &owner,
+        &format!("/dashboard/team/users/{}/remove", luis.id),
+        &[("csrf", &csrf), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    let gone = page(app, &session, "/dashboard").await;
+    assert_eq!(gone.status(), StatusCode::SEE_OTHER);
+    assert_eq!(gone.headers()[LOCATION], "/dashboard/login");
+    // Another merchant's owner cannot touch this merchant's users.
+    let stranger = sign_up(app, "Otra SAS", "otra@example.co").await;
+    let stranger_csrf = csrf_of(app, &stranger).await;
+    let foreign = post_form(
+        app,
+        &stranger,
+        &format!("/dashboard/team/users/{}/role", ana.id),
+        &[("csrf", &stranger_csrf), ("role", "analyst")],
+    )
+    .await;
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
     // The link works once.
     assert_eq!(
         browser().get(app.url(&path)).send().await.unwrap().status(),
