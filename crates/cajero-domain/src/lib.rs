@@ -8,6 +8,7 @@ pub mod asobancaria;
 pub mod calendar;
 pub mod document;
 pub mod id;
+pub mod kyc;
 pub mod ledger;
 pub mod lifecycle;
 pub mod merchant;
