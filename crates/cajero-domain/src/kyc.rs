@@ -260,9 +260,8 @@ impl Application {
             );
         }
         p.text("activity", &self.activity);
-        if !self.website.is_empty()
-            && !(self.website.starts_with("https://") || self.website.starts_with("http://"))
-        {
+        let site = &self.website;
+        if !(site.is_empty() || site.starts_with("https://") || site.starts_with("http://")) {
             p.add("website", "must start with https://".into());
         }
         p.0
