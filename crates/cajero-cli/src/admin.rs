@@ -50,6 +50,9 @@ pub enum MerchantCommand {
     /// How a merchant is settled: T+N business days, COP or USD, FX markup.
     #[command(subcommand)]
     Settlement(crate::settings::TermsCommand),
+    /// A merchant's onboarding (KYC): show it, review it, decide.
+    #[command(subcommand)]
+    Kyc(KycCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +88,138 @@ pub enum KeyCommand {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KycCommand {
+    /// Show a merchant's application, its problems and where its review stands.
+    Show {
+        #[command(flatten)]
+        target: KycTarget,
+    },
+    /// List the applications waiting in a state (default: submitted), oldest first.
+    Queue {
+        /// draft, submitted, in_review, approved, rejected or needs_info.
+        #[arg(long, default_value = "submitted")]
+        status: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Take a submitted application into review.
+    StartReview {
+        #[command(flatten)]
+        target: KycTarget,
+    },
+    /// Approve it: the merchant becomes active and may use live mode.
+    Approve {
+        #[command(flatten)]
+        target: KycTarget,
+        /// Why (kept with the decision and audited).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reject it.
+    Reject {
+        #[command(flatten)]
+        target: KycTarget,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Send it back to the merchant with questions.
+    RequestInfo {
+        #[command(flatten)]
+        target: KycTarget,
+        /// What the merchant must answer.
+        #[arg(long)]
+        questions: String,
+    },
+}
+
+/// Which merchant, who acts, and where the database is.
+#[derive(Debug, clap::Args)]
+pub struct KycTarget {
+    /// The merchant (`mer_…`).
+    #[arg(long)]
+    merchant: MerchantId,
+    /// The operator's name for the audit log.
+    #[arg(long, default_value = "operator (cli)")]
+    operator: String,
+    #[command(flatten)]
+    db: DatabaseArgs,
+}
+
+/// `cajero merchant kyc …`.
+pub async fn kyc(command: KycCommand) -> anyhow::Result<()> {
+    use cajero_domain::kyc::{KycAction, KycStatus};
+    use cajero_server::kyc as service;
+    let (target, action, note) = match command {
+        KycCommand::Queue { status, db } => {
+            let status: KycStatus = status.parse().map_err(anyhow::Error::msg)?;
+            let state = open(&db).await?;
+            let found = service::queue(&state.store, status).await;
+            state.store.close().await;
+            let found = found?;
+            let value = json!({"object": "list", "data": found});
+            print(db.json, &value, || {
+                if found.is_empty() {
+                    return format!("no application is {status}");
+                }
+                found
+                    .iter()
+                    .map(|v| format!("{}  {}  {}", v.merchant, v.status, v.application.legal_name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            return Ok(());
+        }
+        KycCommand::Show { target } => (target, None, None),
+        KycCommand::StartReview { target } => (target, Some(KycAction::StartReview), None),
+        KycCommand::Approve { target, reason } => (target, Some(KycAction::Approve), Some(reason)),
+        KycCommand::Reject { target, reason } => (target, Some(KycAction::Reject), Some(reason)),
+        KycCommand::RequestInfo { target, questions } => {
+            (target, Some(KycAction::RequestInfo), Some(questions))
+        }
+    };
+    let state = open(&target.db).await?;
+    let result = match action {
+        None => service::show(&state.store, target.merchant).await,
+        Some(action) => {
+            let actor = service::Actor {
+                user_id: None,
+                name: target.operator.clone(),
+                ip: None,
+            };
+            service::decide(
+                &state.store,
+                state.clock.as_ref(),
+                target.merchant,
+                action,
+                note.as_deref(),
+                actor,
+            )
+            .await
+        }
+    };
+    state.store.close().await;
+    let view = result?;
+    print(target.db.json, &json!(view), || {
+        let mut text = format!(
+            "{}  KYC {}  (screening: {})",
+            view.merchant, view.status, view.screening
+        );
+        if let Some(q) = &view.questions {
+            text.push_str(&format!("\nquestions: {q}"));
+        }
+        if let Some(r) = &view.decision_reason {
+            text.push_str(&format!("\ndecision: {r}"));
+        }
+        for p in &view.problems {
+            text.push_str(&format!("\nmissing: {}: {}", p.field, p.message));
+        }
+        text
+    });
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +363,7 @@ pub async fn merchant(command: MerchantCommand) -> anyhow::Result<()> {
     match command {
         MerchantCommand::Fees(command) => crate::settings::fees(command).await?,
         MerchantCommand::Settlement(command) => crate::settings::terms(command).await?,
+        MerchantCommand::Kyc(command) => kyc(command).await?,
         MerchantCommand::Create { name, nit, db } => {
             let state = open(&db).await?;
             let merchant = cajero_server::admin::create_merchant(

@@ -550,3 +550,66 @@ fn an_operator_invites_a_merchants_first_owner_and_gets_the_link() {
     ]));
     assert_eq!(users["data"].as_array().unwrap().len(), 0);
 }
+
+/// `cajero merchant kyc`: an operator sees a new merchant's draft with what is missing, and a
+/// decision the application's state does not allow is refused with the reason.
+#[test]
+fn an_operator_reads_a_kyc_draft_and_cannot_approve_it_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cajero.db").display());
+    let merchant = json(&cajero(&[
+        "merchant",
+        "create",
+        "--name",
+        "Tienda Uno",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    let id = merchant["id"].as_str().unwrap().to_string();
+    let shown = json(&cajero(&[
+        "merchant",
+        "kyc",
+        "show",
+        "--merchant",
+        &id,
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(shown["status"], "draft");
+    assert!(
+        shown["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["field"] == "nit"),
+        "{shown}"
+    );
+    let approve = cajero(&[
+        "merchant",
+        "kyc",
+        "approve",
+        "--merchant",
+        &id,
+        "--reason",
+        "ok",
+        "--database-url",
+        &db,
+    ]);
+    assert!(!approve.status.success());
+    assert!(
+        stderr(&approve).contains("a KYC application that is draft cannot approve"),
+        "{}",
+        stderr(&approve)
+    );
+    let queue = json(&cajero(&[
+        "merchant",
+        "kyc",
+        "queue",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(queue["data"].as_array().unwrap().len(), 0);
+}

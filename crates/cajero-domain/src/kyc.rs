@@ -229,7 +229,10 @@ impl Application {
             total = total.saturating_add(owner.share_bps.unwrap_or(0));
         }
         if total > 10_000 {
-            p.add("owners", "the owners' shares add up to more than 100 %".into());
+            p.add(
+                "owners",
+                "the owners' shares add up to more than 100 %".into(),
+            );
         }
         for (field, value) in [
             ("monthly_payins_cop", self.monthly_payins_cop),
@@ -410,7 +413,13 @@ mod tests {
         assert_eq!(next(S::InReview, A::Approve), Ok(S::Approved));
         assert_eq!(next(S::Submitted, A::Reject), Ok(S::Rejected));
         for from in [S::Approved, S::Rejected] {
-            for action in [A::Submit, A::StartReview, A::Approve, A::Reject, A::RequestInfo] {
+            for action in [
+                A::Submit,
+                A::StartReview,
+                A::Approve,
+                A::Reject,
+                A::RequestInfo,
+            ] {
                 assert!(next(from, action).is_err(), "{from} {action:?}");
             }
         }
@@ -418,7 +427,10 @@ mod tests {
         assert!(next(S::NeedsInfo, A::Approve).is_err());
         assert!(next(S::InReview, A::Submit).is_err());
         let e = next(S::Approved, A::Submit).unwrap_err();
-        assert_eq!(e.to_string(), "a KYC application that is approved cannot submit");
+        assert_eq!(
+            e.to_string(),
+            "a KYC application that is approved cannot submit"
+        );
     }
 
     #[test]

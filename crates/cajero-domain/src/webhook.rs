@@ -76,6 +76,16 @@ event_types! {
     AlertResolved = "alert.resolved",
     /// A webhook endpoint was disabled (410 Gone, or five days of only failures).
     WebhookEndpointDisabled = "webhook_endpoint.disabled",
+    /// The merchant submitted its KYC application.
+    MerchantKycSubmitted = "merchant.kyc.submitted",
+    /// An operator started reviewing it.
+    MerchantKycInReview = "merchant.kyc.in_review",
+    /// An operator asked for more information.
+    MerchantKycNeedsInfo = "merchant.kyc.needs_info",
+    /// An operator approved it: live mode is open.
+    MerchantKycApproved = "merchant.kyc.approved",
+    /// An operator rejected it.
+    MerchantKycRejected = "merchant.kyc.rejected",
 }
 
 impl EventType {
@@ -245,7 +255,7 @@ mod tests {
             let json = serde_json::to_string(t).unwrap();
             assert_eq!(serde_json::from_str::<EventType>(&json).unwrap(), *t);
         }
-        assert_eq!(EventType::ALL.len(), 22);
+        assert_eq!(EventType::ALL.len(), 27);
         assert!("payout.exploded".parse::<EventType>().is_err());
     }
 
@@ -263,6 +273,8 @@ mod tests {
                 EventType::WebhookEndpointDisabled,
                 true,
             ),
+            ("merchant.*", EventType::MerchantKycApproved, true),
+            ("merchant.*", EventType::PayinPaid, false),
         ];
         for (pattern, t, expected) in table {
             let p: EventPattern = pattern.parse().unwrap();

@@ -51,6 +51,7 @@ pub mod health;
 pub mod idempotency;
 pub mod instance;
 pub mod invitations;
+pub mod kyc;
 pub mod ledger_workers;
 pub mod list;
 pub mod merchant_cache;

@@ -33,6 +33,7 @@ pub mod exceptions;
 pub mod fx;
 pub mod idempotency;
 pub mod instances;
+pub mod kyc;
 pub mod ledger;
 pub mod merchant_settings;
 pub mod merchants;

@@ -15,6 +15,7 @@ mod helpers;
 mod hot_reads;
 mod instances;
 mod integrity;
+mod kyc;
 mod leases;
 mod limits;
 mod live_networks;
