@@ -19,6 +19,7 @@ pub mod actions;
 pub mod charts;
 pub mod i18n;
 pub mod lists;
+mod onboarding;
 mod team;
 mod webhook_log;
 
@@ -90,6 +91,10 @@ pub fn router() -> Router<AppState> {
             post(actions::cancel_payout),
         )
         .route("/dashboard/events/{id}/resend", post(actions::resend_event))
+        .route(
+            "/dashboard/onboarding",
+            get(onboarding::onboarding_page).post(onboarding::save_onboarding),
+        )
         .route("/dashboard/team", get(team::team_page))
         .route("/dashboard/team/invite", post(team::invite))
         .route("/dashboard/team/users/{id}/role", post(team::change_role))
@@ -706,6 +711,8 @@ struct HomePage {
     volumes: Vec<(&'static str, String, String, String, String)>,
     alerts: Vec<HomeAlert>,
     exceptions: Vec<HomeException>,
+    /// The merchant's onboarding is not approved yet.
+    onboarding_todo: bool,
 }
 
 /// An open alert on the home page.
@@ -781,6 +788,17 @@ async fn home(
         Ok(r) => r,
         Err(e) => return internal(locale, e),
     };
+    // A merchant still onboarding (not yet approved, nor made active by an operator).
+    let status = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { cajero_store::merchants::get_merchant(&mut c, merchant).await })
+        })
+        .await;
+    let onboarding_todo = match status {
+        Ok(m) => m.is_some_and(|m| m.status == cajero_domain::merchant::MerchantStatus::Onboarding),
+        Err(e) => return internal(locale, e),
+    };
     let today = crate::analytics::bogota_today(state.clock.now());
     let month_start = today.first_of_month();
     let mut volumes = Vec::with_capacity(2);
@@ -817,6 +835,7 @@ async fn home(
                 .map(|p| payin_row(&session, locale, p))
                 .collect(),
             volumes,
+            onboarding_todo,
             alerts: alerts
                 .into_iter()
                 .map(|a| HomeAlert {

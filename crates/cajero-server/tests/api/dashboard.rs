@@ -32,6 +32,7 @@ crate::both_engines!(
     an_owner_cancels_a_payout_and_events_are_resent_by_owners_and_developers_only,
     refunds_events_balance_transactions_and_settlements_are_listed_with_statements_as_csv,
     an_owner_invites_by_email_and_the_one_time_link_creates_the_user_with_its_role,
+    a_merchant_fills_in_its_onboarding_submits_answers_and_once_approved_creates_a_live_key,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -2321,4 +2322,174 @@ async fn an_invitation_is_emailed_through_the_relay_in_the_owners_language() {
     assert_eq!(joined.status(), StatusCode::SEE_OTHER);
     assert_eq!(user(&app, "luis@example.co").await.role, "developer");
     app.server.stop().await.unwrap();
+}
+
+/// The onboarding page in Spanish: saved as a draft, refused when incomplete, submitted; the
+/// operator's questions shown and answered; once approved, a live key can be created (before,
+/// the same form is refused).
+async fn a_merchant_fills_in_its_onboarding_submits_answers_and_once_approved_creates_a_live_key(
+    app: &TestApp,
+) {
+    use cajero_domain::kyc::KycAction;
+    use cajero_server::kyc::{self, Actor};
+    let owner = sign_up(app, "Tienda Ana SAS", "ana@example.co").await;
+    let csrf = csrf_of(app, &owner).await;
+    let spanish = post_form(
+        app,
+        &owner,
+        "/dashboard/language",
+        &[("csrf", &csrf), ("locale", "es-CO")],
+    )
+    .await;
+    assert_eq!(spanish.status(), StatusCode::SEE_OTHER);
+    let merchant: cajero_domain::id::MerchantId = user(app, "ana@example.co")
+        .await
+        .merchant_id
+        .parse()
+        .unwrap();
+    let home = page(app, &owner, "/dashboard").await.text().await.unwrap();
+    assert!(home.contains("Completa tu vinculación"), "{home}");
+    let live_key = || {
+        let (owner, csrf) = (owner.clone(), csrf.clone());
+        async move {
+            post_form(
+                app,
+                &owner,
+                "/dashboard/keys",
+                &[("csrf", &csrf), ("mode", "live")],
+            )
+            .await
+        }
+    };
+    assert_eq!(live_key().await.status(), StatusCode::CONFLICT);
+    let draft = page(app, &owner, "/dashboard/onboarding")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(draft.contains("data-kyc-status=\"draft\""), "{draft}");
+    assert!(draft.contains("NIT con dígito de verificación"), "{draft}");
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("csrf", &csrf),
+        ("legal_name", "Tienda Ana SAS"),
+        ("nit", "900123456-8"),
+        ("company_type", "sas"),
+        ("address", "Calle 10 # 20-30"),
+        ("municipality", "11001"),
+        ("rep_name", "Ana Gómez"),
+        ("rep_document_type", "CC"),
+        ("rep_document_number", "1020304050"),
+        ("rep_nationality", "co"),
+        ("owner0_name", "Ana Gómez"),
+        ("owner0_document_type", "CC"),
+        ("owner0_document_number", "1020304050"),
+        ("owner0_nationality", "CO"),
+        ("owner0_share_pct", "100"),
+        ("monthly_payins_cop", "$ 50.000.000"),
+        ("average_payin_cop", "80.000"),
+        ("activity", "Venta de ropa en línea"),
+        ("website", "https://tienda.example.co"),
+    ];
+    // Incomplete (no NIT): saved, not submitted, and the page says what is missing.
+    let mut incomplete = fields.clone();
+    incomplete.retain(|(k, _)| *k != "nit");
+    incomplete.push(("intent", "submit"));
+    let refused = post_form(app, &owner, "/dashboard/onboarding", &incomplete).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("Guardado, pero no enviado"), "{html}");
+    assert!(html.contains("Por completar"), "{html}");
+    assert_eq!(
+        kyc::show(&app.server.state.store, merchant)
+            .await
+            .unwrap()
+            .application
+            .legal_name,
+        "Tienda Ana SAS"
+    );
+    fields.push(("intent", "submit"));
+    let sent = post_form(app, &owner, "/dashboard/onboarding", &fields).await;
+    assert_eq!(
+        sent.headers()[LOCATION],
+        "/dashboard/onboarding?done=submitted"
+    );
+    let shown = kyc::show(&app.server.state.store, merchant).await.unwrap();
+    assert_eq!(shown.application.representative.nationality, "CO");
+    assert_eq!(shown.application.monthly_payins_cop, 50_000_000);
+    assert_eq!(shown.application.owners[0].share_bps, Some(10_000));
+    // Submitted: read only.
+    let again = post_form(app, &owner, "/dashboard/onboarding", &fields).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    // The operator asks; the merchant sees the question and answers.
+    let state = &app.server.state;
+    let operator = || Actor {
+        user_id: None,
+        name: "operador".into(),
+        ip: None,
+    };
+    kyc::decide(
+        &state.store,
+        state.clock.as_ref(),
+        merchant,
+        KycAction::RequestInfo,
+        Some("¿Cuál es la dirección de la bodega?"),
+        operator(),
+    )
+    .await
+    .unwrap();
+    let asked = page(app, &owner, "/dashboard/onboarding")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        asked.contains("¿Cuál es la dirección de la bodega?"),
+        "{asked}"
+    );
+    let answered = post_form(app, &owner, "/dashboard/onboarding", &fields).await;
+    assert_eq!(answered.status(), StatusCode::SEE_OTHER);
+    // An analyst cannot change it.
+    users::create_user(
+        &state.store,
+        state.clock.as_ref(),
+        merchant,
+        "luis@example.co",
+        "Luis",
+        users::Role::Analyst,
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    let analyst = session_of(app, "luis@example.co").await;
+    let analyst_csrf = csrf_of(app, &analyst).await;
+    let mut by_analyst = fields.clone();
+    by_analyst[0] = ("csrf", &analyst_csrf);
+    assert_eq!(
+        post_form(app, &analyst, "/dashboard/onboarding", &by_analyst)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    kyc::decide(
+        &state.store,
+        state.clock.as_ref(),
+        merchant,
+        KycAction::Approve,
+        Some("Completo"),
+        operator(),
+    )
+    .await
+    .unwrap();
+    let home = page(app, &owner, "/dashboard").await.text().await.unwrap();
+    assert!(!home.contains("Completa tu vinculación"), "{home}");
+    let approved = page(app, &owner, "/dashboard/onboarding")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        approved.contains("data-kyc-status=\"approved\""),
+        "{approved}"
+    );
+    assert_eq!(live_key().await.status(), StatusCode::CREATED);
 }

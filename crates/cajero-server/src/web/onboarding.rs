@@ -1,0 +1,389 @@
+//! The merchant's onboarding (KYC) page: the application as a form (owners edit it while it
+//! is a draft or needs information; everyone else reads it), what is missing, the operator's
+//! questions, and the submission. The rules are the [`crate::kyc`] service's.
+
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use cajero_domain::kyc::{Application, COMPANY_TYPES, KycStatus, OWNERS_MAX, Person};
+use serde::Deserialize;
+
+use super::i18n::Texts;
+use super::{Nav, SignedIn, bounded, csrf_ok, internal, message, redirect, render, when};
+use crate::AppState;
+use crate::kyc::{self, Actor, KycError, KycView};
+use cajero_store::Micros;
+
+/// Document types a person of the application may show.
+const DOCUMENT_TYPES: [&str; 5] = ["CC", "CE", "PA", "PPT", "TI"];
+
+/// One owner's row of the form.
+#[derive(Debug, Default)]
+struct OwnerRow {
+    index: usize,
+    name: String,
+    document_type: String,
+    document_number: String,
+    nationality: String,
+    share_pct: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/onboarding.html")]
+struct OnboardingPage {
+    t: &'static Texts,
+    nav: Nav,
+    status: &'static str,
+    status_key: &'static str,
+    editable: bool,
+    may_edit: bool,
+    a: Application,
+    owners: Vec<OwnerRow>,
+    company_types: Vec<(&'static str, String)>,
+    document_types: [&'static str; 5],
+    /// Field label keys with a problem.
+    problems: Vec<&'static str>,
+    questions: Option<String>,
+    decision: Option<String>,
+    submitted: String,
+    notice: Option<&'static str>,
+}
+
+fn status_key(s: KycStatus) -> &'static str {
+    match s {
+        KycStatus::Draft => "kyc.status_draft",
+        KycStatus::Submitted => "kyc.status_submitted",
+        KycStatus::InReview => "kyc.status_in_review",
+        KycStatus::Approved => "kyc.status_approved",
+        KycStatus::Rejected => "kyc.status_rejected",
+        KycStatus::NeedsInfo => "kyc.status_needs_info",
+    }
+}
+
+/// The label of a problem's field (`owners.1.share_bps` → the owners' share label).
+fn field_key(field: &str) -> &'static str {
+    let last = field.rsplit('.').next().unwrap_or(field);
+    match (field.split('.').next().unwrap_or(""), last) {
+        ("legal_name", _) => "kyc.legal_name",
+        ("nit", _) => "kyc.nit",
+        ("company_type", _) => "kyc.company_type",
+        ("address", _) => "kyc.address",
+        ("municipality", _) => "kyc.municipality",
+        ("representative", _) => "kyc.representative",
+        ("owners", _) => "kyc.owners",
+        ("monthly_payins_cop" | "average_payin_cop", _) => "kyc.payins",
+        ("monthly_payouts_cop" | "average_payout_cop", _) => "kyc.payouts",
+        ("activity", _) => "kyc.activity",
+        ("website", _) => "kyc.website",
+        _ => "kyc.application",
+    }
+}
+
+fn page(
+    signed: &SignedIn,
+    v: KycView,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> Response {
+    let t = signed.locale.texts();
+    let mut owners: Vec<OwnerRow> = v
+        .application
+        .owners
+        .iter()
+        .enumerate()
+        .map(|(index, o)| OwnerRow {
+            index,
+            name: o.name.clone(),
+            document_type: o.document_type.clone(),
+            document_number: o.document_number.clone(),
+            nationality: o.nationality.clone(),
+            share_pct: o
+                .share_bps
+                .map(|b| format!("{}", f64::from(b) / 100.0))
+                .unwrap_or_default(),
+        })
+        .collect();
+    while owners.len() < OWNERS_MAX {
+        owners.push(OwnerRow {
+            index: owners.len(),
+            ..OwnerRow::default()
+        });
+    }
+    let mut problems: Vec<&'static str> = v.problems.iter().map(|p| field_key(&p.field)).collect();
+    problems.dedup();
+    render(
+        status,
+        &OnboardingPage {
+            t,
+            nav: Nav::of(&signed.session),
+            status: v.status.as_str(),
+            status_key: status_key(v.status),
+            editable: v.status.editable(),
+            may_edit: signed.session.role.may_manage_users(),
+            owners,
+            company_types: COMPANY_TYPES
+                .iter()
+                .map(|c| (*c, format!("kyc.company_{c}")))
+                .collect(),
+            document_types: DOCUMENT_TYPES,
+            problems,
+            questions: v.questions,
+            decision: v.decision_reason,
+            submitted: v
+                .submitted_at
+                .map(|at| when(&signed.session, Micros(at).to_timestamp()))
+                .unwrap_or_default(),
+            a: v.application,
+            notice,
+        },
+    )
+}
+
+/// `GET /dashboard/onboarding`.
+pub(super) async fn onboarding_page(
+    signed: SignedIn,
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<super::actions::Outcome>,
+) -> Response {
+    match kyc::show(&state.store, signed.session.merchant_id).await {
+        Ok(v) => {
+            let notice = match q.done.as_deref() {
+                Some("saved") => Some("kyc.saved"),
+                Some("submitted") => Some("kyc.submitted"),
+                _ => None,
+            };
+            page(&signed, v, notice, StatusCode::OK)
+        }
+        Err(e) => internal(signed.locale, e),
+    }
+}
+
+/// The form, as posted.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct OnboardingForm {
+    csrf: String,
+    intent: String,
+    legal_name: String,
+    nit: String,
+    company_type: String,
+    address: String,
+    municipality: String,
+    rep_name: String,
+    rep_document_type: String,
+    rep_document_number: String,
+    rep_nationality: String,
+    owner0_name: String,
+    owner0_document_type: String,
+    owner0_document_number: String,
+    owner0_nationality: String,
+    owner0_share_pct: String,
+    owner1_name: String,
+    owner1_document_type: String,
+    owner1_document_number: String,
+    owner1_nationality: String,
+    owner1_share_pct: String,
+    owner2_name: String,
+    owner2_document_type: String,
+    owner2_document_number: String,
+    owner2_nationality: String,
+    owner2_share_pct: String,
+    owner3_name: String,
+    owner3_document_type: String,
+    owner3_document_number: String,
+    owner3_nationality: String,
+    owner3_share_pct: String,
+    monthly_payins_cop: String,
+    average_payin_cop: String,
+    monthly_payouts_cop: String,
+    average_payout_cop: String,
+    activity: String,
+    website: String,
+}
+
+/// Whole pesos as typed (`50.000.000`, `$ 80,000`): digits only; nothing or junk is 0 and
+/// shows as a problem where 0 is not allowed.
+fn pesos(text: &str) -> i64 {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or(0)
+}
+
+/// A share typed as a percentage (`25`, `33,5`) in basis points.
+fn share_bps(text: &str) -> Option<u32> {
+    let text = text.trim().replace(',', ".");
+    if text.is_empty() {
+        return None;
+    }
+    let pct: f64 = text.parse().ok()?;
+    // Whole basis points; 0–100 % (the rules say what is too little).
+    (0.0..=100.0)
+        .contains(&pct)
+        .then(|| (pct * 100.0).round() as u32)
+}
+
+fn person(name: &str, kind: &str, number: &str, nationality: &str, share: Option<u32>) -> Person {
+    Person {
+        name: bounded(name).trim().to_owned(),
+        document_type: bounded(kind).trim().to_owned(),
+        document_number: bounded(number).trim().to_owned(),
+        nationality: bounded(nationality).trim().to_uppercase(),
+        share_bps: share,
+    }
+}
+
+impl OnboardingForm {
+    fn application(&self) -> Application {
+        let f = |s: &str| bounded(s).trim().to_owned();
+        let owner_fields = [
+            (
+                &self.owner0_name,
+                &self.owner0_document_type,
+                &self.owner0_document_number,
+                &self.owner0_nationality,
+                &self.owner0_share_pct,
+            ),
+            (
+                &self.owner1_name,
+                &self.owner1_document_type,
+                &self.owner1_document_number,
+                &self.owner1_nationality,
+                &self.owner1_share_pct,
+            ),
+            (
+                &self.owner2_name,
+                &self.owner2_document_type,
+                &self.owner2_document_number,
+                &self.owner2_nationality,
+                &self.owner2_share_pct,
+            ),
+            (
+                &self.owner3_name,
+                &self.owner3_document_type,
+                &self.owner3_document_number,
+                &self.owner3_nationality,
+                &self.owner3_share_pct,
+            ),
+        ];
+        let owners = owner_fields
+            .into_iter()
+            // A row left empty is no owner.
+            .filter(|(name, _, number, _, share)| {
+                !(name.trim().is_empty() && number.trim().is_empty() && share.trim().is_empty())
+            })
+            .map(|(name, kind, number, nationality, share)| {
+                // A share that is not a number counts as none (a problem the rules name).
+                person(name, kind, number, nationality, share_bps(share))
+            })
+            .collect();
+        Application {
+            legal_name: f(&self.legal_name),
+            nit: f(&self.nit),
+            company_type: f(&self.company_type),
+            address: f(&self.address),
+            municipality: f(&self.municipality),
+            representative: person(
+                &self.rep_name,
+                &self.rep_document_type,
+                &self.rep_document_number,
+                &self.rep_nationality,
+                None,
+            ),
+            owners,
+            monthly_payins_cop: pesos(&self.monthly_payins_cop),
+            average_payin_cop: pesos(&self.average_payin_cop),
+            monthly_payouts_cop: pesos(&self.monthly_payouts_cop),
+            average_payout_cop: pesos(&self.average_payout_cop),
+            activity: f(&self.activity),
+            website: f(&self.website),
+        }
+    }
+}
+
+/// `POST /dashboard/onboarding`: saves the application, and submits it when asked to.
+pub(super) async fn save_onboarding(
+    signed: SignedIn,
+    State(state): State<AppState>,
+    Form(form): Form<OnboardingForm>,
+) -> Response {
+    let locale = signed.locale;
+    if !csrf_ok(&signed.session.row.csrf_token, &form.csrf) {
+        return message(StatusCode::FORBIDDEN, locale, "error.csrf");
+    }
+    if !signed.session.role.may_manage_users() {
+        return message(StatusCode::FORBIDDEN, locale, "error.forbidden");
+    }
+    let merchant = signed.session.merchant_id;
+    let (store, clock) = (&state.store, state.clock.as_ref());
+    let saved = match kyc::save(store, clock, merchant, form.application()).await {
+        Ok(v) => v,
+        Err(KycError::NotEditable(_)) => match kyc::show(store, merchant).await {
+            Ok(v) => return page(&signed, v, Some("kyc.not_editable"), StatusCode::CONFLICT),
+            Err(e) => return internal(locale, e),
+        },
+        Err(e) => return internal(locale, e),
+    };
+    if form.intent != "submit" {
+        return redirect("/dashboard/onboarding?done=saved");
+    }
+    let actor = Actor {
+        user_id: Some(signed.session.user.id.clone()),
+        name: signed.session.user.email.clone(),
+        ip: signed.request.origin.ip.clone(),
+    };
+    match kyc::submit(store, clock, merchant, actor).await {
+        Ok(_) => redirect("/dashboard/onboarding?done=submitted"),
+        Err(KycError::Incomplete(_)) => page(
+            &signed,
+            saved,
+            Some("kyc.incomplete"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => internal(locale, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_and_pesos_read_as_people_type_them() {
+        assert_eq!(share_bps("25"), Some(2_500));
+        assert_eq!(share_bps("33,5"), Some(3_350));
+        assert_eq!(share_bps(" "), None);
+        assert_eq!(share_bps("120"), None);
+        assert_eq!(share_bps("much"), None);
+        assert_eq!(pesos("$ 50.000.000"), 50_000_000);
+        assert_eq!(pesos(""), 0);
+    }
+
+    #[test]
+    fn every_problem_field_has_a_label_in_every_language() {
+        let fields = [
+            "legal_name",
+            "nit",
+            "company_type",
+            "address",
+            "municipality",
+            "representative.name",
+            "owners.2.share_bps",
+            "monthly_payins_cop",
+            "average_payout_cop",
+            "activity",
+            "website",
+            "something_else",
+        ];
+        for locale in super::super::i18n::Locale::ALL {
+            for field in fields {
+                assert!(locale.texts().has(field_key(field)), "{field}");
+            }
+            for c in COMPANY_TYPES {
+                assert!(locale.texts().has(&format!("kyc.company_{c}")), "{c}");
+            }
+            for s in KycStatus::ALL {
+                assert!(locale.texts().has(status_key(s)), "{s}");
+            }
+        }
+    }
+}
