@@ -87,6 +87,8 @@ id_kinds! {
     Audit = "aud", AuditId;
     /// An invitation to become a dashboard user.
     Invitation = "inv", InvitationId;
+    /// A document of a merchant's KYC application.
+    KycDocument = "doc", KycDocumentId;
 }
 
 /// An identifier of kind `K`.

@@ -29,6 +29,136 @@ pub const NOTE_CHARS_MAX: usize = 2_000;
 /// Applications listed per status in the review queue.
 pub const QUEUE_MAX: i64 = 200;
 
+/// Largest document accepted: 10 MiB.
+pub const DOCUMENT_BYTES_MAX: usize = 10 * 1024 * 1024;
+/// The documents an application asks for.
+pub const DOCUMENT_KINDS: [&str; 4] = [
+    "rut",
+    "chamber_certificate",
+    "representative_id",
+    "bank_certificate",
+];
+/// Documents a merchant may hold (a replacement is a new upload; the old ones stay as
+/// evidence).
+pub const DOCUMENTS_MAX: i64 = 40;
+
+/// The content type of a document, read from its first bytes (PDF, JPEG, PNG), or `None`.
+pub fn sniff(content: &[u8]) -> Option<&'static str> {
+    if content.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if content.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if content.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+/// A document as listed (its content is read only to be served).
+pub type Document = rows::DocumentRow;
+
+/// Stores a document of the merchant's application: checked by content and size, hashed,
+/// audited. Only while the application can be changed.
+pub async fn add_document(
+    store: &Store,
+    clock: &dyn Clock,
+    merchant: MerchantId,
+    kind: &str,
+    file_name: &str,
+    content: Vec<u8>,
+    actor: Actor,
+) -> Result<Document, KycError> {
+    let kind = DOCUMENT_KINDS
+        .iter()
+        .copied()
+        .find(|k| *k == kind)
+        .ok_or(KycError::DocumentKind)?;
+    if content.is_empty() || content.len() > DOCUMENT_BYTES_MAX {
+        return Err(KycError::FileSize);
+    }
+    let content_type = sniff(&content).ok_or(KycError::FileType)?;
+    let sha256: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&content)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let name: String = file_name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let now = Micros::from(clock.now()).0;
+    let row = Document {
+        id: new_id::<cajero_domain::id::KycDocument>(clock).to_string(),
+        merchant_id: merchant.to_string(),
+        kind: kind.to_owned(),
+        file_name: name,
+        content_type: content_type.to_owned(),
+        size: i64::try_from(content.len()).unwrap_or(i64::MAX),
+        sha256,
+        uploaded_by: actor.name.clone(),
+        created_at: now,
+    };
+    let audit = AuditRow {
+        id: new_id::<cajero_domain::id::Audit>(clock).to_string(),
+        merchant_id: Some(row.merchant_id.clone()),
+        user_id: actor.user_id.clone(),
+        actor: actor.name.clone(),
+        action: "merchant.kyc.document_added".into(),
+        object_id: Some(format!("{} {} {}", row.id, row.kind, row.sha256)),
+        ip: actor.ip.clone(),
+        at: now,
+    };
+    let stored = row.clone();
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                known_merchant(&mut c, merchant).await?;
+                let id = merchant.to_string();
+                let status = view(merchant, rows::get(&mut c, &id).await?)?.status;
+                if !status.editable() {
+                    return Err(KycError::NotEditable(status));
+                }
+                if i64::try_from(rows::documents(&mut c, &id, DOCUMENTS_MAX).await?.len())
+                    .unwrap_or(i64::MAX)
+                    >= DOCUMENTS_MAX
+                {
+                    return Err(KycError::FileSize);
+                }
+                rows::insert_document(&mut c, &stored, content).await?;
+                dashboard::insert_audit(&mut c, &audit).await?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(row)
+}
+
+/// The merchant's documents, newest first.
+pub async fn documents(store: &Store, merchant: MerchantId) -> Result<Vec<Document>, KycError> {
+    let id = merchant.to_string();
+    Ok(store
+        .read(move |mut c| {
+            Box::pin(async move { rows::documents(&mut c, &id, DOCUMENTS_MAX).await })
+        })
+        .await?)
+}
+
+/// One of the merchant's documents with its content (`None`: not the merchant's).
+pub async fn document(
+    store: &Store,
+    merchant: MerchantId,
+    id: &str,
+) -> Result<Option<(Document, Vec<u8>)>, KycError> {
+    let (merchant, id) = (merchant.to_string(), id.to_owned());
+    Ok(store
+        .read(move |mut c| Box::pin(async move { rows::document(&mut c, &merchant, &id).await }))
+        .await?)
+}
+
 /// Why a KYC step was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum KycError {
@@ -49,6 +179,15 @@ pub enum KycError {
     /// A decision without its reason (or a request without its questions).
     #[error("{0} needs a reason of 1 to {NOTE_CHARS_MAX} characters")]
     ReasonRequired(&'static str),
+    /// An upload that is not a PDF, JPEG or PNG by its content (whatever its name says).
+    #[error("a document must be a PDF, JPEG or PNG file (its content is checked, not its name)")]
+    FileType,
+    /// An upload larger than [`DOCUMENT_BYTES_MAX`], or empty.
+    #[error("a document must hold 1 byte to {} MiB", DOCUMENT_BYTES_MAX / (1024 * 1024))]
+    FileSize,
+    /// A document kind the application does not ask for.
+    #[error("a document is one of: {}", DOCUMENT_KINDS.join(", "))]
+    DocumentKind,
     /// The stored application cannot be read.
     #[error("the stored KYC application is unreadable: {0}")]
     Corrupt(String),

@@ -191,6 +191,14 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(reconciliation::FILE_BYTES_MAX))
                 .layer(RequestBodyLimitLayer::new(reconciliation::FILE_BYTES_MAX)),
         )
+        // A KYC document: up to 10 MiB, and the form around it.
+        .merge(
+            web::uploads()
+                .layer(DefaultBodyLimit::max(kyc::DOCUMENT_BYTES_MAX + 64 * 1024))
+                .layer(RequestBodyLimitLayer::new(
+                    kyc::DOCUMENT_BYTES_MAX + 64 * 1024,
+                )),
+        )
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             timeout,

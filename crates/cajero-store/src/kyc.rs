@@ -127,3 +127,89 @@ pub async fn queue(
     ));
     Ok(fetch!(all, conn, KycRow, sql, status, limit)?)
 }
+
+/// A document of an application, without its content.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
+pub struct DocumentRow {
+    /// `doc_…`.
+    pub id: String,
+    /// `mer_…`.
+    pub merchant_id: String,
+    /// rut, chamber_certificate, representative_id, bank_certificate.
+    pub kind: String,
+    /// As uploaded (shown only).
+    pub file_name: String,
+    /// application/pdf, image/jpeg or image/png, from the content.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// Who uploaded it.
+    pub uploaded_by: String,
+    /// µs.
+    pub created_at: i64,
+}
+
+const DOCUMENT_COLUMNS: &str =
+    "id, merchant_id, kind, file_name, content_type, size, sha256, uploaded_by, created_at";
+
+/// Stores a document with its content.
+pub async fn insert_document(
+    conn: &mut Conn<'_>,
+    d: &DocumentRow,
+    content: Vec<u8>,
+) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "INSERT INTO kyc_documents (id, merchant_id, kind, file_name, content_type, size, \
+         sha256, content, uploaded_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &d.id,
+        &d.merchant_id,
+        &d.kind,
+        &d.file_name,
+        &d.content_type,
+        d.size,
+        &d.sha256,
+        content,
+        &d.uploaded_by,
+        d.created_at,
+    )?;
+    Ok(())
+}
+
+/// The merchant's documents, newest first.
+pub async fn documents(
+    conn: &mut Conn<'_>,
+    merchant_id: &str,
+    limit: i64,
+) -> Result<Vec<DocumentRow>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "SELECT {DOCUMENT_COLUMNS} FROM kyc_documents WHERE merchant_id = $1 \
+         ORDER BY created_at DESC, id DESC LIMIT $2"
+    ));
+    Ok(fetch!(all, conn, DocumentRow, sql, merchant_id, limit)?)
+}
+
+/// One of the merchant's documents with its content.
+pub async fn document(
+    conn: &mut Conn<'_>,
+    merchant_id: &str,
+    id: &str,
+) -> Result<Option<(DocumentRow, Vec<u8>)>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "SELECT {DOCUMENT_COLUMNS} FROM kyc_documents WHERE merchant_id = $1 AND id = $2"
+    ));
+    let Some(row) = fetch!(optional, conn, DocumentRow, sql, merchant_id, id)? else {
+        return Ok(None);
+    };
+    let (content,) = fetch!(
+        one,
+        conn,
+        (Vec<u8>,),
+        "SELECT content FROM kyc_documents WHERE id = $1",
+        id,
+    )?;
+    Ok(Some((row, content)))
+}

@@ -663,6 +663,30 @@ const EN: &[(&str, &str)] = &[
         "home.onboarding_todo",
         "Complete your onboarding to use live mode.",
     ),
+    ("kyc.documents", "Documents"),
+    (
+        "kyc.documents_hint",
+        "RUT, Cámara de Comercio certificate (at most 30 days old), the legal representative's ID and a bank account certificate: PDF, JPEG or PNG, up to 10 MiB each. Only your owners and cajero's operators can open them.",
+    ),
+    ("kyc.file", "File"),
+    ("kyc.upload", "Upload"),
+    ("kyc.uploaded", "Document uploaded."),
+    (
+        "kyc.file_type",
+        "That file is not a PDF, JPEG or PNG (its content was checked, not its name).",
+    ),
+    (
+        "kyc.file_size",
+        "The file is empty or larger than 10 MiB (or you have 40 documents already).",
+    ),
+    ("kyc.document_kind", "Choose which document this is."),
+    ("kyc.doc_rut", "RUT"),
+    (
+        "kyc.doc_chamber_certificate",
+        "Cámara de Comercio certificate",
+    ),
+    ("kyc.doc_representative_id", "Legal representative's ID"),
+    ("kyc.doc_bank_certificate", "Bank account certificate"),
 ];
 
 const ES: &[(&str, &str)] = &[
@@ -1200,6 +1224,33 @@ const ES: &[(&str, &str)] = &[
         "home.onboarding_todo",
         "Completa tu vinculación para usar el modo real.",
     ),
+    ("kyc.documents", "Documentos"),
+    (
+        "kyc.documents_hint",
+        "RUT, certificado de Cámara de Comercio (de máximo 30 días), documento del representante legal y certificación bancaria: PDF, JPEG o PNG, hasta 10 MiB cada uno. Solo tus propietarios y los operadores de cajero pueden abrirlos.",
+    ),
+    ("kyc.file", "Archivo"),
+    ("kyc.upload", "Subir"),
+    ("kyc.uploaded", "Documento subido."),
+    (
+        "kyc.file_type",
+        "Ese archivo no es PDF, JPEG ni PNG (se revisó su contenido, no su nombre).",
+    ),
+    (
+        "kyc.file_size",
+        "El archivo está vacío o pesa más de 10 MiB (o ya tienes 40 documentos).",
+    ),
+    ("kyc.document_kind", "Elige qué documento es."),
+    ("kyc.doc_rut", "RUT"),
+    (
+        "kyc.doc_chamber_certificate",
+        "Certificado de Cámara de Comercio",
+    ),
+    (
+        "kyc.doc_representative_id",
+        "Documento del representante legal",
+    ),
+    ("kyc.doc_bank_certificate", "Certificación bancaria"),
 ];
 
 const ZH: &[(&str, &str)] = &[
@@ -1623,6 +1674,27 @@ const ZH: &[(&str, &str)] = &[
     ("kyc.save", "保存"),
     ("kyc.submit", "保存并提交"),
     ("home.onboarding_todo", "完成入驻审核后即可使用正式模式。"),
+    ("kyc.documents", "文件"),
+    (
+        "kyc.documents_hint",
+        "RUT、商会注册证明（30 天内开具）、法定代表人证件及银行账户证明：PDF、JPEG 或 PNG，每个不超过 10 MiB。仅贵公司所有者及 cajero 运营人员可查看。",
+    ),
+    ("kyc.file", "文件"),
+    ("kyc.upload", "上传"),
+    ("kyc.uploaded", "文件已上传。"),
+    (
+        "kyc.file_type",
+        "该文件不是 PDF、JPEG 或 PNG（检查的是内容而非文件名）。",
+    ),
+    (
+        "kyc.file_size",
+        "文件为空或超过 10 MiB（或已有 40 个文件）。",
+    ),
+    ("kyc.document_kind", "请选择文件类型。"),
+    ("kyc.doc_rut", "RUT（税务登记）"),
+    ("kyc.doc_chamber_certificate", "商会注册证明"),
+    ("kyc.doc_representative_id", "法定代表人证件"),
+    ("kyc.doc_bank_certificate", "银行账户证明"),
 ];
 
 #[cfg(test)]

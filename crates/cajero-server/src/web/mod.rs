@@ -75,6 +75,12 @@ pub const AUDIT_ROWS: i64 = 100;
 /// more).
 pub const FORM_FIELD_CHARS_MAX: usize = 512;
 
+/// The dashboard's upload of KYC documents: merged with its own body limit (a document is
+/// larger than any form).
+pub fn uploads() -> Router<AppState> {
+    Router::new().route("/dashboard/onboarding/documents", post(onboarding::upload))
+}
+
 /// The dashboard's routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -94,6 +100,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/dashboard/onboarding",
             get(onboarding::onboarding_page).post(onboarding::save_onboarding),
+        )
+        .route(
+            "/dashboard/onboarding/documents/{id}",
+            get(onboarding::download),
         )
         .route("/dashboard/team", get(team::team_page))
         .route("/dashboard/team/invite", post(team::invite))

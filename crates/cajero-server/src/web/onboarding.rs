@@ -48,6 +48,20 @@ struct OnboardingPage {
     decision: Option<String>,
     submitted: String,
     notice: Option<&'static str>,
+    documents: Vec<DocumentLine>,
+    document_kinds: Vec<(&'static str, String)>,
+    may_read_documents: bool,
+}
+
+/// A document on the page.
+#[derive(Debug)]
+struct DocumentLine {
+    id: String,
+    kind: String,
+    file_name: String,
+    size_kib: i64,
+    sha256: String,
+    when: String,
 }
 
 fn status_key(s: KycStatus) -> &'static str {
@@ -83,6 +97,7 @@ fn field_key(field: &str) -> &'static str {
 fn page(
     signed: &SignedIn,
     v: KycView,
+    documents: Vec<kyc::Document>,
     notice: Option<&'static str>,
     status: StatusCode,
 ) -> Response {
@@ -136,8 +151,42 @@ fn page(
                 .unwrap_or_default(),
             a: v.application,
             notice,
+            documents: documents
+                .into_iter()
+                .map(|d| DocumentLine {
+                    id: d.id,
+                    kind: format!("kyc.doc_{}", d.kind),
+                    file_name: d.file_name,
+                    size_kib: (d.size + 1023) / 1024,
+                    sha256: d.sha256.chars().take(16).collect(),
+                    when: when(&signed.session, Micros(d.created_at).to_timestamp()),
+                })
+                .collect(),
+            document_kinds: kyc::DOCUMENT_KINDS
+                .iter()
+                .map(|k| (*k, format!("kyc.doc_{k}")))
+                .collect(),
+            may_read_documents: signed.session.role.may_manage_users(),
         },
     )
+}
+
+/// The page with the merchant's current application and documents.
+async fn current(
+    state: &AppState,
+    signed: &SignedIn,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> Response {
+    let merchant = signed.session.merchant_id;
+    let found = match kyc::show(&state.store, merchant).await {
+        Ok(v) => v,
+        Err(e) => return internal(signed.locale, e),
+    };
+    match kyc::documents(&state.store, merchant).await {
+        Ok(documents) => page(signed, found, documents, notice, status),
+        Err(e) => internal(signed.locale, e),
+    }
 }
 
 /// `GET /dashboard/onboarding`.
@@ -146,17 +195,17 @@ pub(super) async fn onboarding_page(
     State(state): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<super::actions::Outcome>,
 ) -> Response {
-    match kyc::show(&state.store, signed.session.merchant_id).await {
-        Ok(v) => {
-            let notice = match q.done.as_deref() {
-                Some("saved") => Some("kyc.saved"),
-                Some("submitted") => Some("kyc.submitted"),
-                _ => None,
-            };
-            page(&signed, v, notice, StatusCode::OK)
-        }
-        Err(e) => internal(signed.locale, e),
-    }
+    let notice = match (q.done.as_deref(), q.refused.as_deref()) {
+        (Some("saved"), _) => Some("kyc.saved"),
+        (Some("submitted"), _) => Some("kyc.submitted"),
+        (Some("uploaded"), _) => Some("kyc.uploaded"),
+        (_, Some("file_type")) => Some("kyc.file_type"),
+        (_, Some("file_size")) => Some("kyc.file_size"),
+        (_, Some("document_kind")) => Some("kyc.document_kind"),
+        (_, Some("not_editable")) => Some("kyc.not_editable"),
+        _ => None,
+    };
+    current(&state, &signed, notice, StatusCode::OK).await
 }
 
 /// The form, as posted.
@@ -317,10 +366,15 @@ pub(super) async fn save_onboarding(
     let (store, clock) = (&state.store, state.clock.as_ref());
     let saved = match kyc::save(store, clock, merchant, form.application()).await {
         Ok(v) => v,
-        Err(KycError::NotEditable(_)) => match kyc::show(store, merchant).await {
-            Ok(v) => return page(&signed, v, Some("kyc.not_editable"), StatusCode::CONFLICT),
-            Err(e) => return internal(locale, e),
-        },
+        Err(KycError::NotEditable(_)) => {
+            return current(
+                &state,
+                &signed,
+                Some("kyc.not_editable"),
+                StatusCode::CONFLICT,
+            )
+            .await;
+        }
         Err(e) => return internal(locale, e),
     };
     if form.intent != "submit" {
@@ -333,13 +387,132 @@ pub(super) async fn save_onboarding(
     };
     match kyc::submit(store, clock, merchant, actor).await {
         Ok(_) => redirect("/dashboard/onboarding?done=submitted"),
-        Err(KycError::Incomplete(_)) => page(
-            &signed,
-            saved,
-            Some("kyc.incomplete"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
+        Err(KycError::Incomplete(_)) => {
+            let _ = saved;
+            current(
+                &state,
+                &signed,
+                Some("kyc.incomplete"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Err(e) => internal(locale, e),
+    }
+}
+
+/// `POST /dashboard/onboarding/documents` (multipart: `csrf`, `kind`, then `file`): owners
+/// upload a document while the application can be changed. Its own body limit
+/// ([`kyc::DOCUMENT_BYTES_MAX`] and the form's overhead).
+pub(crate) async fn upload(
+    signed: SignedIn,
+    State(state): State<AppState>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let locale = signed.locale;
+    let (mut csrf, mut kind, mut file) = (String::new(), String::new(), None);
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return redirect("/dashboard/onboarding?refused=file_size");
+            }
+            Err(_) => return message(StatusCode::BAD_REQUEST, locale, "error.csrf"),
+        };
+        match field.name().unwrap_or("") {
+            "csrf" => csrf = field.text().await.unwrap_or_default(),
+            "kind" => kind = field.text().await.unwrap_or_default(),
+            "file" => {
+                // CSRF first: nothing of an unchecked form is read into memory.
+                if !csrf_ok(&signed.session.row.csrf_token, &csrf) {
+                    return message(StatusCode::FORBIDDEN, locale, "error.csrf");
+                }
+                let name = field.file_name().unwrap_or("").to_owned();
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((name, bytes.to_vec())),
+                    Err(_) => return redirect("/dashboard/onboarding?refused=file_size"),
+                }
+            }
+            _ => {}
+        }
+    }
+    if !csrf_ok(&signed.session.row.csrf_token, &csrf) {
+        return message(StatusCode::FORBIDDEN, locale, "error.csrf");
+    }
+    if !signed.session.role.may_manage_users() {
+        return message(StatusCode::FORBIDDEN, locale, "error.forbidden");
+    }
+    let Some((name, content)) = file else {
+        return redirect("/dashboard/onboarding?refused=file_size");
+    };
+    let actor = Actor {
+        user_id: Some(signed.session.user.id.clone()),
+        name: signed.session.user.email.clone(),
+        ip: signed.request.origin.ip.clone(),
+    };
+    let added = kyc::add_document(
+        &state.store,
+        state.clock.as_ref(),
+        signed.session.merchant_id,
+        kind.trim(),
+        &name,
+        content,
+        actor,
+    )
+    .await;
+    match added {
+        Ok(_) => redirect("/dashboard/onboarding?done=uploaded"),
+        Err(KycError::FileType) => redirect("/dashboard/onboarding?refused=file_type"),
+        Err(KycError::FileSize) => redirect("/dashboard/onboarding?refused=file_size"),
+        Err(KycError::DocumentKind) => redirect("/dashboard/onboarding?refused=document_kind"),
+        Err(KycError::NotEditable(_)) => redirect("/dashboard/onboarding?refused=not_editable"),
+        Err(e) => internal(locale, e),
+    }
+}
+
+/// `GET /dashboard/onboarding/documents/{id}`: the merchant's owners download a document
+/// (never shown inline, never to another merchant).
+pub(super) async fn download(
+    signed: SignedIn,
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let locale = signed.locale;
+    if !signed.session.role.may_manage_users() {
+        return message(StatusCode::FORBIDDEN, locale, "error.forbidden");
+    }
+    match kyc::document(&state.store, signed.session.merchant_id, bounded(&id)).await {
+        Ok(Some((d, content))) => {
+            use axum::response::IntoResponse as _;
+            super::harden(
+                (
+                    [
+                        (axum::http::header::CONTENT_TYPE, d.content_type.clone()),
+                        (
+                            axum::http::header::CONTENT_DISPOSITION,
+                            format!(
+                                "attachment; filename=\"{}.{}\"",
+                                d.id,
+                                extension(&d.content_type)
+                            ),
+                        ),
+                    ],
+                    content,
+                )
+                    .into_response(),
+            )
+        }
+        Ok(None) => message(StatusCode::NOT_FOUND, locale, "error.not_found"),
+        Err(e) => internal(locale, e),
+    }
+}
+
+fn extension(content_type: &str) -> &'static str {
+    match content_type {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        _ => "jpg",
     }
 }
 
@@ -356,6 +529,23 @@ mod tests {
         assert_eq!(share_bps("much"), None);
         assert_eq!(pesos("$ 50.000.000"), 50_000_000);
         assert_eq!(pesos(""), 0);
+    }
+
+    #[test]
+    fn documents_are_known_by_their_first_bytes_not_their_names() {
+        assert_eq!(kyc::sniff(b"%PDF-1.7\n"), Some("application/pdf"));
+        assert_eq!(kyc::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(
+            kyc::sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0]),
+            Some("image/png")
+        );
+        assert_eq!(kyc::sniff(b"MZ\x90\x00"), None);
+        assert_eq!(kyc::sniff(b""), None);
+        for locale in super::super::i18n::Locale::ALL {
+            for k in kyc::DOCUMENT_KINDS {
+                assert!(locale.texts().has(&format!("kyc.doc_{k}")), "{k}");
+            }
+        }
     }
 
     #[test]

@@ -33,6 +33,7 @@ crate::both_engines!(
     refunds_events_balance_transactions_and_settlements_are_listed_with_statements_as_csv,
     an_owner_invites_by_email_and_the_one_time_link_creates_the_user_with_its_role,
     a_merchant_fills_in_its_onboarding_submits_answers_and_once_approved_creates_a_live_key,
+    kyc_documents_are_checked_by_content_and_size_and_served_to_their_owners_only,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -2492,4 +2493,161 @@ async fn a_merchant_fills_in_its_onboarding_submits_answers_and_once_approved_cr
         "{approved}"
     );
     assert_eq!(live_key().await.status(), StatusCode::CREATED);
+}
+
+/// A `multipart/form-data` body as a browser sends a file form: (content type, body).
+fn multipart(csrf: &str, kind: &str, file_name: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----cajeroTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in [("csrf", csrf), ("kind", kind)] {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/pdf\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(app: &TestApp, session: &str, form: (String, Vec<u8>)) -> reqwest::Response {
+    browser()
+        .post(app.url("/dashboard/onboarding/documents"))
+        .header(COOKIE, format!("cajero_session={session}"))
+        .header("content-type", form.0)
+        .body(form.1)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Uploads: a PDF is kept with its hash and served back to the owners; a renamed executable,
+/// an empty or oversize file, a missing CSRF token are refused; another merchant cannot fetch
+/// a document by its URL; documents are read from the database (they outlive the process).
+async fn kyc_documents_are_checked_by_content_and_size_and_served_to_their_owners_only(
+    app: &TestApp,
+) {
+    let owner = sign_up(app, "Tienda Ana SAS", "ana@example.co").await;
+    let csrf = csrf_of(app, &owner).await;
+    let pdf = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
+    let sent = upload(app, &owner, multipart(&csrf, "rut", "rut.pdf", &pdf)).await;
+    assert_eq!(
+        sent.headers()[LOCATION],
+        "/dashboard/onboarding?done=uploaded"
+    );
+    let html = page(app, &owner, "/dashboard/onboarding")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let id = html
+        .split("/dashboard/onboarding/documents/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(id.starts_with("doc_"), "{html}");
+    use sha2::Digest as _;
+    let digest: String = sha2::Sha256::digest(&pdf)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(html.contains(&digest[..16]), "the hash is shown: {html}");
+    let fetched = page(
+        app,
+        &owner,
+        &format!("/dashboard/onboarding/documents/{id}"),
+    )
+    .await;
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.headers()["content-type"], "application/pdf");
+    assert!(
+        fetched.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(fetched.bytes().await.unwrap().to_vec(), pdf);
+    // A Windows executable named like a PDF, an empty file, one over 10 MiB: refused.
+    let exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff".to_vec();
+    let renamed = upload(app, &owner, multipart(&csrf, "rut", "rut.pdf", &exe)).await;
+    assert_eq!(
+        renamed.headers()[LOCATION],
+        "/dashboard/onboarding?refused=file_type"
+    );
+    let empty = upload(app, &owner, multipart(&csrf, "rut", "rut.pdf", b"")).await;
+    assert_eq!(
+        empty.headers()[LOCATION],
+        "/dashboard/onboarding?refused=file_size"
+    );
+    let mut big = b"%PDF-1.7\n".to_vec();
+    big.resize(cajero_server::kyc::DOCUMENT_BYTES_MAX + 1, b' ');
+    let oversize = upload(app, &owner, multipart(&csrf, "rut", "big.pdf", &big)).await;
+    assert_ne!(
+        oversize
+            .headers()
+            .get(LOCATION)
+            .map(|v| v.to_str().unwrap()),
+        Some("/dashboard/onboarding?done=uploaded")
+    );
+    let unknown = upload(app, &owner, multipart(&csrf, "passport", "p.pdf", &pdf)).await;
+    assert_eq!(
+        unknown.headers()[LOCATION],
+        "/dashboard/onboarding?refused=document_kind"
+    );
+    let forged = upload(app, &owner, multipart("nope", "rut", "rut.pdf", &pdf)).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let merchant: cajero_domain::id::MerchantId = user(app, "ana@example.co")
+        .await
+        .merchant_id
+        .parse()
+        .unwrap();
+    let kept = cajero_server::kyc::documents(&app.server.state.store, merchant)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1, "only the PDF was kept: {kept:?}");
+    assert_eq!(kept[0].sha256, digest);
+    // Another merchant's owner guesses the URL: not found. An analyst: forbidden.
+    let other = sign_up(app, "Otra SAS", "otra@example.co").await;
+    assert_eq!(
+        page(
+            app,
+            &other,
+            &format!("/dashboard/onboarding/documents/{id}")
+        )
+        .await
+        .status(),
+        StatusCode::NOT_FOUND
+    );
+    let state = &app.server.state;
+    users::create_user(
+        &state.store,
+        state.clock.as_ref(),
+        merchant,
+        "luis@example.co",
+        "Luis",
+        users::Role::Analyst,
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    let analyst = session_of(app, "luis@example.co").await;
+    assert_eq!(
+        page(
+            app,
+            &analyst,
+            &format!("/dashboard/onboarding/documents/{id}")
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
 }
