@@ -8,6 +8,7 @@ use cajero_domain::merchant::{MerchantStatus, Mode};
 use cajero_server::AppState;
 use cajero_server::clock::SystemClock;
 use cajero_server::config::{Config, Overrides};
+use cajero_server::operators::{Acting, Reason};
 use cajero_store::merchants::{ApiKeyRecord, MerchantRecord};
 use clap::Subcommand;
 use serde_json::json;
@@ -38,9 +39,13 @@ pub enum MerchantCommand {
         /// The merchant (`mer_…`).
         #[arg(long)]
         merchant: MerchantId,
-        /// onboarding, active or suspended.
+        /// onboarding, active or suspended. `active` needs an approved KYC application
+        /// (`cajero merchant kyc approve`): it brings back a suspended merchant.
         #[arg(long)]
         status: MerchantStatus,
+        /// Why (required; written to the audit log).
+        #[arg(long)]
+        reason: String,
         #[command(flatten)]
         db: DatabaseArgs,
     },
@@ -249,6 +254,174 @@ pub enum UserCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Add an operator of the console (/console). Prints a one-time password unless one is
+    /// given on standard input (--password-stdin); the operator sets up two-factor (TOTP) at
+    /// the first sign-in, before anything else opens.
+    Add {
+        /// The operator's e-mail address (they sign in with it).
+        #[arg(long)]
+        email: String,
+        /// How the console greets them.
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input (12–128 characters) instead.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// List the operators.
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Disable an operator: its sessions end at once and it signs in no more.
+    Disable {
+        /// The operator's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// Why (required; written to the audit log).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Enable a disabled operator again.
+    Enable {
+        /// The operator's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// Why (required; written to the audit log).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+/// `cajero operator …`.
+pub async fn operator(command: OperatorCommand) -> anyhow::Result<()> {
+    use cajero_server::operators;
+    match command {
+        OperatorCommand::Add {
+            email,
+            name,
+            password_stdin,
+            db,
+        } => {
+            let (password, generated) = if password_stdin {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .context("reading the password from standard input")?;
+                (text.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (cajero_server::users::random_token(), true)
+            };
+            let state = open(&db).await?;
+            let added =
+                operators::add(&state.store, state.clock.as_ref(), &email, &name, &password).await;
+            state.store.close().await;
+            let added = added.with_context(|| format!("adding operator {email}"))?;
+            let console = format!(
+                "{}/console",
+                state.config.public_url().trim_end_matches('/')
+            );
+            let mut value = json!({
+                "object": "operator", "id": added.id, "email": added.email, "name": added.name,
+                "console": console,
+            });
+            if generated {
+                value["password"] = json!(password);
+            }
+            print(db.json, &value, || {
+                let mut text = format!(
+                    "operator {} ({}) added; console: {console}",
+                    added.email, added.id
+                );
+                if generated {
+                    text.push_str(&format!(
+                        "\n\n    password: {password}\n\nShown once: pass it on now. Two-factor is set up at the first sign-in."
+                    ));
+                }
+                text
+            });
+        }
+        OperatorCommand::List { db } => {
+            let state = open(&db).await?;
+            let all = operators::list(&state.store).await;
+            state.store.close().await;
+            let all = all?;
+            let data: Vec<_> = all
+                .iter()
+                .map(|o| {
+                    json!({
+                        "object": "operator", "id": o.id, "email": o.email, "name": o.name,
+                        "two_factor": o.totp_enabled_at.is_some(),
+                        "disabled": o.disabled_at.is_some(),
+                    })
+                })
+                .collect();
+            print(db.json, &json!({"object": "list", "data": data}), || {
+                all.iter()
+                    .map(|o| {
+                        format!(
+                            "{}  {}  {}{}{}",
+                            o.id,
+                            o.email,
+                            o.name,
+                            if o.totp_enabled_at.is_some() {
+                                ""
+                            } else {
+                                "  (two-factor not set up)"
+                            },
+                            if o.disabled_at.is_some() {
+                                "  (disabled)"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        OperatorCommand::Disable { email, reason, db } => {
+            set_operator_disabled(&email, true, &reason, &db).await?;
+        }
+        OperatorCommand::Enable { email, reason, db } => {
+            set_operator_disabled(&email, false, &reason, &db).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn set_operator_disabled(
+    email: &str,
+    disabled: bool,
+    reason: &str,
+    db: &DatabaseArgs,
+) -> anyhow::Result<()> {
+    let acting = Acting::cli(Reason::parse(reason)?);
+    let state = open(db).await?;
+    let done = cajero_server::operators::set_disabled(
+        &state.store,
+        state.clock.as_ref(),
+        email,
+        disabled,
+        &acting,
+    )
+    .await;
+    state.store.close().await;
+    anyhow::ensure!(done?, "no operator {email}");
+    let status = if disabled { "disabled" } else { "enabled" };
+    print(db.json, &json!({"email": email, "status": status}), || {
+        format!("operator {email} is {status}")
+    });
+    Ok(())
+}
+
 /// `cajero user …`.
 pub async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
@@ -396,17 +569,21 @@ pub async fn merchant(command: MerchantCommand) -> anyhow::Result<()> {
         MerchantCommand::SetStatus {
             merchant,
             status,
+            reason,
             db,
         } => {
+            let acting = Acting::cli(Reason::parse(&reason)?);
             let state = open(&db).await?;
-            let updated = cajero_server::admin::set_merchant_status(
+            let updated = cajero_server::platform::set_merchant_status(
                 &state.store,
                 state.clock.as_ref(),
                 merchant,
                 status,
+                &acting,
             )
-            .await?;
+            .await;
             state.store.close().await;
+            let updated = updated?;
             print(db.json, &merchant_json(&updated), || {
                 format!("merchant {} is now {}", updated.id, updated.status)
             });

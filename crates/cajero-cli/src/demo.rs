@@ -85,7 +85,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Some("900123456-8"),
     )
     .await?;
-    admin::set_merchant_status(
+    admin::force_merchant_status(
         &state.store,
         clock.as_ref(),
         merchant.id,
@@ -122,6 +122,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     )
     .await
     .context("creating the dashboard's demo owner")?;
+    // The console's operator: likewise; two-factor is set up at its first sign-in.
+    let operator_email = owner_email.replacen("owner.", "operator.", 1);
+    let operator_password = cajero_server::users::random_token();
+    cajero_server::operators::add(
+        &state.store,
+        clock.as_ref(),
+        &operator_email,
+        "Operador Demo",
+        &operator_password,
+    )
+    .await
+    .context("creating the console's demo operator")?;
 
     let server = tokio::spawn(cajero_server::serve(
         state,
@@ -141,6 +153,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  API docs       {base}/docs   (OpenAPI 3.1: {base}/openapi.json)");
     println!("  test key       {key}");
     println!("  dashboard      {base}/dashboard   sign in as {owner_email} / {owner_password}");
+    println!(
+        "  console        {base}/console   sign in as {operator_email} / {operator_password} (an authenticator app sets up two-factor)"
+    );
     println!(
         "  merchant       {} (Tienda Demo), balance funded with COP 5.000.000",
         merchant.id

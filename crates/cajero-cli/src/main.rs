@@ -42,6 +42,9 @@ enum Command {
     /// Invite and list a merchant's dashboard users.
     #[command(subcommand)]
     User(admin::UserCommand),
+    /// Add, list, disable and enable the operators of the console.
+    #[command(subcommand)]
+    Operator(admin::OperatorCommand),
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Key(admin::KeyCommand),
@@ -123,6 +126,7 @@ fn main() -> ExitCode {
             Command::Merchant(command) => admin::merchant(command).await,
             Command::Key(command) => admin::key(command).await,
             Command::User(command) => admin::user(command).await,
+            Command::Operator(command) => admin::operator(command).await,
             Command::Calendar(command) => calendar::run(command),
             Command::Openapi => {
                 print!("{}", cajero_server::openapi::spec_json());

@@ -613,3 +613,122 @@ fn an_operator_reads_a_kyc_draft_and_cannot_approve_it_yet() {
     ]));
     assert_eq!(queue["data"].as_array().unwrap().len(), 0);
 }
+
+/// An operator is added with a one-time password and listed; `set-status active` needs an
+/// approved KYC application and a reason; disabling an operator needs a reason too.
+#[test]
+fn operators_are_added_and_merchants_activated_only_after_kyc_approval() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cajero.db").display());
+    let added = json(&cajero(&[
+        "operator",
+        "add",
+        "--email",
+        "Luis@Cajero.Example",
+        "--name",
+        "Luis",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(added["email"], "luis@cajero.example");
+    assert!(added["password"].as_str().unwrap().len() >= 32, "{added}");
+    assert!(added["console"].as_str().unwrap().ends_with("/console"));
+    let twice = cajero(&[
+        "operator",
+        "add",
+        "--email",
+        "luis@cajero.example",
+        "--name",
+        "Luis",
+        "--database-url",
+        &db,
+    ]);
+    assert!(!twice.status.success());
+    let listed = json(&cajero(&[
+        "operator",
+        "list",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(listed["data"][0]["two_factor"], false);
+    let no_reason = cajero(&[
+        "operator",
+        "disable",
+        "--email",
+        "luis@cajero.example",
+        "--reason",
+        " ",
+        "--database-url",
+        &db,
+    ]);
+    assert!(!no_reason.status.success());
+    assert!(
+        stderr(&no_reason).contains("reason"),
+        "{}",
+        stderr(&no_reason)
+    );
+    let disabled = cajero(&[
+        "operator",
+        "disable",
+        "--email",
+        "luis@cajero.example",
+        "--reason",
+        "left",
+        "--database-url",
+        &db,
+    ]);
+    assert!(disabled.status.success(), "{}", stderr(&disabled));
+    let listed = json(&cajero(&[
+        "operator",
+        "list",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(listed["data"][0]["disabled"], true);
+
+    let merchant = json(&cajero(&[
+        "merchant",
+        "create",
+        "--name",
+        "Tienda Uno",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    let id = merchant["id"].as_str().unwrap().to_string();
+    let active = cajero(&[
+        "merchant",
+        "set-status",
+        "--merchant",
+        &id,
+        "--status",
+        "active",
+        "--reason",
+        "looks fine",
+        "--database-url",
+        &db,
+    ]);
+    assert!(!active.status.success());
+    assert!(
+        stderr(&active).contains("KYC application is draft"),
+        "{}",
+        stderr(&active)
+    );
+    let suspended = json(&cajero(&[
+        "merchant",
+        "set-status",
+        "--merchant",
+        &id,
+        "--status",
+        "suspended",
+        "--reason",
+        "fraud report 77",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(suspended["status"], "suspended");
+}

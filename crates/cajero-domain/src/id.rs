@@ -89,6 +89,8 @@ id_kinds! {
     Invitation = "inv", InvitationId;
     /// A document of a merchant's KYC application.
     KycDocument = "doc", KycDocumentId;
+    /// An operator (the platform's staff, who run the console).
+    Operator = "opr", OperatorId;
 }
 
 /// An identifier of kind `K`.

@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dane;
 use crate::document::{Document, DocumentType};
 
 /// Where an application stands.
@@ -165,7 +166,8 @@ pub struct Application {
     pub company_type: String,
     /// Street address.
     pub address: String,
-    /// DANE DIVIPOLA code of the municipality: 5 digits (`11001` Bogotá, `05001` Medellín).
+    /// DANE DIVIPOLA code of the municipality (`11001` Bogotá, `05001` Medellín): 5 digits, on
+    /// DANE's list (see [`crate::dane`]).
     pub municipality: String,
     /// The legal representative.
     pub representative: Person,
@@ -209,13 +211,7 @@ impl Application {
             );
         }
         p.text("address", &self.address);
-        if !(self.municipality.len() == 5 && self.municipality.bytes().all(|b| b.is_ascii_digit()))
-        {
-            p.add(
-                "municipality",
-                "must be the municipality's 5-digit DANE code (11001 for Bogotá)".into(),
-            );
-        }
+        p.municipality("municipality", &self.municipality);
         p.person("representative", &self.representative, false);
         if self.owners.len() > OWNERS_MAX {
             p.add(
@@ -290,6 +286,22 @@ impl Problems {
             self.add(
                 field,
                 format!("must be 1 to {TEXT_CHARS_MAX} characters, without control characters"),
+            );
+        }
+    }
+
+    /// A DANE DIVIPOLA code: 5 digits, and on DANE's list (`11002` has the form of one, but no
+    /// municipality has it).
+    fn municipality(&mut self, field: &str, code: &str) {
+        if !(code.len() == 5 && code.bytes().all(|b| b.is_ascii_digit())) {
+            self.add(
+                field,
+                "must be the municipality's 5-digit DANE code (11001 for Bogotá)".into(),
+            );
+        } else if dane::municipality(code).is_none() {
+            self.add(
+                field,
+                "is not a DANE municipality code (11001 for Bogotá)".into(),
             );
         }
     }
@@ -389,6 +401,40 @@ mod tests {
                 "website"
             ]
         );
+    }
+
+    #[test]
+    fn the_municipality_is_a_code_on_danes_list() {
+        for code in ["11001", "05001", "76001", "88001", "91263", "27493"] {
+            let mut a = complete();
+            a.municipality = code.into();
+            assert_eq!(a.problems(), vec![], "{code}");
+        }
+        let malformed = "must be the municipality's 5-digit DANE code (11001 for Bogotá)";
+        let unknown = "is not a DANE municipality code (11001 for Bogotá)";
+        for (code, message) in [
+            ("", malformed),
+            ("Bogotá", malformed),
+            ("1100", malformed),
+            ("110011", malformed),
+            (" 11001", malformed),
+            ("1100a", malformed),
+            ("00000", unknown),
+            ("11002", unknown),
+            ("99999", unknown),
+            ("94663", unknown),
+        ] {
+            let mut a = complete();
+            a.municipality = code.into();
+            assert_eq!(
+                a.problems(),
+                vec![Problem {
+                    field: "municipality".into(),
+                    message: message.into(),
+                }],
+                "{code:?}"
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod asobancaria;
 pub mod calendar;
+pub mod dane;
 pub mod document;
 pub mod id;
 pub mod kyc;

@@ -148,8 +148,11 @@ pub async fn create_merchant(
     Ok(merchant)
 }
 
-/// Moves a merchant to another status (KYC approval, suspension).
-pub async fn set_merchant_status(
+/// Moves a merchant to another status without the KYC gate or the audit log: for test
+/// fixtures, the demo's own merchant and benchmarks. Operators change a merchant's status with
+/// [`crate::platform::set_merchant_status`] (console and CLI), which requires an approved
+/// application for `active` and a reason.
+pub async fn force_merchant_status(
     store: &Store,
     clock: &dyn Clock,
     merchant: MerchantId,

@@ -61,9 +61,11 @@ pub mod network_config;
 pub mod network_refunds;
 pub mod networks;
 pub mod openapi;
+pub mod operators;
 pub mod orders;
 pub mod payins;
 pub mod payouts;
+pub mod platform;
 pub mod rate_limit;
 pub mod reconciliation;
 pub mod refunds;
@@ -182,6 +184,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::operations())
         .merge(routes::v1())
         .merge(web::router())
+        .merge(web::console::router())
         .fallback(error::route_not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_BYTES_MAX))

@@ -236,7 +236,7 @@ pub fn normalize_email(email: &str) -> Result<String, UsersError> {
     }
 }
 
-fn check_name(name: &str, max: usize) -> Result<String, UsersError> {
+pub(crate) fn check_name(name: &str, max: usize) -> Result<String, UsersError> {
     let name = name.trim();
     let chars = name.chars().count();
     if chars == 0 || chars > max || name.chars().any(char::is_control) {
@@ -245,7 +245,7 @@ fn check_name(name: &str, max: usize) -> Result<String, UsersError> {
     Ok(name.to_owned())
 }
 
-fn check_password(password: &str) -> Result<(), UsersError> {
+pub(crate) fn check_password(password: &str) -> Result<(), UsersError> {
     let chars = password.chars().count();
     if (PASSWORD_CHARS_MIN..=PASSWORD_CHARS_MAX).contains(&chars) {
         Ok(())
@@ -268,7 +268,7 @@ pub async fn hash_password(password: String) -> Result<String, UsersError> {
 }
 
 /// Whether `password` matches `phc`, on a blocking thread.
-async fn verify_password(password: String, phc: String) -> bool {
+pub(crate) async fn verify_password(password: String, phc: String) -> bool {
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .verify_password(password.as_bytes(), phc.as_str())
@@ -280,7 +280,7 @@ async fn verify_password(password: String, phc: String) -> bool {
 
 /// A hash no password matches, verified against when the address is unknown so that a
 /// wrong address takes as long as a wrong password.
-async fn decoy_hash() -> String {
+pub(crate) async fn decoy_hash() -> String {
     static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     DECOY
         .get_or_init(|| async {
@@ -793,16 +793,31 @@ pub async fn begin_totp(
     if session.user.totp_enabled_at.is_some() {
         return Err(UsersError::TotpAlreadyEnabled);
     }
-    let bytes: [u8; TOTP_SECRET_BYTES] = rand::rng().random();
-    let sealed = secrets.seal(&totp_context(&session.user.id), &bytes);
-    let secret_base32 = totp_rs::Secret::from(bytes).to_base32();
+    let (sealed, setup) = new_totp_secret(
+        secrets,
+        &totp_context(&session.user.id),
+        &session.user.email,
+    )?;
     let (id, now) = (session.user.id.clone(), clock.now());
     store
         .write(move |mut c| {
             Box::pin(async move { dashboard::set_totp_secret(&mut c, &id, &sealed, now).await })
         })
         .await?;
-    let label = format!("{TOTP_ISSUER}:{}", session.user.email);
+    Ok(setup)
+}
+
+/// A new TOTP secret: sealed under `context` (to be stored), and what an authenticator app
+/// needs to add the account of `email`.
+pub(crate) fn new_totp_secret(
+    secrets: &cajero_store::secret_box::SecretBox,
+    context: &str,
+    email: &str,
+) -> Result<(String, TotpSetup), UsersError> {
+    let bytes: [u8; TOTP_SECRET_BYTES] = rand::rng().random();
+    let sealed = secrets.seal(context, &bytes);
+    let secret_base32 = totp_rs::Secret::from(bytes).to_base32();
+    let label = format!("{TOTP_ISSUER}:{email}");
     let mut url =
         url::Url::parse("otpauth://totp/").map_err(|e| UsersError::Sealed(e.to_string()))?;
     url.set_path(&label);
@@ -812,10 +827,31 @@ pub async fn begin_totp(
         .append_pair("algorithm", "SHA1")
         .append_pair("digits", &TOTP_DIGITS.to_string())
         .append_pair("period", &TOTP_STEP_S.to_string());
-    Ok(TotpSetup {
-        secret_base32,
-        otpauth_url: url.to_string(),
-    })
+    Ok((
+        sealed,
+        TotpSetup {
+            secret_base32,
+            otpauth_url: url.to_string(),
+        },
+    ))
+}
+
+/// The time step a code is right for, checked against the sealed secret (`None`: wrong).
+pub(crate) fn code_step(
+    secrets: &cajero_store::secret_box::SecretBox,
+    context: &str,
+    sealed: &str,
+    code: &str,
+    now: Timestamp,
+) -> Result<Option<i64>, UsersError> {
+    let secret = secrets
+        .open(context, sealed)
+        .map_err(|e| UsersError::Sealed(e.to_string()))?;
+    let unix = u64::try_from(now.as_second()).unwrap_or(0);
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    Ok(totp(secret)?
+        .check(&code, unix)
+        .and_then(|s| i64::try_from(s).ok()))
 }
 
 /// Checks a second-factor code: it confirms a setup (enabling two-factor) or completes a
@@ -844,14 +880,7 @@ pub async fn verify_totp(
     let Some(sealed) = user.totp_secret.as_deref() else {
         return Err(UsersError::InvalidCode);
     };
-    let secret = secrets
-        .open(&totp_context(&user.id), sealed)
-        .map_err(|e| UsersError::Sealed(e.to_string()))?;
-    let unix = u64::try_from(now.as_second()).unwrap_or(0);
-    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    let step = totp(secret)?
-        .check(&code, unix)
-        .and_then(|s| i64::try_from(s).ok());
+    let step = code_step(secrets, &totp_context(&user.id), sealed, code, now)?;
     let enabling = user.totp_enabled_at.is_none();
     let action = if enabling {
         "user.two_factor_enabled"

@@ -1,4 +1,5 @@
-//! Merchants' KYC applications (migration 0022). Rows only; the rules are
+//! Merchants' KYC applications (migration 0022) and their documents (0023, 0025): rows, and
+//! the files of documents kept outside the database ([`files`]). The rules are
 //! `cajero_domain::kyc`, the steps the server's `kyc` service.
 
 use sqlx::AssertSqlSafe;
@@ -128,6 +129,32 @@ pub async fn queue(
     Ok(fetch!(all, conn, KycRow, sql, status, limit)?)
 }
 
+/// An owner of a merchant to tell of a KYC step: the address and the language.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
+pub struct OwnerContact {
+    /// Lower case.
+    pub email: String,
+    /// en, es-CO, zh-CN; `None`: never chosen.
+    pub locale: Option<String>,
+}
+
+/// The merchant's dashboard users with the owner role, oldest first.
+pub async fn owner_contacts(
+    conn: &mut Conn<'_>,
+    merchant_id: &str,
+    limit: i64,
+) -> Result<Vec<OwnerContact>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        OwnerContact,
+        "SELECT email, locale FROM dashboard_users WHERE merchant_id = $1 AND role = 'owner' \
+         ORDER BY created_at, id LIMIT $2",
+        merchant_id,
+        limit,
+    )?)
+}
+
 /// A document of an application, without its content.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct DocumentRow {
@@ -149,22 +176,44 @@ pub struct DocumentRow {
     pub uploaded_by: String,
     /// µs.
     pub created_at: i64,
+    /// Where its content is kept: [`STORAGE_DATABASE`] or [`STORAGE_FILE`] (migration 0025).
+    pub storage: String,
+    /// A Cámara de Comercio certificate's issue date as the merchant entered it (YYYY-MM-DD).
+    pub issued_on: Option<String>,
 }
 
-const DOCUMENT_COLUMNS: &str =
-    "id, merchant_id, kind, file_name, content_type, size, sha256, uploaded_by, created_at";
+/// The content is in the row.
+pub const STORAGE_DATABASE: &str = "database";
+/// The content is in a file of the documents directory.
+pub const STORAGE_FILE: &str = "file";
 
-/// Stores a document with its content.
+const DOCUMENT_COLUMNS: &str = "id, merchant_id, kind, file_name, content_type, size, sha256, \
+    uploaded_by, created_at, storage, issued_on";
+
+/// Where a document's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentContent {
+    /// In the row.
+    Database(Vec<u8>),
+    /// In this file (an absolute path).
+    File(String),
+}
+
+/// Stores a document's row: with its content, or with the path of the file that holds it.
 pub async fn insert_document(
     conn: &mut Conn<'_>,
     d: &DocumentRow,
-    content: Vec<u8>,
+    content: DocumentContent,
 ) -> Result<(), StoreError> {
+    let (storage, content, path) = match content {
+        DocumentContent::Database(bytes) => (STORAGE_DATABASE, Some(bytes), None),
+        DocumentContent::File(path) => (STORAGE_FILE, None, Some(path)),
+    };
     execute!(
         conn,
         "INSERT INTO kyc_documents (id, merchant_id, kind, file_name, content_type, size, \
-         sha256, content, uploaded_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         sha256, content, uploaded_by, created_at, storage, storage_path, issued_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         &d.id,
         &d.merchant_id,
         &d.kind,
@@ -175,6 +224,9 @@ pub async fn insert_document(
         content,
         &d.uploaded_by,
         d.created_at,
+        storage,
+        path,
+        &d.issued_on,
     )?;
     Ok(())
 }
@@ -192,24 +244,211 @@ pub async fn documents(
     Ok(fetch!(all, conn, DocumentRow, sql, merchant_id, limit)?)
 }
 
-/// One of the merchant's documents with its content.
+/// The merchant's newest document of `kind`, if any.
+pub async fn newest_document(
+    conn: &mut Conn<'_>,
+    merchant_id: &str,
+    kind: &str,
+) -> Result<Option<DocumentRow>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "SELECT {DOCUMENT_COLUMNS} FROM kyc_documents WHERE merchant_id = $1 AND kind = $2 \
+         ORDER BY created_at DESC, id DESC LIMIT 1"
+    ));
+    Ok(fetch!(optional, conn, DocumentRow, sql, merchant_id, kind)?)
+}
+
+/// The kinds of which the merchant has at least one document.
+pub async fn document_kinds(
+    conn: &mut Conn<'_>,
+    merchant_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    let kinds = fetch!(
+        all,
+        conn,
+        (String,),
+        "SELECT DISTINCT kind FROM kyc_documents WHERE merchant_id = $1",
+        merchant_id,
+    )?;
+    Ok(kinds.into_iter().map(|(k,)| k).collect())
+}
+
+/// Whether a row with this id exists (whoever's it is): after a write whose outcome is
+/// unknown, says whether its file is still needed.
+pub async fn document_exists(conn: &mut Conn<'_>, id: &str) -> Result<bool, StoreError> {
+    let found = fetch!(
+        optional,
+        conn,
+        (String,),
+        "SELECT id FROM kyc_documents WHERE id = $1",
+        id,
+    )?;
+    Ok(found.is_some())
+}
+
+#[derive(Debug, sqlx::FromRow, serde::Deserialize)]
+struct Stored {
+    storage: String,
+    content: Option<Vec<u8>>,
+    storage_path: Option<String>,
+}
+
+/// One of the merchant's documents and where its content is (the file is not read here).
 pub async fn document(
     conn: &mut Conn<'_>,
     merchant_id: &str,
     id: &str,
-) -> Result<Option<(DocumentRow, Vec<u8>)>, StoreError> {
+) -> Result<Option<(DocumentRow, DocumentContent)>, StoreError> {
     let sql = AssertSqlSafe(format!(
         "SELECT {DOCUMENT_COLUMNS} FROM kyc_documents WHERE merchant_id = $1 AND id = $2"
     ));
     let Some(row) = fetch!(optional, conn, DocumentRow, sql, merchant_id, id)? else {
         return Ok(None);
     };
-    let (content,) = fetch!(
+    let stored = fetch!(
         one,
         conn,
-        (Vec<u8>,),
-        "SELECT content FROM kyc_documents WHERE id = $1",
+        Stored,
+        "SELECT storage, content, storage_path FROM kyc_documents WHERE id = $1",
         id,
     )?;
+    let corrupt = |detail: String| StoreError::Corrupt {
+        table: "kyc_documents",
+        detail,
+    };
+    let content = match (stored.storage.as_str(), stored.content, stored.storage_path) {
+        (STORAGE_DATABASE, Some(bytes), _) => DocumentContent::Database(bytes),
+        (STORAGE_FILE, _, Some(path)) => DocumentContent::File(path),
+        (other, _, _) => return Err(corrupt(format!("document {id} stored as {other:?}"))),
+    };
     Ok(Some((row, content)))
+}
+
+/// Documents kept as files: written whole or not at all, read back bounded.
+///
+/// A file is named by the caller (after the document's id, never the uploaded name) and
+/// written as a temporary file in the same directory, flushed to disk, renamed into place and
+/// the directory flushed too: after a crash the name holds the whole content or nothing. Only
+/// the server's user may read the directory (0700) and the files (0600).
+pub mod files {
+    use std::io::{self, Read as _, Write as _};
+    use std::path::{Path, PathBuf};
+
+    /// Creates `dir` (and its parents) readable by this user only, when it is missing.
+    pub fn ensure_dir(dir: &Path) -> io::Result<()> {
+        if dir.is_dir() {
+            return Ok(());
+        }
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)
+    }
+
+    /// Writes `content` as `dir/name` atomically and durably; the file's path. Refuses to
+    /// replace an existing file (names are unique ids).
+    pub fn write(dir: &Path, name: &str, content: &[u8]) -> io::Result<PathBuf> {
+        if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\']) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("not a plain file name: {name:?}"),
+            ));
+        }
+        ensure_dir(dir)?;
+        let path = dir.join(name);
+        if path.exists() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists", path.display()),
+            ));
+        }
+        let temporary = dir.join(format!(".{name}.tmp"));
+        let written = write_new(&temporary, content)
+            .and_then(|()| std::fs::rename(&temporary, &path))
+            .and_then(|()| sync_dir(dir));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(e);
+        }
+        Ok(path)
+    }
+
+    fn write_new(path: &Path, content: &[u8]) -> io::Result<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path)?;
+        file.write_all(content)?;
+        file.sync_all()
+    }
+
+    /// Flushes a directory's entries (the rename) to disk.
+    fn sync_dir(dir: &Path) -> io::Result<()> {
+        #[cfg(unix)]
+        std::fs::File::open(dir)?.sync_all()?;
+        #[cfg(not(unix))]
+        let _ = dir;
+        Ok(())
+    }
+
+    /// Reads a file of at most `bytes_max` bytes (a larger one is an error, not truncated).
+    pub fn read(path: &Path, bytes_max: u64) -> io::Result<Vec<u8>> {
+        let file = std::fs::File::open(path)?;
+        let mut content = Vec::new();
+        file.take(bytes_max.saturating_add(1))
+            .read_to_end(&mut content)?;
+        if u64::try_from(content.len()).unwrap_or(u64::MAX) > bytes_max {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} is larger than {bytes_max} bytes", path.display()),
+            ));
+        }
+        Ok(content)
+    }
+
+    /// Removes a file (an orphan whose row did not commit) and flushes the directory.
+    pub fn remove(path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)?;
+        match path.parent() {
+            Some(dir) => sync_dir(dir),
+            None => Ok(()),
+        }
+    }
+
+    #[cfg(test)]
+    #[allow(clippy::unwrap_used)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_file_is_written_whole_under_its_name_and_read_back_bounded() {
+            let dir = tempfile::tempdir().unwrap();
+            let nested = dir.path().join("kyc").join("documents");
+            let path = write(&nested, "doc_1.pdf", b"%PDF-1.7 hello").unwrap();
+            assert_eq!(path, nested.join("doc_1.pdf"));
+            assert_eq!(read(&path, 14).unwrap(), b"%PDF-1.7 hello");
+            assert!(read(&path, 13).is_err(), "a larger file is refused");
+            // No temporary file is left; a name is never written twice.
+            let names: Vec<_> = std::fs::read_dir(&nested)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(names, vec![std::ffi::OsString::from("doc_1.pdf")]);
+            assert!(write(&nested, "doc_1.pdf", b"other").is_err());
+            assert_eq!(read(&path, 100).unwrap(), b"%PDF-1.7 hello");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode(&nested), 0o700);
+                assert_eq!(mode(&path), 0o600);
+            }
+            for bad in ["", ".hidden", "../escape", "a/b"] {
+                assert!(write(&nested, bad, b"x").is_err(), "{bad:?}");
+            }
+            remove(&path).unwrap();
+            assert!(!path.exists());
+        }
+    }
 }

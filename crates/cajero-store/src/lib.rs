@@ -39,6 +39,7 @@ pub mod merchant_settings;
 pub mod merchants;
 pub mod network;
 pub mod network_health;
+pub mod operators;
 pub mod page;
 pub mod payins;
 pub mod payouts;

@@ -528,3 +528,13 @@ pub async fn touch(conn: &mut Conn<'_>, id: PayoutId, now: Timestamp) -> Result<
     )?;
     Ok(())
 }
+
+/// Payouts on hold (every merchant's, both modes), oldest first, at most `limit`: the
+/// operator's review list (by the `(status, expires_at)` index).
+pub async fn on_hold(conn: &mut Conn<'_>, limit: i64) -> Result<Vec<PayoutRecord>, StoreError> {
+    let sql = AssertSqlSafe(format!(
+        "{SELECT} WHERE status = 'on_hold' ORDER BY expires_at, id LIMIT $1"
+    ));
+    let rows = fetch!(all, conn, Row, sql, limit)?;
+    rows.into_iter().map(PayoutRecord::try_from).collect()
+}

@@ -127,7 +127,7 @@ pub async fn run(args: DashboardArgs) -> anyhow::Result<()> {
     let merchant = admin::create_merchant(&state.store, clock.as_ref(), "Bench dashboard", None)
         .await?
         .id;
-    admin::set_merchant_status(
+    admin::force_merchant_status(
         &state.store,
         clock.as_ref(),
         merchant,

@@ -446,7 +446,7 @@ async fn seed(state: AppState) -> anyhow::Result<String> {
     let clock = state.clock.clone();
     let merchant =
         admin::create_merchant(&state.store, clock.as_ref(), "Bench", Some("900123456-8")).await?;
-    admin::set_merchant_status(
+    admin::force_merchant_status(
         &state.store,
         clock.as_ref(),
         merchant.id,

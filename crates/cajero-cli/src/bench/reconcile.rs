@@ -364,7 +364,7 @@ async fn seed(store: &Store, orders: &Orders) -> anyhow::Result<MerchantId> {
         admin::create_merchant(store, &clock, "Bench reconciliation", Some("900123456-8"))
             .await?
             .id;
-    admin::set_merchant_status(store, &clock, merchant, MerchantStatus::Active).await?;
+    admin::force_merchant_status(store, &clock, merchant, MerchantStatus::Active).await?;
     let now_us = Micros::from(clock.now()).0;
     let (from, to) = (orders.day_start_us, orders.day_start_us + DAY_US);
     store

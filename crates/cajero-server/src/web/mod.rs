@@ -17,6 +17,7 @@
 
 pub mod actions;
 pub mod charts;
+pub mod console;
 pub mod i18n;
 pub mod lists;
 mod onboarding;

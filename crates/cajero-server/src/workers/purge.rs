@@ -8,7 +8,8 @@
 //! * raw network evidence (and the marks of processed callbacks) after
 //!   `orders.evidence_retention_days` (395);
 //! * dashboard sessions past their idle or absolute timeout (`users::SESSION_IDLE`,
-//!   `users::SESSION_ABSOLUTE`; already refused when presented, deleted here).
+//!   `users::SESSION_ABSOLUTE`; already refused when presented, deleted here), and the
+//!   console's operators' sessions likewise.
 //!
 //! Orders, refunds, settlements and the ledger are accounting records and are never purged
 //! (see [`cajero_store::retention`]). Each step takes the `purge` worker lease first, so that
@@ -70,7 +71,7 @@ pub struct PurgeReport {
     pub events: PurgedEvents,
     /// Network exchanges and processed-callback marks.
     pub evidence: u64,
-    /// Expired dashboard sessions.
+    /// Expired dashboard and console sessions.
     pub sessions: u64,
 }
 
@@ -153,7 +154,17 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<PurgeReport> {
         .store
         .write(move |mut c| {
             Box::pin(async move {
-                dashboard::delete_expired_sessions(&mut c, idle_before, created_before, limit).await
+                let users =
+                    dashboard::delete_expired_sessions(&mut c, idle_before, created_before, limit)
+                        .await?;
+                let operators = cajero_store::operators::delete_expired_sessions(
+                    &mut c,
+                    idle_before,
+                    created_before,
+                    limit,
+                )
+                .await?;
+                Ok::<_, cajero_store::StoreError>(users + operators)
             })
         })
         .await?;

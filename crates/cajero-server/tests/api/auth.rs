@@ -165,7 +165,7 @@ async fn a_live_key_stops_working_when_the_merchant_is_not_active(app: &TestApp)
         refused,
         Err(admin::AdminError::LiveModeNotAllowed { .. })
     ));
-    admin::set_merchant_status(
+    admin::force_merchant_status(
         &state.store,
         state.clock.as_ref(),
         merchant,
@@ -175,7 +175,7 @@ async fn a_live_key_stops_working_when_the_merchant_is_not_active(app: &TestApp)
     .unwrap();
     let (_, live) = app.key(merchant, Mode::Live).await;
     assert_eq!(app.get_with_key("/v1/balance", &live).await.status(), 200);
-    admin::set_merchant_status(
+    admin::force_merchant_status(
         &state.store,
         state.clock.as_ref(),
         merchant,
@@ -199,7 +199,7 @@ async fn a_suspended_merchant_is_refused_with_403(app: &TestApp) {
     )
     .await;
     assert!(matches!(refused, Err(admin::AdminError::Suspended(_))));
-    admin::set_merchant_status(
+    admin::force_merchant_status(
         &state.store,
         state.clock.as_ref(),
         merchant,
@@ -208,7 +208,7 @@ async fn a_suspended_merchant_is_refused_with_403(app: &TestApp) {
     .await
     .unwrap();
     let (_, key) = app.key(merchant, Mode::Test).await;
-    admin::set_merchant_status(
+    admin::force_merchant_status(
         &state.store,
         state.clock.as_ref(),
         merchant,

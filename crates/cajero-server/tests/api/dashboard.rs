@@ -39,7 +39,7 @@ crate::both_engines!(
 const PASSWORD: &str = "correct horse battery staple";
 
 /// A browser without a cookie jar: cookies are carried by hand, redirects not followed.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -47,7 +47,7 @@ fn browser() -> reqwest::Client {
 }
 
 /// `application/x-www-form-urlencoded`, as a browser posts a form.
-trait PipeForm {
+pub(crate) trait PipeForm {
     fn pipe_form(self, fields: &[(&str, &str)]) -> Self;
 }
 
@@ -58,7 +58,7 @@ impl PipeForm for reqwest::RequestBuilder {
     }
 }
 
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+pub(crate) fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
     response
         .headers()
         .get_all(SET_COOKIE)
@@ -68,7 +68,7 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn cookie_value(set_cookie: &str) -> String {
+pub(crate) fn cookie_value(set_cookie: &str) -> String {
     set_cookie
         .split(';')
         .next()
@@ -77,7 +77,7 @@ fn cookie_value(set_cookie: &str) -> String {
         .unwrap()
 }
 
-fn csrf_field(html: &str) -> String {
+pub(crate) fn csrf_field(html: &str) -> String {
     html.split("name=\"csrf\" value=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
@@ -755,7 +755,7 @@ async fn analysts_see_keys_but_cannot_act_and_live_mode_waits_for_approval(app: 
     .await;
     assert_eq!(switch.status(), StatusCode::CONFLICT);
     // Approved: both work.
-    cajero_server::admin::set_merchant_status(
+    cajero_server::admin::force_merchant_status(
         &state.store,
         state.clock.as_ref(),
         merchant,

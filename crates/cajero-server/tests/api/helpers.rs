@@ -175,7 +175,7 @@ impl TestApp {
             .await
             .unwrap();
         if status != MerchantStatus::Onboarding {
-            admin::set_merchant_status(&state.store, state.clock.as_ref(), m.id, status)
+            admin::force_merchant_status(&state.store, state.clock.as_ref(), m.id, status)
                 .await
                 .unwrap();
         }

@@ -48,7 +48,7 @@ async fn active_merchant_key(
     let m = admin::create_merchant(&state.store, clock, "Tienda", None)
         .await
         .unwrap();
-    admin::set_merchant_status(&state.store, clock, m.id, MerchantStatus::Active)
+    admin::force_merchant_status(&state.store, clock, m.id, MerchantStatus::Active)
         .await
         .unwrap();
     let (key, secret) = admin::create_api_key(&state.store, clock, &state.keys, m.id, Mode::Test)
@@ -75,7 +75,7 @@ async fn a_suspended_merchants_key_gets_403_on_the_very_next_request(app: &TestA
     let (merchant, _, key) = active_merchant_key(state).await;
     warm(&app.server, &key).await;
 
-    admin::set_merchant_status(
+    admin::force_merchant_status(
         &state.store,
         state.clock.as_ref(),
         merchant,
@@ -181,7 +181,7 @@ async fn keys_are_served_from_memory_until_a_change_is_recorded(app: &TestApp) {
 
     // Any recorded change, here another merchant's, moves the version on.
     let (other, _, _) = active_merchant_key(state).await;
-    admin::set_merchant_status(
+    admin::force_merchant_status(
         &state.store,
         state.clock.as_ref(),
         other,
@@ -266,7 +266,7 @@ async fn a_merchant_suspended_through_one_instance_is_refused_at_once_by_another
     warm(&both.b, &key).await;
 
     let a = &both.a.state;
-    admin::set_merchant_status(
+    admin::force_merchant_status(
         &a.store,
         a.clock.as_ref(),
         merchant,

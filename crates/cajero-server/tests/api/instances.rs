@@ -41,7 +41,7 @@ async fn test_key(server: &Running) -> (MerchantId, String) {
     let m = admin::create_merchant(&state.store, state.clock.as_ref(), "Tienda", None)
         .await
         .unwrap();
-    admin::set_merchant_status(
+    admin::force_merchant_status(
         &state.store,
         state.clock.as_ref(),
         m.id,

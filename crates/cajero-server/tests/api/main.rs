@@ -6,6 +6,7 @@ mod analytics;
 mod auth;
 mod browser;
 mod claims;
+mod console;
 mod contract;
 mod dashboard;
 mod footprint;

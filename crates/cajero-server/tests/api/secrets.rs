@@ -123,7 +123,7 @@ async fn test_key(server: &Running) -> String {
     let merchant = admin::create_merchant(&state.store, state.clock.as_ref(), "Tienda", None)
         .await
         .unwrap();
-    admin::set_merchant_status(
+    admin::force_merchant_status(
         &state.store,
         state.clock.as_ref(),
         merchant.id,
