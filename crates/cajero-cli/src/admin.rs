@@ -188,22 +188,17 @@ pub async fn kyc(command: KycCommand) -> anyhow::Result<()> {
     };
     let state = open(&target.db).await?;
     let result = match action {
-        None => service::show(&state.store, target.merchant).await,
+        None => {
+            service::show_with_documents(&state.store, state.clock.as_ref(), target.merchant).await
+        }
         Some(action) => {
             let actor = service::Actor {
                 user_id: None,
                 name: target.operator.clone(),
                 ip: None,
             };
-            service::decide(
-                &state.store,
-                state.clock.as_ref(),
-                target.merchant,
-                action,
-                note.as_deref(),
-                actor,
-            )
-            .await
+            service::decide_and_notify(&state, target.merchant, action, note.as_deref(), actor)
+                .await
         }
     };
     state.store.close().await;

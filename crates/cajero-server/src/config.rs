@@ -357,6 +357,84 @@ impl RetentionConfig {
     }
 }
 
+/// Where KYC documents are kept (`[kyc]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStorage {
+    /// In the database, beside their rows (the default: one thing to back up).
+    #[default]
+    Database,
+    /// As files of `documents_dir`, one per document, named after its id.
+    Filesystem,
+}
+
+/// Onboarding (`[kyc]`): where the documents merchants upload are kept.
+///
+/// ```toml
+/// [kyc]
+/// documents = "filesystem"        # or "database" (the default)
+/// documents_dir = "kyc-documents" # absolute, or relative to this file's folder
+/// ```
+///
+/// The directory is created (0700) at load when missing; it must not be served by a web
+/// server in front of cajero (cajero itself serves no directory). Each row records where its
+/// document is, so switching storage later leaves earlier documents readable where they are.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KycConfig {
+    /// `database` or `filesystem`.
+    pub documents: DocumentStorage,
+    /// The directory of `filesystem` documents (required with it, refused without it).
+    pub documents_dir: Option<std::path::PathBuf>,
+}
+
+impl KycConfig {
+    /// Resolves a relative `documents_dir` against `base` (the configuration file's folder).
+    fn resolve(&mut self, base: &Path) {
+        if let Some(dir) = &self.documents_dir
+            && dir.is_relative()
+        {
+            self.documents_dir = Some(base.join(dir));
+        }
+    }
+
+    /// The storage is complete and its directory usable: created (0700) when missing.
+    fn validate(&self) -> Result<(), ConfigError> {
+        match (self.documents, &self.documents_dir) {
+            (DocumentStorage::Database, None) => Ok(()),
+            (DocumentStorage::Database, Some(_)) => Err(invalid(
+                "kyc.documents_dir",
+                "is used only with kyc.documents = \"filesystem\"",
+            )),
+            (DocumentStorage::Filesystem, None) => Err(invalid(
+                "kyc.documents_dir",
+                "is required with kyc.documents = \"filesystem\"",
+            )),
+            (DocumentStorage::Filesystem, Some(dir)) => {
+                if !dir.is_absolute() {
+                    return Err(invalid(
+                        "kyc.documents_dir",
+                        format!("must be an absolute path, not {}", dir.display()),
+                    ));
+                }
+                cajero_store::kyc::files::ensure_dir(dir).map_err(|e| {
+                    invalid(
+                        "kyc.documents_dir",
+                        format!("cannot create {}: {e}", dir.display()),
+                    )
+                })?;
+                if !dir.is_dir() {
+                    return Err(invalid(
+                        "kyc.documents_dir",
+                        format!("{} is not a directory", dir.display()),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// The server's whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -417,6 +495,8 @@ pub struct Config {
     pub routing: crate::routing::RoutingConfig,
     /// Alerts' cool-down and the operator's channels (`[alerts]`).
     pub alerts: crate::alerts::AlertsConfig,
+    /// Where KYC documents are kept (`[kyc]`).
+    pub kyc: KycConfig,
 }
 
 /// An external simulator (`cajero sim`) for test mode.
@@ -464,6 +544,7 @@ impl Default for Config {
             health: crate::health::HealthConfig::default(),
             routing: crate::routing::RoutingConfig::default(),
             alerts: crate::alerts::AlertsConfig::default(),
+            kyc: KycConfig::default(),
         }
     }
 }
@@ -513,6 +594,7 @@ const ENV_KEYS: &[&str] = &[
     "metrics",
     "reconciliation",
     "alerts",
+    "kyc",
 ];
 
 impl Config {
@@ -520,7 +602,8 @@ impl Config {
     pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         let from_env = std::env::var_os(CONFIG_FILE_VAR).map(std::path::PathBuf::from);
-        if let Some(path) = file.map(Path::to_path_buf).or(from_env) {
+        let file = file.map(Path::to_path_buf).or(from_env);
+        if let Some(path) = &file {
             if !path.exists() {
                 return Err(ConfigError::Load(format!(
                     "configuration file {} does not exist",
@@ -534,9 +617,23 @@ impl Config {
             ENV_KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
         }));
         figment = figment.merge(Serialized::defaults(overrides));
-        let config: Config = figment
+        let mut config: Config = figment
             .extract()
             .map_err(|e| ConfigError::Load(e.to_string()))?;
+        // Relative paths are relative to the file's folder (else the working directory).
+        if config
+            .kyc
+            .documents_dir
+            .as_ref()
+            .is_some_and(|d| d.is_relative())
+        {
+            let cwd = std::env::current_dir().map_err(|e| ConfigError::Load(e.to_string()))?;
+            let folder = file
+                .as_deref()
+                .and_then(Path::parent)
+                .unwrap_or(Path::new(""));
+            config.kyc.resolve(&cwd.join(folder));
+        }
         config.validate()?;
         Ok(config)
     }
@@ -628,6 +725,7 @@ impl Config {
         self.alerts
             .validate()
             .map_err(|(key, message)| invalid(key, message))?;
+        self.kyc.validate()?;
         let pool = self.database.pool_connections_max;
         if pool == 0 || pool > POOL_CONNECTIONS_MAX {
             return Err(invalid(
@@ -846,6 +944,36 @@ mod tests {
                 },
                 "webhooks.lease_ms",
             ),
+            (
+                Config {
+                    kyc: KycConfig {
+                        documents: DocumentStorage::Filesystem,
+                        documents_dir: None,
+                    },
+                    ..Config::default()
+                },
+                "kyc.documents_dir",
+            ),
+            (
+                Config {
+                    kyc: KycConfig {
+                        documents: DocumentStorage::Database,
+                        documents_dir: Some("/var/lib/cajero/kyc".into()),
+                    },
+                    ..Config::default()
+                },
+                "kyc.documents_dir",
+            ),
+            (
+                Config {
+                    kyc: KycConfig {
+                        documents: DocumentStorage::Filesystem,
+                        documents_dir: Some("relative/kyc".into()),
+                    },
+                    ..Config::default()
+                },
+                "kyc.documents_dir",
+            ),
         ];
         for (config, key) in cases {
             let err = config.validate().unwrap_err();
@@ -879,6 +1007,31 @@ mod tests {
             assert_eq!(config.database.acquire_timeout_ms, 1234);
             assert_eq!(config.database_url.expose(), "sqlite::memory:");
             assert_eq!(config.instance_id.as_deref(), Some("eu-west-1a"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_kyc_documents_dir_is_relative_to_the_file_and_created_for_its_user_only() {
+        figment::Jail::expect_with(|jail| {
+            std::fs::create_dir("conf").map_err(|e| e.to_string())?;
+            jail.create_file(
+                "conf/cajero.toml",
+                "[kyc]\ndocuments = \"filesystem\"\ndocuments_dir = \"kyc-documents\"\n",
+            )?;
+            let config =
+                Config::load(Some(Path::new("conf/cajero.toml")), Overrides::default()).unwrap();
+            let dir = config.kyc.documents_dir.unwrap();
+            assert!(dir.is_absolute(), "{}", dir.display());
+            assert!(dir.ends_with("conf/kyc-documents"), "{}", dir.display());
+            assert!(dir.is_dir());
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o700);
+            }
+            assert_eq!(Config::default().kyc.documents, DocumentStorage::Database);
             Ok(())
         });
     }

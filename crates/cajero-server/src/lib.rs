@@ -110,6 +110,9 @@ pub struct AppState {
     /// API keys and merchants' settings in memory, checked against the database's version on
     /// every request.
     pub cache: Arc<merchant_cache::MerchantCache>,
+    /// Screens KYC submissions ([`kyc::NotScreened`] until the risk issue's sanctions
+    /// screening lands).
+    pub screening: Arc<dyn kyc::Screening>,
 }
 
 impl AppState {
@@ -141,6 +144,7 @@ impl AppState {
             secrets,
             rate_limits: Arc::new(rate_limit::RateLimits::new(&config_rate_limits)),
             cache: Arc::new(merchant_cache::MerchantCache::new()),
+            screening: Arc::new(kyc::NotScreened),
         })
     }
 

@@ -110,17 +110,16 @@ pub async fn set_merchant_status(
 }
 
 /// An operator's KYC step (start the review, ask for information, approve, reject); the
-/// reason is the step's note (the questions, or why approved or rejected).
+/// reason is the step's note (the questions, or why approved or rejected), and the merchant's
+/// owners are e-mailed after it commits.
 pub async fn decide_kyc(
-    store: &Store,
-    clock: &dyn Clock,
+    state: &crate::AppState,
     merchant: MerchantId,
     action: KycAction,
     acting: &Acting,
 ) -> Result<KycView, PlatformError> {
-    Ok(crate::kyc::decide(
-        store,
-        clock,
+    Ok(crate::kyc::decide_and_notify(
+        state,
         merchant,
         action,
         Some(acting.reason.as_str()),

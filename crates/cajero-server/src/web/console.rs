@@ -611,14 +611,7 @@ async fn kyc_step(
             );
         }
     };
-    let result = crate::platform::decide_kyc(
-        &state.store,
-        state.clock.as_ref(),
-        merchant,
-        action,
-        &acting,
-    )
-    .await;
+    let result = crate::platform::decide_kyc(&state, merchant, action, &acting).await;
     let what = match &result {
         Ok(view) => format!("The application of {merchant} is now {}.", view.status),
         Err(_) => String::new(),
@@ -1245,10 +1238,11 @@ async fn merchant_page(
         Ok(None) => return not_found(&session),
         Err(e) => return failure(e),
     };
-    let kyc = match crate::kyc::show(&state.store, merchant).await {
-        Ok(v) => v,
-        Err(e) => return failure(e),
-    };
+    let kyc =
+        match crate::kyc::show_with_documents(&state.store, state.clock.as_ref(), merchant).await {
+            Ok(v) => v,
+            Err(e) => return failure(e),
+        };
     let documents = match crate::kyc::documents(&state.store, merchant).await {
         Ok(d) => d,
         Err(e) => return failure(e),

@@ -687,6 +687,58 @@ const EN: &[(&str, &str)] = &[
     ),
     ("kyc.doc_representative_id", "Legal representative's ID"),
     ("kyc.doc_bank_certificate", "Bank account certificate"),
+    ("kyc.issued_on", "Issue date (fecha de expedición)"),
+    (
+        "kyc.issued_on_hint",
+        "As printed on the certificate. It must be at most 30 days old when you submit the application and when it is approved.",
+    ),
+    (
+        "kyc.issued_on_refused",
+        "Enter the certificate's issue date (fecha de expedición); it cannot be later than today.",
+    ),
+    (
+        "kyc.certificate_too_old",
+        "That Cámara de Comercio certificate was issued more than 30 days ago: request a new one and upload it.",
+    ),
+    (
+        "kyc.chamber_age",
+        "A Cámara de Comercio certificate issued at most 30 days ago, with its issue date",
+    ),
+    (
+        "kyc.mail_subject_in_review",
+        "Your cajero application is in review",
+    ),
+    (
+        "kyc.mail_body_in_review",
+        "An operator has started reviewing your onboarding application. We will write again when it is decided or if we need more information.",
+    ),
+    (
+        "kyc.mail_subject_needs_info",
+        "Your cajero application needs more information",
+    ),
+    (
+        "kyc.mail_body_needs_info",
+        "The operator reviewing your onboarding application needs more information. Answer on your onboarding page (edit the application or upload documents) and submit it again.",
+    ),
+    (
+        "kyc.mail_subject_approved",
+        "Your cajero application is approved",
+    ),
+    (
+        "kyc.mail_body_approved",
+        "Your onboarding application was approved: your account can now use live mode (create a live key in the dashboard).",
+    ),
+    (
+        "kyc.mail_subject_rejected",
+        "Your cajero application was rejected",
+    ),
+    (
+        "kyc.mail_body_rejected",
+        "Your onboarding application was rejected.",
+    ),
+    ("kyc.mail_questions", "The operator asks:"),
+    ("kyc.mail_reason", "Reason:"),
+    ("kyc.mail_link", "Your onboarding page:"),
 ];
 
 const ES: &[(&str, &str)] = &[
@@ -1251,6 +1303,58 @@ const ES: &[(&str, &str)] = &[
         "Documento del representante legal",
     ),
     ("kyc.doc_bank_certificate", "Certificación bancaria"),
+    ("kyc.issued_on", "Fecha de expedición"),
+    (
+        "kyc.issued_on_hint",
+        "La que aparece en el certificado. Debe tener máximo 30 días cuando envíes la solicitud y cuando se apruebe.",
+    ),
+    (
+        "kyc.issued_on_refused",
+        "Escribe la fecha de expedición del certificado; no puede ser posterior a hoy.",
+    ),
+    (
+        "kyc.certificate_too_old",
+        "Ese certificado de Cámara de Comercio tiene más de 30 días: solicita uno nuevo y súbelo.",
+    ),
+    (
+        "kyc.chamber_age",
+        "Certificado de Cámara de Comercio de máximo 30 días, con su fecha de expedición",
+    ),
+    (
+        "kyc.mail_subject_in_review",
+        "Tu solicitud de vinculación a cajero está en revisión",
+    ),
+    (
+        "kyc.mail_body_in_review",
+        "Un operador empezó a revisar tu solicitud de vinculación. Te escribiremos cuando haya una decisión o si necesitamos más información.",
+    ),
+    (
+        "kyc.mail_subject_needs_info",
+        "Tu solicitud de vinculación a cajero necesita más información",
+    ),
+    (
+        "kyc.mail_body_needs_info",
+        "El operador que revisa tu solicitud de vinculación necesita más información. Responde en tu página de vinculación (corrige la solicitud o sube documentos) y envíala de nuevo.",
+    ),
+    (
+        "kyc.mail_subject_approved",
+        "Tu solicitud de vinculación a cajero fue aprobada",
+    ),
+    (
+        "kyc.mail_body_approved",
+        "Tu solicitud de vinculación fue aprobada: tu cuenta ya puede usar el modo real (crea una llave real en el panel).",
+    ),
+    (
+        "kyc.mail_subject_rejected",
+        "Tu solicitud de vinculación a cajero fue rechazada",
+    ),
+    (
+        "kyc.mail_body_rejected",
+        "Tu solicitud de vinculación fue rechazada.",
+    ),
+    ("kyc.mail_questions", "El operador pregunta:"),
+    ("kyc.mail_reason", "Motivo:"),
+    ("kyc.mail_link", "Tu página de vinculación:"),
 ];
 
 const ZH: &[(&str, &str)] = &[
@@ -1695,6 +1799,46 @@ const ZH: &[(&str, &str)] = &[
     ("kyc.doc_chamber_certificate", "商会注册证明"),
     ("kyc.doc_representative_id", "法定代表人证件"),
     ("kyc.doc_bank_certificate", "银行账户证明"),
+    ("kyc.issued_on", "开具日期（fecha de expedición）"),
+    (
+        "kyc.issued_on_hint",
+        "以证明上所印日期为准。提交申请时及审核通过时，距开具日期均不得超过 30 天。",
+    ),
+    (
+        "kyc.issued_on_refused",
+        "请填写证明的开具日期（fecha de expedición），且不得晚于今天。",
+    ),
+    (
+        "kyc.certificate_too_old",
+        "该商会注册证明开具已超过 30 天：请重新申请并上传。",
+    ),
+    ("kyc.chamber_age", "30 天内开具的商会注册证明（含开具日期）"),
+    (
+        "kyc.mail_subject_in_review",
+        "您的 cajero 入驻申请正在审核中",
+    ),
+    (
+        "kyc.mail_body_in_review",
+        "运营人员已开始审核您的入驻申请。审核有结论或需要补充信息时，我们会再次通知您。",
+    ),
+    (
+        "kyc.mail_subject_needs_info",
+        "您的 cajero 入驻申请需要补充信息",
+    ),
+    (
+        "kyc.mail_body_needs_info",
+        "审核您入驻申请的运营人员需要更多信息。请在入驻页面作答（修改申请或上传文件）后重新提交。",
+    ),
+    ("kyc.mail_subject_approved", "您的 cajero 入驻申请已通过"),
+    (
+        "kyc.mail_body_approved",
+        "您的入驻申请已通过：您的账户现在可以使用正式模式（请在控制台创建正式密钥）。",
+    ),
+    ("kyc.mail_subject_rejected", "您的 cajero 入驻申请已被拒绝"),
+    ("kyc.mail_body_rejected", "您的入驻申请已被拒绝。"),
+    ("kyc.mail_questions", "运营人员的问题："),
+    ("kyc.mail_reason", "原因："),
+    ("kyc.mail_link", "您的入驻页面："),
 ];
 
 #[cfg(test)]

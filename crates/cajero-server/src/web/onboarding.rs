@@ -1,6 +1,7 @@
 //! The merchant's onboarding (KYC) page: the application as a form (owners edit it while it
-//! is a draft or needs information; everyone else reads it), what is missing, the operator's
-//! questions, and the submission. The rules are the [`crate::kyc`] service's.
+//! is a draft or needs information; everyone else reads it), its documents (one upload form
+//! per kind; the Cámara de Comercio certificate's with its issue date), what is missing, the
+//! operator's questions, and the submission. The rules are the [`crate::kyc`] service's.
 
 use askama::Template;
 use axum::extract::{Form, State};
@@ -49,8 +50,13 @@ struct OnboardingPage {
     submitted: String,
     notice: Option<&'static str>,
     documents: Vec<DocumentLine>,
-    document_kinds: Vec<(&'static str, String)>,
+    /// One upload form per kind: (kind, its label key, whether it asks for an issue date).
+    document_kinds: Vec<(&'static str, String, bool)>,
     may_read_documents: bool,
+    /// Today in Bogotá (`YYYY-MM-DD`): the latest issue date a certificate may have.
+    today: String,
+    /// The earliest issue date a certificate may have today.
+    oldest_issued_on: String,
 }
 
 /// A document on the page.
@@ -62,6 +68,8 @@ struct DocumentLine {
     size_kib: i64,
     sha256: String,
     when: String,
+    /// A certificate's issue date; empty for the other kinds.
+    issued_on: String,
 }
 
 fn status_key(s: KycStatus) -> &'static str {
@@ -90,17 +98,28 @@ fn field_key(field: &str) -> &'static str {
         ("monthly_payouts_cop" | "average_payout_cop", _) => "kyc.payouts",
         ("activity", _) => "kyc.activity",
         ("website", _) => "kyc.website",
+        ("documents", "issued_on") => "kyc.chamber_age",
+        ("documents", "rut") => "kyc.doc_rut",
+        ("documents", "chamber_certificate") => "kyc.doc_chamber_certificate",
+        ("documents", "representative_id") => "kyc.doc_representative_id",
+        ("documents", "bank_certificate") => "kyc.doc_bank_certificate",
         _ => "kyc.application",
     }
 }
 
-fn page(
-    signed: &SignedIn,
-    v: KycView,
+/// What the page shows besides the application.
+struct Shown {
     documents: Vec<kyc::Document>,
     notice: Option<&'static str>,
-    status: StatusCode,
-) -> Response {
+    today: jiff::civil::Date,
+}
+
+fn page(signed: &SignedIn, v: KycView, shown: Shown, status: StatusCode) -> Response {
+    let Shown {
+        documents,
+        notice,
+        today,
+    } = shown;
     let t = signed.locale.texts();
     let mut owners: Vec<OwnerRow> = v
         .application
@@ -160,13 +179,16 @@ fn page(
                     size_kib: (d.size + 1023) / 1024,
                     sha256: d.sha256.chars().take(16).collect(),
                     when: when(&signed.session, Micros(d.created_at).to_timestamp()),
+                    issued_on: d.issued_on.unwrap_or_default(),
                 })
                 .collect(),
             document_kinds: kyc::DOCUMENT_KINDS
                 .iter()
-                .map(|k| (*k, format!("kyc.doc_{k}")))
+                .map(|k| (*k, format!("kyc.doc_{k}"), *k == kyc::CHAMBER_CERTIFICATE))
                 .collect(),
             may_read_documents: signed.session.role.may_manage_users(),
+            today: today.to_string(),
+            oldest_issued_on: kyc::oldest_certificate_date(today).to_string(),
         },
     )
 }
@@ -179,12 +201,20 @@ async fn current(
     status: StatusCode,
 ) -> Response {
     let merchant = signed.session.merchant_id;
-    let found = match kyc::show(&state.store, merchant).await {
+    let clock = state.clock.as_ref();
+    let found = match kyc::show_with_documents(&state.store, clock, merchant).await {
         Ok(v) => v,
         Err(e) => return internal(signed.locale, e),
     };
     match kyc::documents(&state.store, merchant).await {
-        Ok(documents) => page(signed, found, documents, notice, status),
+        Ok(documents) => {
+            let shown = Shown {
+                documents,
+                notice,
+                today: kyc::today(clock),
+            };
+            page(signed, found, shown, status)
+        }
         Err(e) => internal(signed.locale, e),
     }
 }
@@ -202,6 +232,8 @@ pub(super) async fn onboarding_page(
         (_, Some("file_type")) => Some("kyc.file_type"),
         (_, Some("file_size")) => Some("kyc.file_size"),
         (_, Some("document_kind")) => Some("kyc.document_kind"),
+        (_, Some("issued_on")) => Some("kyc.issued_on_refused"),
+        (_, Some("certificate_too_old")) => Some("kyc.certificate_too_old"),
         (_, Some("not_editable")) => Some("kyc.not_editable"),
         _ => None,
     };
@@ -385,7 +417,7 @@ pub(super) async fn save_onboarding(
         name: signed.session.user.email.clone(),
         ip: signed.request.origin.ip.clone(),
     };
-    match kyc::submit(store, clock, merchant, actor).await {
+    match kyc::submit_screened(store, clock, state.screening.clone(), merchant, actor).await {
         Ok(_) => redirect("/dashboard/onboarding?done=submitted"),
         Err(KycError::Incomplete(_)) => {
             let _ = saved;
@@ -401,16 +433,18 @@ pub(super) async fn save_onboarding(
     }
 }
 
-/// `POST /dashboard/onboarding/documents` (multipart: `csrf`, `kind`, then `file`): owners
-/// upload a document while the application can be changed. Its own body limit
-/// ([`kyc::DOCUMENT_BYTES_MAX`] and the form's overhead).
+/// `POST /dashboard/onboarding/documents` (multipart: `csrf`, `kind`, a Cámara de Comercio
+/// certificate's `issued_on` (`YYYY-MM-DD`), then `file`): owners upload a document while the
+/// application can be changed. Its own body limit ([`kyc::DOCUMENT_BYTES_MAX`] and the form's
+/// overhead).
 pub(crate) async fn upload(
     signed: SignedIn,
     State(state): State<AppState>,
     mut form: axum::extract::Multipart,
 ) -> Response {
     let locale = signed.locale;
-    let (mut csrf, mut kind, mut file) = (String::new(), String::new(), None);
+    let (mut csrf, mut kind, mut issued_on, mut file) =
+        (String::new(), String::new(), String::new(), None);
     loop {
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
@@ -423,6 +457,7 @@ pub(crate) async fn upload(
         match field.name().unwrap_or("") {
             "csrf" => csrf = field.text().await.unwrap_or_default(),
             "kind" => kind = field.text().await.unwrap_or_default(),
+            "issued_on" => issued_on = field.text().await.unwrap_or_default(),
             "file" => {
                 // CSRF first: nothing of an unchecked form is read into memory.
                 if !csrf_ok(&signed.session.row.csrf_token, &csrf) {
@@ -451,24 +486,33 @@ pub(crate) async fn upload(
         name: signed.session.user.email.clone(),
         ip: signed.request.origin.ip.clone(),
     };
+    let upload = kyc::Upload {
+        kind: bounded(&kind).trim().to_owned(),
+        file_name: name,
+        content,
+        // Not a date (or none): the service refuses a certificate without one.
+        issued_on: bounded(&issued_on).trim().parse().ok(),
+    };
     let added = kyc::add_document(
         &state.store,
         state.clock.as_ref(),
+        &state.config.kyc,
         signed.session.merchant_id,
-        kind.trim(),
-        &name,
-        content,
+        upload,
         actor,
     )
     .await;
-    match added {
-        Ok(_) => redirect("/dashboard/onboarding?done=uploaded"),
-        Err(KycError::FileType) => redirect("/dashboard/onboarding?refused=file_type"),
-        Err(KycError::FileSize) => redirect("/dashboard/onboarding?refused=file_size"),
-        Err(KycError::DocumentKind) => redirect("/dashboard/onboarding?refused=document_kind"),
-        Err(KycError::NotEditable(_)) => redirect("/dashboard/onboarding?refused=not_editable"),
-        Err(e) => internal(locale, e),
-    }
+    let refused = match added {
+        Ok(_) => return redirect("/dashboard/onboarding?done=uploaded"),
+        Err(KycError::FileType) => "file_type",
+        Err(KycError::FileSize) => "file_size",
+        Err(KycError::DocumentKind) => "document_kind",
+        Err(KycError::NotEditable(_)) => "not_editable",
+        Err(KycError::IssuedOn { .. }) => "issued_on",
+        Err(KycError::CertificateTooOld { .. }) => "certificate_too_old",
+        Err(e) => return internal(locale, e),
+    };
+    redirect(&format!("/dashboard/onboarding?refused={refused}"))
 }
 
 /// `GET /dashboard/onboarding/documents/{id}`: the merchant's owners download a document
@@ -494,7 +538,7 @@ pub(super) async fn download(
                             format!(
                                 "attachment; filename=\"{}.{}\"",
                                 d.id,
-                                extension(&d.content_type)
+                                kyc::extension(&d.content_type)
                             ),
                         ),
                     ],
@@ -505,14 +549,6 @@ pub(super) async fn download(
         }
         Ok(None) => message(StatusCode::NOT_FOUND, locale, "error.not_found"),
         Err(e) => internal(locale, e),
-    }
-}
-
-fn extension(content_type: &str) -> &'static str {
-    match content_type {
-        "application/pdf" => "pdf",
-        "image/png" => "png",
-        _ => "jpg",
     }
 }
 
@@ -562,6 +598,11 @@ mod tests {
             "average_payout_cop",
             "activity",
             "website",
+            "documents.rut",
+            "documents.chamber_certificate",
+            "documents.chamber_certificate.issued_on",
+            "documents.representative_id",
+            "documents.bank_certificate",
             "something_else",
         ];
         for locale in super::super::i18n::Locale::ALL {

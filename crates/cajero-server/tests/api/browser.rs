@@ -492,3 +492,314 @@ async fn the_language_switch_changes_every_page() {
     })
     .await;
 }
+
+/// Picks a language from the navigation bar's switch.
+async fn switch_language(client: &Client, tag: &str, shown: &str) -> anyhow::Result<()> {
+    client
+        .find(Locator::Css("#lang"))
+        .await?
+        .select_by_value(tag)
+        .await?;
+    click(client, "form[action='/dashboard/language'] button").await?;
+    shows(client, shown).await?;
+    Ok(())
+}
+
+/// Uploads a document of `kind` on the onboarding page (dated with the newest day the form
+/// allows when it asks for a date).
+async fn upload(client: &Client, kind: &str, path: &std::path::Path) -> anyhow::Result<()> {
+    let form = format!("form[data-upload='{kind}']");
+    if let Ok(date) = client.find(Locator::Css(&format!("#issued-{kind}"))).await {
+        let newest = date.attr("max").await?.context("the date's max")?;
+        client
+            .execute(
+                "document.getElementById(arguments[0]).value = arguments[1];",
+                vec![json!(format!("issued-{kind}")), json!(newest)],
+            )
+            .await?;
+    }
+    client
+        .find(Locator::Css(&format!("#file-{kind}")))
+        .await?
+        .send_keys(&path.display().to_string())
+        .await?;
+    click(client, &format!("{form} button")).await?;
+    shows(
+        client,
+        path.file_name().and_then(|n| n.to_str()).unwrap_or(""),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The operator's console: signs in, sets up two-factor, lands on the overview.
+async fn operator_signs_in(app: &TestApp, client: &Client, email: &str) -> anyhow::Result<()> {
+    let state = &app.server.state;
+    cajero_server::operators::add(&state.store, state.clock.as_ref(), email, "Luis", PASSWORD)
+        .await?;
+    client.goto(&app.url("/console/login")).await?;
+    fill(client, "#email", email).await?;
+    fill(client, "#password", PASSWORD).await?;
+    click(client, "form[action='/console/login'] button").await?;
+    at(client, "/console/totp").await?;
+    let secret = text_of(client, "#totp-secret").await?;
+    fill(client, "#code", &totp_code(app, &secret)?).await?;
+    click(client, "form[action='/console/totp'] button").await?;
+    at(client, "/console").await?;
+    app.clock.advance(SignedDuration::from_secs(30));
+    Ok(())
+}
+
+/// Submits the merchant page's KYC form whose hidden `action` is `step`, with `reason`.
+async fn kyc_step(
+    app: &TestApp,
+    client: &Client,
+    merchant: &str,
+    step: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let form =
+        format!("form[action='/console/merchants/{merchant}/kyc']:has(input[value='{step}'])");
+    fill(client, &format!("{form} textarea[name=reason]"), reason).await?;
+    click(client, &format!("{form} button")).await?;
+    shows(client, "Done").await?;
+    client
+        .goto(&app.url(&format!("/console/merchants/{merchant}")))
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_onboards_in_spanish_and_chinese_and_an_operator_reviews_in_english() {
+    in_browser("kyc_review", async |app: &TestApp, client: &Client| {
+        let files = tempfile::tempdir()?;
+        let write = |name: &str, bytes: &[u8]| -> anyhow::Result<std::path::PathBuf> {
+            let path = files.path().join(name);
+            std::fs::write(&path, bytes)?;
+            Ok(path)
+        };
+        let rut = write("rut-tienda.pdf", b"%PDF-1.4\n% RUT\n")?;
+        let chamber = write("camara-comercio.pdf", b"%PDF-1.7\n% Camara\n")?;
+        let id = write(
+            "cedula.jpg",
+            &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F'],
+        )?;
+        let bank = write("certificado-banco.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")?;
+        let bank_again = write(
+            "certificado-banco-dic.png",
+            b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR2",
+        )?;
+
+        // The merchant signs up and works in Spanish.
+        client.goto(&app.url("/dashboard/signup")).await?;
+        fill(client, "#company", "Tienda Ana SAS").await?;
+        fill(client, "#name", "Ana Gómez").await?;
+        fill(client, "#email", "ana@example.co").await?;
+        fill(client, "#password", PASSWORD).await?;
+        click(
+            client,
+            "form[action='/dashboard/signup'] button[type=submit]",
+        )
+        .await?;
+        shows(client, "data-figure=\"available\"").await?;
+        switch_language(client, "es-CO", "lang=\"es-CO\"").await?;
+
+        // Before approval, a live key is refused in the dashboard.
+        client.goto(&app.url("/dashboard/keys")).await?;
+        client
+            .find(Locator::Css("#mode"))
+            .await?
+            .select_by_value("live")
+            .await?;
+        click(client, "form[action='/dashboard/keys'] button").await?;
+        shows(
+            client,
+            "El modo real requiere que tu comercio esté aprobado (KYC).",
+        )
+        .await?;
+
+        client.goto(&app.url("/dashboard/onboarding")).await?;
+        shows(client, "Razón social").await?;
+        for (css, text) in [
+            ("#legal_name", "Tienda Ana SAS"),
+            ("#nit", "900123456-8"),
+            ("#address", "Calle 10 # 20-30"),
+            ("#municipality", "05001"),
+            ("#activity", "Venta de ropa en línea"),
+            ("#website", "https://tienda.example.co"),
+            ("#rep_name", "Ana Gómez"),
+            ("#rep_document_number", "1020304050"),
+            ("#rep_nationality", "CO"),
+            ("#owner0_name", "Ana Gómez"),
+            ("#owner0_document_number", "1020304050"),
+            ("#owner0_nationality", "CO"),
+            ("#owner0_share_pct", "100"),
+            ("#monthly_payins_cop", "50000000"),
+            ("#average_payin_cop", "80000"),
+            ("#monthly_payouts_cop", "0"),
+            ("#average_payout_cop", "0"),
+        ] {
+            fill(client, css, text).await?;
+        }
+        client
+            .find(Locator::Css("#company_type"))
+            .await?
+            .select_by_value("sas")
+            .await?;
+        client
+            .find(Locator::Css("#rep_document_type"))
+            .await?
+            .select_by_value("CC")
+            .await?;
+        client
+            .find(Locator::Css("#owner0_document_type"))
+            .await?
+            .select_by_value("CC")
+            .await?;
+        click(client, "button[name=intent][value=save]").await?;
+        shows(client, "data-kyc-status=\"draft\"").await?;
+        for (kind, path) in [
+            ("rut", &rut),
+            ("chamber_certificate", &chamber),
+            ("representative_id", &id),
+            ("bank_certificate", &bank),
+        ] {
+            upload(client, kind, path).await?;
+        }
+        click(client, "button[name=intent][value=submit]").await?;
+        shows(client, "Enviada: un operador la revisará.").await?;
+        shows(client, "data-kyc-status=\"submitted\"").await?;
+        let merchant = app
+            .server
+            .state
+            .store
+            .read(|mut c| {
+                Box::pin(async move {
+                    cajero_store::dashboard::user_by_email(&mut c, "ana@example.co").await
+                })
+            })
+            .await?
+            .context("the owner")?
+            .merchant_id;
+
+        // The operator, in English, takes it into review and asks for more.
+        operator_signs_in(app, client, "luis@cajero.example").await?;
+        click(client, "a[href='/console/kyc']").await?;
+        shows(client, &merchant).await?;
+        click(client, &format!("a[href='/console/merchants/{merchant}']")).await?;
+        shows(client, "camara-comercio.pdf").await?;
+        // The document viewer shows the file itself.
+        let viewer = client
+            .find(Locator::Css(&format!(
+                "a[href^='/console/merchants/{merchant}/documents/']"
+            )))
+            .await?
+            .attr("href")
+            .await?
+            .context("a document's link")?;
+        // Without the operator's session, the document's address leads to the sign-in page.
+        let served = app.http.get(app.url(&viewer)).send().await?;
+        anyhow::ensure!(
+            served.url().path() == "/console/login",
+            "no session, no document: {}",
+            served.url()
+        );
+        // With it, the viewer shows the file itself.
+        client.goto(&app.url(&viewer)).await?;
+        anyhow::ensure!(
+            client.current_url().await?.path() == viewer,
+            "the viewer opens"
+        );
+        client
+            .goto(&app.url(&format!("/console/merchants/{merchant}")))
+            .await?;
+        kyc_step(
+            app,
+            client,
+            &merchant,
+            "start_review",
+            "Documents received; checking RUT with DIAN",
+        )
+        .await?;
+        shows(client, "id=\"kyc-status\">in_review").await?;
+        kyc_step(
+            app,
+            client,
+            &merchant,
+            "request_info",
+            "Please upload a bank certificate issued this month.",
+        )
+        .await?;
+        shows(client, "id=\"kyc-status\">needs_info").await?;
+
+        // The merchant reads the question and answers in Chinese.
+        client.goto(&app.url("/dashboard/onboarding")).await?;
+        switch_language(client, "zh-CN", "lang=\"zh-CN\"").await?;
+        client.goto(&app.url("/dashboard/onboarding")).await?;
+        shows(client, "运营人员的问题").await?;
+        shows(
+            client,
+            "Please upload a bank certificate issued this month.",
+        )
+        .await?;
+        fill(client, "#activity", "在线服装销售").await?;
+        click(client, "button[name=intent][value=save]").await?;
+        shows(client, "data-kyc-status=\"needs_info\"").await?;
+        upload(client, "bank_certificate", &bank_again).await?;
+        click(client, "button[name=intent][value=submit]").await?;
+        shows(client, "已提交：运营人员将进行审核。").await?;
+
+        // The operator approves.
+        client
+            .goto(&app.url(&format!("/console/merchants/{merchant}")))
+            .await?;
+        shows(client, "在线服装销售").await?;
+        kyc_step(
+            app,
+            client,
+            &merchant,
+            "start_review",
+            "New bank certificate received",
+        )
+        .await?;
+        kyc_step(
+            app,
+            client,
+            &merchant,
+            "approve",
+            "All documents verified; no adverse findings",
+        )
+        .await?;
+        shows(client, "id=\"kyc-status\">approved").await?;
+        shows(client, "id=\"merchant-status\">active").await?;
+        client
+            .goto(&app.url(&format!("/console/audit?merchant={merchant}")))
+            .await?;
+        shows(client, "All documents verified; no adverse findings").await?;
+
+        // The owner now creates a live key.
+        client.goto(&app.url("/dashboard/keys")).await?;
+        client
+            .find(Locator::Css("#mode"))
+            .await?
+            .select_by_value("live")
+            .await?;
+        click(client, "form[action='/dashboard/keys'] button").await?;
+        shows(client, "data-secret").await?;
+        let key = client
+            .find(Locator::Css("#new-key"))
+            .await?
+            .prop("value")
+            .await?
+            .context("the new key's value")?;
+        anyhow::ensure!(key.starts_with("sk_live_"), "{key}");
+        let balance = app.get_with_key("/v1/balance", &key).await;
+        anyhow::ensure!(
+            balance.status() == 200,
+            "the live key works: {}",
+            balance.status()
+        );
+        Ok(())
+    })
+    .await;
+}

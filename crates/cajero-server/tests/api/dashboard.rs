@@ -2408,6 +2408,30 @@ async fn a_merchant_fills_in_its_onboarding_submits_answers_and_once_approved_cr
             .legal_name,
         "Tienda Ana SAS"
     );
+    let state = &app.server.state;
+    for kind in kyc::DOCUMENT_KINDS {
+        let upload = kyc::Upload {
+            kind: kind.into(),
+            file_name: format!("{kind}.pdf"),
+            content: b"%PDF-1.7\n%%EOF\n".to_vec(),
+            issued_on: (kind == kyc::CHAMBER_CERTIFICATE).then(|| kyc::today(state.clock.as_ref())),
+        };
+        let actor = Actor {
+            user_id: None,
+            name: "ana@example.co".into(),
+            ip: None,
+        };
+        kyc::add_document(
+            &state.store,
+            state.clock.as_ref(),
+            &state.config.kyc,
+            merchant,
+            upload,
+            actor,
+        )
+        .await
+        .unwrap();
+    }
     fields.push(("intent", "submit"));
     let sent = post_form(app, &owner, "/dashboard/onboarding", &fields).await;
     assert_eq!(
