@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 mod admin;
 mod alerts;
 mod analytics;
+mod audit;
 mod bench;
 mod calendar;
 mod chaos;
@@ -54,6 +55,9 @@ enum Command {
     /// Check the books.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
+    /// Verify the audit log's tamper-evident chain.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Operator actions on balance top-ups.
     #[command(subcommand)]
     Topup(ledger::TopupCommand),
@@ -133,6 +137,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Ledger(command) => ledger::ledger(command).await,
+            Command::Audit(command) => audit::audit(command).await,
             Command::Topup(command) => ledger::topup(command).await,
             Command::Fx(command) => settings::fx(command).await,
             Command::Settlement(command) => settings::settlement(command).await,

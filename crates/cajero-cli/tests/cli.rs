@@ -732,3 +732,75 @@ fn operators_are_added_and_merchants_activated_only_after_kyc_approval() {
     ]));
     assert_eq!(suspended["status"], "suspended");
 }
+
+/// `cajero audit seal` chains the audit log and `cajero audit verify` checks it, naming the
+/// entry changed after sealing (exit 1).
+#[tokio::test]
+async fn audit_verify_names_the_entry_changed_after_sealing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cajero.db").display());
+    let merchant = json(&cajero(&[
+        "merchant",
+        "create",
+        "--name",
+        "A",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    let id = merchant["id"].as_str().unwrap().to_string();
+    for reason in ["fraud report 1", "fraud report 2", "fraud report 3"] {
+        let out = cajero(&[
+            "merchant",
+            "set-status",
+            "--merchant",
+            &id,
+            "--status",
+            "suspended",
+            "--reason",
+            reason,
+            "--database-url",
+            &db,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let sealed = json(&cajero(&["audit", "seal", "--database-url", &db, "--json"]));
+    assert_eq!(sealed["sealed"], 3);
+    let good = json(&cajero(&[
+        "audit",
+        "verify",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(good["ok"], true, "{good}");
+    assert_eq!(good["sealed"], 3);
+    assert_eq!(good["head"]["hash"].as_str().unwrap().len(), 64);
+
+    let store = cajero_store::Store::open(&db, &cajero_store::StoreOptions::default())
+        .await
+        .unwrap();
+    store
+        .write(|mut c| {
+            Box::pin(async move {
+                cajero_store::execute!(
+                    &mut c,
+                    "UPDATE audit_log SET reason = 'routine check' WHERE seq = 2"
+                )
+                .map_err(cajero_store::StoreError::from)
+            })
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    let bad = cajero(&["audit", "verify", "--database-url", &db, "--json"]);
+    assert!(!bad.status.success(), "verify must fail on an edited entry");
+    let report: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["broken"]["seq"], 2);
+    assert!(
+        stderr(&bad).contains("broken at entry 2"),
+        "{}",
+        stderr(&bad)
+    );
+}

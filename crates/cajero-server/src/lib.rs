@@ -40,6 +40,7 @@ pub mod admin;
 pub mod alerts;
 pub mod analytics;
 pub mod api_docs;
+pub mod audit_chain;
 pub mod auth;
 pub mod clock;
 pub mod config;

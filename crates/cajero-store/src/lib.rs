@@ -25,6 +25,7 @@ use sqlx::{PgConnection, PgPool};
 
 pub mod alerts;
 pub mod analytics;
+pub mod audit_chain;
 pub mod cache_version;
 pub mod dashboard;
 pub mod events;

@@ -220,10 +220,7 @@ pub async fn list(
 /// Live top-ups waiting for the operator to confirm that their money arrived (every merchant's),
 /// oldest first, at most `limit`. Pending live top-ups are few (each waits for a bank
 /// transfer), so the scan by status is bounded by what is open.
-pub async fn pending_live(
-    conn: &mut Conn<'_>,
-    limit: i64,
-) -> Result<Vec<TopupRecord>, StoreError> {
+pub async fn pending_live(conn: &mut Conn<'_>, limit: i64) -> Result<Vec<TopupRecord>, StoreError> {
     let sql = AssertSqlSafe(format!(
         "{SELECT} WHERE livemode = TRUE AND status = 'pending' ORDER BY id LIMIT $1"
     ));

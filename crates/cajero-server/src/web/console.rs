@@ -517,6 +517,32 @@ fn done<T, E: std::fmt::Display>(
     }
 }
 
+/// The merchant a form acts on, who acts and why, and the merchant's page to go back to; or
+/// the page refusing the form.
+#[allow(clippy::result_large_err)] // The error is the page to answer, made once per request.
+fn merchant_form(
+    session: &OperatorSession,
+    origin: &Origin,
+    id: &str,
+    form: &ActionForm,
+) -> Result<(MerchantId, Acting, String), Response> {
+    let back = format!("/console/merchants/{id}");
+    let merchant = merchant_id(id).ok_or_else(|| not_found(session))?;
+    let acting = acting(session, origin, form, &back)?;
+    Ok((merchant, acting, back))
+}
+
+/// The page refusing a form's values, saying why.
+fn refused(session: &OperatorSession, message: String, back: &str) -> Response {
+    outcome(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some(session),
+        "Refused",
+        message,
+        back,
+    )
+}
+
 fn merchant_id(text: &str) -> Option<MerchantId> {
     text.parse().ok()
 }
@@ -545,22 +571,16 @@ async fn set_status(
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let back = format!("/console/merchants/{id}");
-    let Some(merchant) = merchant_id(&id) else {
-        return not_found(&session);
-    };
-    let acting = match acting(&session, &request.origin, &form, &back) {
-        Ok(a) => a,
+    let (merchant, acting, back) = match merchant_form(&session, &request.origin, &id, &form) {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let status = match form.status.as_str() {
         "active" => MerchantStatus::Active,
         "suspended" => MerchantStatus::Suspended,
         _ => {
-            return outcome(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(&session),
-                "Refused",
+            return refused(
+                &session,
                 "The status must be active or suspended.".into(),
                 &back,
             );
@@ -588,12 +608,8 @@ async fn kyc_step(
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let back = format!("/console/merchants/{id}");
-    let Some(merchant) = merchant_id(&id) else {
-        return not_found(&session);
-    };
-    let acting = match acting(&session, &request.origin, &form, &back) {
-        Ok(a) => a,
+    let (merchant, acting, back) = match merchant_form(&session, &request.origin, &id, &form) {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let action = match form.action.as_str() {
@@ -602,13 +618,7 @@ async fn kyc_step(
         "approve" => KycAction::Approve,
         "reject" => KycAction::Reject,
         _ => {
-            return outcome(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(&session),
-                "Refused",
-                "Unknown KYC step.".into(),
-                &back,
-            );
+            return refused(&session, "Unknown KYC step.".into(), &back);
         }
     };
     let result = crate::platform::decide_kyc(&state, merchant, action, &acting).await;
@@ -625,21 +635,15 @@ async fn set_fees(
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let back = format!("/console/merchants/{id}");
-    let Some(merchant) = merchant_id(&id) else {
-        return not_found(&session);
-    };
-    let acting = match acting(&session, &request.origin, &form, &back) {
-        Ok(a) => a,
+    let (merchant, acting, back) = match merchant_form(&session, &request.origin, &id, &form) {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let plan: FeePlan = match serde_json::from_str(&form.plan) {
         Ok(plan) => plan,
         Err(e) => {
-            return outcome(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(&session),
-                "Refused",
+            return refused(
+                &session,
                 format!("The fee plan is not valid JSON of a plan: {e}"),
                 &back,
             );
@@ -669,30 +673,21 @@ async fn set_terms(
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let back = format!("/console/merchants/{id}");
-    let Some(merchant) = merchant_id(&id) else {
-        return not_found(&session);
-    };
-    let acting = match acting(&session, &request.origin, &form, &back) {
-        Ok(a) => a,
+    let (merchant, acting, back) = match merchant_form(&session, &request.origin, &id, &form) {
+        Ok(found) => found,
         Err(r) => return r,
     };
-    let refused = |message: String| {
-        outcome(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(&session),
-            "Refused",
-            message,
-            &back,
-        )
-    };
     let Ok(delay) = form.delay_business_days.trim().parse::<u32>() else {
-        return refused("The delay must be a whole number of business days (0–30).".into());
+        return refused(
+            &session,
+            "The delay must be a whole number of business days (0–30).".into(),
+            &back,
+        );
     };
     let currency = match form.currency.as_str() {
         "COP" => Currency::Cop,
         "USD" => Currency::Usd,
-        _ => return refused("The currency must be COP or USD.".into()),
+        _ => return refused(&session, "The currency must be COP or USD.".into(), &back),
     };
     let markup = match form
         .fx_markup_bps
@@ -702,7 +697,13 @@ async fn set_terms(
         .and_then(|b| BasisPoints::new(b).ok())
     {
         Some(m) => m,
-        None => return refused("The FX markup must be 0 to 10,000 basis points.".into()),
+        None => {
+            return refused(
+                &session,
+                "The FX markup must be 0 to 10,000 basis points.".into(),
+                &back,
+            );
+        }
     };
     let mode = mode_of(&form.mode);
     let terms = cajero_domain::ledger::settlement::SettlementTerms {
@@ -736,12 +737,8 @@ async fn cancel_payout(
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let back = format!("/console/merchants/{id}");
-    let Some(merchant) = merchant_id(&id) else {
-        return not_found(&session);
-    };
-    let acting = match acting(&session, &request.origin, &form, &back) {
-        Ok(a) => a,
+    let (merchant, acting, back) = match merchant_form(&session, &request.origin, &id, &form) {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let Ok(payout_id) = form.payout.trim().parse::<PayoutId>() else {
@@ -813,21 +810,12 @@ async fn set_fx(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let refused = |message: String| {
-        outcome(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(&session),
-            "Refused",
-            message,
-            back,
-        )
-    };
     let Ok(date) = form.date.trim().parse::<jiff::civil::Date>() else {
-        return refused("The day must be a date, YYYY-MM-DD.".into());
+        return refused(&session, "The day must be a date, YYYY-MM-DD.".into(), back);
     };
     let rate = match CopPerUsd::parse(form.cop_per_usd.trim()) {
         Ok(r) => r,
-        Err(e) => return refused(format!("The rate is not valid: {e}")),
+        Err(e) => return refused(&session, format!("The rate is not valid: {e}"), back),
     };
     let result =
         crate::platform::set_fx_rate(&state.store, state.clock.as_ref(), date, rate, &acting).await;
@@ -898,24 +886,23 @@ async fn resolve_exception(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let refused = |message: String| {
-        outcome(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(&session),
-            "Refused",
-            message,
-            back,
-        )
-    };
     let Some(resolution) = crate::reconciliation::Resolution::parse(&form.resolution) else {
-        return refused("Choose how the exception is resolved.".into());
+        return refused(
+            &session,
+            "Choose how the exception is resolved.".into(),
+            back,
+        );
     };
     let amount = match form.amount.trim() {
         "" => None,
         text => match text.parse::<i64>() {
             Ok(a) => Some(a),
             Err(_) => {
-                return refused("The amount must be whole pesos (+ credits the merchant).".into());
+                return refused(
+                    &session,
+                    "The amount must be whole pesos (+ credits the merchant).".into(),
+                    back,
+                );
             }
         },
     };
@@ -923,7 +910,7 @@ async fn resolve_exception(
         "" => None,
         text => match merchant_id(text) {
             Some(m) => Some(m),
-            None => return refused("The merchant must be an id (mer_…).".into()),
+            None => return refused(&session, "The merchant must be an id (mer_…).".into(), back),
         },
     };
     let result = crate::platform::resolve_exception(

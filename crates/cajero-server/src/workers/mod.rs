@@ -164,6 +164,13 @@ pub fn start(state: &crate::AppState) -> anyhow::Result<Background> {
         )));
     }
     workers.push(tokio::spawn(run_loop(
+        crate::audit_chain::AuditChainWorker {
+            state: state.clone(),
+        },
+        crate::audit_chain::PACING,
+        signal.clone(),
+    )));
+    workers.push(tokio::spawn(run_loop(
         reminders::ReminderWorker {
             state: state.clone(),
         },

@@ -3,6 +3,7 @@
 
 mod alerts;
 mod analytics;
+mod audit_chain;
 mod auth;
 mod browser;
 mod claims;
