@@ -17,9 +17,11 @@ mod ledger;
 mod networks;
 mod output;
 mod reconcile;
+mod sanctions;
 mod secrets;
 mod serve;
 mod settings;
+mod uiaf;
 
 /// cajero — cash pay-ins and payouts through Latin American cash networks.
 #[derive(Debug, Parser)]
@@ -58,6 +60,12 @@ enum Command {
     /// Verify the audit log's tamper-evident chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// The UIAF's monthly report of cash operations.
+    #[command(subcommand)]
+    Uiaf(uiaf::UiafCommand),
+    /// Load sanctions lists and screen names against them.
+    #[command(subcommand)]
+    Sanctions(sanctions::SanctionsCommand),
     /// Operator actions on balance top-ups.
     #[command(subcommand)]
     Topup(ledger::TopupCommand),
@@ -138,6 +146,8 @@ fn main() -> ExitCode {
             }
             Command::Ledger(command) => ledger::ledger(command).await,
             Command::Audit(command) => audit::audit(command).await,
+            Command::Uiaf(command) => uiaf::uiaf(command).await,
+            Command::Sanctions(command) => sanctions::sanctions(command).await,
             Command::Topup(command) => ledger::topup(command).await,
             Command::Fx(command) => settings::fx(command).await,
             Command::Settlement(command) => settings::settlement(command).await,

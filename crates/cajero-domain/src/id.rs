@@ -91,6 +91,8 @@ id_kinds! {
     KycDocument = "doc", KycDocumentId;
     /// An operator (the platform's staff, who run the console).
     Operator = "opr", OperatorId;
+    /// A sanctions list as loaded (one publisher's files).
+    SanctionsList = "sal", SanctionsListId;
 }
 
 /// An identifier of kind `K`.

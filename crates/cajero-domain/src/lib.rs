@@ -18,6 +18,8 @@ pub mod name;
 pub mod network;
 pub mod phone;
 pub mod reconcile;
+pub mod sanctions;
+pub mod uiaf;
 pub mod webhook;
 
 /// A character of the input, as a message shows it to a person: `'O'`, or its code point

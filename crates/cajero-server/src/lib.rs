@@ -72,11 +72,13 @@ pub mod reconciliation;
 pub mod refunds;
 mod routes;
 pub mod routing;
+pub mod sanctions;
 pub mod secrets;
 pub mod settlement;
 pub mod telemetry;
 pub mod test_clocks;
 pub mod time;
+pub mod uiaf;
 pub mod users;
 pub mod validate;
 pub mod web;
@@ -111,9 +113,10 @@ pub struct AppState {
     /// API keys and merchants' settings in memory, checked against the database's version on
     /// every request.
     pub cache: Arc<merchant_cache::MerchantCache>,
-    /// Screens KYC submissions ([`kyc::NotScreened`] until the risk issue's sanctions
-    /// screening lands).
+    /// Screens KYC submissions against the sanctions lists in force.
     pub screening: Arc<dyn kyc::Screening>,
+    /// The sanctions lists in force, as this instance last read them.
+    pub sanctions: Arc<sanctions::Sanctions>,
 }
 
 impl AppState {
@@ -135,6 +138,7 @@ impl AppState {
         let secrets = secrets::open_secret_box(&store, &config, clock.as_ref()).await?;
         let config_rate_limits = config.rate_limits.clone();
         alerts::set_cooldown(config.alerts.cooldown_minutes);
+        let lists = Arc::new(sanctions::Sanctions::new());
         Ok(AppState {
             store,
             clock,
@@ -145,7 +149,11 @@ impl AppState {
             secrets,
             rate_limits: Arc::new(rate_limit::RateLimits::new(&config_rate_limits)),
             cache: Arc::new(merchant_cache::MerchantCache::new()),
-            screening: Arc::new(kyc::NotScreened),
+            screening: Arc::new(sanctions::SanctionsScreening {
+                sanctions: lists.clone(),
+                threshold: sanctions::THRESHOLD,
+            }),
+            sanctions: lists,
         })
     }
 

@@ -417,6 +417,11 @@ pub(super) async fn save_onboarding(
         name: signed.session.user.email.clone(),
         ip: signed.request.origin.ip.clone(),
     };
+    // The lists in force, reread if a newer one was loaded (an instance's copy may be a minute
+    // old); without them the submission records that it was not screened.
+    if let Err(e) = state.sanctions.refresh(store, false).await {
+        tracing::error!(error = %e, "reading the sanctions lists failed; screening with the copy in memory");
+    }
     match kyc::submit_screened(store, clock, state.screening.clone(), merchant, actor).await {
         Ok(_) => redirect("/dashboard/onboarding?done=submitted"),
         Err(KycError::Incomplete(_)) => {

@@ -36,7 +36,7 @@ const SECRETS_KEY: &str = "6a1f0e7d2c3b4a5968778695a4b3c2d1e0f1a2b3c4d5e6f708192
 const PASSWORD: &str = "correct horse battery staple";
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
 
-fn complete() -> Application {
+pub(crate) fn complete() -> Application {
     let ana = Person {
         name: "Ana Gómez".into(),
         document_type: "CC".into(),
@@ -64,7 +64,7 @@ fn complete() -> Application {
     }
 }
 
-fn merchant_actor() -> Actor {
+pub(crate) fn merchant_actor() -> Actor {
     Actor {
         user_id: None,
         name: "ana@example.co".into(),
@@ -111,7 +111,7 @@ async fn add(
 }
 
 /// The four documents, the certificate issued today (Bogotá).
-async fn add_all_documents(app: &TestApp, merchant: MerchantId) {
+pub(crate) async fn add_all_documents(app: &TestApp, merchant: MerchantId) {
     let today = kyc::today(app.server.state.clock.as_ref());
     for kind in kyc::DOCUMENT_KINDS {
         let issued_on = (kind == kyc::CHAMBER_CERTIFICATE).then_some(today);
