@@ -146,7 +146,9 @@ pub async fn sanctions(command: SanctionsCommand) -> anyhow::Result<()> {
                 .sanctions
                 .current()
                 .context("no sanctions list loaded (cajero sanctions load)")?;
-            let hits = in_force.list.screen(&name, sanctions::THRESHOLD)?;
+            let hits = in_force
+                .list
+                .screen(&name, state.config.sanctions.threshold())?;
             let data: Vec<_> = hits
                 .iter()
                 .map(|h| {

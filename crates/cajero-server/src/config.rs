@@ -497,6 +497,8 @@ pub struct Config {
     pub alerts: crate::alerts::AlertsConfig,
     /// Where KYC documents are kept (`[kyc]`).
     pub kyc: KycConfig,
+    /// Sanctions screening: the hit threshold and the files reloaded daily (`[sanctions]`).
+    pub sanctions: crate::sanctions::SanctionsConfig,
 }
 
 /// An external simulator (`cajero sim`) for test mode.
@@ -545,6 +547,7 @@ impl Default for Config {
             routing: crate::routing::RoutingConfig::default(),
             alerts: crate::alerts::AlertsConfig::default(),
             kyc: KycConfig::default(),
+            sanctions: crate::sanctions::SanctionsConfig::default(),
         }
     }
 }
@@ -595,6 +598,7 @@ const ENV_KEYS: &[&str] = &[
     "reconciliation",
     "alerts",
     "kyc",
+    "sanctions",
 ];
 
 impl Config {
@@ -626,6 +630,7 @@ impl Config {
             .documents_dir
             .as_ref()
             .is_some_and(|d| d.is_relative())
+            || config.sanctions.has_relative_paths()
         {
             let cwd = std::env::current_dir().map_err(|e| ConfigError::Load(e.to_string()))?;
             let folder = file
@@ -633,6 +638,7 @@ impl Config {
                 .and_then(Path::parent)
                 .unwrap_or(Path::new(""));
             config.kyc.resolve(&cwd.join(folder));
+            config.sanctions.resolve(&cwd.join(folder));
         }
         config.validate()?;
         Ok(config)
@@ -726,6 +732,9 @@ impl Config {
             .validate()
             .map_err(|(key, message)| invalid(key, message))?;
         self.kyc.validate()?;
+        self.sanctions
+            .validate()
+            .map_err(|(key, message)| invalid(key, message))?;
         let pool = self.database.pool_connections_max;
         if pool == 0 || pool > POOL_CONNECTIONS_MAX {
             return Err(invalid(

@@ -139,6 +139,7 @@ impl AppState {
         let config_rate_limits = config.rate_limits.clone();
         alerts::set_cooldown(config.alerts.cooldown_minutes);
         let lists = Arc::new(sanctions::Sanctions::new());
+        let threshold = config.sanctions.threshold();
         Ok(AppState {
             store,
             clock,
@@ -151,7 +152,7 @@ impl AppState {
             cache: Arc::new(merchant_cache::MerchantCache::new()),
             screening: Arc::new(sanctions::SanctionsScreening {
                 sanctions: lists.clone(),
-                threshold: sanctions::THRESHOLD,
+                threshold,
             }),
             sanctions: lists,
         })

@@ -7,6 +7,7 @@
 //! the same version; an instance reparses when a newer list was loaded ([`Sanctions::refresh`],
 //! at most every [`REFRESH_EVERY`]). The matching itself is `cajero_domain::sanctions`.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -245,3 +246,228 @@ impl crate::kyc::Screening for SanctionsScreening {
 
 /// The default threshold (the matcher's).
 pub const THRESHOLD: Score = sanctions::DEFAULT_THRESHOLD;
+
+/// Hours between reloads of the configured files at most (a week).
+pub const RELOAD_HOURS_MAX: u32 = 168;
+
+/// `[sanctions]`: the hit threshold, and the files an operator's download job keeps current,
+/// reloaded every `reload_hours` (a file unchanged since the last load changes nothing).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SanctionsConfig {
+    /// The score from which a name is a hit, in basis points (1–10,000; default 8,000).
+    pub threshold_bps: u16,
+    /// OFAC's `sdn.csv` (with `ofac_alt_file`).
+    pub ofac_sdn_file: Option<PathBuf>,
+    /// OFAC's `alt.csv` (with `ofac_sdn_file`).
+    pub ofac_alt_file: Option<PathBuf>,
+    /// The UN's consolidated list (XML).
+    pub un_file: Option<PathBuf>,
+    /// Hours between reloads (1–168; default 24).
+    pub reload_hours: u32,
+}
+
+impl Default for SanctionsConfig {
+    fn default() -> Self {
+        SanctionsConfig {
+            threshold_bps: THRESHOLD.basis_points(),
+            ofac_sdn_file: None,
+            ofac_alt_file: None,
+            un_file: None,
+            reload_hours: 24,
+        }
+    }
+}
+
+impl SanctionsConfig {
+    /// The hit threshold.
+    pub fn threshold(&self) -> Score {
+        Score::from_basis_points(self.threshold_bps).unwrap_or(THRESHOLD)
+    }
+
+    fn paths_mut(&mut self) -> [&mut Option<PathBuf>; 3] {
+        [
+            &mut self.ofac_sdn_file,
+            &mut self.ofac_alt_file,
+            &mut self.un_file,
+        ]
+    }
+
+    /// Whether a file is named by a relative path.
+    pub fn has_relative_paths(&self) -> bool {
+        [&self.ofac_sdn_file, &self.ofac_alt_file, &self.un_file]
+            .into_iter()
+            .flatten()
+            .any(|p| p.is_relative())
+    }
+
+    /// Makes relative paths relative to `base` (the configuration file's folder).
+    pub fn resolve(&mut self, base: &std::path::Path) {
+        for path in self.paths_mut().into_iter().flatten() {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        }
+    }
+
+    /// The key at fault and why.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.threshold_bps == 0 || Score::from_basis_points(self.threshold_bps).is_err() {
+            return Err((
+                "sanctions.threshold_bps",
+                format!("must be 1 to 10000, not {}", self.threshold_bps),
+            ));
+        }
+        if self.ofac_sdn_file.is_some() != self.ofac_alt_file.is_some() {
+            return Err((
+                "sanctions.ofac_alt_file",
+                "OFAC's list is sdn.csv and alt.csv together: give both files or neither".into(),
+            ));
+        }
+        if !(1..=RELOAD_HOURS_MAX).contains(&self.reload_hours) {
+            return Err((
+                "sanctions.reload_hours",
+                format!("must be 1 to {RELOAD_HOURS_MAX}, not {}", self.reload_hours),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether any file is configured.
+    pub fn reloads(&self) -> bool {
+        self.ofac_sdn_file.is_some() || self.un_file.is_some()
+    }
+}
+
+/// Loads the configured files (each publisher's, when configured); what is in force for each.
+/// A file that cannot be read or parsed is an error for its publisher only (logged by the
+/// caller); the list in force stays.
+pub async fn reload(
+    store: &Store,
+    clock: &dyn Clock,
+    config: &SanctionsConfig,
+) -> Vec<Result<ListSummary, String>> {
+    let acting = Acting::cli(
+        crate::operators::Reason::parse("the daily reload of the configured sanctions files")
+            .unwrap_or_else(|_| unreachable!("a non-empty literal")),
+    );
+    let mut outcomes = Vec::new();
+    if let (Some(sdn), Some(alt)) = (&config.ofac_sdn_file, &config.ofac_alt_file) {
+        let files =
+            read_file(sdn).and_then(|sdn| read_file(alt).map(|alt| Files::Ofac { sdn, alt }));
+        outcomes.push(match files {
+            Ok(files) => load(store, clock, files, None, &acting)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        });
+    }
+    if let Some(xml) = &config.un_file {
+        outcomes.push(match read_file(xml) {
+            Ok(xml) => load(store, clock, Files::Un { xml }, None, &acting)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        });
+    }
+    outcomes
+}
+
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    if size > u64::try_from(sanctions::LIST_FILE_BYTES_MAX).unwrap_or(u64::MAX) {
+        return Err(format!(
+            "{} is {size} bytes: a list file is at most {} bytes",
+            path.display(),
+            sanctions::LIST_FILE_BYTES_MAX
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reloads the configured files every `reload_hours`, on every instance (a file unchanged
+/// since the last load changes nothing), and rereads the lists in force.
+#[derive(Debug)]
+pub struct ReloadWorker {
+    /// Shared state.
+    pub state: crate::AppState,
+}
+
+impl crate::workers::Worker for ReloadWorker {
+    fn name(&self) -> &'static str {
+        "sanctions_reload"
+    }
+
+    async fn step(&self) -> anyhow::Result<usize> {
+        let state = &self.state;
+        let mut loaded = 0;
+        for outcome in reload(&state.store, state.clock.as_ref(), &state.config.sanctions).await {
+            match outcome {
+                Ok(list) => {
+                    tracing::info!(list = %list.id, source = %list.source, entries = list.entries, "sanctions list in force");
+                    loaded += 1;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "reloading a sanctions list failed; the list in force stays");
+                }
+            }
+        }
+        state.sanctions.refresh(&state.store, true).await?;
+        tracing::debug!(loaded, "sanctions lists reloaded");
+        // A periodic job: the loop sleeps `reload_hours` whatever it did.
+        Ok(0)
+    }
+}
+
+/// The reload worker's pacing: `reload_hours` between reloads.
+pub fn pacing(config: &SanctionsConfig) -> crate::workers::LoopPacing {
+    let every = Duration::from_secs(u64::from(config.reload_hours) * 3_600);
+    crate::workers::LoopPacing {
+        idle_sleep: every,
+        error_backoff: Duration::from_secs(600),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configuration_names_the_key_at_fault() {
+        assert!(SanctionsConfig::default().validate().is_ok());
+        assert!(!SanctionsConfig::default().reloads());
+        let zero = SanctionsConfig {
+            threshold_bps: 0,
+            ..SanctionsConfig::default()
+        };
+        assert_eq!(zero.validate().unwrap_err().0, "sanctions.threshold_bps");
+        let over = SanctionsConfig {
+            threshold_bps: 10_001,
+            ..SanctionsConfig::default()
+        };
+        assert_eq!(over.validate().unwrap_err().0, "sanctions.threshold_bps");
+        let half = SanctionsConfig {
+            ofac_sdn_file: Some("sdn.csv".into()),
+            ..SanctionsConfig::default()
+        };
+        assert_eq!(half.validate().unwrap_err().0, "sanctions.ofac_alt_file");
+        let never = SanctionsConfig {
+            reload_hours: 0,
+            ..SanctionsConfig::default()
+        };
+        assert_eq!(never.validate().unwrap_err().0, "sanctions.reload_hours");
+        let mut relative = SanctionsConfig {
+            un_file: Some("lists/un.xml".into()),
+            ..SanctionsConfig::default()
+        };
+        assert!(relative.has_relative_paths() && relative.reloads());
+        relative.resolve(std::path::Path::new("/etc/cajero"));
+        assert_eq!(
+            relative.un_file.as_deref(),
+            Some(std::path::Path::new("/etc/cajero/lists/un.xml"))
+        );
+    }
+}

@@ -163,6 +163,15 @@ pub fn start(state: &crate::AppState) -> anyhow::Result<Background> {
             signal.clone(),
         )));
     }
+    if state.config.sanctions.reloads() {
+        workers.push(tokio::spawn(run_loop(
+            crate::sanctions::ReloadWorker {
+                state: state.clone(),
+            },
+            crate::sanctions::pacing(&state.config.sanctions),
+            signal.clone(),
+        )));
+    }
     workers.push(tokio::spawn(run_loop(
         crate::audit_chain::AuditChainWorker {
             state: state.clone(),

@@ -123,6 +123,21 @@ async fn a_submission_is_screened_against_the_lists_in_force(app: &TestApp) {
     let clear = submitted(app, "Tienda Dos", complete()).await;
     assert_eq!(clear, format!("clear against {} {}", ofac.id, un.id));
 
+    // The daily reload of configured files: the files unchanged, nothing new is in force; a
+    // missing file is an error for its publisher only.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../cajero-domain/tests/fixtures/sanctions");
+    let config = sanctions::SanctionsConfig {
+        ofac_sdn_file: Some(dir.join("sdn.csv")),
+        ofac_alt_file: Some(dir.join("alt.csv")),
+        un_file: Some(dir.join("missing.xml")),
+        ..sanctions::SanctionsConfig::default()
+    };
+    let reloaded = sanctions::reload(store, clock, &config).await;
+    assert_eq!(reloaded.len(), 2);
+    assert_eq!(reloaded[0].as_ref().unwrap().id, ofac.id);
+    assert!(reloaded[1].as_ref().unwrap_err().contains("missing.xml"));
+
     // The loads are audited with their reason.
     let entries = cajero_server::operators::search_audit(
         store,
@@ -133,7 +148,11 @@ async fn a_submission_is_screened_against_the_lists_in_force(app: &TestApp) {
     )
     .await
     .unwrap();
-    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(
+        entries.len(),
+        2,
+        "only new lists are stored and audited: {entries:?}"
+    );
     assert!(
         entries
             .iter()
