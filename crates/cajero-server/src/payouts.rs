@@ -42,11 +42,13 @@ use crate::validate::{self, DocumentIn};
 
 mod late;
 mod orphan;
+mod release;
 mod request;
 mod view;
 
 pub use orphan::cancel_orphan;
 use orphan::record_orphan;
+pub use release::release;
 pub use request::{BeneficiaryIn, CreatePayout, PayoutRequest};
 pub use view::{AttemptView, PayoutView, PickupView, payout_json, payout_view};
 
@@ -146,6 +148,12 @@ pub async fn accept(
             .map(|n| n.route.clone())
             .unwrap_or_else(|| crate::networks::SIMULATOR_ROUTE.to_string()),
     );
+    // Sanctions screening of the beneficiary: a hit holds the payout (funds reserved, no code)
+    // for an operator. Refund payouts (the customer's own money back) are not screened here.
+    let hold = match &refund {
+        Some(_) => None,
+        None => crate::sanctions::screen_beneficiary(state, request.name.as_str()).await,
+    };
     let accepted = reserve(
         state,
         caller,
@@ -154,6 +162,7 @@ pub async fn accept(
         &request,
         &first_network,
         refund.clone(),
+        hold,
     )
     .await?;
     let (payout, plan) = match accepted {
@@ -481,6 +490,7 @@ enum Reserved {
 /// reserves its funds; without enough balance the payout is recorded as failed and the request
 /// answered. `unroutable` refuses the request after the claim (so that a replay still wins)
 /// and rolls the claim back with the unit.
+#[allow(clippy::too_many_arguments)] // One unit's inputs, each from a different step of `accept`.
 async fn reserve(
     state: &AppState,
     caller: Caller,
@@ -489,6 +499,7 @@ async fn reserve(
     request: &PayoutRequest,
     (network, route): &(String, String),
     refund: Option<RefundLink>,
+    hold: Option<String>,
 ) -> Result<Reserved, ApiError> {
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
@@ -578,7 +589,17 @@ async fn reserve(
                     crate::refunds::open(&mut c, clock.as_ref(), caller, link, &record).await?;
                 }
                 match ledger::post_batch(&mut c, &reservation(&record, &fees), now).await {
-                    Ok(_) => Ok(Reserved::Ready(Box::new(record))),
+                    Ok(_) => match hold {
+                        None => Ok(Reserved::Ready(Box::new(record))),
+                        Some(why) => {
+                            // Held: the funds stay reserved, nothing goes to the network until an
+                            // operator releases it; the key answers with the held payout.
+                            payouts::transition(&mut c, id, PayoutStatus::Pending, PayoutStatus::OnHold, None, None, now).await?;
+                            let body = emit_current(&mut c, clock.as_ref(), &public_url, caller.merchant_id, caller.mode, id, &[EventType::PayoutOnHold]).await?;
+                            crate::sanctions::record_hold(&mut c, clock.as_ref(), caller.merchant_id, id, &why).await?;
+                            Ok(Reserved::Answered(orders::finish_in(&mut c, &scope, StatusCode::CREATED, &body).await?))
+                        }
+                    },
                     Err(LedgerError::Transfer(TransferError::ExceedsCredits { spendable, .. })) => {
                         let message = format!(
                             "available balance {spendable} is less than the payout and its fees ({})",

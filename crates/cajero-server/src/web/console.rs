@@ -71,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/exceptions", get(exceptions_page))
         .route("/console/exceptions/{id}/resolve", post(resolve_exception))
         .route("/console/payouts/held", get(held_page))
+        .route("/console/payouts/{id}/release", post(release_payout))
         .route("/console/audit", get(audit_page))
 }
 
@@ -798,6 +799,65 @@ async fn cancel_payout(
         &format!("Payout {payout_id} is canceled; its reserved funds are back on the balance."),
         &back,
     )
+}
+
+/// Releases a held payout: its code is asked of the network as for a new payout.
+async fn release_payout(
+    State(state): State<AppState>,
+    Operator { request, session }: Operator,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let back = "/console/payouts/held";
+    let acting = match acting(&session, &request.origin, &form, back) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(payout_id) = id.parse::<PayoutId>() else {
+        return not_found(&session);
+    };
+    let found = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { cajero_store::payouts::get_any(&mut c, payout_id).await })
+        })
+        .await;
+    let payout = match found {
+        Ok(Some(p)) => p,
+        Ok(None) => return not_found(&session),
+        Err(e) => return failure(e),
+    };
+    let audit = operators::audit_row(
+        state.clock.as_ref(),
+        &acting,
+        "payout.released",
+        Some(payout.merchant_id.to_string()),
+        Some(payout_id.to_string()),
+    );
+    let key = crate::idempotency::IdempotencyKey::of_form(&state, &form.form_token);
+    let answer = crate::payouts::release(
+        &state,
+        key,
+        payout,
+        audit,
+        acting.reason.as_str().to_owned(),
+    )
+    .await;
+    let result = match answer {
+        Ok(answer) => match answer.refusal() {
+            None => Ok(answer
+                .object()
+                .and_then(|o| o.get("status").and_then(|s| s.as_str()).map(str::to_owned))
+                .unwrap_or_default()),
+            Some((code, message)) => Err(format!("Not released: {message} ({code}).")),
+        },
+        Err(e) => Err(format!("Not released: {} ({}).", e.message, e.code)),
+    };
+    let what = match &result {
+        Ok(status) => format!("Payout {payout_id} is released; it is now {status}."),
+        Err(_) => String::new(),
+    };
+    done(&session, result, &what, back)
 }
 
 async fn set_fx(
@@ -1566,6 +1626,7 @@ struct HeldPage {
 
 struct HeldLine {
     id: String,
+    why: String,
     merchant: String,
     mode: &'static str,
     amount: String,
@@ -1578,7 +1639,29 @@ async fn held_page(State(state): State<AppState>, Operator { session, .. }: Oper
     let held = state
         .store
         .read(|mut c| {
-            Box::pin(async move { cajero_store::payouts::on_hold(&mut c, LIST_ROWS).await })
+            Box::pin(async move {
+                let held = cajero_store::payouts::on_hold(&mut c, LIST_ROWS).await?;
+                let mut lines = Vec::with_capacity(held.len());
+                for p in held {
+                    // The decision that held it (the screening's hits), from the audit log.
+                    let why = cajero_store::operators::search_audit(
+                        &mut c,
+                        &AuditSearch {
+                            action: Some("payout.held".into()),
+                            text: Some(p.id.to_string()),
+                            ..Default::default()
+                        },
+                        1,
+                    )
+                    .await?
+                    .into_iter()
+                    .next()
+                    .and_then(|e| e.reason)
+                    .unwrap_or_default();
+                    lines.push((p, why));
+                }
+                Ok::<_, StoreError>(lines)
+            })
         })
         .await;
     match held {
@@ -1589,8 +1672,9 @@ async fn held_page(State(state): State<AppState>, Operator { session, .. }: Oper
                 form_token: crate::users::random_token(),
                 rows: rows
                     .into_iter()
-                    .map(|p| HeldLine {
+                    .map(|(p, why)| HeldLine {
                         id: p.id.to_string(),
+                        why,
                         merchant: p.merchant_id.to_string(),
                         mode: if p.mode.is_live() { "live" } else { "test" },
                         amount: format!("{} {}", p.amount, p.currency),

@@ -21,6 +21,7 @@ crate::both_engines!(
     suspension_stops_live_use_at_once_and_the_operator_still_cancels_open_payouts,
     a_merchant_becomes_active_only_with_an_approved_application,
     live_topups_are_confirmed_and_alerts_resolved_from_the_console,
+    a_payout_to_a_listed_name_is_held_then_released_or_refused_by_an_operator,
 );
 
 pub(crate) const OPERATOR_PASSWORD: &str = "operator horse battery staple";
@@ -912,4 +913,201 @@ async fn live_topups_are_confirmed_and_alerts_resolved_from_the_console(app: &Te
         .await
         .unwrap();
     assert!(!unlisted.contains(&merchant.to_string()), "{unlisted}");
+}
+
+async fn a_payout_to_a_listed_name_is_held_then_released_or_refused_by_an_operator(app: &TestApp) {
+    let state = &app.server.state;
+    let merchant = app.merchant("Remesas SAS", MerchantStatus::Active).await;
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    let key = key.as_str();
+    let topped = api_post(
+        app,
+        key,
+        "/v1/topups",
+        "t1",
+        json!({"amount": 2_000_000, "currency": "COP"}),
+    )
+    .await;
+    assert!(topped.status().is_success());
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../cajero-domain/tests/fixtures/sanctions");
+    let read = |name: &str| std::fs::read(fixtures.join(name)).unwrap();
+    cajero_server::sanctions::load(
+        &state.store,
+        state.clock.as_ref(),
+        cajero_server::sanctions::Files::Ofac {
+            sdn: read("sdn.csv"),
+            alt: read("alt.csv"),
+        },
+        None,
+        &operators::Acting::cli(operators::Reason::parse("weekly list").unwrap()),
+    )
+    .await
+    .unwrap();
+    let payout = |idem: &'static str, name: &'static str| async move {
+        let response = api_post(
+            app,
+            key,
+            "/v1/payouts",
+            idem,
+            json!({"amount": 100_000, "currency": "COP", "network": "efecty",
+                "beneficiary": {"name": name, "document": {"type": "CC", "number": "79876543"}}}),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json::<serde_json::Value>().await.unwrap()
+    };
+    let balance = || async {
+        let b: serde_json::Value = app
+            .get_with_key("/v1/balance", key)
+            .await
+            .json()
+            .await
+            .unwrap();
+        b["available"][0]["amount"].as_i64().unwrap()
+    };
+    let before = balance().await;
+
+    // A listed name (reordered, lower case): held, funds reserved, no code.
+    let held = payout("p1", "manuel antonio noriega").await;
+    assert_eq!(held["status"], "on_hold", "{held}");
+    assert!(held["pickup"]["code"].is_null(), "{held}");
+    assert!(balance().await < before, "the funds are reserved");
+    // The same request again answers the same.
+    let again = payout("p1", "manuel antonio noriega").await;
+    assert_eq!(again["id"], held["id"]);
+    assert_eq!(again["status"], "on_hold");
+    // Someone not listed goes through.
+    let clear = payout("p2", "Ana Gómez").await;
+    assert_eq!(clear["status"], "available", "{clear}");
+    let second = payout("p3", "NORIEGA Manuel Antonio").await;
+    assert_eq!(second["status"], "on_hold");
+
+    let events: serde_json::Value = app
+        .get_with_key("/v1/events?limit=100", key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(events.to_string().contains("payout.on_hold"), "{events}");
+
+    // The operator sees why, and releases the first.
+    let console = operator_console(app, "luis@cajero.example").await;
+    let csrf = csrf_of(app, &console).await;
+    let page = get(app, &console.session, "/console/payouts/held")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let held_id = held["id"].as_str().unwrap().to_owned();
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    assert!(
+        page.contains(&held_id) && page.contains(&second_id),
+        "{page}"
+    );
+    assert!(page.contains("ofac 1572"), "why it is held: {page}");
+    let release = format!("/console/payouts/{held_id}/release");
+    let no_reason = post(
+        app,
+        &console.session,
+        &release,
+        &[
+            ("csrf", &csrf),
+            ("form_token", "release-form-token-0001"),
+            ("reason", ""),
+        ],
+    )
+    .await;
+    assert_eq!(no_reason.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("form_token", "release-form-token-0001"),
+        (
+            "reason",
+            "Different person: date of birth 1990, not 1934 (checked ID)",
+        ),
+    ];
+    let released = post(app, &console.session, &release, &fields).await;
+    let text = released.text().await.unwrap();
+    assert!(text.contains("is now available"), "{text}");
+    let now: serde_json::Value = app
+        .get_with_key(&format!("/v1/payouts/{held_id}"), key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["status"], "available", "{now}");
+    assert!(now["pickup"]["code"].is_string(), "{now}");
+    // Releasing again: no longer on hold.
+    let twice = post(
+        app,
+        &console.session,
+        &release,
+        &[
+            ("csrf", &csrf),
+            ("form_token", "release-form-token-0002"),
+            ("reason", "again"),
+        ],
+    )
+    .await;
+    assert_eq!(twice.status(), StatusCode::CONFLICT);
+
+    // The second is refused: canceled, its funds back.
+    let refused = post(
+        app,
+        &console.session,
+        &format!("/console/merchants/{merchant}/payouts/cancel"),
+        &[
+            ("csrf", &csrf),
+            ("form_token", "refuse-form-token-0001"),
+            ("payout", &second_id),
+            ("reason", "Confirmed match"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::OK);
+    let refused_now: serde_json::Value = app
+        .get_with_key(&format!("/v1/payouts/{second_id}"), key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused_now["status"], "canceled");
+    let page = get(app, &console.session, "/console/payouts/held")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("No payout is on hold."), "{page}");
+
+    let report = state
+        .store
+        .read(|mut c| Box::pin(async move { cajero_store::verify::verify(&mut c).await }))
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{report:?}");
+    let audit = operators::search_audit(
+        &state.store,
+        AuditSearch {
+            action: Some("payout.".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "payout.held").count(),
+        2,
+        "{actions:?}"
+    );
+    assert!(actions.contains(&"payout.released"), "{actions:?}");
+    let released_entry = audit
+        .iter()
+        .find(|e| e.action == "payout.released")
+        .unwrap();
+    assert_eq!(
+        released_entry.reason.as_deref(),
+        Some("Different person: date of birth 1990, not 1934 (checked ID)")
+    );
 }
