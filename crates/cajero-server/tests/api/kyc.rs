@@ -30,7 +30,7 @@ crate::both_engines!(
 );
 
 /// Monday 24 November 2025, 11:00 in Bogotá (16:00 UTC): the test servers' clock.
-const START: i64 = 1_764_000_000;
+pub(crate) const START: i64 = 1_764_000_000;
 /// The instance key of the restarted servers (a throwaway database's).
 const SECRETS_KEY: &str = "6a1f0e7d2c3b4a5968778695a4b3c2d1e0f1a2b3c4d5e6f708192a3b4c5d6e7f";
 const PASSWORD: &str = "correct horse battery staple";
@@ -539,7 +539,7 @@ async fn approval_is_refused_when_the_certificate_aged_past_30_days_during_the_r
 // ---------------------------------------------------------------------------------------------
 
 /// A test server's configuration over `database_url`, its documents kept as `kyc` says.
-fn restartable_config(database_url: &str, kyc: KycConfig) -> Config {
+pub(crate) fn restartable_config(database_url: &str, kyc: KycConfig) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: Secret::new(database_url),
@@ -551,7 +551,7 @@ fn restartable_config(database_url: &str, kyc: KycConfig) -> Config {
     }
 }
 
-async fn spawn(config: Config, clock: &ManualClock) -> Running {
+pub(crate) async fn spawn(config: Config, clock: &ManualClock) -> Running {
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
     cajero_server::spawn(config, shared).await.unwrap()
 }

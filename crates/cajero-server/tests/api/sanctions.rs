@@ -159,3 +159,151 @@ async fn a_submission_is_screened_against_the_lists_in_force(app: &TestApp) {
             .all(|e| e.reason.as_deref() == Some("OFAC publication of the week"))
     );
 }
+
+/// A held payout survives a restart on the same database: still on hold, no code, its funds
+/// reserved, left alone by the poller; released after the restart, it gets its code; the
+/// books balance throughout.
+async fn a_held_payout_survives_a_restart(engine: crate::helpers::Engine) {
+    use cajero_domain::merchant::Mode;
+    use cajero_server::clock::ManualClock;
+    use jiff::{SignedDuration, Timestamp};
+
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = match engine {
+        crate::helpers::Engine::Sqlite => {
+            format!("sqlite://{}", dir.path().join("cajero.db").display())
+        }
+        crate::helpers::Engine::Postgres => {
+            let Some(url) = cajero_store::testing::fresh_postgres_url().await.unwrap() else {
+                eprintln!("skipped: set CAJERO_TEST_POSTGRES_URL to run the PostgreSQL suite");
+                return;
+            };
+            url
+        }
+    };
+    let config =
+        crate::kyc::restartable_config(&database_url, cajero_server::config::KycConfig::default());
+    let clock = ManualClock::new(Timestamp::from_second(crate::kyc::START).unwrap());
+    let first = crate::kyc::spawn(config.clone(), &clock).await;
+    let app = TestApp::from_parts(first, clock.clone(), tempfile::tempdir().unwrap());
+    let state = &app.server.state;
+    sanctions::load(
+        &state.store,
+        state.clock.as_ref(),
+        Files::Ofac {
+            sdn: fixture("sdn.csv"),
+            alt: fixture("alt.csv"),
+        },
+        None,
+        &Acting::cli(Reason::parse("weekly list").unwrap()),
+    )
+    .await
+    .unwrap();
+    let merchant = app.merchant("Remesas", MerchantStatus::Active).await;
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    let post = |path: &'static str, idem: &'static str, body: serde_json::Value| {
+        let (http, url, key) = (app.http.clone(), app.url(path), key.clone());
+        async move {
+            http.post(url)
+                .bearer_auth(key)
+                .header("idempotency-key", idem)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    post(
+        "/v1/topups",
+        "t1",
+        serde_json::json!({"amount": 1_000_000, "currency": "COP"}),
+    )
+    .await;
+    let held = post(
+        "/v1/payouts",
+        "p1",
+        serde_json::json!({"amount": 100_000, "currency": "COP", "network": "efecty",
+            "beneficiary": {"name": "Manuel Antonio Noriega", "document": {"type": "CC", "number": "79876543"}}}),
+    )
+    .await;
+    assert_eq!(held["status"], "on_hold", "{held}");
+    let id: cajero_domain::id::PayoutId = held["id"].as_str().unwrap().parse().unwrap();
+    let balance = |app: &TestApp| {
+        let (app_http, url, key) = (app.http.clone(), app.url("/v1/balance"), key.clone());
+        async move {
+            let b: serde_json::Value = app_http
+                .get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            b["available"][0]["amount"].as_i64().unwrap()
+        }
+    };
+    let reserved_balance = balance(&app).await;
+    assert!(reserved_balance < 1_000_000);
+
+    app.server.stop().await.unwrap();
+    let second = crate::kyc::spawn(config, &clock).await;
+    let app = TestApp::from_parts(second, clock.clone(), tempfile::tempdir().unwrap());
+    let state = &app.server.state;
+    // Long after: the poller looks at stale payouts and leaves the held one alone.
+    clock.advance(SignedDuration::from_hours(2));
+    cajero_server::workers::poller::run_once(state)
+        .await
+        .unwrap();
+    let stored = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { cajero_store::payouts::get_any(&mut c, id).await })
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status.as_str(), "on_hold");
+    assert!(stored.pickup_code.is_none() && stored.network_order_id.is_none());
+    assert_eq!(balance(&app).await, reserved_balance, "still reserved");
+
+    // Released after the restart: the code is issued.
+    let acting = Acting::cli(Reason::parse("not the listed person").unwrap());
+    let audit = cajero_server::operators::audit_row(
+        state.clock.as_ref(),
+        &acting,
+        "payout.released",
+        Some(merchant.to_string()),
+        Some(id.to_string()),
+    );
+    let answer = cajero_server::payouts::release(
+        state,
+        cajero_server::idempotency::IdempotencyKey::of_form(state, "release-after-restart-1"),
+        stored,
+        audit,
+        "not the listed person".into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.object().unwrap()["status"], "available");
+    let report = state
+        .store
+        .read(|mut c| Box::pin(async move { cajero_store::verify::verify(&mut c).await }))
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{report:?}");
+    app.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_held_payout_survives_a_restart() {
+    a_held_payout_survives_a_restart(crate::helpers::Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_held_payout_survives_a_restart() {
+    a_held_payout_survives_a_restart(crate::helpers::Engine::Postgres).await;
+}
