@@ -22,6 +22,7 @@ crate::both_engines!(
     a_merchant_becomes_active_only_with_an_approved_application,
     live_topups_are_confirmed_and_alerts_resolved_from_the_console,
     a_payout_to_a_listed_name_is_held_then_released_or_refused_by_an_operator,
+    a_reconciliation_exception_is_resolved_from_the_console_with_its_reason,
 );
 
 pub(crate) const OPERATOR_PASSWORD: &str = "operator horse battery staple";
@@ -1109,5 +1110,107 @@ async fn a_payout_to_a_listed_name_is_held_then_released_or_refused_by_an_operat
     assert_eq!(
         released_entry.reason.as_deref(),
         Some("Different person: date of birth 1990, not 1934 (checked ID)")
+    );
+}
+
+async fn a_reconciliation_exception_is_resolved_from_the_console_with_its_reason(app: &TestApp) {
+    let state = &app.server.state;
+    let merchant = app.merchant("Tienda", MerchantStatus::Active).await;
+    let now = cajero_server::clock::Clock::now(state.clock.as_ref());
+    state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                cajero_store::exceptions::record(
+                    &mut c,
+                    &cajero_store::exceptions::NewException {
+                        id: "exc_console_test_1",
+                        merchant_id: Some(merchant),
+                        mode: Mode::Live,
+                        kind: cajero_store::exceptions::UNRECOGNIZED_NETWORK_STATE,
+                        object_id: "pi_console_test_1",
+                        amount: cajero_domain::money::Amount::new(50_000).unwrap(),
+                        currency: cajero_domain::money::Currency::Cop,
+                        network: Some("efecty"),
+                        network_order_id: Some("EF-1"),
+                        detail: Some("state REVERSADO is not documented"),
+                    },
+                    now,
+                )
+                .await
+            })
+        })
+        .await
+        .unwrap();
+    let console = operator_console(app, "luis@cajero.example").await;
+    let csrf = csrf_of(app, &console).await;
+    let page = get(app, &console.session, "/console/exceptions")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("exc_console_test_1") && page.contains("REVERSADO"),
+        "{page}"
+    );
+    let resolve = "/console/exceptions/exc_console_test_1/resolve";
+    let no_reason = post(
+        app,
+        &console.session,
+        resolve,
+        &[("csrf", &csrf), ("resolution", "accepted"), ("reason", "")],
+    )
+    .await;
+    assert_eq!(no_reason.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = post(
+        app,
+        &console.session,
+        resolve,
+        &[("csrf", &csrf), ("resolution", "shrug"), ("reason", "x")],
+    )
+    .await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resolved = post(
+        app,
+        &console.session,
+        resolve,
+        &[
+            ("csrf", &csrf),
+            ("resolution", "accepted"),
+            (
+                "reason",
+                "Efecty confirmed the voucher was reversed at the counter",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        resolved.status(),
+        StatusCode::OK,
+        "{}",
+        resolved.text().await.unwrap()
+    );
+    let twice = post(
+        app,
+        &console.session,
+        resolve,
+        &[
+            ("csrf", &csrf),
+            ("resolution", "accepted"),
+            ("reason", "again"),
+        ],
+    )
+    .await;
+    assert_eq!(twice.status(), StatusCode::CONFLICT);
+    let page = get(app, &console.session, "/console/exceptions")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("No open exception."), "{page}");
+    let audit = search(app, &console.session, "action=reconciliation.").await;
+    assert!(
+        audit.contains("Efecty confirmed the voucher was reversed at the counter"),
+        "{audit}"
     );
 }
