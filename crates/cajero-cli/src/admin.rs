@@ -600,7 +600,15 @@ pub async fn key(command: KeyCommand) -> anyhow::Result<()> {
             )
             .await
             .context("creating the key")?;
+            let audited = audit_cli(
+                &state,
+                "api_key.created",
+                Some(key.merchant_id),
+                &key.id.to_string(),
+            )
+            .await;
             state.store.close().await;
+            audited?;
             let mut value = key_json(&key);
             value["secret"] = json!(secret.expose());
             print(db.json, &value, || {
@@ -648,12 +656,48 @@ pub async fn key(command: KeyCommand) -> anyhow::Result<()> {
             let revoked =
                 cajero_server::admin::revoke_api_key(&state.store, state.clock.as_ref(), key)
                     .await?;
+            let audited = audit_cli(
+                &state,
+                "api_key.revoked",
+                Some(revoked.merchant_id),
+                &revoked.id.to_string(),
+            )
+            .await;
             state.store.close().await;
+            audited?;
             print(db.json, &key_json(&revoked), || {
                 format!("revoked key {} ({})", revoked.id, revoked.display_prefix)
             });
         }
     }
+    Ok(())
+}
+
+/// Writes what the command line did to the audit log (tamper-evident once sealed).
+async fn audit_cli(
+    state: &AppState,
+    action: &str,
+    merchant: Option<MerchantId>,
+    object: &str,
+) -> anyhow::Result<()> {
+    let row = cajero_store::dashboard::AuditRow {
+        id: cajero_server::clock::new_id::<cajero_domain::id::Audit>(state.clock.as_ref())
+            .to_string(),
+        merchant_id: merchant.map(|m| m.to_string()),
+        user_id: None,
+        actor: cajero_server::operators::CLI_ACTOR.to_owned(),
+        action: action.to_owned(),
+        object_id: Some(object.to_owned()),
+        ip: None,
+        at: cajero_store::Micros::from(state.clock.now()).0,
+    };
+    state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move { cajero_store::dashboard::insert_audit(&mut c, &row).await })
+        })
+        .await
+        .context("writing the audit log")?;
     Ok(())
 }
 

@@ -749,6 +749,18 @@ async fn audit_verify_names_the_entry_changed_after_sealing() {
         "--json",
     ]));
     let id = merchant["id"].as_str().unwrap().to_string();
+    // Keys made by the command line are audited too.
+    let key = cajero(&[
+        "key",
+        "create",
+        "--merchant",
+        &id,
+        "--mode",
+        "test",
+        "--database-url",
+        &db,
+    ]);
+    assert!(key.status.success(), "{}", stderr(&key));
     for reason in ["fraud report 1", "fraud report 2", "fraud report 3"] {
         let out = cajero(&[
             "merchant",
@@ -765,7 +777,7 @@ async fn audit_verify_names_the_entry_changed_after_sealing() {
         assert!(out.status.success(), "{}", stderr(&out));
     }
     let sealed = json(&cajero(&["audit", "seal", "--database-url", &db, "--json"]));
-    assert_eq!(sealed["sealed"], 3);
+    assert_eq!(sealed["sealed"], 4, "the key and the three suspensions");
     let good = json(&cajero(&[
         "audit",
         "verify",
@@ -774,7 +786,7 @@ async fn audit_verify_names_the_entry_changed_after_sealing() {
         "--json",
     ]));
     assert_eq!(good["ok"], true, "{good}");
-    assert_eq!(good["sealed"], 3);
+    assert_eq!(good["sealed"], 4);
     assert_eq!(good["head"]["hash"].as_str().unwrap().len(), 64);
 
     let store = cajero_store::Store::open(&db, &cajero_store::StoreOptions::default())
