@@ -660,7 +660,12 @@ mod tests {
         }
         let mut domain = Vec::new();
         sources(&root.join("../cajero-domain/src"), &mut domain);
-        for (_, text) in &domain {
+        for (name, text) in &domain {
+            // The sanctions lists' own codes (sources, entry kinds, screening refusals) are
+            // recorded with decisions, never answered by the API.
+            if name.contains("sanctions") {
+                continue;
+            }
             for body in text.split("pub const fn code(").skip(1) {
                 let body = body.split("\n    }\n").next().unwrap_or("");
                 for code in codes_after(body, &["=>", "=>{"]) {
