@@ -382,5 +382,5 @@ fn the_strictest_action_wins_and_every_fired_rule_is_named() {
     let names: Vec<&str> = decision.fired.iter().map(|f| f.rule.as_str()).collect();
     assert_eq!(names, ["soft", "hard"]);
     assert_eq!(Decision::of(Vec::new()).outcome, Outcome::Allow);
-    assert!(e.is_idle_for(Flow::Payin) == false && Engine::default().is_idle_for(Flow::Payout));
+    assert!(!e.is_idle_for(Flow::Payin) && Engine::default().is_idle_for(Flow::Payout));
 }
