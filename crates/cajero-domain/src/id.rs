@@ -93,6 +93,10 @@ id_kinds! {
     Operator = "opr", OperatorId;
     /// A sanctions list as loaded (one publisher's files).
     SanctionsList = "sal", SanctionsListId;
+    /// A risk decision that held or refused an operation.
+    RiskDecision = "rdc", RiskDecisionId;
+    /// An entry of a blocklist.
+    BlockEntry = "rbl", BlockEntryId;
 }
 
 /// An identifier of kind `K`.

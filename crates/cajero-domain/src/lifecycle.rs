@@ -103,8 +103,12 @@ status_enum! {
         /// was made at or before `expires_at` wins over the local expiry (`PayInTime`); a
         /// later payment is an exception, not a move.
         Expired = "expired",
-        /// Canceled by the merchant while pending. Final.
+        /// Canceled by the merchant while pending, or refused by an operator while held.
+        /// Final.
         Canceled = "canceled",
+        /// Held by the risk checks for an operator's review: no voucher was issued. Released,
+        /// it becomes `pending` with its voucher; refused, `canceled`.
+        OnHold = "on_hold",
     }
 }
 
@@ -119,8 +123,10 @@ pub enum PayinEvent {
     PayInTime,
     /// `expires_at` passed.
     Expire,
-    /// The merchant canceled.
+    /// The merchant canceled, or an operator refused a held pay-in.
     Cancel,
+    /// An operator released a held pay-in: its voucher is issued.
+    Release,
 }
 
 impl PayinEvent {
@@ -130,6 +136,7 @@ impl PayinEvent {
         PayinEvent::PayInTime,
         PayinEvent::Expire,
         PayinEvent::Cancel,
+        PayinEvent::Release,
     ];
 
     /// The event's name in errors.
@@ -139,6 +146,7 @@ impl PayinEvent {
             PayinEvent::PayInTime => "pay in time",
             PayinEvent::Expire => "expire",
             PayinEvent::Cancel => "cancel",
+            PayinEvent::Release => "release",
         }
     }
 }
@@ -159,7 +167,11 @@ impl PayinStatus {
             (S::Expired, E::PayInTime) => Ok(Step::To(S::Paid)),
             (S::Paid, E::PayInTime) => Ok(Step::Stay),
             (S::Pending, E::Expire) => Ok(Step::To(S::Expired)),
-            (S::Pending, E::Cancel) => Ok(Step::To(S::Canceled)),
+            (S::Pending | S::OnHold, E::Cancel) => Ok(Step::To(S::Canceled)),
+            (S::OnHold, E::Release) => Ok(Step::To(S::Pending)),
+            (S::OnHold, E::Pay | E::PayInTime | E::Expire) | (_, E::Release) => {
+                Err(self.error(event.as_str()))
+            }
             (S::Paid, E::Pay) | (S::Expired, E::Expire) | (S::Canceled, E::Cancel) => {
                 Ok(Step::Stay)
             }
@@ -170,7 +182,7 @@ impl PayinStatus {
     /// Whether this pay-in is closed: only a payment made in time can still move an expired
     /// one (to `paid`).
     pub const fn is_final(self) -> bool {
-        !matches!(self, PayinStatus::Pending)
+        !matches!(self, PayinStatus::Pending | PayinStatus::OnHold)
     }
 }
 
@@ -416,6 +428,15 @@ mod tests {
             (S::Canceled, E::PayInTime, None),
             (S::Canceled, E::Expire, None),
             (S::Canceled, E::Cancel, Some(None)),
+            (S::Pending, E::Release, None),
+            (S::Paid, E::Release, None),
+            (S::Expired, E::Release, None),
+            (S::Canceled, E::Release, None),
+            (S::OnHold, E::Pay, None),
+            (S::OnHold, E::PayInTime, None),
+            (S::OnHold, E::Expire, None),
+            (S::OnHold, E::Cancel, Some(Some(S::Canceled))),
+            (S::OnHold, E::Release, Some(Some(S::Pending))),
         ];
         check_table(S::ALL, E::ALL, T, S::apply);
     }

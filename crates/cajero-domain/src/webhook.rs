@@ -40,6 +40,9 @@ event_types! {
     PayinExpired = "payin.expired",
     /// The merchant canceled the voucher.
     PayinCanceled = "payin.canceled",
+    /// The pay-in is held for compliance review: no voucher until an operator releases it
+    /// (then `payin.created`) or refuses it (then `payin.canceled`).
+    PayinOnHold = "payin.on_hold",
     /// A refund was requested.
     RefundCreated = "refund.created",
     /// A refund was paid out.

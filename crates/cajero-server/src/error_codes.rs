@@ -483,6 +483,24 @@ pub const ERROR_CODES: &[ErrorCodeDoc] = &[
         "Wait until the pay-in's money settles, or top up the balance, and retry.",
     ),
     doc(
+        "payin_not_on_hold",
+        "409",
+        "An operator released or refused a held pay-in that another operator had released or \
+         refused meanwhile (console and CLI only).",
+        "Reload the pay-in: it is already `pending` with its voucher, or `canceled`.",
+    ),
+    doc(
+        "risk_denied",
+        "422",
+        "The platform's risk and compliance checks refuse this pay-in or payout (a limit, a \
+         velocity rule or a blocklist). Nothing was reserved and no network was called. The \
+         message is deliberately neutral; the rule that refused it is shown in the dashboard's \
+         risk page.",
+        "Do not retry the same operation unchanged: it will be refused again while the rule \
+         holds. Look up the decision in the dashboard, and contact the platform's operator if \
+         it is wrong.",
+    ),
+    doc(
         "refund_method_invalid",
         "400",
         "`method` is neither `cash_pickup` nor `bank_transfer`.",
@@ -663,7 +681,9 @@ mod tests {
         for (name, text) in &domain {
             // The sanctions lists' own codes (sources, entry kinds, screening refusals) are
             // recorded with decisions, never answered by the API.
-            if name.contains("sanctions") {
+            // Likewise the risk rules' and blocklists' refusals: the console and the CLI show
+            // them to operators, the API never answers them.
+            if name.contains("sanctions") || name.contains("risk") {
                 continue;
             }
             for body in text.split("pub const fn code(").skip(1) {

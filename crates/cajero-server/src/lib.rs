@@ -71,6 +71,7 @@ pub mod rate_limit;
 pub mod reconciliation;
 pub mod refunds;
 mod routes;
+pub mod risk;
 pub mod routing;
 pub mod sanctions;
 pub mod secrets;
@@ -117,6 +118,8 @@ pub struct AppState {
     pub screening: Arc<dyn kyc::Screening>,
     /// The sanctions lists in force, as this instance last read them.
     pub sanctions: Arc<sanctions::Sanctions>,
+    /// The risk rules in force, as this instance last read them.
+    pub risk: Arc<risk::RiskRules>,
 }
 
 impl AppState {
@@ -155,6 +158,7 @@ impl AppState {
                 threshold,
             }),
             sanctions: lists,
+            risk: Arc::new(risk::RiskRules::new()),
         })
     }
 

@@ -28,6 +28,12 @@ use crate::idempotency::{Answer, IdempotencyKey};
 use crate::orders::{self, Claimed, NetworkCall};
 use crate::validate::{self, DocumentIn};
 
+mod holds;
+
+pub use holds::{
+    HoldError, held, held_json, open_holds, refuse as refuse_held, release as release_held,
+};
+
 /// Voucher validity by default: 72 h (API.md).
 pub const EXPIRES_IN_S_DEFAULT: i64 = 72 * 3600;
 /// Shortest voucher validity: 1 h.
@@ -79,8 +85,8 @@ pub struct CustomerIn {
     document: Option<DocumentIn>,
 }
 
-/// A validated pay-in request.
-#[derive(Debug, Clone)]
+/// A validated pay-in request (kept as JSON while the pay-in is held for review).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PayinRequest {
     amount: Amount,
     reference: Option<String>,
@@ -194,7 +200,43 @@ pub async fn create(
         Ok(plan) => plan,
         Err(e) => return orders::release_with(state, scope, e).await,
     };
-    let call = NetworkCall::run(state, &plan, |net| {
+    let network = plan
+        .candidates
+        .first()
+        .map(|n| n.code.clone())
+        .unwrap_or_default();
+    let screened = match request.customer_name.as_deref() {
+        Some(name) => crate::sanctions::screen_person(state, name).await,
+        None => crate::risk::Screened::default(),
+    };
+    let check = match holds::gate(state, caller, &scope, id, &request, network, screened).await? {
+        holds::Gate::Go(check) => check,
+        holds::Gate::Answered(answer) => return Ok(answer),
+    };
+    let call = call_networks(state, &plan, id, &request, test_clock).await;
+    finish_create(
+        state,
+        caller,
+        Finish::Create {
+            scope,
+            check: Some(check),
+        },
+        id,
+        request,
+        call,
+    )
+    .await
+}
+
+/// Asks the planned networks, in turn, for the pay-in's voucher under its id.
+async fn call_networks(
+    state: &AppState,
+    plan: &crate::routing::Plan,
+    id: PayinId,
+    request: &PayinRequest,
+    test_clock: Option<cajero_connect::TestClockRef>,
+) -> NetworkCall {
+    NetworkCall::run(state, plan, |net| {
         let voucher = CreateVoucher {
             network: net.code.clone(),
             reference: id.to_string(),
@@ -210,18 +252,48 @@ pub async fn create(
         let connector = net.connector.clone();
         async move { cajero_connect::create_once(connector.as_ref(), &voucher).await }
     })
-    .await;
-    finish_create(state, caller, scope, id, request, call).await
+    .await
+}
+
+/// Whose pay-in [`finish_create`] records.
+enum Finish {
+    /// A create under its key; the risk check to take back if the network issued nothing.
+    Create {
+        scope: cajero_store::idempotency::KeyScope,
+        check: Option<Box<crate::risk::Check>>,
+    },
+    /// An operator's release of a held pay-in.
+    Release(holds::Released),
+}
+
+impl Finish {
+    async fn refuse(
+        &self,
+        conn: &mut Conn<'_>,
+        risk: &crate::risk::RiskRules,
+        error: ApiError,
+    ) -> Result<orders::UnitOutcome, ApiError> {
+        match self {
+            Finish::Create { scope, check } => {
+                if let Some(check) = check {
+                    crate::risk::forget(conn, risk, check).await?;
+                }
+                Ok(orders::release_in(conn, scope, error).await?)
+            }
+            Finish::Release(_) => Ok(orders::UnitOutcome::Failed(error)),
+        }
+    }
 }
 
 async fn finish_create(
     state: &AppState,
     caller: Caller,
-    scope: cajero_store::idempotency::KeyScope,
+    finish: Finish,
     id: PayinId,
     request: PayinRequest,
     call: NetworkCall,
 ) -> Result<Answer, ApiError> {
+    let risk = state.risk.clone();
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
     let now = clock.now();
@@ -240,17 +312,27 @@ async fn finish_create(
                 let (network, order) = match call.result {
                     Ok(created) => created,
                     Err(error) => {
-                        return orders::release_in(&mut c, &scope, orders::create_error(error))
-                            .await;
+                        return finish.refuse(&mut c, &risk, orders::create_error(error)).await;
                     }
                 };
+                if let Finish::Release(released) = &finish
+                    && !holds::mark_released(&mut c, clock.as_ref(), caller.merchant_id, id, released).await?
+                {
+                    // Refused or released meanwhile: this order must not be recorded twice.
+                    return Ok(orders::UnitOutcome::Failed(ApiError::new(
+                        StatusCode::CONFLICT,
+                        crate::error::ErrorType::InvalidRequestError,
+                        "payin_not_on_hold",
+                        format!("pay-in {id} is no longer on hold"),
+                    )));
+                }
                 if let Some(owner) =
                     payins::get_by_network_order(&mut c, &order.network, &order.network_order_id).await?
                 {
                     // The network answered with an order that is already another pay-in's (a
                     // network that forgot its own ids): never attach one order twice.
                     tracing::error!(payin = %id, owner = %owner.id, network = %order.network, order = %order.network_order_id, "the network reused an order id");
-                    return orders::release_in(&mut c, &scope, orders::order_conflict()).await;
+                    return finish.refuse(&mut c, &risk, orders::order_conflict()).await;
                 }
                 let record = PayinRecord {
                     id,
@@ -291,7 +373,13 @@ async fn finish_create(
                     now,
                 )
                 .await?;
-                orders::finish_in(&mut c, &scope, StatusCode::CREATED, &body).await
+                match &finish {
+                    Finish::Create { scope, .. } => Ok(orders::finish_in(&mut c, scope, StatusCode::CREATED, &body).await?),
+                    Finish::Release(_) => Ok(orders::UnitOutcome::Done(cajero_store::idempotency::StoredResponse {
+                        status: StatusCode::CREATED.as_u16(),
+                        body: body.to_string(),
+                    })),
+                }
             })
         })
         .await?;

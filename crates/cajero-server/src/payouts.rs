@@ -148,12 +148,9 @@ pub async fn accept(
             .map(|n| n.route.clone())
             .unwrap_or_else(|| crate::networks::SIMULATOR_ROUTE.to_string()),
     );
-    // Sanctions screening of the beneficiary: a hit holds the payout (funds reserved, no code)
-    // for an operator. Refund payouts (the customer's own money back) are not screened here.
-    let hold = match &refund {
-        Some(_) => None,
-        None => crate::sanctions::screen_beneficiary(state, request.name.as_str()).await,
-    };
+    // Sanctions screening of the beneficiary, outside the unit (CPU only): a hit holds the
+    // payout for review in the unit's risk decision. A refund's pick-up is screened too.
+    let screened = crate::sanctions::screen_person(state, request.name.as_str()).await;
     let accepted = reserve(
         state,
         caller,
@@ -162,7 +159,7 @@ pub async fn accept(
         &request,
         &first_network,
         refund.clone(),
-        hold,
+        screened,
     )
     .await?;
     let (payout, plan) = match accepted {
@@ -499,7 +496,7 @@ async fn reserve(
     request: &PayoutRequest,
     (network, route): &(String, String),
     refund: Option<RefundLink>,
-    hold: Option<String>,
+    screened: crate::risk::Screened,
 ) -> Result<Reserved, ApiError> {
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
@@ -517,6 +514,7 @@ async fn reserve(
         .cache
         .fee_plan(&state.store, caller.merchant_id, caller.mode)
         .await?;
+    let risk = state.risk.clone();
     let outcome = state
         .store
         .write(move |mut c| {
@@ -542,6 +540,27 @@ async fn reserve(
                     let (status, body) = settled_answer(&mut c, &public_url, &existing, refund_id).await?;
                     return Ok(Reserved::Answered(orders::finish_in(&mut c, &scope, status, &body).await?));
                 }
+                let created_at = crate::test_clocks::object_now(&mut c, clock.as_ref(), test_clock).await?;
+                // The risk decision, before any money is reserved: a refusal changes nothing
+                // but the stored decision (the claim is released), a review holds the payout.
+                let check = crate::risk::Check {
+                    flow: cajero_domain::risk::Flow::Payout,
+                    merchant: caller.merchant_id,
+                    mode: caller.mode,
+                    object_id: id.to_string(),
+                    network: network.clone(),
+                    amount: request.amount,
+                    document: Some(request.document.clone()),
+                    phone: request.phone().map(str::to_owned),
+                    name: Some(request.name.as_str().to_owned()),
+                    at: created_at,
+                    screened,
+                };
+                let verdict = crate::risk::decide(&mut c, &risk, clock.as_ref(), &check).await?;
+                if verdict.outcome == cajero_domain::risk::Outcome::Deny {
+                    crate::risk::audit_decision(&mut c, clock.as_ref(), caller.merchant_id, "payout.denied", &check.object_id, &verdict).await?;
+                    return Ok(Reserved::Answered(orders::release_in(&mut c, &scope, crate::risk::denied()).await?));
+                }
                 if let Some(link) = &refund
                     && !crate::refunds::reserve_amount(&mut c, clock.as_ref(), link, request.amount).await?
                 {
@@ -556,7 +575,6 @@ async fn reserve(
                     Amount::ZERO
                 };
                 let fees = payout_fees(&plan, request.amount, volume);
-                let created_at = crate::test_clocks::object_now(&mut c, clock.as_ref(), test_clock).await?;
                 let record = PayoutRecord {
                     id,
                     merchant_id: caller.merchant_id,
@@ -589,14 +607,14 @@ async fn reserve(
                     crate::refunds::open(&mut c, clock.as_ref(), caller, link, &record).await?;
                 }
                 match ledger::post_batch(&mut c, &reservation(&record, &fees), now).await {
-                    Ok(_) => match hold {
-                        None => Ok(Reserved::Ready(Box::new(record))),
-                        Some(why) => {
+                    Ok(_) => match verdict.outcome {
+                        cajero_domain::risk::Outcome::Allow | cajero_domain::risk::Outcome::Deny => Ok(Reserved::Ready(Box::new(record))),
+                        cajero_domain::risk::Outcome::Review => {
                             // Held: the funds stay reserved, nothing goes to the network until an
                             // operator releases it; the key answers with the held payout.
                             payouts::transition(&mut c, id, PayoutStatus::Pending, PayoutStatus::OnHold, None, None, now).await?;
                             let body = emit_current(&mut c, clock.as_ref(), &public_url, caller.merchant_id, caller.mode, id, &[EventType::PayoutOnHold]).await?;
-                            crate::sanctions::record_hold(&mut c, clock.as_ref(), caller.merchant_id, id, &why).await?;
+                            crate::risk::audit_decision(&mut c, clock.as_ref(), caller.merchant_id, "payout.held", &check.object_id, &verdict).await?;
                             Ok(Reserved::Answered(orders::finish_in(&mut c, &scope, StatusCode::CREATED, &body).await?))
                         }
                     },

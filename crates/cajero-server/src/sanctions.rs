@@ -244,21 +244,25 @@ impl crate::kyc::Screening for SanctionsScreening {
     }
 }
 
-/// Screens a payout's beneficiary against the lists in force (reread when a newer one was
-/// loaded, at most every [`REFRESH_EVERY`]): `Some(what hit, against which lists)` holds the
-/// payout for review; `None` lets it go (no hit, or no list loaded, or a name the matcher
-/// cannot screen — refused earlier by the payout's own validation in practice).
-pub async fn screen_beneficiary(state: &crate::AppState, name: &str) -> Option<String> {
+/// Screens a person named by a pay-in or payout (the payer, the beneficiary) against the lists
+/// in force (reread when a newer one was loaded, at most every [`REFRESH_EVERY`]), before the
+/// operation's unit of work: the hits above the threshold, for the risk decision (a hit holds
+/// the operation for review), and the lists screened with. No list loaded, or a name the
+/// matcher cannot screen (refused earlier by validation in practice), finds nothing.
+pub async fn screen_person(state: &crate::AppState, name: &str) -> crate::risk::Screened {
     if let Err(e) = state.sanctions.refresh(&state.store, false).await {
         tracing::error!(error = %e, "reading the sanctions lists failed; screening with the copy in memory");
     }
-    let in_force = state.sanctions.current()?;
+    let Some(in_force) = state.sanctions.current() else {
+        return crate::risk::Screened::default();
+    };
+    let lists = Some(in_force.ids.join(" "));
     let hits = in_force
         .list
         .screen(name, state.config.sanctions.threshold())
-        .ok()?;
+        .unwrap_or_default();
     if hits.is_empty() {
-        return None;
+        return crate::risk::Screened { hits: None, lists };
     }
     let found: Vec<String> = hits
         .iter()
@@ -272,33 +276,14 @@ pub async fn screen_beneficiary(state: &crate::AppState, name: &str) -> Option<S
             )
         })
         .collect();
-    Some(format!(
-        "sanctions screening: {} against {}",
-        found.join(", "),
-        in_force.ids.join(" ")
-    ))
-}
-
-/// Records why a payout was held, in the payout's unit of work: an entry of the audit log
-/// (tamper-evident) with the hits as its reason.
-pub async fn record_hold(
-    conn: &mut cajero_store::Conn<'_>,
-    clock: &dyn Clock,
-    merchant: cajero_domain::id::MerchantId,
-    payout: cajero_domain::id::PayoutId,
-    why: &str,
-) -> Result<(), StoreError> {
-    let row = cajero_store::dashboard::AuditRow {
-        id: new_id::<cajero_domain::id::Audit>(clock).to_string(),
-        merchant_id: Some(merchant.to_string()),
-        user_id: None,
-        actor: "risk (sanctions screening)".into(),
-        action: "payout.held".into(),
-        object_id: Some(payout.to_string()),
-        ip: None,
-        at: Micros::from(clock.now()).0,
-    };
-    cajero_store::operators::insert_audit(conn, &row, Some(why)).await
+    crate::risk::Screened {
+        hits: Some(format!(
+            "sanctions screening: {} against {}",
+            found.join(", "),
+            in_force.ids.join(" ")
+        )),
+        lists,
+    }
 }
 
 /// The default threshold (the matcher's).

@@ -47,6 +47,7 @@ pub mod payouts;
 pub mod reconciliation;
 pub mod refunds;
 pub mod retention;
+pub mod risk;
 pub mod sanctions;
 pub mod secret_box;
 pub mod settlements;

@@ -60,6 +60,13 @@ pub struct PayoutRequest {
     pub(super) test_clock: Option<String>,
 }
 
+impl PayoutRequest {
+    /// The beneficiary's phone (E.164), when given.
+    pub fn phone(&self) -> Option<&str> {
+        self.beneficiary.get("phone").and_then(Value::as_str)
+    }
+}
+
 impl CreatePayout {
     /// The payout that pays a cash pick-up refund.
     pub fn for_refund(

@@ -69,7 +69,8 @@ pub async fn voucher(
         pdf_url: Some(format!("{public_url}/v/{token}.pdf")),
         counters: counters(&state, &payin.network).await,
         status: match payin.status {
-            PayinStatus::Pending => VoucherStatus::Pending,
+            // A held pay-in has no voucher row, hence no page; listed for completeness.
+            PayinStatus::Pending | PayinStatus::OnHold => VoucherStatus::Pending,
             PayinStatus::Paid => VoucherStatus::Paid,
             PayinStatus::Expired => VoucherStatus::Expired,
             PayinStatus::Canceled => VoucherStatus::Canceled,

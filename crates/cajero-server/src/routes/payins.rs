@@ -77,6 +77,12 @@ pub async fn retrieve(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    // A pay-in held for review has no voucher yet, hence no row in `payins`.
+    if let Ok(pid) = id.parse::<PayinId>()
+        && let Some(held) = service::held(&state, caller, pid).await?
+    {
+        return Ok(Json(held));
+    }
     let payin = load(&state, caller, &id).await?;
     Ok(Json(service::payin_json(
         &payin,

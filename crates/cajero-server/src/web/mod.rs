@@ -693,6 +693,7 @@ fn status_key(status: PayinStatus) -> &'static str {
         PayinStatus::Paid => "status.paid",
         PayinStatus::Expired => "status.expired",
         PayinStatus::Canceled => "status.canceled",
+        PayinStatus::OnHold => "status.on_hold",
     }
 }
 

@@ -1,0 +1,520 @@
+//! Risk rules, totals, blocklists, decisions and held pay-ins (migration 0028). Rows only; the
+//! rules are `cajero_domain::risk` and the service is the server's `risk` module.
+
+use sqlx::AssertSqlSafe;
+
+use crate::{Conn, StoreError, execute, fetch};
+
+/// A version of the rule set.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
+pub struct RuleVersionRow {
+    /// 1, 2, …
+    pub version: i64,
+    /// The canonical JSON document.
+    pub rules: String,
+    /// What changed from the previous version, one line per rule.
+    pub diff: String,
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub created_by: String,
+    /// When (µs).
+    pub created_at: i64,
+}
+
+const RULE_COLUMNS: &str = "version, rules, diff, reason, created_by, created_at";
+
+/// The rule set in force (the newest version), if any was ever set.
+pub async fn current_rules(conn: &mut Conn<'_>) -> Result<Option<RuleVersionRow>, StoreError> {
+    Ok(fetch!(
+        optional,
+        conn,
+        RuleVersionRow,
+        AssertSqlSafe(format!(
+            "SELECT {RULE_COLUMNS} FROM risk_rule_versions ORDER BY version DESC LIMIT 1"
+        )),
+    )?)
+}
+
+/// The newest `limit` versions, newest first.
+pub async fn rule_versions(
+    conn: &mut Conn<'_>,
+    limit: i64,
+) -> Result<Vec<RuleVersionRow>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        RuleVersionRow,
+        AssertSqlSafe(format!(
+            "SELECT {RULE_COLUMNS} FROM risk_rule_versions ORDER BY version DESC LIMIT $1"
+        )),
+        limit,
+    )?)
+}
+
+/// Stores a version. Its number must be the next one: a concurrent change that took it makes
+/// this fail on the primary key, and the caller retries on the new version.
+pub async fn insert_rule_version(
+    conn: &mut Conn<'_>,
+    row: &RuleVersionRow,
+) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "INSERT INTO risk_rule_versions (version, rules, diff, reason, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        row.version,
+        &row.rules,
+        &row.diff,
+        &row.reason,
+        &row.created_by,
+        row.created_at,
+    )?;
+    Ok(())
+}
+
+/// Serialises the deciders of the same scopes until the end of the transaction, across
+/// instances (PostgreSQL: transaction-level advisory locks, taken in sorted order so that two
+/// deciders never wait on each other in a cycle). SQLite has one writer: nothing to do.
+pub async fn lock_scopes(conn: &mut Conn<'_>, scopes: &[&str]) -> Result<(), StoreError> {
+    if let Conn::Postgres(c) = conn {
+        let mut sorted: Vec<&str> = scopes.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        for scope in sorted {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 18))")
+                .bind(scope)
+                .execute(&mut **c)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The calendar total of `scope` over `span` (`d:2026-11-30`, `m:2026-11-01`): (count,
+/// amount), zero when nothing was counted.
+pub async fn total(conn: &mut Conn<'_>, scope: &str, span: &str) -> Result<(i64, i64), StoreError> {
+    Ok(fetch!(
+        optional,
+        conn,
+        (i64, i64),
+        "SELECT count, amount FROM risk_totals WHERE scope = $1 AND span = $2",
+        scope,
+        span,
+    )?
+    .unwrap_or((0, 0)))
+}
+
+/// Adds one operation of `amount` to a calendar total.
+pub async fn add_total(
+    conn: &mut Conn<'_>,
+    scope: &str,
+    span: &str,
+    amount: i64,
+) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "INSERT INTO risk_totals (scope, span, count, amount) VALUES ($1, $2, 1, $3) \
+         ON CONFLICT (scope, span) DO UPDATE SET count = risk_totals.count + 1, \
+         amount = risk_totals.amount + excluded.amount",
+        scope,
+        span,
+        amount,
+    )?;
+    Ok(())
+}
+
+/// Takes one operation of `amount` back from a calendar total (an operation counted that the
+/// network then did not create).
+pub async fn subtract_total(
+    conn: &mut Conn<'_>,
+    scope: &str,
+    span: &str,
+    amount: i64,
+) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "UPDATE risk_totals SET count = count - 1, amount = amount - $1 \
+         WHERE scope = $2 AND span = $3 AND count > 0",
+        amount,
+        scope,
+        span,
+    )?;
+    Ok(())
+}
+
+/// Deletes an operation's velocity row of `scope`.
+pub async fn delete_velocity(
+    conn: &mut Conn<'_>,
+    scope: &str,
+    object_id: &str,
+) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "DELETE FROM risk_velocity WHERE scope = $1 AND object_id = $2",
+        scope,
+        object_id,
+    )?;
+    Ok(())
+}
+
+/// The operations of `scope` after `since` (µs, excluded): (count, amount).
+pub async fn velocity(
+    conn: &mut Conn<'_>,
+    scope: &str,
+    since: i64,
+) -> Result<(i64, i64), StoreError> {
+    Ok(fetch!(
+        one,
+        conn,
+        (i64, i64),
+        "SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM risk_velocity \
+         WHERE scope = $1 AND at > $2",
+        scope,
+        since,
+    )?)
+}
+
+/// Records one operation for a velocity scope.
+pub async fn add_velocity(
+    conn: &mut Conn<'_>,
+    scope: &str,
+    at: i64,
+    amount: i64,
+    object_id: &str,
+) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "INSERT INTO risk_velocity (scope, at, amount, object_id) VALUES ($1, $2, $3, $4)",
+        scope,
+        at,
+        amount,
+        object_id,
+    )?;
+    Ok(())
+}
+
+/// Deletes velocity rows at or before `before` (µs) and calendar totals of spans before
+/// `span_before` (same form, compared as text: `d:` and `m:` dates sort by date); how many
+/// rows went.
+pub async fn purge(
+    conn: &mut Conn<'_>,
+    before: i64,
+    day_before: &str,
+    month_before: &str,
+) -> Result<u64, StoreError> {
+    let velocity = execute!(conn, "DELETE FROM risk_velocity WHERE at <= $1", before)?;
+    let days = execute!(
+        conn,
+        "DELETE FROM risk_totals WHERE span LIKE 'd:%' AND span < $1",
+        day_before,
+    )?;
+    let months = execute!(
+        conn,
+        "DELETE FROM risk_totals WHERE span LIKE 'm:%' AND span < $1",
+        month_before,
+    )?;
+    Ok(velocity + days + months)
+}
+
+/// A blocklist entry.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
+pub struct BlockRow {
+    /// `rbl_…`.
+    pub id: String,
+    /// The merchant whose list it is on; `None`: the operator's, for every merchant.
+    pub merchant_id: Option<String>,
+    /// `document`, `name` or `phone`.
+    pub kind: String,
+    /// The compared form.
+    pub value: String,
+    /// Why it was added.
+    pub reason: String,
+    /// Who added it.
+    pub created_by: String,
+    /// µs.
+    pub created_at: i64,
+    /// Who removed it.
+    pub removed_by: Option<String>,
+    /// µs.
+    pub removed_at: Option<i64>,
+    /// Why it was removed.
+    pub removed_reason: Option<String>,
+}
+
+const BLOCK_COLUMNS: &str = "id, merchant_id, kind, value, reason, created_by, created_at, \
+                             removed_by, removed_at, removed_reason";
+
+/// Adds an entry; `false` when the same value is already on that list (nothing written).
+pub async fn insert_block(conn: &mut Conn<'_>, row: &BlockRow) -> Result<bool, StoreError> {
+    let added = execute!(
+        conn,
+        "INSERT INTO risk_blocklist (id, merchant_id, kind, value, reason, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        &row.id,
+        &row.merchant_id,
+        &row.kind,
+        &row.value,
+        &row.reason,
+        &row.created_by,
+        row.created_at,
+    )?;
+    Ok(added == 1)
+}
+
+/// Removes an entry of `merchant`'s list (`None`: the operator's); `false` when there is no
+/// such entry in force on that list.
+pub async fn remove_block(
+    conn: &mut Conn<'_>,
+    id: &str,
+    merchant: Option<&str>,
+    by: &str,
+    at: i64,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let removed = execute!(
+        conn,
+        "UPDATE risk_blocklist SET removed_by = $1, removed_at = $2, removed_reason = $3 \
+         WHERE id = $4 AND COALESCE(merchant_id, '') = $5 AND removed_at IS NULL",
+        by,
+        at,
+        reason,
+        id,
+        merchant.unwrap_or(""),
+    )?;
+    Ok(removed == 1)
+}
+
+/// The entries of `merchant`'s list (`None`: the operator's), in force first, newest first.
+pub async fn blocklist(
+    conn: &mut Conn<'_>,
+    merchant: Option<&str>,
+    limit: i64,
+) -> Result<Vec<BlockRow>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        BlockRow,
+        AssertSqlSafe(format!(
+            "SELECT {BLOCK_COLUMNS} FROM risk_blocklist WHERE COALESCE(merchant_id, '') = $1 \
+             ORDER BY removed_at IS NOT NULL, id DESC LIMIT $2"
+        )),
+        merchant.unwrap_or(""),
+        limit,
+    )?)
+}
+
+/// The entries in force that block `value` of `kind` for `merchant`: the operator's and the
+/// merchant's own.
+pub async fn blocking(
+    conn: &mut Conn<'_>,
+    merchant: &str,
+    kind: &str,
+    value: &str,
+) -> Result<Vec<BlockRow>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        BlockRow,
+        AssertSqlSafe(format!(
+            "SELECT {BLOCK_COLUMNS} FROM risk_blocklist WHERE kind = $1 AND value = $2 \
+             AND removed_at IS NULL AND (merchant_id IS NULL OR merchant_id = $3) ORDER BY id"
+        )),
+        kind,
+        value,
+        merchant,
+    )?)
+}
+
+/// A decision that held or refused an operation.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
+pub struct DecisionRow {
+    /// `rdc_…`.
+    pub id: String,
+    /// The merchant.
+    pub merchant_id: String,
+    /// Live or test.
+    pub livemode: bool,
+    /// `payin` or `payout`.
+    pub flow: String,
+    /// The pay-in or payout.
+    pub object_id: String,
+    /// `review` or `deny` (`allow` only when something fired that allows).
+    pub outcome: String,
+    /// JSON: the checks that fired.
+    pub fired: String,
+    /// JSON: what was checked.
+    pub inputs: String,
+    /// The rule set's version.
+    pub rules_version: Option<i64>,
+    /// The sanctions lists screened with.
+    pub sanctions_lists: Option<String>,
+    /// µs.
+    pub at: i64,
+}
+
+const DECISION_COLUMNS: &str = "id, merchant_id, livemode, flow, object_id, outcome, fired, \
+                                inputs, rules_version, sanctions_lists, at";
+
+/// Stores a decision.
+pub async fn insert_decision(conn: &mut Conn<'_>, row: &DecisionRow) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "INSERT INTO risk_decisions (id, merchant_id, livemode, flow, object_id, outcome, fired, \
+         inputs, rules_version, sanctions_lists, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &row.id,
+        &row.merchant_id,
+        row.livemode,
+        &row.flow,
+        &row.object_id,
+        &row.outcome,
+        &row.fired,
+        &row.inputs,
+        row.rules_version,
+        &row.sanctions_lists,
+        row.at,
+    )?;
+    Ok(())
+}
+
+/// A merchant's decisions in one mode, newest first, before `before` (an id) when given.
+pub async fn decisions(
+    conn: &mut Conn<'_>,
+    merchant: &str,
+    livemode: bool,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DecisionRow>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        DecisionRow,
+        AssertSqlSafe(format!(
+            "SELECT {DECISION_COLUMNS} FROM risk_decisions WHERE merchant_id = $1 \
+             AND livemode = $2 AND id < $3 ORDER BY id DESC LIMIT $4"
+        )),
+        merchant,
+        livemode,
+        before.unwrap_or("~"),
+        limit,
+    )?)
+}
+
+/// The decisions about one object, oldest first.
+pub async fn decisions_of(
+    conn: &mut Conn<'_>,
+    object_id: &str,
+) -> Result<Vec<DecisionRow>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        DecisionRow,
+        AssertSqlSafe(format!(
+            "SELECT {DECISION_COLUMNS} FROM risk_decisions WHERE object_id = $1 ORDER BY id"
+        )),
+        object_id,
+    )?)
+}
+
+/// A pay-in held for review.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
+pub struct PayinHoldRow {
+    /// `pi_…`.
+    pub id: String,
+    /// The merchant.
+    pub merchant_id: String,
+    /// Live or test.
+    pub livemode: bool,
+    /// `on_hold`, `released` or `refused`.
+    pub status: String,
+    /// JSON: the accepted request.
+    pub request: String,
+    /// The decision that held it.
+    pub decision_id: String,
+    /// µs.
+    pub created_at: i64,
+    /// The operator who released or refused it.
+    pub decided_by: Option<String>,
+    /// µs.
+    pub decided_at: Option<i64>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+const HOLD_COLUMNS: &str = "id, merchant_id, livemode, status, request, decision_id, \
+                            created_at, decided_by, decided_at, reason";
+
+/// Stores a held pay-in.
+pub async fn insert_payin_hold(conn: &mut Conn<'_>, row: &PayinHoldRow) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        "INSERT INTO payin_holds (id, merchant_id, livemode, status, request, decision_id, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &row.id,
+        &row.merchant_id,
+        row.livemode,
+        &row.status,
+        &row.request,
+        &row.decision_id,
+        row.created_at,
+    )?;
+    Ok(())
+}
+
+/// A held pay-in of `merchant` (any merchant's when `None`: the operator's view).
+pub async fn payin_hold(
+    conn: &mut Conn<'_>,
+    id: &str,
+    merchant: Option<&str>,
+) -> Result<Option<PayinHoldRow>, StoreError> {
+    Ok(fetch!(
+        optional,
+        conn,
+        PayinHoldRow,
+        AssertSqlSafe(format!(
+            "SELECT {HOLD_COLUMNS} FROM payin_holds WHERE id = $1 \
+             AND ($2 = '' OR merchant_id = $2)"
+        )),
+        id,
+        merchant.unwrap_or(""),
+    )?)
+}
+
+/// The pay-ins still on hold, oldest first.
+pub async fn open_payin_holds(
+    conn: &mut Conn<'_>,
+    limit: i64,
+) -> Result<Vec<PayinHoldRow>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        PayinHoldRow,
+        AssertSqlSafe(format!(
+            "SELECT {HOLD_COLUMNS} FROM payin_holds WHERE status = 'on_hold' ORDER BY id LIMIT $1"
+        )),
+        limit,
+    )?)
+}
+
+/// Moves a held pay-in out of `on_hold` (compare-and-set): `false` when it was no longer on
+/// hold.
+pub async fn decide_payin_hold(
+    conn: &mut Conn<'_>,
+    id: &str,
+    status: &str,
+    by: &str,
+    at: i64,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let moved = execute!(
+        conn,
+        "UPDATE payin_holds SET status = $1, decided_by = $2, decided_at = $3, reason = $4 \
+         WHERE id = $5 AND status = 'on_hold'",
+        status,
+        by,
+        at,
+        reason,
+        id,
+    )?;
+    Ok(moved == 1)
+}
