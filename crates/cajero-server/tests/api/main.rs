@@ -30,6 +30,7 @@ mod pages;
 mod receiver;
 mod reconciliation;
 mod retention;
+mod risk;
 mod sanctions;
 mod secrets;
 mod settlements;

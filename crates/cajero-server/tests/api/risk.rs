@@ -1,0 +1,593 @@
+//! Risk rules, blocklists and holds through the API, on both engines: a limit allows up to
+//! its maximum, holds or refuses above it and starts again the next Bogotá day; a velocity
+//! window refuses and then lets go; blocklists refuse for everyone (the operator's) or for one
+//! merchant (its own); a pay-in held for review gets no voucher until released, and none if
+//! refused; rule changes are versioned with who, when, the diff and the reason.
+
+use cajero_domain::merchant::{MerchantStatus, Mode};
+use cajero_domain::risk::blocklist::Kind;
+use cajero_server::operators::{Acting, Reason};
+use cajero_server::risk;
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_error};
+
+crate::both_engines!(
+    limits_and_velocity_allow_hold_and_refuse_payouts,
+    blocklists_refuse_for_everyone_or_for_one_merchant,
+    a_held_payin_gets_no_voucher_until_released,
+    rule_changes_are_versioned_with_who_when_diff_and_reason,
+);
+
+fn acting(reason: &str) -> Acting {
+    Acting::cli(Reason::parse(reason).unwrap())
+}
+
+async fn post(app: &TestApp, key: &str, path: &str, idem: &str, body: Value) -> reqwest::Response {
+    app.http
+        .post(app.url(path))
+        .bearer_auth(key)
+        .header("idempotency-key", idem)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn json_of(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+fn payout(amount: i64, number: &str, phone: Option<&str>) -> Value {
+    json!({"amount": amount, "currency": "COP", "network": "efecty",
+        "beneficiary": {"name": "Luis Pérez", "document": {"type": "CC", "number": number},
+                        "phone": phone}})
+}
+
+async fn funded(app: &TestApp, name: &str) -> (cajero_domain::id::MerchantId, String) {
+    let merchant = app.merchant(name, MerchantStatus::Active).await;
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    let (status, _) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/topups",
+            "fund",
+            json!({"amount": 50_000_000, "currency": "COP"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201);
+    (merchant, key)
+}
+
+async fn available(app: &TestApp, key: &str) -> i64 {
+    let b: Value = app
+        .get_with_key("/v1/balance", key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    b["available"][0]["amount"].as_i64().unwrap()
+}
+
+async fn ledger_balances(app: &TestApp) {
+    let report = app
+        .server
+        .state
+        .store
+        .read(|mut c| Box::pin(async move { cajero_store::verify::verify(&mut c).await }))
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{report:?}");
+}
+
+async fn limits_and_velocity_allow_hold_and_refuse_payouts(app: &TestApp) {
+    let state = &app.server.state;
+    let v1 = risk::set_rules(
+        state,
+        r#"{"rules": [
+            {"id": "doc-day", "kind": "limit", "subject": "document", "period": "day",
+             "amount_max": 300000, "flows": ["payout"], "action": "review"},
+            {"id": "efecty-op", "kind": "limit", "subject": "network", "network": "efecty",
+             "period": "operation", "amount_max": 250000, "action": "deny"},
+            {"id": "merchant-hour", "kind": "velocity", "subject": "merchant", "window_s": 3600,
+             "count_max": 4, "action": "deny"}]}"#,
+        &acting("first rules"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(v1.version, 1);
+    let (merchant, key) = funded(app, "Remesas Uno").await;
+
+    // 200,000 then 100,000 for one document: at the day's maximum, both go.
+    let (s, first) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payouts",
+            "a1",
+            payout(200_000, "79876543", None),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, first["status"].as_str()),
+        (201, Some("available")),
+        "{first}"
+    );
+    let (_, second) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payouts",
+            "a2",
+            payout(100_000, "79.876.543", None),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(second["status"], "available", "{second}");
+    // 1,000 more: held for review, its funds reserved, no code.
+    let before = available(app, &key).await;
+    let (s, held) =
+        json_of(post(app, &key, "/v1/payouts", "a3", payout(1_000, "79876543", None)).await).await;
+    assert_eq!(
+        (s, held["status"].as_str()),
+        (201, Some("on_hold")),
+        "{held}"
+    );
+    assert!(
+        held["pickup"].is_null() || held["pickup"]["code"].is_null(),
+        "{held}"
+    );
+    assert!(
+        available(app, &key).await < before,
+        "the held payout's funds are reserved"
+    );
+
+    // Above the network's per-operation maximum: refused, nothing reserved, neutral message;
+    // a retry with the same key is decided again (refusals are not stored).
+    let before = available(app, &key).await;
+    for _ in 0..2 {
+        let body = assert_error(
+            post(
+                app,
+                &key,
+                "/v1/payouts",
+                "big",
+                payout(250_001, "1020304050", None),
+            )
+            .await,
+            422,
+            "invalid_request_error",
+            "risk_denied",
+        )
+        .await;
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            !message.contains("efecty-op") && !message.contains("250000"),
+            "{message}"
+        );
+    }
+    assert_eq!(
+        available(app, &key).await,
+        before,
+        "nothing reserved by a refusal"
+    );
+    let (s, at_max) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payouts",
+            "max",
+            payout(250_000, "1020304050", None),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, at_max["status"].as_str()),
+        (201, Some("available")),
+        "{at_max}"
+    );
+
+    // Four operations of the merchant within the hour (the refused ones not counted): the fifth
+    // is refused by the velocity rule, and goes once the first left the window.
+    let fifth = post(app, &key, "/v1/payouts", "a5", payout(1_000, "52111222", None)).await;
+    assert_error(fifth, 422, "invalid_request_error", "risk_denied").await;
+    app.clock.advance(SignedDuration::from_secs(3601));
+    // The document's day has not changed unless midnight passed: 10:00 Bogotá + 1 h.
+    let (_, later) =
+        json_of(post(app, &key, "/v1/payouts", "a5", payout(1_000, "52111222", None)).await).await;
+    assert_eq!(later["status"], "available", "{later}");
+
+    // The next Bogotá day the document starts again from zero.
+    let now = state.clock.now();
+    let tomorrow = cajero_domain::calendar::bogota_date(now)
+        .tomorrow()
+        .unwrap();
+    // Bogotá is UTC−5 all year.
+    let midnight: jiff::Timestamp = format!("{tomorrow}T05:00:00Z").parse().unwrap();
+    app.clock.advance(midnight.duration_since(now));
+    let (_, next_day) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payouts",
+            "a6",
+            payout(250_000, "79876543", None),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(next_day["status"], "available", "{next_day}");
+
+    // The decisions: the hold and the refusals, with the rules that fired and the version.
+    let decisions = risk::decisions(&state.store, merchant, Mode::Test, 50)
+        .await
+        .unwrap();
+    let outcomes: Vec<(&str, &str)> = decisions
+        .iter()
+        .map(|d| (d.outcome.as_str(), d.object_id.as_str()))
+        .collect();
+    assert_eq!(decisions.len(), 4, "{outcomes:?}");
+    let hold = decisions.iter().find(|d| d.outcome == "review").unwrap();
+    assert_eq!(hold.object_id, held["id"].as_str().unwrap());
+    assert!(
+        hold.fired.contains("doc-day") && hold.fired.contains("301000"),
+        "{}",
+        hold.fired
+    );
+    assert!(hold.inputs.contains("CC:79876543"), "{}", hold.inputs);
+    assert_eq!(hold.rules_version, Some(1));
+    assert_eq!(
+        decisions
+            .iter()
+            .filter(|d| d.fired.contains("efecty-op"))
+            .count(),
+        2
+    );
+    assert_eq!(
+        decisions
+            .iter()
+            .filter(|d| d.fired.contains("merchant-hour"))
+            .count(),
+        1
+    );
+    ledger_balances(app).await;
+}
+
+async fn blocklists_refuse_for_everyone_or_for_one_merchant(app: &TestApp) {
+    let state = &app.server.state;
+    let (a, key_a) = funded(app, "Tienda A").await;
+    let (_b, key_b) = funded(app, "Tienda B").await;
+
+    // The operator's list: everyone's operations, pay-ins too.
+    let everyone = risk::block(
+        state,
+        None,
+        Kind::Document,
+        "CC:1.020.304.050",
+        &acting("fraud ring"),
+    )
+    .await
+    .unwrap();
+    for (key, idem) in [(&key_a, "o1"), (&key_b, "o2")] {
+        let refused = post(
+            app,
+            key,
+            "/v1/payouts",
+            idem,
+            payout(1_000, "1020304050", None),
+        )
+        .await;
+        assert_error(refused, 422, "invalid_request_error", "risk_denied").await;
+    }
+    let payin = json!({"amount": 50_000, "currency": "COP", "network": "efecty",
+        "customer": {"name": "Ana Gómez", "document": {"type": "CC", "number": "1020304050"}}});
+    assert_error(
+        post(app, &key_a, "/v1/payins", "pi1", payin.clone()).await,
+        422,
+        "invalid_request_error",
+        "risk_denied",
+    )
+    .await;
+    assert!(matches!(
+        risk::block(
+            state,
+            None,
+            Kind::Document,
+            "CC:1020304050",
+            &acting("again")
+        )
+        .await,
+        Err(risk::RiskError::AlreadyBlocked { .. })
+    ));
+
+    // A merchant's own list: only its operations.
+    let phone = risk::block(
+        state,
+        Some(a),
+        Kind::Phone,
+        "300 123 4567",
+        &acting("chargeback customer"),
+    )
+    .await
+    .unwrap();
+    let refused = post(
+        app,
+        &key_a,
+        "/v1/payouts",
+        "p1",
+        payout(1_000, "52111222", Some("+573001234567")),
+    )
+    .await;
+    assert_error(refused, 422, "invalid_request_error", "risk_denied").await;
+    let (_, allowed) = json_of(
+        post(
+            app,
+            &key_b,
+            "/v1/payouts",
+            "p1",
+            payout(1_000, "52111222", Some("+573001234567")),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(allowed["status"], "available", "{allowed}");
+    // Names are compared normalised: accents, case and order.
+    risk::block(
+        state,
+        Some(a),
+        Kind::Name,
+        "PEREZ, luis",
+        &acting("known mule"),
+    )
+    .await
+    .unwrap();
+    let refused = post(
+        app,
+        &key_a,
+        "/v1/payouts",
+        "n1",
+        payout(1_000, "52999888", None),
+    )
+    .await;
+    assert_error(refused, 422, "invalid_request_error", "risk_denied").await;
+
+    // Another list's entry is not found there; removed, the value goes again.
+    assert!(matches!(
+        risk::unblock(state, None, &phone.id, &acting("wrong list")).await,
+        Err(risk::RiskError::NoSuchEntry(_))
+    ));
+    risk::unblock(state, None, &everyone.id, &acting("cleared by compliance"))
+        .await
+        .unwrap();
+    let (_, now_allowed) = json_of(
+        post(
+            app,
+            &key_b,
+            "/v1/payouts",
+            "o3",
+            payout(1_000, "1020304050", None),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(now_allowed["status"], "available", "{now_allowed}");
+    let list = risk::blocklist(&state.store, None).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        list[0].removed_reason.as_deref(),
+        Some("cleared by compliance")
+    );
+    assert_eq!(
+        risk::blocklist(&state.store, Some(a)).await.unwrap().len(),
+        2
+    );
+
+    // Every refusal is a stored decision naming the list, never the whole document.
+    let decisions = risk::decisions(&state.store, a, Mode::Test, 50)
+        .await
+        .unwrap();
+    assert_eq!(decisions.len(), 4);
+    assert!(
+        decisions
+            .iter()
+            .all(|d| d.outcome == "deny" && d.fired.contains("blocklist"))
+    );
+    assert!(
+        decisions.iter().all(|d| !d.fired.contains("1020304050")),
+        "masked in the reason"
+    );
+    ledger_balances(app).await;
+}
+
+async fn a_held_payin_gets_no_voucher_until_released(app: &TestApp) {
+    let state = &app.server.state;
+    risk::set_rules(
+        state,
+        r#"{"rules": [{"id": "big-cash-in", "kind": "limit", "subject": "merchant",
+            "period": "operation", "amount_max": 500000, "flows": ["payin"], "action": "review"}]}"#,
+        &acting("large cash deposits are reviewed"),
+    )
+    .await
+    .unwrap();
+    let merchant = app.merchant("Cobros", MerchantStatus::Active).await;
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    let body = json!({"amount": 600_000, "currency": "COP", "network": "efecty", "reference": "r-1",
+        "customer": {"name": "Ana Gómez", "document": {"type": "CC", "number": "52111222"}}});
+
+    let (status, held) = json_of(post(app, &key, "/v1/payins", "h1", body.clone()).await).await;
+    assert_eq!(
+        (status, held["status"].as_str()),
+        (202, Some("on_hold")),
+        "{held}"
+    );
+    assert!(held["voucher"].is_null(), "{held}");
+    let id = held["id"].as_str().unwrap().to_owned();
+    let replay = post(app, &key, "/v1/payins", "h1", body.clone()).await;
+    assert_eq!(replay.status().as_u16(), 202);
+    let read: Value = app
+        .get_with_key(&format!("/v1/payins/{id}"), &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["status"], "on_hold", "{read}");
+    let events: Value = app
+        .get_with_key("/v1/events?type=payin.*", &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(events.to_string().contains("payin.on_hold"), "{events}");
+    assert!(!events.to_string().contains("payin.created"), "{events}");
+    // Another merchant does not see it.
+    let other = app.merchant("Otro", MerchantStatus::Active).await;
+    let (_, other_key) = app.key(other, Mode::Test).await;
+    assert_eq!(
+        app.get_with_key(&format!("/v1/payins/{id}"), &other_key)
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
+
+    // Released: the voucher is issued under the same id.
+    let released =
+        cajero_server::payins::release_held(state, &id, &acting("known customer, salary"))
+            .await
+            .unwrap();
+    assert_eq!(released["status"], "pending", "{released}");
+    let read: Value = app
+        .get_with_key(&format!("/v1/payins/{id}"), &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["status"], "pending");
+    assert!(read["voucher"]["payment_code"].is_string(), "{read}");
+    let events: Value = app
+        .get_with_key("/v1/events?type=payin.created", &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(events.to_string().contains(&id), "{events}");
+    assert!(matches!(
+        cajero_server::payins::release_held(state, &id, &acting("twice")).await,
+        Err(cajero_server::payins::HoldError::NotOnHold { .. })
+    ));
+
+    // Refused: never a voucher.
+    let (_, second) = json_of(post(app, &key, "/v1/payins", "h2", body.clone()).await).await;
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    let refused = cajero_server::payins::refuse_held(state, &second_id, &acting("structuring"))
+        .await
+        .unwrap();
+    assert_eq!(refused["status"], "canceled");
+    let read: Value = app
+        .get_with_key(&format!("/v1/payins/{second_id}"), &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["status"], "canceled", "{read}");
+    assert!(matches!(
+        cajero_server::payins::release_held(state, &second_id, &acting("changed my mind")).await,
+        Err(cajero_server::payins::HoldError::NotOnHold { .. })
+    ));
+    assert!(
+        cajero_server::payins::open_holds(state, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Under the maximum: a voucher at once.
+    let (status, small) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payins",
+            "h3",
+            json!({"amount": 500_000, "currency": "COP", "network": "efecty"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, small["status"].as_str()),
+        (201, Some("pending")),
+        "{small}"
+    );
+}
+
+async fn rule_changes_are_versioned_with_who_when_diff_and_reason(app: &TestApp) {
+    let state = &app.server.state;
+    let rules = r#"{"rules": [{"id": "doc-month", "kind": "limit", "subject": "document",
+        "period": "month", "amount_max": 50000000, "action": "review"}]}"#;
+    assert!(matches!(
+        risk::set_rules(
+            state,
+            r#"{"rules": [{"id": "x", "kind": "limit"}]}"#,
+            &acting("broken")
+        )
+        .await,
+        Err(risk::RiskError::Rules(_))
+    ));
+    assert!(
+        risk::current(&state.store).await.unwrap().is_none(),
+        "a refused set changes nothing"
+    );
+    risk::set_rules(state, rules, &acting("SARLAFT monthly threshold"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        risk::set_rules(state, rules, &acting("again")).await,
+        Err(risk::RiskError::Unchanged(1))
+    ));
+    let changed = rules.replace("50000000", "40000000");
+    let v2 = risk::set_rules(state, &changed, &acting("lowered after the audit"))
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    assert!(
+        v2.diff.starts_with("~ doc-month: ") && v2.diff.contains("40000000"),
+        "{}",
+        v2.diff
+    );
+    let versions = risk::versions(&state.store, 10).await.unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        [2, 1]
+    );
+    assert_eq!(versions[1].reason, "SARLAFT monthly threshold");
+    assert!(versions[1].diff.starts_with("+ doc-month: "));
+    assert_eq!(versions[0].created_by, cajero_server::operators::CLI_ACTOR);
+    let audit = state
+        .store
+        .read(|mut c| {
+            Box::pin(async move {
+                cajero_store::operators::search_audit(&mut c, &Default::default(), 50).await
+            })
+        })
+        .await
+        .unwrap();
+    let changes: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "risk.rules_changed")
+        .collect();
+    assert_eq!(changes.len(), 2);
+    assert!(changes.iter().any(|e| {
+        e.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("lowered after the audit") && r.contains("~ doc-month"))
+    }));
+}
