@@ -17,6 +17,7 @@ mod ledger;
 mod networks;
 mod output;
 mod reconcile;
+mod risk;
 mod sanctions;
 mod secrets;
 mod serve;
@@ -66,6 +67,9 @@ enum Command {
     /// Load sanctions lists and screen names against them.
     #[command(subcommand)]
     Sanctions(sanctions::SanctionsCommand),
+    /// Risk rules, blocklists, decisions, and the pay-ins and payouts held for review.
+    #[command(subcommand)]
+    Risk(risk::RiskCommand),
     /// Operator actions on balance top-ups.
     #[command(subcommand)]
     Topup(ledger::TopupCommand),
@@ -148,6 +152,7 @@ fn main() -> ExitCode {
             Command::Audit(command) => audit::audit(command).await,
             Command::Uiaf(command) => uiaf::uiaf(command).await,
             Command::Sanctions(command) => sanctions::sanctions(command).await,
+            Command::Risk(command) => risk::risk_command(command).await,
             Command::Topup(command) => ledger::topup(command).await,
             Command::Fx(command) => settings::fx(command).await,
             Command::Settlement(command) => settings::settlement(command).await,

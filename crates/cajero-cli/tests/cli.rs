@@ -816,3 +816,186 @@ async fn audit_verify_names_the_entry_changed_after_sealing() {
         stderr(&bad)
     );
 }
+
+/// Rules are set from a file and listed with their history; a broken file changes nothing and
+/// names the rule and field; the operator's and a merchant's blocklists are kept apart; every
+/// change needs a reason.
+#[test]
+fn risk_rules_and_blocklists_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cajero.db").display());
+    let rules = dir.path().join("rules.json");
+    std::fs::write(
+        &rules,
+        r#"{"rules": [{"id": "doc-day", "kind": "limit", "subject": "document", "period": "day", "amount_max": 5000000, "action": "review"}]}"#,
+    )
+    .unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(
+        &broken,
+        r#"{"rules": [{"id": "doc-day", "kind": "velocity", "subject": "document", "window_s": 5, "count_max": 1, "action": "deny"}]}"#,
+    )
+    .unwrap();
+    let rules_path = rules.display().to_string();
+    let broken_path = broken.display().to_string();
+
+    let refused = cajero(&[
+        "risk",
+        "set-rules",
+        "--file",
+        &broken_path,
+        "--reason",
+        "x",
+        "--database-url",
+        &db,
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("rule 1 (doc-day): window_s"),
+        "{}",
+        stderr(&refused)
+    );
+    let no_reason = cajero(&[
+        "risk",
+        "set-rules",
+        "--file",
+        &rules_path,
+        "--reason",
+        " ",
+        "--database-url",
+        &db,
+    ]);
+    assert!(!no_reason.status.success());
+
+    let set = json(&cajero(&[
+        "risk",
+        "set-rules",
+        "--file",
+        &rules_path,
+        "--reason",
+        "SARLAFT limits",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(set["version"], 1);
+    assert!(
+        set["diff"][0].as_str().unwrap().starts_with("+ doc-day"),
+        "{set}"
+    );
+    let shown = json(&cajero(&["risk", "rules", "--database-url", &db, "--json"]));
+    assert_eq!(shown["rules"][0]["amount_max"], 5_000_000);
+    let history = json(&cajero(&[
+        "risk",
+        "history",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(history["data"][0]["reason"], "SARLAFT limits");
+
+    let merchant = json(&cajero(&[
+        "merchant",
+        "create",
+        "--name",
+        "Tienda Uno",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    let merchant = merchant["id"].as_str().unwrap().to_string();
+    let everyone = json(&cajero(&[
+        "risk",
+        "block",
+        "--kind",
+        "document",
+        "--value",
+        "CC:79.876.543",
+        "--reason",
+        "fraud",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(everyone["value"], "CC:79876543");
+    let own = json(&cajero(&[
+        "risk",
+        "block",
+        "--kind",
+        "phone",
+        "--value",
+        "3001234567",
+        "--merchant",
+        &merchant,
+        "--reason",
+        "chargebacks",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(own["value"], "+573001234567");
+    let bad = cajero(&[
+        "risk",
+        "block",
+        "--kind",
+        "document",
+        "--value",
+        "79876543",
+        "--reason",
+        "x",
+        "--database-url",
+        &db,
+    ]);
+    assert!(
+        !bad.status.success() && stderr(&bad).contains("TYPE:NUMBER"),
+        "{}",
+        stderr(&bad)
+    );
+
+    let operators = json(&cajero(&[
+        "risk",
+        "blocklist",
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(operators["data"].as_array().unwrap().len(), 1);
+    let merchants = json(&cajero(&[
+        "risk",
+        "blocklist",
+        "--merchant",
+        &merchant,
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(merchants["data"].as_array().unwrap().len(), 1);
+    let own_id = own["id"].as_str().unwrap();
+    let wrong_list = cajero(&[
+        "risk",
+        "unblock",
+        own_id,
+        "--reason",
+        "x",
+        "--database-url",
+        &db,
+    ]);
+    assert!(
+        !wrong_list.status.success(),
+        "the merchant's entry is not on the operator's list"
+    );
+    let removed = cajero(&[
+        "risk",
+        "unblock",
+        own_id,
+        "--merchant",
+        &merchant,
+        "--reason",
+        "paid back",
+        "--database-url",
+        &db,
+    ]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    let held = json(&cajero(&["risk", "held", "--database-url", &db, "--json"]));
+    assert_eq!(held["data"].as_array().unwrap().len(), 0);
+}
