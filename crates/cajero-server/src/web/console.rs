@@ -45,6 +45,8 @@ const NEWEST_ALERTS: cajero_store::page::PageRequest = cajero_store::page::PageR
     cursor: cajero_store::page::Cursor::Newest,
 };
 
+mod risk;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console", get(home))
@@ -72,6 +74,12 @@ pub fn router() -> Router<AppState> {
         .route("/console/exceptions/{id}/resolve", post(resolve_exception))
         .route("/console/payouts/held", get(held_page))
         .route("/console/payouts/{id}/release", post(release_payout))
+        .route("/console/payins/{id}/release", post(risk::release_payin))
+        .route("/console/payins/{id}/refuse", post(risk::refuse_payin))
+        .route("/console/risk", get(risk::risk_page))
+        .route("/console/risk/rules", post(risk::set_rules))
+        .route("/console/risk/blocklist", post(risk::block))
+        .route("/console/risk/blocklist/{id}/remove", post(risk::unblock))
         .route("/console/audit", get(audit_page))
 }
 
@@ -450,6 +458,15 @@ struct ActionForm {
     /// What to do, for forms with several buttons.
     #[serde(default)]
     action: String,
+    /// A rule set's JSON document.
+    #[serde(default)]
+    rules: String,
+    /// A blocklist entry's kind.
+    #[serde(default)]
+    kind: String,
+    /// A blocklist entry's value.
+    #[serde(default)]
+    value: String,
     #[serde(default)]
     status: String,
     #[serde(default)]
@@ -1622,6 +1639,7 @@ struct HeldPage {
     nav: Nav,
     form_token: String,
     rows: Vec<HeldLine>,
+    payins: Vec<risk::HeldPayinLine>,
 }
 
 struct HeldLine {
@@ -1636,6 +1654,10 @@ struct HeldLine {
 }
 
 async fn held_page(State(state): State<AppState>, Operator { session, .. }: Operator) -> Response {
+    let payins = match risk::held_payins(&state).await {
+        Ok(lines) => lines,
+        Err(e) => return failure(e),
+    };
     let held = state
         .store
         .read(|mut c| {
@@ -1644,20 +1666,11 @@ async fn held_page(State(state): State<AppState>, Operator { session, .. }: Oper
                 let mut lines = Vec::with_capacity(held.len());
                 for p in held {
                     // The decision that held it (the screening's hits), from the audit log.
-                    let why = cajero_store::operators::search_audit(
-                        &mut c,
-                        &AuditSearch {
-                            action: Some("payout.held".into()),
-                            text: Some(p.id.to_string()),
-                            ..Default::default()
-                        },
-                        1,
-                    )
-                    .await?
-                    .into_iter()
-                    .next()
-                    .and_then(|e| e.reason)
-                    .unwrap_or_default();
+                    let why = cajero_store::risk::decisions_of(&mut c, &p.id.to_string())
+                        .await?
+                        .last()
+                        .map(|d| format!("{}: {}", d.id, d.fired))
+                        .unwrap_or_default();
                     lines.push((p, why));
                 }
                 Ok::<_, StoreError>(lines)
@@ -1670,6 +1683,7 @@ async fn held_page(State(state): State<AppState>, Operator { session, .. }: Oper
             &HeldPage {
                 nav: Nav::of(&session),
                 form_token: crate::users::random_token(),
+                payins,
                 rows: rows
                     .into_iter()
                     .map(|(p, why)| HeldLine {

@@ -23,6 +23,7 @@ crate::both_engines!(
     live_topups_are_confirmed_and_alerts_resolved_from_the_console,
     a_payout_to_a_listed_name_is_held_then_released_or_refused_by_an_operator,
     a_reconciliation_exception_is_resolved_from_the_console_with_its_reason,
+    an_operator_sets_risk_rules_and_the_blocklist_and_decides_held_payins,
 );
 
 pub(crate) const OPERATOR_PASSWORD: &str = "operator horse battery staple";
@@ -1213,4 +1214,217 @@ async fn a_reconciliation_exception_is_resolved_from_the_console_with_its_reason
         audit.contains("Efecty confirmed the voucher was reversed at the counter"),
         "{audit}"
     );
+}
+
+/// The risk page: a rule set that does not parse, or comes without a reason, changes nothing;
+/// one that does is in force at once with its diff; the operator's blocklist refuses a document
+/// for every merchant until removed; held pay-ins are listed with why, released (a voucher) or
+/// refused (canceled).
+async fn an_operator_sets_risk_rules_and_the_blocklist_and_decides_held_payins(app: &TestApp) {
+    let state = &app.server.state;
+    let merchant = app.merchant("Cobros SAS", MerchantStatus::Active).await;
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    let key = key.as_str();
+    let console = operator_console(app, "ana@cajero.example").await;
+    let csrf = csrf_of(app, &console).await;
+    let page = get(app, &console.session, "/console/risk")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("No rules were ever set"), "{page}");
+
+    let rules = r#"{"rules": [{"id": "cash-in-review", "kind": "limit", "subject": "merchant",
+        "period": "operation", "amount_max": 500000, "flows": ["payin"], "action": "review"}]}"#;
+    let broken = post(
+        app,
+        &console.session,
+        "/console/risk/rules",
+        &[
+            ("csrf", &csrf),
+            ("rules", "{\"rules\": [{\"id\": \"x\"}]}"),
+            ("reason", "try"),
+        ],
+    )
+    .await;
+    assert_eq!(broken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let no_reason = post(
+        app,
+        &console.session,
+        "/console/risk/rules",
+        &[("csrf", &csrf), ("rules", rules), ("reason", "")],
+    )
+    .await;
+    assert_eq!(no_reason.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let forged = post(
+        app,
+        &console.session,
+        "/console/risk/rules",
+        &[("csrf", "forged"), ("rules", rules), ("reason", "x")],
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(
+        cajero_server::risk::current(&state.store)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let set = post(
+        app,
+        &console.session,
+        "/console/risk/rules",
+        &[
+            ("csrf", &csrf),
+            ("rules", rules),
+            ("reason", "Large cash deposits are reviewed"),
+        ],
+    )
+    .await;
+    let text = set.text().await.unwrap();
+    assert!(
+        text.contains("Version 1 is in force") && text.contains("+ cash-in-review"),
+        "{text}"
+    );
+    let page = get(app, &console.session, "/console/risk")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Large cash deposits are reviewed") && page.contains("cash-in-review"),
+        "{page}"
+    );
+
+    // The operator's blocklist: every merchant.
+    let blocked = post(
+        app,
+        &console.session,
+        "/console/risk/blocklist",
+        &[
+            ("csrf", &csrf),
+            ("kind", "document"),
+            ("value", "CC:52.111.222"),
+            ("reason", "identity theft report"),
+        ],
+    )
+    .await;
+    assert_eq!(blocked.status(), StatusCode::OK);
+    let bad = post(
+        app,
+        &console.session,
+        "/console/risk/blocklist",
+        &[
+            ("csrf", &csrf),
+            ("kind", "document"),
+            ("value", "52111222"),
+            ("reason", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let payin = |idem: &'static str, amount: i64, number: &'static str| async move {
+        api_post(app, key, "/v1/payins", idem, json!({"amount": amount, "currency": "COP",
+            "network": "efecty", "customer": {"name": "Ana Gómez", "document": {"type": "CC", "number": number}}})).await
+    };
+    let refused = payin("b1", 10_000, "52111222").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let entry = cajero_server::risk::blocklist(&state.store, None)
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let removed = post(
+        app,
+        &console.session,
+        &format!("/console/risk/blocklist/{entry}/remove"),
+        &[("csrf", &csrf), ("reason", "report withdrawn")],
+    )
+    .await;
+    assert_eq!(removed.status(), StatusCode::OK);
+    assert_eq!(
+        payin("b2", 10_000, "52111222").await.status(),
+        StatusCode::CREATED
+    );
+
+    // Held pay-ins: listed with why, released or refused.
+    let first: serde_json::Value = payin("h1", 600_000, "79876543").await.json().await.unwrap();
+    let second: serde_json::Value = payin("h2", 700_000, "79876543").await.json().await.unwrap();
+    assert_eq!(
+        (first["status"].as_str(), second["status"].as_str()),
+        (Some("on_hold"), Some("on_hold"))
+    );
+    let (first, second) = (
+        first["id"].as_str().unwrap().to_owned(),
+        second["id"].as_str().unwrap().to_owned(),
+    );
+    let page = get(app, &console.session, "/console/payouts/held")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&first) && page.contains(&second) && page.contains("cash-in-review"),
+        "{page}"
+    );
+    let no_reason = post(
+        app,
+        &console.session,
+        &format!("/console/payins/{first}/release"),
+        &[("csrf", &csrf), ("reason", "")],
+    )
+    .await;
+    assert_eq!(no_reason.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let released = post(
+        app,
+        &console.session,
+        &format!("/console/payins/{first}/release"),
+        &[("csrf", &csrf), ("reason", "Payroll of a known employer")],
+    )
+    .await;
+    assert_eq!(released.status(), StatusCode::OK);
+    let read: serde_json::Value = app
+        .get_with_key(&format!("/v1/payins/{first}"), key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(read["voucher"]["payment_code"].is_string(), "{read}");
+    let refused = post(
+        app,
+        &console.session,
+        &format!("/console/payins/{second}/refuse"),
+        &[("csrf", &csrf), ("reason", "Structuring")],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::OK);
+    let again = post(
+        app,
+        &console.session,
+        &format!("/console/payins/{second}/release"),
+        &[("csrf", &csrf), ("reason", "oops")],
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let page = get(app, &console.session, "/console/payouts/held")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("No pay-in is on hold."), "{page}");
+    let audit = operators::search_audit(&state.store, AuditSearch::default())
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    for action in [
+        "risk.rules_changed",
+        "risk.blocklist_added",
+        "risk.blocklist_removed",
+        "payin.held",
+        "payin.released",
+        "payin.refused",
+        "payin.denied",
+    ] {
+        assert!(actions.contains(&action), "{action}: {actions:?}");
+    }
 }
