@@ -6,7 +6,9 @@
 //! the 10th of the next month ([`due_by`]).
 //!
 //! Pure: the caller gathers the month's completed live operations ([`Operation`]); this module
-//! decides which are reported and why.
+//! decides which are reported and why. The same thresholds decide, one operation at a time,
+//! which are flagged as they happen ([`flagging`]): the flags of a complete month are the
+//! report's rows ([`Why::flag`]).
 
 use std::collections::BTreeMap;
 
@@ -86,6 +88,93 @@ impl Why {
             Why::SingleAndMultiple => "single_and_multiple",
         }
     }
+
+    /// The flag an operation reported for this reason carries: an operation that is single is
+    /// flagged as such the moment it completes, before its person's month can add up.
+    pub const fn flag(self) -> FlagWhy {
+        match self {
+            Why::Single | Why::SingleAndMultiple => FlagWhy::Single,
+            Why::Multiple => FlagWhy::MonthlyAggregate,
+        }
+    }
+}
+
+/// Whether an operation of `amount` pesos is reported on its own.
+pub const fn is_single(amount: i64) -> bool {
+    amount >= SINGLE_OPERATION_COP
+}
+
+/// Whether a person whose operations of a month add up to `total` pesos has all of them
+/// reported.
+pub const fn reaches_month(total: i64) -> bool {
+    total >= MONTHLY_PERSON_COP
+}
+
+/// Why an operation is flagged as it happens: the first reason found, kept (an operation is
+/// flagged once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagWhy {
+    /// It alone reaches [`SINGLE_OPERATION_COP`].
+    Single,
+    /// It is not single, and its person's month reaches [`MONTHLY_PERSON_COP`].
+    MonthlyAggregate,
+}
+
+impl FlagWhy {
+    /// `single` or `monthly_aggregate`, as stored.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FlagWhy::Single => "single",
+            FlagWhy::MonthlyAggregate => "monthly_aggregate",
+        }
+    }
+
+    /// The stored text back; `None` for anything else.
+    pub fn parse(text: &str) -> Option<FlagWhy> {
+        match text {
+            "single" => Some(FlagWhy::Single),
+            "monthly_aggregate" => Some(FlagWhy::MonthlyAggregate),
+            _ => None,
+        }
+    }
+}
+
+/// Why an operation of `amount` is flagged when its person's month has `reached` the
+/// threshold (false without a document); `None`: not (or not yet).
+pub const fn flag_why(amount: i64, reached: bool) -> Option<FlagWhy> {
+    if is_single(amount) {
+        Some(FlagWhy::Single)
+    } else if reached {
+        Some(FlagWhy::MonthlyAggregate)
+    } else {
+        None
+    }
+}
+
+/// What one newly completed operation decides ([`flagging`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flagging {
+    /// Flag it, and why; `None`: not yet (a later operation of its person's month may).
+    pub why: Option<FlagWhy>,
+    /// Its person's month reaches the threshold with it: the month's earlier operations of
+    /// that person are flagged too.
+    pub month_reached_now: bool,
+}
+
+/// The decision for an operation of `amount` whose person's operations of the month added up
+/// to `month_total_before` before it (`None`: no document, so nothing adds up).
+pub const fn flagging(amount: i64, month_total_before: Option<i64>) -> Flagging {
+    let (before, after) = match month_total_before {
+        Some(before) => (
+            reaches_month(before),
+            reaches_month(before.saturating_add(amount)),
+        ),
+        None => (false, false),
+    };
+    Flagging {
+        why: flag_why(amount, after),
+        month_reached_now: after && !before,
+    }
 }
 
 /// The person an operation is counted for: its document, upper-cased, without spaces, dots
@@ -115,10 +204,10 @@ pub fn reportable(ops: &[Operation]) -> Vec<(&Operation, Why)> {
     }
     ops.iter()
         .filter_map(|op| {
-            let single = op.amount >= SINGLE_OPERATION_COP;
+            let single = is_single(op.amount);
             let multiple = person(op)
                 .and_then(|p| totals.get(&p).copied())
-                .is_some_and(|t| t >= MONTHLY_PERSON_COP);
+                .is_some_and(reaches_month);
             match (single, multiple) {
                 (true, true) => Some((op, Why::SingleAndMultiple)),
                 (true, false) => Some((op, Why::Single)),
@@ -211,6 +300,45 @@ mod tests {
             .map(|i| op(&format!("n{i}"), 5_000_000, None))
             .collect();
         assert!(reportable(&anonymous).is_empty());
+    }
+
+    #[test]
+    fn an_operation_is_flagged_once_single_or_once_its_persons_month_adds_up() {
+        let at = |amount, before| flagging(amount, before);
+        // Single, at and just below, with or without a document.
+        assert_eq!(at(SINGLE_OPERATION_COP, None).why, Some(FlagWhy::Single));
+        assert_eq!(at(SINGLE_OPERATION_COP - 1, None).why, None);
+        assert_eq!(at(SINGLE_OPERATION_COP - 1, Some(0)).why, None);
+        // The operation that takes the month to the threshold: flagged, and the earlier ones.
+        let reaching = at(5_000_000, Some(MONTHLY_PERSON_COP - 5_000_000));
+        assert_eq!(reaching.why, Some(FlagWhy::MonthlyAggregate));
+        assert!(reaching.month_reached_now);
+        // Just below it: nothing yet.
+        let below = at(4_999_999, Some(MONTHLY_PERSON_COP - 5_000_000));
+        assert_eq!((below.why, below.month_reached_now), (None, false));
+        // After it: each one flagged, the earlier ones already are.
+        let after = at(1, Some(MONTHLY_PERSON_COP));
+        assert_eq!(after.why, Some(FlagWhy::MonthlyAggregate));
+        assert!(!after.month_reached_now);
+        // A single one that reaches the month is flagged as single; the earlier ones too.
+        let both = at(SINGLE_OPERATION_COP, Some(MONTHLY_PERSON_COP - 1));
+        assert_eq!(both.why, Some(FlagWhy::Single));
+        assert!(both.month_reached_now);
+        // The earlier ones of a reached month: single ones keep their reason.
+        assert_eq!(flag_why(SINGLE_OPERATION_COP, true), Some(FlagWhy::Single));
+        assert_eq!(flag_why(1, true), Some(FlagWhy::MonthlyAggregate));
+        assert_eq!(flag_why(1, false), None);
+    }
+
+    #[test]
+    fn a_reported_operation_carries_the_flag_its_reason_gives() {
+        assert_eq!(Why::Single.flag(), FlagWhy::Single);
+        assert_eq!(Why::SingleAndMultiple.flag(), FlagWhy::Single);
+        assert_eq!(Why::Multiple.flag(), FlagWhy::MonthlyAggregate);
+        for why in [FlagWhy::Single, FlagWhy::MonthlyAggregate] {
+            assert_eq!(FlagWhy::parse(why.as_str()), Some(why));
+        }
+        assert_eq!(FlagWhy::parse("multiple"), None);
     }
 
     #[test]

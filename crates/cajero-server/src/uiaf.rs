@@ -1,7 +1,8 @@
 //! The UIAF's monthly report of cash operations (`cajero uiaf report --month 2026-11`): the
 //! month's completed live pay-ins and payouts of every merchant, and those the rules of
 //! [`cajero_domain::uiaf`] say are reported, as CSV. The reminder worker raises
-//! `uiaf_report_due` until the 10th of the next month.
+//! `uiaf_report_due` until the 10th of the next month. The same operations are flagged as they
+//! happen by the [`flags`] worker, with an alert each; a month's flags are its report's rows.
 //!
 //! Limits: the counter's municipality is not known (the networks name the counter, not where
 //! it is), so its column is empty; a pay-in whose customer gave no document counts only as a
@@ -12,6 +13,8 @@ use cajero_domain::uiaf::{self, Direction, Operation, Why};
 use cajero_store::uiaf::CashOperation;
 use cajero_store::{Micros, Store, StoreError};
 use jiff::civil::Date;
+
+pub mod flags;
 
 /// The report of one month.
 #[derive(Debug, Clone)]
@@ -37,7 +40,9 @@ pub enum UiafError {
     Store(#[from] StoreError),
 }
 
-fn operation(row: CashOperation, direction: Direction) -> Operation {
+/// The domain's view of a stored operation: its time in Bogotá, its person's document and name
+/// read from the pay-in's customer or the payout's beneficiary.
+pub(crate) fn operation(row: CashOperation, direction: Direction) -> Operation {
     let person: Option<serde_json::Value> = row
         .person
         .as_deref()

@@ -60,6 +60,8 @@ pub mod codes {
     pub const ORPHAN_NETWORK_ORDER: &str = "orphan_network_order";
     /// A UIAF report is due.
     pub const UIAF_REPORT_DUE: &str = "uiaf_report_due";
+    /// A cash operation was flagged for the UIAF's report (`crate::uiaf::flags`).
+    pub const UIAF_OPERATION_FLAGGED: &str = "uiaf_operation_flagged";
 
     /// Every code, for validation (the CLI's and the API's `code` filter).
     pub const ALL: &[&str] = &[
@@ -76,6 +78,7 @@ pub mod codes {
         FX_RATE_MISSING,
         ORPHAN_NETWORK_ORDER,
         UIAF_REPORT_DUE,
+        UIAF_OPERATION_FLAGGED,
     ];
 }
 

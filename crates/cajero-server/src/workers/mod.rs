@@ -180,6 +180,13 @@ pub fn start(state: &crate::AppState) -> anyhow::Result<Background> {
         signal.clone(),
     )));
     workers.push(tokio::spawn(run_loop(
+        crate::uiaf::flags::FlagWorker {
+            state: state.clone(),
+        },
+        crate::uiaf::flags::PACING,
+        signal.clone(),
+    )));
+    workers.push(tokio::spawn(run_loop(
         reminders::ReminderWorker {
             state: state.clone(),
         },
