@@ -417,10 +417,12 @@ pub struct PayinView {
     /// The customer as accepted (document normalised).
     #[schema(value_type = Option<Object>)]
     customer: Option<Value>,
-    /// What the customer needs at the counter.
-    voucher: VoucherView,
-    #[schema(schema_with = crate::openapi::timestamp)]
-    expires_at: String,
+    /// What the customer needs at the counter; null while the pay-in is `on_hold` (no voucher
+    /// issued yet) and when it was refused.
+    voucher: Option<VoucherView>,
+    /// Null while `on_hold`.
+    #[schema(schema_with = crate::openapi::timestamp_or_null)]
+    expires_at: Option<String>,
     #[schema(schema_with = crate::openapi::timestamp_or_null)]
     paid_at: Option<String>,
     /// Refunded so far (pending and succeeded refunds).
@@ -481,7 +483,7 @@ pub fn payin_view(p: &PayinRecord, public_url: &str) -> PayinView {
         reference: p.reference.clone(),
         description: p.description.clone(),
         customer: p.customer.clone(),
-        voucher: VoucherView {
+        voucher: Some(VoucherView {
             payment_code: orders::group_code(&p.payment_code),
             agreement_code: p.agreement_code.clone(),
             barcode: p.barcode_data.as_ref().map(|d| BarcodeView {
@@ -490,8 +492,8 @@ pub fn payin_view(p: &PayinRecord, public_url: &str) -> PayinView {
             }),
             url: format!("{public_url}/v/{}", p.page_token),
             pdf_url: format!("{public_url}/v/{}.pdf", p.page_token),
-        },
-        expires_at: crate::time::rfc3339(p.expires_at),
+        }),
+        expires_at: Some(crate::time::rfc3339(p.expires_at)),
         paid_at: p.paid_at.map(crate::time::rfc3339),
         amount_refunded: p.amount_refunded,
         fee: p.fee,

@@ -619,8 +619,9 @@ pub async fn decisions(
 }
 
 /// Deletes velocity rows older than the longest window, and calendar totals older than the
-/// previous month (nothing reads them): what the retention worker calls.
-pub async fn purge(store: &Store, now: Timestamp) -> Result<u64, StoreError> {
+/// previous month (nothing reads them), at most `limit` of each kind: what the retention
+/// worker calls.
+pub async fn purge(store: &Store, now: Timestamp, limit: i64) -> Result<u64, StoreError> {
     let before = Micros::from(now).0 - VELOCITY_KEPT_S * 1_000_000;
     let today = cajero_domain::calendar::bogota_date(now);
     let this_month = today.first_of_month();
@@ -636,7 +637,9 @@ pub async fn purge(store: &Store, now: Timestamp) -> Result<u64, StoreError> {
     let month_before = format!("m:{last_month}");
     store
         .write(move |mut c| {
-            Box::pin(async move { rows::purge(&mut c, before, &day_before, &month_before).await })
+            Box::pin(
+                async move { rows::purge(&mut c, before, &day_before, &month_before, limit).await },
+            )
         })
         .await
 }

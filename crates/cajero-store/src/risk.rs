@@ -194,24 +194,35 @@ pub async fn add_velocity(
 }
 
 /// Deletes velocity rows at or before `before` (µs) and calendar totals of spans before
-/// `span_before` (same form, compared as text: `d:` and `m:` dates sort by date); how many
-/// rows went.
+/// `day_before` / `month_before` (`d:…` and `m:…` dates sort by date), at most `limit` of each;
+/// how many rows went.
 pub async fn purge(
     conn: &mut Conn<'_>,
     before: i64,
     day_before: &str,
     month_before: &str,
+    limit: i64,
 ) -> Result<u64, StoreError> {
-    let velocity = execute!(conn, "DELETE FROM risk_velocity WHERE at <= $1", before)?;
+    let velocity = execute!(
+        conn,
+        "DELETE FROM risk_velocity WHERE (scope, at) IN \
+         (SELECT scope, at FROM risk_velocity WHERE at <= $1 ORDER BY at LIMIT $2)",
+        before,
+        limit,
+    )?;
     let days = execute!(
         conn,
-        "DELETE FROM risk_totals WHERE span LIKE 'd:%' AND span < $1",
+        "DELETE FROM risk_totals WHERE (scope, span) IN (SELECT scope, span FROM risk_totals \
+         WHERE span LIKE 'd:%' AND span < $1 LIMIT $2)",
         day_before,
+        limit,
     )?;
     let months = execute!(
         conn,
-        "DELETE FROM risk_totals WHERE span LIKE 'm:%' AND span < $1",
+        "DELETE FROM risk_totals WHERE (scope, span) IN (SELECT scope, span FROM risk_totals \
+         WHERE span LIKE 'm:%' AND span < $1 LIMIT $2)",
         month_before,
+        limit,
     )?;
     Ok(velocity + days + months)
 }

@@ -29,6 +29,7 @@ use crate::payins::{self as service, CreatePayin};
     request_body = crate::payins::CreatePayin,
     responses(
         (status = 201, description = "Created.", body = crate::payins::PayinView),
+        (status = 202, description = "Held for review by the risk checks: `status` is `on_hold`, no voucher yet (`voucher` null) until an operator releases it (`payin.created`) or refuses it (`payin.canceled`).", body = crate::payins::PayinView),
         (status = "4XX", description = "Refused: see `error.code` (API.md, Errors).", body = crate::error::Body),
         (status = "5XX", description = "cajero or the network failed; retry with the same `Idempotency-Key`.", body = crate::error::Body),
     ),

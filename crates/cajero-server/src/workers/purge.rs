@@ -73,12 +73,14 @@ pub struct PurgeReport {
     pub evidence: u64,
     /// Expired dashboard and console sessions.
     pub sessions: u64,
+    /// Risk totals and velocity rows no rule can read any more.
+    pub risk: u64,
 }
 
 impl PurgeReport {
     /// Rows deleted in all.
     pub fn total(&self) -> u64 {
-        self.idempotency_keys + self.events.total() + self.evidence + self.sessions
+        self.idempotency_keys + self.events.total() + self.evidence + self.sessions + self.risk
     }
 }
 
@@ -168,7 +170,9 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<PurgeReport> {
             })
         })
         .await?;
+    let risk = crate::risk::purge(&state.store, now, limit).await?;
     let report = PurgeReport {
+        risk,
         leased: true,
         idempotency_keys,
         events,

@@ -18,6 +18,7 @@ crate::both_engines!(
     blocklists_refuse_for_everyone_or_for_one_merchant,
     a_held_payin_gets_no_voucher_until_released,
     rule_changes_are_versioned_with_who_when_diff_and_reason,
+    totals_no_rule_can_read_are_purged,
 );
 
 fn acting(reason: &str) -> Acting {
@@ -134,8 +135,17 @@ async fn limits_and_velocity_allow_hold_and_refuse_payouts(app: &TestApp) {
     assert_eq!(second["status"], "available", "{second}");
     // 1,000 more: held for review, its funds reserved, no code.
     let before = available(app, &key).await;
-    let (s, held) =
-        json_of(post(app, &key, "/v1/payouts", "a3", payout(1_000, "79876543", None)).await).await;
+    let (s, held) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payouts",
+            "a3",
+            payout(1_000, "79876543", None),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(
         (s, held["status"].as_str()),
         (201, Some("on_hold")),
@@ -198,12 +208,28 @@ async fn limits_and_velocity_allow_hold_and_refuse_payouts(app: &TestApp) {
 
     // Four operations of the merchant within the hour (the refused ones not counted): the fifth
     // is refused by the velocity rule, and goes once the first left the window.
-    let fifth = post(app, &key, "/v1/payouts", "a5", payout(1_000, "52111222", None)).await;
+    let fifth = post(
+        app,
+        &key,
+        "/v1/payouts",
+        "a5",
+        payout(1_000, "52111222", None),
+    )
+    .await;
     assert_error(fifth, 422, "invalid_request_error", "risk_denied").await;
     app.clock.advance(SignedDuration::from_secs(3601));
     // The document's day has not changed unless midnight passed: 10:00 Bogotá + 1 h.
-    let (_, later) =
-        json_of(post(app, &key, "/v1/payouts", "a5", payout(1_000, "52111222", None)).await).await;
+    let (_, later) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payouts",
+            "a5",
+            payout(1_000, "52111222", None),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(later["status"], "available", "{later}");
 
     // The next Bogotá day the document starts again from zero.
@@ -590,4 +616,37 @@ async fn rule_changes_are_versioned_with_who_when_diff_and_reason(app: &TestApp)
             .as_deref()
             .is_some_and(|r| r.contains("lowered after the audit") && r.contains("~ doc-month"))
     }));
+}
+
+async fn totals_no_rule_can_read_are_purged(app: &TestApp) {
+    let state = &app.server.state;
+    risk::set_rules(
+        state,
+        r#"{"rules": [
+            {"id": "doc-day", "kind": "limit", "subject": "document", "period": "day", "count_max": 10, "action": "deny"},
+            {"id": "doc-week", "kind": "velocity", "subject": "document", "window_s": 604800, "count_max": 10, "action": "deny"}]}"#,
+        &acting("limits"),
+    )
+    .await
+    .unwrap();
+    let (_, key) = funded(app, "Purgas").await;
+    let (_, ok) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payouts",
+            "p1",
+            payout(1_000, "79876543", None),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(ok["status"], "available", "{ok}");
+    let now = state.clock.now();
+    // Nothing is purged while a rule could still read it.
+    assert_eq!(risk::purge(&state.store, now, 1000).await.unwrap(), 0);
+    // 40 days on: the day, the month and the velocity row are all out of reach.
+    let later = now + SignedDuration::from_hours(40 * 24);
+    assert_eq!(risk::purge(&state.store, later, 1000).await.unwrap(), 3);
+    assert_eq!(risk::purge(&state.store, later, 1000).await.unwrap(), 0);
 }
