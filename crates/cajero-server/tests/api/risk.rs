@@ -19,6 +19,7 @@ crate::both_engines!(
     a_held_payin_gets_no_voucher_until_released,
     rule_changes_are_versioned_with_who_when_diff_and_reason,
     totals_no_rule_can_read_are_purged,
+    a_named_payer_on_a_sanctions_list_holds_the_payin,
 );
 
 fn acting(reason: &str) -> Acting {
@@ -649,4 +650,80 @@ async fn totals_no_rule_can_read_are_purged(app: &TestApp) {
     let later = now + SignedDuration::from_hours(40 * 24);
     assert_eq!(risk::purge(&state.store, later, 1000).await.unwrap(), 3);
     assert_eq!(risk::purge(&state.store, later, 1000).await.unwrap(), 0);
+}
+
+async fn a_named_payer_on_a_sanctions_list_holds_the_payin(app: &TestApp) {
+    let state = &app.server.state;
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../cajero-domain/tests/fixtures/sanctions");
+    let read = |name: &str| std::fs::read(fixtures.join(name)).unwrap();
+    let list = cajero_server::sanctions::load(
+        &state.store,
+        state.clock.as_ref(),
+        cajero_server::sanctions::Files::Ofac {
+            sdn: read("sdn.csv"),
+            alt: read("alt.csv"),
+        },
+        None,
+        &acting("weekly list"),
+    )
+    .await
+    .unwrap();
+    let merchant = app.merchant("Cobros", MerchantStatus::Active).await;
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    let payin = |name: &'static str| {
+        json!({"amount": 20_000, "currency": "COP", "network": "efecty",
+            "customer": {"name": name, "document": {"type": "CC", "number": "52111222"}}})
+    };
+    let (status, held) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payins",
+            "s1",
+            payin("NORIEGA Manuel Antonio"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, held["status"].as_str()),
+        (202, Some("on_hold")),
+        "{held}"
+    );
+    let (status, clear) =
+        json_of(post(app, &key, "/v1/payins", "s2", payin("Ana Gómez")).await).await;
+    assert_eq!(
+        (status, clear["status"].as_str()),
+        (201, Some("pending")),
+        "{clear}"
+    );
+    // Without a name there is nobody to screen.
+    let (status, _) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payins",
+            "s3",
+            json!({"amount": 20_000, "currency": "COP", "network": "efecty"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let decisions = risk::decisions(&state.store, merchant, Mode::Test, 10)
+        .await
+        .unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].outcome, "review");
+    assert!(
+        decisions[0].fired.contains("sanctions") && decisions[0].fired.contains("ofac"),
+        "{}",
+        decisions[0].fired
+    );
+    assert_eq!(
+        decisions[0].sanctions_lists.as_deref(),
+        Some(list.id.as_str()),
+        "the list screened with"
+    );
 }
