@@ -58,6 +58,9 @@ pub enum MerchantCommand {
     /// A merchant's onboarding (KYC): show it, review it, decide.
     #[command(subcommand)]
     Kyc(KycCommand),
+    /// Whether a merchant's events carry full personal data or masked (the default): show it,
+    /// or change it with a reason (audited).
+    Privacy(crate::privacy::MerchantPrivacyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -532,6 +535,7 @@ pub async fn merchant(command: MerchantCommand) -> anyhow::Result<()> {
         MerchantCommand::Fees(command) => crate::settings::fees(command).await?,
         MerchantCommand::Settlement(command) => crate::settings::terms(command).await?,
         MerchantCommand::Kyc(command) => kyc(command).await?,
+        MerchantCommand::Privacy(args) => crate::privacy::merchant(args).await?,
         MerchantCommand::Create { name, nit, db } => {
             let state = open(&db).await?;
             let merchant = cajero_server::admin::create_merchant(

@@ -16,6 +16,7 @@ mod demo;
 mod ledger;
 mod networks;
 mod output;
+mod privacy;
 mod reconcile;
 mod risk;
 mod sanctions;
@@ -70,6 +71,9 @@ enum Command {
     /// Risk rules, blocklists, decisions, and the pay-ins and payouts held for review.
     #[command(subcommand)]
     Risk(risk::RiskCommand),
+    /// Personal data (Ley 1581 de 2012): export everything held about one person.
+    #[command(subcommand)]
+    Privacy(privacy::PrivacyCommand),
     /// Operator actions on balance top-ups.
     #[command(subcommand)]
     Topup(ledger::TopupCommand),
@@ -153,6 +157,7 @@ fn main() -> ExitCode {
             Command::Uiaf(command) => uiaf::uiaf(command).await,
             Command::Sanctions(command) => sanctions::sanctions(command).await,
             Command::Risk(command) => risk::risk_command(command).await,
+            Command::Privacy(command) => privacy::run(command).await,
             Command::Topup(command) => ledger::topup(command).await,
             Command::Fx(command) => settings::fx(command).await,
             Command::Settlement(command) => settings::settlement(command).await,

@@ -817,6 +817,185 @@ async fn audit_verify_names_the_entry_changed_after_sealing() {
     );
 }
 
+/// A pay-in or payout naming a person, written straight into the database.
+async fn order_naming(db: &str, id: &str, merchant: &str, payout: bool, number: &str) {
+    let person =
+        format!(r#"{{"name": "Luis Pérez", "document": {{"type": "CC", "number": "{number}"}}}}"#);
+    let (table, column, columns, values) = if payout {
+        ("payouts", "beneficiary", "expires_in_s", "86400".to_owned())
+    } else {
+        (
+            "payins",
+            "customer",
+            "network_order_id, payment_code, expires_at",
+            format!("'ord_{id}', '1234', 1764000000000000"),
+        )
+    };
+    let sql = format!(
+        "INSERT INTO {table} (id, merchant_id, livemode, status, amount, currency, network, \
+         {column}, metadata, page_token, created_at, updated_at, {columns}) VALUES ('{id}', \
+         '{merchant}', TRUE, 'pending', 50000, 'COP', 'efecty', '{person}', '{{}}', 'tok_{id}', \
+         1764000000000000, 1764000000000000, {values})"
+    );
+    let store = cajero_store::Store::open(db, &cajero_store::StoreOptions::default())
+        .await
+        .unwrap();
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                cajero_store::execute!(&mut c, cajero_store::sqlx::AssertSqlSafe(sql))
+                    .map_err(cajero_store::StoreError::from)
+            })
+        })
+        .await
+        .unwrap();
+    store.close().await;
+}
+
+/// `cajero privacy export` finds one person's orders across merchants however the number is
+/// written, writes them to a file only its owner reads, and is audited with its reason;
+/// `cajero merchant privacy` shows and changes what a merchant's events carry, with a reason.
+#[tokio::test]
+async fn a_persons_data_is_exported_to_a_private_file_and_the_export_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cajero.db").display());
+    let merchant = |name: &str| {
+        json(&cajero(&[
+            "merchant",
+            "create",
+            "--name",
+            name,
+            "--database-url",
+            &db,
+            "--json",
+        ]))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (shop, remittances) = (merchant("Tienda Uno"), merchant("Remesas Dos"));
+    let payin_id = cajero_domain::id::PayinId::from_parts(1_764_000_000_000, 1).to_string();
+    let luis_id = cajero_domain::id::PayoutId::from_parts(1_764_000_000_000, 2).to_string();
+    let ana_id = cajero_domain::id::PayoutId::from_parts(1_764_000_000_000, 3).to_string();
+    order_naming(&db, &payin_id, &shop, false, "79876543").await;
+    order_naming(&db, &luis_id, &remittances, true, "79876543").await;
+    order_naming(&db, &ana_id, &remittances, true, "1020304050").await;
+
+    let privacy = |args: &[&str]| {
+        let mut all = vec!["merchant", "privacy", "--merchant", &shop];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--database-url", &db, "--json"]);
+        cajero(&all)
+    };
+    assert_eq!(json(&privacy(&[]))["personal_data_in_events"], "masked");
+    let unexplained = privacy(&["--events", "full"]);
+    assert!(!unexplained.status.success());
+    assert!(
+        stderr(&unexplained).contains("--reason"),
+        "{}",
+        stderr(&unexplained)
+    );
+    let changed = json(&privacy(&[
+        "--events",
+        "full",
+        "--reason",
+        "merchant's signed request",
+    ]));
+    assert_eq!(changed["personal_data_in_events"], "full");
+    assert_eq!(json(&privacy(&[]))["personal_data_in_events"], "full");
+
+    let file = dir.path().join("luis.json");
+    let summary = json(&cajero(&[
+        "privacy",
+        "export",
+        "--document",
+        "cc:79.876.543",
+        "--reason",
+        "habeas data request 17",
+        "--out",
+        file.to_str().unwrap(),
+        "--database-url",
+        &db,
+        "--json",
+    ]));
+    assert_eq!(summary["rows"]["payins"], 1, "{summary}");
+    assert_eq!(summary["rows"]["payouts"], 1, "{summary}");
+    let export: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        export["document"],
+        serde_json::json!({"type": "CC", "number": "79876543"})
+    );
+    let ids: Vec<&str> = export["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] == "payins" || s["name"] == "payouts")
+        .flat_map(|s| s["rows"].as_array().unwrap())
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [payin_id.as_str(), luis_id.as_str()]);
+    assert!(!export.to_string().contains(&ana_id));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "readable by others: {mode:o}");
+    }
+
+    // The export and the change are in the audit log, with their reasons.
+    let store = cajero_store::Store::open(&db, &cajero_store::StoreOptions::default())
+        .await
+        .unwrap();
+    let entries = store
+        .read(|mut c| {
+            Box::pin(async move {
+                let export =
+                    cajero_store::privacy::audit_of_object(&mut c, "CC:79876543", 10).await?;
+                let change = cajero_store::privacy::audit_of_object(&mut c, &shop, 10).await?;
+                Ok::<_, cajero_store::StoreError>((export, change))
+            })
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    let (export_entries, change_entries) = entries;
+    assert_eq!(export_entries.len(), 1);
+    assert_eq!(
+        export_entries[0].id,
+        export["audit_entry"].as_str().unwrap()
+    );
+    assert_eq!(
+        export_entries[0].reason.as_deref(),
+        Some("habeas data request 17")
+    );
+    let change: Vec<(&str, Option<&str>)> = change_entries
+        .iter()
+        .map(|e| (e.action.as_str(), e.reason.as_deref()))
+        .collect();
+    assert!(
+        change.contains(&(
+            "merchant.privacy.events_full",
+            Some("merchant's signed request")
+        )),
+        "{change:?}"
+    );
+
+    // A document that is not one is refused before anything is written.
+    let bad = cajero(&[
+        "privacy",
+        "export",
+        "--document",
+        "79876543",
+        "--reason",
+        "x",
+        "--database-url",
+        &db,
+    ]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("TYPE:NUMBER"), "{}", stderr(&bad));
+}
+
 /// Rules are set from a file and listed with their history; a broken file changes nothing and
 /// names the rule and field; the operator's and a merchant's blocklists are kept apart; every
 /// change needs a reason.

@@ -8,7 +8,7 @@
 //!
 //! | part | modules | speaks |
 //! |---|---|---|
-//! | **services** (the rules) | [`payins`], [`payouts`], [`refunds`], [`funds`], [`settlement`], [`reconciliation`], [`analytics`], [`users`], [`invitations`], [`admin`], [`webhook`], [`alerts`], [`health`], [`routing`], [`test_clocks`] | the domain: records, [`idempotency::Answer`], [`error::ApiError`] codes |
+//! | **services** (the rules) | [`payins`], [`payouts`], [`refunds`], [`funds`], [`settlement`], [`reconciliation`], [`analytics`], [`users`], [`invitations`], [`admin`], [`privacy`], [`risk`], [`webhook`], [`alerts`], [`health`], [`routing`], [`test_clocks`] | the domain: records, [`idempotency::Answer`], [`error::ApiError`] codes |
 //! | **HTTP API** (`/v1`, callbacks, pages) | `routes` (private), [`openapi`], [`api_docs`], [`extract`], [`auth`] | JSON over HTTP |
 //! | **dashboard** (`/dashboard`) | [`web`] | HTML forms, in three languages |
 //! | **workers** | [`workers`], [`ledger_workers`] | the clock and the store |
@@ -67,11 +67,12 @@ pub mod orders;
 pub mod payins;
 pub mod payouts;
 pub mod platform;
+pub mod privacy;
 pub mod rate_limit;
 pub mod reconciliation;
 pub mod refunds;
-mod routes;
 pub mod risk;
+mod routes;
 pub mod routing;
 pub mod sanctions;
 pub mod secrets;

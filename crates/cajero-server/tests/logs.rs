@@ -1,4 +1,5 @@
-//! Nothing cajero logs while it works with every gateway holds a configured secret (issue 13):
+//! Nothing cajero logs while it works with every gateway holds a configured secret (issue 13)
+//! or a person's name or document number (issue 18):
 //! a binary of its own, so that its subscriber can be the global one and see every thread at
 //! TRACE without slowing the API suite.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -86,5 +87,9 @@ async fn no_secret_is_logged_or_printed() {
     assert!(logs.contains("TRACE"), "nothing was captured at TRACE");
     assert!(logs.contains("callback"), "{logs}");
     Live::assert_no_secret("the logs", &logs);
+    // Nor a person's data (Ley 1581): logs name orders by id, never their people.
+    for personal in ["79876543", "1020304050", "Pérez", "Gómez"] {
+        assert!(!logs.contains(personal), "{personal} is in the logs");
+    }
     Live::assert_no_secret("Debug of the configuration and networks", &printed);
 }

@@ -4,8 +4,13 @@
 //! the change. The event and one delivery row per subscribed endpoint commit with the change
 //! or not at all: an event is never lost, and never sent for a change that rolled back. The
 //! webhook worker delivers the rows later (see [`crate::webhook_deliveries`]).
+//!
+//! Events are copies of objects sent to, and kept by, more systems than need a person's data:
+//! [`emit`] stores them with their people masked (`cajero_domain::privacy`) unless the merchant
+//! opted in to full personal data in events ([`crate::privacy`]).
 
 use cajero_domain::id::{EventId, MerchantId};
+use cajero_domain::privacy;
 use cajero_domain::webhook::{EventPattern, EventType};
 use jiff::Timestamp;
 use sqlx::AssertSqlSafe;
@@ -25,7 +30,8 @@ pub struct EventRecord {
     pub livemode: bool,
     /// What happened.
     pub event_type: EventType,
-    /// The object as the API shows it, as JSON text (the webhook's `data.object`).
+    /// The object as the API shows it, as JSON text (the webhook's `data.object`), its people
+    /// masked unless the merchant opted in to full personal data in events.
     pub data: String,
     /// When it happened.
     pub created_at: Timestamp,
@@ -82,12 +88,18 @@ const SELECT_EVENT: &str = "SELECT id, merchant_id, livemode, type, data, create
 /// })).await
 /// ```
 ///
-/// * `object` is the object as the API shows it (`data.object` of the webhook body).
+/// * `object` is the object as the API shows it (`data.object` of the webhook body), whole: it
+///   is masked here.
 /// * `id` is a fresh `evt_…` made by the caller (time-sortable: make it from `now`).
 ///
 /// One delivery row is enqueued, due at `now`, for every endpoint of the merchant in that mode
 /// whose `enabled_events` match; endpoints that are disabled get a `skipped` row, which
 /// `recover` can resend later. Only the database is touched.
+///
+/// The event keeps the people in `object` masked ([`cajero_domain::privacy`]) unless the
+/// merchant opted in to full personal data in events: every event is made here (or in
+/// [`emit_to`]), so this is the one place that decides. The setting is read with the endpoints,
+/// in the same statement: no query of its own, and a change applies to the next event.
 pub async fn emit(
     conn: &mut Conn<'_>,
     merchant_id: MerchantId,
@@ -97,26 +109,34 @@ pub async fn emit(
     id: EventId,
     now: Timestamp,
 ) -> Result<EventRecord, StoreError> {
+    // One row per endpoint, or one row of NULLs without any; none for an unknown merchant.
+    let endpoints = fetch!(
+        all,
+        conn,
+        (bool, Option<String>, Option<String>, Option<String>),
+        "SELECT m.full_personal_data_in_events, e.id, e.enabled_events, e.status \
+         FROM merchants m LEFT JOIN webhook_endpoints e ON e.merchant_id = m.id \
+         AND e.livemode = $2 AND e.deleted_at IS NULL WHERE m.id = $1",
+        merchant_id.to_string(),
+        livemode,
+    )?;
+    let full = endpoints.first().is_some_and(|(full, ..)| *full);
     let record = EventRecord {
         id,
         merchant_id,
         livemode,
         event_type,
-        data: object.to_string(),
+        data: shown(object, full),
         created_at: now,
     };
     let now_us = Micros::from(now).0;
     insert_event(conn, &record, object, now_us).await?;
-    let endpoints = fetch!(
-        all,
-        conn,
-        (String, String, String),
-        "SELECT id, enabled_events, status FROM webhook_endpoints \
-         WHERE merchant_id = $1 AND livemode = $2 AND deleted_at IS NULL",
-        merchant_id.to_string(),
-        livemode,
-    )?;
-    for (endpoint_id, enabled_events, status) in endpoints {
+    for (_, endpoint_id, enabled_events, status) in endpoints {
+        let (Some(endpoint_id), Some(enabled_events), Some(status)) =
+            (endpoint_id, enabled_events, status)
+        else {
+            continue;
+        };
         let patterns: Vec<EventPattern> =
             serde_json::from_str(&enabled_events).map_err(|e| corrupt("webhook_endpoints", e))?;
         if !EventPattern::any_matches(&patterns, event_type) {
@@ -128,7 +148,7 @@ pub async fn emit(
 }
 
 /// Records an event for one endpoint only (a test delivery from the dashboard): the event is
-/// stored like any other and one delivery is enqueued, due at `now`, for `endpoint_id` — or
+/// stored like any other (people masked as in [`emit`]) and one delivery is enqueued, due at `now`, for `endpoint_id` — or
 /// `skipped` when the endpoint is disabled. Nothing when the endpoint is not the merchant's
 /// in that mode (false).
 #[allow(clippy::too_many_arguments)]
@@ -145,14 +165,15 @@ pub async fn emit_to(
     let status = fetch!(
         optional,
         conn,
-        (String,),
-        "SELECT status FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 \
-         AND livemode = $3 AND deleted_at IS NULL",
+        (String, bool),
+        "SELECT e.status, m.full_personal_data_in_events FROM webhook_endpoints e \
+         JOIN merchants m ON m.id = e.merchant_id WHERE e.id = $1 AND e.merchant_id = $2 \
+         AND e.livemode = $3 AND e.deleted_at IS NULL",
         endpoint_id,
         merchant_id.to_string(),
         livemode,
     )?;
-    let Some((status,)) = status else {
+    let Some((status, full)) = status else {
         return Ok(false);
     };
     let record = EventRecord {
@@ -160,13 +181,24 @@ pub async fn emit_to(
         merchant_id,
         livemode,
         event_type,
-        data: object.to_string(),
+        data: shown(object, full),
         created_at: now,
     };
     let now_us = Micros::from(now).0;
     insert_event(conn, &record, object, now_us).await?;
     enqueue(conn, &record, endpoint_id, &status, now_us).await?;
     Ok(true)
+}
+
+/// The event's object as JSON text: whole when the merchant opted in to `full` personal data in
+/// events, else with its people masked.
+fn shown(object: &serde_json::Value, full: bool) -> String {
+    if full || !privacy::holds_personal_data(object) {
+        return object.to_string();
+    }
+    let mut masked = object.clone();
+    privacy::mask_personal_data(&mut masked);
+    masked.to_string()
 }
 
 /// Stores an event, with its object's id for the object's timeline.
@@ -447,7 +479,8 @@ mod tests {
                 "payin.created",
                 "payin.paid",
                 "payin.expired",
-                "payin.canceled"
+                "payin.canceled",
+                "payin.on_hold"
             ]
         );
     }

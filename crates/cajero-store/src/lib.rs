@@ -44,6 +44,7 @@ pub mod operators;
 pub mod page;
 pub mod payins;
 pub mod payouts;
+pub mod privacy;
 pub mod reconciliation;
 pub mod refunds;
 pub mod retention;

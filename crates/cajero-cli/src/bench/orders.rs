@@ -160,6 +160,12 @@ pub struct OrdersArgs {
     /// it needs `CAJERO_SECRETS_KEY` like any server on PostgreSQL.
     #[arg(long)]
     pub database_url: Option<String>,
+    /// A risk rule set (JSON, docs/risk.md) put in force before the business phase, to measure
+    /// what deciding costs (none by default: the decision then reads only the rule version and
+    /// the blocklists). Every payout of the bench is for one beneficiary, so per-document rules
+    /// meet their worst case: one hot total.
+    #[arg(long)]
+    pub risk_rules: Option<std::path::PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -230,6 +236,8 @@ pub(super) struct Setup {
     pub(super) stub: NetStub,
     /// The secret cajero and the stand-in share.
     pub(super) secret: String,
+    /// The risk rules put in force before the business phase (`--risk-rules`).
+    pub(super) risk_rules: Option<String>,
 }
 
 async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
@@ -280,6 +288,11 @@ async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
         client: load::client(args.concurrency)?,
         stub,
         secret,
+        risk_rules: args
+            .risk_rules
+            .as_ref()
+            .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
+            .transpose()?,
     };
 
     let (business, storage, engine) = business(&setup, &config, args.network).await?;
@@ -441,8 +454,16 @@ async fn open_instance(
     Ok(Opened { state, listener })
 }
 
-/// A merchant, active, and its test key.
-async fn seed(state: AppState) -> anyhow::Result<String> {
+/// A merchant, active, and its test key; the risk rules, when given, in force.
+async fn seed(state: AppState, risk_rules: Option<String>) -> anyhow::Result<String> {
+    if let Some(rules) = risk_rules {
+        let acting = cajero_server::operators::Acting::cli(
+            cajero_server::operators::Reason::parse("cajero bench --risk-rules")?,
+        );
+        cajero_server::risk::set_rules(&state, &rules, &acting)
+            .await
+            .map_err(|e| anyhow::anyhow!("--risk-rules: {e}"))?;
+    }
     let clock = state.clock.clone();
     let merchant =
         admin::create_merchant(&state.store, clock.as_ref(), "Bench", Some("900123456-8")).await?;
@@ -576,7 +597,11 @@ async fn start_servers(
     }
     let first = opened.first().context("no server instance")?;
     let store = first.state.store.clone();
-    let key = on(&setup.runtimes.servers[0], seed(first.state.clone())).await?;
+    let key = on(
+        &setup.runtimes.servers[0],
+        seed(first.state.clone(), setup.risk_rules.clone()),
+    )
+    .await?;
     let mut serving = Serving {
         bases: Vec::with_capacity(opened.len()),
         store,
@@ -673,6 +698,7 @@ mod tests {
             network: NetworkMode::StandIn,
             instances,
             database_url: database_url.map(str::to_string),
+            risk_rules: None,
             json: false,
         }
     }

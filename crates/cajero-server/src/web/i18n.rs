@@ -739,6 +739,23 @@ const EN: &[(&str, &str)] = &[
     ("kyc.mail_questions", "The operator asks:"),
     ("kyc.mail_reason", "Reason:"),
     ("kyc.mail_link", "Your onboarding page:"),
+    ("nav.privacy", "Privacy"),
+    ("privacy.title", "Privacy and personal data"),
+    ("privacy.events_heading", "Personal data in events"),
+    (
+        "privacy.events_intro",
+        "Events (webhooks and GET /v1/events) show the document and phone numbers of customers and beneficiaries by their last four digits, their names by their initials and their e-mail addresses by the first letter and the domain. Pay-ins, payouts and the API's answers keep them whole.",
+    ),
+    ("privacy.now_masked", "Now: masked (the default)."),
+    ("privacy.now_full", "Now: full personal data in events."),
+    (
+        "privacy.full_warning",
+        "Turn full personal data on only if your systems need it from events: under Colombia's Ley 1581 de 2012 you answer for every copy you receive and keep.",
+    ),
+    ("privacy.turn_on", "Send full personal data in events"),
+    ("privacy.turn_off", "Mask personal data in events"),
+    ("privacy.owners_only", "Only owners can change this."),
+    ("privacy.saved", "Saved: it applies from the next event."),
 ];
 
 const ES: &[(&str, &str)] = &[
@@ -1355,6 +1372,38 @@ const ES: &[(&str, &str)] = &[
     ("kyc.mail_questions", "El operador pregunta:"),
     ("kyc.mail_reason", "Motivo:"),
     ("kyc.mail_link", "Tu página de vinculación:"),
+    ("nav.privacy", "Privacidad"),
+    ("privacy.title", "Privacidad y datos personales"),
+    ("privacy.events_heading", "Datos personales en los eventos"),
+    (
+        "privacy.events_intro",
+        "Los eventos (webhooks y GET /v1/events) muestran los números de documento y de teléfono de clientes y beneficiarios por sus últimos cuatro dígitos, sus nombres por sus iniciales y sus correos por la primera letra y el dominio. Los recaudos, los giros y las respuestas de la API los conservan completos.",
+    ),
+    ("privacy.now_masked", "Ahora: ocultos (lo predeterminado)."),
+    (
+        "privacy.now_full",
+        "Ahora: datos personales completos en los eventos.",
+    ),
+    (
+        "privacy.full_warning",
+        "Activa los datos personales completos solo si tus sistemas los necesitan en los eventos: según la Ley 1581 de 2012 respondes por cada copia que recibes y guardas.",
+    ),
+    (
+        "privacy.turn_on",
+        "Enviar datos personales completos en los eventos",
+    ),
+    (
+        "privacy.turn_off",
+        "Ocultar los datos personales en los eventos",
+    ),
+    (
+        "privacy.owners_only",
+        "Solo los propietarios pueden cambiar esto.",
+    ),
+    (
+        "privacy.saved",
+        "Guardado: se aplica desde el próximo evento.",
+    ),
 ];
 
 const ZH: &[(&str, &str)] = &[
@@ -1839,6 +1888,23 @@ const ZH: &[(&str, &str)] = &[
     ("kyc.mail_questions", "运营人员的问题："),
     ("kyc.mail_reason", "原因："),
     ("kyc.mail_link", "您的入驻页面："),
+    ("nav.privacy", "隐私"),
+    ("privacy.title", "隐私与个人数据"),
+    ("privacy.events_heading", "事件中的个人数据"),
+    (
+        "privacy.events_intro",
+        "事件（webhook 与 GET /v1/events）中，客户和收款人的证件号码与电话号码只显示后四位，姓名只显示首字母，电子邮件只显示首字母和域名。现金收款、现金付款及 API 的响应保留完整数据。",
+    ),
+    ("privacy.now_masked", "当前：已遮盖（默认）。"),
+    ("privacy.now_full", "当前：事件中包含完整个人数据。"),
+    (
+        "privacy.full_warning",
+        "仅当您的系统需要从事件中获取完整个人数据时才开启：根据哥伦比亚 2012 年第 1581 号法律，您须对收到并保存的每一份副本负责。",
+    ),
+    ("privacy.turn_on", "在事件中发送完整个人数据"),
+    ("privacy.turn_off", "在事件中遮盖个人数据"),
+    ("privacy.owners_only", "只有所有者可以更改此设置。"),
+    ("privacy.saved", "已保存：从下一个事件起生效。"),
 ];
 
 #[cfg(test)]

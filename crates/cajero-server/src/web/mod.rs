@@ -21,6 +21,7 @@ pub mod console;
 pub mod i18n;
 pub mod lists;
 mod onboarding;
+mod privacy;
 mod team;
 mod webhook_log;
 
@@ -147,6 +148,10 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/webhooks/{id}/delete", post(delete_webhook))
         .route("/dashboard/login/totp", get(totp_page).post(totp_submit))
         .route("/dashboard/security", get(security_page))
+        .route(
+            "/dashboard/privacy",
+            get(privacy::privacy_page).post(privacy::set_events),
+        )
         .route("/dashboard/security/totp", post(begin_totp))
         .route("/dashboard/security/totp/confirm", post(confirm_totp))
 }

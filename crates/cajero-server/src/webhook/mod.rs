@@ -174,7 +174,11 @@ pub struct EventView {
 /// An event's payload.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventData {
-    /// A `payin`, `payout`, `refund`, `topup`, `settlement`, … object.
+    /// A `payin`, `payout`, `refund`, `topup`, `settlement`, … object. Its people (a pay-in's
+    /// `customer`, a payout's `beneficiary`) are masked — document and phone numbers by their
+    /// last four characters (`••••6543`), names by their initials (`L. P.`), e-mail addresses by
+    /// their first character and domain — unless the merchant opted in to full personal data in
+    /// events.
     #[schema(value_type = Object)]
     object: Value,
 }

@@ -27,6 +27,7 @@ mod metrics;
 mod network_health;
 mod orders;
 mod pages;
+mod privacy;
 mod receiver;
 mod reconciliation;
 mod retention;
