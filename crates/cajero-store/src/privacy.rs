@@ -170,3 +170,95 @@ pub async fn audit_of_object(
         limit,
     )?)
 }
+
+/// Risk decisions whose inputs name the document `key` (`TYPE:NUMBER`, as the decision stores
+/// it), oldest first, at most `limit`. `risk_decisions` holds only operations held or refused,
+/// and has no index on its inputs: this reads the table (named in docs/risk.md).
+pub async fn risk_decisions_naming(
+    conn: &mut Conn<'_>,
+    key: &str,
+    limit: i64,
+) -> Result<Vec<crate::risk::DecisionRow>, StoreError> {
+    let pattern = format!("%\"document\":\"{}\"%", like_escaped(key));
+    Ok(fetch!(
+        all,
+        conn,
+        crate::risk::DecisionRow,
+        "SELECT id, merchant_id, livemode, flow, object_id, outcome, fired, inputs, \
+         rules_version, sanctions_lists, at FROM risk_decisions \
+         WHERE inputs LIKE $1 ESCAPE '\\' ORDER BY id LIMIT $2",
+        pattern,
+        limit,
+    )?)
+}
+
+/// Blocklist entries (any list, removed ones too) of the document `key` (`TYPE:NUMBER`).
+pub async fn blocklist_entries_of(
+    conn: &mut Conn<'_>,
+    key: &str,
+    limit: i64,
+) -> Result<Vec<crate::risk::BlockRow>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        crate::risk::BlockRow,
+        "SELECT id, merchant_id, kind, value, reason, created_by, created_at, removed_by, \
+         removed_at, removed_reason FROM risk_blocklist WHERE kind = 'document' AND value = $1 \
+         ORDER BY id LIMIT $2",
+        key,
+        limit,
+    )?)
+}
+
+/// A UIAF flag naming a person.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
+pub struct UiafFlagRow {
+    /// The order.
+    pub order_id: String,
+    /// Its merchant.
+    pub merchant_id: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// `single` or `monthly_aggregate`.
+    pub why: String,
+    /// `cash_in` or `cash_out`.
+    pub direction: String,
+    /// Pesos.
+    pub amount: i64,
+    /// µs.
+    pub completed_at: i64,
+    /// µs.
+    pub flagged_at: i64,
+}
+
+/// The UIAF flags of the person (document type and number as the flags keep them: upper
+/// case, letters and digits only). Flags are few (operations from COP 10M or a month from 50M)
+/// and not indexed by person: this reads the table.
+pub async fn uiaf_flags_of(
+    conn: &mut Conn<'_>,
+    document_type: &str,
+    document_number: &str,
+    limit: i64,
+) -> Result<Vec<UiafFlagRow>, StoreError> {
+    Ok(fetch!(
+        all,
+        conn,
+        UiafFlagRow,
+        "SELECT order_id, merchant_id, month, why, direction, amount, completed_at, flagged_at \
+         FROM uiaf_flags WHERE document_type = $1 AND document_number = $2 \
+         ORDER BY completed_at LIMIT $3",
+        document_type,
+        document_number,
+        limit,
+    )?)
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn like_escaped(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect()
+}

@@ -168,11 +168,10 @@ async fn read_sections(
     // What is held about those records.
     sections.push(audit_log(c, &found).await?);
     sections.push(events_section(c, &found).await?);
-    // More sections go here, each an `async fn(&mut Conn, &Found) -> Result<Section, _>` that
-    // reads by `found.document`, `found.key` or `found.orders` through an index — risk
-    // decisions (by order), blocklist entries (keyed `TYPE:NUMBER` like `found.key`, see
-    // `cajero_domain::risk::blocklist::document_key`), UIAF flags (`uiaf_flags` keeps numbers
-    // without dots, dashes or spaces: `cajero_domain::uiaf::person`).
+    // What the risk and compliance checks hold about the person.
+    sections.push(risk_decisions(c, &found).await?);
+    sections.push(blocklist_entries(c, &found).await?);
+    sections.push(uiaf_flags(c, &found).await?);
     Ok(sections)
 }
 
@@ -420,4 +419,98 @@ fn corrupt(table: &'static str, detail: impl std::fmt::Display) -> PrivacyError 
         table,
         detail: detail.to_string(),
     }
+}
+
+/// The rows of a section and whether more were held than listed.
+fn bounded<T>(mut rows: Vec<T>) -> (Vec<T>, bool) {
+    let truncated = rows.len() > SECTION_ROWS_MAX;
+    rows.truncate(SECTION_ROWS_MAX);
+    (rows, truncated)
+}
+
+fn section_limit() -> i64 {
+    i64::try_from(SECTION_ROWS_MAX).unwrap_or(i64::MAX) + 1
+}
+
+/// Risk decisions that held or refused an operation naming the person (refused ones never
+/// became orders, so they are found by the decision's inputs).
+async fn risk_decisions(c: &mut Conn<'_>, found: &Found) -> Result<Section, PrivacyError> {
+    let key = cajero_domain::risk::blocklist::document_key(&found.document);
+    let (listed, truncated) = bounded(rows::risk_decisions_naming(c, &key, section_limit()).await?);
+    Ok(Section {
+        name: "risk_decisions",
+        about: "Risk decisions that held or refused a pay-in or payout naming the person: the \
+                checks that fired and what they saw.",
+        truncated,
+        rows: listed
+            .iter()
+            .map(|d| {
+                json!({
+                    "id": d.id, "merchant": d.merchant_id, "livemode": d.livemode,
+                    "flow": d.flow, "object": d.object_id, "outcome": d.outcome,
+                    "fired": serde_json::from_str::<Value>(&d.fired).unwrap_or(Value::Null),
+                    "inputs": serde_json::from_str::<Value>(&d.inputs).unwrap_or(Value::Null),
+                    "rules_version": d.rules_version, "sanctions_lists": d.sanctions_lists,
+                    "at": rfc3339(Micros(d.at).to_timestamp()),
+                })
+            })
+            .collect(),
+    })
+}
+
+/// Blocklist entries of the person's document, the operator's and merchants', removed ones
+/// too.
+async fn blocklist_entries(c: &mut Conn<'_>, found: &Found) -> Result<Section, PrivacyError> {
+    let key = cajero_domain::risk::blocklist::document_key(&found.document);
+    let (listed, truncated) = bounded(rows::blocklist_entries_of(c, &key, section_limit()).await?);
+    Ok(Section {
+        name: "blocklist_entries",
+        about: "Blocklist entries of the person's document: the operator's (merchant null) and \
+                merchants' own, with who added or removed them and why.",
+        truncated,
+        rows: listed
+            .iter()
+            .map(|e| {
+                json!({
+                    "id": e.id, "merchant": e.merchant_id, "value": e.value,
+                    "reason": e.reason, "by": e.created_by,
+                    "at": rfc3339(Micros(e.created_at).to_timestamp()),
+                    "removed_by": e.removed_by,
+                    "removed_at": e.removed_at.map(|t| rfc3339(Micros(t).to_timestamp())),
+                    "removed_reason": e.removed_reason,
+                })
+            })
+            .collect(),
+    })
+}
+
+/// The person's cash operations flagged for the UIAF's report.
+async fn uiaf_flags(c: &mut Conn<'_>, found: &Found) -> Result<Section, PrivacyError> {
+    let kind = found.document.kind().to_string().to_uppercase();
+    let number: String = found
+        .document
+        .number()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let (listed, truncated) =
+        bounded(rows::uiaf_flags_of(c, &kind, &number, section_limit()).await?);
+    Ok(Section {
+        name: "uiaf_flags",
+        about: "The person's cash operations flagged for the UIAF's report (single from COP \
+                10,000,000, or a month adding up to COP 50,000,000).",
+        truncated,
+        rows: listed
+            .iter()
+            .map(|f| {
+                json!({
+                    "order": f.order_id, "merchant": f.merchant_id, "month": f.month,
+                    "why": f.why, "direction": f.direction, "amount": f.amount,
+                    "completed_at": rfc3339(Micros(f.completed_at).to_timestamp()),
+                    "flagged_at": rfc3339(Micros(f.flagged_at).to_timestamp()),
+                })
+            })
+            .collect(),
+    })
 }

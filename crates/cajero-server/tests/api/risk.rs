@@ -433,6 +433,37 @@ async fn blocklists_refuse_for_everyone_or_for_one_merchant(app: &TestApp) {
         "masked in the reason"
     );
     ledger_balances(app).await;
+
+    // The person's export holds the decisions about them and the entries naming them.
+    let document =
+        cajero_domain::Document::parse(cajero_domain::DocumentType::Cc, "1020304050").unwrap();
+    let export = cajero_server::privacy::export(
+        &state.store,
+        state.clock.as_ref(),
+        "http://localhost",
+        document,
+        &acting("habeas data request"),
+    )
+    .await
+    .unwrap();
+    let section = |name: &str| {
+        export
+            .sections
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no section {name}"))
+            .rows
+            .clone()
+    };
+    assert_eq!(
+        section("risk_decisions").len(),
+        3,
+        "two payouts and a pay-in refused"
+    );
+    let entries = section("blocklist_entries");
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["removed_reason"], "cleared by compliance");
+    assert!(section("uiaf_flags").is_empty());
 }
 
 async fn a_held_payin_gets_no_voucher_until_released(app: &TestApp) {
