@@ -165,7 +165,7 @@ fn span_key(span: Span) -> Option<String> {
     match span {
         Span::Day(d) => Some(format!("d:{d}")),
         Span::Month(m) => Some(format!("m:{m}")),
-        Span::Since(_) => None,
+        Span::Window { .. } => None,
     }
 }
 
@@ -195,8 +195,14 @@ pub async fn decide(
         for key in keys {
             let (count, amount) = match (span_key(key.span), key.span) {
                 (Some(span), _) => rows::total(conn, key.scope.as_str(), &span).await?,
-                (None, Span::Since(from)) => {
-                    rows::velocity(conn, key.scope.as_str(), Micros::from(from).0).await?
+                (None, Span::Window { from, bucket_s }) => {
+                    rows::velocity(
+                        conn,
+                        key.scope.as_str(),
+                        Micros::from(from).0,
+                        i64::from(bucket_s) * 1_000_000,
+                    )
+                    .await?
                 }
                 (None, _) => (0, 0),
             };
@@ -300,15 +306,13 @@ pub async fn decide(
             )
             .await?;
         }
+        let at = Micros::from(check.at).0;
         for scope in &recording.velocity {
-            rows::add_velocity(
-                conn,
-                scope.as_str(),
-                Micros::from(check.at).0,
-                amount,
-                &check.object_id,
-            )
-            .await?;
+            rows::add_velocity(conn, scope.as_str(), at, amount, &check.object_id).await?;
+        }
+        for (scope, bucket_s) in &recording.buckets {
+            let bucket_us = i64::from(*bucket_s) * 1_000_000;
+            rows::add_to_bucket(conn, scope.as_str(), bucket_us, at, amount, 1).await?;
         }
     }
     Ok(Verdict {
@@ -351,6 +355,11 @@ pub async fn forget(
     }
     for scope in &recording.velocity {
         rows::delete_velocity(conn, scope.as_str(), &check.object_id).await?;
+    }
+    let at = Micros::from(check.at).0;
+    for (scope, bucket_s) in &recording.buckets {
+        let bucket_us = i64::from(*bucket_s) * 1_000_000;
+        rows::add_to_bucket(conn, scope.as_str(), bucket_us, at, amount, -1).await?;
     }
     Ok(())
 }

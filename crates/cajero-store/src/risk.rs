@@ -157,21 +157,63 @@ pub async fn delete_velocity(
     Ok(())
 }
 
-/// The operations of `scope` after `since` (µs, excluded): (count, amount).
+/// The operations of `scope` after `from` (µs, excluded), read from the buckets of
+/// `bucket_us` wholly after it and the single rows of the bucket `from` falls in: (count,
+/// amount). Exact, and bounded by the bucket count whatever the scope's traffic.
 pub async fn velocity(
     conn: &mut Conn<'_>,
     scope: &str,
-    since: i64,
+    from: i64,
+    bucket_us: i64,
 ) -> Result<(i64, i64), StoreError> {
-    Ok(fetch!(
+    let first_whole = from.div_euclid(bucket_us) * bucket_us + bucket_us;
+    let (edge_count, edge_amount) = fetch!(
         one,
         conn,
         (i64, i64),
         "SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM risk_velocity \
-         WHERE scope = $1 AND at > $2",
+         WHERE scope = $1 AND at > $2 AND at < $3",
         scope,
-        since,
-    )?)
+        from,
+        first_whole,
+    )?;
+    let (count, amount) = fetch!(
+        one,
+        conn,
+        (i64, i64),
+        "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT) \
+         FROM risk_velocity_buckets WHERE scope = $1 AND bucket_s = $2 AND start >= $3",
+        scope,
+        bucket_us / 1_000_000,
+        first_whole,
+    )?;
+    Ok((edge_count + count, edge_amount + amount))
+}
+
+/// Adds one operation of `amount` at `at` (µs) to its bucket of `bucket_us` (`sign` −1 takes
+/// it back).
+pub async fn add_to_bucket(
+    conn: &mut Conn<'_>,
+    scope: &str,
+    bucket_us: i64,
+    at: i64,
+    amount: i64,
+    sign: i64,
+) -> Result<(), StoreError> {
+    let start = at.div_euclid(bucket_us) * bucket_us;
+    execute!(
+        conn,
+        "INSERT INTO risk_velocity_buckets (scope, bucket_s, start, count, amount) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, bucket_s, start) DO UPDATE SET \
+         count = risk_velocity_buckets.count + excluded.count, \
+         amount = risk_velocity_buckets.amount + excluded.amount",
+        scope,
+        bucket_us / 1_000_000,
+        start,
+        sign,
+        sign * amount,
+    )?;
+    Ok(())
 }
 
 /// Records one operation for a velocity scope.
@@ -210,6 +252,16 @@ pub async fn purge(
         before,
         limit,
     )?;
+    // A bucket starting a whole window before `before` ends before it too (buckets are at most
+    // a sixtieth of the longest window).
+    let buckets = execute!(
+        conn,
+        "DELETE FROM risk_velocity_buckets WHERE (scope, bucket_s, start) IN \
+         (SELECT scope, bucket_s, start FROM risk_velocity_buckets WHERE start + bucket_s * 1000000 <= $1 \
+         ORDER BY start LIMIT $2)",
+        before,
+        limit,
+    )?;
     let days = execute!(
         conn,
         "DELETE FROM risk_totals WHERE (scope, span) IN (SELECT scope, span FROM risk_totals \
@@ -224,7 +276,7 @@ pub async fn purge(
         month_before,
         limit,
     )?;
-    Ok(velocity + days + months)
+    Ok(velocity + buckets + days + months)
 }
 
 /// A blocklist entry.

@@ -138,8 +138,14 @@ pub enum Span {
     Day(Date),
     /// A Bogotá calendar month, by its first day.
     Month(Date),
-    /// From this instant (excluded) to now: a velocity window.
-    Since(Timestamp),
+    /// From `from` (excluded) to now: a velocity window, whose store keeps its operations in
+    /// buckets of `bucket_s` seconds besides one row each (see [`bucket_s`]).
+    Window {
+        /// The window's start, excluded.
+        from: Timestamp,
+        /// The bucket size of the rule's window.
+        bucket_s: u32,
+    },
 }
 
 /// A total to read: a scope over a span.
@@ -168,6 +174,8 @@ pub struct Recording {
     pub calendar: Vec<Scope>,
     /// Scopes the operation is a velocity row of.
     pub velocity: Vec<Scope>,
+    /// (scope, bucket size) of the velocity buckets it adds to: one per window size.
+    pub buckets: Vec<(Scope, u32)>,
     /// The Bogotá day of the operation.
     pub day: Date,
     /// The first day of its Bogotá month.
@@ -257,7 +265,10 @@ impl Engine {
                 Measure::Limit {
                     period: Period::Month,
                 } => Span::Month(month),
-                Measure::Velocity { window_s } => Span::Since(window_start(op.at, window_s)),
+                Measure::Velocity { window_s } => Span::Window {
+                    from: window_start(op.at, window_s),
+                    bucket_s: bucket_s(window_s),
+                },
             };
             for &flow in &rule.flows {
                 keys.insert(TallyKey {
@@ -275,6 +286,7 @@ impl Engine {
         let (day, month) = calendar(op.at);
         let mut calendar_scopes = BTreeSet::new();
         let mut velocity_scopes = BTreeSet::new();
+        let mut buckets = BTreeSet::new();
         for (rule, value) in self.applying(op) {
             let scope = Scope::new(op.live, op.flow, rule, value);
             match rule.measure {
@@ -284,7 +296,8 @@ impl Engine {
                 Measure::Limit { .. } => {
                     calendar_scopes.insert(scope);
                 }
-                Measure::Velocity { .. } => {
+                Measure::Velocity { window_s } => {
+                    buckets.insert((scope.clone(), bucket_s(window_s)));
                     velocity_scopes.insert(scope);
                 }
             }
@@ -292,6 +305,7 @@ impl Engine {
         Recording {
             calendar: calendar_scopes.into_iter().collect(),
             velocity: velocity_scopes.into_iter().collect(),
+            buckets: buckets.into_iter().collect(),
             day,
             month,
         }
@@ -317,7 +331,10 @@ impl Engine {
                     format!("month {}", month.strftime("%Y-%m")),
                 ),
                 Measure::Velocity { window_s } => (
-                    Some(Span::Since(window_start(op.at, window_s))),
+                    Some(Span::Window {
+                        from: window_start(op.at, window_s),
+                        bucket_s: bucket_s(window_s),
+                    }),
                     format!("last {window_s} s"),
                 ),
             };
@@ -371,6 +388,17 @@ impl Engine {
 fn calendar(at: Timestamp) -> (Date, Date) {
     let day = crate::calendar::bogota_date(at);
     (day, day.first_of_month())
+}
+
+/// Buckets a window is summed from, at most (plus the rows of one partial bucket at its start).
+pub const WINDOW_BUCKETS: u32 = 60;
+
+/// The bucket size of a window of `window_s` seconds: a sixtieth of it, at least a second, so
+/// that reading a window costs at most [`WINDOW_BUCKETS`] + 1 bucket rows and the single rows
+/// of one bucket, however many operations it holds.
+pub const fn bucket_s(window_s: u32) -> u32 {
+    let size = window_s.div_ceil(WINDOW_BUCKETS);
+    if size == 0 { 1 } else { size }
 }
 
 fn window_start(at: Timestamp, window_s: u32) -> Timestamp {

@@ -20,7 +20,7 @@ impl Books {
             let inside = match key.span {
                 Span::Day(day) => bogota_date(*at) == day,
                 Span::Month(first) => bogota_date(*at).first_of_month() == first,
-                Span::Since(from) => *at > from,
+                Span::Window { from, .. } => *at > from,
             };
             if scope == &key.scope && inside {
                 tally.count += 1;

@@ -54,6 +54,7 @@ pub const REFUSAL_KEYS: &[(&str, &str)] = &[
         "refusal.insufficient_balance",
     ),
     ("insufficient_balance", "refusal.insufficient_balance"),
+    ("risk_denied", "refusal.risk_denied"),
     ("parameter_missing", "refusal.parameter_missing"),
     ("parameter_invalid", "refusal.parameter_invalid"),
     ("document_invalid", "refusal.parameter_invalid"),

@@ -22,6 +22,7 @@ pub mod i18n;
 pub mod lists;
 mod onboarding;
 mod privacy;
+mod risk;
 mod team;
 mod webhook_log;
 
@@ -152,6 +153,9 @@ pub fn router() -> Router<AppState> {
             "/dashboard/privacy",
             get(privacy::privacy_page).post(privacy::set_events),
         )
+        .route("/dashboard/risk", get(risk::risk_page))
+        .route("/dashboard/risk/blocklist", post(risk::block))
+        .route("/dashboard/risk/blocklist/{id}/remove", post(risk::unblock))
         .route("/dashboard/security/totp", post(begin_totp))
         .route("/dashboard/security/totp/confirm", post(confirm_totp))
 }

@@ -10,6 +10,7 @@ mod claims;
 mod console;
 mod contract;
 mod dashboard;
+mod dashboard_risk;
 mod footprint;
 mod funds;
 mod fuzz;

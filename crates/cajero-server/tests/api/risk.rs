@@ -20,6 +20,7 @@ crate::both_engines!(
     rule_changes_are_versioned_with_who_when_diff_and_reason,
     totals_no_rule_can_read_are_purged,
     a_named_payer_on_a_sanctions_list_holds_the_payin,
+    velocity_from_buckets_equals_counting_every_row,
 );
 
 fn acting(reason: &str) -> Acting {
@@ -677,9 +678,13 @@ async fn totals_no_rule_can_read_are_purged(app: &TestApp) {
     let now = state.clock.now();
     // Nothing is purged while a rule could still read it.
     assert_eq!(risk::purge(&state.store, now, 1000).await.unwrap(), 0);
-    // 40 days on: the day, the month and the velocity row are all out of reach.
+    // 40 days on: all out of reach.
     let later = now + SignedDuration::from_hours(40 * 24);
-    assert_eq!(risk::purge(&state.store, later, 1000).await.unwrap(), 3);
+    assert_eq!(
+        risk::purge(&state.store, later, 1000).await.unwrap(),
+        4,
+        "the day, the month, the velocity row and its bucket"
+    );
     assert_eq!(risk::purge(&state.store, later, 1000).await.unwrap(), 0);
 }
 
@@ -757,4 +762,72 @@ async fn a_named_payer_on_a_sanctions_list_holds_the_payin(app: &TestApp) {
         Some(list.id.as_str()),
         "the list screened with"
     );
+}
+
+/// The store reads a window from buckets and the rows of one partial bucket: it must give what
+/// counting every row in the window gives, for windows starting anywhere (on a bucket's edge,
+/// inside one, before everything), across many operations at uneven times.
+async fn velocity_from_buckets_equals_counting_every_row(app: &TestApp) {
+    let store = &app.server.state.store;
+    let bucket_us: i64 = 60 * 1_000_000;
+    let base: i64 = 1_764_000_000 * 1_000_000;
+    // Uneven times over 3 hours: some on bucket edges, some a microsecond either side.
+    let times: Vec<i64> = (0..300_i64)
+        .map(|i| {
+            base + (i * 37_003_001) % (3 * 3600 * 1_000_000)
+                + if i % 7 == 0 { 0 } else { i % 3 - 1 }
+        })
+        .chain([
+            base + 60 * 1_000_000,
+            base + 120 * 1_000_000 - 1,
+            base + 120 * 1_000_000,
+        ])
+        .collect();
+    let rows: Vec<(i64, i64)> = times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (*t, 1_000 + i as i64))
+        .collect();
+    let stored = rows.clone();
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                for (i, (at, amount)) in stored.iter().enumerate() {
+                    cajero_store::risk::add_velocity(&mut c, "s", *at, *amount, &format!("o{i}"))
+                        .await?;
+                    cajero_store::risk::add_to_bucket(&mut c, "s", bucket_us, *at, *amount, 1)
+                        .await?;
+                }
+                Ok::<_, cajero_store::StoreError>(())
+            })
+        })
+        .await
+        .unwrap();
+    let froms = [
+        base - 1,
+        base,
+        base + 1,
+        base + 59_999_999,
+        base + 60 * 1_000_000,
+        base + 60 * 1_000_000 - 1,
+        base + 119 * 1_000_000 + 999_999,
+        base + 3_333_333_333,
+        base + 2 * 3600 * 1_000_000 + 1,
+        base + 4 * 3600 * 1_000_000,
+    ];
+    for from in froms {
+        let want = rows
+            .iter()
+            .filter(|(at, _)| *at > from)
+            .fold((0, 0), |(c, a), (_, x)| (c + 1, a + x));
+        let got = store
+            .read(move |mut c| {
+                Box::pin(
+                    async move { cajero_store::risk::velocity(&mut c, "s", from, bucket_us).await },
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(got, want, "from {from}");
+    }
 }

@@ -33,6 +33,20 @@ CREATE TABLE risk_velocity (
 CREATE INDEX risk_velocity_by_scope ON risk_velocity (scope, at);
 CREATE INDEX risk_velocity_by_time ON risk_velocity (at);
 
+-- Velocity buckets: per scope and bucket size (a sixtieth of a rule's window), the operations
+-- of each bucket added up. A window is read as the buckets wholly inside it plus the single
+-- rows of the one bucket its start cuts: at most 61 bucket rows and one bucket's rows,
+-- however busy the scope.
+CREATE TABLE risk_velocity_buckets (
+    scope     TEXT NOT NULL,
+    bucket_s  BIGINT NOT NULL,
+    start     BIGINT NOT NULL,                      -- µs, a multiple of bucket_s
+    count     BIGINT NOT NULL,
+    amount    BIGINT NOT NULL,
+    PRIMARY KEY (scope, bucket_s, start)
+);
+CREATE INDEX risk_velocity_buckets_by_time ON risk_velocity_buckets (start);
+
 -- Blocklists: the operator's (merchant_id NULL, for every merchant) and each merchant's own.
 -- Removed entries are kept, with who removed them and why.
 CREATE TABLE risk_blocklist (
