@@ -258,7 +258,7 @@ mod tests {
             let json = serde_json::to_string(t).unwrap();
             assert_eq!(serde_json::from_str::<EventType>(&json).unwrap(), *t);
         }
-        assert_eq!(EventType::ALL.len(), 27);
+        assert_eq!(EventType::ALL.len(), 28);
         assert!("payout.exploded".parse::<EventType>().is_err());
     }
 
