@@ -45,10 +45,11 @@ pub enum RiskCommand {
         #[command(flatten)]
         db: DatabaseArgs,
     },
-    /// Add a document (`CC:79876543`), name or phone to the operator's blocklist (every
-    /// merchant), or to one merchant's with `--merchant`.
+    /// Add a document (`CC:79876543`), name, phone or counter (`efecty:EF-BOG-001`: watched,
+    /// an operation completed there alerts) to the operator's blocklist (every merchant), or
+    /// to one merchant's with `--merchant`.
     Block {
-        /// `document`, `name` or `phone`.
+        /// `document`, `name`, `phone` or `counter`.
         #[arg(long)]
         kind: String,
         /// The value as written; it is kept normalised.

@@ -65,6 +65,8 @@ event_types! {
     PayoutFailed = "payout.failed",
     /// The payout is held for compliance review.
     PayoutOnHold = "payout.on_hold",
+    /// An operator released a held payout: its code is asked for next (`payout.available`).
+    PayoutReleased = "payout.released",
     /// A top-up reached the balance.
     TopupSucceeded = "topup.succeeded",
     /// A settlement was paid to the merchant.
@@ -258,7 +260,7 @@ mod tests {
             let json = serde_json::to_string(t).unwrap();
             assert_eq!(serde_json::from_str::<EventType>(&json).unwrap(), *t);
         }
-        assert_eq!(EventType::ALL.len(), 28);
+        assert_eq!(EventType::ALL.len(), 29);
         assert!("payout.exploded".parse::<EventType>().is_err());
     }
 

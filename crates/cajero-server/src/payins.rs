@@ -271,6 +271,7 @@ impl Finish {
         &self,
         conn: &mut Conn<'_>,
         risk: &crate::risk::RiskRules,
+        id: PayinId,
         error: ApiError,
     ) -> Result<orders::UnitOutcome, ApiError> {
         match self {
@@ -280,7 +281,10 @@ impl Finish {
                 }
                 Ok(orders::release_in(conn, scope, error).await?)
             }
-            Finish::Release(_) => Ok(orders::UnitOutcome::Failed(error)),
+            Finish::Release(released) => {
+                holds::unclaim(conn, id, released).await?;
+                Ok(orders::UnitOutcome::Failed(error))
+            }
         }
     }
 }
@@ -312,13 +316,15 @@ async fn finish_create(
                 let (network, order) = match call.result {
                     Ok(created) => created,
                     Err(error) => {
-                        return finish.refuse(&mut c, &risk, orders::create_error(error)).await;
+                        return finish.refuse(&mut c, &risk, id, orders::create_error(error)).await;
                     }
                 };
                 if let Finish::Release(released) = &finish
                     && !holds::mark_released(&mut c, clock.as_ref(), caller.merchant_id, id, released).await?
                 {
-                    // Refused or released meanwhile: this order must not be recorded twice.
+                    // Released meanwhile (by a release that took over this one's claim): the
+                    // same voucher is already recorded. A refusal cannot come while claimed.
+                    tracing::warn!(payin = %id, "a held pay-in was decided while this release held its claim");
                     return Ok(orders::UnitOutcome::Failed(ApiError::new(
                         StatusCode::CONFLICT,
                         crate::error::ErrorType::InvalidRequestError,
@@ -332,7 +338,7 @@ async fn finish_create(
                     // The network answered with an order that is already another pay-in's (a
                     // network that forgot its own ids): never attach one order twice.
                     tracing::error!(payin = %id, owner = %owner.id, network = %order.network, order = %order.network_order_id, "the network reused an order id");
-                    return finish.refuse(&mut c, &risk, orders::order_conflict()).await;
+                    return finish.refuse(&mut c, &risk, id, orders::order_conflict()).await;
                 }
                 let record = PayinRecord {
                     id,
@@ -728,6 +734,7 @@ fn payin_batch(
 pub async fn apply_network_order(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
+    risk: &crate::risk::RiskRules,
     public_url: &str,
     payin: &PayinRecord,
     order: &NetworkOrder,
@@ -744,8 +751,23 @@ pub async fn apply_network_order(
                 order.paid_at.unwrap_or_else(|| clock.now()),
             )
             .await?;
-            crate::analytics::record_paid_counter(conn, Kind::Payin, &payin.id.to_string(), order)
-                .await
+            let id = payin.id.to_string();
+            if let Some(counter) =
+                crate::analytics::record_paid_counter(conn, Kind::Payin, &id, order).await?
+            {
+                let done = crate::risk::Completed {
+                    flow: cajero_domain::risk::Flow::Payin,
+                    merchant: payin.merchant_id,
+                    mode: payin.mode,
+                    object_id: &id,
+                    network: &order.network,
+                    counter,
+                    amount: payin.amount,
+                    at: order.paid_at.unwrap_or_else(|| clock.now()),
+                };
+                crate::risk::watch_counter(conn, risk, clock, &done).await?;
+            }
+            Ok(())
         }
         N::Expired => close(conn, clock, public_url, payin, PayinEvent::Expire).await,
         // The network reports as canceled the vouchers our expiry sweep canceled there: past

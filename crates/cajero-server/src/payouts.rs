@@ -808,6 +808,7 @@ async fn emit_current(
 pub async fn apply_callback(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
+    risk: &crate::risk::RiskRules,
     public_url: &str,
     callback: &Callback,
 ) -> Result<(), StoreError> {
@@ -844,13 +845,14 @@ pub async fn apply_callback(
             .await?;
         }
     }
-    apply_network_order(conn, clock, public_url, &payout, order).await
+    apply_network_order(conn, clock, risk, public_url, &payout, order).await
 }
 
 /// Applies the network's view of an order to its payout.
 pub async fn apply_network_order(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
+    risk: &crate::risk::RiskRules,
     public_url: &str,
     payout: &PayoutRecord,
     order: &NetworkOrder,
@@ -894,7 +896,22 @@ pub async fn apply_network_order(
     close(conn, clock, public_url, payout, event, order.paid_at).await?;
     if order.status == N::Paid {
         let kind = cajero_store::analytics::OrderKind::Payout;
-        crate::analytics::record_paid_counter(conn, kind, &payout.id.to_string(), order).await?;
+        let id = payout.id.to_string();
+        if let Some(counter) =
+            crate::analytics::record_paid_counter(conn, kind, &id, order).await?
+        {
+            let done = crate::risk::Completed {
+                flow: cajero_domain::risk::Flow::Payout,
+                merchant: payout.merchant_id,
+                mode: payout.mode,
+                object_id: &id,
+                network: &order.network,
+                counter,
+                amount: payout.amount,
+                at: order.paid_at.unwrap_or_else(|| clock.now()),
+            };
+            crate::risk::watch_counter(conn, risk, clock, &done).await?;
+        }
     }
     Ok(())
 }

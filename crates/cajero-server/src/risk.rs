@@ -170,7 +170,8 @@ fn span_key(span: Span) -> Option<String> {
 }
 
 /// Decides `check` in the caller's unit of work: rules, blocklists and the screening; stores
-/// the decision when anything fired; adds the operation to its rules' totals unless denied.
+/// the decision when anything fired (an alert-only decision also raises `risk_alert`); adds
+/// the operation to its rules' totals unless denied.
 pub async fn decide(
     conn: &mut Conn<'_>,
     rules: &RiskRules,
@@ -180,42 +181,12 @@ pub async fn decide(
     let (version, engine) = rules.in_force(conn).await?;
     let op = operation(check);
     let document = op.document.clone();
-    let mut fired = Vec::new();
-    if !engine.is_idle_for(check.flow) {
-        let keys = engine.tallies(&op);
-        let recording = engine.recording(&op);
-        let scopes: Vec<&str> = keys
-            .iter()
-            .map(|k| k.scope.as_str())
-            .chain(recording.calendar.iter().map(|s| s.as_str()))
-            .chain(recording.velocity.iter().map(|s| s.as_str()))
-            .collect();
-        rows::lock_scopes(conn, &scopes).await?;
-        let mut tallies: HashMap<TallyKey, Tally> = HashMap::with_capacity(keys.len());
-        for key in keys {
-            let (count, amount) = match (span_key(key.span), key.span) {
-                (Some(span), _) => rows::total(conn, key.scope.as_str(), &span).await?,
-                (None, Span::Window { from, bucket_s }) => {
-                    rows::velocity(
-                        conn,
-                        key.scope.as_str(),
-                        Micros::from(from).0,
-                        i64::from(bucket_s) * 1_000_000,
-                    )
-                    .await?
-                }
-                (None, _) => (0, 0),
-            };
-            tallies.insert(
-                key,
-                Tally {
-                    count: u64::try_from(count).unwrap_or(0),
-                    amount,
-                },
-            );
-        }
-        fired = engine.evaluate(&op, |k| tallies.get(k).copied().unwrap_or_default());
-    }
+    let judged = !engine.is_idle_for(check.flow);
+    let mut fired = if judged {
+        rule_fires(conn, &engine, &op).await?
+    } else {
+        Vec::new()
+    };
     let merchant = check.merchant.to_string();
     let blockable = [
         (Kind::Document, document.clone()),
@@ -231,24 +202,7 @@ pub async fn decide(
     ];
     for (kind, value) in blockable {
         let Some(value) = value else { continue };
-        for entry in rows::blocking(conn, &merchant, kind.as_str(), &value).await? {
-            let whose = if entry.merchant_id.is_some() {
-                "the merchant's"
-            } else {
-                "the operator's"
-            };
-            fired.push(Fired {
-                rule: "blocklist".into(),
-                action: Action::Deny,
-                reason: format!(
-                    "{kind} {} is on {whose} blocklist ({}: {})",
-                    blocklist::masked(&value),
-                    entry.id,
-                    entry.reason
-                ),
-                observed: None,
-            });
-        }
+        fired.extend(blocked(conn, &merchant, kind, &value, Action::Deny).await?);
     }
     if let Some(hits) = &check.screened.hits {
         fired.push(Fired {
@@ -259,67 +213,300 @@ pub async fn decide(
         });
     }
     let decision = Decision::of(fired);
-    let decision_id = if decision.fired.is_empty() {
-        None
-    } else {
-        let id = new_id::<cajero_domain::id::RiskDecision>(clock).to_string();
-        let row = DecisionRow {
-            id: id.clone(),
-            merchant_id: merchant.clone(),
-            livemode: check.mode.is_live(),
-            flow: check.flow.as_str().into(),
-            object_id: check.object_id.clone(),
-            outcome: decision.outcome.as_str().into(),
-            fired: serde_json::to_string(&decision.fired).unwrap_or_else(|_| "[]".into()),
-            inputs: json!({
-                "amount": check.amount.minor(),
-                "network": check.network,
-                "document": document,
-                "phone": check.phone,
-                "name": check.name,
-                "at": Micros::from(check.at).0,
-            })
-            .to_string(),
-            rules_version: (version > 0).then_some(version),
-            sanctions_lists: check.screened.lists.clone(),
-            at: Micros::from(clock.now()).0,
-        };
-        rows::insert_decision(conn, &row).await?;
-        Some(id)
+    let inputs = json!({
+        "amount": check.amount.minor(),
+        "network": check.network,
+        "document": document,
+        "phone": check.phone,
+        "name": check.name,
+        "at": Micros::from(check.at).0,
+    });
+    let stored = Stored {
+        merchant: check.merchant,
+        mode: check.mode,
+        flow: check.flow,
+        object_id: &check.object_id,
+        version,
+        sanctions_lists: check.screened.lists.as_deref(),
+        inputs,
     };
-    if decision.outcome != Outcome::Deny && !engine.is_idle_for(check.flow) {
-        let recording = engine.recording(&op);
-        let amount = check.amount.minor();
-        for scope in &recording.calendar {
-            rows::add_total(
-                conn,
-                scope.as_str(),
-                &format!("d:{}", recording.day),
-                amount,
-            )
-            .await?;
-            rows::add_total(
-                conn,
-                scope.as_str(),
-                &format!("m:{}", recording.month),
-                amount,
-            )
-            .await?;
-        }
-        let at = Micros::from(check.at).0;
-        for scope in &recording.velocity {
-            rows::add_velocity(conn, scope.as_str(), at, amount, &check.object_id).await?;
-        }
-        for (scope, bucket_s) in &recording.buckets {
-            let bucket_us = i64::from(*bucket_s) * 1_000_000;
-            rows::add_to_bucket(conn, scope.as_str(), bucket_us, at, amount, 1).await?;
-        }
+    let decision_id = store_decision(conn, clock, &stored, &decision, "flagged").await?;
+    if decision.outcome != Outcome::Deny && judged {
+        record(conn, &engine, &op, &check.object_id).await?;
     }
     Ok(Verdict {
         outcome: decision.outcome,
         decision_id,
         fired: decision.fired,
     })
+}
+
+/// A completed operation: a pay-in paid or a payout collected at a network's counter.
+#[derive(Debug, Clone)]
+pub struct Completed<'a> {
+    /// Pay-in or payout.
+    pub flow: Flow,
+    /// Whose.
+    pub merchant: MerchantId,
+    /// Live or test.
+    pub mode: Mode,
+    /// `pi_…` or `po_…`.
+    pub object_id: &'a str,
+    /// The network that moved the cash.
+    pub network: &'a str,
+    /// Its counter there, as the network names it.
+    pub counter: &'a str,
+    /// How much.
+    pub amount: Amount,
+    /// When the cash moved (as the network says).
+    pub at: Timestamp,
+}
+
+/// Watches the counter where an operation completed, in the unit of work that records it
+/// (once per operation: when the counter is first recorded): the counter rules (velocity and
+/// limits per counter) and the counters on blocklists. The cash has moved, so nothing is
+/// refused: what fires is stored as a decision (`allow`, the checks with action `alert`),
+/// written to the audit log and raised as a `risk_alert` for the operator. Returns the stored
+/// decision's id when something fired.
+pub async fn watch_counter(
+    conn: &mut Conn<'_>,
+    rules: &RiskRules,
+    clock: &dyn Clock,
+    done: &Completed<'_>,
+) -> Result<Option<String>, StoreError> {
+    let (version, engine) = rules.in_force(conn).await?;
+    let counter = blocklist::counter_key(done.network, done.counter);
+    let op = Operation {
+        flow: done.flow,
+        live: done.mode.is_live(),
+        merchant: done.merchant.to_string(),
+        network: done.network.to_owned(),
+        amount: done.amount,
+        document: None,
+        phone: None,
+        counter: Some(counter.clone()),
+        at: done.at,
+    };
+    let watched = engine.watches_counters_for(done.flow);
+    let mut fired = if watched {
+        rule_fires(conn, &engine, &op).await?
+    } else {
+        Vec::new()
+    };
+    let merchant = done.merchant.to_string();
+    fired.extend(blocked(conn, &merchant, Kind::Counter, &counter, Action::Alert).await?);
+    if watched {
+        record(conn, &engine, &op, done.object_id).await?;
+    }
+    let stored = Stored {
+        merchant: done.merchant,
+        mode: done.mode,
+        flow: done.flow,
+        object_id: done.object_id,
+        version,
+        sanctions_lists: None,
+        inputs: json!({
+            "amount": done.amount.minor(),
+            "network": done.network,
+            "counter": counter,
+            "at": Micros::from(done.at).0,
+        }),
+    };
+    store_decision(conn, clock, &stored, &Decision::of(fired), "counter_flagged").await
+}
+
+/// The rules that fire for `op`, reading (and on PostgreSQL locking) the totals they compare.
+async fn rule_fires(
+    conn: &mut Conn<'_>,
+    engine: &Engine,
+    op: &Operation,
+) -> Result<Vec<Fired>, StoreError> {
+    let keys = engine.tallies(op);
+    let recording = engine.recording(op);
+    let scopes: Vec<&str> = keys
+        .iter()
+        .map(|k| k.scope.as_str())
+        .chain(recording.calendar.iter().map(|s| s.as_str()))
+        .chain(recording.velocity.iter().map(|s| s.as_str()))
+        .collect();
+    rows::lock_scopes(conn, &scopes).await?;
+    let mut tallies: HashMap<TallyKey, Tally> = HashMap::with_capacity(keys.len());
+    for key in keys {
+        let (count, amount) = match (span_key(key.span), key.span) {
+            (Some(span), _) => rows::total(conn, key.scope.as_str(), &span).await?,
+            (None, Span::Window { from, bucket_s }) => {
+                rows::velocity(
+                    conn,
+                    key.scope.as_str(),
+                    Micros::from(from).0,
+                    i64::from(bucket_s) * 1_000_000,
+                )
+                .await?
+            }
+            (None, _) => (0, 0),
+        };
+        tallies.insert(
+            key,
+            Tally {
+                count: u64::try_from(count).unwrap_or(0),
+                amount,
+            },
+        );
+    }
+    Ok(engine.evaluate(op, |k| tallies.get(k).copied().unwrap_or_default()))
+}
+
+/// Adds `op` to the totals its rules count.
+async fn record(
+    conn: &mut Conn<'_>,
+    engine: &Engine,
+    op: &Operation,
+    object_id: &str,
+) -> Result<(), StoreError> {
+    let recording = engine.recording(op);
+    let amount = op.amount.minor();
+    for scope in &recording.calendar {
+        rows::add_total(
+            conn,
+            scope.as_str(),
+            &format!("d:{}", recording.day),
+            amount,
+        )
+        .await?;
+        rows::add_total(
+            conn,
+            scope.as_str(),
+            &format!("m:{}", recording.month),
+            amount,
+        )
+        .await?;
+    }
+    let at = Micros::from(op.at).0;
+    for scope in &recording.velocity {
+        rows::add_velocity(conn, scope.as_str(), at, amount, object_id).await?;
+    }
+    for (scope, bucket_s) in &recording.buckets {
+        let bucket_us = i64::from(*bucket_s) * 1_000_000;
+        rows::add_to_bucket(conn, scope.as_str(), bucket_us, at, amount, 1).await?;
+    }
+    Ok(())
+}
+
+/// The entries of the operator's and `merchant`'s blocklists that hold `value`, as checks
+/// that fired with `action`.
+async fn blocked(
+    conn: &mut Conn<'_>,
+    merchant: &str,
+    kind: Kind,
+    value: &str,
+    action: Action,
+) -> Result<Vec<Fired>, StoreError> {
+    let entries = rows::blocking(conn, merchant, kind.as_str(), value).await?;
+    Ok(entries
+        .into_iter()
+        .map(|entry| {
+            let whose = if entry.merchant_id.is_some() {
+                "the merchant's"
+            } else {
+                "the operator's"
+            };
+            // A counter is no person's: shown whole.
+            let shown = if kind == Kind::Counter {
+                value.to_owned()
+            } else {
+                blocklist::masked(value)
+            };
+            Fired {
+                rule: "blocklist".into(),
+                action,
+                reason: format!(
+                    "{kind} {shown} is on {whose} blocklist ({}: {})",
+                    entry.id, entry.reason
+                ),
+                observed: None,
+            }
+        })
+        .collect())
+}
+
+/// What a stored decision is about.
+struct Stored<'a> {
+    merchant: MerchantId,
+    mode: Mode,
+    flow: Flow,
+    object_id: &'a str,
+    version: i64,
+    sanctions_lists: Option<&'a str>,
+    inputs: serde_json::Value,
+}
+
+/// Stores `decision` when anything fired and returns its id. One that only alerts (nothing
+/// held or refused) is also written to the audit log (`{flow}.{alerted}`) and raised as a
+/// `risk_alert` for the operator, in the same unit; a hold or a refusal is audited by the
+/// caller, which knows what became of the operation.
+async fn store_decision(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    about: &Stored<'_>,
+    decision: &Decision,
+    alerted: &str,
+) -> Result<Option<String>, StoreError> {
+    if decision.fired.is_empty() {
+        return Ok(None);
+    }
+    let id = new_id::<cajero_domain::id::RiskDecision>(clock).to_string();
+    let row = DecisionRow {
+        id: id.clone(),
+        merchant_id: about.merchant.to_string(),
+        livemode: about.mode.is_live(),
+        flow: about.flow.as_str().into(),
+        object_id: about.object_id.to_owned(),
+        outcome: decision.outcome.as_str().into(),
+        fired: serde_json::to_string(&decision.fired).unwrap_or_else(|_| "[]".into()),
+        inputs: about.inputs.to_string(),
+        rules_version: (about.version > 0).then_some(about.version),
+        sanctions_lists: about.sanctions_lists.map(str::to_owned),
+        at: Micros::from(clock.now()).0,
+    };
+    rows::insert_decision(conn, &row).await?;
+    if decision.outcome == Outcome::Allow {
+        let verdict = Verdict {
+            outcome: decision.outcome,
+            decision_id: Some(id.clone()),
+            fired: decision.fired.clone(),
+        };
+        let action = format!("{}.{alerted}", about.flow.as_str());
+        audit_decision(
+            conn,
+            clock,
+            about.merchant,
+            &action,
+            about.object_id,
+            &verdict,
+        )
+        .await?;
+        let spec = crate::alerts::AlertSpec {
+            mode: about.mode,
+            code: crate::alerts::codes::RISK_ALERT,
+            subject: format!("risk:{id}"),
+            merchant: None,
+            severity: crate::alerts::Severity::Warning,
+            message: format!(
+                "{} of merchant {} ({id}): {}",
+                about.object_id,
+                about.merchant,
+                verdict.why()
+            ),
+            details: json!({
+                "decision": id,
+                "object": about.object_id,
+                "merchant": about.merchant.to_string(),
+                "rules": decision.fired.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
+            }),
+        };
+        crate::alerts::raise(conn, clock.now(), spec).await?;
+    }
+    Ok(Some(id))
 }
 
 /// Takes an allowed operation back out of its rules' totals, in the unit that records that
@@ -373,6 +560,7 @@ fn operation(check: &Check) -> Operation {
         amount: check.amount,
         document: check.document.as_ref().map(blocklist::document_key),
         phone: check.phone.clone(),
+        counter: None,
         at: check.at,
     }
 }

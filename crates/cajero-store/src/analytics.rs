@@ -301,20 +301,19 @@ pub async fn payout_failed_attempts(
 }
 
 /// Records the counter that paid or collected an order, once: only on a paid order that has
-/// none yet (a repeated callback changes nothing).
+/// none yet (a repeated callback changes nothing). True when it was recorded now.
 pub async fn record_paid_counter(
     conn: &mut Conn<'_>,
     kind: OrderKind,
     order_id: &str,
     counter_id: &str,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let sql = format!(
         "UPDATE {table} SET paid_counter_id = $1 \
          WHERE id = $2 AND status = 'paid' AND paid_counter_id IS NULL",
         table = kind.table(),
     );
-    execute!(conn, AssertSqlSafe(sql), counter_id, order_id)?;
-    Ok(())
+    Ok(execute!(conn, AssertSqlSafe(sql), counter_id, order_id)? == 1)
 }
 
 #[cfg(test)]

@@ -502,10 +502,56 @@ pub struct PayinHoldRow {
     pub decided_at: Option<i64>,
     /// Why.
     pub reason: Option<String>,
+    /// The claim of a release under way (its start in µs, zero-padded, then a random part):
+    /// the network may hold a voucher under this id, so the hold cannot be refused.
+    pub releasing: Option<String>,
 }
 
 const HOLD_COLUMNS: &str = "id, merchant_id, livemode, status, request, decision_id, \
-                            created_at, decided_by, decided_at, reason";
+                            created_at, decided_by, decided_at, reason, releasing";
+
+/// A release claim's token: its start, zero-padded so that tokens compare as times, and a
+/// random part.
+pub fn release_claim(at_us: i64, random: u64) -> String {
+    format!("{at_us:020}:{random:016x}")
+}
+
+/// Claims a held pay-in for a release (compare-and-set): only while it is on hold and no
+/// other release holds a claim started at `stale_before_us` or later (an older claim is
+/// that of a release that died: taken over). `false` when it cannot be claimed.
+pub async fn claim_payin_hold(
+    conn: &mut Conn<'_>,
+    id: &str,
+    token: &str,
+    stale_before_us: i64,
+) -> Result<bool, StoreError> {
+    let stale = release_claim(stale_before_us, 0);
+    let claimed = execute!(
+        conn,
+        "UPDATE payin_holds SET releasing = $1 \
+         WHERE id = $2 AND status = 'on_hold' AND (releasing IS NULL OR releasing < $3)",
+        token,
+        id,
+        &stale,
+    )?;
+    Ok(claimed == 1)
+}
+
+/// Gives a release claim back (the network issued nothing): only the claim's own token.
+pub async fn unclaim_payin_hold(
+    conn: &mut Conn<'_>,
+    id: &str,
+    token: &str,
+) -> Result<bool, StoreError> {
+    let given = execute!(
+        conn,
+        "UPDATE payin_holds SET releasing = NULL \
+         WHERE id = $1 AND status = 'on_hold' AND releasing = $2",
+        id,
+        token,
+    )?;
+    Ok(given == 1)
+}
 
 /// Stores a held pay-in.
 pub async fn insert_payin_hold(conn: &mut Conn<'_>, row: &PayinHoldRow) -> Result<(), StoreError> {
@@ -559,8 +605,8 @@ pub async fn open_payin_holds(
     )?)
 }
 
-/// Moves a held pay-in out of `on_hold` (compare-and-set): `false` when it was no longer on
-/// hold.
+/// Moves a held pay-in out of `on_hold` (compare-and-set): to `released` whoever claimed it,
+/// to `refused` only when no release holds a claim. `false` when it did not move.
 pub async fn decide_payin_hold(
     conn: &mut Conn<'_>,
     id: &str,
@@ -571,8 +617,9 @@ pub async fn decide_payin_hold(
 ) -> Result<bool, StoreError> {
     let moved = execute!(
         conn,
-        "UPDATE payin_holds SET status = $1, decided_by = $2, decided_at = $3, reason = $4 \
-         WHERE id = $5 AND status = 'on_hold'",
+        "UPDATE payin_holds SET status = $1, decided_by = $2, decided_at = $3, reason = $4, \
+         releasing = NULL \
+         WHERE id = $5 AND status = 'on_hold' AND ($1 = 'released' OR releasing IS NULL)",
         status,
         by,
         at,

@@ -1,7 +1,11 @@
 //! Blocklists: documents, names and phones refused outright, by the operator for every
-//! merchant or by a merchant for its own operations. An entry is kept in the form it is
-//! compared in, so that `79.876.543` and `79876543`, or `Pérez Luis` and `LUIS PEREZ`, are
-//! one entry.
+//! merchant or by a merchant for its own operations, and counters watched. An entry is kept in
+//! the form it is compared in, so that `79.876.543` and `79876543`, or `Pérez Luis` and
+//! `LUIS PEREZ`, are one entry.
+//!
+//! A counter is known only once cash has moved there (the network names it when a pay-in is
+//! paid or a payout collected), so a blocked counter cannot refuse anything: an operation
+//! completed at one is recorded as a decision and raises an operator alert.
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +17,8 @@ use crate::phone::PhoneNumber;
 
 /// A name's normalised form at most, in characters.
 pub const NAME_CHARS_MAX: usize = 200;
+/// A counter's id at its network, at most, in characters.
+pub const COUNTER_CHARS_MAX: usize = 64;
 
 /// What an entry blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -24,11 +30,13 @@ pub enum Kind {
     Name,
     /// A phone number, compared in E.164.
     Phone,
+    /// A network's counter (`efecty:EF-BOG-001`): watched, not refused (see the module).
+    Counter,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 3] = [Kind::Document, Kind::Name, Kind::Phone];
+    pub const ALL: [Kind; 4] = [Kind::Document, Kind::Name, Kind::Phone, Kind::Counter];
 
     /// The fixed code.
     pub const fn as_str(self) -> &'static str {
@@ -36,6 +44,7 @@ impl Kind {
             Kind::Document => "document",
             Kind::Name => "name",
             Kind::Phone => "phone",
+            Kind::Counter => "counter",
         }
     }
 }
@@ -50,7 +59,7 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EntryError {
     /// Not a kind.
-    #[error("{} is not document, name or phone", crate::shown_text(.0))]
+    #[error("{} is not document, name, phone or counter", crate::shown_text(.0))]
     Kind(String),
     /// A document must be `TYPE:NUMBER`.
     #[error("a document is written TYPE:NUMBER (CC:79876543): {0}")]
@@ -61,6 +70,11 @@ pub enum EntryError {
     /// A name with no letters, or too long.
     #[error("a name needs letters and at most {NAME_CHARS_MAX} characters")]
     Name,
+    /// A counter must be `NETWORK:COUNTER`.
+    #[error(
+        "a counter is written NETWORK:COUNTER (efecty:EF-BOG-001), the counter 1 to {COUNTER_CHARS_MAX} letters, digits, '-', '_' or '.': {0}"
+    )]
+    Counter(String),
 }
 
 impl EntryError {
@@ -71,6 +85,7 @@ impl EntryError {
             EntryError::Document(_) => "blocklist_document_invalid",
             EntryError::Phone(_) => "blocklist_phone_invalid",
             EntryError::Name => "blocklist_name_invalid",
+            EntryError::Counter(_) => "blocklist_counter_invalid",
         }
     }
 }
@@ -96,6 +111,16 @@ pub fn name_key(name: &str) -> String {
     crate::sanctions::normalize::normalize(name).key()
 }
 
+/// A counter as blocklists and rules compare it: `network:COUNTER`, the network's code in
+/// lower case and its counter id in upper case (as a network names it in a callback).
+pub fn counter_key(network: &str, counter: &str) -> String {
+    format!(
+        "{}:{}",
+        network.trim().to_ascii_lowercase(),
+        counter.trim().to_uppercase()
+    )
+}
+
 /// An entry's value in its compared form, from what a person typed.
 pub fn value(kind: Kind, input: &str) -> Result<String, EntryError> {
     let input = input.trim();
@@ -119,6 +144,24 @@ pub fn value(kind: Kind, input: &str) -> Result<String, EntryError> {
                 return Err(EntryError::Name);
             }
             Ok(key)
+        }
+        Kind::Counter => {
+            let shown =
+                || EntryError::Counter(crate::shown_text(&input.chars().take(80).collect::<String>()));
+            let (network, counter) = input.split_once(':').ok_or_else(shown)?;
+            let (network, counter) = (network.trim(), counter.trim());
+            let network_ok = (1..=32).contains(&network.len())
+                && network
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            let counter_ok = (1..=COUNTER_CHARS_MAX).contains(&counter.chars().count())
+                && counter
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !(network_ok && counter_ok) {
+                return Err(shown());
+            }
+            Ok(counter_key(network, counter))
         }
     }
 }
@@ -174,8 +217,26 @@ mod tests {
             value(Kind::Name, "  ...  "),
             Err(EntryError::Name)
         ));
+        assert_eq!(
+            value(Kind::Counter, " Efecty:ef-bog-001 ").unwrap(),
+            "efecty:EF-BOG-001"
+        );
+        assert_eq!(
+            value(Kind::Counter, "efecty:EF-BOG-001").unwrap(),
+            counter_key("efecty", "ef-bog-001")
+        );
+        for bad in ["EF-BOG-001", "efecty:", ":EF-1", "efecty:EF BOG", "ef cty:EF-1"] {
+            assert!(
+                matches!(value(Kind::Counter, bad), Err(EntryError::Counter(_))),
+                "{bad}"
+            );
+        }
         assert!(matches!(
-            "counter".parse::<Kind>(),
+            value(Kind::Counter, &format!("efecty:{}", "A".repeat(65))),
+            Err(EntryError::Counter(_))
+        ));
+        assert!(matches!(
+            "till".parse::<Kind>(),
             Err(EntryError::Kind(_))
         ));
         assert_eq!(masked("CC:79876543"), "…6543");

@@ -8,7 +8,12 @@
 //! - **velocity** ([`rules`]): an amount or a count within a sliding window (a minute to 31
 //!   days), whatever the calendar says;
 //! - **blocklists** ([`blocklist`]): documents, names and phones the operator (for everyone)
-//!   or a merchant (for its own operations) refuses.
+//!   or a merchant (for its own operations) refuses, and counters watched.
+//!
+//! Rules and blocklist entries on **counters** judge an operation when it completes (the
+//! network names the counter where a pay-in was paid or a payout collected), not when it is
+//! created: [`Operation::counter`] is set only then, and then only counter rules apply. They
+//! can only alert. Every other rule judges creates.
 //!
 //! The totals a rule compares come from [`Tally`]s kept by the store per [`Scope`]: the
 //! operations of one flow, one subject value (a document, a merchant, …), and the rule's
@@ -58,6 +63,7 @@ impl Outcome {
         match action {
             Action::Review => Outcome::Review,
             Action::Deny => Outcome::Deny,
+            Action::Alert => Outcome::Allow,
         }
     }
 }
@@ -85,6 +91,9 @@ pub struct Operation {
     pub document: Option<String>,
     /// The person's phone in E.164 (`+573001234567`).
     pub phone: Option<String>,
+    /// Where the cash moved, as [`blocklist::counter_key`] writes it (`efecty:EF-BOG-001`):
+    /// set when a completed operation is judged, and then only counter rules apply.
+    pub counter: Option<String>,
     /// When it happens: Bogotá's calendar decides its day and month.
     pub at: Timestamp,
 }
@@ -96,6 +105,7 @@ impl Operation {
             Subject::Merchant => Some(self.merchant.as_str()),
             Subject::Document => self.document.as_deref(),
             Subject::Phone => self.phone.as_deref(),
+            Subject::Counter => self.counter.as_deref(),
         }
     }
 }
@@ -235,14 +245,30 @@ impl Engine {
         &self.rules
     }
 
-    /// Whether any rule could look at an operation of `flow` (nothing to read or record
-    /// otherwise).
+    /// Whether any rule could look at the creation of an operation of `flow` (nothing to read
+    /// or record otherwise).
     pub fn is_idle_for(&self, flow: Flow) -> bool {
-        !self.rules.rules.iter().any(|r| r.flows.contains(&flow))
+        !self
+            .rules
+            .rules
+            .iter()
+            .any(|r| r.subject != Subject::Counter && r.flows.contains(&flow))
+    }
+
+    /// Whether any counter rule could look at a completed operation of `flow`.
+    pub fn watches_counters_for(&self, flow: Flow) -> bool {
+        self.rules
+            .rules
+            .iter()
+            .any(|r| r.subject == Subject::Counter && r.flows.contains(&flow))
     }
 
     fn applying<'a>(&'a self, op: &'a Operation) -> impl Iterator<Item = (&'a Rule, &'a str)> {
         self.rules.rules.iter().filter_map(move |rule| {
+            // A completed operation is judged by counter rules only; a create by the others.
+            if (rule.subject == Subject::Counter) != op.counter.is_some() {
+                return None;
+            }
             let value = op.subject_value(rule.subject)?;
             rule.applies(op.flow, &op.merchant, &op.network)
                 .then_some((rule, value))

@@ -52,6 +52,10 @@ pub enum Subject {
     Document,
     /// The person's phone, across merchants.
     Phone,
+    /// The network's counter where the cash moved, across merchants. Known only once a pay-in
+    /// is paid or a payout collected: a counter rule judges completed operations and can only
+    /// `alert` (nothing can be refused after the cash has moved).
+    Counter,
 }
 
 impl Subject {
@@ -62,6 +66,7 @@ impl Subject {
             Subject::Merchant => "merchant",
             Subject::Document => "document",
             Subject::Phone => "phone",
+            Subject::Counter => "counter",
         }
     }
 }
@@ -98,6 +103,9 @@ pub enum Action {
     Review,
     /// Refuse the request (`risk_denied`).
     Deny,
+    /// Let it go ahead, and tell the operator: the decision is stored and an alert
+    /// (`risk_alert`) raised. The only action of counter rules.
+    Alert,
 }
 
 impl Action {
@@ -106,6 +114,7 @@ impl Action {
         match self {
             Action::Review => "review",
             Action::Deny => "deny",
+            Action::Alert => "alert",
         }
     }
 }
@@ -415,6 +424,15 @@ fn check(index: usize, raw: RuleIn) -> Result<Rule, RuleSetError> {
             "a per-operation limit counts one operation; give amount_max".into(),
         ));
     }
+    if raw.subject == Subject::Counter && raw.action != Action::Alert {
+        return Err(fail(
+            "action",
+            format!(
+                "{}: a counter is known only once the cash has moved there, so counter rules can only alert",
+                raw.action.as_str()
+            ),
+        ));
+    }
     let mut flows = raw.flows.unwrap_or_else(|| vec![Flow::Payin, Flow::Payout]);
     flows.sort_unstable();
     flows.dedup();
@@ -553,9 +571,15 @@ mod tests {
         }
         assert!(matches!(
             one(
-                r#"{"id": "a", "kind": "limit", "subject": "counter", "period": "day", "count_max": 1, "action": "deny"}"#
+                r#"{"id": "a", "kind": "limit", "subject": "till", "period": "day", "count_max": 1, "action": "deny"}"#
             ),
             Err(RuleSetError::Json(_))
+        ));
+        assert!(matches!(
+            one(
+                r#"{"id": "a", "kind": "limit", "subject": "counter", "period": "day", "count_max": 1, "action": "deny"}"#
+            ),
+            Err(RuleSetError::Rule { field: "action", .. })
         ));
         assert!(matches!(
             one(

@@ -61,7 +61,16 @@ fn op(flow: Flow, amount: i64, when: &str) -> Operation {
         amount: Amount::new(amount).unwrap(),
         document: Some("CC:79876543".into()),
         phone: Some("+573001234567".into()),
+        counter: None,
         at: at(when),
+    }
+}
+
+/// `op` completed at `counter`: what a counter rule judges.
+fn completed(flow: Flow, amount: i64, when: &str, counter: &str) -> Operation {
+    Operation {
+        counter: Some(blocklist::counter_key("efecty", counter)),
+        ..op(flow, amount, when)
     }
 }
 
@@ -383,4 +392,123 @@ fn the_strictest_action_wins_and_every_fired_rule_is_named() {
     assert_eq!(names, ["soft", "hard"]);
     assert_eq!(Decision::of(Vec::new()).outcome, Outcome::Allow);
     assert!(!e.is_idle_for(Flow::Payin) && Engine::default().is_idle_for(Flow::Payout));
+}
+
+#[test]
+fn a_counter_velocity_rule_judges_completed_operations_at_below_and_above_and_only_alerts() {
+    let e = engine(
+        r#"{"id": "ctr-burst", "kind": "velocity", "subject": "counter", "window_s": 3600, "count_max": 3, "flows": ["payout"], "action": "alert"}"#,
+    );
+    assert!(e.is_idle_for(Flow::Payout), "creates are not judged by it");
+    assert!(e.watches_counters_for(Flow::Payout));
+    assert!(!e.watches_counters_for(Flow::Payin));
+    assert!(
+        e.tallies(&op(Flow::Payout, 10_000, "2026-11-30T10:00:00"))
+            .is_empty(),
+        "a create knows no counter: nothing to read"
+    );
+    let mut books = Books::default();
+    // Two, then the third (at the maximum) pass; the fourth within the hour fires.
+    for minute in ["10:00", "10:20", "10:40"] {
+        let done = completed(
+            Flow::Payout,
+            10_000,
+            &format!("2026-11-30T{minute}:00"),
+            "EF-BOG-001",
+        );
+        assert!(books.decide(&e, &done).fired.is_empty(), "{minute}");
+    }
+    let above = books.decide(
+        &e,
+        &completed(Flow::Payout, 10_000, "2026-11-30T10:59:59", "ef-bog-001"),
+    );
+    assert_eq!(above.outcome, Outcome::Allow, "an alert refuses nothing");
+    assert_eq!(above.fired.len(), 1);
+    assert_eq!(above.fired[0].action, Action::Alert);
+    assert!(
+        above.fired[0]
+            .reason
+            .starts_with("counter efecty:EF-BOG-001, last 3600 s: 4 operations"),
+        "{}",
+        above.fired[0].reason
+    );
+    // Another counter is counted apart; an hour after the first the window has moved on.
+    assert!(
+        books
+            .decide(
+                &e,
+                &completed(Flow::Payout, 10_000, "2026-11-30T11:00:00", "EF-BOG-002")
+            )
+            .fired
+            .is_empty()
+    );
+    assert!(
+        books
+            .decide(
+                &e,
+                &completed(Flow::Payout, 10_000, "2026-11-30T11:20:01", "EF-BOG-001")
+            )
+            .fired
+            .is_empty(),
+        "10:00 and 10:20 have left the window: 10:40, 10:59:59 and this one"
+    );
+}
+
+#[test]
+fn a_completed_operation_is_judged_by_counter_rules_only() {
+    let e = engine(
+        r#"{"id": "doc-day", "kind": "limit", "subject": "document", "period": "day", "count_max": 1, "action": "deny"},
+           {"id": "ctr-day", "kind": "limit", "subject": "counter", "period": "day", "amount_max": 50000, "action": "alert"}"#,
+    );
+    let mut books = Books::default();
+    let t = "2026-11-30T10:00:00";
+    assert!(books.decide(&e, &op(Flow::Payin, 40_000, t)).fired.is_empty());
+    // Its completion is not a second operation of the document's day.
+    let done = books.decide(&e, &completed(Flow::Payin, 40_000, t, "EF-MED-007"));
+    assert!(done.fired.is_empty());
+    let second = books.decide(&e, &completed(Flow::Payin, 10_001, t, "EF-MED-007"));
+    assert_eq!(
+        second.fired.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
+        ["ctr-day"]
+    );
+    assert_eq!(second.outcome, Outcome::Allow);
+}
+
+#[test]
+fn counter_rules_can_only_alert_and_other_rules_may() {
+    let refused = RuleSet::parse(
+        r#"{"rules": [{"id": "c", "kind": "limit", "subject": "counter", "period": "day", "count_max": 5, "action": "deny"}]}"#,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&refused, RuleSetError::Rule { field: "action", .. }),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("can only alert"), "{refused}");
+    let e = engine(
+        r#"{"id": "watch", "kind": "limit", "subject": "merchant", "period": "operation", "amount_max": 100000, "action": "alert"}"#,
+    );
+    let mut books = Books::default();
+    let d = books.decide(&e, &op(Flow::Payout, 100_001, "2026-11-30T10:00:00"));
+    assert_eq!(d.outcome, Outcome::Allow);
+    assert_eq!(d.fired[0].action, Action::Alert);
+    // The strictest action wins: alert and review together hold.
+    assert_eq!(
+        Decision::of(vec![
+            Fired {
+                rule: "a".into(),
+                action: Action::Alert,
+                reason: String::new(),
+                observed: None
+            },
+            Fired {
+                rule: "r".into(),
+                action: Action::Review,
+                reason: String::new(),
+                observed: None
+            },
+        ])
+        .outcome,
+        Outcome::Review
+    );
 }

@@ -62,6 +62,9 @@ pub mod codes {
     pub const UIAF_REPORT_DUE: &str = "uiaf_report_due";
     /// A cash operation was flagged for the UIAF's report (`crate::uiaf::flags`).
     pub const UIAF_OPERATION_FLAGGED: &str = "uiaf_operation_flagged";
+    /// A risk check that only alerts fired: a rule with action `alert`, or an operation
+    /// completed at a counter a rule watches or a blocklist holds (`crate::risk`).
+    pub const RISK_ALERT: &str = "risk_alert";
 
     /// Every code, for validation (the CLI's and the API's `code` filter).
     pub const ALL: &[&str] = &[
@@ -79,6 +82,7 @@ pub mod codes {
         ORPHAN_NETWORK_ORDER,
         UIAF_REPORT_DUE,
         UIAF_OPERATION_FLAGGED,
+        RISK_ALERT,
     ];
 }
 

@@ -235,16 +235,19 @@ async fn read(c: &mut Conn<'_>, w: &Window) -> Result<Rows, StoreError> {
 
 /// Remembers where the network says an order was paid or collected (the `by_counter`
 /// figures), inside the caller's unit of work; nothing when the network does not say. Only a
-/// paid order without a counter yet is changed.
-pub async fn record_paid_counter(
+/// paid order without a counter yet is changed: the counter is returned when it was recorded
+/// now (once per order), for the risk checks on counters.
+pub async fn record_paid_counter<'o>(
     conn: &mut Conn<'_>,
     kind: OrderKind,
     order_id: &str,
-    order: &NetworkOrder,
-) -> Result<(), StoreError> {
-    match &order.paid_counter_id {
-        Some(counter) => records::record_paid_counter(conn, kind, order_id, counter).await,
-        None => Ok(()),
+    order: &'o NetworkOrder,
+) -> Result<Option<&'o str>, StoreError> {
+    match order.paid_counter_id.as_deref() {
+        Some(counter) => Ok(records::record_paid_counter(conn, kind, order_id, counter)
+            .await?
+            .then_some(counter)),
+        None => Ok(None),
     }
 }
 

@@ -130,6 +130,7 @@ async fn hold(
         decided_by: None,
         decided_at: None,
         reason: None,
+        releasing: None,
     };
     rows::insert_payin_hold(conn, &row).await?;
     let body = held_json(&row, public_url)?;
@@ -231,6 +232,12 @@ pub enum HoldError {
         /// `released` or `refused`.
         status: String,
     },
+    /// Another release is under way (the network may be issuing its voucher now): it cannot
+    /// be refused, nor released twice at once.
+    #[error(
+        "pay-in {0} is being released (since {1}); a release that died is taken over after {RELEASE_CLAIM_S} s"
+    )]
+    Releasing(String, String),
     /// The network did not issue the voucher (still on hold: try again later).
     #[error("the network did not issue the voucher; the pay-in stays on hold: {0}")]
     Network(String),
@@ -269,9 +276,15 @@ pub async fn open_holds(state: &AppState, limit: i64) -> Result<Vec<PayinHoldRow
         .await
 }
 
-/// Releases a held pay-in: the network issues its voucher, and the pay-in is recorded under
-/// its id with `payin.created`, the hold marked released with the operator and reason, in one
-/// unit. If the network does not issue it, nothing changes (it stays on hold).
+/// How long a release's claim keeps others out: longer than any network call (a release that
+/// died holding it is then taken over by the next one).
+pub const RELEASE_CLAIM_S: i64 = 120;
+
+/// Releases a held pay-in: the hold is claimed first (no refusal can then come between the
+/// network issuing the voucher and cajero recording it), the network issues its voucher, and
+/// the pay-in is recorded under its id with `payin.created`, the hold marked released with the
+/// operator and reason, in one unit. If the network does not issue it, the claim is given back
+/// and nothing else changes (it stays on hold).
 pub async fn release(state: &AppState, id: &str, acting: &Acting) -> Result<Value, HoldError> {
     let row = open_hold(state, id).await?;
     let request: PayinRequest = serde_json::from_str(&row.request)
@@ -304,9 +317,33 @@ pub async fn release(state: &AppState, id: &str, acting: &Acting) -> Result<Valu
         request.amount,
     )
     .map_err(|e| HoldError::Network(e.message))?;
+    // Claimed last, once nothing but the network call can fail before the recording unit.
+    let now = cajero_store::Micros::from(state.clock.now()).0;
+    let token = rows::release_claim(now, rand::random());
+    let claimed = {
+        let (id, token) = (row.id.clone(), token.clone());
+        let stale_before = now - RELEASE_CLAIM_S * 1_000_000;
+        state
+            .store
+            .write(move |mut c| {
+                Box::pin(async move {
+                    if rows::claim_payin_hold(&mut c, &id, &token, stale_before).await? {
+                        return Ok::<_, StoreError>(Ok(()));
+                    }
+                    Ok(Err(rows::payin_hold(&mut c, &id, None).await?))
+                })
+            })
+            .await?
+    };
+    match claimed {
+        Ok(()) => {}
+        Err(Some(current)) => return Err(not_open(current)),
+        Err(None) => return Err(HoldError::NotFound(crate::error::quoted(id))),
+    }
     let call = super::call_networks(state, &plan, pid, &request, test_clock).await;
     let released = Released {
         acting: acting.clone(),
+        claim: token,
     };
     match super::finish_create(
         state,
@@ -326,10 +363,40 @@ pub async fn release(state: &AppState, id: &str, acting: &Acting) -> Result<Valu
     }
 }
 
-/// The operator releasing a held pay-in, recorded with it.
+/// The operator releasing a held pay-in, recorded with it, and the release's claim.
 #[derive(Debug, Clone)]
 pub(super) struct Released {
     pub(super) acting: Acting,
+    pub(super) claim: String,
+}
+
+/// Gives the release's claim back in the unit that records that the network issued nothing.
+pub(super) async fn unclaim(
+    conn: &mut Conn<'_>,
+    id: PayinId,
+    released: &Released,
+) -> Result<(), StoreError> {
+    rows::unclaim_payin_hold(conn, &id.to_string(), &released.claim).await?;
+    Ok(())
+}
+
+/// Why a hold that is not open for a decision is not.
+fn not_open(row: PayinHoldRow) -> HoldError {
+    match row.releasing {
+        Some(claim) if row.status == PayinStatus::OnHold.as_str() => {
+            let since = claim
+                .split(':')
+                .next()
+                .and_then(|us| us.parse::<i64>().ok())
+                .map(|us| crate::time::rfc3339(cajero_store::Micros(us).to_timestamp()))
+                .unwrap_or(claim);
+            HoldError::Releasing(row.id, since)
+        }
+        _ => HoldError::NotOnHold {
+            id: row.id,
+            status: row.status,
+        },
+    }
 }
 
 /// Marks the hold released in the unit that records the pay-in; `false` when it was no longer
@@ -381,10 +448,12 @@ pub async fn refuse(state: &AppState, id: &str, acting: &Acting) -> Result<Value
                 if !rows::decide_payin_hold(&mut c, &row.id, "refused", &acting.name, at, reason)
                     .await?
                 {
-                    return Err(HoldError::NotOnHold {
-                        id: row.id,
-                        status: "no longer on hold".into(),
-                    });
+                    // Decided meanwhile, or a release holds it (the network may be issuing
+                    // its voucher: refusing now could leave that voucher without an owner).
+                    let current = rows::payin_hold(&mut c, &row.id, None)
+                        .await?
+                        .ok_or_else(|| HoldError::NotFound(row.id.clone()))?;
+                    return Err(not_open(current));
                 }
                 let decided = rows::payin_hold(&mut c, &row.id, None)
                     .await?

@@ -1,5 +1,5 @@
 //! An operator releases a held payout: it leaves `on_hold` for `pending` (audited with the
-//! reason) and goes to the network as a new payout would, through the same [`issue`] step; a
+//! reason, `payout.released`) and goes to the network as a new payout would, through the same [`issue`] step; a
 //! crash in between leaves a `pending` payout without a code, which the poller resolves by our
 //! reference as it does any other.
 
@@ -48,6 +48,8 @@ pub async fn release(
             Err(error) => return orders::release_with(state, scope, error).await,
         };
     let (id, now) = (payout.id, state.clock.now());
+    let (clock, public_url) = (state.clock.clone(), state.config.public_url());
+    let (merchant, mode) = (payout.merchant_id, payout.mode);
     let moved = state
         .store
         .write(move |mut c| {
@@ -64,6 +66,16 @@ pub async fn release(
                 .await?;
                 if moved {
                     cajero_store::operators::insert_audit(&mut c, &audit, Some(&reason)).await?;
+                    emit_current(
+                        &mut c,
+                        clock.as_ref(),
+                        &public_url,
+                        merchant,
+                        mode,
+                        id,
+                        &[EventType::PayoutReleased],
+                    )
+                    .await?;
                 }
                 Ok::<_, StoreError>(moved)
             })

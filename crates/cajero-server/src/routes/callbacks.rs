@@ -77,6 +77,7 @@ pub async fn receive(
         i64::try_from(state.config.orders.unknown_callback_grace_ms).unwrap_or(i64::MAX),
     );
     let health = state.networks.health().config().clone();
+    let risk = state.risk.clone();
     let paid = (callback.order.status == cajero_connect::NetworkStatus::Paid)
         .then_some(callback.order.paid_at)
         .flatten()
@@ -90,6 +91,7 @@ pub async fn receive(
                     grace,
                     evidence: e,
                     health,
+                    risk,
                 };
                 apply(&mut c, clock.as_ref(), &public_url, &callback, received).await
             })
@@ -146,6 +148,8 @@ fn callback_delay(
 struct Received {
     /// Counter alert thresholds.
     health: crate::health::HealthConfig,
+    /// The risk rules (counters are watched once an order is paid).
+    risk: std::sync::Arc<crate::risk::RiskRules>,
     mode: cajero_domain::merchant::Mode,
     /// How long an unknown order is given to appear (`orders.unknown_callback_grace_ms`).
     grace: jiff::SignedDuration,
@@ -164,6 +168,7 @@ async fn apply(
         grace,
         mut evidence,
         health,
+        risk,
     } = received;
     let order = &callback.order;
     let now = clock.now();
@@ -248,13 +253,14 @@ async fn apply(
             if let Some(payin) =
                 payins::get_by_network_order(c, &order.network, &order.network_order_id).await?
             {
-                crate::payins::apply_network_order(c, clock, public_url, &payin, order).await?;
+                crate::payins::apply_network_order(c, clock, &risk, public_url, &payin, order)
+                    .await?;
             } else {
                 tracing::warn!(network = %order.network, order = %order.network_order_id, "callback for an unknown voucher");
             }
         }
         OrderKind::Payout => {
-            crate::payouts::apply_callback(c, clock, public_url, callback).await?;
+            crate::payouts::apply_callback(c, clock, &risk, public_url, callback).await?;
             if let Some(attempt) = &callback.attempt {
                 crate::health::counters::on_attempt(c, now, &health, mode, &order.network, attempt)
                     .await?;

@@ -783,6 +783,7 @@ const EN: &[(&str, &str)] = &[
     ("risk.outcome_allow", "Allowed"),
     ("risk.action_review", "review"),
     ("risk.action_deny", "refuse"),
+    ("risk.action_alert", "alert the operator"),
     ("risk.rules_version", "Rule set version"),
     ("risk.blocklist", "Your blocklist"),
     (
@@ -828,6 +829,7 @@ const EN: &[(&str, &str)] = &[
         "Write the document as TYPE:NUMBER with a valid number, for example CC:79876543.",
     ),
     ("risk.bad_phone", "That is not a Colombian phone number."),
+    ("risk.bad_counter", "Write a counter as NETWORK:COUNTER, for example efecty:EF-BOG-001."),
     (
         "risk.bad_name",
         "A name needs letters and at most 200 characters.",
@@ -1515,6 +1517,7 @@ const ES: &[(&str, &str)] = &[
     ("risk.outcome_allow", "Permitido"),
     ("risk.action_review", "revisar"),
     ("risk.action_deny", "rechazar"),
+    ("risk.action_alert", "alertar al operador"),
     ("risk.rules_version", "Versión de las reglas"),
     ("risk.blocklist", "Tu lista de bloqueo"),
     (
@@ -1565,6 +1568,10 @@ const ES: &[(&str, &str)] = &[
     (
         "risk.bad_phone",
         "Ese no es un número de teléfono colombiano.",
+    ),
+    (
+        "risk.bad_counter",
+        "Escribe el punto como RED:PUNTO, por ejemplo efecty:EF-BOG-001.",
     ),
     (
         "risk.bad_name",
@@ -2103,6 +2110,7 @@ const ZH: &[(&str, &str)] = &[
     ("risk.outcome_allow", "已允许"),
     ("risk.action_review", "审核"),
     ("risk.action_deny", "拒绝"),
+    ("risk.action_alert", "提醒运营方"),
     ("risk.rules_version", "规则集版本"),
     ("risk.blocklist", "您的黑名单"),
     (
@@ -2145,6 +2153,7 @@ const ZH: &[(&str, &str)] = &[
         "请将证件写作 类型:号码，且号码有效，例如 CC:79876543。",
     ),
     ("risk.bad_phone", "这不是哥伦比亚电话号码。"),
+    ("risk.bad_counter", "网点请写成 网络:网点编号，例如 efecty:EF-BOG-001。"),
     ("risk.bad_name", "姓名须包含字母，且最多 200 个字符。"),
     ("risk.already_blocked", "该值已在您的黑名单中。"),
     ("risk.no_such_entry", "该条目不在您的黑名单中生效。"),

@@ -135,6 +135,7 @@ fn outcome_key(outcome: &str) -> &'static str {
 fn action_key(action: &str) -> &'static str {
     match action {
         "review" => "risk.action_review",
+        "alert" => "risk.action_alert",
         _ => "risk.action_deny",
     }
 }
@@ -325,6 +326,7 @@ fn refusal(error: &RiskError) -> Option<(StatusCode, &'static str)> {
         RiskError::Entry(EntryError::Document(_)) => Some((invalid, "risk.bad_document")),
         RiskError::Entry(EntryError::Phone(_)) => Some((invalid, "risk.bad_phone")),
         RiskError::Entry(EntryError::Name) => Some((invalid, "risk.bad_name")),
+        RiskError::Entry(EntryError::Counter(_)) => Some((invalid, "risk.bad_counter")),
         RiskError::AlreadyBlocked { .. } => Some((StatusCode::CONFLICT, "risk.already_blocked")),
         RiskError::NoSuchEntry(_) => Some((StatusCode::NOT_FOUND, "risk.no_such_entry")),
         RiskError::Rules(_) | RiskError::Unchanged(_) | RiskError::Store(_) => None,

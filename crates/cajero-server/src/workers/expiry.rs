@@ -227,6 +227,7 @@ async fn expire_payin(state: &AppState, payin: PayinRecord) -> anyhow::Result<bo
     };
     let done = !matches!(verdict, Verdict::RetryLater);
     let clock = state.clock.clone();
+    let risk = state.risk.clone();
     let public_url = state.config.public_url();
     state
         .store
@@ -250,7 +251,7 @@ async fn expire_payin(state: &AppState, payin: PayinRecord) -> anyhow::Result<bo
                 let (clock, url) = (clock.as_ref(), public_url.as_str());
                 match verdict {
                     Verdict::Paid(order) => {
-                        crate::payins::apply_network_order(&mut c, clock, url, &current, &order)
+                        crate::payins::apply_network_order(&mut c, clock, &risk, url, &current, &order)
                             .await
                     }
                     Verdict::Close => {
@@ -288,6 +289,7 @@ async fn expire_payout(state: &AppState, payout: PayoutRecord) -> anyhow::Result
     };
     let done = !matches!(verdict, Verdict::RetryLater);
     let clock = state.clock.clone();
+    let risk = state.risk.clone();
     let public_url = state.config.public_url();
     state
         .store
@@ -310,7 +312,7 @@ async fn expire_payout(state: &AppState, payout: PayoutRecord) -> anyhow::Result
                 let (clock, url) = (clock.as_ref(), public_url.as_str());
                 match verdict {
                     Verdict::Paid(order) => {
-                        crate::payouts::apply_network_order(&mut c, clock, url, &current, &order)
+                        crate::payouts::apply_network_order(&mut c, clock, &risk, url, &current, &order)
                             .await
                     }
                     Verdict::Close => {

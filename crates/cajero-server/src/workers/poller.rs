@@ -96,7 +96,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
             &payin.route,
             &payin.network,
         );
-        let (clock, url) = (state.clock.clone(), public_url.clone());
+        let (clock, url, risk) = (state.clock.clone(), public_url.clone(), state.risk.clone());
         state
             .store
             .write(move |mut c| {
@@ -106,7 +106,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
                         crate::health::alerting::callbacks_late(&mut c, clock.now(), key, *by).await?;
                     }
                     match exchange.result {
-                        Ok(order) => crate::payins::apply_network_order(&mut c, clock.as_ref(), &url, &payin, &order).await?,
+                        Ok(order) => crate::payins::apply_network_order(&mut c, clock.as_ref(), &risk, &url, &payin, &order).await?,
                         Err(e) => tracing::warn!(payin = %payin.id, error = %e, "could not re-query a quiet voucher"),
                     }
                     payins::touch(&mut c, payin.id, clock.now()).await
@@ -168,7 +168,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
             &payout.route,
             &payout.network,
         );
-        let (clock, url) = (state.clock.clone(), public_url.clone());
+        let (clock, url, risk) = (state.clock.clone(), public_url.clone(), state.risk.clone());
         state
             .store
             .write(move |mut c| {
@@ -191,6 +191,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<usize> {
                         crate::payouts::apply_network_order(
                             &mut c,
                             clock.as_ref(),
+                            &risk,
                             &url,
                             &payout,
                             &order,

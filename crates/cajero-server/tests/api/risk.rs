@@ -2,7 +2,9 @@
 //! its maximum, holds or refuses above it and starts again the next Bogotá day; a velocity
 //! window refuses and then lets go; blocklists refuse for everyone (the operator's) or for one
 //! merchant (its own); a pay-in held for review gets no voucher until released, and none if
-//! refused; rule changes are versioned with who, when, the diff and the reason.
+//! refused; rule changes are versioned with who, when, the diff and the reason; counters are
+//! watched when the cash moves (velocity per counter, counters on blocklists) and alert rules
+//! tell the operator without stopping anything; a release in flight cannot be refused.
 
 use cajero_domain::merchant::{MerchantStatus, Mode};
 use cajero_domain::risk::blocklist::Kind;
@@ -21,6 +23,9 @@ crate::both_engines!(
     totals_no_rule_can_read_are_purged,
     a_named_payer_on_a_sanctions_list_holds_the_payin,
     velocity_from_buckets_equals_counting_every_row,
+    counters_are_watched_when_the_cash_moves,
+    an_alert_rule_lets_the_operation_go_and_tells_the_operator,
+    a_held_payin_being_released_cannot_be_refused,
 );
 
 fn acting(reason: &str) -> Acting {
@@ -830,4 +835,376 @@ async fn velocity_from_buckets_equals_counting_every_row(app: &TestApp) {
             .unwrap();
         assert_eq!(got, want, "from {from}");
     }
+}
+
+/// Audit entries with `action`.
+async fn audited(app: &TestApp, action: &'static str) -> Vec<cajero_store::operators::AuditEntry> {
+    app.server
+        .state
+        .store
+        .read(|mut c| {
+            Box::pin(async move {
+                cajero_store::operators::search_audit(&mut c, &Default::default(), 500).await
+            })
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == action)
+        .collect()
+}
+
+/// The open `risk_alert` alerts, newest first.
+async fn risk_alerts(app: &TestApp) -> Vec<cajero_store::alerts::AlertRow> {
+    let filter = cajero_store::alerts::AlertFilter {
+        code: Some("risk_alert".into()),
+        ..Default::default()
+    };
+    let page = cajero_store::PageRequest {
+        limit: 100,
+        cursor: cajero_store::Cursor::Newest,
+    };
+    app.server
+        .state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { cajero_store::alerts::list(&mut c, &filter, &page).await })
+        })
+        .await
+        .unwrap()
+        .data
+}
+
+/// The merchant's stored decisions once there are `n` (callbacks are applied as they come).
+async fn decisions_once(
+    app: &TestApp,
+    merchant: cajero_domain::id::MerchantId,
+    n: usize,
+) -> Vec<cajero_store::risk::DecisionRow> {
+    for _ in 0..100 {
+        let found = risk::decisions(&app.server.state.store, merchant, Mode::Test, 50)
+            .await
+            .unwrap();
+        if found.len() >= n {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    risk::decisions(&app.server.state.store, merchant, Mode::Test, 50)
+        .await
+        .unwrap()
+}
+
+async fn flush_callbacks(app: &TestApp) {
+    let sim = app.server.state.networks.sim().unwrap();
+    sim.flush_callbacks(true).await.unwrap();
+}
+
+async fn counters_are_watched_when_the_cash_moves(app: &TestApp) {
+    let state = &app.server.state;
+    risk::set_rules(
+        state,
+        r#"{"rules": [{"id": "counter-burst", "kind": "velocity", "subject": "counter",
+            "window_s": 3600, "count_max": 2, "flows": ["payout"], "action": "alert"}]}"#,
+        &acting("cash-out bursts at one counter"),
+    )
+    .await
+    .unwrap();
+    let (merchant, key) = funded(app, "Remesas").await;
+
+    // Counter rules do not judge creates: three payouts get their codes.
+    let mut ids = Vec::new();
+    let mut counters = Vec::new();
+    for n in 0..3 {
+        let (status, p) = json_of(
+            post(
+                app,
+                &key,
+                "/v1/payouts",
+                &format!("c{n}"),
+                payout(50_000, "79876543", None),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!((status, p["status"].as_str()), (201, Some("available")), "{p}");
+        let id = p["id"].as_str().unwrap().to_owned();
+        let (status, attempt) = json_of(
+            post(
+                app,
+                &key,
+                &format!("/v1/test_helpers/payouts/{id}/collect"),
+                &format!("collect-{n}"),
+                json!({"code": p["pickup"]["code"], "document_number": "79876543"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{attempt}");
+        assert_eq!(attempt["outcome"], "approved", "{attempt}");
+        counters.push(attempt["counter"].as_str().unwrap().to_owned());
+        ids.push(id);
+    }
+    assert!(
+        counters.iter().all(|c| c == &counters[0]),
+        "the helper collects at one counter: {counters:?}"
+    );
+    let counter = format!("efecty:{}", counters[0].to_uppercase());
+    flush_callbacks(app).await;
+
+    // The third collection within the hour at that counter is above the rule's maximum: a
+    // decision on it (nothing refused: the cash has moved), audited, and one operator alert.
+    let decisions = decisions_once(app, merchant, 1).await;
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    let d = &decisions[0];
+    assert!(ids.contains(&d.object_id), "{d:?}");
+    assert_eq!((d.flow.as_str(), d.outcome.as_str()), ("payout", "allow"));
+    let fired: Value = serde_json::from_str(&d.fired).unwrap();
+    assert_eq!(fired[0]["rule"], "counter-burst", "{fired}");
+    assert_eq!(fired[0]["action"], "alert", "{fired}");
+    assert_eq!(fired[0]["observed"]["count"], 3, "{fired}");
+    let inputs: Value = serde_json::from_str(&d.inputs).unwrap();
+    assert_eq!(inputs["counter"], counter.as_str(), "{inputs}");
+    for id in &ids {
+        let read: Value = app
+            .get_with_key(&format!("/v1/payouts/{id}"), &key)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(read["status"], "paid", "{read}");
+    }
+    let alerts = risk_alerts(app).await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].subject, format!("risk:{}", d.id));
+    assert!(alerts[0].merchant_id.is_none(), "the operator's");
+    assert!(alerts[0].message.contains(&d.object_id), "{:?}", alerts[0]);
+    assert_eq!(audited(app, "payout.counter_flagged").await.len(), 1);
+
+    // The counter goes on the operator's blocklist (as typed, compared normalised): a pay-in
+    // paid there is recorded paid and flagged. Pay-ins are not counted by the payout rule.
+    let typed = format!("EFECTY:{}", counters[0].to_lowercase());
+    let entry = risk::block(
+        state,
+        None,
+        Kind::Counter,
+        &typed,
+        &acting("counter under investigation"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(entry.value, counter);
+    assert!(matches!(
+        risk::block(state, None, Kind::Counter, "EF-BOG-001", &acting("no network")).await,
+        Err(risk::RiskError::Entry(_))
+    ));
+    let (status, payin) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payins",
+            "pi-1",
+            json!({"amount": 80_000, "currency": "COP", "network": "efecty"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{payin}");
+    let payin_id = payin["id"].as_str().unwrap().to_owned();
+    let (status, paid) = json_of(
+        post(
+            app,
+            &key,
+            &format!("/v1/test_helpers/payins/{payin_id}/pay"),
+            "pay-1",
+            json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!(paid["counter"].as_str(), Some(counters[0].as_str()), "{paid}");
+    flush_callbacks(app).await;
+    let decisions = decisions_once(app, merchant, 2).await;
+    assert_eq!(decisions.len(), 2, "{decisions:?}");
+    let on_payin = decisions
+        .iter()
+        .find(|d| d.object_id == payin_id)
+        .expect("a decision on the pay-in");
+    assert_eq!(
+        (on_payin.flow.as_str(), on_payin.outcome.as_str()),
+        ("payin", "allow")
+    );
+    let fired: Value = serde_json::from_str(&on_payin.fired).unwrap();
+    assert_eq!(fired.as_array().unwrap().len(), 1, "{fired}");
+    assert_eq!(fired[0]["rule"], "blocklist", "{fired}");
+    assert_eq!(fired[0]["action"], "alert", "{fired}");
+    assert!(
+        fired[0]["reason"].as_str().unwrap().contains(&counter)
+            && fired[0]["reason"].as_str().unwrap().contains(&entry.id),
+        "{fired}"
+    );
+    let read: Value = app
+        .get_with_key(&format!("/v1/payins/{payin_id}"), &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["status"], "paid", "the pay-in stands: {read}");
+    assert_eq!(risk_alerts(app).await.len(), 2);
+    assert_eq!(audited(app, "payin.counter_flagged").await.len(), 1);
+
+    // The network repeating itself (a re-sent callback, a poll) judges nothing twice.
+    flush_callbacks(app).await;
+    cajero_server::workers::poller::run_once(state).await.unwrap();
+    assert_eq!(
+        risk::decisions(&state.store, merchant, Mode::Test, 50)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Another merchant's list does not reach this merchant; removal ends the watch.
+    risk::unblock(state, None, &entry.id, &acting("cleared")).await.unwrap();
+    ledger_balances(app).await;
+}
+
+async fn an_alert_rule_lets_the_operation_go_and_tells_the_operator(app: &TestApp) {
+    let state = &app.server.state;
+    risk::set_rules(
+        state,
+        r#"{"rules": [{"id": "watch-large", "kind": "limit", "subject": "merchant",
+            "period": "operation", "amount_max": 100000, "action": "alert"}]}"#,
+        &acting("large payouts are watched"),
+    )
+    .await
+    .unwrap();
+    let (merchant, key) = funded(app, "Vigilado").await;
+    // At the maximum: nothing fires.
+    let (status, at_max) =
+        json_of(post(app, &key, "/v1/payouts", "w1", payout(100_000, "79876543", None)).await)
+            .await;
+    assert_eq!((status, at_max["status"].as_str()), (201, Some("available")));
+    assert!(
+        risk::decisions(&state.store, merchant, Mode::Test, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Above it: the payout goes ahead, the decision is stored, audited and alerted.
+    let (status, above) =
+        json_of(post(app, &key, "/v1/payouts", "w2", payout(100_001, "79876543", None)).await)
+            .await;
+    assert_eq!(
+        (status, above["status"].as_str()),
+        (201, Some("available")),
+        "{above}"
+    );
+    let decisions = risk::decisions(&state.store, merchant, Mode::Test, 10)
+        .await
+        .unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].object_id, above["id"].as_str().unwrap());
+    assert_eq!(decisions[0].outcome, "allow");
+    assert!(decisions[0].fired.contains("watch-large"));
+    let alerts = risk_alerts(app).await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].subject, format!("risk:{}", decisions[0].id));
+    assert_eq!(audited(app, "payout.flagged").await.len(), 1);
+    // The replay answers the same and decides nothing again.
+    let (status, replay) =
+        json_of(post(app, &key, "/v1/payouts", "w2", payout(100_001, "79876543", None)).await)
+            .await;
+    assert_eq!((status, &replay["id"]), (201, &above["id"]));
+    assert_eq!(risk_alerts(app).await.len(), 1);
+}
+
+async fn a_held_payin_being_released_cannot_be_refused(app: &TestApp) {
+    let state = &app.server.state;
+    risk::set_rules(
+        state,
+        r#"{"rules": [{"id": "big-cash-in", "kind": "limit", "subject": "merchant",
+            "period": "operation", "amount_max": 500000, "flows": ["payin"], "action": "review"}]}"#,
+        &acting("large cash deposits are reviewed"),
+    )
+    .await
+    .unwrap();
+    let merchant = app.merchant("Cobros", MerchantStatus::Active).await;
+    let (_, key) = app.key(merchant, Mode::Test).await;
+    let body = |reference: &str| {
+        json!({"amount": 600_000, "currency": "COP", "network": "efecty", "reference": reference})
+    };
+    let (status, held) = json_of(post(app, &key, "/v1/payins", "r1", body("r-1")).await).await;
+    assert_eq!(status, 202, "{held}");
+    let id = held["id"].as_str().unwrap().to_owned();
+
+    // The network is down: the release fails, gives its claim back, and the hold can then be
+    // refused or released.
+    faults(app, json!({"down": ["efecty", "sured"]})).await;
+    assert!(matches!(
+        cajero_server::payins::release_held(state, &id, &acting("try")).await,
+        Err(cajero_server::payins::HoldError::Network(_))
+    ));
+    faults(app, json!({})).await;
+    let open = cajero_server::payins::open_holds(state, 10).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert!(open[0].releasing.is_none(), "{:?}", open[0]);
+
+    // A slow network: while the release waits for the voucher, a refusal is refused (the
+    // voucher the network is issuing must have its owner), and the release records it.
+    faults(app, json!({"latency_ms": 1500})).await;
+    let releasing = {
+        let state = state.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            cajero_server::payins::release_held(&state, &id, &acting("known customer")).await
+        })
+    };
+    let mut refused = None;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let hold = cajero_server::payins::open_holds(state, 10).await.unwrap();
+        if hold.first().is_some_and(|h| h.releasing.is_some()) {
+            refused = Some(cajero_server::payins::refuse_held(state, &id, &acting("race")).await);
+            break;
+        }
+    }
+    assert!(
+        matches!(
+            refused,
+            Some(Err(cajero_server::payins::HoldError::Releasing(..)))
+        ),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        cajero_server::payins::release_held(state, &id, &acting("twice at once")).await,
+        Err(cajero_server::payins::HoldError::Releasing(..))
+    ));
+    let released = releasing.await.unwrap().unwrap();
+    faults(app, json!({})).await;
+    assert_eq!(released["status"], "pending", "{released}");
+    let read: Value = app
+        .get_with_key(&format!("/v1/payins/{id}"), &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(read["voucher"]["payment_code"].is_string(), "{read}");
+    assert!(matches!(
+        cajero_server::payins::refuse_held(state, &id, &acting("too late")).await,
+        Err(cajero_server::payins::HoldError::NotOnHold { .. })
+    ));
+}
+
+async fn faults(app: &TestApp, body: Value) {
+    let url = app.server.state.networks.simulator_url().unwrap();
+    let answer = app
+        .http
+        .put(format!("{url}/sim/v1/faults"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
 }
