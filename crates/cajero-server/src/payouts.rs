@@ -897,8 +897,7 @@ pub async fn apply_network_order(
     if order.status == N::Paid {
         let kind = cajero_store::analytics::OrderKind::Payout;
         let id = payout.id.to_string();
-        if let Some(counter) =
-            crate::analytics::record_paid_counter(conn, kind, &id, order).await?
+        if let Some(counter) = crate::analytics::record_paid_counter(conn, kind, &id, order).await?
         {
             let done = crate::risk::Completed {
                 flow: cajero_domain::risk::Flow::Payout,

@@ -312,7 +312,14 @@ pub async fn watch_counter(
             "at": Micros::from(done.at).0,
         }),
     };
-    store_decision(conn, clock, &stored, &Decision::of(fired), "counter_flagged").await
+    store_decision(
+        conn,
+        clock,
+        &stored,
+        &Decision::of(fired),
+        "counter_flagged",
+    )
+    .await
 }
 
 /// The rules that fire for `op`, reading (and on PostgreSQL locking) the totals they compare.
@@ -485,6 +492,9 @@ async fn store_decision(
             &verdict,
         )
         .await?;
+        // What fired, by rule id (the reasons name people: they stay in the decision).
+        let rules: Vec<&str> = decision.fired.iter().map(|f| f.rule.as_str()).collect();
+        let counter = about.inputs.get("counter").and_then(|c| c.as_str());
         let spec = crate::alerts::AlertSpec {
             mode: about.mode,
             code: crate::alerts::codes::RISK_ALERT,
@@ -492,16 +502,20 @@ async fn store_decision(
             merchant: None,
             severity: crate::alerts::Severity::Warning,
             message: format!(
-                "{} of merchant {} ({id}): {}",
+                "{} of merchant {}{}: {} fired (decision {id})",
                 about.object_id,
                 about.merchant,
-                verdict.why()
+                counter
+                    .map(|c| format!(", completed at counter {c}"))
+                    .unwrap_or_default(),
+                rules.join(", "),
             ),
             details: json!({
                 "decision": id,
                 "object": about.object_id,
                 "merchant": about.merchant.to_string(),
-                "rules": decision.fired.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
+                "rules": rules,
+                "counter": counter,
             }),
         };
         crate::alerts::raise(conn, clock.now(), spec).await?;

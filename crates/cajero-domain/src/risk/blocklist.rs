@@ -146,8 +146,11 @@ pub fn value(kind: Kind, input: &str) -> Result<String, EntryError> {
             Ok(key)
         }
         Kind::Counter => {
-            let shown =
-                || EntryError::Counter(crate::shown_text(&input.chars().take(80).collect::<String>()));
+            let shown = || {
+                EntryError::Counter(crate::shown_text(
+                    &input.chars().take(80).collect::<String>(),
+                ))
+            };
             let (network, counter) = input.split_once(':').ok_or_else(shown)?;
             let (network, counter) = (network.trim(), counter.trim());
             let network_ok = (1..=32).contains(&network.len())
@@ -225,7 +228,13 @@ mod tests {
             value(Kind::Counter, "efecty:EF-BOG-001").unwrap(),
             counter_key("efecty", "ef-bog-001")
         );
-        for bad in ["EF-BOG-001", "efecty:", ":EF-1", "efecty:EF BOG", "ef cty:EF-1"] {
+        for bad in [
+            "EF-BOG-001",
+            "efecty:",
+            ":EF-1",
+            "efecty:EF BOG",
+            "ef cty:EF-1",
+        ] {
             assert!(
                 matches!(value(Kind::Counter, bad), Err(EntryError::Counter(_))),
                 "{bad}"
@@ -235,10 +244,7 @@ mod tests {
             value(Kind::Counter, &format!("efecty:{}", "A".repeat(65))),
             Err(EntryError::Counter(_))
         ));
-        assert!(matches!(
-            "till".parse::<Kind>(),
-            Err(EntryError::Kind(_))
-        ));
+        assert!(matches!("till".parse::<Kind>(), Err(EntryError::Kind(_))));
         assert_eq!(masked("CC:79876543"), "…6543");
         assert_eq!(masked("12"), "…12");
     }

@@ -579,7 +579,10 @@ mod tests {
             one(
                 r#"{"id": "a", "kind": "limit", "subject": "counter", "period": "day", "count_max": 1, "action": "deny"}"#
             ),
-            Err(RuleSetError::Rule { field: "action", .. })
+            Err(RuleSetError::Rule {
+                field: "action",
+                ..
+            })
         ));
         assert!(matches!(
             one(

@@ -462,13 +462,22 @@ fn a_completed_operation_is_judged_by_counter_rules_only() {
     );
     let mut books = Books::default();
     let t = "2026-11-30T10:00:00";
-    assert!(books.decide(&e, &op(Flow::Payin, 40_000, t)).fired.is_empty());
+    assert!(
+        books
+            .decide(&e, &op(Flow::Payin, 40_000, t))
+            .fired
+            .is_empty()
+    );
     // Its completion is not a second operation of the document's day.
     let done = books.decide(&e, &completed(Flow::Payin, 40_000, t, "EF-MED-007"));
     assert!(done.fired.is_empty());
     let second = books.decide(&e, &completed(Flow::Payin, 10_001, t, "EF-MED-007"));
     assert_eq!(
-        second.fired.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
+        second
+            .fired
+            .iter()
+            .map(|f| f.rule.as_str())
+            .collect::<Vec<_>>(),
         ["ctr-day"]
     );
     assert_eq!(second.outcome, Outcome::Allow);
@@ -481,7 +490,13 @@ fn counter_rules_can_only_alert_and_other_rules_may() {
     )
     .unwrap_err();
     assert!(
-        matches!(&refused, RuleSetError::Rule { field: "action", .. }),
+        matches!(
+            &refused,
+            RuleSetError::Rule {
+                field: "action",
+                ..
+            }
+        ),
         "{refused}"
     );
     assert!(refused.to_string().contains("can only alert"), "{refused}");

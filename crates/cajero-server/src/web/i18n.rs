@@ -829,7 +829,10 @@ const EN: &[(&str, &str)] = &[
         "Write the document as TYPE:NUMBER with a valid number, for example CC:79876543.",
     ),
     ("risk.bad_phone", "That is not a Colombian phone number."),
-    ("risk.bad_counter", "Write a counter as NETWORK:COUNTER, for example efecty:EF-BOG-001."),
+    (
+        "risk.bad_counter",
+        "Write a counter as NETWORK:COUNTER, for example efecty:EF-BOG-001.",
+    ),
     (
         "risk.bad_name",
         "A name needs letters and at most 200 characters.",
@@ -2153,7 +2156,10 @@ const ZH: &[(&str, &str)] = &[
         "请将证件写作 类型:号码，且号码有效，例如 CC:79876543。",
     ),
     ("risk.bad_phone", "这不是哥伦比亚电话号码。"),
-    ("risk.bad_counter", "网点请写成 网络:网点编号，例如 efecty:EF-BOG-001。"),
+    (
+        "risk.bad_counter",
+        "网点请写成 网络:网点编号，例如 efecty:EF-BOG-001。",
+    ),
     ("risk.bad_name", "姓名须包含字母，且最多 200 个字符。"),
     ("risk.already_blocked", "该值已在您的黑名单中。"),
     ("risk.no_such_entry", "该条目不在您的黑名单中生效。"),

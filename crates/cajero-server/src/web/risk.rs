@@ -373,7 +373,14 @@ pub(super) async fn block(
         let refused = ("risk.reason_required", typed);
         return risk_response(&state, &session, locale, invalid, None, Some(refused)).await;
     };
-    let Ok(kind) = typed.kind.parse::<Kind>() else {
+    // A merchant's list is of its own customers: documents, phones and names (counters are
+    // the operator's to watch).
+    let Some(kind) = typed
+        .kind
+        .parse::<Kind>()
+        .ok()
+        .filter(|k| KINDS.iter().any(|(offered, _)| offered == k))
+    else {
         let refused = ("risk.bad_kind", typed);
         return risk_response(&state, &session, locale, invalid, None, Some(refused)).await;
     };

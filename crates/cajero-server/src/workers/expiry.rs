@@ -251,8 +251,10 @@ async fn expire_payin(state: &AppState, payin: PayinRecord) -> anyhow::Result<bo
                 let (clock, url) = (clock.as_ref(), public_url.as_str());
                 match verdict {
                     Verdict::Paid(order) => {
-                        crate::payins::apply_network_order(&mut c, clock, &risk, url, &current, &order)
-                            .await
+                        crate::payins::apply_network_order(
+                            &mut c, clock, &risk, url, &current, &order,
+                        )
+                        .await
                     }
                     Verdict::Close => {
                         crate::payins::close(&mut c, clock, url, &current, PayinEvent::Expire).await
@@ -312,8 +314,10 @@ async fn expire_payout(state: &AppState, payout: PayoutRecord) -> anyhow::Result
                 let (clock, url) = (clock.as_ref(), public_url.as_str());
                 match verdict {
                     Verdict::Paid(order) => {
-                        crate::payouts::apply_network_order(&mut c, clock, &risk, url, &current, &order)
-                            .await
+                        crate::payouts::apply_network_order(
+                            &mut c, clock, &risk, url, &current, &order,
+                        )
+                        .await
                     }
                     Verdict::Close => {
                         let expire = PayoutEvent::Expire;

@@ -860,9 +860,9 @@ async fn risk_alerts(app: &TestApp) -> Vec<cajero_store::alerts::AlertRow> {
         code: Some("risk_alert".into()),
         ..Default::default()
     };
-    let page = cajero_store::PageRequest {
+    let page = cajero_store::page::PageRequest {
         limit: 100,
-        cursor: cajero_store::Cursor::Newest,
+        cursor: cajero_store::page::Cursor::Newest,
     };
     app.server
         .state
@@ -927,7 +927,11 @@ async fn counters_are_watched_when_the_cash_moves(app: &TestApp) {
             .await,
         )
         .await;
-        assert_eq!((status, p["status"].as_str()), (201, Some("available")), "{p}");
+        assert_eq!(
+            (status, p["status"].as_str()),
+            (201, Some("available")),
+            "{p}"
+        );
         let id = p["id"].as_str().unwrap().to_owned();
         let (status, attempt) = json_of(
             post(
@@ -995,7 +999,14 @@ async fn counters_are_watched_when_the_cash_moves(app: &TestApp) {
     .unwrap();
     assert_eq!(entry.value, counter);
     assert!(matches!(
-        risk::block(state, None, Kind::Counter, "EF-BOG-001", &acting("no network")).await,
+        risk::block(
+            state,
+            None,
+            Kind::Counter,
+            "EF-BOG-001",
+            &acting("no network")
+        )
+        .await,
         Err(risk::RiskError::Entry(_))
     ));
     let (status, payin) = json_of(
@@ -1023,7 +1034,11 @@ async fn counters_are_watched_when_the_cash_moves(app: &TestApp) {
     )
     .await;
     assert_eq!(status, 200, "{paid}");
-    assert_eq!(paid["counter"].as_str(), Some(counters[0].as_str()), "{paid}");
+    assert_eq!(
+        paid["counter"].as_str(),
+        Some(counters[0].as_str()),
+        "{paid}"
+    );
     flush_callbacks(app).await;
     let decisions = decisions_once(app, merchant, 2).await;
     assert_eq!(decisions.len(), 2, "{decisions:?}");
@@ -1056,7 +1071,9 @@ async fn counters_are_watched_when_the_cash_moves(app: &TestApp) {
 
     // The network repeating itself (a re-sent callback, a poll) judges nothing twice.
     flush_callbacks(app).await;
-    cajero_server::workers::poller::run_once(state).await.unwrap();
+    cajero_server::workers::poller::run_once(state)
+        .await
+        .unwrap();
     assert_eq!(
         risk::decisions(&state.store, merchant, Mode::Test, 50)
             .await
@@ -1066,7 +1083,9 @@ async fn counters_are_watched_when_the_cash_moves(app: &TestApp) {
     );
 
     // Another merchant's list does not reach this merchant; removal ends the watch.
-    risk::unblock(state, None, &entry.id, &acting("cleared")).await.unwrap();
+    risk::unblock(state, None, &entry.id, &acting("cleared"))
+        .await
+        .unwrap();
     ledger_balances(app).await;
 }
 
@@ -1082,10 +1101,21 @@ async fn an_alert_rule_lets_the_operation_go_and_tells_the_operator(app: &TestAp
     .unwrap();
     let (merchant, key) = funded(app, "Vigilado").await;
     // At the maximum: nothing fires.
-    let (status, at_max) =
-        json_of(post(app, &key, "/v1/payouts", "w1", payout(100_000, "79876543", None)).await)
-            .await;
-    assert_eq!((status, at_max["status"].as_str()), (201, Some("available")));
+    let (status, at_max) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payouts",
+            "w1",
+            payout(100_000, "79876543", None),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, at_max["status"].as_str()),
+        (201, Some("available"))
+    );
     assert!(
         risk::decisions(&state.store, merchant, Mode::Test, 10)
             .await
@@ -1093,9 +1123,17 @@ async fn an_alert_rule_lets_the_operation_go_and_tells_the_operator(app: &TestAp
             .is_empty()
     );
     // Above it: the payout goes ahead, the decision is stored, audited and alerted.
-    let (status, above) =
-        json_of(post(app, &key, "/v1/payouts", "w2", payout(100_001, "79876543", None)).await)
-            .await;
+    let (status, above) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payouts",
+            "w2",
+            payout(100_001, "79876543", None),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(
         (status, above["status"].as_str()),
         (201, Some("available")),
@@ -1113,9 +1151,17 @@ async fn an_alert_rule_lets_the_operation_go_and_tells_the_operator(app: &TestAp
     assert_eq!(alerts[0].subject, format!("risk:{}", decisions[0].id));
     assert_eq!(audited(app, "payout.flagged").await.len(), 1);
     // The replay answers the same and decides nothing again.
-    let (status, replay) =
-        json_of(post(app, &key, "/v1/payouts", "w2", payout(100_001, "79876543", None)).await)
-            .await;
+    let (status, replay) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payouts",
+            "w2",
+            payout(100_001, "79876543", None),
+        )
+        .await,
+    )
+    .await;
     assert_eq!((status, &replay["id"]), (201, &above["id"]));
     assert_eq!(risk_alerts(app).await.len(), 1);
 }
@@ -1132,9 +1178,7 @@ async fn a_held_payin_being_released_cannot_be_refused(app: &TestApp) {
     .unwrap();
     let merchant = app.merchant("Cobros", MerchantStatus::Active).await;
     let (_, key) = app.key(merchant, Mode::Test).await;
-    let body = |reference: &str| {
-        json!({"amount": 600_000, "currency": "COP", "network": "efecty", "reference": reference})
-    };
+    let body = |reference: &str| json!({"amount": 600_000, "currency": "COP", "network": "efecty", "reference": reference});
     let (status, held) = json_of(post(app, &key, "/v1/payins", "r1", body("r-1")).await).await;
     assert_eq!(status, 202, "{held}");
     let id = held["id"].as_str().unwrap().to_owned();
