@@ -31,7 +31,8 @@ use crate::validate::{self, DocumentIn};
 mod holds;
 
 pub use holds::{
-    HoldError, held, held_json, open_holds, refuse as refuse_held, release as release_held,
+    HoldError, RELEASE_CLAIM_S, held, held_json, open_holds, refuse as refuse_held,
+    release as release_held,
 };
 
 /// Voucher validity by default: 72 h (API.md).
@@ -267,11 +268,15 @@ enum Finish {
 }
 
 impl Finish {
+    /// `issued_nothing`: the network said for certain that it created nothing (a release's
+    /// claim is then given back; after a timeout or an answer that made no sense, a voucher
+    /// may exist, and the claim is kept: see `holds::refuse`).
     async fn refuse(
         &self,
         conn: &mut Conn<'_>,
         risk: &crate::risk::RiskRules,
         id: PayinId,
+        issued_nothing: bool,
         error: ApiError,
     ) -> Result<orders::UnitOutcome, ApiError> {
         match self {
@@ -282,7 +287,9 @@ impl Finish {
                 Ok(orders::release_in(conn, scope, error).await?)
             }
             Finish::Release(released) => {
-                holds::unclaim(conn, id, released).await?;
+                if issued_nothing {
+                    holds::unclaim(conn, id, released).await?;
+                }
                 Ok(orders::UnitOutcome::Failed(error))
             }
         }
@@ -316,7 +323,13 @@ async fn finish_create(
                 let (network, order) = match call.result {
                     Ok(created) => created,
                     Err(error) => {
-                        return finish.refuse(&mut c, &risk, id, orders::create_error(error)).await;
+                        let issued_nothing = matches!(
+                            error,
+                            cajero_connect::ConnectError::Rejected { .. }
+                                | cajero_connect::ConnectError::Unavailable(_)
+                        );
+                        let error = orders::create_error(error);
+                        return finish.refuse(&mut c, &risk, id, issued_nothing, error).await;
                     }
                 };
                 if let Finish::Release(released) = &finish
@@ -338,7 +351,7 @@ async fn finish_create(
                     // The network answered with an order that is already another pay-in's (a
                     // network that forgot its own ids): never attach one order twice.
                     tracing::error!(payin = %id, owner = %owner.id, network = %order.network, order = %order.network_order_id, "the network reused an order id");
-                    return finish.refuse(&mut c, &risk, id, orders::order_conflict()).await;
+                    return finish.refuse(&mut c, &risk, id, true, orders::order_conflict()).await;
                 }
                 let record = PayinRecord {
                     id,

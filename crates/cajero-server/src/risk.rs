@@ -498,7 +498,12 @@ async fn store_decision(
         let spec = crate::alerts::AlertSpec {
             mode: about.mode,
             code: crate::alerts::codes::RISK_ALERT,
-            subject: format!("risk:{id}"),
+            // One open alert per watched counter, or per merchant and rules: a busy counter
+            // refreshes its alert (the newest decision) instead of raising one per operation.
+            subject: counter.map_or_else(
+                || format!("risk:{}:{}", about.merchant, rules.join("+")),
+                |c| format!("risk:counter:{c}"),
+            ),
             merchant: None,
             severity: crate::alerts::Severity::Warning,
             message: format!(
@@ -579,9 +584,9 @@ fn operation(check: &Check) -> Operation {
     }
 }
 
-/// Writes a decision that held or refused an operation to the audit log (tamper-evident), in
-/// the operation's unit of work: `action` is `payout.held`, `payin.held`, `payout.denied` or
-/// `payin.denied`, the reason every check that fired.
+/// Writes a decision to the audit log (tamper-evident), in the operation's unit of work:
+/// `action` is `payout.held`, `payin.held`, `payout.denied`, `payin.denied`, or for one that
+/// only alerted `*.flagged` / `*.counter_flagged`; the reason every check that fired.
 pub async fn audit_decision(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
@@ -812,18 +817,41 @@ pub async fn blocklist(
         .await
 }
 
-/// A merchant's decisions in one mode, newest first.
+/// A merchant's decisions in one mode, newest first: every one (the operator's view).
 pub async fn decisions(
     store: &Store,
     merchant: MerchantId,
     mode: Mode,
     limit: i64,
 ) -> Result<Vec<DecisionRow>, StoreError> {
+    decisions_where(store, merchant, mode, false, limit).await
+}
+
+/// The decisions that held or refused a merchant's operations, newest first: what the
+/// merchant is shown. Decisions that only alerted the operator (alert rules, watched counters)
+/// are left out, so that what the operator watches is not told to those it watches.
+pub async fn merchant_decisions(
+    store: &Store,
+    merchant: MerchantId,
+    mode: Mode,
+    limit: i64,
+) -> Result<Vec<DecisionRow>, StoreError> {
+    decisions_where(store, merchant, mode, true, limit).await
+}
+
+async fn decisions_where(
+    store: &Store,
+    merchant: MerchantId,
+    mode: Mode,
+    held_or_refused_only: bool,
+    limit: i64,
+) -> Result<Vec<DecisionRow>, StoreError> {
     let merchant = merchant.to_string();
     store
         .read(move |mut c| {
             Box::pin(async move {
-                rows::decisions(&mut c, &merchant, mode.is_live(), None, limit).await
+                let live = mode.is_live();
+                rows::decisions(&mut c, &merchant, live, None, held_or_refused_only, limit).await
             })
         })
         .await

@@ -172,8 +172,8 @@ pub async fn audit_of_object(
 }
 
 /// Risk decisions whose inputs name the document `key` (`TYPE:NUMBER`, as the decision stores
-/// it), oldest first, at most `limit`. `risk_decisions` holds only operations held or refused,
-/// and has no index on its inputs: this reads the table (named in docs/risk.md).
+/// it), oldest first, at most `limit`. `risk_decisions` holds only operations where a check
+/// fired (held, refused or alerted), and has no index on its inputs: this reads the table (named in docs/risk.md).
 pub async fn risk_decisions_naming(
     conn: &mut Conn<'_>,
     key: &str,

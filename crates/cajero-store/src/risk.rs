@@ -388,7 +388,7 @@ pub async fn blocking(
     )?)
 }
 
-/// A decision that held or refused an operation.
+/// A decision where a check fired: it held, refused or (outcome `allow`) only alerted.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct DecisionRow {
     /// `rdc_…`.
@@ -446,19 +446,23 @@ pub async fn decisions(
     merchant: &str,
     livemode: bool,
     before: Option<&str>,
+    held_or_refused_only: bool,
     limit: i64,
 ) -> Result<Vec<DecisionRow>, StoreError> {
+    // `allow` decisions (alerts) are the operator's: left out of what a merchant is shown.
+    let left_out = if held_or_refused_only { "allow" } else { "" };
     Ok(fetch!(
         all,
         conn,
         DecisionRow,
         AssertSqlSafe(format!(
             "SELECT {DECISION_COLUMNS} FROM risk_decisions WHERE merchant_id = $1 \
-             AND livemode = $2 AND id < $3 ORDER BY id DESC LIMIT $4"
+             AND livemode = $2 AND id < $3 AND outcome <> $4 ORDER BY id DESC LIMIT $5"
         )),
         merchant,
         livemode,
         before.unwrap_or("~"),
+        left_out,
         limit,
     )?)
 }
@@ -535,6 +539,29 @@ pub async fn claim_payin_hold(
         &stale,
     )?;
     Ok(claimed == 1)
+}
+
+/// Refuses a held pay-in whose release claim is `claim` (a release that died: the caller has
+/// made sure the network holds no open voucher under it); `false` when anything changed.
+pub async fn refuse_claimed_payin_hold(
+    conn: &mut Conn<'_>,
+    id: &str,
+    claim: &str,
+    by: &str,
+    at: i64,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let moved = execute!(
+        conn,
+        "UPDATE payin_holds SET status = 'refused', decided_by = $1, decided_at = $2, \
+         reason = $3, releasing = NULL WHERE id = $4 AND status = 'on_hold' AND releasing = $5",
+        by,
+        at,
+        reason,
+        id,
+        claim,
+    )?;
+    Ok(moved == 1)
 }
 
 /// Gives a release claim back (the network issued nothing): only the claim's own token.

@@ -276,9 +276,11 @@ pub async fn open_holds(state: &AppState, limit: i64) -> Result<Vec<PayinHoldRow
         .await
 }
 
-/// How long a release's claim keeps others out: longer than any network call (a release that
-/// died holding it is then taken over by the next one).
-pub const RELEASE_CLAIM_S: i64 = 120;
+/// How long a release's claim keeps others out: well beyond what a release can take (a
+/// create with its look-ups by reference takes about a minute at worst at the default
+/// timeouts). A release that died holding it is then taken over by the next release, or a
+/// refusal cancels at the network what it left behind.
+pub const RELEASE_CLAIM_S: i64 = 600;
 
 /// Releases a held pay-in: the hold is claimed first (no refusal can then come between the
 /// network issuing the voucher and cajero recording it), the network issues its voucher, and
@@ -434,8 +436,40 @@ pub(super) async fn mark_released(
 }
 
 /// Refuses a held pay-in: no voucher will be issued; `payin.canceled`, audited with the reason.
+///
+/// A hold a release has claimed cannot be refused while the release may be running (the
+/// network may be issuing its voucher). Once the claim is older than [`RELEASE_CLAIM_S`] (the
+/// release died), the networks of its mode are asked for a voucher under the pay-in's id and
+/// an open one is canceled there (the exchanges kept as evidence) before the refusal; when a
+/// network cannot answer or cancel, or the voucher was paid, nothing is refused.
 pub async fn refuse(state: &AppState, id: &str, acting: &Acting) -> Result<Value, HoldError> {
     let row = open_hold(state, id).await?;
+    let mut evidence = Vec::new();
+    let claim = match row.releasing.clone() {
+        None => None,
+        Some(claim) => {
+            let now = cajero_store::Micros::from(state.clock.now()).0;
+            let stale_before = rows::release_claim(now - RELEASE_CLAIM_S * 1_000_000, 0);
+            if claim >= stale_before {
+                return Err(not_open(row));
+            }
+            let mode = if row.livemode {
+                cajero_domain::Mode::Live
+            } else {
+                cajero_domain::Mode::Test
+            };
+            let settled = crate::workers::claims::cancel_open_voucher(state, mode, &row.id).await;
+            evidence = settled.evidence;
+            if settled.keep {
+                store_evidence(state, &row, evidence).await?;
+                return Err(HoldError::Network(format!(
+                    "a release of {} died after asking the network for its voucher, and the network could not confirm that no voucher is open under it (or it was paid): release it instead, or try again",
+                    row.id
+                )));
+            }
+            Some(claim)
+        }
+    };
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
     let acting = acting.clone();
@@ -443,11 +477,34 @@ pub async fn refuse(state: &AppState, id: &str, acting: &Acting) -> Result<Value
         .store
         .write(move |mut c| {
             Box::pin(async move {
+                link_evidence(&mut c, clock.as_ref(), &row, &evidence).await?;
                 let at = cajero_store::Micros::from(clock.now()).0;
                 let reason = acting.reason.as_str();
-                if !rows::decide_payin_hold(&mut c, &row.id, "refused", &acting.name, at, reason)
-                    .await?
-                {
+                let refused = match &claim {
+                    None => {
+                        rows::decide_payin_hold(
+                            &mut c,
+                            &row.id,
+                            "refused",
+                            &acting.name,
+                            at,
+                            reason,
+                        )
+                        .await?
+                    }
+                    Some(claim) => {
+                        rows::refuse_claimed_payin_hold(
+                            &mut c,
+                            &row.id,
+                            claim,
+                            &acting.name,
+                            at,
+                            reason,
+                        )
+                        .await?
+                    }
+                };
+                if !refused {
                     // Decided meanwhile, or a release holds it (the network may be issuing
                     // its voucher: refusing now could leave that voucher without an owner).
                     let current = rows::payin_hold(&mut c, &row.id, None)
@@ -486,4 +543,56 @@ pub async fn refuse(state: &AppState, id: &str, acting: &Acting) -> Result<Value
             })
         })
         .await
+}
+
+/// Keeps the exchanges with the networks about a held pay-in as evidence, in their own unit.
+async fn store_evidence(
+    state: &AppState,
+    row: &PayinHoldRow,
+    evidence: Vec<(String, cajero_connect::Evidence)>,
+) -> Result<(), HoldError> {
+    if evidence.is_empty() {
+        return Ok(());
+    }
+    let clock = state.clock.clone();
+    let row = row.clone();
+    state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move { link_evidence(&mut c, clock.as_ref(), &row, &evidence).await })
+        })
+        .await
+}
+
+async fn link_evidence(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    row: &PayinHoldRow,
+    evidence: &[(String, cajero_connect::Evidence)],
+) -> Result<(), HoldError> {
+    let merchant = row
+        .merchant_id
+        .parse()
+        .map_err(|e| HoldError::Failed(format!("stored merchant id: {e}")))?;
+    let mode = if row.livemode {
+        cajero_domain::Mode::Live
+    } else {
+        cajero_domain::Mode::Test
+    };
+    for (network, exchange) in evidence {
+        crate::networks::store_evidence(
+            conn,
+            clock,
+            crate::networks::EvidenceLink {
+                merchant: Some(merchant),
+                mode,
+                network,
+                object_id: Some(&row.id),
+                direction: "outbound",
+            },
+            std::slice::from_ref(exchange),
+        )
+        .await?;
+    }
+    Ok(())
 }

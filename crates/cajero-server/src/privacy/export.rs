@@ -432,15 +432,15 @@ fn section_limit() -> i64 {
     i64::try_from(SECTION_ROWS_MAX).unwrap_or(i64::MAX) + 1
 }
 
-/// Risk decisions that held or refused an operation naming the person (refused ones never
-/// became orders, so they are found by the decision's inputs).
+/// Risk decisions naming the person: those that held or refused an operation (refused ones
+/// never became orders, so they are found by the decision's inputs) and those that alerted.
 async fn risk_decisions(c: &mut Conn<'_>, found: &Found) -> Result<Section, PrivacyError> {
     let key = cajero_domain::risk::blocklist::document_key(&found.document);
     let (listed, truncated) = bounded(rows::risk_decisions_naming(c, &key, section_limit()).await?);
     Ok(Section {
         name: "risk_decisions",
-        about: "Risk decisions that held or refused a pay-in or payout naming the person: the \
-                checks that fired and what they saw.",
+        about: "Risk decisions about a pay-in or payout naming the person (held, refused, or \
+                allowed with an operator alert): the checks that fired and what they saw.",
         truncated,
         rows: listed
             .iter()

@@ -257,7 +257,9 @@ async fn risk_response(
 ) -> Response {
     let mode = mode(session);
     let decisions =
-        match risk::decisions(&state.store, session.merchant_id, mode, DECISIONS_SHOWN).await {
+        match risk::merchant_decisions(&state.store, session.merchant_id, mode, DECISIONS_SHOWN)
+            .await
+        {
             Ok(d) => d,
             Err(e) => return internal(locale, e),
         };

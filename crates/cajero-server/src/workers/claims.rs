@@ -108,7 +108,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<CleanupStats> {
     for claim in taken {
         let settled = match claim.resource_id.as_deref() {
             None => Settled::default(),
-            Some(id) if id.starts_with("pi_") => orphan_voucher(state, &claim, id).await,
+            Some(id) if id.starts_with("pi_") => cancel_open_voucher(state, claim.mode, id).await,
             // take_abandoned takes no others; keep it as it is.
             Some(_) => Settled {
                 keep: true,
@@ -126,29 +126,33 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<CleanupStats> {
     Ok(stats)
 }
 
-/// What asking the networks about a claim's order gave.
+/// What asking the networks about an order that nothing here owns gave.
 #[derive(Debug, Default)]
-struct Settled {
+pub(crate) struct Settled {
     /// Orders canceled.
-    canceled: usize,
-    /// Keep the claim (undecided, or money moved): look again once its lock runs out.
-    keep: bool,
+    pub(crate) canceled: usize,
+    /// Undecided, or money moved: nothing may be concluded (look again later).
+    pub(crate) keep: bool,
     /// (network, exchange) of every call, to keep as evidence.
-    evidence: Vec<(String, Evidence)>,
+    pub(crate) evidence: Vec<(String, Evidence)>,
 }
 
-/// Finds and cancels an open voucher issued under `payin_id` at any network of the claim's
-/// mode (asking each connector once).
-async fn orphan_voucher(state: &AppState, claim: &AbandonedClaim, payin_id: &str) -> Settled {
+/// Finds and cancels an open voucher issued under `payin_id` at any network of `mode` (asking
+/// each connector once): what a crashed request (an abandoned claim) or a release of a held
+/// pay-in that died left behind.
+pub(crate) async fn cancel_open_voucher(
+    state: &AppState,
+    mode: cajero_domain::merchant::Mode,
+    payin_id: &str,
+) -> Settled {
     let mut settled = Settled::default();
-    let candidates = match state.networks.route(
-        claim.mode,
-        cajero_connect::OrderKind::Collection,
-        None,
-    ) {
+    let candidates = match state
+        .networks
+        .route(mode, cajero_connect::OrderKind::Collection, None)
+    {
         Ok(candidates) => candidates,
         Err(_) => {
-            tracing::warn!(payin = payin_id, mode = %claim.mode, "an abandoned pay-in claim cannot be settled: no network is configured for its mode");
+            tracing::warn!(payin = payin_id, %mode, "an order nothing owns cannot be settled: no network is configured for its mode");
             settled.keep = true;
             return settled;
         }

@@ -980,8 +980,9 @@ async fn counters_are_watched_when_the_cash_moves(app: &TestApp) {
     }
     let alerts = risk_alerts(app).await;
     assert_eq!(alerts.len(), 1, "{alerts:?}");
-    assert_eq!(alerts[0].subject, format!("risk:{}", d.id));
+    assert_eq!(alerts[0].subject, format!("risk:counter:{counter}"));
     assert!(alerts[0].merchant_id.is_none(), "the operator's");
+    assert!(alerts[0].message.contains(&d.id), "{:?}", alerts[0]);
     assert!(alerts[0].message.contains(&d.object_id), "{:?}", alerts[0]);
     assert_eq!(audited(app, "payout.counter_flagged").await.len(), 1);
 
@@ -1066,8 +1067,19 @@ async fn counters_are_watched_when_the_cash_moves(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(read["status"], "paid", "the pay-in stands: {read}");
-    assert_eq!(risk_alerts(app).await.len(), 2);
+    // The counter's open alert is refreshed with the newest decision, not raised again.
+    let alerts = risk_alerts(app).await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].message.contains(&payin_id), "{:?}", alerts[0]);
     assert_eq!(audited(app, "payin.counter_flagged").await.len(), 1);
+    // The merchant's Risk page shows only what held or refused its operations: what the
+    // operator watches is not told to those it watches.
+    assert!(
+        risk::merchant_decisions(&state.store, merchant, Mode::Test, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The network repeating itself (a re-sent callback, a poll) judges nothing twice.
     flush_callbacks(app).await;
@@ -1148,7 +1160,13 @@ async fn an_alert_rule_lets_the_operation_go_and_tells_the_operator(app: &TestAp
     assert!(decisions[0].fired.contains("watch-large"));
     let alerts = risk_alerts(app).await;
     assert_eq!(alerts.len(), 1, "{alerts:?}");
-    assert_eq!(alerts[0].subject, format!("risk:{}", decisions[0].id));
+    assert_eq!(alerts[0].subject, format!("risk:{merchant}:watch-large"));
+    assert!(alerts[0].message.contains(&decisions[0].id));
+    assert!(
+        !alerts[0].message.contains("79876543"),
+        "no person's number: {:?}",
+        alerts[0]
+    );
     assert_eq!(audited(app, "payout.flagged").await.len(), 1);
     // The replay answers the same and decides nothing again.
     let (status, replay) = json_of(
@@ -1239,6 +1257,72 @@ async fn a_held_payin_being_released_cannot_be_refused(app: &TestApp) {
         cajero_server::payins::refuse_held(state, &id, &acting("too late")).await,
         Err(cajero_server::payins::HoldError::NotOnHold { .. })
     ));
+
+    // A release that died after the network issued the voucher (here: issued directly, and
+    // the hold claimed as that release would have). The claim keeps a refusal out until it
+    // is stale; the refusal then cancels the voucher at the network, so it has no open
+    // voucher without an owner, and refuses.
+    let (status, held) = json_of(post(app, &key, "/v1/payins", "r2", body("r-2")).await).await;
+    assert_eq!(status, 202, "{held}");
+    let second = held["id"].as_str().unwrap().to_owned();
+    let network = state
+        .networks
+        .route(
+            Mode::Test,
+            cajero_connect::OrderKind::Collection,
+            Some("efecty"),
+        )
+        .unwrap()
+        .remove(0);
+    let voucher = cajero_connect::CreateVoucher {
+        network: "efecty".into(),
+        reference: second.clone(),
+        amount: cajero_domain::Amount::new(600_000).unwrap(),
+        customer_name: None,
+        customer_document: None,
+        expires_in_seconds: 86_400,
+        test_clock: None,
+    };
+    let issued = cajero_connect::create_once(network.connector.as_ref(), &voucher)
+        .await
+        .result
+        .unwrap();
+    let now_us = cajero_store::Micros::from(cajero_server::clock::Clock::now(&app.clock)).0;
+    let token = cajero_store::risk::release_claim(now_us, 7);
+    let claim_id = second.clone();
+    let claimed = state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                cajero_store::risk::claim_payin_hold(&mut c, &claim_id, &token, 0).await
+            })
+        })
+        .await
+        .unwrap();
+    assert!(claimed);
+    assert!(matches!(
+        cajero_server::payins::refuse_held(state, &second, &acting("fresh claim")).await,
+        Err(cajero_server::payins::HoldError::Releasing(..))
+    ));
+    app.clock.advance(SignedDuration::from_secs(
+        cajero_server::payins::RELEASE_CLAIM_S + 1,
+    ));
+    let refused = cajero_server::payins::refuse_held(state, &second, &acting("died release"))
+        .await
+        .unwrap();
+    assert_eq!(refused["status"], "canceled", "{refused}");
+    let at_network = network
+        .connector
+        .find_by_reference(cajero_connect::OrderKind::Collection, &second)
+        .await
+        .result
+        .unwrap();
+    assert_eq!(at_network.network_order_id, issued.network_order_id);
+    assert_eq!(
+        at_network.status,
+        cajero_connect::NetworkStatus::Canceled,
+        "{at_network:?}"
+    );
 }
 
 async fn faults(app: &TestApp, body: Value) {
