@@ -297,11 +297,7 @@ pub async fn release(state: &AppState, id: &str, acting: &Acting) -> Result<Valu
         .map_err(|e| HoldError::Failed(format!("stored merchant id: {e}")))?;
     let caller = Caller {
         merchant_id,
-        mode: if row.livemode {
-            cajero_domain::Mode::Live
-        } else {
-            cajero_domain::Mode::Test
-        },
+        mode: cajero_domain::Mode::from_livemode(row.livemode),
         key_id: None,
     };
     let pid: PayinId = row
@@ -453,11 +449,7 @@ pub async fn refuse(state: &AppState, id: &str, acting: &Acting) -> Result<Value
             if claim >= stale_before {
                 return Err(not_open(row));
             }
-            let mode = if row.livemode {
-                cajero_domain::Mode::Live
-            } else {
-                cajero_domain::Mode::Test
-            };
+            let mode = cajero_domain::Mode::from_livemode(row.livemode);
             let settled = crate::workers::claims::cancel_open_voucher(state, mode, &row.id).await;
             evidence = settled.evidence;
             if settled.keep {
@@ -574,11 +566,7 @@ async fn link_evidence(
         .merchant_id
         .parse()
         .map_err(|e| HoldError::Failed(format!("stored merchant id: {e}")))?;
-    let mode = if row.livemode {
-        cajero_domain::Mode::Live
-    } else {
-        cajero_domain::Mode::Test
-    };
+    let mode = cajero_domain::Mode::from_livemode(row.livemode);
     for (network, exchange) in evidence {
         crate::networks::store_evidence(
             conn,
