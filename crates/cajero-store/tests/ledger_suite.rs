@@ -390,3 +390,74 @@ async fn two_instances_never_overdraw_one_balance() {
     first.close().await;
     second.close().await;
 }
+
+/// Posting a reservation (what settles every paid payout) leaves the merchant's row alone, so
+/// a unit of work that posts one and goes on with other statements does not make the
+/// merchant's next reservation wait for it: on PostgreSQL, a reservation completes while a
+/// transaction that posted another is still open, and the limit still counts both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn settling_a_reservation_does_not_hold_the_merchants_row() {
+    let Some(url) = cajero_store::testing::fresh_postgres_url().await.unwrap() else {
+        eprintln!(
+            "skipped: set {} to run the PostgreSQL suite",
+            cajero_store::testing::POSTGRES_URL_VAR
+        );
+        return;
+    };
+    let store = Store::open(&url, &cajero_store::StoreOptions::default())
+        .await
+        .unwrap();
+    let m = merchant(&store).await;
+    post(&store, topup(m, "txn_t", 100_000)).await.unwrap();
+    let first = reserve(m, "txn_r1", 60_000);
+    post(&store, first.clone()).await.unwrap();
+
+    // A unit that posts the first reservation and then stays open until told to commit.
+    let (posted_tx, posted_rx) = tokio::sync::oneshot::channel::<()>();
+    let (commit_tx, commit_rx) = tokio::sync::oneshot::channel::<()>();
+    let settle = resolve(m, &first, "txn_p1", true);
+    let open = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(move |mut c| {
+                    Box::pin(async move {
+                        ledger::post_batch(&mut c, &settle, now()).await?;
+                        let _ = posted_tx.send(());
+                        let _ = commit_rx.await;
+                        Ok::<_, LedgerError>(())
+                    })
+                })
+                .await
+        })
+    };
+    posted_rx.await.unwrap();
+    // 40,000 is what is left: it fits, and must not wait for the open unit.
+    let second = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        post(&store, reserve(m, "txn_r2", 40_000)),
+    )
+    .await
+    .expect("the reservation waited for the unit that settled another one");
+    second.unwrap();
+    // Nothing is left: one more is refused, the open settlement notwithstanding.
+    let over = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        post(&store, reserve(m, "txn_r3", 1)),
+    )
+    .await
+    .expect("the refusal waited for the unit that settled another one");
+    assert!(
+        matches!(
+            over,
+            Err(LedgerError::Transfer(TransferError::ExceedsCredits { .. }))
+        ),
+        "{over:?}"
+    );
+    commit_tx.send(()).unwrap();
+    open.await.unwrap().unwrap();
+    assert_eq!(balance(&store, m).await, (0, 40_000));
+    let report = verify_report(&store).await;
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    store.close().await;
+}

@@ -541,6 +541,19 @@ impl Totals {
             }
         }
     }
+
+    /// Whether this change (as a delta) leaves every term `limit` compares unchanged, so the
+    /// limit can be checked without it: moving a pending debit to posted (debits pending +
+    /// posted stay the same), or a change of pending credits. Always true without a limit.
+    pub fn leaves_limit_alone(&self, limit: Limit) -> bool {
+        match limit {
+            Limit::None => true,
+            Limit::DebitsMustNotExceedCredits => {
+                i128::from(self.debits_pending) + i128::from(self.debits_posted) == 0
+                    && self.credits_posted == 0
+            }
+        }
+    }
 }
 
 /// Applies `t` to the totals of its debit and credit accounts, or refuses it. On error the

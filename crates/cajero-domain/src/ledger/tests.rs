@@ -568,3 +568,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn only_what_a_limit_compares_must_be_changed_in_place() {
+    let t = |dp, dpo, cp, cpo| Totals {
+        debits_pending: dp,
+        debits_posted: dpo,
+        credits_pending: cp,
+        credits_posted: cpo,
+    };
+    let limit = Limit::DebitsMustNotExceedCredits;
+    // Posting a reservation: pending debit becomes posted, the sum the limit reads is the same.
+    assert!(t(-500, 500, 0, 0).leaves_limit_alone(limit));
+    // Pending credits are not compared.
+    assert!(t(0, 0, 700, 0).leaves_limit_alone(limit));
+    assert!(t(0, 0, -700, 0).leaves_limit_alone(limit));
+    // A reservation, a void, a direct debit, a posted credit: the limit must see them.
+    assert!(!t(500, 0, 0, 0).leaves_limit_alone(limit));
+    assert!(!t(-500, 0, 0, 0).leaves_limit_alone(limit));
+    assert!(!t(0, 500, 0, 0).leaves_limit_alone(limit));
+    assert!(!t(0, 0, -700, 700).leaves_limit_alone(limit));
+    // Without a limit every change may go anywhere.
+    assert!(t(500, 0, 0, 9).leaves_limit_alone(Limit::None));
+}

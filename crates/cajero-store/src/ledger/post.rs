@@ -15,6 +15,13 @@
 //! different merchants rarely meet on one. An account's totals are its row's plus its
 //! buckets' (the `ledger_account_totals` view, which every reader uses).
 //!
+//! An account with a limit is changed in its row only by what its limit compares: debits
+//! (pending + posted) and posted credits. A change that leaves those alone goes to its buckets
+//! like any shared account's: posting a reservation (a pending debit becoming posted, which is
+//! what every paid payout does) or a change of pending credits. So the unit that settles a
+//! payout never locks its merchant's row, and the row's terms stay exact: the conditional
+//! `UPDATE` checks the limit against the row alone.
+//!
 //! A batch that could break a limit writes under a savepoint: when the limit refuses it, what
 //! it wrote is rolled back and the caller's unit of work carries on (a payout refused for its
 //! balance is still recorded, as failed).
@@ -60,9 +67,10 @@ pub fn bucket_of(transfer_id: &str) -> i64 {
 struct Changes<'b> {
     /// Every account the batch names.
     accounts: BTreeMap<String, &'b AccountKey>,
-    /// Accounts with a limit: changed in place, checked by the statement that changes them.
+    /// Changes of an account's limit terms: in place, checked by the statement that changes
+    /// them.
     limited: BTreeMap<String, (&'b AccountKey, Totals)>,
-    /// Accounts without a limit: (account, bucket) → change.
+    /// Every other change (all of a limitless account's): (account, bucket) → change.
     buckets: BTreeMap<(String, i64), Totals>,
 }
 
@@ -262,15 +270,14 @@ fn add<'b>(
     let overflow = || TransferError::Overflow { id: t.id.clone() };
     let id = key.to_string();
     changes.accounts.insert(id.clone(), key);
-    let total = match key.kind.limit() {
-        Limit::None => changes.buckets.entry((id, bucket_of(&t.id))).or_default(),
-        Limit::DebitsMustNotExceedCredits => {
-            &mut changes
-                .limited
-                .entry(id)
-                .or_insert((key, Totals::default()))
-                .1
-        }
+    let total = if delta.leaves_limit_alone(key.kind.limit()) {
+        changes.buckets.entry((id, bucket_of(&t.id))).or_default()
+    } else {
+        &mut changes
+            .limited
+            .entry(id)
+            .or_insert((key, Totals::default()))
+            .1
     };
     *total = total.checked_add(delta).ok_or_else(overflow)?;
     Ok(())
