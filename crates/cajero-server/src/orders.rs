@@ -84,16 +84,17 @@ pub async fn claim_in(
     let locked_until = now
         .checked_add(SignedDuration::from_secs(LOCK_S))
         .unwrap_or(now);
-    match idempotency::begin(conn, scope, now, locked_until).await? {
-        Begin::Proceed => Ok(ClaimedIn::Proceed {
-            resource_id: idempotency::resource_id(conn, scope, proposed).await?,
-        }),
-        Begin::Replay(stored) => Ok(ClaimedIn::Replay(Answer::replay(stored))),
-        Begin::Mismatch => Err(reused()),
-        Begin::InProgress { locked_until } => {
+    match idempotency::begin_creating(conn, scope, now, locked_until, proposed).await? {
+        Ok(resource_id) => Ok(ClaimedIn::Proceed { resource_id }),
+        Err(Begin::Replay(stored)) => Ok(ClaimedIn::Replay(Answer::replay(stored))),
+        Err(Begin::Mismatch) => Err(reused()),
+        Err(Begin::InProgress { locked_until }) => {
             let wait = locked_until.duration_since(now).as_secs().max(1);
             Err(in_progress(u64::try_from(wait).unwrap_or(1)))
         }
+        Err(Begin::Proceed) => Err(ApiError::internal(
+            "an idempotency claim went ahead without its resource",
+        )),
     }
 }
 

@@ -200,10 +200,11 @@ pub async fn decide(
                 .filter(|k| !k.is_empty()),
         ),
     ];
-    for (kind, value) in blockable {
-        let Some(value) = value else { continue };
-        fired.extend(blocked(conn, &merchant, kind, &value, Action::Deny).await?);
-    }
+    let wanted: Vec<(Kind, &str)> = blockable
+        .iter()
+        .filter_map(|(kind, value)| Some((*kind, value.as_deref()?)))
+        .collect();
+    fired.extend(blocked(conn, &merchant, &wanted, Action::Deny).await?);
     if let Some(hits) = &check.screened.hits {
         fired.push(Fired {
             rule: "sanctions".into(),
@@ -294,7 +295,7 @@ pub async fn watch_counter(
         Vec::new()
     };
     let merchant = done.merchant.to_string();
-    fired.extend(blocked(conn, &merchant, Kind::Counter, &counter, Action::Alert).await?);
+    fired.extend(blocked(conn, &merchant, &[(Kind::Counter, &counter)], Action::Alert).await?);
     if watched {
         record(conn, &engine, &op, done.object_id).await?;
     }
@@ -399,31 +400,34 @@ async fn record(
     Ok(())
 }
 
-/// The entries of the operator's and `merchant`'s blocklists that hold `value`, as checks
-/// that fired with `action`.
+/// The entries of the operator's and `merchant`'s blocklists that hold any of `wanted`
+/// (one statement), as checks that fired with `action`.
 async fn blocked(
     conn: &mut Conn<'_>,
     merchant: &str,
-    kind: Kind,
-    value: &str,
+    wanted: &[(Kind, &str)],
     action: Action,
 ) -> Result<Vec<Fired>, StoreError> {
-    let entries = rows::blocking(conn, merchant, kind.as_str(), value).await?;
+    let keys: Vec<(&str, &str)> = wanted.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let entries = rows::blocking(conn, merchant, &keys).await?;
     Ok(entries
         .into_iter()
-        .map(|entry| {
+        .filter_map(|entry| {
+            let (kind, value) = wanted
+                .iter()
+                .find(|(k, v)| k.as_str() == entry.kind && *v == entry.value)?;
             let whose = if entry.merchant_id.is_some() {
                 "the merchant's"
             } else {
                 "the operator's"
             };
             // A counter is no person's: shown whole.
-            let shown = if kind == Kind::Counter {
-                value.to_owned()
+            let shown = if *kind == Kind::Counter {
+                (*value).to_owned()
             } else {
                 blocklist::masked(value)
             };
-            Fired {
+            Some(Fired {
                 rule: "blocklist".into(),
                 action,
                 reason: format!(
@@ -431,7 +435,7 @@ async fn blocked(
                     entry.id, entry.reason
                 ),
                 observed: None,
-            }
+            })
         })
         .collect())
 }

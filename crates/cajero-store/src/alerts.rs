@@ -159,6 +159,38 @@ pub async fn find_open(
     )?)
 }
 
+/// The open alerts about `subject` (for `merchant_id`, `None`: platform-wide) whose code is
+/// one of `codes`, in one statement, in the order of `codes`. Nothing is read for no codes.
+pub async fn find_open_among(
+    conn: &mut Conn<'_>,
+    livemode: bool,
+    codes: &[&str],
+    subject: &str,
+    merchant_id: Option<&str>,
+) -> Result<Vec<AlertRow>, StoreError> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listed: Vec<String> = (0..codes.len()).map(|i| format!("${}", 4 + i)).collect();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM alerts WHERE livemode = $1 AND subject = $2 \
+         AND COALESCE(merchant_id, '') = $3 AND status = 'open' AND code IN ({})",
+        listed.join(", ")
+    );
+    let mut rows: Vec<AlertRow> = {
+        let mut query = crate::sqlite::Query::new(sql)
+            .bind(livemode)
+            .bind(subject)
+            .bind(merchant_id.unwrap_or(""));
+        for code in codes {
+            query = query.bind(*code);
+        }
+        query.fetch_all(conn).await
+    }?;
+    rows.sort_by_key(|row| codes.iter().position(|c| *c == row.code));
+    Ok(rows)
+}
+
 /// The alert with this key resolved most recently, if it was resolved at or after `since`.
 pub async fn resolved_since(
     conn: &mut Conn<'_>,

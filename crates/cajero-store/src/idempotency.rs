@@ -77,10 +77,41 @@ pub async fn begin(
     now: Timestamp,
     locked_until: Timestamp,
 ) -> Result<Begin, StoreError> {
+    Ok(claim(conn, scope, now, locked_until, None).await?.0)
+}
+
+/// [`begin`] for a request that creates an object, with the id it would give it: `Ok(id)`
+/// to go ahead, creating `id` (what [`resource_id`] answers, in fewer statements), or what
+/// was found instead (never [`Begin::Proceed`]). A new claim stores `proposed` as the key's
+/// resource in its own `INSERT`; a claim taken over from a holder that died keeps the id that
+/// holder stored, if it got that far.
+pub async fn begin_creating(
+    conn: &mut Conn<'_>,
+    scope: &KeyScope,
+    now: Timestamp,
+    locked_until: Timestamp,
+    proposed: &str,
+) -> Result<Result<String, Begin>, StoreError> {
+    match claim(conn, scope, now, locked_until, Some(proposed)).await? {
+        (Begin::Proceed, true) => Ok(Ok(proposed.to_owned())),
+        (Begin::Proceed, false) => Ok(Ok(resource_id(conn, scope, proposed).await?)),
+        (other, _) => Ok(Err(other)),
+    }
+}
+
+/// What [`begin`] found, and whether the claim is a new row (else one taken over).
+async fn claim(
+    conn: &mut Conn<'_>,
+    scope: &KeyScope,
+    now: Timestamp,
+    locked_until: Timestamp,
+    resource: Option<&str>,
+) -> Result<(Begin, bool), StoreError> {
     let inserted = execute!(
         conn,
         "INSERT INTO idempotency_keys (merchant_id, livemode, idempotency_key, fingerprint, \
-         state, locked_until, created_at, holder) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7) \
+         state, locked_until, created_at, holder, resource_id) \
+         VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8) \
          ON CONFLICT (merchant_id, livemode, idempotency_key) DO NOTHING",
         scope.merchant_id.to_string(),
         scope.mode.is_live(),
@@ -89,9 +120,10 @@ pub async fn begin(
         Micros::from(locked_until).0,
         Micros::from(now).0,
         &scope.holder,
+        resource,
     )?;
     if inserted == 1 {
-        return Ok(Begin::Proceed);
+        return Ok((Begin::Proceed, true));
     }
     let row = fetch!(
         one,
@@ -108,7 +140,7 @@ pub async fn begin(
         Micros::from(crate::instances::dead_before(now)).0,
     )?;
     if row.fingerprint != scope.fingerprint {
-        return Ok(Begin::Mismatch);
+        return Ok((Begin::Mismatch, false));
     }
     if row.state == "done" {
         let status = row
@@ -118,19 +150,21 @@ pub async fn begin(
                 table: "idempotency_keys",
                 detail: format!("key {} is done without a status", scope.key),
             })?;
-        return Ok(Begin::Replay(StoredResponse {
+        let stored = StoredResponse {
             status,
             body: row.response_body.unwrap_or_default(),
-        }));
+        };
+        return Ok((Begin::Replay(stored), false));
     }
     let held_until = Micros(row.locked_until).to_timestamp();
     // A holder other than the claimer that is no longer alive crashed with the request (the
     // claimer's own incarnation is alive: it is running this).
     let holder_dead = row.holder.is_some() && row.holder != scope.holder && row.holder_alive == 0;
     if held_until > now && !holder_dead {
-        return Ok(Begin::InProgress {
+        let running = Begin::InProgress {
             locked_until: held_until,
-        });
+        };
+        return Ok((running, false));
     }
     // The owner crashed: take the key over, unless another retry just did.
     let taken = execute!(
@@ -147,9 +181,9 @@ pub async fn begin(
         row.locked_until,
     )?;
     if taken == 0 {
-        return Ok(Begin::InProgress { locked_until });
+        return Ok((Begin::InProgress { locked_until }, false));
     }
-    Ok(Begin::Proceed)
+    Ok((Begin::Proceed, false))
 }
 
 /// Stores the result; call in the same unit of work as the change it describes.

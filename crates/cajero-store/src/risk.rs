@@ -366,26 +366,39 @@ pub async fn blocklist(
     )?)
 }
 
-/// The entries in force that block `value` of `kind` for `merchant`: the operator's and the
-/// merchant's own.
+/// The entries in force that block any of `wanted` (kind, value) for `merchant`, the
+/// operator's and the merchant's own, in one statement: grouped in the order of `wanted`,
+/// oldest first within a kind. Nothing is read when `wanted` is empty.
 pub async fn blocking(
     conn: &mut Conn<'_>,
     merchant: &str,
-    kind: &str,
-    value: &str,
+    wanted: &[(&str, &str)],
 ) -> Result<Vec<BlockRow>, StoreError> {
-    Ok(fetch!(
-        all,
-        conn,
-        BlockRow,
-        AssertSqlSafe(format!(
-            "SELECT {BLOCK_COLUMNS} FROM risk_blocklist WHERE kind = $1 AND value = $2 \
-             AND removed_at IS NULL AND (merchant_id IS NULL OR merchant_id = $3) ORDER BY id"
-        )),
-        kind,
-        value,
-        merchant,
-    )?)
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pairs: Vec<String> = (0..wanted.len())
+        .map(|i| format!("(kind = ${} AND value = ${})", 2 + 2 * i, 3 + 2 * i))
+        .collect();
+    let sql = format!(
+        "SELECT {BLOCK_COLUMNS} FROM risk_blocklist WHERE removed_at IS NULL \
+         AND (merchant_id IS NULL OR merchant_id = $1) AND ({}) ORDER BY id",
+        pairs.join(" OR ")
+    );
+    let mut rows: Vec<BlockRow> = {
+        let mut query = crate::sqlite::Query::new(sql).bind(merchant);
+        for (kind, value) in wanted {
+            query = query.bind(*kind).bind(*value);
+        }
+        query.fetch_all(conn).await
+    }?;
+    // Stable: ids stay in order within each kind.
+    rows.sort_by_key(|row| {
+        wanted
+            .iter()
+            .position(|(kind, value)| row.kind == *kind && row.value == *value)
+    });
+    Ok(rows)
 }
 
 /// A decision where a check fired: it held, refused or (outcome `allow`) only alerted.

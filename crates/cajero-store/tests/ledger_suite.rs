@@ -21,6 +21,7 @@ cajero_store::store_suite!(
     concurrent_reservations_never_overdraw_one_balance,
     verify_passes_on_good_books_and_reports_a_corrupted_row,
     a_shared_account_is_the_sum_of_its_buckets_for_every_reader,
+    a_pending_credit_to_a_merchant_and_its_post_keep_the_books,
 );
 
 fn now() -> Timestamp {
@@ -345,6 +346,47 @@ async fn a_shared_account_is_the_sum_of_its_buckets_for_every_reader(store: Stor
         "{:?}",
         broken.problems
     );
+}
+
+/// A pending credit to a merchant's account is kept apart from the account's row (the limit
+/// does not read it) and its post moves it into the row's posted credits: the books balance,
+/// the money becomes spendable, and no stored total goes below zero.
+async fn a_pending_credit_to_a_merchant_and_its_post_keep_the_books(store: Store) {
+    let m = merchant(&store).await;
+    let credit = batch(
+        m,
+        "txn_c",
+        TransferCode::Topup,
+        vec![Transfer {
+            id: "txn_c.0".into(),
+            debit: AccountKey::platform(AccountKind::Funding, Mode::Test, Currency::Cop),
+            credit: available(m),
+            amount: Amount::new(70_000).unwrap(),
+            mode: TransferMode::Pending,
+            code: TransferCode::Topup,
+        }],
+    );
+    post(&store, credit.clone()).await.unwrap();
+    // Not spendable while pending.
+    let early = post(&store, reserve(m, "txn_r0", 1)).await;
+    assert!(
+        matches!(
+            early,
+            Err(LedgerError::Transfer(TransferError::ExceedsCredits { .. }))
+        ),
+        "{early:?}"
+    );
+    let mut settle = resolve(m, &credit, "txn_p", true);
+    settle.code = TransferCode::Topup;
+    for t in &mut settle.transfers {
+        t.code = TransferCode::Topup;
+    }
+    post(&store, settle).await.unwrap();
+    assert_eq!(balance(&store, m).await, (70_000, 0));
+    post(&store, reserve(m, "txn_r1", 70_000)).await.unwrap();
+    assert_eq!(balance(&store, m).await, (0, 70_000));
+    let report = verify_report(&store).await;
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
 /// Two servers on one PostgreSQL (two stores, two pools) reserve one merchant's balance at

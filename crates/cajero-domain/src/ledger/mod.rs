@@ -542,15 +542,31 @@ impl Totals {
         }
     }
 
-    /// Whether this change (as a delta) leaves every term `limit` compares unchanged, so the
-    /// limit can be checked without it: moving a pending debit to posted (debits pending +
-    /// posted stay the same), or a change of pending credits. Always true without a limit.
-    pub fn leaves_limit_alone(&self, limit: Limit) -> bool {
+    /// This change (as a delta) split into what may be kept apart from an account's row (in
+    /// its buckets) and what must change the row, where `limit` checks it. Without a limit,
+    /// everything may be apart. With one, the row carries exactly the terms the limit compares
+    /// (debits pending + posted, posted credits): pending credits are always apart, and so is
+    /// a change that moves a pending debit to posted (the sum the limit reads stays the same).
+    pub fn split_by_limit(&self, limit: Limit) -> (Totals, Totals) {
         match limit {
-            Limit::None => true,
+            Limit::None => (*self, Totals::default()),
             Limit::DebitsMustNotExceedCredits => {
-                i128::from(self.debits_pending) + i128::from(self.debits_posted) == 0
-                    && self.credits_posted == 0
+                let pending_credits = Totals {
+                    credits_pending: self.credits_pending,
+                    ..Totals::default()
+                };
+                let rest = Totals {
+                    credits_pending: 0,
+                    ..*self
+                };
+                let moves_only = i128::from(rest.debits_pending) + i128::from(rest.debits_posted)
+                    == 0
+                    && rest.credits_posted == 0;
+                if moves_only {
+                    (*self, Totals::default())
+                } else {
+                    (pending_credits, rest)
+                }
             }
         }
     }

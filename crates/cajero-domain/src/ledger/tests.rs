@@ -570,24 +570,45 @@ proptest! {
 }
 
 #[test]
-fn only_what_a_limit_compares_must_be_changed_in_place() {
+fn only_what_a_limit_compares_is_changed_in_the_row() {
     let t = |dp, dpo, cp, cpo| Totals {
         debits_pending: dp,
         debits_posted: dpo,
         credits_pending: cp,
         credits_posted: cpo,
     };
+    let zero = Totals::default();
     let limit = Limit::DebitsMustNotExceedCredits;
     // Posting a reservation: pending debit becomes posted, the sum the limit reads is the same.
-    assert!(t(-500, 500, 0, 0).leaves_limit_alone(limit));
-    // Pending credits are not compared.
-    assert!(t(0, 0, 700, 0).leaves_limit_alone(limit));
-    assert!(t(0, 0, -700, 0).leaves_limit_alone(limit));
-    // A reservation, a void, a direct debit, a posted credit: the limit must see them.
-    assert!(!t(500, 0, 0, 0).leaves_limit_alone(limit));
-    assert!(!t(-500, 0, 0, 0).leaves_limit_alone(limit));
-    assert!(!t(0, 500, 0, 0).leaves_limit_alone(limit));
-    assert!(!t(0, 0, -700, 700).leaves_limit_alone(limit));
-    // Without a limit every change may go anywhere.
-    assert!(t(500, 0, 0, 9).leaves_limit_alone(Limit::None));
+    assert_eq!(
+        t(-500, 500, 0, 0).split_by_limit(limit),
+        (t(-500, 500, 0, 0), zero)
+    );
+    // Pending credits are never compared: apart, also when their post changes the row.
+    assert_eq!(
+        t(0, 0, 700, 0).split_by_limit(limit),
+        (t(0, 0, 700, 0), zero)
+    );
+    assert_eq!(
+        t(0, 0, -700, 700).split_by_limit(limit),
+        (t(0, 0, -700, 0), t(0, 0, 0, 700))
+    );
+    // A reservation, a void, a direct debit: the limit must see them.
+    assert_eq!(
+        t(500, 0, 0, 0).split_by_limit(limit),
+        (zero, t(500, 0, 0, 0))
+    );
+    assert_eq!(
+        t(-500, 0, 0, 0).split_by_limit(limit),
+        (zero, t(-500, 0, 0, 0))
+    );
+    assert_eq!(
+        t(0, 500, 0, 0).split_by_limit(limit),
+        (zero, t(0, 500, 0, 0))
+    );
+    // Without a limit everything is apart.
+    assert_eq!(
+        t(500, 0, 3, 9).split_by_limit(Limit::None),
+        (t(500, 0, 3, 9), zero)
+    );
 }

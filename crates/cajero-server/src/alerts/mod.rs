@@ -242,17 +242,29 @@ pub async fn resolve(
     merchant: Option<MerchantId>,
     message: &str,
 ) -> Result<Option<AlertId>, StoreError> {
+    let resolved = resolve_among(conn, now, mode, &[code], subject, merchant, message).await?;
+    Ok(resolved.into_iter().next())
+}
+
+/// Resolves every open alert about `subject` whose code is one of `codes` (found in one
+/// statement), as [`resolve`] does each; the ids resolved.
+pub async fn resolve_among(
+    conn: &mut Conn<'_>,
+    now: Timestamp,
+    mode: Mode,
+    codes: &[&str],
+    subject: &str,
+    merchant: Option<MerchantId>,
+    message: &str,
+) -> Result<Vec<AlertId>, StoreError> {
     let merchant = merchant.map(|m| m.to_string());
-    let key = AlertKey {
-        livemode: mode.is_live(),
-        code,
-        subject,
-        merchant_id: merchant.as_deref(),
-    };
-    let Some(open) = store::find_open(conn, &key).await? else {
-        return Ok(None);
-    };
-    resolve_row(conn, now, &open, message).await
+    let open =
+        store::find_open_among(conn, mode.is_live(), codes, subject, merchant.as_deref()).await?;
+    let mut resolved = Vec::with_capacity(open.len());
+    for row in &open {
+        resolved.extend(resolve_row(conn, now, row, message).await?);
+    }
+    Ok(resolved)
 }
 
 /// Resolves the alert `id` (an operator closing it by hand); `None` when it is not open.

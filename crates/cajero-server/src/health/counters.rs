@@ -118,22 +118,20 @@ pub async fn on_attempt(
             }
         }
         APPROVED => {
-            for code in [codes::COUNTER_OUT_OF_CASH, codes::COUNTER_FAILURE_SPIKE] {
-                alerts::resolve(
-                    c,
-                    now,
-                    mode,
-                    code,
-                    &subject,
-                    None,
-                    &format!(
-                        "{} counter {} paid out again.",
-                        name(network),
-                        attempt.counter_id
-                    ),
-                )
-                .await?;
-            }
+            alerts::resolve_among(
+                c,
+                now,
+                mode,
+                &[codes::COUNTER_OUT_OF_CASH, codes::COUNTER_FAILURE_SPIKE],
+                &subject,
+                None,
+                &format!(
+                    "{} counter {} paid out again.",
+                    name(network),
+                    attempt.counter_id
+                ),
+            )
+            .await?;
         }
         _ => {}
     }

@@ -16,9 +16,9 @@
 //! buckets' (the `ledger_account_totals` view, which every reader uses).
 //!
 //! An account with a limit is changed in its row only by what its limit compares: debits
-//! (pending + posted) and posted credits. A change that leaves those alone goes to its buckets
-//! like any shared account's: posting a reservation (a pending debit becoming posted, which is
-//! what every paid payout does) or a change of pending credits. So the unit that settles a
+//! (pending + posted) and posted credits. The rest goes to its buckets like any shared
+//! account's change: pending credits, and the posting of a reservation (a pending debit
+//! becoming posted, which is what every paid payout does; the sum the limit reads is the same). So the unit that settles a
 //! payout never locks its merchant's row, and the row's terms stay exact: the conditional
 //! `UPDATE` checks the limit against the row alone.
 //!
@@ -270,16 +270,22 @@ fn add<'b>(
     let overflow = || TransferError::Overflow { id: t.id.clone() };
     let id = key.to_string();
     changes.accounts.insert(id.clone(), key);
-    let total = if delta.leaves_limit_alone(key.kind.limit()) {
-        changes.buckets.entry((id, bucket_of(&t.id))).or_default()
-    } else {
-        &mut changes
+    let (apart, in_row) = delta.split_by_limit(key.kind.limit());
+    if apart != Totals::default() {
+        let total = changes
+            .buckets
+            .entry((id.clone(), bucket_of(&t.id)))
+            .or_default();
+        *total = total.checked_add(&apart).ok_or_else(overflow)?;
+    }
+    if in_row != Totals::default() {
+        let total = &mut changes
             .limited
             .entry(id)
             .or_insert((key, Totals::default()))
-            .1
-    };
-    *total = total.checked_add(delta).ok_or_else(overflow)?;
+            .1;
+        *total = total.checked_add(&in_row).ok_or_else(overflow)?;
+    }
     Ok(())
 }
 
