@@ -854,6 +854,57 @@ mod tests {
             options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
             "{options:?}"
         );
+        assert!(
+            options.iter().any(|o| o == "STMTJRNL_SPILL=4194304"),
+            "{options:?}"
+        );
+    }
+
+    /// SQLite's temporary files, open in this process (they are unlinked when opened).
+    #[cfg(target_os = "linux")]
+    fn temporary_files_open() -> usize {
+        std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+            .filter(|target| target.to_string_lossy().contains("etilqs_"))
+            .count()
+    }
+
+    /// The writer runs each unit of work under a savepoint, and SQLite keeps the original of
+    /// every page the unit changes in a statement journal. With SQLite's default spill size
+    /// (64 KiB, 16 pages) a payout's unit moved that journal to a temporary file, and every
+    /// page it changed was written there once more: seven such writes for each page the WAL
+    /// got. A unit changing ~1 MiB of pages keeps it in memory.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_units_statement_journal_stays_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&Target::File(dir.path().join("units.db")), false, 1_000).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE big (id INTEGER PRIMARY KEY, body BLOB NOT NULL); \
+             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 250) \
+             INSERT INTO big SELECT i, zeroblob(3000) FROM s;",
+        )
+        .unwrap();
+        let before = temporary_files_open();
+        // As the writer runs a unit: its batch's transaction, the unit's savepoint.
+        conn.execute_batch(
+            "BEGIN IMMEDIATE; SAVEPOINT unit; UPDATE big SET body = zeroblob(3001);",
+        )
+        .unwrap();
+        let during = temporary_files_open();
+        conn.execute_batch("RELEASE unit; COMMIT;").unwrap();
+        assert_eq!(
+            during, before,
+            "a unit changing 250 pages opened a temporary file for its statement journal"
+        );
+        let changed: (i64,) = fetch_one(
+            &conn,
+            "SELECT COUNT(*) FROM big WHERE length(body) = 3001",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(changed.0, 250);
     }
 
     fn conn() -> Connection {
