@@ -595,7 +595,8 @@ pub struct EvidenceLink<'a> {
     pub direction: &'static str,
 }
 
-/// Stores the raw exchanges of one call, linked to the object.
+/// Stores the raw exchanges of one call, linked to the object (packing them in the unit: for
+/// the paths where that is rare; a hot path packs first, [`PackedEvidence`]).
 pub async fn store_evidence(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
@@ -603,27 +604,82 @@ pub async fn store_evidence(
     evidence: &[Evidence],
 ) -> Result<(), StoreError> {
     for e in evidence {
-        let id: MessageId = new_id(clock);
-        network::insert_message(
-            conn,
-            &MessageRecord {
-                id,
-                merchant_id: link.merchant,
-                mode: link.mode,
-                network: link.network.to_string(),
-                object_id: link.object_id.map(str::to_string),
-                direction: link.direction,
-                operation: e.operation.clone(),
-                request: e.request.clone(),
-                response_status: e.response_status,
-                response: e.response.clone(),
-                at: e.at,
-                duration_ms: e.duration_ms,
-            },
-        )
-        .await?;
+        store_packed(conn, clock, link, &PackedEvidence::pack(e)?).await?;
     }
     Ok(())
+}
+
+/// An exchange with its request and response already packed ([`network::Packed`]), so that the
+/// unit of work that stores it does not compress on the writer's thread.
+#[derive(Debug, Clone)]
+pub struct PackedEvidence {
+    operation: String,
+    response_status: Option<u16>,
+    at: jiff::Timestamp,
+    duration_ms: u64,
+    request: String,
+    exchange: network::Packed,
+}
+
+impl PackedEvidence {
+    /// Packs an exchange.
+    pub fn pack(e: &Evidence) -> Result<PackedEvidence, StoreError> {
+        Ok(PackedEvidence {
+            operation: e.operation.clone(),
+            response_status: e.response_status,
+            at: e.at,
+            duration_ms: e.duration_ms,
+            request: e.request.clone(),
+            exchange: network::Packed::new(&e.request, &e.response)?,
+        })
+    }
+
+    /// Records another answer than the one packed (a callback answered otherwise after a look
+    /// at the books), packing again.
+    pub fn answer(&mut self, status: u16, response: &str) -> Result<(), StoreError> {
+        self.exchange = network::Packed::new(&self.request, response)?;
+        self.response_status = Some(status);
+        Ok(())
+    }
+}
+
+/// Stores packed exchanges, linked to the object.
+pub async fn store_packed_evidence(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    link: EvidenceLink<'_>,
+    evidence: &[PackedEvidence],
+) -> Result<(), StoreError> {
+    for e in evidence {
+        store_packed(conn, clock, link, e).await?;
+    }
+    Ok(())
+}
+
+async fn store_packed(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    link: EvidenceLink<'_>,
+    e: &PackedEvidence,
+) -> Result<(), StoreError> {
+    let id: MessageId = new_id(clock);
+    network::insert_message(
+        conn,
+        &MessageRecord {
+            id,
+            merchant_id: link.merchant,
+            mode: link.mode,
+            network: link.network.to_string(),
+            object_id: link.object_id.map(str::to_string),
+            direction: link.direction,
+            operation: e.operation.clone(),
+            exchange: e.exchange.clone(),
+            response_status: e.response_status,
+            at: e.at,
+            duration_ms: e.duration_ms,
+        },
+    )
+    .await
 }
 
 /// An order the network reported in a state its documentation does not list: never guessed.

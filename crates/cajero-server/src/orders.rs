@@ -262,16 +262,27 @@ impl NetworkCall {
     }
 }
 
-/// Stores a call's evidence, linked to `object_id`.
+impl NetworkCall {
+    /// The call's evidence, packed before the unit of work that stores it
+    /// ([`networks::PackedEvidence`]), with each exchange's network.
+    pub fn packed_evidence(&self) -> Result<Vec<(String, networks::PackedEvidence)>, StoreError> {
+        self.evidence
+            .iter()
+            .map(|(network, e)| Ok((network.clone(), networks::PackedEvidence::pack(e)?)))
+            .collect()
+    }
+}
+
+/// Stores a call's evidence ([`NetworkCall::packed_evidence`]), linked to `object_id`.
 pub async fn store_call_evidence(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
     caller: Caller,
     object_id: &str,
-    call: &NetworkCall,
+    evidence: &[(String, networks::PackedEvidence)],
 ) -> Result<(), StoreError> {
-    for (network, evidence) in &call.evidence {
-        networks::store_evidence(
+    for (network, evidence) in evidence {
+        networks::store_packed_evidence(
             conn,
             clock,
             crate::networks::EvidenceLink {

@@ -304,6 +304,7 @@ async fn finish_create(
     request: PayinRequest,
     call: NetworkCall,
 ) -> Result<Answer, ApiError> {
+    let evidence = call.packed_evidence()?;
     let risk = state.risk.clone();
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
@@ -315,7 +316,7 @@ async fn finish_create(
         .store
         .write(move |mut c| {
             Box::pin(async move {
-                orders::store_call_evidence(&mut c, clock.as_ref(), caller, &id.to_string(), &call)
+                orders::store_call_evidence(&mut c, clock.as_ref(), caller, &id.to_string(), &evidence)
                     .await?;
                 let created_at =
                     crate::test_clocks::object_now(&mut c, clock.as_ref(), test_clock).await?;
@@ -589,7 +590,7 @@ pub async fn record_payment(
             };
             let fees = payin_fees(&plan, payin.amount, volume);
             let fee_total = fees.fee.checked_add(fees.iva).unwrap_or(Amount::ZERO);
-            if !payins::transition(
+            let Some(updated) = payins::transition(
                 conn,
                 payin.id,
                 payin.status,
@@ -599,27 +600,26 @@ pub async fn record_payment(
                 now,
             )
             .await?
-            {
+            else {
                 return Ok(()); // another writer moved it first
-            }
+            };
             let terms = merchant_settings::settlement_terms(conn, merchant, mode).await?;
             let available_on = settlement::available_on(paid_at, terms.delay_business_days).ok();
             ledger::post_batch(conn, &payin_batch(payin, &fees, available_on), now)
                 .await
                 .map_err(ledger_store_error)?;
-            if let Some(updated) = payins::get(conn, merchant, mode, payin.id).await? {
-                let body = payin_json(&updated, public_url);
-                events::emit(
-                    conn,
-                    merchant,
-                    mode.is_live(),
-                    EventType::PayinPaid,
-                    &body,
-                    new_id(clock),
-                    now,
-                )
-                .await?;
-            }
+            // The ledger does not touch the pay-in's row: as the transition returned it.
+            let body = payin_json(&updated, public_url);
+            events::emit(
+                conn,
+                merchant,
+                mode.is_live(),
+                EventType::PayinPaid,
+                &body,
+                new_id(clock),
+                now,
+            )
+            .await?;
             Ok(())
         }
         Err(_) => {
@@ -828,27 +828,27 @@ pub async fn close(
     let Ok(Step::To(to)) = payin.status.apply(event) else {
         return Ok(());
     };
-    if !payins::transition(conn, payin.id, payin.status, to, None, None, now).await? {
+    let Some(updated) =
+        payins::transition(conn, payin.id, payin.status, to, None, None, now).await?
+    else {
         return Ok(());
-    }
+    };
     let event_type = if to == PayinStatus::Expired {
         EventType::PayinExpired
     } else {
         EventType::PayinCanceled
     };
-    if let Some(updated) = payins::get(conn, payin.merchant_id, payin.mode, payin.id).await? {
-        let body = payin_json(&updated, public_url);
-        events::emit(
-            conn,
-            payin.merchant_id,
-            payin.mode.is_live(),
-            event_type,
-            &body,
-            new_id(clock),
-            now,
-        )
-        .await?;
-    }
+    let body = payin_json(&updated, public_url);
+    events::emit(
+        conn,
+        payin.merchant_id,
+        payin.mode.is_live(),
+        event_type,
+        &body,
+        new_id(clock),
+        now,
+    )
+    .await?;
     Ok(())
 }
 

@@ -246,14 +246,21 @@ pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Answer, ApiEr
         }
     })
     .await;
+    let evidence = call.packed_evidence()?;
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
     let recorded = state
         .store
         .write(move |mut c| {
             Box::pin(async move {
-                orders::store_call_evidence(&mut c, clock.as_ref(), caller, &id.to_string(), &call)
-                    .await?;
+                orders::store_call_evidence(
+                    &mut c,
+                    clock.as_ref(),
+                    caller,
+                    &id.to_string(),
+                    &evidence,
+                )
+                .await?;
                 let recorded = match call.result {
                     Ok((network, order)) => {
                         let at = payouts::IssuedAt {
@@ -398,7 +405,7 @@ async fn attach_code(
     order: &NetworkOrder,
 ) -> Result<bool, StoreError> {
     let (id, now) = (payout.id, clock.now());
-    if !payouts::mark_issued(
+    let Some(issued) = payouts::mark_issued(
         conn,
         id,
         at,
@@ -408,20 +415,11 @@ async fn attach_code(
         now,
     )
     .await?
-    {
+    else {
         return Ok(false);
-    }
+    };
     let types = [EventType::PayoutCreated, EventType::PayoutAvailable];
-    emit_current(
-        conn,
-        clock,
-        public_url,
-        payout.merchant_id,
-        payout.mode,
-        id,
-        &types,
-    )
-    .await?;
+    emit(conn, clock, public_url, &issued, &types).await?;
     Ok(true)
 }
 
@@ -738,6 +736,7 @@ async fn fail(
             now,
         )
         .await?
+        .is_some()
         {
             resolve_reservation(conn, p, false, now).await?;
             crate::refunds::payout_closed(conn, clock, p.id, PayoutStatus::Failed).await?;
@@ -786,39 +785,43 @@ async fn emit_current(
     let Some(p) = payouts::get(conn, merchant, mode, id).await? else {
         return Ok(Value::Null);
     };
-    let attempts = payouts::attempts(conn, id).await?;
-    let body = payout_json(&p, &attempts, public_url);
-    let now = clock.now();
-    for t in types {
-        events::emit(
-            conn,
-            merchant,
-            mode.is_live(),
-            *t,
-            &body,
-            new_id(clock),
-            now,
-        )
-        .await?;
-    }
+    emit(conn, clock, public_url, &p, types).await
+}
+
+/// Emits `types` with a payout as it stands (read or returned in this unit); returns its JSON.
+async fn emit(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    public_url: &str,
+    p: &PayoutRecord,
+    types: &[EventType],
+) -> Result<Value, StoreError> {
+    let attempts = payouts::attempts(conn, p.id).await?;
+    let body = payout_json(p, &attempts, public_url);
+    let events: Vec<_> = types.iter().map(|t| (*t, new_id(clock))).collect();
+    events::emit_each(
+        conn,
+        p.merchant_id,
+        p.mode.is_live(),
+        &events,
+        &body,
+        clock.now(),
+    )
+    .await?;
     Ok(body)
 }
 
-/// Applies a payout callback inside the caller's unit of work.
+/// Applies a callback about `payout` (its order's payout, read in the caller's unit of work)
+/// inside that unit.
 pub async fn apply_callback(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
     risk: &crate::risk::RiskRules,
     public_url: &str,
+    payout: &PayoutRecord,
     callback: &Callback,
 ) -> Result<(), StoreError> {
     let order = &callback.order;
-    let Some(payout) =
-        payouts::get_by_network_order(conn, &order.network, &order.network_order_id).await?
-    else {
-        tracing::warn!(network = %order.network, order = %order.network_order_id, "callback for an unknown payout");
-        return Ok(());
-    };
     if let Some(attempt) = &callback.attempt {
         let record = AttemptRecord {
             id: format!("{}:{}", order.network, attempt.id),
@@ -845,7 +848,7 @@ pub async fn apply_callback(
             .await?;
         }
     }
-    apply_network_order(conn, clock, risk, public_url, &payout, order).await
+    apply_network_order(conn, clock, risk, public_url, payout, order).await
 }
 
 /// Applies the network's view of an order to its payout.
@@ -949,9 +952,11 @@ pub async fn close(
     } else {
         None
     };
-    if !payouts::transition(conn, payout.id, payout.status, to, paid, None, now).await? {
+    let Some(closed) =
+        payouts::transition(conn, payout.id, payout.status, to, paid, None, now).await?
+    else {
         return Ok(());
-    }
+    };
     if payout.status == PayoutStatus::Expired {
         // Collected in time after our expiry voided the reservation.
         late::post_collected_in_time(conn, clock, payout, now).await?;
@@ -969,16 +974,8 @@ pub async fn close(
         PayoutStatus::Expired => EventType::PayoutExpired,
         _ => EventType::PayoutCanceled,
     };
-    emit_current(
-        conn,
-        clock,
-        public_url,
-        payout.merchant_id,
-        payout.mode,
-        payout.id,
-        &[event_type],
-    )
-    .await?;
+    // Nothing since the transition changed the payout's row: its returned state is current.
+    emit(conn, clock, public_url, &closed, &[event_type]).await?;
     Ok(())
 }
 

@@ -109,6 +109,31 @@ pub async fn emit(
     id: EventId,
     now: Timestamp,
 ) -> Result<EventRecord, StoreError> {
+    let mut records = emit_each(
+        conn,
+        merchant_id,
+        livemode,
+        &[(event_type, id)],
+        object,
+        now,
+    )
+    .await?;
+    records
+        .pop()
+        .ok_or_else(|| corrupt("events", "no event recorded"))
+}
+
+/// [`emit`] for several events about one object at once (`payout.created` then
+/// `payout.available`, say), in the order given: the endpoints are looked up and the object
+/// masked and encoded once for all of them.
+pub async fn emit_each(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+    livemode: bool,
+    events: &[(EventType, EventId)],
+    object: &serde_json::Value,
+    now: Timestamp,
+) -> Result<Vec<EventRecord>, StoreError> {
     // One row per endpoint, or one row of NULLs without any; none for an unknown merchant.
     let endpoints = fetch!(
         all,
@@ -121,16 +146,8 @@ pub async fn emit(
         livemode,
     )?;
     let full = endpoints.first().is_some_and(|(full, ..)| *full);
-    let record = EventRecord {
-        id,
-        merchant_id,
-        livemode,
-        event_type,
-        data: shown(object, full),
-        created_at: now,
-    };
-    let now_us = Micros::from(now).0;
-    insert_event(conn, &record, object, now_us).await?;
+    let data = shown(object, full);
+    let mut subscribed = Vec::new();
     for (_, endpoint_id, enabled_events, status) in endpoints {
         let (Some(endpoint_id), Some(enabled_events), Some(status)) =
             (endpoint_id, enabled_events, status)
@@ -139,12 +156,28 @@ pub async fn emit(
         };
         let patterns: Vec<EventPattern> =
             serde_json::from_str(&enabled_events).map_err(|e| corrupt("webhook_endpoints", e))?;
-        if !EventPattern::any_matches(&patterns, event_type) {
-            continue;
-        }
-        enqueue(conn, &record, &endpoint_id, &status, now_us).await?;
+        subscribed.push((endpoint_id, status, patterns));
     }
-    Ok(record)
+    let now_us = Micros::from(now).0;
+    let mut records = Vec::with_capacity(events.len());
+    for &(event_type, id) in events {
+        let record = EventRecord {
+            id,
+            merchant_id,
+            livemode,
+            event_type,
+            data: data.clone(),
+            created_at: now,
+        };
+        insert_event(conn, &record, object, now_us).await?;
+        for (endpoint_id, status, patterns) in &subscribed {
+            if EventPattern::any_matches(patterns, event_type) {
+                enqueue(conn, &record, endpoint_id, status, now_us).await?;
+            }
+        }
+        records.push(record);
+    }
+    Ok(records)
 }
 
 /// Records an event for one endpoint only (a test delivery from the dashboard): the event is

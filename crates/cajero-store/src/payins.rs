@@ -145,10 +145,17 @@ impl TryFrom<Row> for PayinRecord {
     }
 }
 
-const SELECT: &str = "SELECT id, merchant_id, livemode, status, amount, currency, network, \
-    route, reference, description, customer, metadata, network_order_id, payment_code, agreement_code, \
-    barcode_data, page_token, expires_at, paid_at, amount_refunded, fee, created_at, updated_at, \
-    test_clock, routing_reason FROM payins";
+/// A pay-in row's columns, as [`Row`] reads them (a `SELECT` or an `UPDATE … RETURNING`).
+macro_rules! columns {
+    () => {
+        "id, merchant_id, livemode, status, amount, currency, network, route, reference, \
+         description, customer, metadata, network_order_id, payment_code, agreement_code, \
+         barcode_data, page_token, expires_at, paid_at, amount_refunded, fee, created_at, \
+         updated_at, test_clock, routing_reason"
+    };
+}
+
+const SELECT: &str = concat!("SELECT ", columns!(), " FROM payins");
 
 /// Stores a new pay-in.
 pub async fn insert(conn: &mut Conn<'_>, p: &PayinRecord) -> Result<(), StoreError> {
@@ -309,11 +316,16 @@ pub async fn transition(
     paid_at: Option<Timestamp>,
     fee: Option<Amount>,
     now: Timestamp,
-) -> Result<bool, StoreError> {
-    let changed = execute!(
+) -> Result<Option<PayinRecord>, StoreError> {
+    let row = fetch!(
+        optional,
         conn,
-        "UPDATE payins SET status = $1, paid_at = COALESCE($2, paid_at), fee = COALESCE($3, fee), \
-         updated_at = $4 WHERE id = $5 AND status = $6",
+        Row,
+        concat!(
+            "UPDATE payins SET status = $1, paid_at = COALESCE($2, paid_at), \
+             fee = COALESCE($3, fee), updated_at = $4 WHERE id = $5 AND status = $6 RETURNING ",
+            columns!()
+        ),
         to.as_str(),
         paid_at.map(|t| Micros::from(t).0),
         fee.map(|f| f.minor()),
@@ -321,7 +333,7 @@ pub async fn transition(
         id.to_string(),
         from.as_str(),
     )?;
-    Ok(changed == 1)
+    row.map(PayinRecord::try_from).transpose()
 }
 
 /// Adds to the refunded amount, only while it stays within the paid amount; false otherwise.

@@ -140,10 +140,17 @@ impl TryFrom<Row> for PayoutRecord {
     }
 }
 
-const SELECT: &str = "SELECT id, merchant_id, livemode, status, amount, currency, network, \
-    route, reference, beneficiary, metadata, network_order_id, pickup_code, page_token, expires_in_s, \
-    expires_at, paid_at, failure_code, failure_message, fee, refund_id, created_at, updated_at, \
-    test_clock, routing_reason FROM payouts";
+/// A payout row's columns, as [`Row`] reads them (a `SELECT` or an `UPDATE … RETURNING`).
+macro_rules! columns {
+    () => {
+        "id, merchant_id, livemode, status, amount, currency, network, route, reference, \
+         beneficiary, metadata, network_order_id, pickup_code, page_token, expires_in_s, \
+         expires_at, paid_at, failure_code, failure_message, fee, refund_id, created_at, \
+         updated_at, test_clock, routing_reason"
+    };
+}
+
+const SELECT: &str = concat!("SELECT ", columns!(), " FROM payouts");
 
 /// Stores a new payout.
 pub async fn insert(conn: &mut Conn<'_>, p: &PayoutRecord) -> Result<(), StoreError> {
@@ -281,7 +288,8 @@ pub struct IssuedAt<'a> {
 }
 
 /// Records the issued pick-up code and where it was issued, and moves `pending`/`on_hold` →
-/// `available`.
+/// `available`; the payout as it now stands, or `None` (nothing changed) when it was in
+/// neither state.
 pub async fn mark_issued(
     conn: &mut Conn<'_>,
     id: PayoutId,
@@ -290,12 +298,17 @@ pub async fn mark_issued(
     pickup_code: &str,
     expires_at: Timestamp,
     now: Timestamp,
-) -> Result<bool, StoreError> {
-    let changed = execute!(
+) -> Result<Option<PayoutRecord>, StoreError> {
+    let row = fetch!(
+        optional,
         conn,
-        "UPDATE payouts SET status = 'available', network_order_id = $1, pickup_code = $2, \
-         expires_at = $3, updated_at = $4, network = $5, route = $6, routing_reason = $7 \
-         WHERE id = $8 AND status IN ('pending', 'on_hold')",
+        Row,
+        concat!(
+            "UPDATE payouts SET status = 'available', network_order_id = $1, pickup_code = $2, \
+             expires_at = $3, updated_at = $4, network = $5, route = $6, routing_reason = $7 \
+             WHERE id = $8 AND status IN ('pending', 'on_hold') RETURNING ",
+            columns!()
+        ),
         network_order_id,
         pickup_code,
         Micros::from(expires_at).0,
@@ -305,7 +318,7 @@ pub async fn mark_issued(
         at.routing_reason,
         id.to_string(),
     )?;
-    Ok(changed == 1)
+    row.map(PayoutRecord::try_from).transpose()
 }
 
 /// Records the route a payout still waiting for its code is about to be sent to (routing fell
@@ -365,7 +378,8 @@ pub async fn counter_attempts_since(
     Ok(count)
 }
 
-/// Moves a payout from `from` to `to` (compare-and-set); false when it was no longer in `from`.
+/// Moves a payout from `from` to `to` (compare-and-set); the payout as it now stands, or `None`
+/// (nothing changed) when it was no longer in `from`.
 #[allow(clippy::too_many_arguments)]
 pub async fn transition(
     conn: &mut Conn<'_>,
@@ -375,12 +389,18 @@ pub async fn transition(
     paid_at: Option<Timestamp>,
     failure: Option<(&str, &str)>,
     now: Timestamp,
-) -> Result<bool, StoreError> {
-    let changed = execute!(
+) -> Result<Option<PayoutRecord>, StoreError> {
+    let row = fetch!(
+        optional,
         conn,
-        "UPDATE payouts SET status = $1, paid_at = COALESCE($2, paid_at), \
-         failure_code = COALESCE($3, failure_code), failure_message = COALESCE($4, failure_message), \
-         updated_at = $5 WHERE id = $6 AND status = $7",
+        Row,
+        concat!(
+            "UPDATE payouts SET status = $1, paid_at = COALESCE($2, paid_at), \
+             failure_code = COALESCE($3, failure_code), \
+             failure_message = COALESCE($4, failure_message), updated_at = $5 \
+             WHERE id = $6 AND status = $7 RETURNING ",
+            columns!()
+        ),
         to.as_str(),
         paid_at.map(|t| Micros::from(t).0),
         failure.map(|f| f.0),
@@ -389,7 +409,7 @@ pub async fn transition(
         id.to_string(),
         from.as_str(),
     )?;
-    Ok(changed == 1)
+    row.map(PayoutRecord::try_from).transpose()
 }
 
 /// Sets the fee reserved with the payout.

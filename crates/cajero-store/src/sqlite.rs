@@ -41,8 +41,106 @@ pub fn sql_text(sql: impl SqlSafeStr) -> sqlx::SqlStr {
     sql.into_sql_str()
 }
 
+/// Where a thread's time in SQLite goes, statement by statement: a diagnostic, off unless
+/// `CAJERO_SQLITE_PROFILE` is set when the process starts (then each statement costs two clock
+/// reads and a map lookup more). The writer thread logs its table every
+/// [`profile::REPORT_EVERY`] at `info` (target `cajero_store::sqlite::profile`): per statement
+/// its count, total and mean time, with the writer's own steps (`[unit]`: a whole unit of work,
+/// its statements included; `[COMMIT]`, `[BEGIN IMMEDIATE]`, the savepoints) in brackets. The
+/// README's performance section reads it.
+pub mod profile {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
+    /// How often the writer logs its table (and starts a new one).
+    pub const REPORT_EVERY: Duration = Duration::from_secs(5);
+
+    /// Statements a report lists, the costliest first.
+    const REPORT_ROWS_MAX: usize = 40;
+
+    /// Whether statements are timed in this process.
+    pub fn on() -> bool {
+        static ON: OnceLock<bool> = OnceLock::new();
+        *ON.get_or_init(|| std::env::var_os("CAJERO_SQLITE_PROFILE").is_some())
+    }
+
+    thread_local! {
+        static TIMES: RefCell<HashMap<String, (u64, Duration)>> = RefCell::new(HashMap::new());
+    }
+
+    /// When a timed step starts (`None` when profiling is off).
+    pub fn start() -> Option<Instant> {
+        on().then(Instant::now)
+    }
+
+    /// Adds the time since `start` to `what`'s line on this thread.
+    pub fn record(what: &str, start: Option<Instant>) {
+        let Some(start) = start else { return };
+        let took = start.elapsed();
+        TIMES.with(|times| {
+            let mut times = times.borrow_mut();
+            match times.get_mut(what) {
+                Some((count, total)) => {
+                    *count += 1;
+                    *total += took;
+                }
+                None => {
+                    times.insert(what.to_string(), (1, took));
+                }
+            }
+        });
+    }
+
+    /// This thread's lines since the last take, the costliest first: (what, count, total).
+    pub fn take() -> Vec<(String, u64, Duration)> {
+        let mut lines: Vec<_> = TIMES.with(|times| {
+            times
+                .borrow_mut()
+                .drain()
+                .map(|(what, (count, total))| (what, count, total))
+                .collect()
+        });
+        lines.sort_by(|a, b| b.2.cmp(&a.2));
+        lines
+    }
+
+    /// Logs this thread's lines since the last report and starts anew.
+    pub fn report(thread: &str) {
+        let lines = take();
+        let statements: Duration = lines
+            .iter()
+            .filter(|(what, ..)| !what.starts_with('['))
+            .map(|(_, _, total)| *total)
+            .sum();
+        tracing::info!(
+            thread,
+            statements_ms = statements.as_secs_f64() * 1e3,
+            "SQLite time by statement since the last report"
+        );
+        for (what, count, total) in lines.into_iter().take(REPORT_ROWS_MAX) {
+            let text = what.split_whitespace().collect::<Vec<_>>().join(" ");
+            tracing::info!(
+                thread,
+                total_ms = total.as_secs_f64() * 1e3,
+                count,
+                mean_us = total.as_secs_f64() * 1e6 / count as f64,
+                "{text}"
+            );
+        }
+    }
+}
+
 /// Runs one statement and returns the number of rows it changed.
 pub fn execute(conn: &Connection, sql: &str, binds: &[&dyn ToSql]) -> Result<u64, sqlx::Error> {
+    let start = profile::start();
+    let changed = execute_timed(conn, sql, binds);
+    profile::record(sql, start);
+    changed
+}
+
+fn execute_timed(conn: &Connection, sql: &str, binds: &[&dyn ToSql]) -> Result<u64, sqlx::Error> {
     let mut statement = conn.prepare_cached(sql).map_err(database)?;
     bind(&mut statement, binds)?;
     let mut rows = statement.raw_query();
@@ -67,6 +165,17 @@ pub fn fetch_optional<T: DeserializeOwned>(
     sql: &str,
     binds: &[&dyn ToSql],
 ) -> Result<Option<T>, sqlx::Error> {
+    let start = profile::start();
+    let row = fetch_optional_timed(conn, sql, binds);
+    profile::record(sql, start);
+    row
+}
+
+fn fetch_optional_timed<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    binds: &[&dyn ToSql],
+) -> Result<Option<T>, sqlx::Error> {
     let mut statement = conn.prepare_cached(sql).map_err(database)?;
     bind(&mut statement, binds)?;
     let mut rows = statement.raw_query();
@@ -81,6 +190,17 @@ pub fn fetch_optional<T: DeserializeOwned>(
 
 /// Runs a query and returns every row.
 pub fn fetch_all<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    binds: &[&dyn ToSql],
+) -> Result<Vec<T>, sqlx::Error> {
+    let start = profile::start();
+    let rows = fetch_all_timed(conn, sql, binds);
+    profile::record(sql, start);
+    rows
+}
+
+fn fetch_all_timed<T: DeserializeOwned>(
     conn: &Connection,
     sql: &str,
     binds: &[&dyn ToSql],
@@ -471,6 +591,20 @@ impl Value<'_> {
     }
 }
 
+/// A column read into an integer type is read as one, without asking whether it is declared
+/// BOOLEAN ([`Value::declared_boolean`] is for values read without a type, and asking costs a
+/// look at every column of the statement).
+macro_rules! integers {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, RowError> {
+            match self.value {
+                ValueRef::Integer(i) => visitor.visit_i64(i),
+                _ => self.deserialize_any(visitor),
+            }
+        }
+    )*};
+}
+
 impl<'de> de::Deserializer<'de> for Value<'_> {
     type Error = RowError;
 
@@ -518,8 +652,13 @@ impl<'de> de::Deserializer<'de> for Value<'_> {
         visitor.visit_newtype_struct(self)
     }
 
+    integers! {
+        deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_u8
+        deserialize_u16 deserialize_u32 deserialize_u64
+    }
+
     serde::forward_to_deserialize_any! {
-        i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        i128 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct tuple tuple_struct map struct enum identifier
         ignored_any
     }
@@ -1001,6 +1140,54 @@ mod tests {
             fetch_one::<Row>(&c, "SELECT id, n, on_, note FROM t WHERE id = $1", &[&"zz"]),
             Err(sqlx::Error::RowNotFound)
         ));
+    }
+
+    #[test]
+    fn integers_read_into_integer_types_whatever_their_declared_type() {
+        let c = conn();
+        execute(
+            &c,
+            "INSERT INTO t (id, n, on_) VALUES ($1, $2, $3)",
+            &[&"b", &300_i64, &true],
+        )
+        .unwrap();
+        // A typed field is read as its type asks, without looking at the declared type (which
+        // costs a look at every column of the statement): a BOOLEAN read as a number is 1.
+        let read: (i64, u16, i32) = fetch_one(&c, "SELECT on_, n, n FROM t", &[]).unwrap();
+        assert_eq!(read, (1, 300, 300));
+        // Out of the type's range is an error, not a wrapped value.
+        assert!(fetch_one::<(u8,)>(&c, "SELECT n FROM t", &[]).is_err());
+        assert!(fetch_one::<(u64,)>(&c, "SELECT -1", &[]).is_err());
+        // Text is not a number.
+        assert!(fetch_one::<(i64,)>(&c, "SELECT id FROM t", &[]).is_err());
+    }
+
+    #[test]
+    fn the_profile_counts_and_totals_each_statement_of_its_thread() {
+        let start = std::time::Instant::now();
+        profile::record("SELECT 1", Some(start));
+        profile::record("SELECT 1", Some(start));
+        profile::record("[COMMIT]", Some(start));
+        profile::record("SELECT 2", None); // profiling off: nothing
+        let lines = profile::take();
+        let select = lines.iter().find(|(what, ..)| what == "SELECT 1").unwrap();
+        assert_eq!(select.1, 2);
+        assert!(
+            lines
+                .iter()
+                .any(|(what, count, _)| what == "[COMMIT]" && *count == 1)
+        );
+        assert!(!lines.iter().any(|(what, ..)| what == "SELECT 2"));
+        assert!(
+            lines.windows(2).all(|w| w[0].2 >= w[1].2),
+            "costliest first"
+        );
+        assert!(profile::take().is_empty(), "a take starts anew");
+        // Another thread keeps its own.
+        profile::record("SELECT 3", Some(start));
+        let other = std::thread::spawn(profile::take).join().unwrap();
+        assert!(other.is_empty());
+        assert_eq!(profile::take().len(), 1);
     }
 
     #[test]

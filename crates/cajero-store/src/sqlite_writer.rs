@@ -21,7 +21,7 @@ use futures::future::BoxFuture;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::sqlite::database;
+use crate::sqlite::{database, profile};
 use crate::{Conn, StoreError, Work};
 
 /// Tells a unit of work's caller how its batch ended: `None` committed, `Some` failed.
@@ -129,7 +129,12 @@ fn copy_error(error: &StoreError) -> StoreError {
 
 fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Message>, batch_max: usize) {
     let mut batch: Vec<Job> = Vec::with_capacity(batch_max);
+    let mut reported = std::time::Instant::now();
     while let Some(first) = inbox.blocking_recv() {
+        if profile::on() && reported.elapsed() >= profile::REPORT_EVERY {
+            profile::report("writer");
+            reported = std::time::Instant::now();
+        }
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
@@ -171,7 +176,17 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
     }
 }
 
+/// One of the writer's own statements (`BEGIN`, `COMMIT`, the savepoints), timed as `[sql]`.
 fn statement(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    let start = profile::start();
+    let done = statement_timed(conn, sql);
+    if start.is_some() {
+        profile::record(&format!("[{sql}]"), start);
+    }
+    done
+}
+
+fn statement_timed(conn: &Connection, sql: &str) -> Result<(), StoreError> {
     let mut statement = conn
         .prepare_cached(sql)
         .map_err(|e| StoreError::Database(database(e)))?;
@@ -194,9 +209,11 @@ fn run_batch(
     }
     for job in jobs {
         statement(conn, "SAVEPOINT unit")?;
+        let unit_start = profile::start();
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
             futures::executor::block_on(job(Conn::Sqlite(&mut *conn)))
         }));
+        profile::record("[unit]", unit_start);
         match outcome {
             Ok(ran) => {
                 if !ran.ok {

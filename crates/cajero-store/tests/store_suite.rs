@@ -458,9 +458,8 @@ async fn evidence_is_stored_compressed_and_rows_from_before_still_read(store: St
         object_id: Some("pi_1".into()),
         direction: "outbound",
         operation: "POST /v1/collections".into(),
-        request: request.clone(),
+        exchange: network::Packed::new(&request, &response).unwrap(),
         response_status: Some(201),
-        response: response.clone(),
         at: at(0),
         duration_ms: 12,
     };

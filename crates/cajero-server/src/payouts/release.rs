@@ -63,7 +63,8 @@ pub async fn release(
                     None,
                     now,
                 )
-                .await?;
+                .await?
+                .is_some();
                 if moved {
                     cajero_store::operators::insert_audit(&mut c, &audit, Some(&reason)).await?;
                     emit_current(

@@ -72,7 +72,8 @@ pub async fn receive(
     };
     let clock = state.clock.clone();
     let public_url = state.config.public_url();
-    let e = evidence(200, "{\"received\":true}");
+    // Packed here, off the writer's thread; repacked in the unit on the rare other answer.
+    let e = crate::networks::PackedEvidence::pack(&evidence(200, "{\"received\":true}"))?;
     let grace = jiff::SignedDuration::from_millis(
         i64::try_from(state.config.orders.unknown_callback_grace_ms).unwrap_or(i64::MAX),
     );
@@ -153,7 +154,7 @@ struct Received {
     mode: cajero_domain::merchant::Mode,
     /// How long an unknown order is given to appear (`orders.unknown_callback_grace_ms`).
     grace: jiff::SignedDuration,
-    evidence: Evidence,
+    evidence: crate::networks::PackedEvidence,
 }
 
 async fn apply(
@@ -172,23 +173,23 @@ async fn apply(
     } = received;
     let order = &callback.order;
     let now = clock.now();
-    let (merchant, object_id) = match order.kind {
+    // The order's object, read once: the callback is applied to it in this same unit.
+    let object = match order.kind {
         OrderKind::Collection => {
-            let p =
-                payins::get_by_network_order(c, &order.network, &order.network_order_id).await?;
-            (
-                p.as_ref().map(|p| p.merchant_id),
-                p.map(|p| p.id.to_string()),
-            )
+            payins::get_by_network_order(c, &order.network, &order.network_order_id)
+                .await?
+                .map(Object::Payin)
         }
         OrderKind::Payout => {
-            let p =
-                payouts::get_by_network_order(c, &order.network, &order.network_order_id).await?;
-            (
-                p.as_ref().map(|p| p.merchant_id),
-                p.map(|p| p.id.to_string()),
-            )
+            payouts::get_by_network_order(c, &order.network, &order.network_order_id)
+                .await?
+                .map(Object::Payout)
         }
+    };
+    let (merchant, object_id) = match &object {
+        Some(Object::Payin(p)) => (Some(p.merchant_id), Some(p.id.to_string())),
+        Some(Object::Payout(p)) => (Some(p.merchant_id), Some(p.id.to_string())),
+        None => (None, None),
     };
     let mut missing = false;
     if object_id.is_none() {
@@ -200,14 +201,13 @@ async fn apply(
         )
         .await?;
         if now < first_seen.checked_add(grace).unwrap_or(first_seen) {
-            evidence.response_status = Some(503);
-            evidence.response = "order not on record yet: retry later".into();
+            evidence.answer(503, "order not on record yet: retry later")?;
         } else {
             missing = true;
-            evidence.response = "order not on record: recorded as missing_in_cajero".into();
+            evidence.answer(200, "order not on record: recorded as missing_in_cajero")?;
         }
     }
-    crate::networks::store_evidence(
+    crate::networks::store_packed_evidence(
         c,
         clock,
         crate::networks::EvidenceLink {
@@ -248,26 +248,26 @@ async fn apply(
         // counts it again (a rare overcount, never a missed attempt).
         crate::metrics::counter_attempt(&order.network, &attempt.outcome);
     }
-    match order.kind {
-        OrderKind::Collection => {
-            if let Some(payin) =
-                payins::get_by_network_order(c, &order.network, &order.network_order_id).await?
-            {
-                crate::payins::apply_network_order(c, clock, &risk, public_url, &payin, order)
-                    .await?;
-            } else {
-                tracing::warn!(network = %order.network, order = %order.network_order_id, "callback for an unknown voucher");
-            }
+    match object {
+        Some(Object::Payin(payin)) => {
+            crate::payins::apply_network_order(c, clock, &risk, public_url, &payin, order).await?;
         }
-        OrderKind::Payout => {
-            crate::payouts::apply_callback(c, clock, &risk, public_url, callback).await?;
+        Some(Object::Payout(payout)) => {
+            crate::payouts::apply_callback(c, clock, &risk, public_url, &payout, callback).await?;
             if let Some(attempt) = &callback.attempt {
                 crate::health::counters::on_attempt(c, now, &health, mode, &order.network, attempt)
                     .await?;
             }
         }
+        None => {} // answered above: an order not on record is never applied
     }
     Ok(Applied::Done)
+}
+
+/// The object a callback's order belongs to.
+enum Object {
+    Payin(payins::PayinRecord),
+    Payout(payouts::PayoutRecord),
 }
 
 /// What became of a verified callback.

@@ -10,6 +10,7 @@ crate::both_engines!(
     an_unpaid_voucher_expires_when_the_clock_passes_its_expiry,
     a_pending_voucher_can_be_canceled_once,
     a_payout_reserves_funds_and_is_collected_with_the_right_document,
+    each_event_shows_its_order_as_it_stood_when_it_happened,
     an_expired_payout_returns_its_money,
     a_canceled_payout_returns_its_money,
     a_payout_without_enough_balance_fails,
@@ -296,6 +297,51 @@ async fn a_payout_reserves_funds_and_is_collected_with_the_right_document(app: &
     ] {
         assert!(types.contains(&t.to_string()), "{t} missing from {types:?}");
     }
+}
+
+/// The events are written from the row the state change itself returned (no read after it):
+/// each shows the change it announces.
+async fn each_event_shows_its_order_as_it_stood_when_it_happened(app: &TestApp) {
+    let m = merchant(app).await;
+    topup(app, &m, 500_000).await;
+    let payout = post_ok(app, &m, "/v1/payouts", &payout_body(200_000, "79876543")).await;
+    let id = payout["id"].as_str().unwrap();
+    let code = payout["pickup"]["code"].as_str().unwrap().to_string();
+    let collect = format!("/v1/test_helpers/payouts/{id}/collect");
+    let right = json!({"code": code, "document_number": "79876543"});
+    assert_eq!(post_ok(app, &m, &collect, &right).await["approved"], true);
+    let payin = post_ok(app, &m, "/v1/payins", &payin_body(150_000)).await;
+    let payin_id = payin["id"].as_str().unwrap();
+    let pay = format!("/v1/test_helpers/payins/{payin_id}/pay");
+    assert_eq!(post_ok(app, &m, &pay, &json!({})).await["approved"], true);
+
+    let events = get(app, &m, "/v1/events?limit=100").await;
+    let object = |event_type: &str| -> Value {
+        let found: Vec<&Value> = events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == event_type)
+            .collect();
+        assert_eq!(found.len(), 1, "one {event_type}: {events}");
+        found[0]["data"]["object"].clone()
+    };
+    for announced in ["payout.created", "payout.available"] {
+        let o = object(announced);
+        assert_eq!(o["id"], id);
+        assert_eq!(o["status"], "available", "{announced}: {o}");
+        assert_eq!(o["pickup"]["code"], code.as_str(), "{announced}: {o}");
+        assert!(o["paid_at"].is_null(), "{announced}: {o}");
+    }
+    let paid = object("payout.paid");
+    assert_eq!(paid["status"], "paid", "{paid}");
+    assert!(paid["paid_at"].is_string(), "{paid}");
+    assert_eq!(paid["attempts"][0]["outcome"], "approved", "{paid}");
+    let payin_paid = object("payin.paid");
+    assert_eq!(payin_paid["id"], payin_id);
+    assert_eq!(payin_paid["status"], "paid", "{payin_paid}");
+    assert!(payin_paid["paid_at"].is_string(), "{payin_paid}");
+    assert_eq!(object("payin.created")["status"], "pending");
 }
 
 async fn an_expired_payout_returns_its_money(app: &TestApp) {
