@@ -102,7 +102,7 @@ pub mod profile {
                 .map(|(what, (count, total))| (what, count, total))
                 .collect()
         });
-        lines.sort_by(|a, b| b.2.cmp(&a.2));
+        lines.sort_by_key(|line| std::cmp::Reverse(line.2));
         lines
     }
 
