@@ -93,6 +93,14 @@ pub mod profile {
         });
     }
 
+    /// Runs `step`, adding its time to `what`'s line when profiling is on.
+    pub fn timed<T>(what: &str, step: impl FnOnce() -> T) -> T {
+        let start = start();
+        let done = step();
+        record(what, start);
+        done
+    }
+
     /// This thread's lines since the last take, the costliest first: (what, count, total).
     pub fn take() -> Vec<(String, u64, Duration)> {
         let mut lines: Vec<_> = TIMES.with(|times| {
@@ -134,20 +142,15 @@ pub mod profile {
 
 /// Runs one statement and returns the number of rows it changed.
 pub fn execute(conn: &Connection, sql: &str, binds: &[&dyn ToSql]) -> Result<u64, sqlx::Error> {
-    let start = profile::start();
-    let changed = execute_timed(conn, sql, binds);
-    profile::record(sql, start);
-    changed
-}
-
-fn execute_timed(conn: &Connection, sql: &str, binds: &[&dyn ToSql]) -> Result<u64, sqlx::Error> {
-    let mut statement = conn.prepare_cached(sql).map_err(database)?;
-    bind(&mut statement, binds)?;
-    let mut rows = statement.raw_query();
-    // Step to the end: an `INSERT … RETURNING` read through `execute!` must still run whole.
-    while rows.next().map_err(database)?.is_some() {}
-    drop(rows);
-    Ok(conn.changes())
+    profile::timed(sql, || {
+        let mut statement = conn.prepare_cached(sql).map_err(database)?;
+        bind(&mut statement, binds)?;
+        let mut rows = statement.raw_query();
+        // Step to the end: an `INSERT … RETURNING` read through `execute!` must still run whole.
+        while rows.next().map_err(database)?.is_some() {}
+        drop(rows);
+        Ok(conn.changes())
+    })
 }
 
 /// Runs a query and returns its first row, or `RowNotFound`.
@@ -165,27 +168,18 @@ pub fn fetch_optional<T: DeserializeOwned>(
     sql: &str,
     binds: &[&dyn ToSql],
 ) -> Result<Option<T>, sqlx::Error> {
-    let start = profile::start();
-    let row = fetch_optional_timed(conn, sql, binds);
-    profile::record(sql, start);
-    row
-}
-
-fn fetch_optional_timed<T: DeserializeOwned>(
-    conn: &Connection,
-    sql: &str,
-    binds: &[&dyn ToSql],
-) -> Result<Option<T>, sqlx::Error> {
-    let mut statement = conn.prepare_cached(sql).map_err(database)?;
-    bind(&mut statement, binds)?;
-    let mut rows = statement.raw_query();
-    let first = match rows.next().map_err(database)? {
-        Some(row) => Some(from_row(row)?),
-        None => None,
-    };
-    // Run the statement to its end (an `UPDATE … RETURNING` changes every row it returns).
-    while rows.next().map_err(database)?.is_some() {}
-    Ok(first)
+    profile::timed(sql, || {
+        let mut statement = conn.prepare_cached(sql).map_err(database)?;
+        bind(&mut statement, binds)?;
+        let mut rows = statement.raw_query();
+        let first = match rows.next().map_err(database)? {
+            Some(row) => Some(from_row(row)?),
+            None => None,
+        };
+        // Run the statement to its end (an `UPDATE … RETURNING` changes every row it returns).
+        while rows.next().map_err(database)?.is_some() {}
+        Ok(first)
+    })
 }
 
 /// Runs a query and returns every row.
@@ -194,25 +188,16 @@ pub fn fetch_all<T: DeserializeOwned>(
     sql: &str,
     binds: &[&dyn ToSql],
 ) -> Result<Vec<T>, sqlx::Error> {
-    let start = profile::start();
-    let rows = fetch_all_timed(conn, sql, binds);
-    profile::record(sql, start);
-    rows
-}
-
-fn fetch_all_timed<T: DeserializeOwned>(
-    conn: &Connection,
-    sql: &str,
-    binds: &[&dyn ToSql],
-) -> Result<Vec<T>, sqlx::Error> {
-    let mut statement = conn.prepare_cached(sql).map_err(database)?;
-    bind(&mut statement, binds)?;
-    let mut rows = statement.raw_query();
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(database)? {
-        out.push(from_row(row)?);
-    }
-    Ok(out)
+    profile::timed(sql, || {
+        let mut statement = conn.prepare_cached(sql).map_err(database)?;
+        bind(&mut statement, binds)?;
+        let mut rows = statement.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(database)? {
+            out.push(from_row(row)?);
+        }
+        Ok(out)
+    })
 }
 
 /// Binds `binds[k - 1]` to every parameter named `$k`.
