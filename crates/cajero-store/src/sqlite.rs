@@ -45,9 +45,9 @@ pub fn sql_text(sql: impl SqlSafeStr) -> sqlx::SqlStr {
 /// `CAJERO_SQLITE_PROFILE` is set when the process starts (then each statement costs two clock
 /// reads and a map lookup more). The writer thread logs its table every
 /// [`profile::REPORT_EVERY`] at `info` (target `cajero_store::sqlite::profile`): per statement
-/// its count, total and mean time, with the writer's own steps (`[unit]`: a whole unit of work,
-/// its statements included; `[COMMIT]`, `[BEGIN IMMEDIATE]`, the savepoints) in brackets. The
-/// README's performance section reads it.
+/// its count, total, mean and longest time, with the writer's own steps (`[unit]`: a whole unit
+/// of work, its statements included; `[COMMIT]`, `[BEGIN IMMEDIATE]`, the savepoints) in
+/// brackets. The README's performance section reads it.
 pub mod profile {
     use std::cell::RefCell;
     use std::collections::HashMap;
@@ -66,8 +66,21 @@ pub mod profile {
         *ON.get_or_init(|| std::env::var_os("CAJERO_SQLITE_PROFILE").is_some())
     }
 
+    /// One statement's (or step's) times on a thread.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Line {
+        /// The statement's text, or the writer's step in brackets.
+        pub what: String,
+        /// How many times it ran.
+        pub count: u64,
+        /// Its time in all.
+        pub total: Duration,
+        /// Its longest run.
+        pub max: Duration,
+    }
+
     thread_local! {
-        static TIMES: RefCell<HashMap<String, (u64, Duration)>> = RefCell::new(HashMap::new());
+        static TIMES: RefCell<HashMap<String, Line>> = RefCell::new(HashMap::new());
     }
 
     /// When a timed step starts (`None` when profiling is off).
@@ -82,12 +95,19 @@ pub mod profile {
         TIMES.with(|times| {
             let mut times = times.borrow_mut();
             match times.get_mut(what) {
-                Some((count, total)) => {
-                    *count += 1;
-                    *total += took;
+                Some(line) => {
+                    line.count += 1;
+                    line.total += took;
+                    line.max = line.max.max(took);
                 }
                 None => {
-                    times.insert(what.to_string(), (1, took));
+                    let line = Line {
+                        what: what.to_string(),
+                        count: 1,
+                        total: took,
+                        max: took,
+                    };
+                    times.insert(line.what.clone(), line);
                 }
             }
         });
@@ -101,16 +121,11 @@ pub mod profile {
         done
     }
 
-    /// This thread's lines since the last take, the costliest first: (what, count, total).
-    pub fn take() -> Vec<(String, u64, Duration)> {
-        let mut lines: Vec<_> = TIMES.with(|times| {
-            times
-                .borrow_mut()
-                .drain()
-                .map(|(what, (count, total))| (what, count, total))
-                .collect()
-        });
-        lines.sort_by_key(|line| std::cmp::Reverse(line.2));
+    /// This thread's lines since the last take, the costliest in all first.
+    pub fn take() -> Vec<Line> {
+        let mut lines: Vec<Line> =
+            TIMES.with(|times| times.borrow_mut().drain().map(|(_, line)| line).collect());
+        lines.sort_by_key(|line| std::cmp::Reverse(line.total));
         lines
     }
 
@@ -119,21 +134,22 @@ pub mod profile {
         let lines = take();
         let statements: Duration = lines
             .iter()
-            .filter(|(what, ..)| !what.starts_with('['))
-            .map(|(_, _, total)| *total)
+            .filter(|line| !line.what.starts_with('['))
+            .map(|line| line.total)
             .sum();
         tracing::info!(
             thread,
             statements_ms = statements.as_secs_f64() * 1e3,
             "SQLite time by statement since the last report"
         );
-        for (what, count, total) in lines.into_iter().take(REPORT_ROWS_MAX) {
-            let text = what.split_whitespace().collect::<Vec<_>>().join(" ");
+        for line in lines.into_iter().take(REPORT_ROWS_MAX) {
+            let text = line.what.split_whitespace().collect::<Vec<_>>().join(" ");
             tracing::info!(
                 thread,
-                total_ms = total.as_secs_f64() * 1e3,
-                count,
-                mean_us = total.as_secs_f64() * 1e6 / count as f64,
+                total_ms = line.total.as_secs_f64() * 1e3,
+                count = line.count,
+                mean_us = line.total.as_secs_f64() * 1e6 / line.count as f64,
+                max_us = line.max.as_secs_f64() * 1e6,
                 "{text}"
             );
         }
@@ -1155,16 +1171,17 @@ mod tests {
         profile::record("[COMMIT]", Some(start));
         profile::record("SELECT 2", None); // profiling off: nothing
         let lines = profile::take();
-        let select = lines.iter().find(|(what, ..)| what == "SELECT 1").unwrap();
-        assert_eq!(select.1, 2);
+        let select = lines.iter().find(|line| line.what == "SELECT 1").unwrap();
+        assert_eq!(select.count, 2);
+        assert!(select.max <= select.total && select.max * 2 >= select.total);
         assert!(
             lines
                 .iter()
-                .any(|(what, count, _)| what == "[COMMIT]" && *count == 1)
+                .any(|line| line.what == "[COMMIT]" && line.count == 1)
         );
-        assert!(!lines.iter().any(|(what, ..)| what == "SELECT 2"));
+        assert!(!lines.iter().any(|line| line.what == "SELECT 2"));
         assert!(
-            lines.windows(2).all(|w| w[0].2 >= w[1].2),
+            lines.windows(2).all(|w| w[0].total >= w[1].total),
             "costliest first"
         );
         assert!(profile::take().is_empty(), "a take starts anew");
