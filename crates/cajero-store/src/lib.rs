@@ -284,15 +284,21 @@ impl Store {
         let target = sqlite::Target::from_url(url)?;
         let mut writer_conn = sqlite::open(&target, false, options.statement_timeout_ms)?;
         sqlite::migrate(&mut writer_conn, &sqlx::migrate!("./migrations/sqlite"))?;
+        let last_pass = Arc::new(sqlite::LastPass::new());
+        let checkpoints = target
+            .path()
+            .map(|_| sqlite::WriterCheckpoints::new(&writer_conn, last_pass.clone()));
         let writer = sqlite_writer::spawn(
             writer_conn,
             options.write_batch_max,
             options.write_queue_max,
+            checkpoints,
         )?;
         let checkpointer = match target.path() {
             Some(_) => Some(Arc::new(Mutex::new(sqlite::Checkpointer::start(
                 &target,
                 options.statement_timeout_ms,
+                last_pass,
             )?))),
             None => None,
         };

@@ -21,7 +21,7 @@ use futures::future::BoxFuture;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::sqlite::{database, profile};
+use crate::sqlite::{WriterCheckpoints, database, profile};
 use crate::{Conn, StoreError, Work};
 
 /// Tells a unit of work's caller how its batch ended: `None` committed, `Some` failed.
@@ -48,10 +48,13 @@ pub(crate) struct WriterHandle {
 }
 
 /// Starts the writer thread on `conn`.
+/// `checkpoints` is the writer's part of keeping the WAL short (a file database's; `None` in
+/// memory): see [`crate::sqlite::Checkpointer`].
 pub(crate) fn spawn(
     conn: Connection,
     batch_max: usize,
     queue_max: usize,
+    checkpoints: Option<WriterCheckpoints>,
 ) -> Result<WriterHandle, StoreError> {
     let (queue, inbox) = mpsc::channel(queue_max.max(1));
     let runtime = tokio::runtime::Handle::current();
@@ -60,7 +63,7 @@ pub(crate) fn spawn(
         .spawn(move || {
             // Units of work may use tokio (a timer, say) even though nothing they do waits.
             let _entered = runtime.enter();
-            run(conn, inbox, batch_max.max(1));
+            run(conn, inbox, batch_max.max(1), checkpoints);
         })
         .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
     Ok(WriterHandle { queue })
@@ -127,7 +130,12 @@ fn copy_error(error: &StoreError) -> StoreError {
     )))
 }
 
-fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Message>, batch_max: usize) {
+fn run(
+    mut conn: Connection,
+    mut inbox: mpsc::Receiver<Message>,
+    batch_max: usize,
+    mut checkpoints: Option<WriterCheckpoints>,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(batch_max);
     let mut reported = std::time::Instant::now();
     while let Some(first) = inbox.blocking_recv() {
@@ -154,6 +162,9 @@ fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Message>, batch_max: usiz
             }
         }
         commit_batch(&mut conn, &mut batch);
+        if let Some(checkpoints) = checkpoints.as_mut() {
+            checkpoints.between_batches(&conn);
+        }
     }
 }
 
