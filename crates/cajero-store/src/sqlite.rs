@@ -888,8 +888,8 @@ impl WriterCheckpoints {
     }
 
     /// Called by the writer between batches: runs a passive checkpoint when the WAL is due to
-    /// start again, and says whether it ran one.
-    pub(crate) fn between_batches(&mut self, conn: &Connection) -> bool {
+    /// start again.
+    pub(crate) fn between_batches(&mut self, conn: &Connection) {
         let pages = WAL_PAGES.with(std::cell::Cell::get);
         let due = pages >= self.reset_anyway_pages
             || (pages >= self.reset_pages && self.last_pass.within(CHECKPOINTER_PASS_FRESH));
@@ -898,7 +898,7 @@ impl WriterCheckpoints {
                 .last
                 .is_some_and(|last| last.elapsed() < WRITER_CHECKPOINT_SPACING)
         {
-            return false;
+            return;
         }
         self.last = Some(std::time::Instant::now());
         match profile::timed("[writer checkpoint]", || checkpoint(conn)) {
@@ -907,7 +907,6 @@ impl WriterCheckpoints {
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "the writer's WAL checkpoint failed"),
         }
-        true
     }
 }
 
