@@ -1180,13 +1180,15 @@ mod tests {
     /// WAL wholly copied, so SQLite never starts it again; the writer's own checkpoint, just
     /// after a pass, lets it start again. Before it, the WAL grew by everything written (over a
     /// gigabyte in ten seconds of the payout bench) until a `RESTART` checkpoint stalled the
-    /// writer. Here, with the thresholds scaled down to 4 and 16 MiB, 8 tasks write 100 MiB
+    /// writer. Here, with the thresholds scaled down to 4 and 16 MiB, 8 tasks write 200 MiB
     /// through the writer, and the WAL file (which keeps the largest size it ever had) must
-    /// stay near the larger threshold.
+    /// stay under 64 MiB: the larger threshold, plus what arrives while the writer's checkpoint
+    /// waits for the checkpointer's pass to end (one try every 50 ms; a run in CI reached 31 MB
+    /// with 100 MiB written).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_steady_stream_of_writes_keeps_the_wal_short() {
         const TASKS: usize = 8;
-        const UNITS_PER_TASK: usize = 200;
+        const UNITS_PER_TASK: usize = 400;
         const ROWS_PER_UNIT: usize = 16; // 4,000-byte rows: a page each, so 64 KiB per unit
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("steady.db");
@@ -1233,7 +1235,7 @@ mod tests {
         writer.close().await;
         checkpointer.stop();
         let written = (TASKS * UNITS_PER_TASK * ROWS_PER_UNIT * 4_096) as u64;
-        let bound = 24 * 1024 * 1024;
+        let bound = 64 * 1024 * 1024;
         assert!(
             wal_bytes < bound,
             "the WAL reached {wal_bytes} bytes for {written} written (bound {bound})"
