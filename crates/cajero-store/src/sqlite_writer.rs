@@ -53,6 +53,8 @@ type Job = Box<dyn for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Ran> + Send>;
 
 enum Message {
     Work(Job),
+    /// From the syncing thread: it has synced everything handed to it so far.
+    Synced,
     Close(oneshot::Sender<()>),
 }
 
@@ -163,7 +165,7 @@ pub(crate) fn spawn(
             // checkpoint and the database file after it, so `NORMAL` is as safe as `FULL` here.
             conn.execute_batch("PRAGMA synchronous = NORMAL;")
                 .map_err(|e| StoreError::Database(crate::sqlite::database(e)))?;
-            Some(Syncing::start(sync)?)
+            Some(Syncing::start(sync, queue.downgrade())?)
         }
         None => None,
     };
@@ -197,12 +199,12 @@ struct Syncing {
 }
 
 impl Syncing {
-    fn start(sync: WalSync) -> Result<Syncing, StoreError> {
+    fn start(sync: WalSync, wake: mpsc::WeakSender<Message>) -> Result<Syncing, StoreError> {
         let (groups, inbox) = std::sync::mpsc::sync_channel(SYNC_QUEUE_MAX);
         let (report, synced) = watch::channel(Synced::default());
         let thread = std::thread::Builder::new()
             .name("cajero-sqlite-sync".to_string())
-            .spawn(move || sync_wal(sync, inbox, report))
+            .spawn(move || sync_wal(sync, inbox, report, wake))
             .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         let committing = Arc::new(AtomicU64::new(0));
         Ok(Syncing {
@@ -219,6 +221,13 @@ impl Syncing {
     /// Numbers the batch about to commit; readers from now on wait for its sync.
     fn committing(&self) -> u64 {
         self.committing.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Whether every batch committed so far is synced (or syncing has failed): a commit now
+    /// would be synced at once.
+    fn idle(&self) -> bool {
+        let synced = self.durability.synced.borrow();
+        synced.failed.is_some() || synced.through >= self.committing.load(Ordering::SeqCst)
     }
 
     /// Hands a committed batch to the syncing thread (waiting while it is far behind).
@@ -250,6 +259,7 @@ fn sync_wal(
     mut sync: WalSync,
     inbox: std::sync::mpsc::Receiver<Group>,
     report: watch::Sender<Synced>,
+    wake: mpsc::WeakSender<Message>,
 ) {
     let mut groups: Vec<Group> = Vec::new();
     let mut reported = std::time::Instant::now();
@@ -285,6 +295,10 @@ fn sync_wal(
                         .for_each(|answer| answer(Some(&error)));
                 }
             }
+        }
+        // The writer may be holding units for the next batch until this sync is done.
+        if let Some(writer) = wake.upgrade() {
+            let _ = writer.try_send(Message::Synced);
         }
         if profile::on() && reported.elapsed() >= profile::REPORT_EVERY {
             profile::report("WAL sync");
@@ -375,9 +389,17 @@ fn run(
     mut checkpoints: Option<WriterCheckpoints>,
     mut syncing: Option<Syncing>,
 ) {
-    let mut batch: Vec<Job> = Vec::with_capacity(batch_max);
+    let mut open: Option<Open> = None;
     let mut reported = std::time::Instant::now();
-    while let Some(first) = inbox.blocking_recv() {
+    loop {
+        let Some(first) = inbox.blocking_recv() else {
+            // Every handle is gone: what ran still commits, and is synced, before the end.
+            commit(&mut conn, &mut open, syncing.as_ref());
+            if let Some(syncing) = syncing.as_mut() {
+                syncing.finish();
+            }
+            return;
+        };
         if profile::on() && reported.elapsed() >= profile::REPORT_EVERY {
             profile::report("writer");
             reported = std::time::Instant::now();
@@ -385,9 +407,10 @@ fn run(
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
-                Message::Work(job) => batch.push(job),
+                Message::Work(job) => run_unit(&mut conn, &mut open, job, syncing.as_ref()),
+                Message::Synced => {}
                 Message::Close(reply) => {
-                    commit_batch(&mut conn, &mut batch, syncing.as_ref());
+                    commit(&mut conn, &mut open, syncing.as_ref());
                     inbox.close();
                     if let Some(syncing) = syncing.as_mut() {
                         syncing.finish();
@@ -399,51 +422,122 @@ fn run(
                     return;
                 }
             }
-            if batch.len() < batch_max {
-                next = inbox.try_recv().ok();
+            if open.as_ref().is_some_and(|open| open.units >= batch_max) {
+                commit(&mut conn, &mut open, syncing.as_ref());
+                if let Some(checkpoints) = checkpoints.as_mut() {
+                    checkpoints.between_batches(&conn);
+                }
             }
+            next = inbox.try_recv().ok();
         }
-        commit_batch(&mut conn, &mut batch, syncing.as_ref());
-        if let Some(checkpoints) = checkpoints.as_mut() {
-            checkpoints.between_batches(&conn);
+        // Nothing more queued. While the syncing thread is still syncing an earlier batch, a
+        // commit now would only wait for it: the units stay in the open transaction, more join
+        // them, and the batch commits when that thread says it is done (`Message::Synced`).
+        if open.is_some() && syncing.as_ref().is_none_or(Syncing::idle) {
+            commit(&mut conn, &mut open, syncing.as_ref());
+            if let Some(checkpoints) = checkpoints.as_mut() {
+                checkpoints.between_batches(&conn);
+            }
         }
     }
 }
 
-/// Runs and commits the queued units of work, then answers their callers: at once in memory,
-/// through the syncing thread for a file.
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, syncing: Option<&Syncing>) {
-    if batch.is_empty() {
-        return;
-    }
-    let jobs: Vec<Job> = std::mem::take(batch);
+/// The writer's open transaction: the units of work run in it so far, and their answers.
+struct Open {
+    units: usize,
+    answers: Vec<Answer>,
+}
+
+/// Runs one unit of work under its own savepoint in the open transaction (beginning one if
+/// none is open). An error rolls back that unit only; a failure of the writer's own statements
+/// fails the whole transaction, and every unit in it.
+fn run_unit(conn: &mut Connection, open: &mut Option<Open>, job: Job, syncing: Option<&Syncing>) {
     if syncing.is_some_and(|s| s.durability.failed().is_some()) {
-        // Nothing more is committed once a sync failed; each caller sees `WriterGone` (the
-        // jobs' reply channels close), and new callers the failure itself.
-        drop(jobs);
+        // Nothing more is committed once a sync failed; the caller sees `WriterGone` (its
+        // reply channel closes), and new callers the failure itself.
+        drop(job);
         return;
     }
-    let mut answers = Vec::with_capacity(jobs.len());
-    let mut number = 0;
-    let committed = run_batch(conn, jobs, &mut answers, || {
-        if let Some(syncing) = syncing {
-            number = syncing.committing();
+    if open.is_none() {
+        if let Err(error) = statement(conn, "BEGIN IMMEDIATE") {
+            // The caller's reply channel closes with the job: it sees `WriterGone`.
+            tracing::error!(%error, "could not begin a write transaction; the write failed");
+            drop(job);
+            return;
         }
-    });
-    let answers = match committed {
-        Ok(()) => answers,
+        *open = Some(Open {
+            units: 0,
+            answers: Vec::new(),
+        });
+    }
+    let mut answer = None;
+    let ran = unit(conn, job, &mut answer);
+    let Some(batch) = open.as_mut() else { return };
+    batch.units += 1;
+    batch.answers.extend(answer);
+    if let Err(error) = ran {
+        tracing::error!(%error, "a write batch failed; every write in it failed");
+        if !conn.is_autocommit() {
+            let _ = statement(conn, "ROLLBACK");
+        }
+        if let Some(batch) = open.take() {
+            batch
+                .answers
+                .into_iter()
+                .for_each(|answer| answer(Some(&error)));
+        }
+    }
+}
+
+/// One unit under its savepoint; its answer, once it has one, goes to `answer`.
+fn unit(conn: &mut Connection, job: Job, answer: &mut Option<Answer>) -> Result<(), StoreError> {
+    statement(conn, "SAVEPOINT unit")?;
+    let unit_start = profile::start();
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        futures::executor::block_on(job(Conn::Sqlite(&mut *conn)))
+    }));
+    profile::record("[unit]", unit_start);
+    match outcome {
+        Ok(ran) => {
+            let ok = ran.ok;
+            *answer = Some(ran.answer);
+            if !ok {
+                statement(conn, "ROLLBACK TO unit")?;
+            }
+            statement(conn, "RELEASE unit")
+        }
+        Err(_) => {
+            // The caller's reply channel went down with the job: it hears `WriterGone`.
+            tracing::error!("a unit of work panicked; rolled back");
+            statement(conn, "ROLLBACK TO unit")?;
+            statement(conn, "RELEASE unit")
+        }
+    }
+}
+
+/// Commits the open transaction, then answers its callers: at once in memory, through the
+/// syncing thread for a file. If the commit fails, every unit in it gets the error.
+fn commit(conn: &mut Connection, open: &mut Option<Open>, syncing: Option<&Syncing>) {
+    let Some(batch) = open.take() else { return };
+    // Numbered before its `COMMIT`: from then on readers may see it, and wait for its sync.
+    let number = syncing.map(Syncing::committing);
+    let answers = match statement(conn, "COMMIT") {
+        Ok(()) => batch.answers,
         Err(error) => {
             tracing::error!(%error, "a write batch failed to commit; every write in it failed");
             if !conn.is_autocommit() {
                 let _ = statement(conn, "ROLLBACK");
             }
-            answers.into_iter().for_each(|answer| answer(Some(&error)));
+            batch
+                .answers
+                .into_iter()
+                .for_each(|answer| answer(Some(&error)));
             Vec::new()
         }
     };
-    match syncing {
+    match (syncing, number) {
         // Even a failed batch goes through, so that readers waiting for its number are let go.
-        Some(syncing) if number > 0 => syncing.hand_over(Group {
+        (Some(syncing), Some(number)) => syncing.hand_over(Group {
             batch: number,
             answers,
         }),
@@ -469,46 +563,6 @@ fn statement_timed(conn: &Connection, sql: &str) -> Result<(), StoreError> {
         .raw_execute()
         .map_err(|e| StoreError::Database(database(e)))?;
     Ok(())
-}
-
-/// Runs the units of work in one transaction; `before_commit` runs just before its `COMMIT`.
-fn run_batch(
-    conn: &mut Connection,
-    jobs: Vec<Job>,
-    answers: &mut Vec<Answer>,
-    before_commit: impl FnOnce(),
-) -> Result<(), StoreError> {
-    if let Err(error) = statement(conn, "BEGIN IMMEDIATE") {
-        // Nothing ran. Dropping the jobs closes their reply channels, so each caller sees
-        // `WriterGone`; the cause is logged by the caller of this function.
-        drop(jobs);
-        return Err(error);
-    }
-    for job in jobs {
-        statement(conn, "SAVEPOINT unit")?;
-        let unit_start = profile::start();
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            futures::executor::block_on(job(Conn::Sqlite(&mut *conn)))
-        }));
-        profile::record("[unit]", unit_start);
-        match outcome {
-            Ok(ran) => {
-                if !ran.ok {
-                    statement(conn, "ROLLBACK TO unit")?;
-                }
-                statement(conn, "RELEASE unit")?;
-                answers.push(ran.answer);
-            }
-            Err(_) => {
-                // The caller's reply channel went down with the job: it hears `WriterGone`.
-                tracing::error!("a unit of work panicked; rolled back");
-                statement(conn, "ROLLBACK TO unit")?;
-                statement(conn, "RELEASE unit")?;
-            }
-        }
-    }
-    before_commit();
-    statement(conn, "COMMIT")
 }
 
 #[cfg(test)]
@@ -638,6 +692,42 @@ mod tests {
         db.gate.send(Ok(())).unwrap();
         write.await.unwrap().unwrap();
         assert_eq!(read.await.unwrap().unwrap(), 1);
+        drop(db.gate);
+        db.writer.close().await;
+    }
+
+    /// While a batch is being synced, the writes that come in run but wait in the open
+    /// transaction, and commit together once that sync is done: the writer commits no faster
+    /// than the disk syncs, so batches grow with the load instead of shrinking to a unit each.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_arriving_during_a_sync_commit_together_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(dir.path());
+        let first = insert(&db.writer, "a");
+        while committed_ids(&db.path).is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let (second, third) = (insert(&db.writer, "b"), insert(&db.writer, "c"));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            committed_ids(&db.path),
+            ["a"],
+            "committed while the last batch was still being synced"
+        );
+        db.gate.send(Ok(())).unwrap();
+        first.await.unwrap().unwrap();
+        // One batch: a second one would wait for a sync the gate holds back.
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while committed_ids(&db.path).len() < 3 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("b and c committed together after the first sync");
+        assert!(!second.is_finished() && !third.is_finished());
+        db.gate.send(Ok(())).unwrap();
+        second.await.unwrap().unwrap();
+        third.await.unwrap().unwrap();
         drop(db.gate);
         db.writer.close().await;
     }
