@@ -1,14 +1,11 @@
 //! cajero's storage: one store API over two engines.
 //!
-//! * **SQLite** is the embedded default: one file in WAL mode, and a payment acknowledged is a
-//!   payment on disk. All writes go through one writer thread that runs many units of work
-//!   inside one transaction, each under its own savepoint, and commits them together; a
-//!   syncing thread then makes every batch committed since its last sync durable with one
-//!   fsync and only then answers their callers (group commit, the fsync off the writer's
-//!   thread; see `sqlite_writer`). Statements are synchronous calls on the writer's thread
-//!   (rusqlite, cached prepared statements; see [`sqlite`]). Reads use a small pool of
-//!   read-only connections that WAL lets run beside the writer; a read answers only once what
-//!   it saw is durable.
+//! * **SQLite** is the embedded default: one file in WAL mode with `synchronous=FULL`, so a
+//!   payment acknowledged is a payment on disk. All writes go through one writer thread that
+//!   runs many units of work inside one transaction, each under its own savepoint, and commits
+//!   them together: one fsync for a whole batch of requests (group commit). Statements are
+//!   synchronous calls on that thread (rusqlite, cached prepared statements; see [`sqlite`]).
+//!   Reads use a small pool of read-only connections that WAL lets run beside the writer.
 //! * **PostgreSQL** is the scale-out engine: a pool with explicit acquire and statement
 //!   timeouts; each unit of work is its own transaction, and the server batches the commits.
 //!
@@ -291,15 +288,11 @@ impl Store {
         let checkpoints = target
             .path()
             .map(|_| sqlite::WriterCheckpoints::new(&writer_conn, last_pass.clone()));
-        let sync = target
-            .path()
-            .map(|path| sqlite_writer::WalSync::file(sqlite::wal_path(path)));
         let writer = sqlite_writer::spawn(
             writer_conn,
             options.write_batch_max,
             options.write_queue_max,
             checkpoints,
-            sync,
         )?;
         let checkpointer = match target.path() {
             Some(_) => Some(Arc::new(Mutex::new(sqlite::Checkpointer::start(
@@ -315,7 +308,6 @@ impl Store {
                 options.pool_connections_max,
                 Duration::from_millis(options.acquire_timeout_ms),
                 options.statement_timeout_ms,
-                writer.durability(),
             )
         });
         Ok(Store {

@@ -27,7 +27,6 @@ use sqlx::SqlSafeStr;
 use sqlx::error::{DatabaseError, ErrorKind};
 use tokio::sync::Semaphore;
 
-use crate::sqlite_writer::Durability;
 use crate::{Conn, StoreError, Work};
 
 pub use rusqlite::ToSql;
@@ -667,9 +666,7 @@ impl<'de> de::Deserializer<'de> for Value<'_> {
 }
 
 /// Opens a connection with the store's settings: foreign keys on, a busy timeout, and for a
-/// file, WAL with `synchronous=FULL` (an acknowledged write is on disk). The writer's
-/// connection then leaves the commit's sync to a thread of its own
-/// ([`crate::sqlite_writer`]).
+/// file, WAL with `synchronous=FULL` (an acknowledged write is on disk).
 pub(crate) fn open(
     target: &Target,
     read_only: bool,
@@ -942,13 +939,6 @@ impl Target {
     }
 }
 
-/// Where SQLite keeps the WAL of the database at `path`.
-pub(crate) fn wal_path(path: &Path) -> PathBuf {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    PathBuf::from(wal)
-}
-
 /// Applies the migrations sqlx's `migrate!` embedded, recording them in sqlx's own
 /// `_sqlx_migrations` table exactly as sqlx does, so a database made by either stays readable
 /// by both. A migration already applied with a different checksum is refused, as sqlx does.
@@ -1041,8 +1031,6 @@ pub(crate) struct Readers {
     permits: Arc<Semaphore>,
     acquire_timeout: Duration,
     busy_timeout_ms: u64,
-    /// The writer's: a read answers only once what it may have seen is durable.
-    durability: Option<Durability>,
 }
 
 impl Readers {
@@ -1051,7 +1039,6 @@ impl Readers {
         connections_max: u32,
         acquire_timeout: Duration,
         busy_timeout_ms: u64,
-        durability: Option<Durability>,
     ) -> Readers {
         Readers {
             target,
@@ -1059,7 +1046,6 @@ impl Readers {
             permits: Arc::new(Semaphore::new(connections_max.max(1) as usize)),
             acquire_timeout,
             busy_timeout_ms,
-            durability,
         }
     }
 
@@ -1097,11 +1083,6 @@ impl Readers {
             result
         })
         .await;
-        // The read may have seen a batch committed but not yet synced: it waits for the sync,
-        // so that its answer never shows a write a power cut could take back.
-        if let Some(durability) = &self.durability {
-            durability.settled().await.map_err(E::from)?;
-        }
         match joined {
             Ok(result) => result,
             Err(_) => Err(E::from(StoreError::Panicked)),
@@ -1219,14 +1200,7 @@ mod tests {
         let mut checkpoints = WriterCheckpoints::new(&conn, last_pass.clone());
         checkpoints.reset_pages = 1_024;
         checkpoints.reset_anyway_pages = 4_096;
-        let writer = crate::sqlite_writer::spawn(
-            conn,
-            256,
-            4_096,
-            Some(checkpoints),
-            Some(crate::sqlite_writer::WalSync::file(wal_path(&path))),
-        )
-        .unwrap();
+        let writer = crate::sqlite_writer::spawn(conn, 256, 4_096, Some(checkpoints)).unwrap();
         let mut checkpointer = Checkpointer::start(&target, 5_000, last_pass).unwrap();
         let tasks: Vec<_> = (0..TASKS)
             .map(|_| {

@@ -326,10 +326,7 @@ async fn sqlite_writes_survive_a_reopen() {
     assert_eq!(all[0].name, "Durable");
 }
 
-/// SQLite runs in WAL mode with foreign keys enforced. The writer's connection commits with
-/// synchronous=NORMAL: its commits are made durable by the writer's syncing thread before
-/// anyone hears back (`sqlite_writer`'s tests show a write and a read of it wait for that
-/// sync).
+/// SQLite runs in WAL mode with synchronous=FULL and foreign keys enforced.
 #[tokio::test]
 async fn sqlite_is_durable_and_enforces_foreign_keys() {
     let dir = tempfile::tempdir().unwrap();
@@ -347,7 +344,7 @@ async fn sqlite_is_durable_and_enforces_foreign_keys() {
         .await
         .unwrap();
     assert_eq!(mode, "wal");
-    assert_eq!(sync, 1, "synchronous=NORMAL is 1");
+    assert_eq!(sync, 2, "synchronous=FULL is 2");
     assert_eq!(fk, 1);
     let orphan = key(1, merchant(1, "ghost").id, false);
     let err = store
