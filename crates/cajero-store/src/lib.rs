@@ -366,6 +366,18 @@ impl Store {
     async fn migrate(&self) -> Result<(), StoreError> {
         if let Backend::Postgres(pool) = &self.backend {
             sqlx::migrate!("./migrations/postgres").run(pool).await?;
+            // Without autovacuum nothing analyzes cajero's tables or clears their dead rows
+            // (every payout leaves three), so plans go stale and scans grow with the history.
+            let autovacuum: String = sqlx::query_scalar("SHOW autovacuum")
+                .fetch_one(pool)
+                .await?;
+            if autovacuum != "on" {
+                tracing::warn!(
+                    autovacuum,
+                    "PostgreSQL's autovacuum is off: cajero's tables are never analyzed nor \
+                     vacuumed unless an operator does it, and its writes slow down as they grow"
+                );
+            }
         }
         Ok(())
     }

@@ -198,18 +198,13 @@ pub async fn get(
     mode: Mode,
     id: PayoutId,
 ) -> Result<Option<PayoutRecord>, StoreError> {
-    let sql = AssertSqlSafe(format!(
-        "{SELECT} WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
-    ));
-    let row = fetch!(
-        optional,
-        conn,
-        Row,
-        sql,
-        id.to_string(),
-        merchant.to_string(),
-        mode.is_live()
-    )?;
+    // By the primary key alone, the owner compared here: with `merchant_id` in the `WHERE`,
+    // PostgreSQL's planner, caching a generic plan while the table is still small and without
+    // statistics, could pick one of the merchant's indexes and scan all their orders on every
+    // call from then on (issue 12).
+    let sql = AssertSqlSafe(format!("{SELECT} WHERE id = $1"));
+    let row = fetch!(optional, conn, Row, sql, id.to_string())?
+        .filter(|row| row.merchant_id == merchant.to_string() && row.livemode == mode.is_live());
     row.map(PayoutRecord::try_from).transpose()
 }
 
