@@ -433,6 +433,84 @@ async fn two_instances_never_overdraw_one_balance() {
     second.close().await;
 }
 
+/// A credit to a merchant (a top-up, a paid pay-in) goes to its account's buckets, not its
+/// row (issue 12): a reservation never waits for the unit that credits, and cannot spend the
+/// credit before that unit commits.
+#[tokio::test]
+async fn crediting_a_merchant_does_not_hold_its_row() {
+    let Some(url) = cajero_store::testing::fresh_postgres_url().await.unwrap() else {
+        eprintln!(
+            "skipped: set {} to run the PostgreSQL suite",
+            cajero_store::testing::POSTGRES_URL_VAR
+        );
+        return;
+    };
+    let store = Store::open(&url, &cajero_store::StoreOptions::default())
+        .await
+        .unwrap();
+    let m = merchant(&store).await;
+    post(&store, topup(m, "txn_t1", 100_000)).await.unwrap();
+
+    // A unit that credits 50,000 more and then stays open until told to commit.
+    let (posted_tx, posted_rx) = tokio::sync::oneshot::channel::<()>();
+    let (commit_tx, commit_rx) = tokio::sync::oneshot::channel::<()>();
+    let credit = topup(m, "txn_t2", 50_000);
+    let open = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(move |mut c| {
+                    Box::pin(async move {
+                        ledger::post_batch(&mut c, &credit, now()).await?;
+                        let _ = posted_tx.send(());
+                        let _ = commit_rx.await;
+                        Ok::<_, LedgerError>(())
+                    })
+                })
+                .await
+        })
+    };
+    posted_rx.await.unwrap();
+    // What was there before fits, and must not wait for the open credit.
+    let first = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        post(&store, reserve(m, "txn_r1", 100_000)),
+    )
+    .await
+    .expect("the reservation waited for the unit that credits the merchant");
+    first.unwrap();
+    // The open credit is not there yet: refused, without waiting either.
+    let over = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        post(&store, reserve(m, "txn_r2", 1)),
+    )
+    .await
+    .expect("the refusal waited for the unit that credits the merchant");
+    assert!(
+        matches!(
+            over,
+            Err(LedgerError::Transfer(TransferError::ExceedsCredits { .. }))
+        ),
+        "{over:?}"
+    );
+    commit_tx.send(()).unwrap();
+    open.await.unwrap().unwrap();
+    // Committed, it can be spent, to the last peso and not one more.
+    post(&store, reserve(m, "txn_r3", 50_000)).await.unwrap();
+    let over = post(&store, reserve(m, "txn_r4", 1)).await;
+    assert!(
+        matches!(
+            over,
+            Err(LedgerError::Transfer(TransferError::ExceedsCredits { .. }))
+        ),
+        "{over:?}"
+    );
+    assert_eq!(balance(&store, m).await, (0, 150_000));
+    let report = verify_report(&store).await;
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    store.close().await;
+}
+
 /// Posting a reservation (what settles every paid payout) leaves the merchant's row alone, so
 /// a unit of work that posts one and goes on with other statements does not make the
 /// merchant's next reservation wait for it: on PostgreSQL, a reservation completes while a

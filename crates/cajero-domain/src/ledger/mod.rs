@@ -544,29 +544,31 @@ impl Totals {
 
     /// This change (as a delta) split into what may be kept apart from an account's row (in
     /// its buckets) and what must change the row, where `limit` checks it. Without a limit,
-    /// everything may be apart. With one, the row carries exactly the terms the limit compares
-    /// (debits pending + posted, posted credits): pending credits are always apart, and so is
-    /// a change that moves a pending debit to posted (the sum the limit reads stays the same).
+    /// everything may be apart. With one, the row carries the debits (pending + posted), the
+    /// terms that can break it; credits are always apart: posted credits only ever grow (a
+    /// posted transfer is final), so the limit's check may read them from the buckets without
+    /// a lock and never allows more than there is. A change that moves a pending debit to
+    /// posted is apart too (the sum the limit reads stays the same).
     pub fn split_by_limit(&self, limit: Limit) -> (Totals, Totals) {
         match limit {
             Limit::None => (*self, Totals::default()),
             Limit::DebitsMustNotExceedCredits => {
-                let pending_credits = Totals {
-                    credits_pending: self.credits_pending,
-                    ..Totals::default()
-                };
-                let rest = Totals {
-                    credits_pending: 0,
+                let moves_only =
+                    i128::from(self.debits_pending) + i128::from(self.debits_posted) == 0;
+                if moves_only {
+                    return (*self, Totals::default());
+                }
+                let credits = Totals {
+                    debits_pending: 0,
+                    debits_posted: 0,
                     ..*self
                 };
-                let moves_only = i128::from(rest.debits_pending) + i128::from(rest.debits_posted)
-                    == 0
-                    && rest.credits_posted == 0;
-                if moves_only {
-                    (*self, Totals::default())
-                } else {
-                    (pending_credits, rest)
-                }
+                let debits = Totals {
+                    credits_pending: 0,
+                    credits_posted: 0,
+                    ..*self
+                };
+                (credits, debits)
             }
         }
     }

@@ -584,14 +584,23 @@ fn only_what_a_limit_compares_is_changed_in_the_row() {
         t(-500, 500, 0, 0).split_by_limit(limit),
         (t(-500, 500, 0, 0), zero)
     );
-    // Pending credits are never compared: apart, also when their post changes the row.
+    // Credits, pending or posted, are apart: the check reads posted ones from the buckets.
     assert_eq!(
         t(0, 0, 700, 0).split_by_limit(limit),
         (t(0, 0, 700, 0), zero)
     );
     assert_eq!(
         t(0, 0, -700, 700).split_by_limit(limit),
-        (t(0, 0, -700, 0), t(0, 0, 0, 700))
+        (t(0, 0, -700, 700), zero)
+    );
+    assert_eq!(
+        t(0, 0, 0, 700).split_by_limit(limit),
+        (t(0, 0, 0, 700), zero)
+    );
+    // A debit and a credit of one account in one batch: only the debit in the row.
+    assert_eq!(
+        t(500, 0, 0, 700).split_by_limit(limit),
+        (t(0, 0, 0, 700), t(500, 0, 0, 0))
     );
     // A reservation, a void, a direct debit: the limit must see them.
     assert_eq!(

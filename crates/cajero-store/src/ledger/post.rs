@@ -15,12 +15,15 @@
 //! different merchants rarely meet on one. An account's totals are its row's plus its
 //! buckets' (the `ledger_account_totals` view, which every reader uses).
 //!
-//! An account with a limit is changed in its row only by what its limit compares: debits
-//! (pending + posted) and posted credits. The rest goes to its buckets like any shared
-//! account's change: pending credits, and the posting of a reservation (a pending debit
-//! becoming posted, which is what every paid payout does; the sum the limit reads is the same). So the unit that settles a
-//! payout never locks its merchant's row, and the row's terms stay exact: the conditional
-//! `UPDATE` checks the limit against the row alone.
+//! An account with a limit is changed in its row only by its debits (pending + posted), the
+//! terms that can break the limit. The rest goes to its buckets like any shared account's
+//! change: credits, pending and posted, and the posting of a reservation (a pending debit
+//! becoming posted, which is what every paid payout does; the sum the limit reads is the
+//! same). So neither the unit that settles a payout nor a paid pay-in or a top-up crediting a
+//! merchant locks the merchant's row. The conditional `UPDATE` compares the row's debits with
+//! the row's posted credits plus its buckets' as the statement sees them: posted credits only
+//! ever grow, so a credit not yet committed can make the check refuse what it would have
+//! allowed a moment later, never allow more than there is.
 //!
 //! A batch that could break a limit writes under a savepoint: when the limit refuses it, what
 //! it wrote is rolled back and the caller's unit of work carries on (a payout refused for its
@@ -451,7 +454,9 @@ async fn change_limited(
         debits_pending = debits_pending + $1, debits_posted = debits_posted + $2, \
         credits_pending = credits_pending + $3, credits_posted = credits_posted + $4, \
         updated_at = $5 WHERE id = $6 \
-        AND debits_pending + $1 + debits_posted + $2 <= credits_posted + $4";
+        AND debits_pending + $1 + debits_posted + $2 <= credits_posted + $4 \
+            + (SELECT COALESCE(SUM(b.credits_posted), 0) FROM ledger_account_buckets b \
+               WHERE b.account_id = $6)";
     let sql = if delta.could_break(limit) {
         CHANGE_WITHIN_LIMIT
     } else {
