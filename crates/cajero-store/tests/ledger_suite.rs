@@ -131,6 +131,56 @@ async fn post(store: &Store, b: NewBatch) -> Result<Posted, LedgerError> {
         .await
 }
 
+/// Posts `batch` in a unit of work that then stays open until the returned sender is used (or
+/// dropped); returns once the batch is posted, with the unit's task.
+async fn posted_and_held_open(
+    store: &Store,
+    batch: NewBatch,
+) -> (
+    tokio::task::JoinHandle<Result<(), LedgerError>>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let (posted_tx, posted_rx) = tokio::sync::oneshot::channel::<()>();
+    let (commit_tx, commit_rx) = tokio::sync::oneshot::channel::<()>();
+    let store = store.clone();
+    let open = tokio::spawn(async move {
+        store
+            .write(move |mut c| {
+                Box::pin(async move {
+                    ledger::post_batch(&mut c, &batch, now()).await?;
+                    let _ = posted_tx.send(());
+                    let _ = commit_rx.await;
+                    Ok::<_, LedgerError>(())
+                })
+            })
+            .await
+    });
+    posted_rx.await.unwrap();
+    (open, commit_tx)
+}
+
+/// Posts `batch`, failing the test with `waited` if that takes 5 s (it waits on a lock).
+async fn post_without_waiting(
+    store: &Store,
+    batch: NewBatch,
+    waited: &str,
+) -> Result<Posted, LedgerError> {
+    tokio::time::timeout(std::time::Duration::from_secs(5), post(store, batch))
+        .await
+        .expect(waited)
+}
+
+/// Fails the test unless `result` is the refusal of a debit beyond the account's credits.
+fn assert_exceeds_credits(result: &Result<Posted, LedgerError>) {
+    assert!(
+        matches!(
+            result,
+            Err(LedgerError::Transfer(TransferError::ExceedsCredits { .. }))
+        ),
+        "{result:?}"
+    );
+}
+
 async fn balance(store: &Store, m: MerchantId) -> (i64, i64) {
     let balances = store
         .read(move |mut c| {
@@ -452,59 +502,29 @@ async fn crediting_a_merchant_does_not_hold_its_row() {
     post(&store, topup(m, "txn_t1", 100_000)).await.unwrap();
 
     // A unit that credits 50,000 more and then stays open until told to commit.
-    let (posted_tx, posted_rx) = tokio::sync::oneshot::channel::<()>();
-    let (commit_tx, commit_rx) = tokio::sync::oneshot::channel::<()>();
-    let credit = topup(m, "txn_t2", 50_000);
-    let open = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .write(move |mut c| {
-                    Box::pin(async move {
-                        ledger::post_batch(&mut c, &credit, now()).await?;
-                        let _ = posted_tx.send(());
-                        let _ = commit_rx.await;
-                        Ok::<_, LedgerError>(())
-                    })
-                })
-                .await
-        })
-    };
-    posted_rx.await.unwrap();
+    let (open, commit_tx) = posted_and_held_open(&store, topup(m, "txn_t2", 50_000)).await;
     // What was there before fits, and must not wait for the open credit.
-    let first = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        post(&store, reserve(m, "txn_r1", 100_000)),
+    let first = post_without_waiting(
+        &store,
+        reserve(m, "txn_r1", 100_000),
+        "the reservation waited for the unit that credits the merchant",
     )
-    .await
-    .expect("the reservation waited for the unit that credits the merchant");
+    .await;
     first.unwrap();
     // The open credit is not there yet: refused, without waiting either.
-    let over = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        post(&store, reserve(m, "txn_r2", 1)),
+    let over = post_without_waiting(
+        &store,
+        reserve(m, "txn_r2", 1),
+        "the refusal waited for the unit that credits the merchant",
     )
-    .await
-    .expect("the refusal waited for the unit that credits the merchant");
-    assert!(
-        matches!(
-            over,
-            Err(LedgerError::Transfer(TransferError::ExceedsCredits { .. }))
-        ),
-        "{over:?}"
-    );
+    .await;
+    assert_exceeds_credits(&over);
     commit_tx.send(()).unwrap();
     open.await.unwrap().unwrap();
     // Committed, it can be spent, to the last peso and not one more.
     post(&store, reserve(m, "txn_r3", 50_000)).await.unwrap();
     let over = post(&store, reserve(m, "txn_r4", 1)).await;
-    assert!(
-        matches!(
-            over,
-            Err(LedgerError::Transfer(TransferError::ExceedsCredits { .. }))
-        ),
-        "{over:?}"
-    );
+    assert_exceeds_credits(&over);
     assert_eq!(balance(&store, m).await, (0, 150_000));
     let report = verify_report(&store).await;
     assert!(report.problems.is_empty(), "{:?}", report.problems);
@@ -533,47 +553,23 @@ async fn settling_a_reservation_does_not_hold_the_merchants_row() {
     post(&store, first.clone()).await.unwrap();
 
     // A unit that posts the first reservation and then stays open until told to commit.
-    let (posted_tx, posted_rx) = tokio::sync::oneshot::channel::<()>();
-    let (commit_tx, commit_rx) = tokio::sync::oneshot::channel::<()>();
-    let settle = resolve(m, &first, "txn_p1", true);
-    let open = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .write(move |mut c| {
-                    Box::pin(async move {
-                        ledger::post_batch(&mut c, &settle, now()).await?;
-                        let _ = posted_tx.send(());
-                        let _ = commit_rx.await;
-                        Ok::<_, LedgerError>(())
-                    })
-                })
-                .await
-        })
-    };
-    posted_rx.await.unwrap();
+    let (open, commit_tx) = posted_and_held_open(&store, resolve(m, &first, "txn_p1", true)).await;
     // 40,000 is what is left: it fits, and must not wait for the open unit.
-    let second = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        post(&store, reserve(m, "txn_r2", 40_000)),
+    let second = post_without_waiting(
+        &store,
+        reserve(m, "txn_r2", 40_000),
+        "the reservation waited for the unit that settled another one",
     )
-    .await
-    .expect("the reservation waited for the unit that settled another one");
+    .await;
     second.unwrap();
     // Nothing is left: one more is refused, the open settlement notwithstanding.
-    let over = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        post(&store, reserve(m, "txn_r3", 1)),
+    let over = post_without_waiting(
+        &store,
+        reserve(m, "txn_r3", 1),
+        "the refusal waited for the unit that settled another one",
     )
-    .await
-    .expect("the refusal waited for the unit that settled another one");
-    assert!(
-        matches!(
-            over,
-            Err(LedgerError::Transfer(TransferError::ExceedsCredits { .. }))
-        ),
-        "{over:?}"
-    );
+    .await;
+    assert_exceeds_credits(&over);
     commit_tx.send(()).unwrap();
     open.await.unwrap().unwrap();
     assert_eq!(balance(&store, m).await, (0, 40_000));
