@@ -202,10 +202,9 @@ pub async fn get(
     // PostgreSQL's planner, caching a generic plan while the table is still small and without
     // statistics, could pick one of the merchant's indexes and scan all their orders on every
     // call from then on (issue 12).
-    let sql = AssertSqlSafe(format!("{SELECT} WHERE id = $1"));
-    let row = fetch!(optional, conn, Row, sql, id.to_string())?
-        .filter(|row| row.merchant_id == merchant.to_string() && row.livemode == mode.is_live());
-    row.map(PayoutRecord::try_from).transpose()
+    Ok(get_any(conn, id)
+        .await?
+        .filter(|payout| payout.merchant_id == merchant && payout.mode == mode))
 }
 
 /// Any payout by id (workers, which then act within its own merchant and mode).
