@@ -556,14 +556,17 @@ pub fn payin_fees(
 /// local expiry that got there first (the callback was slower than the expiry sweep; nothing
 /// moved in the ledger when it expired): the voucher ends `paid`. A payment for a canceled
 /// voucher, or made after expiry, is never lost: it is held in suspense as an exception and
-/// evented.
+/// evented. `counter`, the counter that collected it, is recorded with the move to paid; true
+/// when it was (a pay-in gets its counter only once paid, so one that moves to paid has none
+/// yet).
 pub async fn record_payment(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
     public_url: &str,
     payin: &PayinRecord,
     paid_at: Timestamp,
-) -> Result<(), StoreError> {
+    counter: Option<&str>,
+) -> Result<bool, StoreError> {
     let now = clock.now();
     let (merchant, mode) = (payin.merchant_id, payin.mode);
     let event = if paid_at <= payin.expires_at {
@@ -572,8 +575,9 @@ pub async fn record_payment(
         PayinEvent::Pay
     };
     match payin.status.apply(event) {
-        Ok(Step::Stay) => Ok(()),
+        Ok(Step::Stay) => Ok(false),
         Ok(Step::To(to)) => {
+            let counter = counter.filter(|_| to == PayinStatus::Paid);
             let plan = merchant_settings::fee_plan(conn, merchant, mode).await?;
             // Only a plan with volume tiers needs the month's volume (a costly sum).
             let volume = if plan.payin.tiers.len() > 1 {
@@ -595,13 +599,16 @@ pub async fn record_payment(
                 payin.id,
                 payin.status,
                 to,
-                Some(paid_at),
-                Some(fee_total),
+                Some(payins::Payment {
+                    at: paid_at,
+                    fee: fee_total,
+                    counter,
+                }),
                 now,
             )
             .await?
             else {
-                return Ok(()); // another writer moved it first
+                return Ok(false); // another writer moved it first
             };
             let terms = merchant_settings::settlement_terms(conn, merchant, mode).await?;
             let available_on = settlement::available_on(paid_at, terms.delay_business_days).ok();
@@ -620,7 +627,7 @@ pub async fn record_payment(
                 now,
             )
             .await?;
-            Ok(())
+            Ok(counter.is_some())
         }
         Err(_) => {
             let exception_id = format!("exc_{}", payin.id);
@@ -681,7 +688,7 @@ pub async fn record_payment(
                 .await?;
                 tracing::warn!(payin = %payin.id, kind, "payment for a closed voucher held in suspense");
             }
-            Ok(())
+            Ok(false)
         }
     }
 }
@@ -756,18 +763,17 @@ pub async fn apply_network_order(
     use cajero_store::analytics::OrderKind as Kind;
     match order.status {
         N::Paid => {
-            record_payment(
-                conn,
-                clock,
-                public_url,
-                payin,
-                order.paid_at.unwrap_or_else(|| clock.now()),
-            )
-            .await?;
+            let counter = order.paid_counter_id.as_deref();
+            let paid_at = order.paid_at.unwrap_or_else(|| clock.now());
+            let recorded = record_payment(conn, clock, public_url, payin, paid_at, counter).await?;
             let id = payin.id.to_string();
-            if let Some(counter) =
+            // Recorded with the payment, or now (a repeated callback, a late counter).
+            let counter = if recorded {
+                counter
+            } else {
                 crate::analytics::record_paid_counter(conn, Kind::Payin, &id, order).await?
-            {
+            };
+            if let Some(counter) = counter {
                 let done = crate::risk::Completed {
                     flow: cajero_domain::risk::Flow::Payin,
                     merchant: payin.merchant_id,
@@ -828,8 +834,7 @@ pub async fn close(
     let Ok(Step::To(to)) = payin.status.apply(event) else {
         return Ok(());
     };
-    let Some(updated) =
-        payins::transition(conn, payin.id, payin.status, to, None, None, now).await?
+    let Some(updated) = payins::transition(conn, payin.id, payin.status, to, None, now).await?
     else {
         return Ok(());
     };

@@ -294,15 +294,31 @@ pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Answer, ApiEr
                         Recorded::Settled
                     }
                 };
-                // Whatever happened, the key answers with the payout as it now stands.
-                let current = payouts::get(&mut c, caller.merchant_id, caller.mode, id)
-                    .await?
-                    .ok_or_else(|| StoreError::Corrupt {
-                        table: "payouts",
-                        detail: format!("payout {id} vanished"),
-                    })?;
-                let (status, body) =
-                    settled_answer(&mut c, &public_url, &current, refund_id).await?;
+                // Whatever happened, the key answers with the payout as it now stands: as
+                // its code was just attached (with the JSON its events carry), or read again.
+                let (recorded, answer) = match recorded {
+                    Recorded::Issued { body, .. } if refund_id.is_none() => {
+                        (Recorded::Settled, (StatusCode::CREATED, body))
+                    }
+                    Recorded::Issued { payout, .. } => {
+                        let answer =
+                            settled_answer(&mut c, &public_url, &payout, refund_id).await?;
+                        (Recorded::Settled, answer)
+                    }
+                    other => {
+                        let current = payouts::get(&mut c, caller.merchant_id, caller.mode, id)
+                            .await?
+                            .ok_or_else(|| StoreError::Corrupt {
+                                table: "payouts",
+                                detail: format!("payout {id} vanished"),
+                            })?;
+                        (
+                            other,
+                            settled_answer(&mut c, &public_url, &current, refund_id).await?,
+                        )
+                    }
+                };
+                let (status, body) = answer;
                 let outcome = orders::finish_in(&mut c, &scope, status, &body).await?;
                 Ok::<_, ApiError>((outcome, recorded))
             })
@@ -326,7 +342,14 @@ pub async fn issue(state: &AppState, accepted: Accepted) -> Result<Answer, ApiEr
 /// What step 3 did with the network's answer.
 #[derive(Debug)]
 enum Recorded {
-    /// The payout now stands as the network left it (issued, failed, or already resolved).
+    /// The order's code was attached to the payout now.
+    Issued {
+        /// The payout as it now stands.
+        payout: Box<PayoutRecord>,
+        /// Its JSON, as its events carry it.
+        body: Value,
+    },
+    /// The payout now stands as the network left it (failed, or already resolved).
     Settled,
     /// The network issued an order that no payout of ours can take: cancel it there.
     Orphan {
@@ -368,8 +391,11 @@ async fn record_issued(
         .await?;
         return Ok(Recorded::Settled);
     }
-    if attach_code(conn, clock, public_url, payout, at, order).await? {
-        return Ok(Recorded::Settled);
+    if let Some((issued, body)) = attach_code(conn, clock, public_url, payout, at, order).await? {
+        return Ok(Recorded::Issued {
+            payout: Box::new(issued),
+            body,
+        });
     }
     let current = payouts::get(conn, payout.merchant_id, payout.mode, id).await?;
     if current.as_ref().and_then(|p| p.network_order_id.as_deref())
@@ -395,7 +421,8 @@ async fn record_issued(
 
 /// Attaches the network's order to a payout still waiting for its code (on `network`, which
 /// may be a fallback of the routed one) and emits `payout.created` then `payout.available`;
-/// false, with nothing changed, when the payout no longer waits for one.
+/// the payout as it now stands and its JSON, or `None`, with nothing changed, when the payout
+/// no longer waits for one.
 async fn attach_code(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
@@ -403,7 +430,7 @@ async fn attach_code(
     payout: &PayoutRecord,
     at: payouts::IssuedAt<'_>,
     order: &NetworkOrder,
-) -> Result<bool, StoreError> {
+) -> Result<Option<(PayoutRecord, Value)>, StoreError> {
     let (id, now) = (payout.id, clock.now());
     let Some(issued) = payouts::mark_issued(
         conn,
@@ -416,11 +443,11 @@ async fn attach_code(
     )
     .await?
     else {
-        return Ok(false);
+        return Ok(None);
     };
     let types = [EventType::PayoutCreated, EventType::PayoutAvailable];
-    emit(conn, clock, public_url, &issued, &types).await?;
-    Ok(true)
+    let body = emit(conn, clock, public_url, &issued, &types).await?;
+    Ok(Some((issued, body)))
 }
 
 /// The answer a payout's key gives once the payout stands as it is: 424 for a payout that
@@ -610,7 +637,7 @@ async fn reserve(
                         cajero_domain::risk::Outcome::Review => {
                             // Held: the funds stay reserved, nothing goes to the network until an
                             // operator releases it; the key answers with the held payout.
-                            payouts::transition(&mut c, id, PayoutStatus::Pending, PayoutStatus::OnHold, None, None, now).await?;
+                            payouts::transition(&mut c, id, PayoutStatus::Pending, PayoutStatus::OnHold, payouts::Closing::default(), now).await?;
                             let body = emit_current(&mut c, clock.as_ref(), &public_url, caller.merchant_id, caller.mode, id, &[EventType::PayoutOnHold]).await?;
                             crate::risk::audit_decision(&mut c, clock.as_ref(), caller.merchant_id, "payout.held", &check.object_id, &verdict).await?;
                             Ok(Reserved::Answered(orders::finish_in(&mut c, &scope, StatusCode::CREATED, &body).await?))
@@ -621,7 +648,7 @@ async fn reserve(
                             "available balance {spendable} is less than the payout and its fees ({})",
                             request.amount.minor() + record.fee.minor()
                         );
-                        payouts::transition(&mut c, id, PayoutStatus::Pending, PayoutStatus::Failed, None, Some(("insufficient_balance", &message)), now).await?;
+                        payouts::transition(&mut c, id, PayoutStatus::Pending, PayoutStatus::Failed, payouts::Closing { failure: Some(("insufficient_balance", &message)), ..Default::default() }, now).await?;
                         let body = emit_current(&mut c, clock.as_ref(), &public_url, caller.merchant_id, caller.mode, id, &[EventType::PayoutCreated, EventType::PayoutFailed]).await?;
                         crate::refunds::payout_closed(&mut c, clock.as_ref(), id, PayoutStatus::Failed).await?;
                         let body = match &refund {
@@ -731,8 +758,10 @@ async fn fail(
             p.id,
             from,
             PayoutStatus::Failed,
-            None,
-            Some((code, message)),
+            payouts::Closing {
+                failure: Some((code, message)),
+                ..Default::default()
+            },
             now,
         )
         .await?
@@ -896,12 +925,23 @@ pub async fn apply_network_order(
         }
         N::Pending | N::Available | N::Locked => return Ok(()),
     };
-    close(conn, clock, public_url, payout, event, order.paid_at).await?;
+    let counter = order.paid_counter_id.as_deref();
+    let closing = payouts::Closing {
+        paid_at: order.paid_at,
+        paid_counter: counter.filter(|_| order.status == N::Paid),
+        failure: None,
+    };
+    let counter_recorded = close(conn, clock, public_url, payout, event, closing).await?;
     if order.status == N::Paid {
         let kind = cajero_store::analytics::OrderKind::Payout;
         let id = payout.id.to_string();
-        if let Some(counter) = crate::analytics::record_paid_counter(conn, kind, &id, order).await?
-        {
+        // Recorded with the move to paid, or now (a repeated callback, a late counter).
+        let counter = if counter_recorded {
+            counter
+        } else {
+            crate::analytics::record_paid_counter(conn, kind, &id, order).await?
+        };
+        if let Some(counter) = counter {
             let done = crate::risk::Completed {
                 flow: cajero_domain::risk::Flow::Payout,
                 merchant: payout.merchant_id,
@@ -921,18 +961,20 @@ pub async fn apply_network_order(
 /// Moves an open payout to paid, expired or canceled, settling its reservation, and emits. A
 /// collection made in time also moves an expired payout to paid (the money is posted again,
 /// [`late`]); cash collected for a payout closed otherwise is held in suspense as an exception.
+/// True when the move to paid recorded `closing.paid_counter` too (a payout gets its counter
+/// only once paid, so one that moves to paid has none yet).
 pub async fn close(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
     public_url: &str,
     payout: &PayoutRecord,
     event: PayoutEvent,
-    paid_at: Option<jiff::Timestamp>,
-) -> Result<(), StoreError> {
+    closing: payouts::Closing<'_>,
+) -> Result<bool, StoreError> {
     let now = clock.now();
     let to = match payout.status.apply(event) {
         Ok(Step::To(to)) => to,
-        Ok(Step::Stay) => return Ok(()),
+        Ok(Step::Stay) => return Ok(false),
         Err(e) => {
             if matches!(event, PayoutEvent::Collect | PayoutEvent::CollectInTime)
                 && matches!(
@@ -944,18 +986,19 @@ pub async fn close(
                 tracing::error!(payout = %payout.id, status = %payout.status, "collected after it was closed: {e}");
                 late::hold_collected_after_close(conn, clock, payout, now).await?;
             }
-            return Ok(());
+            return Ok(false);
         }
     };
-    let paid = if to == PayoutStatus::Paid {
-        Some(paid_at.unwrap_or(now))
-    } else {
-        None
+    let paid = to == PayoutStatus::Paid;
+    let closing = payouts::Closing {
+        paid_at: paid.then(|| closing.paid_at.unwrap_or(now)),
+        paid_counter: closing.paid_counter.filter(|_| paid),
+        failure: None,
     };
     let Some(closed) =
-        payouts::transition(conn, payout.id, payout.status, to, paid, None, now).await?
+        payouts::transition(conn, payout.id, payout.status, to, closing, now).await?
     else {
-        return Ok(());
+        return Ok(false);
     };
     if payout.status == PayoutStatus::Expired {
         // Collected in time after our expiry voided the reservation.
@@ -976,7 +1019,7 @@ pub async fn close(
     };
     // Nothing since the transition changed the payout's row: its returned state is current.
     emit(conn, clock, public_url, &closed, &[event_type]).await?;
-    Ok(())
+    Ok(closing.paid_counter.is_some())
 }
 
 /// Resolves a payout whose create was interrupted after its funds were reserved (the poller):
@@ -1133,7 +1176,7 @@ pub async fn cancel(
                     &public_url,
                     &payout,
                     PayoutEvent::Cancel,
-                    None,
+                    payouts::Closing::default(),
                 )
                 .await?;
                 let updated =

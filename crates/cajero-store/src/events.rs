@@ -17,7 +17,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::page::{Page, PageRequest};
 use crate::sqlite::Query;
-use crate::{Conn, Micros, StoreError, execute, fetch};
+use crate::{Conn, Micros, StoreError, fetch};
 
 /// An event as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,24 +159,30 @@ pub async fn emit_each(
         subscribed.push((endpoint_id, status, patterns));
     }
     let now_us = Micros::from(now).0;
-    let mut records = Vec::with_capacity(events.len());
-    for &(event_type, id) in events {
-        let record = EventRecord {
+    let records: Vec<EventRecord> = events
+        .iter()
+        .map(|&(event_type, id)| EventRecord {
             id,
             merchant_id,
             livemode,
             event_type,
             data: data.clone(),
             created_at: now,
-        };
-        insert_event(conn, &record, object, now_us).await?;
-        for (endpoint_id, status, patterns) in &subscribed {
-            if EventPattern::any_matches(patterns, event_type) {
-                enqueue(conn, &record, endpoint_id, status, now_us).await?;
-            }
-        }
-        records.push(record);
-    }
+        })
+        .collect();
+    insert_events(conn, &records, object, now_us).await?;
+    let deliveries: Vec<(&EventRecord, &str, &str)> = records
+        .iter()
+        .flat_map(|record| {
+            subscribed
+                .iter()
+                .filter(|(_, _, patterns)| EventPattern::any_matches(patterns, record.event_type))
+                .map(move |(endpoint_id, status, _)| {
+                    (record, endpoint_id.as_str(), status.as_str())
+                })
+        })
+        .collect();
+    enqueue_all(conn, &deliveries, now_us).await?;
     Ok(records)
 }
 
@@ -218,8 +224,8 @@ pub async fn emit_to(
         created_at: now,
     };
     let now_us = Micros::from(now).0;
-    insert_event(conn, &record, object, now_us).await?;
-    enqueue(conn, &record, endpoint_id, &status, now_us).await?;
+    insert_events(conn, std::slice::from_ref(&record), object, now_us).await?;
+    enqueue_all(conn, &[(&record, endpoint_id, &status)], now_us).await?;
     Ok(true)
 }
 
@@ -234,55 +240,83 @@ fn shown(object: &serde_json::Value, full: bool) -> String {
     masked.to_string()
 }
 
-/// Stores an event, with its object's id for the object's timeline.
-async fn insert_event(
+/// Writes events about one object made by one change (same merchant, data and time): one
+/// statement, however many.
+async fn insert_events(
     conn: &mut Conn<'_>,
-    record: &EventRecord,
+    records: &[EventRecord],
     object: &serde_json::Value,
     now_us: i64,
 ) -> Result<(), StoreError> {
-    execute!(
-        conn,
+    let Some(first) = records.first() else {
+        return Ok(());
+    };
+    let rows: Vec<String> = (0..records.len())
+        .map(|i| format!("(${}, $1, $2, ${}, $3, $4, $5)", 6 + 2 * i, 7 + 2 * i))
+        .collect();
+    let mut query = Query::new(format!(
         "INSERT INTO events (id, merchant_id, livemode, type, data, created_at, object_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        record.id.to_string(),
-        record.merchant_id.to_string(),
-        record.livemode,
-        record.event_type.as_str(),
-        &record.data,
-        now_us,
-        object.get("id").and_then(serde_json::Value::as_str),
-    )?;
+         VALUES {}",
+        rows.join(", ")
+    ))
+    .bind(first.merchant_id.to_string())
+    .bind(first.livemode)
+    .bind(first.data.as_str())
+    .bind(now_us)
+    .bind(object.get("id").and_then(serde_json::Value::as_str));
+    for record in records {
+        query = query
+            .bind(record.id.to_string())
+            .bind(record.event_type.as_str());
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 
-/// Enqueues an event's delivery to one endpoint: due now when the endpoint (in
-/// `endpoint_status`) is enabled, else `skipped` (a later recovery can resend it).
-async fn enqueue(
+/// Enqueues events' deliveries, each (event, endpoint, the endpoint's status): due now when
+/// the endpoint is enabled, else `skipped` (a later recovery can resend it). One statement,
+/// however many.
+async fn enqueue_all(
     conn: &mut Conn<'_>,
-    record: &EventRecord,
-    endpoint_id: &str,
-    endpoint_status: &str,
+    deliveries: &[(&EventRecord, &str, &str)],
     now_us: i64,
 ) -> Result<(), StoreError> {
-    let (status, due) = if endpoint_status == "enabled" {
-        ("pending", Some(now_us))
-    } else {
-        ("skipped", None)
+    let Some((first, ..)) = deliveries.first() else {
+        return Ok(());
     };
-    execute!(
-        conn,
+    let rows: Vec<String> = (0..deliveries.len())
+        .map(|i| {
+            let n = 4 + 4 * i;
+            format!(
+                "(${n}, ${}, $1, $2, ${}, 0, 0, ${}, $3, $3)",
+                n + 1,
+                n + 2,
+                n + 3
+            )
+        })
+        .collect();
+    let mut query = Query::new(format!(
         "INSERT INTO webhook_deliveries (event_id, endpoint_id, merchant_id, livemode, \
          status, attempt_count, round_attempts, next_attempt_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7, $7)",
-        record.id.to_string(),
-        endpoint_id,
-        record.merchant_id.to_string(),
-        record.livemode,
-        status,
-        due,
-        now_us,
-    )?;
+         VALUES {}",
+        rows.join(", ")
+    ))
+    .bind(first.merchant_id.to_string())
+    .bind(first.livemode)
+    .bind(now_us);
+    for (record, endpoint_id, endpoint_status) in deliveries {
+        let (status, due) = if *endpoint_status == "enabled" {
+            ("pending", Some(now_us))
+        } else {
+            ("skipped", None)
+        };
+        query = query
+            .bind(record.id.to_string())
+            .bind(*endpoint_id)
+            .bind(status)
+            .bind(due);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 

@@ -208,9 +208,11 @@ pub async fn get(
     // statistics, could pick one of the merchant's indexes and scan all their orders on every
     // call from then on (issue 12).
     let sql = AssertSqlSafe(format!("{SELECT} WHERE id = $1"));
-    let row = fetch!(optional, conn, Row, sql, id.to_string())?
-        .filter(|row| row.merchant_id == merchant.to_string() && row.livemode == mode.is_live());
-    row.map(PayinRecord::try_from).transpose()
+    let row = fetch!(optional, conn, Row, sql, id.to_string())?;
+    Ok(row
+        .map(PayinRecord::try_from)
+        .transpose()?
+        .filter(|payin| payin.merchant_id == merchant && payin.mode == mode))
 }
 
 /// The pay-in behind a voucher page token (public pages; no merchant scope by design: the
@@ -301,15 +303,27 @@ pub async fn list(
     })
 }
 
-/// Moves a pay-in from `from` to `to` (compare-and-set); false when it was no longer in
-/// `from`. Sets `paid_at` and `fee` when given.
+/// What a move to `paid` records with the status.
+#[derive(Debug, Clone, Copy)]
+pub struct Payment<'a> {
+    /// When the customer paid.
+    pub at: Timestamp,
+    /// The fee charged, IVA included.
+    pub fee: Amount,
+    /// The counter that collected it, recorded with the move (what
+    /// [`crate::analytics::record_paid_counter`] records later otherwise): one row version,
+    /// not two.
+    pub counter: Option<&'a str>,
+}
+
+/// Moves a pay-in from `from` to `to` (compare-and-set); the pay-in as it now stands, or
+/// `None` when it was no longer in `from`. Records `payment` when given.
 pub async fn transition(
     conn: &mut Conn<'_>,
     id: PayinId,
     from: PayinStatus,
     to: PayinStatus,
-    paid_at: Option<Timestamp>,
-    fee: Option<Amount>,
+    payment: Option<Payment<'_>>,
     now: Timestamp,
 ) -> Result<Option<PayinRecord>, StoreError> {
     let row = fetch!(
@@ -318,15 +332,18 @@ pub async fn transition(
         Row,
         concat!(
             "UPDATE payins SET status = $1, paid_at = COALESCE($2, paid_at), \
-             fee = COALESCE($3, fee), updated_at = $4 WHERE id = $5 AND status = $6 RETURNING ",
+             fee = COALESCE($3, fee), updated_at = $4, \
+             paid_counter_id = COALESCE(paid_counter_id, $7) \
+             WHERE id = $5 AND status = $6 RETURNING ",
             columns!()
         ),
         to.as_str(),
-        paid_at.map(|t| Micros::from(t).0),
-        fee.map(|f| f.minor()),
+        payment.map(|p| Micros::from(p.at).0),
+        payment.map(|p| p.fee.minor()),
         Micros::from(now).0,
         id.to_string(),
         from.as_str(),
+        payment.and_then(|p| p.counter),
     )?;
     row.map(PayinRecord::try_from).transpose()
 }

@@ -372,18 +372,30 @@ pub async fn counter_attempts_since(
     Ok(count)
 }
 
+/// What a transition records besides the new status.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Closing<'a> {
+    /// When the cash was collected (a move to `paid`).
+    pub paid_at: Option<Timestamp>,
+    /// The counter that paid it, recorded with the move to `paid` (what
+    /// [`crate::analytics::record_paid_counter`] records later otherwise): one row version, not
+    /// two. Ignored for any other move.
+    pub paid_counter: Option<&'a str>,
+    /// Why it failed: code and message.
+    pub failure: Option<(&'a str, &'a str)>,
+}
+
 /// Moves a payout from `from` to `to` (compare-and-set); the payout as it now stands, or `None`
 /// (nothing changed) when it was no longer in `from`.
-#[allow(clippy::too_many_arguments)]
 pub async fn transition(
     conn: &mut Conn<'_>,
     id: PayoutId,
     from: PayoutStatus,
     to: PayoutStatus,
-    paid_at: Option<Timestamp>,
-    failure: Option<(&str, &str)>,
+    closing: Closing<'_>,
     now: Timestamp,
 ) -> Result<Option<PayoutRecord>, StoreError> {
+    let paid_counter = closing.paid_counter.filter(|_| to == PayoutStatus::Paid);
     let row = fetch!(
         optional,
         conn,
@@ -391,17 +403,19 @@ pub async fn transition(
         concat!(
             "UPDATE payouts SET status = $1, paid_at = COALESCE($2, paid_at), \
              failure_code = COALESCE($3, failure_code), \
-             failure_message = COALESCE($4, failure_message), updated_at = $5 \
+             failure_message = COALESCE($4, failure_message), updated_at = $5, \
+             paid_counter_id = COALESCE(paid_counter_id, $8) \
              WHERE id = $6 AND status = $7 RETURNING ",
             columns!()
         ),
         to.as_str(),
-        paid_at.map(|t| Micros::from(t).0),
-        failure.map(|f| f.0),
-        failure.map(|f| f.1),
+        closing.paid_at.map(|t| Micros::from(t).0),
+        closing.failure.map(|f| f.0),
+        closing.failure.map(|f| f.1),
         Micros::from(now).0,
         id.to_string(),
         from.as_str(),
+        paid_counter,
     )?;
     row.map(PayoutRecord::try_from).transpose()
 }

@@ -614,6 +614,16 @@ async fn hot_lookups_have_one_index_to_take_without_statistics() {
             "200, '{}', 'mer_x', false, 'k'",
             "idempotency_keys_pkey",
         ),
+        (
+            "SELECT * FROM payouts WHERE test_clock = $1 AND status = 'available'",
+            "'clock_x'",
+            "payouts_on_test_clock",
+        ),
+        (
+            "SELECT * FROM payins WHERE test_clock = $1 AND status = 'pending'",
+            "'clock_x'",
+            "payins_on_test_clock",
+        ),
     ];
     for (i, (sql, args, index)) in cases.into_iter().enumerate() {
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PREPARE lookup_{i} AS {sql}")))

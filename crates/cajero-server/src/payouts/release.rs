@@ -59,8 +59,7 @@ pub async fn release(
                     id,
                     PayoutStatus::OnHold,
                     PayoutStatus::Pending,
-                    None,
-                    None,
+                    payouts::Closing::default(),
                     now,
                 )
                 .await?

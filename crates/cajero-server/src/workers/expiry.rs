@@ -321,7 +321,10 @@ async fn expire_payout(state: &AppState, payout: PayoutRecord) -> anyhow::Result
                     }
                     Verdict::Close => {
                         let expire = PayoutEvent::Expire;
-                        crate::payouts::close(&mut c, clock, url, &current, expire, None).await
+                        let closing = cajero_store::payouts::Closing::default();
+                        crate::payouts::close(&mut c, clock, url, &current, expire, closing)
+                            .await
+                            .map(|_| ())
                     }
                     Verdict::RetryLater => Ok(()),
                 }

@@ -86,16 +86,20 @@ pub async fn post_batch(
     if batch.transfers.is_empty() || batch.transfers.len() > super::BATCH_TRANSFERS_MAX {
         return Err(LedgerError::BatchSize);
     }
-    if let Some(posted) = already_posted(conn, batch).await? {
-        return Ok(posted);
+    let stored = look(conn, batch).await?;
+    if stored.batch {
+        return already_posted(conn, batch).await;
     }
     for t in &batch.transfers {
         ledger::validate(t)?;
     }
-    refuse_taken_ids(conn, batch).await?;
+    // A transfer id taken (by another batch): the smallest is named.
+    if let Some(id) = stored.transfers.into_iter().next() {
+        return Err(TransferError::ExistsWithDifferentFields { id }.into());
+    }
     let pending = pending_records(conn, batch).await?;
     let changes = decide(batch, &pending)?;
-    ensure_accounts(conn, &changes.accounts, now).await?;
+    ensure_accounts(conn, &changes.accounts, &stored.accounts, now).await?;
     let guarded = changes
         .limited
         .values()
@@ -116,24 +120,61 @@ pub async fn post_batch(
     Ok(Posted::Created)
 }
 
-/// `Some` when a batch with this id is stored: the same one (nothing to do) or another.
-async fn already_posted(
-    conn: &mut Conn<'_>,
-    batch: &NewBatch,
-) -> Result<Option<Posted>, LedgerError> {
-    let existing = fetch!(
-        optional,
-        conn,
-        (String,),
-        "SELECT id FROM ledger_batches WHERE id = $1",
-        &batch.id
-    )?;
-    if existing.is_none() {
-        return Ok(None);
+/// What of a batch is stored already, read in one statement before anything is decided.
+#[derive(Default)]
+struct Stored {
+    /// A batch with its id.
+    batch: bool,
+    /// Which of its transfer ids are taken.
+    transfers: BTreeSet<String>,
+    /// Which of the accounts it names exist.
+    accounts: BTreeSet<String>,
+}
+
+/// Reads what of `batch` is stored already: its id, its transfers' ids, its accounts (one
+/// statement, no lock).
+async fn look(conn: &mut Conn<'_>, batch: &NewBatch) -> Result<Stored, StoreError> {
+    let accounts: BTreeSet<String> = batch
+        .transfers
+        .iter()
+        .flat_map(|t| [t.debit.to_string(), t.credit.to_string()])
+        .collect();
+    let transfers = batch.transfers.len();
+    let sql = format!(
+        "SELECT 'b' AS what, id FROM ledger_batches WHERE id = $1 \
+         UNION ALL SELECT 't', id FROM ledger_transfers WHERE id IN ({}) \
+         UNION ALL SELECT 'a', id FROM ledger_accounts WHERE id IN ({})",
+        params(2, transfers),
+        params(2 + transfers, accounts.len())
+    );
+    let mut query = Query::new(sql).bind(batch.id.as_str());
+    for t in &batch.transfers {
+        query = query.bind(t.id.as_str());
     }
+    for id in &accounts {
+        query = query.bind(id.as_str());
+    }
+    let rows: Vec<(String, String)> = query.fetch_all(conn).await?;
+    let mut stored = Stored::default();
+    for (what, id) in rows {
+        match what.as_str() {
+            "b" => stored.batch = true,
+            "t" => {
+                stored.transfers.insert(id);
+            }
+            _ => {
+                stored.accounts.insert(id);
+            }
+        }
+    }
+    Ok(stored)
+}
+
+/// A batch with this id is stored: the same one (nothing to do) or another.
+async fn already_posted(conn: &mut Conn<'_>, batch: &NewBatch) -> Result<Posted, LedgerError> {
     let stored = batch_transfers(conn, &batch.id).await?;
     if stored == batch.transfers {
-        Ok(Some(Posted::AlreadyExists))
+        Ok(Posted::AlreadyExists)
     } else {
         Err(LedgerError::BatchExistsWithDifferentFields(
             batch.id.clone(),
@@ -147,25 +188,6 @@ fn params(first: usize, count: usize) -> String {
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Refuses a new batch whose transfer ids are taken (by another batch).
-async fn refuse_taken_ids(conn: &mut Conn<'_>, batch: &NewBatch) -> Result<(), LedgerError> {
-    let sql = format!(
-        "SELECT id FROM ledger_transfers WHERE id IN ({}) ORDER BY id LIMIT 1",
-        params(1, batch.transfers.len())
-    );
-    let taken: Option<(String,)> = {
-        let mut query = Query::new(sql);
-        for t in &batch.transfers {
-            query = query.bind(&t.id);
-        }
-        query.fetch_optional(conn).await
-    }?;
-    match taken {
-        Some((id,)) => Err(TransferError::ExistsWithDifferentFields { id }.into()),
-        None => Ok(()),
-    }
 }
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
@@ -292,28 +314,17 @@ fn add<'b>(
     Ok(())
 }
 
-/// Creates the accounts that do not exist yet. Which exist is read first, with a plain
-/// `SELECT`: an `INSERT … ON CONFLICT DO NOTHING` that meets an existing row another
+/// Creates the accounts that do not exist yet (`existing` as [`look`] read them). Which exist
+/// is read first, with a plain `SELECT`: an `INSERT … ON CONFLICT DO NOTHING` that meets an existing row another
 /// transaction is changing waits for that transaction to end (PostgreSQL must know whether
 /// the conflicting version is live), which queued every payout of a merchant on its
 /// account's row again.
 async fn ensure_accounts(
     conn: &mut Conn<'_>,
     accounts: &BTreeMap<String, &AccountKey>,
+    existing: &BTreeSet<String>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let sql = format!(
-        "SELECT id FROM ledger_accounts WHERE id IN ({})",
-        params(1, accounts.len())
-    );
-    let existing: Vec<(String,)> = {
-        let mut query = Query::new(sql);
-        for id in accounts.keys() {
-            query = query.bind(id);
-        }
-        query.fetch_all(conn).await
-    }?;
-    let existing: BTreeSet<String> = existing.into_iter().map(|(id,)| id).collect();
     let missing: Vec<(&String, &&AccountKey)> = accounts
         .iter()
         .filter(|(id, _)| !existing.contains(*id))
