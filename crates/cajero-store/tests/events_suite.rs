@@ -50,6 +50,7 @@ macro_rules! suite {
 suite!(
     an_event_commits_with_its_change_or_not_at_all,
     an_event_fans_out_to_matching_endpoints_of_its_merchant_and_mode,
+    events_of_one_change_each_fan_out_to_the_endpoints_that_want_them,
     a_leased_delivery_is_not_claimed_again_until_its_lease_runs_out,
     leases_end_with_their_holders_life_and_last_while_renewed,
 );
@@ -236,6 +237,65 @@ async fn an_event_fans_out_to_matching_endpoints_of_its_merchant_and_mode(store:
     let mut expected = expected;
     expected.sort();
     assert_eq!(rows, expected);
+}
+
+/// `emit_each` writes the events of one change in one statement and their deliveries in one
+/// more: each event still goes to exactly the endpoints that want it.
+async fn events_of_one_change_each_fan_out_to_the_endpoints_that_want_them(store: Store) {
+    let m = merchant(&store, 1).await;
+    let all = endpoint(&store, m, false, 1, &["*"], EndpointStatus::Enabled).await;
+    let available = endpoint(
+        &store,
+        m,
+        false,
+        2,
+        &["payout.available"],
+        EndpointStatus::Enabled,
+    )
+    .await;
+    let off = endpoint(&store, m, false, 3, &["*"], EndpointStatus::Disabled).await;
+    let types = [
+        (EventType::PayoutCreated, event_id(1)),
+        (EventType::PayoutAvailable, event_id(2)),
+    ];
+    let written = store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let object = json!({"id": "po_1", "object": "payout"});
+                events::emit_each(&mut c, m, false, &types, &object, at(0)).await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(written.len(), 2);
+    for (event_type, id) in types {
+        let found = store
+            .read(move |mut c| {
+                Box::pin(async move { events::get_event(&mut c, m, false, id).await })
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.event_type, event_type);
+        let data: serde_json::Value = serde_json::from_str(&found.data).unwrap();
+        assert_eq!(data["id"], "po_1");
+    }
+    let row = |event: u64, endpoint: WebhookEndpointId, status: &str| {
+        (
+            event_id(event).to_string(),
+            endpoint.to_string(),
+            status.to_string(),
+        )
+    };
+    let mut expected = vec![
+        row(1, all, "pending"),
+        row(1, off, "skipped"),
+        row(2, all, "pending"),
+        row(2, available, "pending"),
+        row(2, off, "skipped"),
+    ];
+    expected.sort();
+    assert_eq!(deliveries(&store).await, expected);
 }
 
 async fn a_leased_delivery_is_not_claimed_again_until_its_lease_runs_out(store: Store) {

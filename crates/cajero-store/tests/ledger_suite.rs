@@ -17,6 +17,7 @@ cajero_store::store_suite!(
     a_topup_then_a_reservation_then_its_post_moves_the_balances,
     a_voided_reservation_returns_the_money,
     a_retried_batch_changes_nothing_and_a_changed_one_is_refused,
+    a_batch_reusing_another_batchs_transfer_ids_is_refused_naming_the_first,
     an_overdraft_is_refused_and_leaves_nothing_behind,
     concurrent_reservations_never_overdraw_one_balance,
     verify_passes_on_good_books_and_reports_a_corrupted_row,
@@ -249,6 +250,29 @@ async fn a_retried_batch_changes_nothing_and_a_changed_one_is_refused(store: Sto
         matches!(err, LedgerError::BatchExistsWithDifferentFields(_)),
         "{err}"
     );
+}
+
+async fn a_batch_reusing_another_batchs_transfer_ids_is_refused_naming_the_first(store: Store) {
+    let m = merchant(&store).await;
+    post(&store, topup(m, "txn_a", 100)).await.unwrap();
+    post(&store, topup(m, "txn_b", 100)).await.unwrap();
+    // A new batch whose second and third transfers carry the ids of the two above.
+    let mut reuse = topup(m, "txn_c", 1);
+    let mut second = reuse.transfers[0].clone();
+    second.id = "txn_b.0".into();
+    let mut third = reuse.transfers[0].clone();
+    third.id = "txn_a.0".into();
+    reuse.transfers.extend([second, third]);
+    let err = post(&store, reuse).await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            LedgerError::Transfer(TransferError::ExistsWithDifferentFields { id }) if id == "txn_a.0"
+        ),
+        "{err}"
+    );
+    assert_eq!(balance(&store, m).await, (200, 0));
+    assert_eq!(verify_report(&store).await.transfers, 2);
 }
 
 async fn an_overdraft_is_refused_and_leaves_nothing_behind(store: Store) {
