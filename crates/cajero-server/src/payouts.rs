@@ -928,7 +928,7 @@ pub async fn apply_network_order(
     let counter = order.paid_counter_id.as_deref();
     let closing = payouts::Closing {
         paid_at: order.paid_at,
-        paid_counter: counter.filter(|_| order.status == N::Paid),
+        paid_counter: counter,
         failure: None,
     };
     let counter_recorded = close(conn, clock, public_url, payout, event, closing).await?;

@@ -240,8 +240,8 @@ fn shown(object: &serde_json::Value, full: bool) -> String {
     masked.to_string()
 }
 
-/// Writes events about one object made by one change (same merchant, data and time): one
-/// statement, however many.
+/// Writes events about one object made by one change (same merchant, data and time), each
+/// with the object's id for the object's timeline: one statement, however many.
 async fn insert_events(
     conn: &mut Conn<'_>,
     records: &[EventRecord],
