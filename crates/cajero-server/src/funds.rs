@@ -349,25 +349,8 @@ pub async fn resolve_reservation<S: cajero_domain::id::IdKind>(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let reserve_id = TransferId::derived(reserved.owner, "reserve").to_string();
-    let pending = ledger::batch_transfers(conn, &reserve_id).await?;
-    if pending.is_empty() {
-        return Ok(());
-    }
     let batch_id = TransferId::derived(reserved.owner, if post { "post" } else { "void" });
-    let transfers = pending
-        .iter()
-        .enumerate()
-        .map(|(n, t)| Transfer {
-            id: format!("{batch_id}.{n}"),
-            mode: if post {
-                TransferMode::PostPending(t.id.clone())
-            } else {
-                TransferMode::VoidPending(t.id.clone())
-            },
-            ..t.clone()
-        })
-        .collect();
-    let batch = NewBatch {
+    let resolution = NewBatch {
         id: batch_id.to_string(),
         merchant_id: Some(reserved.merchant),
         mode: reserved.mode,
@@ -379,9 +362,10 @@ pub async fn resolve_reservation<S: cajero_domain::id::IdKind>(
         },
         source_id: Some(reserved.owner.to_string()),
         available_on: None,
-        transfers,
+        transfers: Vec::new(),
     };
-    ledger::post_batch(conn, &batch, now)
+    // Nothing when nothing was reserved.
+    ledger::resolve_batch(conn, &reserve_id, resolution, post, now)
         .await
         .map(|_| ())
         .map_err(|e| match e {

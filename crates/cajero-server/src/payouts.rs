@@ -373,29 +373,14 @@ async fn record_issued(
     order: &NetworkOrder,
 ) -> Result<Recorded, StoreError> {
     let id = payout.id;
-    if let Some(owner) =
-        payouts::get_by_network_order(conn, &network.code, &order.network_order_id).await?
-        && owner.id != id
-    {
-        // The network answered with another payout's order (a network that forgot its own
-        // ids): never attach one order twice, and never let this payout's code be that one.
-        tracing::error!(payout = %id, owner = %owner.id, network = %network.code, order = %order.network_order_id, "the network reused an order id");
-        fail_unissued(
-            conn,
-            clock,
-            public_url,
-            payout,
-            "network_error",
-            "the network answered with an order that belongs to another payout",
-        )
-        .await?;
-        return Ok(Recorded::Settled);
-    }
     if let Some((issued, body)) = attach_code(conn, clock, public_url, payout, at, order).await? {
         return Ok(Recorded::Issued {
             payout: Box::new(issued),
             body,
         });
+    }
+    if refuse_taken_order(conn, clock, public_url, payout, &network.code, order).await? {
+        return Ok(Recorded::Settled);
     }
     let current = payouts::get(conn, payout.merchant_id, payout.mode, id).await?;
     if current.as_ref().and_then(|p| p.network_order_id.as_deref())
@@ -419,10 +404,40 @@ async fn record_issued(
     })
 }
 
+/// When another payout holds the order the network answered with (a network that forgot its
+/// own ids), fails this one if it still waits for its code: never attach one order twice, and
+/// never let this payout's code be that one. True when another payout holds it.
+async fn refuse_taken_order(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    public_url: &str,
+    payout: &PayoutRecord,
+    network: &str,
+    order: &NetworkOrder,
+) -> Result<bool, StoreError> {
+    let Some(owner) = payouts::get_by_network_order(conn, network, &order.network_order_id)
+        .await?
+        .filter(|owner| owner.id != payout.id)
+    else {
+        return Ok(false);
+    };
+    tracing::error!(payout = %payout.id, owner = %owner.id, network, order = %order.network_order_id, "the network reused an order id");
+    fail_unissued(
+        conn,
+        clock,
+        public_url,
+        payout,
+        "network_error",
+        "the network answered with an order that belongs to another payout",
+    )
+    .await?;
+    Ok(true)
+}
+
 /// Attaches the network's order to a payout still waiting for its code (on `network`, which
 /// may be a fallback of the routed one) and emits `payout.created` then `payout.available`;
 /// the payout as it now stands and its JSON, or `None`, with nothing changed, when the payout
-/// no longer waits for one.
+/// no longer waits for one or another payout holds that order.
 async fn attach_code(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
@@ -446,7 +461,9 @@ async fn attach_code(
         return Ok(None);
     };
     let types = [EventType::PayoutCreated, EventType::PayoutAvailable];
-    let body = emit(conn, clock, public_url, &issued, &types).await?;
+    // No attempt can be recorded before the code is attached: a callback finds its payout by
+    // the network's order, which the payout had no id of until this statement.
+    let body = emit_with(conn, clock, public_url, &issued, &[], &types).await?;
     Ok(Some((issued, body)))
 }
 
@@ -554,7 +571,14 @@ async fn reserve(
                 if let Some(error) = unroutable {
                     return Err(error);
                 }
-                if let Some(existing) = payouts::get(&mut c, caller.merchant_id, caller.mode, id).await? {
+                // A fresh claim creates the id proposed just now, which nothing holds: only a
+                // claim taken over from an earlier attempt can find its payout.
+                let earlier = if id == proposed {
+                    None
+                } else {
+                    payouts::get(&mut c, caller.merchant_id, caller.mode, id).await?
+                };
+                if let Some(existing) = earlier {
                     // A retry after a crash. Only a payout still waiting for its code may go to
                     // the network (which finds the first attempt's order by our reference);
                     // one that was resolved meanwhile answers as it stands.
@@ -650,7 +674,7 @@ async fn reserve(
                         );
                         payouts::transition(&mut c, id, PayoutStatus::Pending, PayoutStatus::Failed, payouts::Closing { failure: Some(("insufficient_balance", &message)), ..Default::default() }, now).await?;
                         let body = emit_current(&mut c, clock.as_ref(), &public_url, caller.merchant_id, caller.mode, id, &[EventType::PayoutCreated, EventType::PayoutFailed]).await?;
-                        crate::refunds::payout_closed(&mut c, clock.as_ref(), id, PayoutStatus::Failed).await?;
+                        crate::refunds::payout_closed(&mut c, clock.as_ref(), &record, PayoutStatus::Failed).await?;
                         let body = match &refund {
                             Some(link) => crate::refunds::current_json(&mut c, caller, link.refund_id).await?,
                             None => body,
@@ -768,7 +792,7 @@ async fn fail(
         .is_some()
         {
             resolve_reservation(conn, p, false, now).await?;
-            crate::refunds::payout_closed(conn, clock, p.id, PayoutStatus::Failed).await?;
+            crate::refunds::payout_closed(conn, clock, p, PayoutStatus::Failed).await?;
             return Ok(true);
         }
     }
@@ -826,7 +850,19 @@ async fn emit(
     types: &[EventType],
 ) -> Result<Value, StoreError> {
     let attempts = payouts::attempts(conn, p.id).await?;
-    let body = payout_json(p, &attempts, public_url);
+    emit_with(conn, clock, public_url, p, &attempts, types).await
+}
+
+/// [`emit`] with the payout's attempts known already.
+async fn emit_with(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    public_url: &str,
+    p: &PayoutRecord,
+    attempts: &[AttemptRecord],
+    types: &[EventType],
+) -> Result<Value, StoreError> {
+    let body = payout_json(p, attempts, public_url);
     let events: Vec<_> = types.iter().map(|t| (*t, new_id(clock))).collect();
     events::emit_each(
         conn,
@@ -1011,7 +1047,7 @@ pub async fn close(
     } else {
         resolve_reservation(conn, payout, to == PayoutStatus::Paid, now).await?;
     }
-    crate::refunds::payout_closed(conn, clock, payout.id, to).await?;
+    crate::refunds::payout_closed(conn, clock, payout, to).await?;
     let event_type = match to {
         PayoutStatus::Paid => EventType::PayoutPaid,
         PayoutStatus::Expired => EventType::PayoutExpired,
@@ -1043,7 +1079,13 @@ pub async fn resolve_stuck(
                 route: &payout.route,
                 routing_reason: Some("found by our reference after its create was interrupted"),
             };
-            attach_code(conn, clock, public_url, payout, at, &order).await?;
+            if attach_code(conn, clock, public_url, payout, at, &order)
+                .await?
+                .is_none()
+            {
+                refuse_taken_order(conn, clock, public_url, payout, &payout.network, &order)
+                    .await?;
+            }
         }
         Err(cajero_connect::ConnectError::NotFound) => {
             fail_unissued(

@@ -356,10 +356,14 @@ pub async fn json_of(
 pub async fn payout_closed(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
-    payout: PayoutId,
+    payout: &PayoutRecord,
     to: PayoutStatus,
 ) -> Result<(), StoreError> {
-    let Some(refund) = refunds::for_payout(conn, payout).await? else {
+    // Only a refund's payout has one (both are written in the unit that creates the payout).
+    if payout.refund_id.is_none() {
+        return Ok(());
+    }
+    let Some(refund) = refunds::for_payout(conn, payout.id).await? else {
         return Ok(());
     };
     let now = clock.now();

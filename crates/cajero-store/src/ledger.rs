@@ -23,7 +23,7 @@ use crate::{Conn, Micros, StoreError, fetch};
 
 pub mod post;
 
-pub use post::{ACCOUNT_BUCKETS, bucket_of, post_batch};
+pub use post::{ACCOUNT_BUCKETS, bucket_of, post_batch, resolve_batch};
 
 /// Transfers one batch may hold at most.
 pub const BATCH_TRANSFERS_MAX: usize = 32;

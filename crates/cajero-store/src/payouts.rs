@@ -283,7 +283,8 @@ pub struct IssuedAt<'a> {
 
 /// Records the issued pick-up code and where it was issued, and moves `pending`/`on_hold` →
 /// `available`; the payout as it now stands, or `None` (nothing changed) when it was in
-/// neither state.
+/// neither state or another payout holds that order at that network (an order never has two
+/// owners; the same statement checks it).
 pub async fn mark_issued(
     conn: &mut Conn<'_>,
     id: PayoutId,
@@ -300,7 +301,9 @@ pub async fn mark_issued(
         concat!(
             "UPDATE payouts SET status = 'available', network_order_id = $1, pickup_code = $2, \
              expires_at = $3, updated_at = $4, network = $5, route = $6, routing_reason = $7 \
-             WHERE id = $8 AND status IN ('pending', 'on_hold') RETURNING ",
+             WHERE id = $8 AND status IN ('pending', 'on_hold') AND NOT EXISTS (SELECT 1 \
+             FROM payouts o WHERE o.network = $5 AND o.network_order_id = $1 AND o.id <> $8) \
+             RETURNING ",
             columns!()
         ),
         network_order_id,

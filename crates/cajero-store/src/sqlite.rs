@@ -352,6 +352,17 @@ impl Query {
         }
     }
 
+    /// Runs `sql` instead of the query's own text, with the query's parameters (`$k` the k-th):
+    /// statements that share one list of parameters, each using its own part of it, bound
+    /// without copying the list for each.
+    pub(crate) fn execute_text(
+        &self,
+        conn: &rusqlite::Connection,
+        sql: &str,
+    ) -> Result<u64, sqlx::Error> {
+        execute(conn, sql, &self.refs())
+    }
+
     /// Runs it; its first row, if any.
     pub async fn fetch_optional<T>(self, conn: &mut Conn<'_>) -> Result<Option<T>, sqlx::Error>
     where

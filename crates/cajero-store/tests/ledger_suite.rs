@@ -16,6 +16,7 @@ use jiff::Timestamp;
 cajero_store::store_suite!(
     a_topup_then_a_reservation_then_its_post_moves_the_balances,
     a_voided_reservation_returns_the_money,
+    a_reservation_is_resolved_from_its_stored_transfers_once,
     a_retried_batch_changes_nothing_and_a_changed_one_is_refused,
     a_batch_reusing_another_batchs_transfer_ids_is_refused_naming_the_first,
     an_overdraft_is_refused_and_leaves_nothing_behind,
@@ -234,6 +235,91 @@ async fn a_voided_reservation_returns_the_money(store: Store) {
     assert_eq!(balance(&store, m).await, (0, 100_000));
     post(&store, resolve(m, &r, "txn_v", false)).await.unwrap();
     assert_eq!(balance(&store, m).await, (100_000, 0));
+    assert!(verify_report(&store).await.problems.is_empty());
+}
+
+async fn resolve_stored(
+    store: &Store,
+    m: MerchantId,
+    reservation: &str,
+    id: &str,
+    post_them: bool,
+) -> Result<Option<Posted>, LedgerError> {
+    let (reservation, id) = (reservation.to_string(), id.to_string());
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let code = if post_them {
+                    TransferCode::Payout
+                } else {
+                    TransferCode::PayoutReversal
+                };
+                let resolution = batch(m, &id, code, Vec::new());
+                ledger::resolve_batch(&mut c, &reservation, resolution, post_them, now()).await
+            })
+        })
+        .await
+}
+
+/// `resolve_batch` reads the reservation's transfers and what became of them in one statement:
+/// it posts each one by a transfer of its own, a repeat changes nothing, resolving it the other
+/// way afterwards is refused, and a reservation that was never made resolves to nothing.
+async fn a_reservation_is_resolved_from_its_stored_transfers_once(store: Store) {
+    let m = merchant(&store).await;
+    post(&store, topup(m, "txn_t", 500_000)).await.unwrap();
+    let mut r = reserve(m, "txn_r", 200_000);
+    let mut fee = r.transfers[0].clone();
+    fee.id = "txn_r.1".into();
+    fee.amount = Amount::new(3_000).unwrap();
+    fee.credit = AccountKey::platform(AccountKind::FeeRevenue, Mode::Test, Currency::Cop);
+    fee.code = TransferCode::Fee;
+    r.transfers.push(fee);
+    post(&store, r).await.unwrap();
+    assert_eq!(balance(&store, m).await, (297_000, 203_000));
+
+    let posted = resolve_stored(&store, m, "txn_r", "txn_p", true).await;
+    assert_eq!(posted.unwrap(), Some(Posted::Created));
+    assert_eq!(balance(&store, m).await, (297_000, 0));
+    let stored = store
+        .read(|mut c| Box::pin(async move { ledger::batch_transfers(&mut c, "txn_p").await }))
+        .await
+        .unwrap();
+    let made: Vec<_> = stored
+        .iter()
+        .map(|t| (t.id.as_str(), t.mode.clone(), t.amount.minor(), t.code))
+        .collect();
+    assert_eq!(
+        made,
+        [
+            (
+                "txn_p.0",
+                TransferMode::PostPending("txn_r.0".into()),
+                200_000,
+                TransferCode::Payout
+            ),
+            (
+                "txn_p.1",
+                TransferMode::PostPending("txn_r.1".into()),
+                3_000,
+                TransferCode::Fee
+            ),
+        ]
+    );
+    let again = resolve_stored(&store, m, "txn_r", "txn_p", true).await;
+    assert_eq!(again.unwrap(), Some(Posted::AlreadyExists));
+    let err = resolve_stored(&store, m, "txn_r", "txn_v", false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LedgerError::Transfer(TransferError::PendingTransferAlreadyPosted { .. })
+        ),
+        "{err}"
+    );
+    let nothing = resolve_stored(&store, m, "txn_never", "txn_nv", false).await;
+    assert_eq!(nothing.unwrap(), None);
+    assert_eq!(balance(&store, m).await, (297_000, 0));
     assert!(verify_report(&store).await.problems.is_empty());
 }
 

@@ -26,6 +26,7 @@ crate::both_engines!(
     a_callback_for_an_unknown_order_becomes_an_exception_after_the_grace_period,
     canceling_an_expired_code_at_the_network_is_kept_as_evidence,
     a_signing_secret_in_a_stored_answer_is_sealed_and_replays_in_clear,
+    an_order_another_payout_holds_is_never_attached_to_a_second,
 );
 
 struct Shop {
@@ -480,4 +481,71 @@ async fn a_signing_secret_in_a_stored_answer_is_sealed_and_replays_in_clear(app:
     let replayed: Value = response.json().await.unwrap();
     assert_eq!(replayed["secret"], secret.as_str());
     assert_eq!(replayed["id"], created["id"]);
+}
+
+/// A network that forgets its own ids may answer a second payout with an order a first one
+/// holds: the statement that attaches a code refuses it (an order never has two owners), and
+/// attaches a fresh order as usual.
+async fn an_order_another_payout_holds_is_never_attached_to_a_second(app: &TestApp) {
+    let shop = shop(app).await;
+    let (status, first) = post(app, &shop, "/v1/payouts", "giro-held-1", &payout_body()).await;
+    assert_eq!(status, 201, "{first}");
+    let first_id: PayoutId = first["id"].as_str().unwrap().parse().unwrap();
+    let second = accept_then_crash(app, &shop, "giro-held-2")
+        .await
+        .payout_id();
+    let merchant = shop.id;
+    let (held, attached, fresh) = app
+        .server
+        .state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let first = cajero_store::payouts::get(&mut c, merchant, Mode::Test, first_id)
+                    .await?
+                    .unwrap();
+                let order_id = first.network_order_id.clone().unwrap();
+                let at = cajero_store::payouts::IssuedAt {
+                    network: &first.network,
+                    route: &first.route,
+                    routing_reason: None,
+                };
+                let expires = jiff::Timestamp::now() + SignedDuration::from_hours(24);
+                let now = jiff::Timestamp::now();
+                let attached = cajero_store::payouts::mark_issued(
+                    &mut c,
+                    second,
+                    at,
+                    &order_id,
+                    "111122223333",
+                    expires,
+                    now,
+                )
+                .await?;
+                let held =
+                    cajero_store::payouts::get_by_network_order(&mut c, &first.network, &order_id)
+                        .await?
+                        .map(|p| p.id);
+                let fresh = cajero_store::payouts::mark_issued(
+                    &mut c,
+                    second,
+                    at,
+                    "another-order",
+                    "444455556666",
+                    expires,
+                    now,
+                )
+                .await?
+                .and_then(|p| p.network_order_id);
+                Ok::<_, cajero_store::StoreError>((held, attached.is_some(), fresh))
+            })
+        })
+        .await
+        .unwrap();
+    assert!(
+        !attached,
+        "the second payout must not take the first one's order"
+    );
+    assert_eq!(held, Some(first_id), "the order keeps its one owner");
+    assert_eq!(fresh.as_deref(), Some("another-order"));
 }

@@ -83,6 +83,58 @@ pub async fn post_batch(
     batch: &NewBatch,
     now: Timestamp,
 ) -> Result<Posted, LedgerError> {
+    post(conn, batch, None, now).await
+}
+
+/// Posts (`post`) or voids every transfer of the pending batch `pending_batch_id` (a
+/// reservation) as the batch `resolution`, whose transfers are made here: `{id}.{n}` for the
+/// n-th pending transfer, between the same accounts, for the same amount and code. The pending
+/// transfers are read once, with what became of each, for both the batch and the ledger's
+/// checks ([`post_batch`] would read them again). `None` when that batch has no transfers.
+pub async fn resolve_batch(
+    conn: &mut Conn<'_>,
+    pending_batch_id: &str,
+    mut resolution: NewBatch,
+    post_them: bool,
+    now: Timestamp,
+) -> Result<Option<Posted>, LedgerError> {
+    let rows: Vec<PendingRow> = fetch!(
+        all,
+        conn,
+        PendingRow,
+        "SELECT p.id, p.debit_account_id, p.credit_account_id, p.amount, p.mode, p.pending_id, \
+         p.code, (SELECT r.mode FROM ledger_transfers r WHERE r.pending_id = p.id) AS resolved_by \
+         FROM ledger_transfers p WHERE p.batch_id = $1 ORDER BY p.created_at, p.id",
+        pending_batch_id
+    )?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut pending = BTreeMap::new();
+    resolution.transfers = Vec::with_capacity(rows.len());
+    for (n, row) in rows.into_iter().enumerate() {
+        let (t, record) = row.into_record()?;
+        resolution.transfers.push(Transfer {
+            id: format!("{}.{n}", resolution.id),
+            mode: if post_them {
+                TransferMode::PostPending(t.id.clone())
+            } else {
+                TransferMode::VoidPending(t.id.clone())
+            },
+            ..t.clone()
+        });
+        pending.insert(t.id, record);
+    }
+    post(conn, &resolution, Some(pending), now).await.map(Some)
+}
+
+/// [`post_batch`], with the pending transfers it resolves when the caller read them already.
+async fn post(
+    conn: &mut Conn<'_>,
+    batch: &NewBatch,
+    pending: Option<BTreeMap<String, PendingRecord>>,
+    now: Timestamp,
+) -> Result<Posted, LedgerError> {
     if batch.transfers.is_empty() || batch.transfers.len() > super::BATCH_TRANSFERS_MAX {
         return Err(LedgerError::BatchSize);
     }
@@ -97,7 +149,10 @@ pub async fn post_batch(
     if let Some(id) = stored.transfers.into_iter().next() {
         return Err(TransferError::ExistsWithDifferentFields { id }.into());
     }
-    let pending = pending_records(conn, batch).await?;
+    let pending = match pending {
+        Some(pending) => pending,
+        None => pending_records(conn, batch).await?,
+    };
     let changes = decide(batch, &pending)?;
     ensure_accounts(conn, &changes.accounts, &stored.accounts, now).await?;
     let guarded = changes
@@ -107,8 +162,7 @@ pub async fn post_batch(
     if guarded {
         execute!(conn, SAVEPOINT)?;
     }
-    insert_batch(conn, batch, now).await?;
-    add_to_buckets(conn, &changes.buckets).await?;
+    write_batch(conn, batch, &changes.buckets, now).await?;
     for (id, (key, delta)) in &changes.limited {
         if !change_limited(conn, id, key.kind.limit(), delta, now).await? {
             if guarded {
@@ -230,24 +284,30 @@ async fn pending_records(
     }?;
     rows.into_iter()
         .map(|row| {
-            let state = match row.resolved_by.as_deref() {
-                None => PendingState::Pending,
-                Some("post_pending") => PendingState::Posted,
-                Some(_) => PendingState::Voided,
-            };
-            let t = row.transfer.into_transfer()?;
-            Ok((
-                t.id.clone(),
-                PendingRecord {
-                    is_pending: t.mode == TransferMode::Pending,
-                    debit: t.debit,
-                    credit: t.credit,
-                    amount: t.amount,
-                    state,
-                },
-            ))
+            let (t, record) = row.into_record()?;
+            Ok((t.id, record))
         })
         .collect()
+}
+
+impl PendingRow {
+    /// The transfer, and what the ledger needs to know of it to post or void it.
+    fn into_record(self) -> Result<(Transfer, PendingRecord), StoreError> {
+        let state = match self.resolved_by.as_deref() {
+            None => PendingState::Pending,
+            Some("post_pending") => PendingState::Posted,
+            Some(_) => PendingState::Voided,
+        };
+        let t = self.transfer.into_transfer()?;
+        let record = PendingRecord {
+            is_pending: t.mode == TransferMode::Pending,
+            debit: t.debit.clone(),
+            credit: t.credit.clone(),
+            amount: t.amount,
+            state,
+        };
+        Ok((t, record))
+    }
 }
 
 /// What the batch changes, or the ledger's refusal of one of its transfers.
@@ -360,42 +420,64 @@ async fn ensure_accounts(
     Ok(())
 }
 
-/// Writes the batch and its transfers (two statements).
-async fn insert_batch(
+/// Writes the batch, its transfers and its changes to buckets: three statements on SQLite (each
+/// a few microseconds on the writer's thread), one on PostgreSQL, where every statement is a
+/// round trip and the round trip costs more than the statement (the inserts are chained as
+/// data-modifying `WITH` clauses; the transfers' foreign key on their batch is checked at the
+/// end of the statement, when the batch is there).
+async fn write_batch(
     conn: &mut Conn<'_>,
     batch: &NewBatch,
+    buckets: &BTreeMap<(String, i64), Totals>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let now_us = Micros::from(now).0;
-    execute!(
-        conn,
+    let (batch_sql, first_transfer_param) = (
         "INSERT INTO ledger_batches (id, merchant_id, livemode, currency, code, source_id, \
          available_on, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &batch.id,
-        batch.merchant_id.map(|m| m.to_string()),
-        batch.mode.is_live(),
-        batch.currency.code(),
-        batch.code.as_str(),
-        &batch.source_id,
-        batch.available_on.map(|d| d.to_string()),
-        now_us,
-    )?;
-    let rows: Vec<String> = (0..batch.transfers.len())
-        .map(|i| format!("($1, {})", params(2 + i * 10, 10)))
-        .collect();
-    let sql = format!(
+        9,
+    );
+    let transfers_sql = format!(
         "INSERT INTO ledger_transfers (batch_id, id, debit_account_id, credit_account_id, \
          amount, currency, livemode, mode, pending_id, code, created_at) VALUES {}",
-        rows.join(", ")
+        (0..batch.transfers.len())
+            .map(|i| format!("($1, {})", params(first_transfer_param + i * 10, 10)))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    {
-        let mut query = Query::new(sql).bind(&batch.id);
+    let first_bucket_param = first_transfer_param + batch.transfers.len() * 10;
+    let buckets_sql = (!buckets.is_empty()).then(|| {
+        format!(
+            "INSERT INTO ledger_account_buckets (account_id, bucket, debits_pending, \
+             debits_posted, credits_pending, credits_posted) VALUES {} \
+             ON CONFLICT (account_id, bucket) DO UPDATE SET \
+             debits_pending = ledger_account_buckets.debits_pending + excluded.debits_pending, \
+             debits_posted = ledger_account_buckets.debits_posted + excluded.debits_posted, \
+             credits_pending = ledger_account_buckets.credits_pending + excluded.credits_pending, \
+             credits_posted = ledger_account_buckets.credits_posted + excluded.credits_posted",
+            (0..buckets.len())
+                .map(|i| format!("({})", params(first_bucket_param + i * 6, 6)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    // Every parameter, numbered across the three statements.
+    let bind_all = |mut query: Query| {
+        query = query
+            .bind(batch.id.as_str())
+            .bind(batch.merchant_id.map(|m| m.to_string()))
+            .bind(batch.mode.is_live())
+            .bind(batch.currency.code())
+            .bind(batch.code.as_str())
+            .bind(batch.source_id.clone())
+            .bind(batch.available_on.map(|d| d.to_string()))
+            .bind(now_us);
         for (n, t) in batch.transfers.iter().enumerate() {
             let (mode, pending_id) = mode_code(&t.mode);
             // Transfers of one batch keep their order through created_at (microsecond steps).
             let created = now_us + i64::try_from(n).unwrap_or(0);
             query = query
-                .bind(&t.id)
+                .bind(t.id.as_str())
                 .bind(t.debit.to_string())
                 .bind(t.credit.to_string())
                 .bind(t.amount.minor())
@@ -406,45 +488,42 @@ async fn insert_batch(
                 .bind(t.code.as_str())
                 .bind(created);
         }
-        query.execute(conn).await.map(|_| ())
-    }?;
-    Ok(())
-}
-
-/// Adds the changes of limitless accounts to their buckets (one statement, rows in key order).
-async fn add_to_buckets(
-    conn: &mut Conn<'_>,
-    buckets: &BTreeMap<(String, i64), Totals>,
-) -> Result<(), StoreError> {
-    if buckets.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<String> = (0..buckets.len())
-        .map(|i| format!("({})", params(1 + i * 6, 6)))
-        .collect();
-    let sql = format!(
-        "INSERT INTO ledger_account_buckets (account_id, bucket, debits_pending, debits_posted, \
-         credits_pending, credits_posted) VALUES {} \
-         ON CONFLICT (account_id, bucket) DO UPDATE SET \
-         debits_pending = ledger_account_buckets.debits_pending + excluded.debits_pending, \
-         debits_posted = ledger_account_buckets.debits_posted + excluded.debits_posted, \
-         credits_pending = ledger_account_buckets.credits_pending + excluded.credits_pending, \
-         credits_posted = ledger_account_buckets.credits_posted + excluded.credits_posted",
-        rows.join(", ")
-    );
-    {
-        let mut query = Query::new(sql);
         for ((account, bucket), d) in buckets {
             query = query
-                .bind(account)
+                .bind(account.as_str())
                 .bind(*bucket)
                 .bind(d.debits_pending)
                 .bind(d.debits_posted)
                 .bind(d.credits_pending)
                 .bind(d.credits_posted);
         }
-        query.execute(conn).await.map(|_| ())
-    }?;
+        query
+    };
+    match conn {
+        Conn::Postgres(_) => {
+            let sql = match &buckets_sql {
+                Some(buckets_sql) => {
+                    format!("WITH b AS ({batch_sql}), t AS ({transfers_sql}) {buckets_sql}")
+                }
+                None => format!("WITH b AS ({batch_sql}) {transfers_sql}"),
+            };
+            bind_all(Query::new(sql)).execute(conn).await?;
+        }
+        Conn::Sqlite(c) => {
+            // SQLite binds each statement's `$k` from the whole list: one list for the three.
+            let query = bind_all(Query::new(String::new()));
+            for sql in [
+                Some(batch_sql.to_string()),
+                Some(transfers_sql),
+                buckets_sql,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                query.execute_text(c, &sql)?;
+            }
+        }
+    }
     Ok(())
 }
 
