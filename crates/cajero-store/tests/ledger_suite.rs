@@ -183,6 +183,17 @@ fn assert_exceeds_credits(result: &Result<Posted, LedgerError>) {
     );
 }
 
+/// Fails the test unless `err` refuses to resolve a pending transfer posted already.
+fn assert_already_posted(err: &LedgerError) {
+    assert!(
+        matches!(
+            err,
+            LedgerError::Transfer(TransferError::PendingTransferAlreadyPosted { .. })
+        ),
+        "{err}"
+    );
+}
+
 async fn balance(store: &Store, m: MerchantId) -> (i64, i64) {
     let balances = store
         .read(move |mut c| {
@@ -217,13 +228,7 @@ async fn a_topup_then_a_reservation_then_its_post_moves_the_balances(store: Stor
     let err = post(&store, resolve(m, &r, "txn_v", false))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            LedgerError::Transfer(TransferError::PendingTransferAlreadyPosted { .. })
-        ),
-        "{err}"
-    );
+    assert_already_posted(&err);
     assert!(verify_report(&store).await.problems.is_empty());
 }
 
@@ -310,13 +315,7 @@ async fn a_reservation_is_resolved_from_its_stored_transfers_once(store: Store) 
     let err = resolve_stored(&store, m, "txn_r", "txn_v", false)
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            LedgerError::Transfer(TransferError::PendingTransferAlreadyPosted { .. })
-        ),
-        "{err}"
-    );
+    assert_already_posted(&err);
     let nothing = resolve_stored(&store, m, "txn_never", "txn_nv", false).await;
     assert_eq!(nothing.unwrap(), None);
     assert_eq!(balance(&store, m).await, (297_000, 0));
