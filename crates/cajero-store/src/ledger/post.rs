@@ -36,6 +36,7 @@ use cajero_domain::ledger::{
     TransferMode,
 };
 use jiff::Timestamp;
+use sqlx::AssertSqlSafe;
 
 use super::{LedgerError, NewBatch, Posted, TransferRow, batch_transfers, mode_code};
 use crate::sqlite::Query;
@@ -102,9 +103,9 @@ pub async fn resolve_batch(
         all,
         conn,
         PendingRow,
-        "SELECT p.id, p.debit_account_id, p.credit_account_id, p.amount, p.mode, p.pending_id, \
-         p.code, (SELECT r.mode FROM ledger_transfers r WHERE r.pending_id = p.id) AS resolved_by \
-         FROM ledger_transfers p WHERE p.batch_id = $1 ORDER BY p.created_at, p.id",
+        AssertSqlSafe(format!(
+            "{SELECT_PENDING} WHERE p.batch_id = $1 ORDER BY p.created_at, p.id"
+        )),
         pending_batch_id
     )?;
     if rows.is_empty() {
@@ -244,6 +245,12 @@ fn params(first: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// A pending transfer's columns and the mode of the transfer that resolved it, if one did.
+const SELECT_PENDING: &str = "SELECT p.id, p.debit_account_id, p.credit_account_id, p.amount, \
+    p.mode, p.pending_id, p.code, \
+    (SELECT r.mode FROM ledger_transfers r WHERE r.pending_id = p.id) AS resolved_by \
+    FROM ledger_transfers p";
+
 #[derive(sqlx::FromRow, serde::Deserialize)]
 struct PendingRow {
     #[sqlx(flatten)]
@@ -270,9 +277,7 @@ async fn pending_records(
         return Ok(BTreeMap::new());
     }
     let sql = format!(
-        "SELECT p.id, p.debit_account_id, p.credit_account_id, p.amount, p.mode, p.pending_id, \
-         p.code, (SELECT r.mode FROM ledger_transfers r WHERE r.pending_id = p.id) AS resolved_by \
-         FROM ledger_transfers p WHERE p.id IN ({})",
+        "{SELECT_PENDING} WHERE p.id IN ({})",
         params(1, named.len())
     );
     let rows: Vec<PendingRow> = {
@@ -432,11 +437,9 @@ async fn write_batch(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let now_us = Micros::from(now).0;
-    let (batch_sql, first_transfer_param) = (
-        "INSERT INTO ledger_batches (id, merchant_id, livemode, currency, code, source_id, \
-         available_on, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        9,
-    );
+    let batch_sql = "INSERT INTO ledger_batches (id, merchant_id, livemode, currency, code, \
+        source_id, available_on, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    let first_transfer_param = 9;
     let transfers_sql = format!(
         "INSERT INTO ledger_transfers (batch_id, id, debit_account_id, credit_account_id, \
          amount, currency, livemode, mode, pending_id, code, created_at) VALUES {}",
