@@ -337,7 +337,7 @@ async fn rule_fires(
         .chain(recording.calendar.iter().map(|s| s.as_str()))
         .chain(recording.velocity.iter().map(|s| s.as_str()))
         .collect();
-    rows::lock_scopes(conn, &scopes).await?;
+    cajero_store::lock_scopes(conn, &scopes).await?;
     let mut tallies: HashMap<TallyKey, Tally> = HashMap::with_capacity(keys.len());
     for key in keys {
         let (count, amount) = match (span_key(key.span), key.span) {

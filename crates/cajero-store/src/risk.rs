@@ -72,24 +72,6 @@ pub async fn insert_rule_version(
     Ok(())
 }
 
-/// Serialises the deciders of the same scopes until the end of the transaction, across
-/// instances (PostgreSQL: transaction-level advisory locks, taken in sorted order so that two
-/// deciders never wait on each other in a cycle). SQLite has one writer: nothing to do.
-pub async fn lock_scopes(conn: &mut Conn<'_>, scopes: &[&str]) -> Result<(), StoreError> {
-    if let Conn::Postgres(c) = conn {
-        let mut sorted: Vec<&str> = scopes.to_vec();
-        sorted.sort_unstable();
-        sorted.dedup();
-        for scope in sorted {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 18))")
-                .bind(scope)
-                .execute(&mut **c)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
 /// The calendar total of `scope` over `span` (`d:2026-11-30`, `m:2026-11-01`): (count,
 /// amount), zero when nothing was counted.
 pub async fn total(conn: &mut Conn<'_>, scope: &str, span: &str) -> Result<(i64, i64), StoreError> {

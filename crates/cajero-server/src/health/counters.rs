@@ -45,6 +45,11 @@ pub async fn on_attempt(
     attempt: &NetworkAttempt,
 ) -> Result<(), StoreError> {
     let subject = subject(network, &attempt.counter_id);
+    // Callbacks about one counter are applied concurrently on PostgreSQL: one at a time from
+    // here on, so that each sees the attempts and alerts of those that came before it. Without
+    // this, an empty drawer reported just before an approval there could read no approval,
+    // then find the alert the approval resolved and raise it again.
+    cajero_store::lock_scopes(c, &[&format!("health:{subject}")]).await?;
     // Reports can come out of order: an attempt older than the latest one of the opposite
     // meaning at that counter says nothing about how it is now.
     let opposite = match attempt.outcome.as_str() {
