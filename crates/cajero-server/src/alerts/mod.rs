@@ -257,11 +257,32 @@ pub async fn resolve_among(
     merchant: Option<MerchantId>,
     message: &str,
 ) -> Result<Vec<AlertId>, StoreError> {
+    let open = open_among(conn, mode, codes, subject, merchant).await?;
+    resolve_rows(conn, now, &open, message).await
+}
+
+/// The open alerts about `subject` whose code is one of `codes` (one statement).
+pub async fn open_among(
+    conn: &mut Conn<'_>,
+    mode: Mode,
+    codes: &[&str],
+    subject: &str,
+    merchant: Option<MerchantId>,
+) -> Result<Vec<AlertRow>, StoreError> {
     let merchant = merchant.map(|m| m.to_string());
-    let open =
-        store::find_open_among(conn, mode.is_live(), codes, subject, merchant.as_deref()).await?;
+    store::find_open_among(conn, mode.is_live(), codes, subject, merchant.as_deref()).await
+}
+
+/// Resolves alerts [`open_among`] found, as [`resolve`] does each (one another unit resolved
+/// meanwhile is skipped); the ids resolved.
+pub async fn resolve_rows(
+    conn: &mut Conn<'_>,
+    now: Timestamp,
+    open: &[AlertRow],
+    message: &str,
+) -> Result<Vec<AlertId>, StoreError> {
     let mut resolved = Vec::with_capacity(open.len());
-    for row in &open {
+    for row in open {
         resolved.extend(resolve_row(conn, now, row, message).await?);
     }
     Ok(resolved)

@@ -45,27 +45,18 @@ pub async fn on_attempt(
     attempt: &NetworkAttempt,
 ) -> Result<(), StoreError> {
     let subject = subject(network, &attempt.counter_id);
-    // Callbacks about one counter are applied concurrently on PostgreSQL: one at a time from
-    // here on, so that each sees the attempts and alerts of those that came before it. Without
-    // this, an empty drawer reported just before an approval there could read no approval,
-    // then find the alert the approval resolved and raise it again.
-    cajero_store::lock_scopes(c, &[&format!("health:{subject}")]).await?;
-    // Reports can come out of order: an attempt older than the latest one of the opposite
-    // meaning at that counter says nothing about how it is now.
-    let opposite = match attempt.outcome.as_str() {
-        OUT_OF_CASH => Some(APPROVED),
-        APPROVED => Some(OUT_OF_CASH),
-        _ => None,
-    };
-    if let Some(opposite) = opposite
-        && payouts::latest_counter_attempt(c, &attempt.counter_id, opposite)
-            .await?
-            .is_some_and(|at| at > attempt.at)
-    {
-        return Ok(());
+    if matches!(attempt.outcome.as_str(), OUT_OF_CASH | APPROVED) {
+        // Callbacks about one counter are applied concurrently on PostgreSQL: one at a time
+        // from here on, so that each sees the attempts and alerts of those before it. Without
+        // this, an empty drawer reported just before an approval there could read no approval,
+        // then find the alert the approval resolved and raise it again.
+        cajero_store::lock_scopes(c, &[&format!("health:{subject}")]).await?;
     }
     match attempt.outcome.as_str() {
         OUT_OF_CASH => {
+            if newer_at_counter(c, attempt, APPROVED).await? {
+                return Ok(());
+            }
             alerts::raise(
                 c,
                 now,
@@ -123,22 +114,35 @@ pub async fn on_attempt(
             }
         }
         APPROVED => {
-            alerts::resolve_among(
-                c,
-                now,
-                mode,
-                &[codes::COUNTER_OUT_OF_CASH, codes::COUNTER_FAILURE_SPIKE],
-                &subject,
-                None,
-                &format!(
-                    "{} counter {} paid out again.",
-                    name(network),
-                    attempt.counter_id
-                ),
-            )
-            .await?;
+            // Nothing open, the usual case, is nothing to resolve, whatever the order of reports.
+            let cleared = [codes::COUNTER_OUT_OF_CASH, codes::COUNTER_FAILURE_SPIKE];
+            let open = alerts::open_among(c, mode, &cleared, &subject, None).await?;
+            if open.is_empty() || newer_at_counter(c, attempt, OUT_OF_CASH).await? {
+                return Ok(());
+            }
+            let message = format!(
+                "{} counter {} paid out again.",
+                name(network),
+                attempt.counter_id
+            );
+            alerts::resolve_rows(c, now, &open, &message).await?;
         }
         _ => {}
     }
     Ok(())
+}
+
+/// Whether the counter reported an attempt with the `opposite` outcome after this one: reports
+/// can come out of order, and an attempt older than the latest one of the opposite meaning at
+/// that counter says nothing about how it is now.
+async fn newer_at_counter(
+    c: &mut Conn<'_>,
+    attempt: &NetworkAttempt,
+    opposite: &str,
+) -> Result<bool, StoreError> {
+    Ok(
+        payouts::latest_counter_attempt(c, &attempt.counter_id, opposite)
+            .await?
+            .is_some_and(|at| at > attempt.at),
+    )
 }

@@ -67,6 +67,7 @@ health_tests!(
     sured_down_mid_load_opens_its_breaker_orders_go_to_efecty_and_it_closes_when_sured_returns,
     an_explicit_network_that_is_down_is_refused_at_once_naming_it,
     a_drawer_emptied_by_collections_raises_counter_out_of_cash_for_that_counter_only,
+    an_empty_drawer_reported_after_a_later_approval_there_leaves_no_alert_open,
     the_uiaf_report_reminder_comes_once_a_month_until_the_operator_closes_it,
     a_payment_the_poller_found_before_its_callback_raises_callbacks_late_until_one_comes_in_time,
 );
@@ -369,13 +370,22 @@ async fn set_cash(app: &TestApp, counter: &str, cash: i64) {
     assert_eq!(answer.status(), 200);
 }
 
+/// A beneficiary tries to collect `payout` at `counter`; its callback is sent at once.
 async fn collect(app: &TestApp, counter: &str, payout: &Value) -> Value {
+    let answer = try_collect(app, counter, payout).await;
+    let sim = app.server.state.networks.sim().unwrap();
+    sim.flush_callbacks(true).await.unwrap();
+    answer
+}
+
+/// A beneficiary tries to collect `payout` at `counter`; its callback goes out as the
+/// simulator's faults let it.
+async fn try_collect(app: &TestApp, counter: &str, payout: &Value) -> Value {
     // A second between attempts: a counter is judged by its latest attempts, whatever order
     // their callbacks arrive in.
     let sim = app.server.state.networks.sim().unwrap();
     sim.advance_clock(1).await.unwrap();
-    let answer: Value = app
-        .http
+    app.http
         .post(format!("{}/counter/v1/collect", sim_url(app)))
         .json(&json!({
             "counter_id": counter,
@@ -387,16 +397,7 @@ async fn collect(app: &TestApp, counter: &str, payout: &Value) -> Value {
         .unwrap()
         .json()
         .await
-        .unwrap();
-    app.server
-        .state
-        .networks
-        .sim()
         .unwrap()
-        .flush_callbacks(true)
-        .await
-        .unwrap();
-    answer
 }
 
 async fn a_drawer_emptied_by_collections_raises_counter_out_of_cash_for_that_counter_only(
@@ -452,6 +453,38 @@ async fn a_drawer_emptied_by_collections_raises_counter_out_of_cash_for_that_cou
     // callbacks were applied in.
     let raised = alerts_of(app, &key, "alert.raised", "counter_out_of_cash").await;
     assert_eq!(raised.len(), 1, "{raised:#?}");
+}
+
+/// The network reports an empty drawer late, after the collection that followed the refill:
+/// the counter pays out, and no `counter_out_of_cash` stays open for it.
+async fn an_empty_drawer_reported_after_a_later_approval_there_leaves_no_alert_open(app: &TestApp) {
+    let key = key(app, "Giros").await;
+    topup(app, &key, 10_000_000).await;
+    let mut body = payout_body(100_000);
+    body["network"] = "efecty".into();
+    let (status, payout) = post(app, &key, "/v1/payouts", &body).await;
+    assert_eq!(status, 201, "{payout}");
+    let counter = open_counters(app, "efecty").await.remove(0);
+
+    // The refusal's callback is held back until the approval's is queued, then sent after it.
+    set_cash(app, &counter, 0).await;
+    faults(app, json!({"callback_reorder_bps": 10_000})).await;
+    let refused = try_collect(app, &counter, &payout).await;
+    assert_eq!(refused["outcome"], "counter_out_of_cash", "{refused}");
+    faults(app, json!({})).await;
+    set_cash(app, &counter, 1_000_000).await;
+    assert_eq!(collect(app, &counter, &payout).await["approved"], true);
+
+    let id = payout["id"].as_str().unwrap();
+    eventually("both attempts applied", async || {
+        let response = app.get_with_key(&format!("/v1/payouts/{id}"), &key).await;
+        let payout: Value = response.json().await.unwrap();
+        payout["attempts"].as_array().is_some_and(|a| a.len() == 2)
+    })
+    .await;
+    let raised = alerts_of(app, &key, "alert.raised", "counter_out_of_cash").await;
+    let resolved = alerts_of(app, &key, "alert.resolved", "counter_out_of_cash").await;
+    assert_eq!(raised.len(), resolved.len(), "{raised:#?} {resolved:#?}");
 }
 
 async fn uiaf_raised(app: &TestApp, month: &str) -> bool {
