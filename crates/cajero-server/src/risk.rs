@@ -76,6 +76,16 @@ impl RiskRules {
             "SELECT version FROM risk_rule_versions ORDER BY version DESC LIMIT 1",
         )?
         .map_or(0, |(v,)| v);
+        self.at_version(conn, newest).await
+    }
+
+    /// [`RiskRules::in_force`] when the caller read the newest version itself (with the
+    /// blocklists, say): the cached set when it is that version, else read again.
+    async fn at_version(
+        &self,
+        conn: &mut Conn<'_>,
+        newest: i64,
+    ) -> Result<(i64, Arc<Engine>), StoreError> {
         let cached = self.cached();
         if cached.0 == newest {
             return Ok(cached);
@@ -178,15 +188,8 @@ pub async fn decide(
     clock: &dyn Clock,
     check: &Check,
 ) -> Result<Verdict, StoreError> {
-    let (version, engine) = rules.in_force(conn).await?;
     let op = operation(check);
     let document = op.document.clone();
-    let judged = !engine.is_idle_for(check.flow);
-    let mut fired = if judged {
-        rule_fires(conn, &engine, &op).await?
-    } else {
-        Vec::new()
-    };
     let merchant = check.merchant.to_string();
     let blockable = [
         (Kind::Document, document.clone()),
@@ -204,7 +207,16 @@ pub async fn decide(
         .iter()
         .filter_map(|(kind, value)| Some((*kind, value.as_deref()?)))
         .collect();
-    fired.extend(blocked(conn, &merchant, &wanted, Action::Deny).await?);
+    // The blocklists and the rules' version in one read; the rules fire first, as listed.
+    let (newest, blocks) = blocked(conn, &merchant, &wanted, Action::Deny).await?;
+    let (version, engine) = rules.at_version(conn, newest).await?;
+    let judged = !engine.is_idle_for(check.flow);
+    let mut fired = if judged {
+        rule_fires(conn, &engine, &op).await?
+    } else {
+        Vec::new()
+    };
+    fired.extend(blocks);
     if let Some(hits) = &check.screened.hits {
         fired.push(Fired {
             rule: "sanctions".into(),
@@ -275,8 +287,12 @@ pub async fn watch_counter(
     clock: &dyn Clock,
     done: &Completed<'_>,
 ) -> Result<Option<String>, StoreError> {
-    let (version, engine) = rules.in_force(conn).await?;
     let counter = blocklist::counter_key(done.network, done.counter);
+    let merchant = done.merchant.to_string();
+    // The blocklists and the rules' version in one read; the rules fire first, as listed.
+    let (newest, blocks) =
+        blocked(conn, &merchant, &[(Kind::Counter, &counter)], Action::Alert).await?;
+    let (version, engine) = rules.at_version(conn, newest).await?;
     let op = Operation {
         flow: done.flow,
         live: done.mode.is_live(),
@@ -294,8 +310,7 @@ pub async fn watch_counter(
     } else {
         Vec::new()
     };
-    let merchant = done.merchant.to_string();
-    fired.extend(blocked(conn, &merchant, &[(Kind::Counter, &counter)], Action::Alert).await?);
+    fired.extend(blocks);
     if watched {
         record(conn, &engine, &op, done.object_id).await?;
     }
@@ -401,16 +416,18 @@ async fn record(
 }
 
 /// The entries of the operator's and `merchant`'s blocklists that hold any of `wanted`
-/// (one statement), as checks that fired with `action`.
+/// (one statement, which also reads the newest rule version), as checks that fired with
+/// `action`; the version first.
 async fn blocked(
     conn: &mut Conn<'_>,
     merchant: &str,
     wanted: &[(Kind, &str)],
     action: Action,
-) -> Result<Vec<Fired>, StoreError> {
+) -> Result<(i64, Vec<Fired>), StoreError> {
     let keys: Vec<(&str, &str)> = wanted.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let entries = rows::blocking(conn, merchant, &keys).await?;
-    Ok(entries
+    let blocking = rows::blocking(conn, merchant, &keys).await?;
+    let fired = blocking
+        .entries
         .into_iter()
         .filter_map(|entry| {
             let (kind, value) = wanted
@@ -437,7 +454,8 @@ async fn blocked(
                 observed: None,
             })
         })
-        .collect())
+        .collect();
+    Ok((blocking.newest_rules, fired))
 }
 
 /// What a stored decision is about.

@@ -348,39 +348,91 @@ pub async fn blocklist(
     )?)
 }
 
-/// The entries in force that block any of `wanted` (kind, value) for `merchant`, the
-/// operator's and the merchant's own, in one statement: grouped in the order of `wanted`,
-/// oldest first within a kind. Nothing is read when `wanted` is empty.
+/// What a risk decision reads before it judges, in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocking {
+    /// The newest rule version (0: rules were never set), to check the cached rules against.
+    pub newest_rules: i64,
+    /// The entries in force that block what was asked about.
+    pub entries: Vec<BlockRow>,
+}
+
+/// One row of [`blocking`]'s statement: the newest rule version beside a blocking entry, or
+/// beside nothing when none blocks.
+#[derive(Debug, sqlx::FromRow, serde::Deserialize)]
+struct BlockingRow {
+    newest: i64,
+    id: Option<String>,
+    merchant_id: Option<String>,
+    kind: Option<String>,
+    value: Option<String>,
+    reason: Option<String>,
+    created_by: Option<String>,
+    created_at: Option<i64>,
+    removed_by: Option<String>,
+    removed_at: Option<i64>,
+    removed_reason: Option<String>,
+}
+
+impl BlockingRow {
+    fn entry(self) -> Option<BlockRow> {
+        Some(BlockRow {
+            id: self.id?,
+            merchant_id: self.merchant_id,
+            kind: self.kind?,
+            value: self.value?,
+            reason: self.reason?,
+            created_by: self.created_by?,
+            created_at: self.created_at?,
+            removed_by: self.removed_by,
+            removed_at: self.removed_at,
+            removed_reason: self.removed_reason,
+        })
+    }
+}
+
+/// The newest rule version, and the entries in force that block any of `wanted` (kind,
+/// value) for `merchant`, the operator's and the merchant's own, in one statement: grouped in
+/// the order of `wanted`, oldest first within a kind.
 pub async fn blocking(
     conn: &mut Conn<'_>,
     merchant: &str,
     wanted: &[(&str, &str)],
-) -> Result<Vec<BlockRow>, StoreError> {
-    if wanted.is_empty() {
-        return Ok(Vec::new());
-    }
+) -> Result<Blocking, StoreError> {
     let pairs: Vec<String> = (0..wanted.len())
-        .map(|i| format!("(kind = ${} AND value = ${})", 2 + 2 * i, 3 + 2 * i))
+        .map(|i| format!("(b.kind = ${} AND b.value = ${})", 2 + 2 * i, 3 + 2 * i))
         .collect();
-    let sql = format!(
-        "SELECT {BLOCK_COLUMNS} FROM risk_blocklist WHERE removed_at IS NULL \
-         AND (merchant_id IS NULL OR merchant_id = $1) AND ({}) ORDER BY id",
+    let matching = if pairs.is_empty() {
+        "0 = 1".to_owned()
+    } else {
         pairs.join(" OR ")
+    };
+    let sql = format!(
+        "SELECT v.newest, b.id, b.merchant_id, b.kind, b.value, b.reason, b.created_by, \
+         b.created_at, b.removed_by, b.removed_at, b.removed_reason \
+         FROM (SELECT COALESCE(MAX(version), 0) AS newest FROM risk_rule_versions) v \
+         LEFT JOIN risk_blocklist b ON b.removed_at IS NULL \
+         AND (b.merchant_id IS NULL OR b.merchant_id = $1) AND ({matching}) ORDER BY b.id"
     );
-    let mut rows: Vec<BlockRow> = {
+    let found: Vec<BlockingRow> = {
         let mut query = crate::sqlite::Query::new(sql).bind(merchant);
         for (kind, value) in wanted {
             query = query.bind(*kind).bind(*value);
         }
         query.fetch_all(conn).await
     }?;
+    let newest_rules = found.first().map_or(0, |row| row.newest);
+    let mut entries: Vec<BlockRow> = found.into_iter().filter_map(BlockingRow::entry).collect();
     // Stable: ids stay in order within each kind.
-    rows.sort_by_key(|row| {
+    entries.sort_by_key(|row| {
         wanted
             .iter()
             .position(|(kind, value)| row.kind == *kind && row.value == *value)
     });
-    Ok(rows)
+    Ok(Blocking {
+        newest_rules,
+        entries,
+    })
 }
 
 /// A decision where a check fired: it held, refused or (outcome `allow`) only alerted.

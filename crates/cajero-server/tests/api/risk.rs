@@ -26,6 +26,7 @@ crate::both_engines!(
     counters_are_watched_when_the_cash_moves,
     an_alert_rule_lets_the_operation_go_and_tells_the_operator,
     a_held_payin_being_released_cannot_be_refused,
+    a_rule_version_written_elsewhere_decides_the_very_next_payout,
 );
 
 fn acting(reason: &str) -> Acting {
@@ -1335,4 +1336,62 @@ async fn faults(app: &TestApp, body: Value) {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+}
+
+/// Rules another instance (or the CLI) stored, which this instance never cached, decide the
+/// very next payout here: each decision reads the newest version, with the blocklists.
+async fn a_rule_version_written_elsewhere_decides_the_very_next_payout(app: &TestApp) {
+    let (_, key) = funded(app, "Remesas").await;
+    let (status, before) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payouts",
+            "e1",
+            payout(100_000, "79876543", None),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{before}");
+
+    let rules = r#"{"rules": [{"id": "efecty-op", "kind": "limit", "subject": "network",
+        "network": "efecty", "period": "operation", "amount_max": 50000, "action": "deny"}]}"#;
+    let row = cajero_store::risk::RuleVersionRow {
+        version: 1,
+        rules: rules.to_owned(),
+        diff: "+ efecty-op".to_owned(),
+        reason: "set by another instance".to_owned(),
+        created_by: "cli".to_owned(),
+        created_at: 0,
+    };
+    app.server
+        .state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move { cajero_store::risk::insert_rule_version(&mut c, &row).await })
+        })
+        .await
+        .unwrap();
+    let refused = post(
+        app,
+        &key,
+        "/v1/payouts",
+        "e2",
+        payout(100_000, "79876543", None),
+    )
+    .await;
+    assert_error(refused, 422, "invalid_request_error", "risk_denied").await;
+    let (status, small) = json_of(
+        post(
+            app,
+            &key,
+            "/v1/payouts",
+            "e3",
+            payout(50_000, "79876543", None),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{small}");
 }
