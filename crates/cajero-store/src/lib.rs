@@ -159,10 +159,10 @@ impl fmt::Debug for Conn<'_> {
 }
 
 /// Serialises the units of work that name the same scopes (a risk rule's tally, a network's
-/// counter) until the end of their transaction, across instances: on PostgreSQL, transaction-level advisory locks
-/// taken in sorted order, so that two units never wait on each other in a cycle; a statement
-/// run after the lock sees what the unit that held it committed. SQLite has one writer:
-/// nothing to do.
+/// counter) until the end of their transaction, across instances: on PostgreSQL,
+/// transaction-level advisory locks taken in sorted order, so that two units never wait on
+/// each other in a cycle; a statement run after the lock sees what the unit that held it
+/// committed. SQLite has one writer: nothing to do.
 pub async fn lock_scopes(conn: &mut Conn<'_>, scopes: &[&str]) -> Result<(), StoreError> {
     if let Conn::Postgres(c) = conn {
         let mut sorted: Vec<&str> = scopes.to_vec();
