@@ -282,6 +282,9 @@ impl fmt::Debug for Store {
     }
 }
 
+/// How long a PostgreSQL connection may sit in the pool before it is pinged again before use.
+pub const POOL_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// The boxed future a unit of work returns.
 pub type Work<'c, T, E> = BoxFuture<'c, Result<T, E>>;
 
@@ -355,6 +358,21 @@ impl Store {
         let pool = PgPoolOptions::new()
             .max_connections(options.pool_connections_max.max(1))
             .acquire_timeout(Duration::from_millis(options.acquire_timeout_ms))
+            // sqlx pings every connection it hands out, a round trip before the unit's first
+            // statement (one of about 35 per payout). A connection back in the pool for less
+            // than a second was working a moment ago; only one idle for longer is pinged, so a
+            // connection the server dropped while the pool was quiet is replaced before use.
+            // One dropped under load fails its unit as unavailable (503), as it would anyway
+            // mid-unit.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= POOL_PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(connect)
             .await?;
         let store = Store {

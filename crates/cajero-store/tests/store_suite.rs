@@ -644,3 +644,45 @@ async fn hot_lookups_have_one_index_to_take_without_statistics() {
     }
     conn.close().await.unwrap();
 }
+
+/// PostgreSQL's pool does not ping a connection it hands out straight after its last unit (a
+/// round trip per unit saved), but does ping one that sat idle past
+/// `POOL_PING_AFTER_IDLE`: a connection the server dropped while the pool was quiet is
+/// replaced, and the next unit runs on a live one instead of failing.
+#[tokio::test]
+async fn a_connection_dropped_while_the_pool_was_idle_is_replaced_before_use() {
+    use sqlx::Connection;
+    let Some(url) = cajero_store::testing::fresh_postgres_url().await.unwrap() else {
+        eprintln!("skipped: PostgreSQL not configured");
+        return;
+    };
+    let options = StoreOptions {
+        pool_connections_max: 1,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&url, &options).await.unwrap();
+    let backend = || {
+        store.read(|mut c| {
+            Box::pin(async move {
+                let (pid,) = fetch!(one, &mut c, (i32,), "SELECT pg_backend_pid()")?;
+                Ok::<_, StoreError>(pid)
+            })
+        })
+    };
+    let first = backend().await.unwrap();
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let (terminated,): (bool,) = sqlx::query_as("SELECT pg_terminate_backend($1)")
+        .bind(first)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert!(terminated);
+    tokio::time::sleep(cajero_store::POOL_PING_AFTER_IDLE + std::time::Duration::from_millis(200))
+        .await;
+    let second = backend()
+        .await
+        .expect("the dropped connection is found by its ping and replaced");
+    assert_ne!(first, second);
+    // The replacement, handed out again at once, is the same live connection.
+    assert_eq!(backend().await.unwrap(), second);
+}
