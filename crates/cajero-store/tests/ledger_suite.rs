@@ -24,6 +24,8 @@ cajero_store::store_suite!(
     verify_passes_on_good_books_and_reports_a_corrupted_row,
     a_shared_account_is_the_sum_of_its_buckets_for_every_reader,
     a_pending_credit_to_a_merchant_and_its_post_keep_the_books,
+    a_batch_may_spend_what_it_credits_to_the_same_account_and_no_more,
+    a_refused_batch_leaves_its_unit_of_work_going,
 );
 
 fn now() -> Timestamp {
@@ -685,4 +687,58 @@ async fn settling_a_reservation_does_not_hold_the_merchants_row() {
     let report = verify_report(&store).await;
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     store.close().await;
+}
+
+/// A batch that credits a merchant's balance and debits it in the same batch: the limit counts
+/// the batch's own credit (written to the account's buckets, apart from the row the limit's
+/// statement changes), so it may spend exactly that and not one peso more; a refused one
+/// leaves nothing behind.
+async fn a_batch_may_spend_what_it_credits_to_the_same_account_and_no_more(store: Store) {
+    let m = merchant(&store).await;
+    let credit_then_debit = |id: &str, credit: i64, debit: i64| {
+        let mut b = topup(m, id, credit);
+        b.transfers.push(Transfer {
+            id: format!("{id}.1"),
+            debit: available(m),
+            credit: payable(),
+            amount: Amount::new(debit).unwrap(),
+            mode: TransferMode::Pending,
+            code: TransferCode::Payout,
+        });
+        b
+    };
+    let refused = post(&store, credit_then_debit("txn_a", 1_000, 1_001)).await;
+    assert_exceeds_credits(&refused);
+    assert_eq!(balance(&store, m).await, (0, 0));
+    assert_eq!(verify_report(&store).await.transfers, 0);
+    post(&store, credit_then_debit("txn_b", 1_000, 1_000))
+        .await
+        .unwrap();
+    assert_eq!(balance(&store, m).await, (0, 1_000));
+    let report = verify_report(&store).await;
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.transfers, 2);
+}
+
+/// A batch the limit refuses is undone alone: the unit of work that posted it goes on, and
+/// what it writes afterwards commits (a payout refused for its balance is recorded as failed).
+async fn a_refused_batch_leaves_its_unit_of_work_going(store: Store) {
+    let m = merchant(&store).await;
+    post(&store, topup(m, "txn_t", 1_000)).await.unwrap();
+    let (refused, second) = store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let refused = ledger::post_batch(&mut c, &reserve(m, "txn_r1", 1_001), now()).await;
+                let second = ledger::post_batch(&mut c, &reserve(m, "txn_r2", 400), now()).await?;
+                Ok::<_, LedgerError>((refused, second))
+            })
+        })
+        .await
+        .unwrap();
+    assert_exceeds_credits(&refused);
+    assert_eq!(second, Posted::Created);
+    assert_eq!(balance(&store, m).await, (600, 400));
+    let report = verify_report(&store).await;
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.transfers, 2);
 }

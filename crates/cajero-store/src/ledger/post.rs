@@ -27,7 +27,11 @@
 //!
 //! A batch that could break a limit writes under a savepoint: when the limit refuses it, what
 //! it wrote is rolled back and the caller's unit of work carries on (a payout refused for its
-//! balance is still recorded, as failed).
+//! balance is still recorded, as failed). On PostgreSQL a batch with one limited account (a
+//! payout's reservation, a refund) is one statement instead: the account's conditional
+//! `UPDATE` first, and the batch's rows inserted only from the row it returned, so a refusal
+//! writes nothing and no savepoint is needed (three round trips become one; the row is still
+//! held from that statement to the commit).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -156,6 +160,38 @@ async fn post(
     };
     let changes = decide(batch, &pending)?;
     ensure_accounts(conn, &changes.accounts, &stored.accounts, now).await?;
+    if let (Conn::Postgres(_), Some((id, (key, delta))), 1) =
+        (&conn, changes.limited.iter().next(), changes.limited.len())
+    {
+        let own_credits = changes
+            .buckets
+            .iter()
+            .filter(|((account, _), _)| account == id)
+            .try_fold(0_i64, |sum, (_, d)| sum.checked_add(d.credits_posted))
+            .ok_or_else(|| TransferError::Overflow {
+                id: batch
+                    .transfers
+                    .first()
+                    .map(|t| t.id.clone())
+                    .unwrap_or_default(),
+            })?;
+        let limit = key.kind.limit();
+        if !write_batch_with_limited(
+            conn,
+            batch,
+            &changes.buckets,
+            id,
+            limit,
+            delta,
+            own_credits,
+            now,
+        )
+        .await?
+        {
+            return Err(refusal(conn, batch, id, delta).await);
+        }
+        return Ok(Posted::Created);
+    }
     let guarded = changes
         .limited
         .values()
@@ -425,47 +461,62 @@ async fn ensure_accounts(
     Ok(())
 }
 
-/// Writes the batch, its transfers and its changes to buckets: three statements on SQLite (each
-/// a few microseconds on the writer's thread), one on PostgreSQL, where every statement is a
-/// round trip and the round trip costs more than the statement (the inserts are chained as
-/// data-modifying `WITH` clauses; the transfers' foreign key on their batch is checked at the
-/// end of the statement, when the batch is there).
-async fn write_batch(
-    conn: &mut Conn<'_>,
-    batch: &NewBatch,
-    buckets: &BTreeMap<(String, i64), Totals>,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    let now_us = Micros::from(now).0;
-    let batch_sql = "INSERT INTO ledger_batches (id, merchant_id, livemode, currency, code, \
-        source_id, available_on, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-    let first_transfer_param = 9;
-    let transfers_sql = format!(
-        "INSERT INTO ledger_transfers (batch_id, id, debit_account_id, credit_account_id, \
-         amount, currency, livemode, mode, pending_id, code, created_at) VALUES {}",
-        (0..batch.transfers.len())
-            .map(|i| format!("($1, {})", params(first_transfer_param + i * 10, 10)))
+/// The columns of a batch's rows, in the order [`BatchRows::bind`] binds them.
+const BATCH_COLUMNS: &str = "ledger_batches (id, merchant_id, livemode, currency, code, \
+    source_id, available_on, created_at)";
+const TRANSFER_COLUMNS: &str = "ledger_transfers (batch_id, id, debit_account_id, \
+    credit_account_id, amount, currency, livemode, mode, pending_id, code, created_at)";
+const BUCKET_COLUMNS: &str = "ledger_account_buckets (account_id, bucket, debits_pending, \
+    debits_posted, credits_pending, credits_posted)";
+const BUCKET_CONFLICT: &str = "ON CONFLICT (account_id, bucket) DO UPDATE SET \
+    debits_pending = ledger_account_buckets.debits_pending + excluded.debits_pending, \
+    debits_posted = ledger_account_buckets.debits_posted + excluded.debits_posted, \
+    credits_pending = ledger_account_buckets.credits_pending + excluded.credits_pending, \
+    credits_posted = ledger_account_buckets.credits_posted + excluded.credits_posted";
+
+/// The rows a batch writes (itself, its transfers, its changes to buckets) as `VALUES` lists
+/// over one numbering of parameters: `$1…$8` the batch (`$8` the time), then ten per
+/// transfer, then six per bucket change.
+struct BatchRows<'a> {
+    batch: &'a NewBatch,
+    buckets: &'a BTreeMap<(String, i64), Totals>,
+    /// `($1, …, $8)`.
+    batch_values: String,
+    /// The transfers' rows, comma-separated.
+    transfer_values: String,
+    /// The bucket changes' rows, comma-separated; `None` when there are none.
+    bucket_values: Option<String>,
+    /// The first parameter number after the rows'.
+    next_param: usize,
+}
+
+impl<'a> BatchRows<'a> {
+    fn new(batch: &'a NewBatch, buckets: &'a BTreeMap<(String, i64), Totals>) -> BatchRows<'a> {
+        let first_transfer = 9;
+        let transfer_values = (0..batch.transfers.len())
+            .map(|i| format!("($1, {})", params(first_transfer + i * 10, 10)))
             .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let first_bucket_param = first_transfer_param + batch.transfers.len() * 10;
-    let buckets_sql = (!buckets.is_empty()).then(|| {
-        format!(
-            "INSERT INTO ledger_account_buckets (account_id, bucket, debits_pending, \
-             debits_posted, credits_pending, credits_posted) VALUES {} \
-             ON CONFLICT (account_id, bucket) DO UPDATE SET \
-             debits_pending = ledger_account_buckets.debits_pending + excluded.debits_pending, \
-             debits_posted = ledger_account_buckets.debits_posted + excluded.debits_posted, \
-             credits_pending = ledger_account_buckets.credits_pending + excluded.credits_pending, \
-             credits_posted = ledger_account_buckets.credits_posted + excluded.credits_posted",
+            .join(", ");
+        let first_bucket = first_transfer + batch.transfers.len() * 10;
+        let bucket_values = (!buckets.is_empty()).then(|| {
             (0..buckets.len())
-                .map(|i| format!("({})", params(first_bucket_param + i * 6, 6)))
+                .map(|i| format!("({})", params(first_bucket + i * 6, 6)))
                 .collect::<Vec<_>>()
                 .join(", ")
-        )
-    });
-    // Every parameter, numbered across the three statements.
-    let bind_all = |mut query: Query| {
+        });
+        BatchRows {
+            batch,
+            buckets,
+            batch_values: format!("({})", params(1, 8)),
+            transfer_values,
+            bucket_values,
+            next_param: first_bucket + buckets.len() * 6,
+        }
+    }
+
+    /// Binds every row's parameters, in their numbering.
+    fn bind(&self, mut query: Query, now_us: i64) -> Query {
+        let batch = self.batch;
         query = query
             .bind(batch.id.as_str())
             .bind(batch.merchant_id.map(|m| m.to_string()))
@@ -491,7 +542,7 @@ async fn write_batch(
                 .bind(t.code.as_str())
                 .bind(created);
         }
-        for ((account, bucket), d) in buckets {
+        for ((account, bucket), d) in self.buckets {
             query = query
                 .bind(account.as_str())
                 .bind(*bucket)
@@ -501,7 +552,31 @@ async fn write_batch(
                 .bind(d.credits_posted);
         }
         query
-    };
+    }
+}
+
+/// Writes the batch, its transfers and its changes to buckets: three statements on SQLite (each
+/// a few microseconds on the writer's thread), one on PostgreSQL, where every statement is a
+/// round trip and the round trip costs more than the statement (the inserts are chained as
+/// data-modifying `WITH` clauses; the transfers' foreign key on their batch is checked at the
+/// end of the statement, when the batch is there).
+async fn write_batch(
+    conn: &mut Conn<'_>,
+    batch: &NewBatch,
+    buckets: &BTreeMap<(String, i64), Totals>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let now_us = Micros::from(now).0;
+    let rows = BatchRows::new(batch, buckets);
+    let batch_sql = format!("INSERT INTO {BATCH_COLUMNS} VALUES {}", rows.batch_values);
+    let transfers_sql = format!(
+        "INSERT INTO {TRANSFER_COLUMNS} VALUES {}",
+        rows.transfer_values
+    );
+    let buckets_sql = rows
+        .bucket_values
+        .as_ref()
+        .map(|values| format!("INSERT INTO {BUCKET_COLUMNS} VALUES {values} {BUCKET_CONFLICT}"));
     match conn {
         Conn::Postgres(_) => {
             let sql = match &buckets_sql {
@@ -510,24 +585,80 @@ async fn write_batch(
                 }
                 None => format!("WITH b AS ({batch_sql}) {transfers_sql}"),
             };
-            bind_all(Query::new(sql)).execute(conn).await?;
+            rows.bind(Query::new(sql), now_us).execute(conn).await?;
         }
         Conn::Sqlite(c) => {
             // SQLite binds each statement's `$k` from the whole list: one list for the three.
-            let query = bind_all(Query::new(String::new()));
-            for sql in [
-                Some(batch_sql.to_string()),
-                Some(transfers_sql),
-                buckets_sql,
-            ]
-            .into_iter()
-            .flatten()
+            let query = rows.bind(Query::new(String::new()), now_us);
+            for sql in [Some(batch_sql), Some(transfers_sql), buckets_sql]
+                .into_iter()
+                .flatten()
             {
                 query.execute_text(c, &sql)?;
             }
         }
     }
     Ok(())
+}
+
+/// PostgreSQL: the batch and the change of its one limited account `id` in one statement,
+/// instead of a savepoint, the batch and the account's `UPDATE` (three round trips, the last
+/// one holding the account's row). The account's `UPDATE` comes first in the statement and
+/// the batch's rows are inserted only from what it returned, so a batch the limit refuses
+/// writes nothing and needs no savepoint to undo. The limit counts the posted credits this
+/// same batch gives the account (`own_credits`, in its buckets): the statement does not see
+/// its own inserts. `false` when the limit refused it.
+#[allow(clippy::too_many_arguments)]
+async fn write_batch_with_limited(
+    conn: &mut Conn<'_>,
+    batch: &NewBatch,
+    buckets: &BTreeMap<(String, i64), Totals>,
+    id: &str,
+    limit: Limit,
+    delta: &Totals,
+    own_credits: i64,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let now_us = Micros::from(now).0;
+    let rows = BatchRows::new(batch, buckets);
+    let p = rows.next_param;
+    let (dp, dpo, cp, cpo, account, own) = (p, p + 1, p + 2, p + 3, p + 4, p + 5);
+    let within_limit = if delta.could_break(limit) {
+        format!(
+            " AND debits_pending + ${dp} + debits_posted + ${dpo} <= credits_posted + ${cpo} \
+             + ${own} + (SELECT COALESCE(SUM(s.credits_posted), 0) \
+             FROM ledger_account_buckets s WHERE s.account_id = ${account})"
+        )
+    } else {
+        String::new()
+    };
+    let mut sql = format!(
+        "WITH held AS (UPDATE ledger_accounts SET debits_pending = debits_pending + ${dp}, \
+         debits_posted = debits_posted + ${dpo}, credits_pending = credits_pending + ${cp}, \
+         credits_posted = credits_posted + ${cpo}, updated_at = $8 \
+         WHERE id = ${account}{within_limit} RETURNING id), \
+         nb AS (INSERT INTO {BATCH_COLUMNS} SELECT v.* FROM held, (VALUES {}) AS v), \
+         nt AS (INSERT INTO {TRANSFER_COLUMNS} SELECT v.* FROM held, (VALUES {}) AS v)",
+        rows.batch_values, rows.transfer_values
+    );
+    if let Some(values) = &rows.bucket_values {
+        sql.push_str(&format!(
+            ", nk AS (INSERT INTO {BUCKET_COLUMNS} SELECT v.* FROM held, (VALUES {values}) AS v \
+             WHERE true {BUCKET_CONFLICT})"
+        ));
+    }
+    sql.push_str(" SELECT id FROM held");
+    let held: Option<(String,)> = rows
+        .bind(Query::new(sql), now_us)
+        .bind(delta.debits_pending)
+        .bind(delta.debits_posted)
+        .bind(delta.credits_pending)
+        .bind(delta.credits_posted)
+        .bind(id)
+        .bind(own_credits)
+        .fetch_optional(conn)
+        .await?;
+    Ok(held.is_some())
 }
 
 /// Adds `delta` to a limited account's row if the result keeps within `limit`, in one
