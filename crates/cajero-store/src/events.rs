@@ -134,19 +134,48 @@ pub async fn emit_each(
     object: &serde_json::Value,
     now: Timestamp,
 ) -> Result<Vec<EventRecord>, StoreError> {
+    let now_us = Micros::from(now).0;
     // One row per endpoint, or one row of NULLs without any; none for an unknown merchant.
-    let endpoints = fetch!(
-        all,
-        conn,
-        (bool, Option<String>, Option<String>, Option<String>),
-        "SELECT m.full_personal_data_in_events, e.id, e.enabled_events, e.status \
-         FROM merchants m LEFT JOIN webhook_endpoints e ON e.merchant_id = m.id \
-         AND e.livemode = $2 AND e.deleted_at IS NULL WHERE m.id = $1",
-        merchant_id.to_string(),
-        livemode,
-    )?;
-    let full = endpoints.first().is_some_and(|(full, ..)| *full);
-    let data = shown(object, full);
+    let (endpoints, data) = match conn {
+        Conn::Postgres(_) => {
+            // One round trip: the statement that writes the events reads the setting and the
+            // endpoints, and is given the object both masked and whole to pick from.
+            let masked = shown(object, false);
+            let whole = privacy::holds_personal_data(object).then(|| object.to_string());
+            let endpoints = insert_events_reading_endpoints(
+                conn,
+                merchant_id,
+                livemode,
+                events,
+                (&masked, whole.as_deref()),
+                object,
+                now_us,
+            )
+            .await?;
+            let full = endpoints.first().is_some_and(|(full, ..)| *full);
+            let data = match whole {
+                Some(whole) if full => whole,
+                _ => masked,
+            };
+            (endpoints, data)
+        }
+        Conn::Sqlite(_) => {
+            let endpoints = fetch!(
+                all,
+                conn,
+                EndpointRow,
+                "SELECT m.full_personal_data_in_events, e.id, e.enabled_events, e.status \
+                 FROM merchants m LEFT JOIN webhook_endpoints e ON e.merchant_id = m.id \
+                 AND e.livemode = $2 AND e.deleted_at IS NULL WHERE m.id = $1",
+                merchant_id.to_string(),
+                livemode,
+            )?;
+            let full = endpoints.first().is_some_and(|(full, ..)| *full);
+            let data = shown(object, full);
+            insert_events(conn, merchant_id, livemode, events, &data, object, now_us).await?;
+            (endpoints, data)
+        }
+    };
     let mut subscribed = Vec::new();
     for (_, endpoint_id, enabled_events, status) in endpoints {
         let (Some(endpoint_id), Some(enabled_events), Some(status)) =
@@ -158,7 +187,6 @@ pub async fn emit_each(
             serde_json::from_str(&enabled_events).map_err(|e| corrupt("webhook_endpoints", e))?;
         subscribed.push((endpoint_id, status, patterns));
     }
-    let now_us = Micros::from(now).0;
     let records: Vec<EventRecord> = events
         .iter()
         .map(|&(event_type, id)| EventRecord {
@@ -170,7 +198,6 @@ pub async fn emit_each(
             created_at: now,
         })
         .collect();
-    insert_events(conn, &records, object, now_us).await?;
     let deliveries: Vec<(&EventRecord, &str, &str)> = records
         .iter()
         .flat_map(|record| {
@@ -224,7 +251,16 @@ pub async fn emit_to(
         created_at: now,
     };
     let now_us = Micros::from(now).0;
-    insert_events(conn, std::slice::from_ref(&record), object, now_us).await?;
+    insert_events(
+        conn,
+        merchant_id,
+        livemode,
+        &[(event_type, id)],
+        &record.data,
+        object,
+        now_us,
+    )
+    .await?;
     enqueue_all(conn, &[(&record, endpoint_id, &status)], now_us).await?;
     Ok(true)
 }
@@ -240,37 +276,85 @@ fn shown(object: &serde_json::Value, full: bool) -> String {
     masked.to_string()
 }
 
+/// A merchant's setting for personal data in events, with one of its endpoints (its id, the
+/// events it takes as JSON, its status), or `NULL`s when it has none.
+type EndpointRow = (bool, Option<String>, Option<String>, Option<String>);
+
+/// Binds each event's id and type, in order, after the parameters every event shares.
+fn bind_events(mut query: Query, events: &[(EventType, EventId)]) -> Query {
+    for (event_type, id) in events {
+        query = query.bind(id.to_string()).bind(event_type.as_str());
+    }
+    query
+}
+
 /// Writes events about one object made by one change (same merchant, data and time), each
 /// with the object's id for the object's timeline: one statement, however many.
 async fn insert_events(
     conn: &mut Conn<'_>,
-    records: &[EventRecord],
+    merchant_id: MerchantId,
+    livemode: bool,
+    events: &[(EventType, EventId)],
+    data: &str,
     object: &serde_json::Value,
     now_us: i64,
 ) -> Result<(), StoreError> {
-    let Some(first) = records.first() else {
+    if events.is_empty() {
         return Ok(());
-    };
-    let rows: Vec<String> = (0..records.len())
+    }
+    let rows: Vec<String> = (0..events.len())
         .map(|i| format!("(${}, $1, $2, ${}, $3, $4, $5)", 6 + 2 * i, 7 + 2 * i))
         .collect();
-    let mut query = Query::new(format!(
+    let query = Query::new(format!(
         "INSERT INTO events (id, merchant_id, livemode, type, data, created_at, object_id) \
          VALUES {}",
         rows.join(", ")
     ))
-    .bind(first.merchant_id.to_string())
-    .bind(first.livemode)
-    .bind(first.data.as_str())
+    .bind(merchant_id.to_string())
+    .bind(livemode)
+    .bind(data)
     .bind(now_us)
     .bind(object.get("id").and_then(serde_json::Value::as_str));
-    for record in records {
-        query = query
-            .bind(record.id.to_string())
-            .bind(record.event_type.as_str());
-    }
-    query.execute(conn).await?;
+    bind_events(query, events).execute(conn).await?;
     Ok(())
+}
+
+/// PostgreSQL: [`insert_events`] and the read of the merchant's setting and endpoints in one
+/// statement. The events' data is `data.1` (the object whole) when the merchant opted in to
+/// full personal data in events and it differs from `data.0` (masked), else `data.0`; the rows
+/// are what the read before the insert returned.
+async fn insert_events_reading_endpoints(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+    livemode: bool,
+    events: &[(EventType, EventId)],
+    data: (&str, Option<&str>),
+    object: &serde_json::Value,
+    now_us: i64,
+) -> Result<Vec<EndpointRow>, StoreError> {
+    let sql = format!(
+        "WITH m AS (SELECT full_personal_data_in_events AS full_data FROM merchants \
+         WHERE id = $1), \
+         ins AS (INSERT INTO events (id, merchant_id, livemode, type, data, created_at, \
+         object_id) SELECT v.id, $1, $2, v.type, \
+         COALESCE(CASE WHEN m.full_data THEN $6 END, $3), $4, $5 \
+         FROM (VALUES {}) AS v (id, type) LEFT JOIN m ON true) \
+         SELECT m.full_data, e.id, e.enabled_events, e.status FROM m \
+         LEFT JOIN webhook_endpoints e ON e.merchant_id = $1 AND e.livemode = $2 \
+         AND e.deleted_at IS NULL",
+        (0..events.len())
+            .map(|i| format!("(${}, ${})", 7 + 2 * i, 8 + 2 * i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let query = Query::new(sql)
+        .bind(merchant_id.to_string())
+        .bind(livemode)
+        .bind(data.0)
+        .bind(now_us)
+        .bind(object.get("id").and_then(serde_json::Value::as_str))
+        .bind(data.1);
+    Ok(bind_events(query, events).fetch_all(conn).await?)
 }
 
 /// Enqueues events' deliveries, each (event, endpoint, the endpoint's status): due now when
