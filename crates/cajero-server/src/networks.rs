@@ -656,30 +656,49 @@ pub async fn store_packed_evidence(
     Ok(())
 }
 
+/// Stores a callback's evidence and marks the callback `callback_id` as seen: whether it is
+/// the first time (one statement on PostgreSQL; see [`network::insert_callback_message`]).
+pub async fn store_callback_evidence(
+    conn: &mut Conn<'_>,
+    clock: &dyn Clock,
+    link: EvidenceLink<'_>,
+    evidence: &PackedEvidence,
+    callback_id: &str,
+    now: jiff::Timestamp,
+) -> Result<bool, StoreError> {
+    network::insert_callback_message(
+        conn,
+        &packed_record(clock, link, evidence),
+        callback_id,
+        now,
+    )
+    .await
+}
+
 async fn store_packed(
     conn: &mut Conn<'_>,
     clock: &dyn Clock,
     link: EvidenceLink<'_>,
     e: &PackedEvidence,
 ) -> Result<(), StoreError> {
+    network::insert_message(conn, &packed_record(clock, link, e)).await
+}
+
+fn packed_record(clock: &dyn Clock, link: EvidenceLink<'_>, e: &PackedEvidence) -> MessageRecord {
     let id: MessageId = new_id(clock);
-    network::insert_message(
-        conn,
-        &MessageRecord {
-            id,
-            merchant_id: link.merchant,
-            mode: link.mode,
-            network: link.network.to_string(),
-            object_id: link.object_id.map(str::to_string),
-            direction: link.direction,
-            operation: e.operation.clone(),
-            exchange: e.exchange.clone(),
-            response_status: e.response_status,
-            at: e.at,
-            duration_ms: e.duration_ms,
-        },
-    )
-    .await
+    MessageRecord {
+        id,
+        merchant_id: link.merchant,
+        mode: link.mode,
+        network: link.network.to_string(),
+        object_id: link.object_id.map(str::to_string),
+        direction: link.direction,
+        operation: e.operation.clone(),
+        exchange: e.exchange.clone(),
+        response_status: e.response_status,
+        at: e.at,
+        duration_ms: e.duration_ms,
+    }
 }
 
 /// An order the network reported in a state its documentation does not list: never guessed.

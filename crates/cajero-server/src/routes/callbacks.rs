@@ -207,19 +207,25 @@ async fn apply(
             evidence.answer(200, "order not on record: recorded as missing_in_cajero")?;
         }
     }
-    crate::networks::store_packed_evidence(
-        c,
-        clock,
-        crate::networks::EvidenceLink {
-            merchant,
-            mode,
-            network: &order.network,
-            object_id: object_id.as_deref(),
-            direction: "inbound",
-        },
-        &[evidence],
-    )
-    .await?;
+    let link = crate::networks::EvidenceLink {
+        merchant,
+        mode,
+        network: &order.network,
+        object_id: object_id.as_deref(),
+        direction: "inbound",
+    };
+    // About an order of ours, the callback is marked as seen with its evidence (one statement
+    // on PostgreSQL); otherwise only after the checks below.
+    let first_time = match object_id {
+        Some(_) => Some(
+            crate::networks::store_callback_evidence(c, clock, link, &evidence, &callback.id, now)
+                .await?,
+        ),
+        None => {
+            crate::networks::store_packed_evidence(c, clock, link, &[evidence]).await?;
+            None
+        }
+    };
     if missing {
         // An order that closed without money moving (a voucher we canceled after its create
         // died, say) leaves nothing to chase; anything else is raised.
@@ -240,7 +246,7 @@ async fn apply(
         tracing::warn!(network = %order.network, order = %order.network_order_id, reference = %order.reference, "callback for an order not on record; asking for a retry");
         return Ok(Applied::UnknownOrder);
     }
-    if !network::first_time_callback(c, &order.network, &callback.id, now).await? {
+    if first_time == Some(false) {
         return Ok(Applied::Done); // a duplicate: already applied
     }
     if let Some(attempt) = &callback.attempt {
