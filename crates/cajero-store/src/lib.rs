@@ -164,15 +164,38 @@ impl fmt::Debug for Conn<'_> {
 /// each other in a cycle; a statement run after the lock sees what the unit that held it
 /// committed. SQLite has one writer: nothing to do.
 pub async fn lock_scopes(conn: &mut Conn<'_>, scopes: &[&str]) -> Result<(), StoreError> {
+    take_scopes(
+        conn,
+        scopes,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 18))",
+    )
+    .await
+}
+
+/// [`lock_scopes`], shared: units that share a scope run at once, and each waits for (and is
+/// waited for by) the units that lock it with [`lock_scopes`]. For readers of a scope whose
+/// outcome only matters against the exclusive holders' (a counter's approvals, which only
+/// ever resolve what an empty-drawer report raised).
+pub async fn share_scopes(conn: &mut Conn<'_>, scopes: &[&str]) -> Result<(), StoreError> {
+    take_scopes(
+        conn,
+        scopes,
+        "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 18))",
+    )
+    .await
+}
+
+async fn take_scopes(
+    conn: &mut Conn<'_>,
+    scopes: &[&str],
+    statement: &'static str,
+) -> Result<(), StoreError> {
     if let Conn::Postgres(c) = conn {
         let mut sorted: Vec<&str> = scopes.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
         for scope in sorted {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 18))")
-                .bind(scope)
-                .execute(&mut **c)
-                .await?;
+            sqlx::query(statement).bind(scope).execute(&mut **c).await?;
         }
     }
     Ok(())

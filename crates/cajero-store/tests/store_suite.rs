@@ -686,3 +686,83 @@ async fn a_connection_dropped_while_the_pool_was_idle_is_replaced_before_use() {
     // The replacement, handed out again at once, is the same live connection.
     assert_eq!(backend().await.unwrap(), second);
 }
+
+/// Units that share a scope run at once; a unit that locks it waits for them, and they for it.
+#[tokio::test]
+async fn a_shared_scope_admits_sharers_together_and_holds_an_exclusive_locker_back() {
+    use std::time::Duration;
+    let Some((store, _url)) = cajero_store::testing::fresh_postgres().await.unwrap() else {
+        eprintln!("skipped: PostgreSQL not configured");
+        return;
+    };
+    // A unit that takes the scope, says so, and commits when told.
+    let hold = |exclusive: bool| {
+        let store = store.clone();
+        let (taken_tx, taken_rx) = tokio::sync::oneshot::channel::<()>();
+        let (end_tx, end_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            store
+                .write(move |mut c| {
+                    Box::pin(async move {
+                        if exclusive {
+                            cajero_store::lock_scopes(&mut c, &["health:x"]).await?;
+                        } else {
+                            cajero_store::share_scopes(&mut c, &["health:x"]).await?;
+                        }
+                        let _ = taken_tx.send(());
+                        let _ = end_rx.await;
+                        Ok::<_, StoreError>(())
+                    })
+                })
+                .await
+        });
+        (task, taken_rx, end_tx)
+    };
+    let within = |d: u64| Duration::from_millis(d);
+    let (first, first_taken, end_first) = hold(false);
+    tokio::time::timeout(within(5_000), first_taken)
+        .await
+        .unwrap()
+        .unwrap();
+    let (second, second_taken, end_second) = hold(false);
+    tokio::time::timeout(within(5_000), second_taken)
+        .await
+        .expect("a second sharer runs while the first holds the scope")
+        .unwrap();
+    let (locker, mut locker_taken, end_locker) = hold(true);
+    assert!(
+        tokio::time::timeout(within(300), &mut locker_taken)
+            .await
+            .is_err(),
+        "the exclusive locker waits for the sharers"
+    );
+    end_first.send(()).unwrap();
+    first.await.unwrap().unwrap();
+    assert!(
+        tokio::time::timeout(within(300), &mut locker_taken)
+            .await
+            .is_err(),
+        "and for every one of them"
+    );
+    end_second.send(()).unwrap();
+    second.await.unwrap().unwrap();
+    tokio::time::timeout(within(5_000), locker_taken)
+        .await
+        .expect("the locker runs once the sharers are gone")
+        .unwrap();
+    let (late, mut late_taken, end_late) = hold(false);
+    assert!(
+        tokio::time::timeout(within(300), &mut late_taken)
+            .await
+            .is_err(),
+        "a sharer waits for the exclusive locker"
+    );
+    end_locker.send(()).unwrap();
+    locker.await.unwrap().unwrap();
+    tokio::time::timeout(within(5_000), late_taken)
+        .await
+        .unwrap()
+        .unwrap();
+    end_late.send(()).unwrap();
+    late.await.unwrap().unwrap();
+}

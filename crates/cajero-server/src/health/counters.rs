@@ -45,12 +45,18 @@ pub async fn on_attempt(
     attempt: &NetworkAttempt,
 ) -> Result<(), StoreError> {
     let subject = subject(network, &attempt.counter_id);
-    if matches!(attempt.outcome.as_str(), OUT_OF_CASH | APPROVED) {
-        // Callbacks about one counter are applied concurrently on PostgreSQL: one at a time
-        // from here on, so that each sees the attempts and alerts of those before it. Without
-        // this, an empty drawer reported just before an approval there could read no approval,
-        // then find the alert the approval resolved and raise it again.
-        cajero_store::lock_scopes(c, &[&format!("health:{subject}")]).await?;
+    // Callbacks about one counter are applied concurrently on PostgreSQL. An empty drawer and
+    // an approval there are judged one at a time from here on, so that each sees the other's
+    // attempt and alerts. Without this, an empty drawer reported just before an approval could
+    // read no approval, then find the alert the approval resolved and raise it again.
+    // Approvals only share the scope: between themselves they have nothing to order (each may
+    // only resolve what an empty drawer raised, and a resolution is made once), so a counter's
+    // many approvals never queue on one another's commits.
+    let scope = format!("health:{subject}");
+    match attempt.outcome.as_str() {
+        OUT_OF_CASH => cajero_store::lock_scopes(c, &[&scope]).await?,
+        APPROVED => cajero_store::share_scopes(c, &[&scope]).await?,
+        _ => {}
     }
     match attempt.outcome.as_str() {
         OUT_OF_CASH => {
