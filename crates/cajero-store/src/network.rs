@@ -56,27 +56,44 @@ impl Packed {
 
 /// Stores an exchange.
 pub async fn insert_message(conn: &mut Conn<'_>, m: &MessageRecord) -> Result<(), StoreError> {
-    execute!(
-        conn,
-        "INSERT INTO network_messages (id, merchant_id, livemode, network, object_id, direction, \
-         operation, request, response_status, response, at, duration_ms, created_at, encoding, \
-         packed) VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, '', $9, $10, $11, $12, $13)",
-        m.id.to_string(),
-        m.merchant_id.map(|id| id.to_string()),
-        m.mode.is_live(),
-        &m.network,
-        &m.object_id,
-        m.direction,
-        &m.operation,
-        m.response_status.map(i64::from),
-        Micros::from(m.at).0,
-        i64::try_from(m.duration_ms).unwrap_or(i64::MAX),
-        Micros::from(m.at).0,
-        Encoding::CURRENT.as_str(),
-        &m.exchange.0,
-    )?;
+    with_message!(conn, insert_message_sql!(), m)?;
     Ok(())
 }
+
+/// The `INSERT` of a message, its columns `$1…$13` as [`with_message`] binds them.
+macro_rules! insert_message_sql {
+    () => {
+        "INSERT INTO network_messages (id, merchant_id, livemode, network, object_id, direction, \
+         operation, request, response_status, response, at, duration_ms, created_at, encoding, \
+         packed) VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, '', $9, $10, $11, $12, $13)"
+    };
+}
+use insert_message_sql;
+
+/// Runs `$sql` with the message `$m`'s columns as `$1…$13` and `$extra` after them.
+macro_rules! with_message {
+    ($conn:expr, $sql:expr, $m:expr $(, $extra:expr)* $(,)?) => {
+        execute!(
+            $conn,
+            $sql,
+            $m.id.to_string(),
+            $m.merchant_id.map(|id| id.to_string()),
+            $m.mode.is_live(),
+            &$m.network,
+            &$m.object_id,
+            $m.direction,
+            &$m.operation,
+            $m.response_status.map(i64::from),
+            Micros::from($m.at).0,
+            i64::try_from($m.duration_ms).unwrap_or(i64::MAX),
+            Micros::from($m.at).0,
+            Encoding::CURRENT.as_str(),
+            &$m.exchange.0,
+            $($extra,)*
+        )
+    };
+}
+use with_message;
 
 /// [`insert_message`] for a callback, then [`first_time_callback`] for it: whether this is the
 /// first time the callback `callback_id` is seen. One statement on PostgreSQL (a round trip
@@ -91,27 +108,15 @@ pub async fn insert_callback_message(
         insert_message(conn, m).await?;
         return first_time_callback(conn, &m.network, callback_id, now).await;
     }
-    let inserted = execute!(
+    let inserted = with_message!(
         conn,
-        "WITH m AS (INSERT INTO network_messages (id, merchant_id, livemode, network, object_id, \
-         direction, operation, request, response_status, response, at, duration_ms, created_at, \
-         encoding, packed) VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, '', $9, $10, $11, $12, \
-         $13)) \
-         INSERT INTO network_callbacks (network, callback_id, received_at) VALUES ($4, $14, $15) \
-         ON CONFLICT (network, callback_id) DO NOTHING",
-        m.id.to_string(),
-        m.merchant_id.map(|id| id.to_string()),
-        m.mode.is_live(),
-        &m.network,
-        &m.object_id,
-        m.direction,
-        &m.operation,
-        m.response_status.map(i64::from),
-        Micros::from(m.at).0,
-        i64::try_from(m.duration_ms).unwrap_or(i64::MAX),
-        Micros::from(m.at).0,
-        Encoding::CURRENT.as_str(),
-        &m.exchange.0,
+        concat!(
+            "WITH m AS (",
+            insert_message_sql!(),
+            ") INSERT INTO network_callbacks (network, callback_id, received_at) \
+             VALUES ($4, $14, $15) ON CONFLICT (network, callback_id) DO NOTHING"
+        ),
+        m,
         callback_id,
         Micros::from(now).0,
     )?;
