@@ -134,6 +134,9 @@ pub async fn emit_each(
     object: &serde_json::Value,
     now: Timestamp,
 ) -> Result<Vec<EventRecord>, StoreError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
     let now_us = Micros::from(now).0;
     // One row per endpoint, or one row of NULLs without any; none for an unknown merchant.
     let (endpoints, data) = match conn {

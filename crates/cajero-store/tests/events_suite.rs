@@ -296,6 +296,18 @@ async fn events_of_one_change_each_fan_out_to_the_endpoints_that_want_them(store
     ];
     expected.sort();
     assert_eq!(deliveries(&store).await, expected);
+    // No events: nothing is written and nothing is refused, on either engine.
+    let none = store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let object = json!({"id": "po_2", "object": "payout"});
+                events::emit_each(&mut c, m, false, &[], &object, at(0)).await
+            })
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert_eq!(deliveries(&store).await, expected);
 }
 
 async fn a_leased_delivery_is_not_claimed_again_until_its_lease_runs_out(store: Store) {
