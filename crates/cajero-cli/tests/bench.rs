@@ -84,8 +84,17 @@ fn assert_clean_phases(report: &Value) {
     assert_eq!(hollow["refused"], 0, "{hollow}");
     assert_eq!(hollow["callbacks_acknowledged"], 0, "{hollow}");
     assert!(report["ratio"].as_f64().unwrap() > 0.0);
-    assert!(report["targets"]["ok_per_s"].as_f64().unwrap() > 0.0);
-    assert!(report["targets"]["p99_met"].is_null());
+    // Every target is judged or says why not; the p99 is stated at an offered load.
+    let targets = report["targets"].as_array().unwrap();
+    for t in targets {
+        assert!(t["met"].is_boolean() != t["not_judged"].is_string(), "{t}");
+    }
+    if let Some(p99) = targets
+        .iter()
+        .find(|t| t["wanted"].as_str().unwrap().contains("p99"))
+    {
+        assert!(p99["met"].is_null(), "{p99}");
+    }
 }
 
 /// The stand-in answered every create and every order's `paid` callback was acknowledged.

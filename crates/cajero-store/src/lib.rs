@@ -227,20 +227,42 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the database is unreachable or saturated right now (worth a retry later),
     /// rather than refusing this particular request.
+    ///
+    /// On PostgreSQL that includes a transaction the server gave up on through no fault of
+    /// the request ([`TRANSIENT_SQLSTATES`]): chosen as a deadlock's victim, a serialization
+    /// failure, a statement over `statement_timeout`, a connection refused or cut by the
+    /// server. The whole unit rolled back, so retrying it (with the same Idempotency-Key)
+    /// is safe.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             StoreError::WriterGone
-                | StoreError::Database(
-                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-                )
-        )
+            | StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            ) => true,
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                e.code().is_some_and(|code| is_transient_sqlstate(&code))
+            }
+            _ => false,
+        }
     }
 
     /// Whether this is a unique-constraint violation (a duplicate id or key).
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
+}
+
+/// PostgreSQL error codes (SQLSTATE) of a transaction the server ended through no fault of
+/// the statement: `40001` serialization failure, `40P01` deadlock detected, `55P03` lock not
+/// available, `57014` query canceled (`statement_timeout`), `57P01`–`57P03` the server
+/// shutting down or starting, `53300` too many connections; and every `08…` connection
+/// exception.
+pub const TRANSIENT_SQLSTATES: [&str; 8] = [
+    "40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "53300",
+];
+
+fn is_transient_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || TRANSIENT_SQLSTATES.contains(&code)
 }
 
 /// Limits and timeouts of the store; the defaults suit one small server.
@@ -539,6 +561,19 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transient_sqlstates_are_the_servers_not_the_requests() {
+        for code in [
+            "40001", "40P01", "57014", "08006", "08001", "57P01", "53300",
+        ] {
+            assert!(is_transient_sqlstate(code), "{code}");
+        }
+        // A broken constraint, a syntax error, a missing table: the request's own doing.
+        for code in ["23505", "23503", "42601", "42P01", "22003", "40002"] {
+            assert!(!is_transient_sqlstate(code), "{code}");
+        }
+    }
 
     #[test]
     fn passwords_never_reach_messages() {

@@ -766,3 +766,71 @@ async fn a_shared_scope_admits_sharers_together_and_holds_an_exclusive_locker_ba
     end_late.send(()).unwrap();
     late.await.unwrap().unwrap();
 }
+
+/// A unit PostgreSQL ends through no fault of its own (a deadlock's victim, a statement over
+/// the timeout) is "unavailable, retry", not an internal error: it rolled back whole.
+#[tokio::test]
+async fn a_deadlock_victim_and_a_timed_out_statement_are_unavailable() {
+    use std::time::Duration;
+    let Some((store, _url)) = cajero_store::testing::fresh_postgres().await.unwrap() else {
+        eprintln!("skipped: PostgreSQL not configured");
+        return;
+    };
+    // Two units that each take one scope, wait for the other's, then take the other's.
+    let (a_tx, a_rx) = tokio::sync::oneshot::channel::<()>();
+    let (b_tx, b_rx) = tokio::sync::oneshot::channel::<()>();
+    let unit = |first: &'static str,
+                second: &'static str,
+                took: tokio::sync::oneshot::Sender<()>,
+                other: tokio::sync::oneshot::Receiver<()>| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(move |mut c| {
+                    Box::pin(async move {
+                        cajero_store::lock_scopes(&mut c, &[first]).await?;
+                        let _ = took.send(());
+                        let _ = other.await;
+                        cajero_store::lock_scopes(&mut c, &[second]).await?;
+                        Ok::<_, StoreError>(())
+                    })
+                })
+                .await
+        })
+    };
+    let a = unit("deadlock:a", "deadlock:b", a_tx, b_rx);
+    let b = unit("deadlock:b", "deadlock:a", b_tx, a_rx);
+    let (a, b) = tokio::time::timeout(Duration::from_secs(30), async {
+        (a.await.unwrap(), b.await.unwrap())
+    })
+    .await
+    .expect("PostgreSQL's deadlock detector ends one of them");
+    let victim = match (a, b) {
+        (Ok(()), Err(e)) | (Err(e), Ok(())) => e,
+        other => panic!("exactly one victim: {other:?}"),
+    };
+    assert!(victim.is_unavailable(), "{victim}");
+
+    let timed_out = store
+        .write(|mut c| {
+            Box::pin(async move {
+                execute!(&mut c, "SET LOCAL statement_timeout = 50")?;
+                execute!(&mut c, "SELECT pg_sleep(5)")?;
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(timed_out.is_unavailable(), "{timed_out}");
+    // A request's own fault stays what it was.
+    let broken = store
+        .write(|mut c| {
+            Box::pin(async move {
+                execute!(&mut c, "UPDATE no_such_table SET x = 1")?;
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(!broken.is_unavailable(), "{broken}");
+}

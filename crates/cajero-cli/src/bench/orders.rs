@@ -36,7 +36,7 @@ use tokio::sync::oneshot;
 use super::hollow;
 use super::load::{self, Driven, Load, Target};
 use super::netstub::{NetStub, StubOptions, StubReport};
-use super::report::{self, Machine, Phase, Report, Storage, Targets};
+use super::report::{self, Judged, Machine, Phase, Report, Storage};
 use super::threads::{self, CpuSplit, Runtimes, on, on_thread};
 use crate::output;
 
@@ -63,16 +63,112 @@ const PAYIN_AMOUNT_COP: i64 = 50_000;
 /// The balance is funded for this many payouts per second over the whole phase.
 pub const FUNDED_PAYOUTS_PER_S: u64 = 20_000;
 
-/// DESIGN.md: payout create end to end on embedded SQLite, per second, sustained.
-pub const TARGET_SQLITE_PER_S: f64 = 5_000.0;
-/// DESIGN.md: the same on PostgreSQL.
-pub const TARGET_POSTGRES_PER_S: f64 = 2_500.0;
-/// DESIGN.md: business throughput as a share of the hollow pipeline's, at least.
-pub const TARGET_RATIO_MIN: f64 = 0.70;
-/// DESIGN.md: p99 at 1,000 requests/s offered, in milliseconds (measured with `--rate-per-s`).
+/// DESIGN.md: payout create end to end on embedded SQLite, per second, on 2 cores shared
+/// with the client (it states no absolute figure for PostgreSQL).
+pub const TARGET_SQLITE_PAYOUTS_PER_S: f64 = 4_000.0;
+/// DESIGN.md: payouts (and pay-ins) on SQLite as a share of the hollow pipeline, at least.
+pub const TARGET_SQLITE_RATIO_MIN: f64 = 0.70;
+/// DESIGN.md: payouts on PostgreSQL as a share of its hollow pipeline, at least (it states no
+/// ratio for pay-ins on PostgreSQL).
+pub const TARGET_POSTGRES_PAYOUTS_RATIO_MIN: f64 = 0.50;
+/// DESIGN.md: p99 of payouts on SQLite at 1,000 requests/s offered, in milliseconds
+/// (measured with `--rate-per-s 1000`).
 pub const TARGET_P99_MS: f64 = 25.0;
 /// DESIGN.md: the offered load the p99 target is stated at, in requests per second.
 pub const TARGET_P99_RATE_PER_S: u32 = 1_000;
+
+/// What a run's business phase measured, as the targets read it.
+#[derive(Debug, Clone, Copy)]
+struct Figures {
+    ok_per_s: f64,
+    ratio: f64,
+    p99_ms: f64,
+    errors: u64,
+    unsent: u64,
+}
+
+/// DESIGN.md's targets for `kind` on `engine`, each judged from `figures` or said why this
+/// run cannot judge it: a ratio or a rate needs the load as fast as it goes (at a fixed
+/// offered load both phases serve it all) and a ratio the same network in both phases; the
+/// p99 needs exactly the offered load it is stated at.
+fn judge(
+    kind: Kind,
+    engine: Engine,
+    network: NetworkMode,
+    rate_per_s: Option<u32>,
+    figures: Figures,
+) -> Vec<Judged> {
+    const FIXED_LOAD: &str = "a fixed offered load: both phases serve all of it";
+    let as_fast = |wanted: String, measured: String, met: bool| match rate_per_s {
+        None => Judged {
+            wanted,
+            measured,
+            met: Some(met),
+            not_judged: None,
+        },
+        Some(_) => Judged {
+            wanted,
+            measured,
+            met: None,
+            not_judged: Some(FIXED_LOAD),
+        },
+    };
+    let mut targets = Vec::new();
+    let ratio_min = match (kind, engine) {
+        (_, Engine::Sqlite) => Some(TARGET_SQLITE_RATIO_MIN),
+        (Kind::Payouts, Engine::Postgres) => Some(TARGET_POSTGRES_PAYOUTS_RATIO_MIN),
+        (Kind::Payins, Engine::Postgres) => None,
+    };
+    if let Some(min) = ratio_min {
+        let wanted = format!(
+            "{} ≥ {:.0} % of hollow on {}",
+            kind.name(),
+            min * 100.0,
+            engine_name(engine)
+        );
+        let measured = format!("{:.0} %", figures.ratio * 100.0);
+        let mut judged = as_fast(wanted, measured, figures.ratio >= min);
+        if network == NetworkMode::Sim && judged.met.is_some() {
+            judged.met = None;
+            judged.not_judged =
+                Some("the business phase called the simulator, the hollow one the stand-in");
+        }
+        targets.push(judged);
+    }
+    if (kind, engine) == (Kind::Payouts, Engine::Sqlite) {
+        targets.push(as_fast(
+            format!("payouts ≥ {TARGET_SQLITE_PAYOUTS_PER_S:.0}/s on sqlite"),
+            format!("{:.0}/s", figures.ok_per_s),
+            figures.ok_per_s >= TARGET_SQLITE_PAYOUTS_PER_S,
+        ));
+        let wanted = format!(
+            "payouts p99 ≤ {TARGET_P99_MS:.0} ms at {TARGET_P99_RATE_PER_S}/s offered on sqlite, \
+             nothing unsent, no errors"
+        );
+        let measured = format!(
+            "p99 {:.1} ms, {} unsent, {} errors",
+            figures.p99_ms, figures.unsent, figures.errors
+        );
+        targets.push(if rate_per_s == Some(TARGET_P99_RATE_PER_S) {
+            Judged {
+                wanted,
+                measured,
+                met: Some(
+                    figures.p99_ms <= TARGET_P99_MS && figures.errors == 0 && figures.unsent == 0,
+                ),
+                not_judged: None,
+            }
+        } else {
+            Judged {
+                wanted,
+                measured,
+                met: None,
+                not_judged: Some("stated at --rate-per-s 1000"),
+            }
+        });
+    }
+    targets
+}
 
 /// Which order the business phase creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,12 +404,18 @@ async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
     } else {
         0.0
     };
-    let target_per_s = match engine {
-        Engine::Sqlite => TARGET_SQLITE_PER_S,
-        Engine::Postgres => TARGET_POSTGRES_PER_S,
-    };
-    let p99_met = (args.rate_per_s == Some(TARGET_P99_RATE_PER_S)).then_some(
-        business.latency_ms.p99 <= TARGET_P99_MS && business.errors == 0 && business.unsent == 0,
+    let targets = judge(
+        kind,
+        engine,
+        args.network,
+        args.rate_per_s,
+        Figures {
+            ok_per_s: business.ok_per_s,
+            ratio,
+            p99_ms: business.latency_ms.p99,
+            errors: business.errors,
+            unsent: business.unsent,
+        },
     );
     let routing = routing_cost(kind, &business)?;
     Ok(Report {
@@ -327,15 +429,7 @@ async fn measure(kind: Kind, args: &OrdersArgs) -> anyhow::Result<Report> {
         duration_s: args.duration_s,
         concurrency: args.concurrency,
         rate_per_s: args.rate_per_s,
-        targets: Targets {
-            ok_per_s: target_per_s,
-            ok_per_s_met: business.ok_per_s >= target_per_s,
-            ratio_min: TARGET_RATIO_MIN,
-            ratio_met: ratio >= TARGET_RATIO_MIN,
-            p99_ms: TARGET_P99_MS,
-            p99_rate_per_s: TARGET_P99_RATE_PER_S,
-            p99_met,
-        },
+        targets,
         business,
         hollow: hollow_phase,
         ratio,
@@ -701,6 +795,122 @@ mod tests {
             risk_rules: None,
             json: false,
         }
+    }
+
+    fn figures(ok_per_s: f64, ratio: f64, p99_ms: f64) -> Figures {
+        Figures {
+            ok_per_s,
+            ratio,
+            p99_ms,
+            errors: 0,
+            unsent: 0,
+        }
+    }
+
+    fn verdicts(targets: &[Judged]) -> Vec<(&str, Option<bool>)> {
+        targets.iter().map(|t| (t.wanted.as_str(), t.met)).collect()
+    }
+
+    #[test]
+    fn each_engine_is_judged_by_its_own_targets() {
+        let sqlite = judge(
+            Kind::Payouts,
+            Engine::Sqlite,
+            NetworkMode::StandIn,
+            None,
+            figures(3_300.0, 0.16, 50.0),
+        );
+        assert_eq!(
+            verdicts(&sqlite),
+            [
+                ("payouts ≥ 70 % of hollow on sqlite", Some(false)),
+                ("payouts ≥ 4000/s on sqlite", Some(false)),
+                (
+                    "payouts p99 ≤ 25 ms at 1000/s offered on sqlite, nothing unsent, no errors",
+                    None
+                ),
+            ]
+        );
+        // PostgreSQL's ratio is 50 %, and DESIGN.md states no rate and no p99 for it.
+        let postgres = judge(
+            Kind::Payouts,
+            Engine::Postgres,
+            NetworkMode::StandIn,
+            None,
+            figures(3_000.0, 0.55, 50.0),
+        );
+        assert_eq!(
+            verdicts(&postgres),
+            [("payouts ≥ 50 % of hollow on postgres", Some(true))]
+        );
+        assert_eq!(postgres[0].measured, "55 %");
+        let payins = judge(
+            Kind::Payins,
+            Engine::Sqlite,
+            NetworkMode::StandIn,
+            None,
+            figures(3_000.0, 0.71, 5.0),
+        );
+        assert_eq!(
+            verdicts(&payins),
+            [("payins ≥ 70 % of hollow on sqlite", Some(true))]
+        );
+        let payins = judge(
+            Kind::Payins,
+            Engine::Postgres,
+            NetworkMode::StandIn,
+            None,
+            figures(3_000.0, 0.71, 5.0),
+        );
+        assert!(payins.is_empty(), "{payins:?}");
+    }
+
+    #[test]
+    fn a_fixed_load_judges_the_p99_and_not_the_ratio_or_the_rate() {
+        let run = |p99_ms: f64, unsent: u64| {
+            judge(
+                Kind::Payouts,
+                Engine::Sqlite,
+                NetworkMode::StandIn,
+                Some(TARGET_P99_RATE_PER_S),
+                Figures {
+                    unsent,
+                    ..figures(1_000.0, 1.0, p99_ms)
+                },
+            )
+        };
+        let met = run(16.2, 0);
+        assert_eq!(
+            met.iter().map(|t| t.met).collect::<Vec<_>>(),
+            [None, None, Some(true)]
+        );
+        assert!(met[0].not_judged.unwrap().contains("fixed offered load"));
+        assert_eq!(met[2].measured, "p99 16.2 ms, 0 unsent, 0 errors");
+        assert_eq!(run(25.1, 0)[2].met, Some(false));
+        assert_eq!(run(10.0, 3)[2].met, Some(false));
+        // Another offered load is not the one the p99 is stated at.
+        let other = judge(
+            Kind::Payouts,
+            Engine::Sqlite,
+            NetworkMode::StandIn,
+            Some(500),
+            figures(500.0, 1.0, 5.0),
+        );
+        assert_eq!(other[2].met, None);
+    }
+
+    #[test]
+    fn the_ratio_is_not_judged_against_another_network() {
+        let sim = judge(
+            Kind::Payouts,
+            Engine::Sqlite,
+            NetworkMode::Sim,
+            None,
+            figures(2_000.0, 0.9, 5.0),
+        );
+        assert_eq!(sim[0].met, None);
+        assert!(sim[0].not_judged.unwrap().contains("simulator"));
+        assert_eq!(sim[1].met, Some(false));
     }
 
     #[test]

@@ -75,23 +75,17 @@ impl Machine {
     }
 }
 
-/// DESIGN.md's targets and whether this run met them.
-#[derive(Debug, Clone, Serialize)]
-pub struct Targets {
-    /// 2xx per second wanted on this engine.
-    pub ok_per_s: f64,
-    /// Whether the business phase reached it.
-    pub ok_per_s_met: bool,
-    /// Business ÷ hollow wanted, at least.
-    pub ratio_min: f64,
-    /// Whether the ratio reached it.
-    pub ratio_met: bool,
-    /// p99 wanted at `p99_rate_per_s` offered, in milliseconds.
-    pub p99_ms: f64,
-    /// The offered load the p99 target is stated at.
-    pub p99_rate_per_s: u32,
-    /// Whether p99 met it; `null` unless this run offered that load (`--rate-per-s`).
-    pub p99_met: Option<bool>,
+/// One of DESIGN.md's targets for this bench, and whether this run met it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Judged {
+    /// What DESIGN.md asks, e.g. `payouts ≥ 70 % of hollow on sqlite`.
+    pub wanted: String,
+    /// What this run measured against it.
+    pub measured: String,
+    /// Whether it was met; `null` when this run cannot judge it (`not_judged` says why).
+    pub met: Option<bool>,
+    /// Why this run does not judge it.
+    pub not_judged: Option<&'static str>,
 }
 
 /// What the business phase's orders cost in the database.
@@ -138,8 +132,8 @@ pub struct Report {
     pub ratio: f64,
     /// Database bytes per order the business phase created.
     pub storage: Storage,
-    /// DESIGN.md's targets.
-    pub targets: Targets,
+    /// DESIGN.md's targets for this bench on this engine, each judged or said why not.
+    pub targets: Vec<Judged>,
     /// What routing and network-health bookkeeping cost per order.
     pub routing: RoutingCost,
 }
@@ -259,23 +253,22 @@ pub fn human(r: &Report) -> String {
         .map_or_else(|| "n/a".to_string(), |b| format!("{b:.0}"));
     text.push_str(&format!(
         "  business/hollow {:.0} %\n  database: {per_order} bytes per order ({} orders, {} → {} bytes)\n  \
-         targets: {:.0}/s on {}: {}; ratio ≥ {:.0} %: {}; p99 ≤ {:.0} ms at {}/s offered: {}",
+         targets:",
         r.ratio * 100.0,
         r.storage.orders,
         r.storage.database_bytes_before,
         r.storage.database_bytes_after,
-        r.targets.ok_per_s,
-        r.database,
-        met(r.targets.ok_per_s_met),
-        r.targets.ratio_min * 100.0,
-        met(r.targets.ratio_met),
-        r.targets.p99_ms,
-        r.targets.p99_rate_per_s,
-        match r.targets.p99_met {
-            Some(yes) => met(yes),
-            None => "not measured (use --rate-per-s 1000)",
-        },
     ));
+    if r.targets.is_empty() {
+        text.push_str(" none stated in DESIGN.md for this bench on this engine");
+    }
+    for t in &r.targets {
+        let verdict = match (t.met, t.not_judged) {
+            (Some(yes), _) => met(yes).to_string(),
+            (None, why) => format!("not judged ({})", why.unwrap_or("no reason given")),
+        };
+        text.push_str(&format!("\n    {}: {verdict} ({})", t.wanted, t.measured));
+    }
     text.push_str(&format!(
         "\n  routing and health bookkeeping: {:.2} µs per order{}",
         r.routing.ns_per_order / 1_000.0,
