@@ -27,6 +27,7 @@ crate::both_engines!(
     canceling_an_expired_code_at_the_network_is_kept_as_evidence,
     a_signing_secret_in_a_stored_answer_is_sealed_and_replays_in_clear,
     an_order_another_payout_holds_is_never_attached_to_a_second,
+    a_stuck_payout_answered_with_another_payouts_order_fails_and_frees_its_funds,
 );
 
 struct Shop {
@@ -548,4 +549,78 @@ async fn an_order_another_payout_holds_is_never_attached_to_a_second(app: &TestA
     );
     assert_eq!(held, Some(first_id), "the order keeps its one owner");
     assert_eq!(fresh.as_deref(), Some("another-order"));
+}
+
+/// The poller looks up a stuck payout by our reference and the network answers with an order
+/// another payout already holds (a network that forgot its own ids): the stuck payout fails
+/// (`network_error`) and its funds come back, the order keeps its one owner, and the client's
+/// retry replays that failure.
+async fn a_stuck_payout_answered_with_another_payouts_order_fails_and_frees_its_funds(
+    app: &TestApp,
+) {
+    let shop = shop(app).await;
+    let (status, first) = post(app, &shop, "/v1/payouts", "giro-reused-1", &payout_body()).await;
+    assert_eq!(status, 201, "{first}");
+    let first_id: PayoutId = first["id"].as_str().unwrap().parse().unwrap();
+    let second = accept_then_crash(app, &shop, "giro-reused-2")
+        .await
+        .payout_id();
+    assert_eq!(available(app, &shop).await, (900_000, 100_000));
+    let taken = network_order_for(app, first_id).await.unwrap();
+    let taken_id = taken.network_order_id.clone();
+
+    let state = &app.server.state;
+    let (clock, url, merchant) = (state.clock.clone(), state.config.public_url(), shop.id);
+    state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let stuck = cajero_store::payouts::get(&mut c, merchant, Mode::Test, second)
+                    .await?
+                    .unwrap();
+                payouts::resolve_stuck(&mut c, clock.as_ref(), &url, &stuck, Ok(taken)).await
+            })
+        })
+        .await
+        .unwrap();
+
+    let failed = get(app, &shop, &format!("/v1/payouts/{second}")).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["failure_code"], "network_error", "{failed}");
+    assert!(
+        failed["pickup"].is_null(),
+        "never the other payout's code: {failed}"
+    );
+    let held = get(app, &shop, &format!("/v1/payouts/{first_id}")).await;
+    assert_eq!(held["status"], "available", "{held}");
+    assert_eq!(available(app, &shop).await, (950_000, 50_000));
+    let owner = state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move {
+                cajero_store::payouts::get_by_network_order(&mut c, "efecty", &taken_id).await
+            })
+        })
+        .await
+        .unwrap()
+        .map(|p| p.id);
+    assert_eq!(owner, Some(first_id), "the order keeps its one owner");
+
+    let (status, body) = post(app, &shop, "/v1/payouts", "giro-reused-2", &payout_body()).await;
+    assert_eq!(status, 424, "the retry replays the failure: {body}");
+    assert_eq!(body["error"]["code"], "network_order_conflict", "{body}");
+    assert_eq!(body["error"]["type"], "network_error", "{body}");
+    assert_eq!(body["error"]["payout"], second.to_string().as_str());
+    assert!(
+        matches!(
+            network_order_for(app, second).await,
+            Err(ConnectError::NotFound)
+        ),
+        "the failed payout was never sent to the network"
+    );
+    assert_eq!(
+        events_of(app, &shop, second).await,
+        ["payout.created", "payout.failed"]
+    );
+    ledger_balances(app).await;
 }
