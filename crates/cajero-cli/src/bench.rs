@@ -57,6 +57,11 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Reconcile(args) => reconcile::run(args).await,
         BenchCommand::Dashboard(args) => dashboard::run(args).await,
         BenchCommand::Webhooks(args) => {
+            // As `bench payouts` does: what the store logs (a failed write batch) is seen.
+            cajero_server::telemetry::init(
+                cajero_server::config::LogFormat::Human,
+                &std::env::var("CAJERO_LOG_LEVEL").unwrap_or_else(|_| "warn".into()),
+            );
             let report =
                 cajero_server::webhook::bench::run(cajero_server::webhook::bench::BenchOptions {
                     events: args.events,

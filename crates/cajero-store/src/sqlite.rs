@@ -1134,7 +1134,7 @@ mod tests {
             "{options:?}"
         );
         assert!(
-            options.iter().any(|o| o == "STMTJRNL_SPILL=1048576"),
+            options.iter().any(|o| o == "STMTJRNL_SPILL=131071"),
             "{options:?}"
         );
     }
@@ -1153,8 +1153,8 @@ mod tests {
     /// every page the unit changes in a statement journal. With SQLite's default spill size
     /// (64 KiB, 16 pages) a payout's unit moved that journal to a temporary file, and every
     /// page it changed was written there once more: seven such writes for each page the WAL
-    /// got. A unit changing 150 pages (600 KiB) keeps it in memory, under the 1 MiB set in
-    /// `.cargo/config.toml`.
+    /// got. A unit changing 25 pages (100 KiB) keeps it in memory, under the 131071 bytes set
+    /// in `.cargo/config.toml`.
     #[test]
     #[cfg(target_os = "linux")]
     fn a_units_statement_journal_stays_in_memory() {
@@ -1162,7 +1162,7 @@ mod tests {
         let conn = open(&Target::File(dir.path().join("units.db")), false, 1_000).unwrap();
         conn.execute_batch(
             "CREATE TABLE big (id INTEGER PRIMARY KEY, body BLOB NOT NULL); \
-             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 150) \
+             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 25) \
              INSERT INTO big SELECT i, zeroblob(3000) FROM s;",
         )
         .unwrap();
@@ -1176,7 +1176,7 @@ mod tests {
         conn.execute_batch("RELEASE unit; COMMIT;").unwrap();
         assert_eq!(
             during, before,
-            "a unit changing 150 pages opened a temporary file for its statement journal"
+            "a unit changing 25 pages opened a temporary file for its statement journal"
         );
         let changed: (i64,) = fetch_one(
             &conn,
@@ -1184,7 +1184,38 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert_eq!(changed.0, 150);
+        assert_eq!(changed.0, 25);
+    }
+
+    /// A unit larger than the spill size (an import, a purge) moves its statement journal to a
+    /// temporary file and still commits, and one rolled back after that is undone alone. With a
+    /// spill size over 0x1ffff bytes SQLite wrote the journal to that file short and failed the
+    /// unit as "database or disk is full" (every unit past 1 MiB, from 2026-12-06 to 12-07).
+    #[test]
+    fn a_unit_past_the_statement_journal_spill_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&Target::File(dir.path().join("units.db")), false, 1_000).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE big (id INTEGER PRIMARY KEY, body BLOB NOT NULL); \
+             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 1000) \
+             INSERT INTO big SELECT i, zeroblob(3000) FROM s;",
+        )
+        .unwrap();
+        conn.execute_batch(
+            "BEGIN IMMEDIATE; SAVEPOINT unit; UPDATE big SET body = zeroblob(3001); \
+             RELEASE unit; SAVEPOINT unit; UPDATE big SET body = zeroblob(3002); \
+             UPDATE big SET body = zeroblob(3003); RELEASE unit; \
+             SAVEPOINT unit; UPDATE big SET body = zeroblob(3004); ROLLBACK TO unit; RELEASE unit; \
+             COMMIT;",
+        )
+        .unwrap();
+        let changed: (i64,) = fetch_one(
+            &conn,
+            "SELECT COUNT(*) FROM big WHERE length(body) = 3003",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(changed.0, 1000);
     }
 
     /// Under a steady stream of writes the checkpointer's passive checkpoints never find the

@@ -227,11 +227,15 @@ fn run_batch(
         profile::record("[unit]", unit_start);
         match outcome {
             Ok(ran) => {
-                if !ran.ok {
+                // Answered whatever follows: a unit whose error ended the whole transaction
+                // (SQLite rolls it back itself on some errors, and its savepoint with it) is
+                // told its own error, not that the writer is gone.
+                let ok = ran.ok;
+                answers.push(ran.answer);
+                if !ok {
                     statement(conn, "ROLLBACK TO unit")?;
                 }
                 statement(conn, "RELEASE unit")?;
-                answers.push(ran.answer);
             }
             Err(_) => {
                 // The caller's reply channel went down with the job: it hears `WriterGone`.
