@@ -137,6 +137,10 @@ fn a_short_payout_bench_against_the_stand_in_completes_every_order() {
     assert!(report["date"].as_str().unwrap().ends_with('Z'));
     assert_clean_phases(&report);
     assert_every_order_completed(&report);
+    // SQLite payouts: the ratio, the rate, and the p99 (not judged without its offered load).
+    let targets = report["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 3, "{targets:?}");
+    assert!(targets[0]["met"].is_boolean() && targets[1]["met"].is_boolean());
 }
 
 #[test]
@@ -158,6 +162,10 @@ fn a_short_payin_bench_against_the_full_simulator_reports_the_end_to_end_figure(
     assert!(report["business"]["network"].is_null());
     assert!(report["business"]["cpu"]["network_s"].as_f64().unwrap() > 0.0);
     assert!(report["storage"]["bytes_per_order"].as_f64().unwrap() > 0.0);
+    // Its one target, the ratio, is not judged against the simulator.
+    let targets = report["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{targets:?}");
+    assert!(targets[0]["met"].is_null(), "{targets:?}");
 }
 
 #[test]
@@ -205,6 +213,11 @@ fn two_instances_on_postgres_share_the_load_and_report_each_one() {
     assert_eq!(report["database"], "postgres");
     assert_eq!(report["instances"], 2);
     assert_clean_phases(&report);
+    // The ratio, and the scaling, which one run cannot judge.
+    let targets = report["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2, "{targets:?}");
+    assert!(targets[0]["met"].is_boolean(), "{targets:?}");
+    assert!(targets[1]["met"].is_null(), "{targets:?}");
     assert_every_order_completed(&report);
     for phase in ["business", "hollow"] {
         let instances = report[phase]["by_instance"].as_array().unwrap();

@@ -157,7 +157,8 @@ impl ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorType::ApiError,
             "service_unavailable",
-            "The service is temporarily unavailable. Retry after a short wait.",
+            "The service is temporarily unavailable. Retry after a short wait, with the same \
+             Idempotency-Key.",
         )
         .with_log_detail(detail)
         .with_retry_after(1)

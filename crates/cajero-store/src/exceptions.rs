@@ -345,7 +345,8 @@ pub async fn resolve_with(
 }
 
 /// Open exceptions recorded before `before` and not alerted yet, oldest first; each is marked
-/// alerted at `now`.
+/// alerted at `now`. One resolved or taken by another unit between the read and its mark is
+/// left out.
 pub async fn take_overdue(
     conn: &mut Conn<'_>,
     before: Timestamp,
@@ -364,15 +365,23 @@ pub async fn take_overdue(
         Micros::from(before).0,
         limit,
     )?;
-    for row in &rows {
-        execute!(
+    // Marked only while still open and not alerted: an operator may have resolved one (or
+    // another instance taken it) since the read, and on PostgreSQL this `UPDATE` waits for
+    // that change and re-checks, so no alert is raised for an exception already closed.
+    let mut taken = Vec::with_capacity(rows.len());
+    for row in rows {
+        let changed = execute!(
             conn,
-            "UPDATE payment_exceptions SET alerted_at = $1 WHERE id = $2",
+            "UPDATE payment_exceptions SET alerted_at = $1 \
+             WHERE id = $2 AND status = 'open' AND alerted_at IS NULL",
             Micros::from(now).0,
             &row.id,
         )?;
+        if changed == 1 {
+            taken.push(row);
+        }
     }
-    Ok(rows)
+    Ok(taken)
 }
 
 /// Open exceptions of every merchant in `mode` (a gauge for `/metrics`). One range of the

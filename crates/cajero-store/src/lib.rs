@@ -228,11 +228,12 @@ impl StoreError {
     /// Whether the database is unreachable or saturated right now (worth a retry later),
     /// rather than refusing this particular request.
     ///
-    /// On PostgreSQL that includes a transaction the server gave up on through no fault of
-    /// the request ([`TRANSIENT_SQLSTATES`]): chosen as a deadlock's victim, a serialization
-    /// failure, a statement over `statement_timeout`, a connection refused or cut by the
-    /// server. The whole unit rolled back, so retrying it (with the same Idempotency-Key)
-    /// is safe.
+    /// On PostgreSQL that includes a transaction the server ended through no fault of the
+    /// request ([`TRANSIENT_SQLSTATES`]): chosen as a deadlock's victim, a serialization
+    /// failure, a connection refused or cut, the server shutting down. Such an error before
+    /// `COMMIT` rolled the unit back; at `COMMIT` (as with a connection lost there) the unit
+    /// may have committed. Either way a retry with the same Idempotency-Key is safe, because
+    /// the key's record commits with the change; a retry under a new key is not.
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::WriterGone
@@ -253,16 +254,19 @@ impl StoreError {
 }
 
 /// PostgreSQL error codes (SQLSTATE) of a transaction the server ended through no fault of
-/// the statement: `40001` serialization failure, `40P01` deadlock detected, `55P03` lock not
-/// available, `57014` query canceled (`statement_timeout`), `57P01`–`57P03` the server
-/// shutting down or starting, `53300` too many connections; and every `08…` connection
-/// exception.
-pub const TRANSIENT_SQLSTATES: [&str; 8] = [
-    "40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "53300",
+/// the request: `40001` serialization failure, `40P01` deadlock detected, `57P01`–`57P03` and
+/// `57P05` the server shutting down, restarting, not accepting yet or closing an idle session,
+/// `53300` too many connections, and the connection exceptions `08000`, `08001`, `08003`,
+/// `08004`, `08006`. Not `08P01` (a protocol violation is a bug that fails the same way again)
+/// nor `57014`: a statement over `statement_timeout` may be one that is always that slow, and
+/// telling clients to come back in a second would only repeat it.
+pub const TRANSIENT_SQLSTATES: [&str; 12] = [
+    "40001", "40P01", "57P01", "57P02", "57P03", "57P05", "53300", "08000", "08001", "08003",
+    "08004", "08006",
 ];
 
 fn is_transient_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || TRANSIENT_SQLSTATES.contains(&code)
+    TRANSIENT_SQLSTATES.contains(&code)
 }
 
 /// Limits and timeouts of the store; the defaults suit one small server.
@@ -565,12 +569,15 @@ mod tests {
     #[test]
     fn transient_sqlstates_are_the_servers_not_the_requests() {
         for code in [
-            "40001", "40P01", "57014", "08006", "08001", "57P01", "53300",
+            "40001", "40P01", "08006", "08001", "57P01", "57P05", "53300",
         ] {
             assert!(is_transient_sqlstate(code), "{code}");
         }
-        // A broken constraint, a syntax error, a missing table: the request's own doing.
-        for code in ["23505", "23503", "42601", "42P01", "22003", "40002"] {
+        // A broken constraint, a syntax error, a missing table: the request's own doing; a
+        // protocol violation, a statement timeout: would fail the same way again.
+        for code in [
+            "23505", "23503", "42601", "42P01", "22003", "40002", "08P01", "57014",
+        ] {
             assert!(!is_transient_sqlstate(code), "{code}");
         }
     }

@@ -23,6 +23,7 @@ cajero_store::store_suite!(
     the_first_instance_setting_wins,
     evidence_is_stored_compressed_and_rows_from_before_still_read,
     a_worker_lease_has_one_live_holder_at_a_time,
+    a_unit_changing_thousands_of_pages_commits,
 );
 
 fn at(seconds: i64) -> Timestamp {
@@ -767,10 +768,11 @@ async fn a_shared_scope_admits_sharers_together_and_holds_an_exclusive_locker_ba
     late.await.unwrap().unwrap();
 }
 
-/// A unit PostgreSQL ends through no fault of its own (a deadlock's victim, a statement over
-/// the timeout) is "unavailable, retry", not an internal error: it rolled back whole.
+/// A unit PostgreSQL ends as a deadlock's victim is "unavailable, retry", not an internal
+/// error: it rolled back whole. A statement over the timeout stays an error of its own (it
+/// may be one that is always that slow), and so does a broken statement.
 #[tokio::test]
-async fn a_deadlock_victim_and_a_timed_out_statement_are_unavailable() {
+async fn a_deadlock_victim_is_unavailable_and_a_timed_out_statement_is_not() {
     use std::time::Duration;
     let Some((store, _url)) = cajero_store::testing::fresh_postgres().await.unwrap() else {
         eprintln!("skipped: PostgreSQL not configured");
@@ -821,7 +823,11 @@ async fn a_deadlock_victim_and_a_timed_out_statement_are_unavailable() {
         })
         .await
         .unwrap_err();
-    assert!(timed_out.is_unavailable(), "{timed_out}");
+    assert!(!timed_out.is_unavailable(), "{timed_out}");
+    assert!(
+        timed_out.to_string().contains("statement timeout"),
+        "{timed_out}"
+    );
     // A request's own fault stays what it was.
     let broken = store
         .write(|mut c| {
@@ -833,4 +839,147 @@ async fn a_deadlock_victim_and_a_timed_out_statement_are_unavailable() {
         .await
         .unwrap_err();
     assert!(!broken.is_unavailable(), "{broken}");
+}
+
+/// A unit that changes more pages than SQLite keeps a unit's statement journal in memory for
+/// (an import, a purge: the journal moves to a temporary file) commits, and so do the units
+/// after it. It failed as "database or disk is full" while the spill size was over what
+/// SQLite can write to that file in one call.
+async fn a_unit_changing_thousands_of_pages_commits(store: Store) {
+    let body = |c: char| c.to_string().repeat(3_000);
+    let (first, second) = (body('a'), body('b'));
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                execute!(
+                    &mut c,
+                    "CREATE TABLE spill_probe (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"
+                )?;
+                execute!(
+                    &mut c,
+                    "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 2000) \
+                     INSERT INTO spill_probe SELECT i, $1 FROM s",
+                    first,
+                )?;
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+        .unwrap();
+    // Every page of the table changes in one unit: about 8 MB of statement journal.
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                execute!(&mut c, "UPDATE spill_probe SET body = $1", second)?;
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+        .unwrap();
+    let (changed,): (i64,) = store
+        .read(|mut c| {
+            Box::pin(async move {
+                fetch!(
+                    one,
+                    &mut c,
+                    (i64,),
+                    "SELECT COUNT(*) FROM spill_probe WHERE body LIKE 'b%'"
+                )
+                .map_err(StoreError::from)
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(changed, 2_000);
+}
+
+/// The overdue-exception sweep reads the open exceptions, then marks each as alerted. One an
+/// operator resolves in between is not taken (on PostgreSQL the mark waits for the resolution
+/// and checks again), so no alert is raised for an exception already closed.
+#[tokio::test]
+async fn an_exception_resolved_during_the_overdue_sweep_is_not_taken() {
+    use cajero_domain::merchant::Mode;
+    use cajero_domain::money::{Amount, Currency};
+    use cajero_store::exceptions::{self, NewException, Resolution};
+    use std::time::Duration;
+    let Some((store, _url)) = cajero_store::testing::fresh_postgres().await.unwrap() else {
+        eprintln!("skipped: PostgreSQL not configured");
+        return;
+    };
+    store
+        .write(|mut c| {
+            Box::pin(async move {
+                for n in 1..=2 {
+                    let (id, object) = (format!("exc_sweep_{n}"), format!("pi_sweep_{n}"));
+                    let new = NewException {
+                        id: &id,
+                        merchant_id: None,
+                        mode: Mode::Test,
+                        kind: exceptions::UNRECOGNIZED_NETWORK_STATE,
+                        object_id: &object,
+                        amount: Amount::new(1_000).unwrap(),
+                        currency: Currency::Cop,
+                        network: Some("efecty"),
+                        network_order_id: None,
+                        detail: None,
+                    };
+                    exceptions::record(&mut c, &new, at(0)).await?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+        .unwrap();
+    // The operator's resolution of the first, held open until told.
+    let (resolved_tx, resolved_rx) = tokio::sync::oneshot::channel::<()>();
+    let (end_tx, end_rx) = tokio::sync::oneshot::channel::<()>();
+    let resolution = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .write(move |mut c| {
+                    Box::pin(async move {
+                        let r = Resolution {
+                            resolution: "accepted",
+                            note: "checked",
+                            by: "ops",
+                            adjustment_id: None,
+                        };
+                        let done =
+                            exceptions::resolve_with(&mut c, "exc_sweep_1", &r, at(10)).await?;
+                        let _ = resolved_tx.send(());
+                        let _ = end_rx.await;
+                        Ok::<_, StoreError>(done)
+                    })
+                })
+                .await
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(10), resolved_rx)
+        .await
+        .unwrap()
+        .unwrap();
+    let sweep = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .write(|mut c| {
+                    Box::pin(async move {
+                        exceptions::take_overdue(&mut c, at(3_600), at(3_600), 500).await
+                    })
+                })
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    end_tx.send(()).unwrap();
+    assert!(resolution.await.unwrap().unwrap());
+    let taken: Vec<String> = sweep
+        .await
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(taken, ["exc_sweep_2"], "the resolved one is not taken");
 }

@@ -181,6 +181,22 @@ pub async fn raise(
         merchant_id: merchant.as_deref(),
     };
     let details = spec.details.to_string();
+    // Raises of one key one at a time (PostgreSQL; SQLite's writer runs one unit at a time
+    // anyway): each then sees what the one before committed. Without it, one raise could
+    // reopen the resolved alert while another, whose clock put it past the cool-down,
+    // inserted a new one: two open, refused by the index as a unique violation that failed
+    // the whole unit (a payout's create, a network's callback).
+    cajero_store::lock_scopes(
+        conn,
+        &[&format!(
+            "alert:{}:{}:{}:{}",
+            key.livemode,
+            key.code,
+            key.subject,
+            key.merchant_id.unwrap_or("")
+        )],
+    )
+    .await?;
     if let Some(id) = touch_open(conn, &key, &spec.message, &details, now).await? {
         return Ok(Raised::AlreadyOpen(id));
     }
@@ -221,7 +237,8 @@ pub async fn raise(
         tell_merchants(conn, &row, EventType::AlertRaised, now).await?;
         return Ok(Raised::New(id));
     }
-    // Another instance opened it between our look and our insert.
+    // Another unit opened it between our look and our insert (one that raised it without
+    // this function's lock: none does today).
     match touch_open(conn, &key, &spec.message, &details, now).await? {
         Some(id) => Ok(Raised::AlreadyOpen(id)),
         None => Err(corrupt(format!(

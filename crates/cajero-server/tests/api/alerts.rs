@@ -51,6 +51,7 @@ macro_rules! alert_tests {
 alert_tests!(
     raising_an_open_alert_again_only_counts_it,
     two_instances_raising_at_once_open_one_alert,
+    a_reopen_and_a_new_raise_of_one_key_at_once_leave_one_open_alert,
     a_resolved_alert_raised_within_the_cooldown_is_reopened_without_telling_the_operator_again,
     resolving_sends_alert_resolved_and_resolving_nothing_does_nothing,
     a_network_alert_reaches_the_merchants_with_orders_there_and_no_one_else,
@@ -660,4 +661,73 @@ async fn smtp_session(socket: tokio::net::TcpStream, kept: Arc<Mutex<Vec<String>
         };
         write.write_all(answer).await.unwrap();
     }
+}
+
+/// Two raises of one key that meet: one, its clock past the cool-down, inserts a new alert and
+/// has not committed yet; the other, its clock still inside the cool-down, would reopen the
+/// resolved one. On PostgreSQL that made two open alerts, refused by the index as a unique
+/// violation that failed the second unit. The second now waits for the first and counts one
+/// more occurrence of the new alert.
+async fn a_reopen_and_a_new_raise_of_one_key_at_once_leave_one_open_alert(app: &TestApp) {
+    use std::time::Duration;
+    let (m, _key) = merchant_with_key(app, "A").await;
+    let code = codes::WEBHOOK_ENDPOINT_FAILING;
+    let Raised::New(first) = raise(app, spec(Mode::Test, code, "we_9", Some(m))).await else {
+        panic!("a first raise opens a new alert")
+    };
+    assert_eq!(resolve(app, code, "we_9", Some(m)).await, Some(first));
+    let resolved_at = app.clock.now();
+    let cooldown = alerts::cooldown();
+    let store = app.server.state.store.clone();
+
+    let (raised_tx, raised_rx) = tokio::sync::oneshot::channel::<()>();
+    let (end_tx, end_rx) = tokio::sync::oneshot::channel::<()>();
+    let late = resolved_at + cooldown + SignedDuration::from_secs(1);
+    let new = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .write(move |mut c| {
+                    Box::pin(async move {
+                        let raised =
+                            alerts::raise(&mut c, late, spec(Mode::Test, code, "we_9", Some(m)))
+                                .await?;
+                        let _ = raised_tx.send(());
+                        let _ = end_rx.await;
+                        Ok::<_, StoreError>(raised)
+                    })
+                })
+                .await
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(10), raised_rx)
+        .await
+        .unwrap()
+        .unwrap();
+    let early = resolved_at + cooldown - SignedDuration::from_secs(1);
+    let reopen = tokio::spawn(async move {
+        store
+            .write(move |mut c| {
+                Box::pin(async move {
+                    alerts::raise(&mut c, early, spec(Mode::Test, code, "we_9", Some(m))).await
+                })
+            })
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    end_tx.send(()).unwrap();
+    let Raised::New(second) = new.await.unwrap().unwrap() else {
+        panic!("past the cool-down, a new alert")
+    };
+    assert_ne!(second, first);
+    let reopened = reopen.await.unwrap();
+    assert_eq!(
+        reopened.unwrap(),
+        Raised::AlreadyOpen(second),
+        "the raise that met it counts one more occurrence of the open alert"
+    );
+    assert_eq!(
+        raise(app, spec(Mode::Test, code, "we_9", Some(m))).await,
+        Raised::AlreadyOpen(second)
+    );
 }

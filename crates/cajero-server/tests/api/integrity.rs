@@ -567,7 +567,7 @@ async fn a_stuck_payout_answered_with_another_payouts_order_fails_and_frees_its_
         .payout_id();
     assert_eq!(available(app, &shop).await, (900_000, 100_000));
     let taken = network_order_for(app, first_id).await.unwrap();
-    let taken_id = taken.network_order_id.clone();
+    let (taken_id, taken_network) = (taken.network_order_id.clone(), taken.network.clone());
 
     let state = &app.server.state;
     let (clock, url, merchant) = (state.clock.clone(), state.config.public_url(), shop.id);
@@ -598,7 +598,7 @@ async fn a_stuck_payout_answered_with_another_payouts_order_fails_and_frees_its_
         .store
         .read(move |mut c| {
             Box::pin(async move {
-                cajero_store::payouts::get_by_network_order(&mut c, "efecty", &taken_id).await
+                cajero_store::payouts::get_by_network_order(&mut c, &taken_network, &taken_id).await
             })
         })
         .await
@@ -616,8 +616,20 @@ async fn a_stuck_payout_answered_with_another_payouts_order_fails_and_frees_its_
             network_order_for(app, second).await,
             Err(ConnectError::NotFound)
         ),
-        "the failed payout was never sent to the network"
+        "the retry did not send the failed payout to the network"
     );
+    // The order is still live at the network for its owner, and a later poller pass changes
+    // nothing.
+    assert_eq!(
+        network_order_for(app, first_id).await.unwrap().status,
+        NetworkStatus::Available
+    );
+    poller_after_the_stuck_window(app).await;
+    assert_eq!(
+        get(app, &shop, &format!("/v1/payouts/{second}")).await["status"],
+        "failed"
+    );
+    assert_eq!(available(app, &shop).await, (950_000, 50_000));
     assert_eq!(
         events_of(app, &shop, second).await,
         ["payout.created", "payout.failed"]
