@@ -254,15 +254,16 @@ impl StoreError {
 }
 
 /// PostgreSQL error codes (SQLSTATE) of a transaction the server ended through no fault of
-/// the request: `40001` serialization failure, `40P01` deadlock detected, `57P01`–`57P03` and
+/// the request: `40001` serialization failure, `40P01` deadlock detected, `55P03` a lock not
+/// available (within `lock_timeout`, where one is set), `57P01`–`57P03` and
 /// `57P05` the server shutting down, restarting, not accepting yet or closing an idle session,
 /// `53300` too many connections, and the connection exceptions `08000`, `08001`, `08003`,
 /// `08004`, `08006`. Not `08P01` (a protocol violation is a bug that fails the same way again)
 /// nor `57014`: a statement over `statement_timeout` may be one that is always that slow, and
 /// telling clients to come back in a second would only repeat it.
-pub const TRANSIENT_SQLSTATES: [&str; 12] = [
-    "40001", "40P01", "57P01", "57P02", "57P03", "57P05", "53300", "08000", "08001", "08003",
-    "08004", "08006",
+pub const TRANSIENT_SQLSTATES: [&str; 13] = [
+    "40001", "40P01", "55P03", "57P01", "57P02", "57P03", "57P05", "53300", "08000", "08001",
+    "08003", "08004", "08006",
 ];
 
 fn is_transient_sqlstate(code: &str) -> bool {

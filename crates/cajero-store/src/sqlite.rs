@@ -1139,6 +1139,10 @@ mod tests {
         );
     }
 
+    /// Held by the tests that open or count SQLite's temporary files: the count is the whole
+    /// process's, and a spilling test running beside it would change it.
+    static TEMPORARY_FILES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     /// SQLite's temporary files, open in this process (they are unlinked when opened).
     #[cfg(target_os = "linux")]
     fn temporary_files_open() -> usize {
@@ -1158,6 +1162,7 @@ mod tests {
     #[test]
     #[cfg(target_os = "linux")]
     fn a_units_statement_journal_stays_in_memory() {
+        let _alone = TEMPORARY_FILES.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let conn = open(&Target::File(dir.path().join("units.db")), false, 1_000).unwrap();
         conn.execute_batch(
@@ -1193,6 +1198,7 @@ mod tests {
     /// unit as "database or disk is full" (every unit past 1 MiB, from 2026-12-06 to 12-07).
     #[test]
     fn a_unit_past_the_statement_journal_spill_commits() {
+        let _alone = TEMPORARY_FILES.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let conn = open(&Target::File(dir.path().join("units.db")), false, 1_000).unwrap();
         conn.execute_batch(

@@ -52,16 +52,14 @@ pub async fn on_attempt(
     // Approvals only share the scope: between themselves they have nothing to order (each may
     // only resolve what an empty drawer raised, and a resolution is made once), so a counter's
     // many approvals never queue on one another's commits.
-    // Failures are counted one unit at a time under a scope of their own: two failures
-    // applied at once would each count the other's attempt as not there yet, and the
-    // threshold could pass with no alert. The one that waited counts after the other's commit.
+    // Failures lock the scope as an empty drawer does: two failures applied at once would each
+    // count the other's attempt as not there yet, and the threshold could pass with no alert;
+    // and an approval committing while a failure raises the spike would not see it to
+    // resolve. The one that waited counts, or resolves, after the other's commit.
     let scope = format!("health:{subject}");
     match attempt.outcome.as_str() {
-        OUT_OF_CASH => cajero_store::lock_scopes(c, &[&scope]).await?,
+        OUT_OF_CASH | SYSTEM_UNAVAILABLE => cajero_store::lock_scopes(c, &[&scope]).await?,
         APPROVED => cajero_store::share_scopes(c, &[&scope]).await?,
-        SYSTEM_UNAVAILABLE => {
-            cajero_store::lock_scopes(c, &[&format!("health-failures:{subject}")]).await?;
-        }
         _ => {}
     }
     match attempt.outcome.as_str() {
