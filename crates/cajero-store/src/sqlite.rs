@@ -1153,6 +1153,20 @@ mod tests {
             .count()
     }
 
+    /// A file database (in a folder removed with the returned guard) whose table `big` has
+    /// `rows` rows of 3,000 bytes: a page each.
+    fn table_of_pages(rows: u32) -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&Target::File(dir.path().join("units.db")), false, 1_000).unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TABLE big (id INTEGER PRIMARY KEY, body BLOB NOT NULL); \
+             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {rows}) \
+             INSERT INTO big SELECT i, zeroblob(3000) FROM s;"
+        ))
+        .unwrap();
+        (dir, conn)
+    }
+
     /// The writer runs each unit of work under a savepoint, and SQLite keeps the original of
     /// every page the unit changes in a statement journal. With SQLite's default spill size
     /// (64 KiB, 16 pages) a payout's unit moved that journal to a temporary file, and every
@@ -1163,14 +1177,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     fn a_units_statement_journal_stays_in_memory() {
         let _alone = TEMPORARY_FILES.lock().unwrap_or_else(|e| e.into_inner());
-        let dir = tempfile::tempdir().unwrap();
-        let conn = open(&Target::File(dir.path().join("units.db")), false, 1_000).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE big (id INTEGER PRIMARY KEY, body BLOB NOT NULL); \
-             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 25) \
-             INSERT INTO big SELECT i, zeroblob(3000) FROM s;",
-        )
-        .unwrap();
+        let (_dir, conn) = table_of_pages(25);
         let before = temporary_files_open();
         // As the writer runs a unit: its batch's transaction, the unit's savepoint.
         conn.execute_batch(
@@ -1199,14 +1206,7 @@ mod tests {
     #[test]
     fn a_unit_past_the_statement_journal_spill_commits() {
         let _alone = TEMPORARY_FILES.lock().unwrap_or_else(|e| e.into_inner());
-        let dir = tempfile::tempdir().unwrap();
-        let conn = open(&Target::File(dir.path().join("units.db")), false, 1_000).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE big (id INTEGER PRIMARY KEY, body BLOB NOT NULL); \
-             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 1000) \
-             INSERT INTO big SELECT i, zeroblob(3000) FROM s;",
-        )
-        .unwrap();
+        let (_dir, conn) = table_of_pages(1000);
         conn.execute_batch(
             "BEGIN IMMEDIATE; SAVEPOINT unit; UPDATE big SET body = zeroblob(3001); \
              RELEASE unit; SAVEPOINT unit; UPDATE big SET body = zeroblob(3002); \

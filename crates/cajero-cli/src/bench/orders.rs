@@ -150,22 +150,14 @@ fn judge(
             "p99 {:.2} ms, {} unsent, {} errors",
             figures.p99_ms, figures.unsent, figures.errors
         );
-        targets.push(if rate_per_s == Some(TARGET_P99_RATE_PER_S) {
-            Judged {
-                wanted,
-                measured,
-                met: Some(
-                    figures.p99_ms <= TARGET_P99_MS && figures.errors == 0 && figures.unsent == 0,
-                ),
-                not_judged: None,
-            }
-        } else {
-            Judged {
-                wanted,
-                measured,
-                met: None,
-                not_judged: Some("stated at --rate-per-s 1000"),
-            }
+        let judged = rate_per_s == Some(TARGET_P99_RATE_PER_S);
+        targets.push(Judged {
+            wanted,
+            measured,
+            met: judged.then_some(
+                figures.p99_ms <= TARGET_P99_MS && figures.errors == 0 && figures.unsent == 0,
+            ),
+            not_judged: (!judged).then_some("stated at --rate-per-s 1000"),
         });
     }
     if engine == Engine::Postgres && kind == Kind::Payouts && instances > 1 {
