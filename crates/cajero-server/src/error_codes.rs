@@ -574,7 +574,8 @@ pub const ERROR_CODES: &[ErrorCodeDoc] = &[
         "service_unavailable",
         "503",
         "The database is not available right now, or ended the request's transaction through \
-         no fault of the request (a deadlock's victim, a lost connection); nothing of it applied, \
+         no fault of the request (a deadlock's victim, a lock another request held too long, a \
+         lost connection); nothing of it applied, \
          or, when the connection was lost at the commit, it applied once.",
         "Retry after `Retry-After` seconds; a state-changing request with the same \
          Idempotency-Key, which returns its answer if it did apply.",

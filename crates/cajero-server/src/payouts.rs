@@ -894,7 +894,15 @@ pub async fn apply_callback(
             counter_id: attempt.counter_id.clone(),
             outcome: attempt.outcome.clone(),
         };
-        let new = payouts::insert_attempt(conn, payout.id, &record, clock.now()).await?;
+        let new = payouts::insert_attempt(
+            conn,
+            payout.id,
+            &order.network,
+            payout.mode,
+            &record,
+            clock.now(),
+        )
+        .await?;
         if new
             && matches!(
                 callback.kind,

@@ -234,6 +234,10 @@ impl StoreError {
     /// `COMMIT` rolled the unit back; at `COMMIT` (as with a connection lost there) the unit
     /// may have committed. Either way a retry with the same Idempotency-Key is safe, because
     /// the key's record commits with the change; a retry under a new key is not.
+    ///
+    /// On SQLite, a lock another connection held past the busy timeout (`SQLITE_BUSY`,
+    /// `SQLITE_LOCKED`): a reader during a recovery, or a batch whose `BEGIN` or `COMMIT` met
+    /// another process writing the file; every unit of such a batch is told so.
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::WriterGone
@@ -241,7 +245,8 @@ impl StoreError {
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
             ) => true,
             StoreError::Database(sqlx::Error::Database(e)) => {
-                e.code().is_some_and(|code| is_transient_sqlstate(&code))
+                sqlite::is_busy(e.as_ref())
+                    || e.code().is_some_and(|code| is_transient_sqlstate(&code))
             }
             _ => false,
         }
@@ -255,7 +260,7 @@ impl StoreError {
 
 /// PostgreSQL error codes (SQLSTATE) of a transaction the server ended through no fault of
 /// the request: `40001` serialization failure, `40P01` deadlock detected, `55P03` a lock not
-/// available (within `lock_timeout`, where one is set), `57P01`–`57P03` and
+/// available within `lock_timeout` ([`StoreOptions::lock_timeout_ms`]), `57P01`–`57P03` and
 /// `57P05` the server shutting down, restarting, not accepting yet or closing an idle session,
 /// `53300` too many connections, and the connection exceptions `08000`, `08001`, `08003`,
 /// `08004`, `08006`. Not `08P01` (a protocol violation is a bug that fails the same way again)
@@ -283,6 +288,16 @@ pub struct StoreOptions {
     pub write_batch_max: usize,
     /// Units of work waiting for the SQLite writer at most; more wait to enqueue.
     pub write_queue_max: usize,
+}
+
+impl StoreOptions {
+    /// PostgreSQL `lock_timeout`: half the statement timeout. A unit queued that long behind
+    /// another's row or scope lock is ended by the server with `55P03` (unavailable: retry with
+    /// the same Idempotency-Key) before the statement timeout would end it as an error of its
+    /// own; a statement slow for its own work keeps the whole statement timeout.
+    pub fn lock_timeout_ms(&self) -> u64 {
+        (self.statement_timeout_ms / 2).max(1)
+    }
 }
 
 impl Default for StoreOptions {
@@ -393,10 +408,13 @@ impl Store {
     }
 
     async fn open_postgres(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
-        let connect = PgConnectOptions::from_str(url)?.options([(
-            "statement_timeout",
-            options.statement_timeout_ms.to_string(),
-        )]);
+        let connect = PgConnectOptions::from_str(url)?.options([
+            (
+                "statement_timeout",
+                options.statement_timeout_ms.to_string(),
+            ),
+            ("lock_timeout", options.lock_timeout_ms().to_string()),
+        ]);
         Store::open_postgres_with(connect, options).await
     }
 
@@ -453,7 +471,18 @@ impl Store {
     /// instances starting together do not race). SQLite migrates in [`Store::open`].
     async fn migrate(&self) -> Result<(), StoreError> {
         if let Backend::Postgres(pool) = &self.backend {
-            sqlx::migrate!("./migrations/postgres").run(pool).await?;
+            // On a connection of its own without the requests' timeouts: a migration may
+            // rewrite a large table, and an instance starting beside another waits for the
+            // other's migrations (sqlx's advisory lock) however long they take. The connection
+            // is closed afterwards, never handed to a request with its timeouts off.
+            let mut conn = pool.acquire().await?.detach();
+            sqlx::raw_sql("SET statement_timeout = 0; SET lock_timeout = 0")
+                .execute(&mut conn)
+                .await?;
+            sqlx::migrate!("./migrations/postgres")
+                .run(&mut conn)
+                .await?;
+            sqlx::Connection::close(conn).await?;
             // Without autovacuum nothing analyzes cajero's tables or clears their dead rows
             // (every payout leaves three), so plans go stale and scans grow with the history.
             let autovacuum: String = sqlx::query_scalar("SHOW autovacuum")

@@ -337,29 +337,44 @@ pub async fn set_route(
     Ok(changed == 1)
 }
 
-/// When the latest attempt with `outcome` at `counter_id` happened, if any (indexed): a
-/// counter's state is judged by its latest attempts, whatever order they are reported in.
+/// A counter of one network, in one mode: what a counter's health is judged by. The same id
+/// at another network, or the same counter's attempts in the other mode, are another counter.
+#[derive(Debug, Clone, Copy)]
+pub struct CounterKey<'a> {
+    /// The cash network.
+    pub network: &'a str,
+    /// Live or test.
+    pub mode: Mode,
+    /// The network's id for the counter.
+    pub counter_id: &'a str,
+}
+
+/// When the latest attempt with `outcome` at `counter` happened, if any (indexed): a counter's
+/// state is judged by its latest attempts, whatever order they are reported in.
 pub async fn latest_counter_attempt(
     conn: &mut Conn<'_>,
-    counter_id: &str,
+    counter: CounterKey<'_>,
     outcome: &str,
 ) -> Result<Option<Timestamp>, StoreError> {
     let (at,): (Option<i64>,) = fetch!(
         one,
         conn,
         (Option<i64>,),
-        "SELECT MAX(at) FROM payout_attempts WHERE counter_id = $1 AND outcome = $2",
-        counter_id,
+        "SELECT MAX(at) FROM payout_attempts \
+         WHERE network = $1 AND livemode = $2 AND counter_id = $3 AND outcome = $4",
+        counter.network,
+        counter.mode.is_live(),
+        counter.counter_id,
         outcome,
     )?;
     Ok(at.map(|t| Micros(t).to_timestamp()))
 }
 
-/// Failed counter attempts with `outcome` at `counter_id` since `since` (a counter's failure
-/// rate over a window; indexed).
+/// Failed counter attempts with `outcome` at `counter` since `since` (a counter's failure rate
+/// over a window; indexed).
 pub async fn counter_attempts_since(
     conn: &mut Conn<'_>,
-    counter_id: &str,
+    counter: CounterKey<'_>,
     outcome: &str,
     since: Timestamp,
 ) -> Result<i64, StoreError> {
@@ -367,8 +382,11 @@ pub async fn counter_attempts_since(
         one,
         conn,
         (i64,),
-        "SELECT COUNT(*) FROM payout_attempts WHERE counter_id = $1 AND outcome = $2 AND at >= $3",
-        counter_id,
+        "SELECT COUNT(*) FROM payout_attempts \
+         WHERE network = $1 AND livemode = $2 AND counter_id = $3 AND outcome = $4 AND at >= $5",
+        counter.network,
+        counter.mode.is_live(),
+        counter.counter_id,
         outcome,
         Micros::from(since).0,
     )?;
@@ -483,23 +501,28 @@ pub struct AttemptRecord {
     pub outcome: String,
 }
 
-/// Records an attempt once; false when it was already recorded.
+/// Records an attempt on `payout` (of `network`, in `mode`: the counter's, see [`CounterKey`])
+/// once; false when it was already recorded.
 pub async fn insert_attempt(
     conn: &mut Conn<'_>,
     payout: PayoutId,
+    network: &str,
+    mode: Mode,
     a: &AttemptRecord,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     let inserted = execute!(
         conn,
-        "INSERT INTO payout_attempts (id, payout_id, at, counter_id, outcome, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO payout_attempts (id, payout_id, at, counter_id, outcome, created_at, \
+         network, livemode) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
         &a.id,
         payout.to_string(),
         Micros::from(a.at).0,
         &a.counter_id,
         &a.outcome,
         Micros::from(now).0,
+        network,
+        mode.is_live(),
     )?;
     Ok(inserted == 1)
 }

@@ -437,6 +437,41 @@ impl DatabaseError for SqliteError {
     }
 }
 
+/// Whether SQLite refused because another connection held a lock past the busy timeout
+/// (`SQLITE_BUSY`, `SQLITE_LOCKED` and their extended codes): another process writing the
+/// file, a checkpoint, a recovery. Nothing the request did; it is worth a retry.
+pub(crate) fn is_busy(error: &(dyn DatabaseError + 'static)) -> bool {
+    error
+        .try_downcast_ref::<SqliteError>()
+        .and_then(|e| e.code)
+        .is_some_and(|code| {
+            matches!(
+                code & 0xff,
+                rusqlite::ffi::SQLITE_BUSY | rusqlite::ffi::SQLITE_LOCKED
+            )
+        })
+}
+
+/// `error`, which failed a whole batch, told to each unit of that batch (`StoreError` is not
+/// `Clone`): the same description, and still busy where it was, so that every caller of a
+/// batch whose `BEGIN` or `COMMIT` met a lock hears "unavailable, retry".
+pub(crate) fn batch_error(error: &StoreError) -> StoreError {
+    let message = format!("the batch this write belonged to failed: {error}");
+    let busy = match error {
+        StoreError::Database(sqlx::Error::Database(e)) if is_busy(e.as_ref()) => {
+            e.try_downcast_ref::<SqliteError>().and_then(|e| e.code)
+        }
+        _ => None,
+    };
+    match busy {
+        Some(code) => StoreError::Database(sqlx::Error::Database(Box::new(SqliteError {
+            message,
+            code: Some(code),
+        }))),
+        None => StoreError::Database(sqlx::Error::Protocol(message)),
+    }
+}
+
 /// A `rusqlite` error as the `sqlx::Error` the rest of the store expects.
 pub(crate) fn database(error: rusqlite::Error) -> sqlx::Error {
     let code = match &error {
@@ -1287,6 +1322,62 @@ mod tests {
         assert!(
             wal_bytes < bound,
             "the WAL reached {wal_bytes} bytes for {written} written (bound {bound})"
+        );
+    }
+
+    /// Another process holding the file's write lock past the busy timeout: every unit of the
+    /// writer's batch is told the database is locked, as "unavailable, retry" (503), not that
+    /// the writer is gone; once the lock is let go, writes go on. The description of a batch's
+    /// failure told to its units keeps "busy", and only that.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_lock_held_elsewhere_makes_writes_unavailable_until_it_is_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("busy.db").display());
+        let options = crate::StoreOptions {
+            statement_timeout_ms: 200,
+            ..crate::StoreOptions::default()
+        };
+        let store = crate::Store::open(&url, &options).await.unwrap();
+        let write = |n: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |mut c| -> Work<'_, (), StoreError> {
+                        Box::pin(async move {
+                            crate::execute!(&mut c, "CREATE TABLE IF NOT EXISTS probe (n BIGINT)")?;
+                            crate::execute!(&mut c, "INSERT INTO probe VALUES ($1)", n)?;
+                            Ok(())
+                        })
+                    })
+                    .await
+            }
+        };
+        write(1).await.unwrap();
+        let other = Connection::open(dir.path().join("busy.db")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let (a, b) = tokio::join!(write(2), write(3));
+        for refused in [a.unwrap_err(), b.unwrap_err()] {
+            assert!(refused.is_unavailable(), "{refused}");
+            assert!(refused.to_string().contains("locked"), "{refused}");
+        }
+        other.execute_batch("ROLLBACK").unwrap();
+        write(4).await.unwrap();
+
+        let busy = StoreError::Database(database(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY_SNAPSHOT),
+            None,
+        )));
+        assert!(busy.is_unavailable());
+        assert!(batch_error(&busy).is_unavailable());
+        let unique = StoreError::Database(database(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE),
+            None,
+        )));
+        assert!(unique.is_unique_violation() && !unique.is_unavailable());
+        let copied = batch_error(&unique);
+        assert!(
+            !copied.is_unique_violation() && !copied.is_unavailable(),
+            "{copied}"
         );
     }
 

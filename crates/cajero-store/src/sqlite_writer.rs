@@ -21,7 +21,7 @@ use futures::future::BoxFuture;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::sqlite::{WriterCheckpoints, database, profile};
+use crate::sqlite::{WriterCheckpoints, batch_error, database, profile};
 use crate::{Conn, StoreError, Work};
 
 /// Tells a unit of work's caller how its batch ended: `None` committed, `Some` failed.
@@ -34,7 +34,14 @@ struct Ran {
     answer: Answer,
 }
 
-type Job = Box<dyn for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Ran> + Send>;
+/// What the writer gives a unit of work: the connection to run on, or the error that kept its
+/// batch from starting (the unit is then answered with it and never runs).
+enum Turn<'c> {
+    Run(Conn<'c>),
+    Refused(&'c StoreError),
+}
+
+type Job = Box<dyn for<'c> FnOnce(Turn<'c>) -> BoxFuture<'c, Ran> + Send>;
 
 enum Message {
     Work(Job),
@@ -77,8 +84,18 @@ impl WriterHandle {
         E: From<StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel::<Result<T, E>>();
-        let job: Job = Box::new(move |conn: Conn<'_>| {
+        let job: Job = Box::new(move |turn: Turn<'_>| {
             Box::pin(async move {
+                let conn = match turn {
+                    Turn::Run(conn) => conn,
+                    Turn::Refused(error) => {
+                        let _ = reply.send(Err(E::from(batch_error(error))));
+                        return Ran {
+                            ok: false,
+                            answer: Box::new(|_| {}),
+                        };
+                    }
+                };
                 let result = match AssertUnwindSafe(work(conn)).catch_unwind().await {
                     Ok(result) => result,
                     Err(_) => {
@@ -90,7 +107,7 @@ impl WriterHandle {
                     ok: result.is_ok(),
                     answer: Box::new(move |commit_error: Option<&StoreError>| {
                         let result = match (result, commit_error) {
-                            (Ok(_), Some(error)) => Err(E::from(copy_error(error))),
+                            (Ok(_), Some(error)) => Err(E::from(batch_error(error))),
                             (result, _) => result,
                         };
                         // The caller may have gone away (request canceled): nothing to do.
@@ -120,14 +137,6 @@ impl WriterHandle {
             let _ = answer.await;
         }
     }
-}
-
-/// `StoreError` is not `Clone` (sqlx errors are not); every caller in a failed batch gets a
-/// description of the same failure.
-fn copy_error(error: &StoreError) -> StoreError {
-    StoreError::Database(sqlx::Error::Protocol(format!(
-        "the batch this write belonged to failed to commit: {error}"
-    )))
 }
 
 fn run(
@@ -213,16 +222,19 @@ fn run_batch(
     answers: &mut Vec<Answer>,
 ) -> Result<(), StoreError> {
     if let Err(error) = statement(conn, "BEGIN IMMEDIATE") {
-        // Nothing ran. Dropping the jobs closes their reply channels, so each caller sees
-        // `WriterGone`; the cause is logged by the caller of this function.
-        drop(jobs);
+        // Nothing ran: each caller is told why (another process holding the file's write lock
+        // past the busy timeout is "unavailable, retry"); the cause is logged by the caller of
+        // this function.
+        for job in jobs {
+            futures::executor::block_on(job(Turn::Refused(&error)));
+        }
         return Err(error);
     }
     for job in jobs {
         statement(conn, "SAVEPOINT unit")?;
         let unit_start = profile::start();
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            futures::executor::block_on(job(Conn::Sqlite(&mut *conn)))
+            futures::executor::block_on(job(Turn::Run(Conn::Sqlite(&mut *conn))))
         }));
         profile::record("[unit]", unit_start);
         match outcome {

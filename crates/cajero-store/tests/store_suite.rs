@@ -841,6 +841,65 @@ async fn a_deadlock_victim_is_unavailable_and_a_timed_out_statement_is_not() {
     assert!(!broken.is_unavailable(), "{broken}");
 }
 
+/// A unit queued behind another's lock for half the statement timeout is ended by PostgreSQL's
+/// `lock_timeout` as unavailable (retry with the same key), not left to reach the statement
+/// timeout, an error of its own; the holder is untouched and commits.
+#[tokio::test]
+async fn a_unit_waiting_too_long_for_a_lock_is_unavailable() {
+    let Some(url) = cajero_store::testing::fresh_postgres_url().await.unwrap() else {
+        eprintln!("skipped: PostgreSQL not configured");
+        return;
+    };
+    let options = StoreOptions {
+        statement_timeout_ms: 2_000,
+        ..StoreOptions::default()
+    };
+    assert_eq!(options.lock_timeout_ms(), 1_000);
+    let store = Store::open(&url, &options).await.unwrap();
+    let (took_tx, took_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let holder = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(move |mut c| {
+                    Box::pin(async move {
+                        cajero_store::lock_scopes(&mut c, &["held"]).await?;
+                        let _ = took_tx.send(());
+                        let _ = release_rx.await;
+                        Ok::<_, StoreError>(())
+                    })
+                })
+                .await
+        })
+    };
+    took_rx.await.unwrap();
+    let waiter = store
+        .write(|mut c| {
+            Box::pin(async move {
+                cajero_store::lock_scopes(&mut c, &["held"]).await?;
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(waiter.is_unavailable(), "{waiter}");
+    // PostgreSQL says which timeout ended it ("canceling statement due to lock timeout").
+    assert!(waiter.to_string().contains("lock timeout"), "{waiter}");
+    release_tx.send(()).unwrap();
+    holder.await.unwrap().unwrap();
+    // A statement slow for its own work keeps the whole statement timeout.
+    store
+        .write(|mut c| {
+            Box::pin(async move {
+                execute!(&mut c, "SELECT pg_sleep(1.3)")?;
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+        .unwrap();
+}
+
 /// A unit that changes more pages than SQLite keeps a unit's statement journal in memory for
 /// (an import, a purge: the journal moves to a temporary file) commits, and so do the units
 /// after it. It failed as "database or disk is full" while the spill size was over what

@@ -5,7 +5,8 @@
 //!   one), and resolved by the next collection approved there.
 //! * `counter_failure_spike`: the network blamed itself (`system_unavailable`) at one counter
 //!   `health.counter_failures_max` times within `health.counter_window_s` (an indexed count);
-//!   resolved by the next collection approved there.
+//!   resolved by the next collection approved there. A failure reported after a later
+//!   approval there (reports come out of order) raises nothing.
 //!
 //! Attempts a beneficiary caused (`wrong_code`, `document_mismatch`) say nothing about the
 //! counter. Alerts name the counter and the network, never the payout or the beneficiary: they
@@ -64,7 +65,7 @@ pub async fn on_attempt(
     }
     match attempt.outcome.as_str() {
         OUT_OF_CASH => {
-            if newer_at_counter(c, attempt, APPROVED).await? {
+            if newer_at_counter(c, mode, network, attempt, APPROVED).await? {
                 return Ok(());
             }
             alerts::raise(
@@ -91,11 +92,16 @@ pub async fn on_attempt(
             .await?;
         }
         SYSTEM_UNAVAILABLE => {
+            // A failure reported after a later collection there says nothing of the counter
+            // now: the approval already stood for it (and resolved any spike).
+            if newer_at_counter(c, mode, network, attempt, APPROVED).await? {
+                return Ok(());
+            }
             let window = SignedDuration::from_secs(i64::from(config.counter_window_s));
             let since = now.checked_sub(window).unwrap_or(now);
+            let counter = counter_key(mode, network, attempt);
             let failures =
-                payouts::counter_attempts_since(c, &attempt.counter_id, SYSTEM_UNAVAILABLE, since)
-                    .await?;
+                payouts::counter_attempts_since(c, counter, SYSTEM_UNAVAILABLE, since).await?;
             if failures >= i64::from(config.counter_failures_max) {
                 alerts::raise(
                     c,
@@ -127,7 +133,7 @@ pub async fn on_attempt(
             // Nothing open, the usual case, is nothing to resolve, whatever the order of reports.
             let cleared = [codes::COUNTER_OUT_OF_CASH, codes::COUNTER_FAILURE_SPIKE];
             let open = alerts::open_among(c, mode, &cleared, &subject, None).await?;
-            if open.is_empty() || newer_at_counter(c, attempt, OUT_OF_CASH).await? {
+            if open.is_empty() || newer_at_counter(c, mode, network, attempt, OUT_OF_CASH).await? {
                 return Ok(());
             }
             let message = format!(
@@ -147,12 +153,27 @@ pub async fn on_attempt(
 /// that counter says nothing about how it is now.
 async fn newer_at_counter(
     c: &mut Conn<'_>,
+    mode: Mode,
+    network: &str,
     attempt: &NetworkAttempt,
     opposite: &str,
 ) -> Result<bool, StoreError> {
     Ok(
-        payouts::latest_counter_attempt(c, &attempt.counter_id, opposite)
+        payouts::latest_counter_attempt(c, counter_key(mode, network, attempt), opposite)
             .await?
             .is_some_and(|at| at > attempt.at),
     )
+}
+
+/// The counter `attempt` was made at: of `network`, in `mode` (the alert's own scope).
+fn counter_key<'a>(
+    mode: Mode,
+    network: &'a str,
+    attempt: &'a NetworkAttempt,
+) -> payouts::CounterKey<'a> {
+    payouts::CounterKey {
+        network,
+        mode,
+        counter_id: &attempt.counter_id,
+    }
 }

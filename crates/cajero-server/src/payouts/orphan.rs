@@ -98,9 +98,10 @@ pub async fn cancel_orphan(
                     let detail = format!("canceled at the network: {answer}");
                     cajero_store::exceptions::resolve(&mut c, &exception_id, &detail, clock.now())
                         .await?;
-                    let merchant = cajero_store::exceptions::get(&mut c, &exception_id)
-                        .await?
-                        .and_then(|e| e.merchant_id)
+                    let exception = cajero_store::exceptions::get(&mut c, &exception_id).await?;
+                    let merchant = exception
+                        .as_ref()
+                        .and_then(|e| e.merchant_id.as_deref())
                         .and_then(|m| m.parse().ok());
                     crate::alerts::resolve(
                         &mut c,
@@ -112,6 +113,15 @@ pub async fn cancel_orphan(
                         &detail,
                     )
                     .await?;
+                    if let Some(exception) = &exception {
+                        crate::reconciliation::resolve_overdue_alert(
+                            &mut c,
+                            clock.now(),
+                            exception,
+                            &detail,
+                        )
+                        .await?;
+                    }
                 }
                 Ok::<_, StoreError>(())
             })

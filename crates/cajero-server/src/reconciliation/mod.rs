@@ -35,6 +35,7 @@ pub mod view;
 pub use config::ReconciliationConfig;
 pub use findings::exception_id;
 pub use import::{day_bounds, import};
+pub(crate) use resolution::resolve_overdue_alert;
 pub use resolution::{
     NOTE_CHARS_MAX, Resolution, Resolve, ResolveError, alert_overdue, exception_object, resolve,
 };

@@ -199,13 +199,10 @@ pub async fn resolve(
                     )
                     .await?;
                 }
-                crate::alerts::resolve(
+                resolve_overdue_alert(
                     &mut c,
                     now,
-                    Mode::from_livemode(e.livemode),
-                    crate::alerts::codes::RECONCILIATION_EXCEPTION_OVERDUE,
-                    &e.id,
-                    e.merchant_id.as_deref().and_then(|m| m.parse().ok()),
+                    &resolved,
                     &format!("the exception was resolved ({})", r.resolution.as_str()),
                 )
                 .await?;
@@ -289,6 +286,31 @@ async fn post_correction(
             cajero_store::ledger::LedgerError::Store(s) => ResolveError::Store(s),
             other => ResolveError::Ledger(other.to_string()),
         })
+}
+
+/// Resolves the `exception_overdue` alert [`alert_overdue`] raised for `exception`, if any:
+/// however an exception is resolved (by an operator, or by the network confirming an orphan
+/// order's cancelation), its overdue alert goes with it.
+pub(crate) async fn resolve_overdue_alert(
+    c: &mut Conn<'_>,
+    now: jiff::Timestamp,
+    exception: &ExceptionRecord,
+    why: &str,
+) -> Result<(), StoreError> {
+    crate::alerts::resolve(
+        c,
+        now,
+        Mode::from_livemode(exception.livemode),
+        crate::alerts::codes::RECONCILIATION_EXCEPTION_OVERDUE,
+        &exception.id,
+        exception
+            .merchant_id
+            .as_deref()
+            .and_then(|m| m.parse().ok()),
+        why,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Raises `exception_overdue` for every exception open longer than `after` (once per

@@ -28,6 +28,7 @@ crate::both_engines!(
     a_signing_secret_in_a_stored_answer_is_sealed_and_replays_in_clear,
     an_order_another_payout_holds_is_never_attached_to_a_second,
     a_stuck_payout_answered_with_another_payouts_order_fails_and_frees_its_funds,
+    an_orphan_order_canceled_only_by_the_poller_resolves_its_overdue_alert,
 );
 
 struct Shop {
@@ -633,6 +634,137 @@ async fn a_stuck_payout_answered_with_another_payouts_order_fails_and_frees_its_
     assert_eq!(
         events_of(app, &shop, second).await,
         ["payout.created", "payout.failed"]
+    );
+    ledger_balances(app).await;
+}
+
+/// An orphan order whose first cancelation failed stays an open exception; past the overdue
+/// threshold it raises `exception_overdue`. When the poller's retry cancels the order at the
+/// network, the exception is resolved and so is its overdue alert: nothing stays open about an
+/// order that no longer exists.
+async fn an_orphan_order_canceled_only_by_the_poller_resolves_its_overdue_alert(app: &TestApp) {
+    use cajero_domain::money::{Amount, Currency};
+    let shop = shop(app).await;
+    let id = accept_then_crash(app, &shop, "giro-crash-orphan")
+        .await
+        .payout_id();
+    poller_after_the_stuck_window(app).await;
+    assert_eq!(
+        get(app, &shop, &format!("/v1/payouts/{id}")).await["status"],
+        "failed"
+    );
+    // The retry's create reached the network after that, and the cancelation that followed
+    // did not get through: the order is live and recorded as an open orphan, as
+    // `payouts::issue` records it.
+    let connector = app
+        .server
+        .state
+        .networks
+        .connector(Mode::Test, "simulator", "efecty")
+        .unwrap();
+    let order = connector
+        .create_pickup(&CreatePickup {
+            network: "efecty".into(),
+            reference: id.to_string(),
+            amount: Amount::new(50_000).unwrap(),
+            beneficiary_name: "Luis Pérez".into(),
+            beneficiary_document: DocumentRef {
+                kind: "CC".into(),
+                number: "1020304050".into(),
+            },
+            expires_in_seconds: 7 * 24 * 3600,
+            test_clock: None,
+        })
+        .await
+        .result
+        .unwrap();
+    let exception_id = format!("exc_orphan_{id}");
+    let (merchant, order_id, now) = (
+        shop.id,
+        order.network_order_id.clone(),
+        cajero_server::clock::Clock::now(&app.clock),
+    );
+    let recorded = exception_id.clone();
+    app.server
+        .state
+        .store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let object_id = id.to_string();
+                let exception = exceptions::NewException {
+                    id: &recorded,
+                    merchant_id: Some(merchant),
+                    mode: Mode::Test,
+                    kind: exceptions::ORPHAN_NETWORK_ORDER,
+                    object_id: &object_id,
+                    amount: Amount::new(50_000).unwrap(),
+                    currency: Currency::Cop,
+                    network: Some("efecty"),
+                    network_order_id: Some(&order_id),
+                    detail: Some("the network issued an order for a failed payout"),
+                };
+                exceptions::record(&mut c, &exception, now).await
+            })
+        })
+        .await
+        .unwrap();
+
+    app.clock.advance(SignedDuration::from_hours(49));
+    let state = &app.server.state;
+    let after = SignedDuration::from_hours(48);
+    assert_eq!(
+        cajero_server::reconciliation::alert_overdue(&state.store, &state.clock, after)
+            .await
+            .unwrap(),
+        1
+    );
+    let overdue = |event_type: &'static str| {
+        let exception_id = exception_id.clone();
+        let shop = &shop;
+        async move {
+            get(
+                app,
+                shop,
+                &format!("/v1/events?limit=100&type={event_type}"),
+            )
+            .await["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| {
+                    e["data"]["object"]["code"] == "exception_overdue"
+                        && e["data"]["object"]["subject"] == exception_id.as_str()
+                })
+                .count()
+        }
+    };
+    assert_eq!(overdue("alert.raised").await, 1);
+    assert_eq!(overdue("alert.resolved").await, 0);
+
+    assert_eq!(
+        cajero_server::workers::poller::retry_orphan_cancels(state)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        network_order_for(app, id).await.unwrap().status,
+        NetworkStatus::Canceled
+    );
+    let open = state
+        .store
+        .read(|mut c| {
+            Box::pin(async move {
+                exceptions::of_kind(&mut c, exceptions::ORPHAN_NETWORK_ORDER, true, 10).await
+            })
+        })
+        .await
+        .unwrap();
+    assert!(open.is_empty(), "{open:?}");
+    assert_eq!(
+        overdue("alert.resolved").await,
+        1,
+        "the overdue alert goes with its exception"
     );
     ledger_balances(app).await;
 }

@@ -68,6 +68,7 @@ health_tests!(
     an_explicit_network_that_is_down_is_refused_at_once_naming_it,
     a_drawer_emptied_by_collections_raises_counter_out_of_cash_for_that_counter_only,
     an_empty_drawer_reported_after_a_later_approval_there_leaves_no_alert_open,
+    a_counter_is_judged_by_its_own_networks_attempts_in_its_own_mode,
     the_uiaf_report_reminder_comes_once_a_month_until_the_operator_closes_it,
     a_payment_the_poller_found_before_its_callback_raises_callbacks_late_until_one_comes_in_time,
 );
@@ -485,6 +486,105 @@ async fn an_empty_drawer_reported_after_a_later_approval_there_leaves_no_alert_o
     let raised = alerts_of(app, &key, "alert.raised", "counter_out_of_cash").await;
     let resolved = alerts_of(app, &key, "alert.resolved", "counter_out_of_cash").await;
     assert_eq!(raised.len(), resolved.len(), "{raised:#?} {resolved:#?}");
+}
+
+/// A counter is a network's, in one mode: attempts recorded under the same counter id at
+/// another network, or in the other mode, neither count towards its failure spike nor stand
+/// for a later collection there. (The simulator's counter ids never collide; a live network's
+/// may match a test one.) And a failure reported after a later collection there raises no
+/// spike: the counter paid out since. The attempts are judged as a callback judges them; the
+/// simulator reports no attempt on an order when its network is down.
+async fn a_counter_is_judged_by_its_own_networks_attempts_in_its_own_mode(app: &TestApp) {
+    use cajero_connect::NetworkAttempt;
+    use cajero_server::health::{HealthConfig, counters};
+    use cajero_store::payouts::{self, AttemptRecord};
+    let key = key(app, "Giros").await;
+    topup(app, &key, 10_000_000).await;
+    let mut body = payout_body(100_000);
+    body["network"] = "efecty".into();
+    let (status, payout) = post(app, &key, "/v1/payouts", &body).await;
+    assert_eq!(status, 201, "{payout}");
+    let payout: cajero_domain::id::PayoutId = payout["id"].as_str().unwrap().parse().unwrap();
+    let start = cajero_server::clock::Clock::now(&app.clock);
+    let at = move |s: i64| start + jiff::SignedDuration::from_secs(s);
+    let counter = "EF-BOG-777";
+    // The attempt numbered `n` at `counter`, recorded as `network`'s in `mode`, then judged.
+    let report = async |n: i64, network: &'static str, mode: Mode, outcome: &'static str| {
+        let attempt = NetworkAttempt {
+            id: format!("att_other_{n}"),
+            at: at(n),
+            counter_id: counter.to_string(),
+            outcome: outcome.to_string(),
+        };
+        let now = at(n);
+        app.server
+            .state
+            .store
+            .write(move |mut c| {
+                Box::pin(async move {
+                    let record = AttemptRecord {
+                        id: format!("{network}:{}", attempt.id),
+                        at: attempt.at,
+                        counter_id: attempt.counter_id.clone(),
+                        outcome: attempt.outcome.clone(),
+                    };
+                    payouts::insert_attempt(&mut c, payout, network, mode, &record, now).await?;
+                    counters::on_attempt(
+                        &mut c,
+                        now,
+                        &HealthConfig::default(),
+                        mode,
+                        network,
+                        &attempt,
+                    )
+                    .await
+                })
+            })
+            .await
+            .unwrap();
+    };
+    let open = async |network: &'static str, mode: Mode, code: &'static str| {
+        app.server
+            .state
+            .store
+            .read(move |mut c| {
+                Box::pin(async move {
+                    let subject = counters::subject(network, counter);
+                    cajero_server::alerts::open_among(&mut c, mode, &[code], &subject, None).await
+                })
+            })
+            .await
+            .unwrap()
+            .len()
+    };
+
+    // Two failures elsewhere (SuRed's counter of that id, the live one), one here: no spike.
+    report(1, "sured", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
+    report(2, "efecty", Mode::Live, counters::SYSTEM_UNAVAILABLE).await;
+    report(3, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
+    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 0);
+    // A collection elsewhere, later than an empty drawer here, does not hide it.
+    report(20, "efecty", Mode::Live, counters::APPROVED).await;
+    report(10, "efecty", Mode::Test, counters::OUT_OF_CASH).await;
+    assert_eq!(open("efecty", Mode::Test, "counter_out_of_cash").await, 1);
+    assert_eq!(open("efecty", Mode::Live, "counter_out_of_cash").await, 0);
+    // Two more failures here make three: the spike is this counter's.
+    report(11, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
+    report(12, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
+    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 1);
+    assert_eq!(open("efecty", Mode::Live, "counter_failure_spike").await, 0);
+    assert_eq!(open("sured", Mode::Test, "counter_failure_spike").await, 0);
+
+    // A collection there resolves both; a failure from before it, reported late, raises
+    // nothing, though it makes four in the window.
+    report(30, "efecty", Mode::Test, counters::APPROVED).await;
+    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 0);
+    assert_eq!(open("efecty", Mode::Test, "counter_out_of_cash").await, 0);
+    report(25, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
+    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 0);
+    // One after it does.
+    report(31, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
+    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 1);
 }
 
 async fn uiaf_raised(app: &TestApp, month: &str) -> bool {
