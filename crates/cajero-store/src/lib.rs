@@ -235,9 +235,10 @@ impl StoreError {
     /// may have committed. Either way a retry with the same Idempotency-Key is safe, because
     /// the key's record commits with the change; a retry under a new key is not.
     ///
-    /// On SQLite, a lock another connection held past the busy timeout (`SQLITE_BUSY`,
-    /// `SQLITE_LOCKED`): a reader during a recovery, or a batch whose `BEGIN` or `COMMIT` met
-    /// another process writing the file; every unit of such a batch is told so.
+    /// On SQLite, a lock another connection held past the busy timeout (`SQLITE_BUSY`): a
+    /// reader during a recovery, or a batch whose `COMMIT` met another process's lock; and any
+    /// batch that could not begin (none of its units ran). Every unit of such a batch is told
+    /// so.
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::WriterGone

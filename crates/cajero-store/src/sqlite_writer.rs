@@ -21,7 +21,7 @@ use futures::future::BoxFuture;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::sqlite::{WriterCheckpoints, batch_error, database, profile};
+use crate::sqlite::{WriterCheckpoints, batch_error, database, not_begun_error, profile};
 use crate::{Conn, StoreError, Work};
 
 /// Tells a unit of work's caller how its batch ended: `None` committed, `Some` failed.
@@ -89,7 +89,7 @@ impl WriterHandle {
                 let conn = match turn {
                     Turn::Run(conn) => conn,
                     Turn::Refused(error) => {
-                        let _ = reply.send(Err(E::from(batch_error(error))));
+                        let _ = reply.send(Err(E::from(not_begun_error(error))));
                         return Ran {
                             ok: false,
                             answer: Box::new(|_| {}),
@@ -222,9 +222,9 @@ fn run_batch(
     answers: &mut Vec<Answer>,
 ) -> Result<(), StoreError> {
     if let Err(error) = statement(conn, "BEGIN IMMEDIATE") {
-        // Nothing ran: each caller is told why (another process holding the file's write lock
-        // past the busy timeout is "unavailable, retry"); the cause is logged by the caller of
-        // this function.
+        // Nothing ran: each caller is told why, as unavailable (any of them may be retried;
+        // the usual cause is another process holding the file's write lock past the busy
+        // timeout). The cause is logged by the caller of this function.
         for job in jobs {
             futures::executor::block_on(job(Turn::Refused(&error)));
         }

@@ -5,8 +5,8 @@
 //!   one), and resolved by the next collection approved there.
 //! * `counter_failure_spike`: the network blamed itself (`system_unavailable`) at one counter
 //!   `health.counter_failures_max` times within `health.counter_window_s` (an indexed count);
-//!   resolved by the next collection approved there. A failure reported after a later
-//!   approval there (reports come out of order) raises nothing.
+//!   resolved by the next collection approved there, and counted again from it. A failure
+//!   reported after a later approval there (reports come out of order) counts nothing.
 //!
 //! Attempts a beneficiary caused (`wrong_code`, `document_mismatch`) say nothing about the
 //! counter. Alerts name the counter and the network, never the payout or the beneficiary: they
@@ -92,14 +92,17 @@ pub async fn on_attempt(
             .await?;
         }
         SYSTEM_UNAVAILABLE => {
-            // A failure reported after a later collection there says nothing of the counter
-            // now: the approval already stood for it (and resolved any spike).
-            if newer_at_counter(c, mode, network, attempt, APPROVED).await? {
+            // Failures are counted over the window, but only since the latest collection
+            // there: an approval resolves the spike, and the failures before it are behind
+            // the counter. A failure older than that approval, reported late, counts nothing.
+            let counter = counter_key(mode, network, attempt);
+            let approved = payouts::latest_counter_attempt(c, counter, APPROVED).await?;
+            if approved.is_some_and(|at| at > attempt.at) {
                 return Ok(());
             }
             let window = SignedDuration::from_secs(i64::from(config.counter_window_s));
-            let since = now.checked_sub(window).unwrap_or(now);
-            let counter = counter_key(mode, network, attempt);
+            let window_start = now.checked_sub(window).unwrap_or(now);
+            let since = approved.map_or(window_start, |at| at.max(window_start));
             let failures =
                 payouts::counter_attempts_since(c, counter, SYSTEM_UNAVAILABLE, since).await?;
             if failures >= i64::from(config.counter_failures_max) {

@@ -261,7 +261,9 @@ async fn apply(
         Some(Object::Payout(payout)) => {
             crate::payouts::apply_callback(c, clock, &risk, public_url, &payout, callback).await?;
             if let Some(attempt) = &callback.attempt {
-                crate::health::counters::on_attempt(c, now, &health, mode, &order.network, attempt)
+                // Judged in the mode and network the attempt was recorded under: the payout's.
+                let network = order.network.as_str();
+                crate::health::counters::on_attempt(c, now, &health, payout.mode, network, attempt)
                     .await?;
             }
         }

@@ -491,8 +491,8 @@ async fn an_empty_drawer_reported_after_a_later_approval_there_leaves_no_alert_o
 /// A counter is a network's, in one mode: attempts recorded under the same counter id at
 /// another network, or in the other mode, neither count towards its failure spike nor stand
 /// for a later collection there. (The simulator's counter ids never collide; a live network's
-/// may match a test one.) And a failure reported after a later collection there raises no
-/// spike: the counter paid out since. The attempts are judged as a callback judges them; the
+/// may match a test one.) And failures are counted from the latest collection there: one
+/// reported late from before it counts nothing, and those before it are behind the counter. The attempts are judged as a callback judges them; the
 /// simulator reports no attempt on an order when its network is down.
 async fn a_counter_is_judged_by_its_own_networks_attempts_in_its_own_mode(app: &TestApp) {
     use cajero_connect::NetworkAttempt;
@@ -582,8 +582,12 @@ async fn a_counter_is_judged_by_its_own_networks_attempts_in_its_own_mode(app: &
     assert_eq!(open("efecty", Mode::Test, "counter_out_of_cash").await, 0);
     report(25, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
     assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 0);
-    // One after it does.
+    // Failures are counted again from that collection: two after it are not a spike, though
+    // the window holds six; the third is.
     report(31, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
+    report(32, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
+    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 0);
+    report(33, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
     assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 1);
 }
 
