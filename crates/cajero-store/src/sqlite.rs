@@ -448,11 +448,12 @@ pub(crate) fn is_busy(error: &(dyn DatabaseError + 'static)) -> bool {
         .is_some_and(|code| code & 0xff == rusqlite::ffi::SQLITE_BUSY)
 }
 
-/// `error`, which failed a whole batch at its `COMMIT`, told to each unit of that batch
-/// (`StoreError` is not `Clone`): the same description, and still busy where it was, so that
-/// every caller of a batch whose `COMMIT` met a lock hears "unavailable, retry".
+/// `error`, which failed a whole batch after its units ran (at its `COMMIT`, or at one of the
+/// writer's savepoint statements), told to each unit of that batch (`StoreError` is not
+/// `Clone`): the same description, and still busy where it was, so that every caller of a
+/// batch whose `COMMIT` met a lock hears "unavailable, retry".
 pub(crate) fn batch_error(error: &StoreError) -> StoreError {
-    let message = format!("the batch this write belonged to failed to commit: {error}");
+    let message = format!("the batch this write belonged to failed: {error}");
     let busy = match error {
         StoreError::Database(sqlx::Error::Database(e)) if is_busy(e.as_ref()) => {
             e.try_downcast_ref::<SqliteError>().and_then(|e| e.code)
@@ -1221,14 +1222,14 @@ mod tests {
     }
 
     /// A file database (in a folder removed with the returned guard) whose table `big` has
-    /// `rows` rows of 3,000 bytes: a page each.
+    /// `rows` rows of 1,500 bytes: a page each ([`PAGE_SIZE`]).
     fn table_of_pages(rows: u32) -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let conn = open(&Target::File(dir.path().join("units.db")), false, 1_000).unwrap();
         conn.execute_batch(&format!(
             "CREATE TABLE big (id INTEGER PRIMARY KEY, body BLOB NOT NULL); \
              WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {rows}) \
-             INSERT INTO big SELECT i, zeroblob(3000) FROM s;"
+             INSERT INTO big SELECT i, zeroblob(1500) FROM s;"
         ))
         .unwrap();
         (dir, conn)
@@ -1238,32 +1239,32 @@ mod tests {
     /// every page the unit changes in a statement journal. With SQLite's default spill size
     /// (64 KiB, 16 pages) a payout's unit moved that journal to a temporary file, and every
     /// page it changed was written there once more: seven such writes for each page the WAL
-    /// got. A unit changing 25 pages (100 KiB) keeps it in memory, under the 131071 bytes set
+    /// got. A unit changing 50 pages (100 KiB) keeps it in memory, under the 131071 bytes set
     /// in `.cargo/config.toml`.
     #[test]
     #[cfg(target_os = "linux")]
     fn a_units_statement_journal_stays_in_memory() {
         let _alone = TEMPORARY_FILES.lock().unwrap_or_else(|e| e.into_inner());
-        let (_dir, conn) = table_of_pages(25);
+        let (_dir, conn) = table_of_pages(50);
         let before = temporary_files_open();
         // As the writer runs a unit: its batch's transaction, the unit's savepoint.
         conn.execute_batch(
-            "BEGIN IMMEDIATE; SAVEPOINT unit; UPDATE big SET body = zeroblob(3001);",
+            "BEGIN IMMEDIATE; SAVEPOINT unit; UPDATE big SET body = zeroblob(1501);",
         )
         .unwrap();
         let during = temporary_files_open();
         conn.execute_batch("RELEASE unit; COMMIT;").unwrap();
         assert_eq!(
             during, before,
-            "a unit changing 25 pages opened a temporary file for its statement journal"
+            "a unit changing 50 pages opened a temporary file for its statement journal"
         );
         let changed: (i64,) = fetch_one(
             &conn,
-            "SELECT COUNT(*) FROM big WHERE length(body) = 3001",
+            "SELECT COUNT(*) FROM big WHERE length(body) = 1501",
             &[],
         )
         .unwrap();
-        assert_eq!(changed.0, 25);
+        assert_eq!(changed.0, 50);
     }
 
     /// A unit larger than the spill size (an import, a purge) moves its statement journal to a
@@ -1275,16 +1276,16 @@ mod tests {
         let _alone = TEMPORARY_FILES.lock().unwrap_or_else(|e| e.into_inner());
         let (_dir, conn) = table_of_pages(1000);
         conn.execute_batch(
-            "BEGIN IMMEDIATE; SAVEPOINT unit; UPDATE big SET body = zeroblob(3001); \
-             RELEASE unit; SAVEPOINT unit; UPDATE big SET body = zeroblob(3002); \
-             UPDATE big SET body = zeroblob(3003); RELEASE unit; \
-             SAVEPOINT unit; UPDATE big SET body = zeroblob(3004); ROLLBACK TO unit; RELEASE unit; \
+            "BEGIN IMMEDIATE; SAVEPOINT unit; UPDATE big SET body = zeroblob(1501); \
+             RELEASE unit; SAVEPOINT unit; UPDATE big SET body = zeroblob(1502); \
+             UPDATE big SET body = zeroblob(1503); RELEASE unit; \
+             SAVEPOINT unit; UPDATE big SET body = zeroblob(1504); ROLLBACK TO unit; RELEASE unit; \
              COMMIT;",
         )
         .unwrap();
         let changed: (i64,) = fetch_one(
             &conn,
-            "SELECT COUNT(*) FROM big WHERE length(body) = 3003",
+            "SELECT COUNT(*) FROM big WHERE length(body) = 1503",
             &[],
         )
         .unwrap();
@@ -1304,7 +1305,7 @@ mod tests {
     async fn a_steady_stream_of_writes_keeps_the_wal_short() {
         const TASKS: usize = 8;
         const UNITS_PER_TASK: usize = 400;
-        const ROWS_PER_UNIT: usize = 16; // 4,000-byte rows: a page each, so 64 KiB per unit
+        const ROWS_PER_UNIT: usize = 32; // 2,000-byte rows: a page each, so 64 KiB per unit
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("steady.db");
         let target = Target::File(path.clone());
@@ -1313,8 +1314,8 @@ mod tests {
             .unwrap();
         let last_pass = Arc::new(LastPass::new());
         let mut checkpoints = WriterCheckpoints::new(&conn, last_pass.clone());
-        checkpoints.reset_pages = 1_024;
-        checkpoints.reset_anyway_pages = 4_096;
+        checkpoints.reset_pages = 4 * 1024 * 1024 / PAGE_SIZE;
+        checkpoints.reset_anyway_pages = 16 * 1024 * 1024 / PAGE_SIZE;
         let writer = crate::sqlite_writer::spawn(conn, 256, 4_096, Some(checkpoints)).unwrap();
         let mut checkpointer = Checkpointer::start(&target, 5_000, last_pass).unwrap();
         let tasks: Vec<_> = (0..TASKS)
@@ -1329,7 +1330,7 @@ mod tests {
                                         unreachable!("a SQLite writer")
                                     };
                                     for _ in 0..ROWS_PER_UNIT {
-                                        execute(c, "INSERT INTO big VALUES (zeroblob(4000))", &[])
+                                        execute(c, "INSERT INTO big VALUES (zeroblob(2000))", &[])
                                             .map_err(StoreError::Database)?;
                                     }
                                     Ok(())
@@ -1349,7 +1350,7 @@ mod tests {
             .len();
         writer.close().await;
         checkpointer.stop();
-        let written = (TASKS * UNITS_PER_TASK * ROWS_PER_UNIT * 4_096) as u64;
+        let written = (TASKS * UNITS_PER_TASK * ROWS_PER_UNIT) as u64 * PAGE_SIZE as u64;
         let bound = 64 * 1024 * 1024;
         assert!(
             wal_bytes < bound,

@@ -2,11 +2,13 @@
 //!
 //! * `counter_out_of_cash`: a beneficiary could not collect because the counter's drawer was
 //!   empty. One such attempt says it all: the alert is raised for that counter (and only that
-//!   one), and resolved by the next collection approved there.
+//!   one), and resolved by the next collection approved there (not by one reported late from
+//!   before a later empty drawer).
 //! * `counter_failure_spike`: the network blamed itself (`system_unavailable`) at one counter
 //!   `health.counter_failures_max` times within `health.counter_window_s` (an indexed count);
 //!   resolved by the next collection approved there, and counted again from it. A failure
-//!   reported after a later approval there (reports come out of order) counts nothing.
+//!   reported after a later approval there (reports come out of order) counts nothing, and an
+//!   approval reported after a later failure resolves nothing.
 //!
 //! Attempts a beneficiary caused (`wrong_code`, `document_mismatch`) say nothing about the
 //! counter. Alerts name the counter and the network, never the payout or the beneficiary: they
@@ -135,8 +137,20 @@ pub async fn on_attempt(
         APPROVED => {
             // Nothing open, the usual case, is nothing to resolve, whatever the order of reports.
             let cleared = [codes::COUNTER_OUT_OF_CASH, codes::COUNTER_FAILURE_SPIKE];
-            let open = alerts::open_among(c, mode, &cleared, &subject, None).await?;
-            if open.is_empty() || newer_at_counter(c, mode, network, attempt, OUT_OF_CASH).await? {
+            let mut open = alerts::open_among(c, mode, &cleared, &subject, None).await?;
+            // Each alert only by an approval later than what raised it: an empty drawer, or a
+            // failure (the spike's failures are counted from the latest approval).
+            for (code, raised_by) in [
+                (codes::COUNTER_OUT_OF_CASH, OUT_OF_CASH),
+                (codes::COUNTER_FAILURE_SPIKE, SYSTEM_UNAVAILABLE),
+            ] {
+                if open.iter().any(|a| a.code == code)
+                    && newer_at_counter(c, mode, network, attempt, raised_by).await?
+                {
+                    open.retain(|a| a.code != code);
+                }
+            }
+            if open.is_empty() {
                 return Ok(());
             }
             let message = format!(

@@ -589,6 +589,12 @@ async fn a_counter_is_judged_by_its_own_networks_attempts_in_its_own_mode(app: &
     assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 0);
     report(33, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
     assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 1);
+    // An approval from before those failures, reported late, resolves nothing; a later one
+    // does.
+    report(29, "efecty", Mode::Test, counters::APPROVED).await;
+    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 1);
+    report(34, "efecty", Mode::Test, counters::APPROVED).await;
+    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 0);
 }
 
 async fn uiaf_raised(app: &TestApp, month: &str) -> bool {
