@@ -137,6 +137,33 @@ async fn network_order_for(
         .result
 }
 
+/// The network issues an order for payout `id` (by its reference, as a create that reached it
+/// would), behind cajero's back.
+async fn order_at_the_network(app: &TestApp, id: PayoutId) -> cajero_connect::NetworkOrder {
+    let connector = app
+        .server
+        .state
+        .networks
+        .connector(Mode::Test, "simulator", "efecty")
+        .unwrap();
+    connector
+        .create_pickup(&CreatePickup {
+            network: "efecty".into(),
+            reference: id.to_string(),
+            amount: cajero_domain::money::Amount::new(50_000).unwrap(),
+            beneficiary_name: "Luis Pérez".into(),
+            beneficiary_document: DocumentRef {
+                kind: "CC".into(),
+                number: "1020304050".into(),
+            },
+            expires_in_seconds: 7 * 24 * 3600,
+            test_clock: None,
+        })
+        .await
+        .result
+        .unwrap()
+}
+
 /// How many events of each type name this payout.
 async fn events_of(app: &TestApp, shop: &Shop, id: PayoutId) -> Vec<String> {
     let events = get(app, shop, "/v1/events?limit=100").await;
@@ -220,28 +247,7 @@ async fn a_payout_issued_by_the_poller_emits_its_events_once_and_the_retry_repla
     let id = accept_then_crash(app, &shop, "giro-crash-2")
         .await
         .payout_id();
-    let connector = app
-        .server
-        .state
-        .networks
-        .connector(Mode::Test, "simulator", "efecty")
-        .unwrap();
-    let order = connector
-        .create_pickup(&CreatePickup {
-            network: "efecty".into(),
-            reference: id.to_string(),
-            amount: cajero_domain::money::Amount::new(50_000).unwrap(),
-            beneficiary_name: "Luis Pérez".into(),
-            beneficiary_document: DocumentRef {
-                kind: "CC".into(),
-                number: "1020304050".into(),
-            },
-            expires_in_seconds: 7 * 24 * 3600,
-            test_clock: None,
-        })
-        .await
-        .result
-        .unwrap();
+    let order = order_at_the_network(app, id).await;
 
     poller_after_the_stuck_window(app).await;
     let payout = get(app, &shop, &format!("/v1/payouts/{id}")).await;
@@ -656,28 +662,7 @@ async fn an_orphan_order_canceled_only_by_the_poller_resolves_its_overdue_alert(
     // The retry's create reached the network after that, and the cancelation that followed
     // did not get through: the order is live and recorded as an open orphan, as
     // `payouts::issue` records it.
-    let connector = app
-        .server
-        .state
-        .networks
-        .connector(Mode::Test, "simulator", "efecty")
-        .unwrap();
-    let order = connector
-        .create_pickup(&CreatePickup {
-            network: "efecty".into(),
-            reference: id.to_string(),
-            amount: Amount::new(50_000).unwrap(),
-            beneficiary_name: "Luis Pérez".into(),
-            beneficiary_document: DocumentRef {
-                kind: "CC".into(),
-                number: "1020304050".into(),
-            },
-            expires_in_seconds: 7 * 24 * 3600,
-            test_clock: None,
-        })
-        .await
-        .result
-        .unwrap();
+    let order = order_at_the_network(app, id).await;
     let exception_id = format!("exc_orphan_{id}");
     let (merchant, order_id, now) = (
         shop.id,

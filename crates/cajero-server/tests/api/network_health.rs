@@ -456,15 +456,22 @@ async fn a_drawer_emptied_by_collections_raises_counter_out_of_cash_for_that_cou
     assert_eq!(raised.len(), 1, "{raised:#?}");
 }
 
-/// The network reports an empty drawer late, after the collection that followed the refill:
-/// the counter pays out, and no `counter_out_of_cash` stays open for it.
-async fn an_empty_drawer_reported_after_a_later_approval_there_leaves_no_alert_open(app: &TestApp) {
+/// A merchant with 10,000,000 pesos and one 100,000-peso payout through Efecty: its key and
+/// the payout.
+async fn funded_efecty_payout(app: &TestApp) -> (String, Value) {
     let key = key(app, "Giros").await;
     topup(app, &key, 10_000_000).await;
     let mut body = payout_body(100_000);
     body["network"] = "efecty".into();
     let (status, payout) = post(app, &key, "/v1/payouts", &body).await;
     assert_eq!(status, 201, "{payout}");
+    (key, payout)
+}
+
+/// The network reports an empty drawer late, after the collection that followed the refill:
+/// the counter pays out, and no `counter_out_of_cash` stays open for it.
+async fn an_empty_drawer_reported_after_a_later_approval_there_leaves_no_alert_open(app: &TestApp) {
+    let (key, payout) = funded_efecty_payout(app).await;
     let counter = open_counters(app, "efecty").await.remove(0);
 
     // The refusal's callback is held back until the approval's is queued, then sent after it.
@@ -492,18 +499,14 @@ async fn an_empty_drawer_reported_after_a_later_approval_there_leaves_no_alert_o
 /// another network, or in the other mode, neither count towards its failure spike nor stand
 /// for a later collection there. (The simulator's counter ids never collide; a live network's
 /// may match a test one.) And failures are counted from the latest collection there: one
-/// reported late from before it counts nothing, and those before it are behind the counter. The attempts are judged as a callback judges them; the
-/// simulator reports no attempt on an order when its network is down.
+/// reported late from before it counts nothing, and those before it are behind the counter.
+/// The attempts are judged as a callback judges them; the simulator reports no attempt on an
+/// order when its network is down.
 async fn a_counter_is_judged_by_its_own_networks_attempts_in_its_own_mode(app: &TestApp) {
     use cajero_connect::NetworkAttempt;
     use cajero_server::health::{HealthConfig, counters};
     use cajero_store::payouts::{self, AttemptRecord};
-    let key = key(app, "Giros").await;
-    topup(app, &key, 10_000_000).await;
-    let mut body = payout_body(100_000);
-    body["network"] = "efecty".into();
-    let (status, payout) = post(app, &key, "/v1/payouts", &body).await;
-    assert_eq!(status, 201, "{payout}");
+    let (_, payout) = funded_efecty_payout(app).await;
     let payout: cajero_domain::id::PayoutId = payout["id"].as_str().unwrap().parse().unwrap();
     let start = cajero_server::clock::Clock::now(&app.clock);
     let at = move |s: i64| start + jiff::SignedDuration::from_secs(s);
