@@ -721,9 +721,9 @@ impl<'de> de::Deserializer<'de> for Value<'_> {
 /// changes a row or an index entry here and there in many tables, and SQLite writes each page
 /// it changed whole, to the WAL at every commit and to the unit's statement journal (which
 /// moves to a temporary file past 128 KiB, see `.cargo/config.toml`). Half the page, about half
-/// those bytes for the same rows: measured 20-30 % more payouts and pay-ins per second
-/// (README, "Half the page"); 1 KiB and 8 KiB were slower. A database made with another page
-/// size keeps it.
+/// those bytes for the same rows: measured about a quarter more payouts per second, and more
+/// pay-ins (README, "Half the page"); single runs at 1 KiB and 8 KiB were below. A database
+/// made with another page size keeps it.
 pub const PAGE_SIZE: i64 = 2_048;
 
 /// Opens a connection with the store's settings: foreign keys on, a busy timeout, a new
@@ -1237,7 +1237,7 @@ mod tests {
 
     /// The writer runs each unit of work under a savepoint, and SQLite keeps the original of
     /// every page the unit changes in a statement journal. With SQLite's default spill size
-    /// (64 KiB, 16 pages) a payout's unit moved that journal to a temporary file, and every
+    /// (64 KiB, 16 pages of 4 KiB) a payout's unit moved that journal to a temporary file, and every
     /// page it changed was written there once more: seven such writes for each page the WAL
     /// got. A unit changing 50 pages (100 KiB) keeps it in memory, under the 131071 bytes set
     /// in `.cargo/config.toml`.
