@@ -21,7 +21,18 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn is_frozen(&self) -> bool {
         false
     }
+
+    /// The last id [`new_id`] made with this clock, which the next one must follow. The
+    /// process's own by default: one clock per process in production. A manual clock keeps its
+    /// own, so that a test whose clock is far ahead does not reset the ids of another test in
+    /// the same process.
+    fn last_id(&self) -> &Mutex<u128> {
+        &PROCESS_LAST_ID
+    }
 }
+
+/// The last id made with a clock that keeps none of its own.
+static PROCESS_LAST_ID: Mutex<u128> = Mutex::new(0);
 
 /// The system's clock.
 #[derive(Debug, Clone, Copy, Default)]
@@ -37,6 +48,8 @@ impl Clock for SystemClock {
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     now: Arc<Mutex<Timestamp>>,
+    /// Shared by its clones, as the time is.
+    last_id: Arc<Mutex<u128>>,
 }
 
 impl ManualClock {
@@ -44,6 +57,7 @@ impl ManualClock {
     pub fn new(start: Timestamp) -> ManualClock {
         ManualClock {
             now: Arc::new(Mutex::new(start)),
+            last_id: Arc::new(Mutex::new(0)),
         }
     }
 
@@ -68,16 +82,22 @@ impl Clock for ManualClock {
     fn is_frozen(&self) -> bool {
         true
     }
+
+    fn last_id(&self) -> &Mutex<u128> {
+        &self.last_id
+    }
 }
 
-/// A new id of kind `K`, created now. Ids made by this process only grow: within one
+/// A new id of kind `K`, created now. Ids made with one clock only grow: within one
 /// millisecond the next id is the last one plus one (as ULID's monotonic mode), so what one
 /// change records (`payout.created`, then `payout.failed`) lists in the order it happened.
 pub fn new_id<K: IdKind>(clock: &dyn Clock) -> Id<K> {
-    static LAST: Mutex<u128> = Mutex::new(0);
     let unix_ms = u64::try_from(clock.now().as_millisecond()).unwrap_or(0);
     let fresh: Id<K> = Id::from_parts(unix_ms, rand::rng().random::<u128>());
-    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut last = clock
+        .last_id()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     // A clock that went back more than a second (another clock was read before) starts afresh
     // rather than pinning every later id to that time.
     let behind_ms = Id::<K>::from_u128(*last).unix_ms().saturating_sub(unix_ms);
@@ -110,5 +130,24 @@ mod tests {
         sorted.sort_by_key(|id| id.to_string());
         assert_eq!(ids, sorted);
         assert!(ids.iter().all(|id| id.unix_ms() == 1_764_000_000_000));
+    }
+
+    /// Tests share the process, each with its own manual clock: one far ahead in time must not
+    /// make another's next id start afresh, below its last one in the same millisecond.
+    #[test]
+    fn a_clock_far_ahead_does_not_reorder_another_clocks_ids() {
+        let start = Timestamp::from_second(1_764_000_000).unwrap_or_default();
+        let here = ManualClock::new(start);
+        let ahead = ManualClock::new(start);
+        ahead.advance(SignedDuration::from_hours(49));
+        for _ in 0..64 {
+            let first: EventId = new_id(&here);
+            let _: EventId = new_id(&ahead);
+            let second: EventId = new_id(&here);
+            assert!(second > first, "{second} made after {first}");
+        }
+        let clone = here.clone();
+        let (before, after): (EventId, EventId) = (new_id(&here), new_id(&clone));
+        assert!(after > before, "a clone shares its clock's last id");
     }
 }
