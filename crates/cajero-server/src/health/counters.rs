@@ -118,7 +118,7 @@ pub async fn on_attempt(
                         merchant: None,
                         severity: Severity::Warning,
                         message: format!(
-                            "{} counter {} failed {failures} collections in the last {} min (system unavailable).",
+                            "{} counter {} failed {failures} collections in the last {} min with none approved in between (system unavailable).",
                             name(network),
                             attempt.counter_id,
                             config.counter_window_s / 60
@@ -128,6 +128,7 @@ pub async fn on_attempt(
                             "counter_id": attempt.counter_id,
                             "failures": failures,
                             "window_s": config.counter_window_s,
+                            "counted_since": crate::time::rfc3339(since),
                         }),
                     },
                 )

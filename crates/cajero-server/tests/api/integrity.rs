@@ -137,6 +137,22 @@ async fn network_order_for(
         .result
 }
 
+/// The reconciliation exceptions of `kind` (the open ones only, or all), at most ten.
+async fn exceptions_of_kind(
+    app: &TestApp,
+    kind: &'static str,
+    open_only: bool,
+) -> Vec<exceptions::OrderException> {
+    app.server
+        .state
+        .store
+        .read(move |mut c| {
+            Box::pin(async move { exceptions::of_kind(&mut c, kind, open_only, 10).await })
+        })
+        .await
+        .unwrap()
+}
+
 /// The network issues an order for payout `id` (by its reference, as a create that reached it
 /// would), behind cajero's back.
 async fn order_at_the_network(app: &TestApp, id: PayoutId) -> cajero_connect::NetworkOrder {
@@ -294,17 +310,7 @@ async fn an_order_issued_for_a_payout_that_failed_meanwhile_is_canceled_and_rais
         NetworkStatus::Canceled,
         "the orphan code can no longer be collected"
     );
-    let orphans = app
-        .server
-        .state
-        .store
-        .read(|mut c| {
-            Box::pin(async move {
-                exceptions::of_kind(&mut c, exceptions::ORPHAN_NETWORK_ORDER, false, 10).await
-            })
-        })
-        .await
-        .unwrap();
+    let orphans = exceptions_of_kind(app, exceptions::ORPHAN_NETWORK_ORDER, false).await;
     assert_eq!(orphans.len(), 1, "{orphans:?}");
     assert_eq!(orphans[0].object_id, id.to_string());
     assert_eq!(
@@ -387,17 +393,7 @@ async fn a_callback_for_an_unknown_order_becomes_an_exception_after_the_grace_pe
         200,
         "a duplicate changes nothing"
     );
-    let missing = app
-        .server
-        .state
-        .store
-        .read(|mut c| {
-            Box::pin(async move {
-                exceptions::of_kind(&mut c, exceptions::MISSING_IN_CAJERO, false, 10).await
-            })
-        })
-        .await
-        .unwrap();
+    let missing = exceptions_of_kind(app, exceptions::MISSING_IN_CAJERO, false).await;
     assert_eq!(missing.len(), 1, "{missing:?}");
     assert_eq!(missing[0].network_order_id.as_deref(), Some("pay_ghost"));
     assert_eq!(missing[0].amount, 20_000);
@@ -736,15 +732,7 @@ async fn an_orphan_order_canceled_only_by_the_poller_resolves_its_overdue_alert(
         network_order_for(app, id).await.unwrap().status,
         NetworkStatus::Canceled
     );
-    let open = state
-        .store
-        .read(|mut c| {
-            Box::pin(async move {
-                exceptions::of_kind(&mut c, exceptions::ORPHAN_NETWORK_ORDER, true, 10).await
-            })
-        })
-        .await
-        .unwrap();
+    let open = exceptions_of_kind(app, exceptions::ORPHAN_NETWORK_ORDER, true).await;
     assert!(open.is_empty(), "{open:?}");
     assert_eq!(
         overdue("alert.resolved").await,

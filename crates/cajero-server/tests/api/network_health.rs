@@ -558,46 +558,119 @@ async fn a_counter_is_judged_by_its_own_networks_attempts_in_its_own_mode(app: &
             })
             .await
             .unwrap()
-            .len()
     };
 
     // Two failures elsewhere (SuRed's counter of that id, the live one), one here: no spike.
     report(1, "sured", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
     report(2, "efecty", Mode::Live, counters::SYSTEM_UNAVAILABLE).await;
     report(3, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
-    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 0);
+    assert_eq!(
+        open("efecty", Mode::Test, "counter_failure_spike")
+            .await
+            .len(),
+        0
+    );
     // A collection elsewhere, later than an empty drawer here, does not hide it.
     report(20, "efecty", Mode::Live, counters::APPROVED).await;
     report(10, "efecty", Mode::Test, counters::OUT_OF_CASH).await;
-    assert_eq!(open("efecty", Mode::Test, "counter_out_of_cash").await, 1);
-    assert_eq!(open("efecty", Mode::Live, "counter_out_of_cash").await, 0);
+    assert_eq!(
+        open("efecty", Mode::Test, "counter_out_of_cash")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        open("efecty", Mode::Live, "counter_out_of_cash")
+            .await
+            .len(),
+        0
+    );
     // Two more failures here make three: the spike is this counter's.
     report(11, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
     report(12, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
-    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 1);
-    assert_eq!(open("efecty", Mode::Live, "counter_failure_spike").await, 0);
-    assert_eq!(open("sured", Mode::Test, "counter_failure_spike").await, 0);
+    assert_eq!(
+        open("efecty", Mode::Test, "counter_failure_spike")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        open("efecty", Mode::Live, "counter_failure_spike")
+            .await
+            .len(),
+        0
+    );
+    assert_eq!(
+        open("sured", Mode::Test, "counter_failure_spike")
+            .await
+            .len(),
+        0
+    );
 
     // A collection there resolves both; a failure from before it, reported late, raises
     // nothing, though it makes four in the window.
     report(30, "efecty", Mode::Test, counters::APPROVED).await;
-    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 0);
-    assert_eq!(open("efecty", Mode::Test, "counter_out_of_cash").await, 0);
+    assert_eq!(
+        open("efecty", Mode::Test, "counter_failure_spike")
+            .await
+            .len(),
+        0
+    );
+    assert_eq!(
+        open("efecty", Mode::Test, "counter_out_of_cash")
+            .await
+            .len(),
+        0
+    );
     report(25, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
-    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 0);
+    assert_eq!(
+        open("efecty", Mode::Test, "counter_failure_spike")
+            .await
+            .len(),
+        0
+    );
     // Failures are counted again from that collection: two after it are not a spike, though
     // the window holds six; the third is.
     report(31, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
     report(32, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
-    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 0);
+    assert_eq!(
+        open("efecty", Mode::Test, "counter_failure_spike")
+            .await
+            .len(),
+        0
+    );
     report(33, "efecty", Mode::Test, counters::SYSTEM_UNAVAILABLE).await;
-    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 1);
+    let spike = open("efecty", Mode::Test, "counter_failure_spike").await;
+    assert_eq!(spike.len(), 1);
+    // It says so: three failures since that collection, not six in the window.
+    let details: Value = serde_json::from_str(&spike[0].details).unwrap();
+    assert_eq!(details["failures"], 3, "{details}");
+    assert_eq!(
+        details["counted_since"],
+        cajero_server::time::rfc3339(at(30)),
+        "{details}"
+    );
+    assert!(
+        spike[0].message.contains("3 collections") && spike[0].message.contains("none approved"),
+        "{}",
+        spike[0].message
+    );
     // An approval from before those failures, reported late, resolves nothing; a later one
     // does.
     report(29, "efecty", Mode::Test, counters::APPROVED).await;
-    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 1);
+    assert_eq!(
+        open("efecty", Mode::Test, "counter_failure_spike")
+            .await
+            .len(),
+        1
+    );
     report(34, "efecty", Mode::Test, counters::APPROVED).await;
-    assert_eq!(open("efecty", Mode::Test, "counter_failure_spike").await, 0);
+    assert_eq!(
+        open("efecty", Mode::Test, "counter_failure_spike")
+            .await
+            .len(),
+        0
+    );
 }
 
 async fn uiaf_raised(app: &TestApp, month: &str) -> bool {
