@@ -409,7 +409,19 @@ impl Store {
     }
 
     async fn open_postgres(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
-        let connect = PgConnectOptions::from_str(url)?.options([
+        let connect = PgConnectOptions::from_str(url)?;
+        // cajero's own settings come after the URL's and would win without a word.
+        if let Some(name) = connect.get_options().and_then(timeout_set_in_options) {
+            return Err(StoreError::Database(sqlx::Error::Configuration(
+                format!(
+                    "the database URL's `options` set {name}, which cajero sets itself: \
+                     statement_timeout from database.statement_timeout_ms, lock_timeout to \
+                     half of it; remove it from the URL and set that key instead"
+                )
+                .into(),
+            )));
+        }
+        let connect = connect.options([
             (
                 "statement_timeout",
                 options.statement_timeout_ms.to_string(),
@@ -593,9 +605,71 @@ pub fn redact_url(url: &str) -> String {
     url.to_string()
 }
 
+/// The first of the timeouts cajero sets on each PostgreSQL connection that a connection
+/// string's `options` (`-c name=value`, `-cname=value` or `--name=value`; a name's dashes
+/// read as underscores, in any case, as PostgreSQL reads them) also sets.
+fn timeout_set_in_options(options: &str) -> Option<&'static str> {
+    let mut words = options.split_whitespace();
+    while let Some(word) = words.next() {
+        let setting = match word {
+            "-c" => words.next().unwrap_or_default(),
+            _ => word
+                .strip_prefix("--")
+                .or_else(|| word.strip_prefix("-c"))
+                .unwrap_or_default(),
+        };
+        let name = setting
+            .split('=')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .replace('-', "_");
+        if let Some(ours) = ["statement_timeout", "lock_timeout"]
+            .into_iter()
+            .find(|ours| *ours == name)
+        {
+            return Some(ours);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timeout_set_in_the_urls_options_is_found_however_it_is_written() {
+        for (options, found) in [
+            ("-c statement_timeout=0", Some("statement_timeout")),
+            ("-cstatement_timeout=0", Some("statement_timeout")),
+            ("--statement-timeout=5s", Some("statement_timeout")),
+            (
+                "-c search_path=cajero -c Lock_Timeout=1000",
+                Some("lock_timeout"),
+            ),
+            ("-c search_path=cajero -c deadlock_timeout=2s", None),
+            ("-c idle_in_transaction_session_timeout=60000", None),
+            ("", None),
+        ] {
+            assert_eq!(timeout_set_in_options(options), found, "{options}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_database_url_setting_a_timeout_cajero_sets_is_refused_before_connecting() {
+        // Nothing listens on port 1: the refusal comes before any connection.
+        let url = "postgres://cajero@127.0.0.1:1/cajero?options=-c%20lock_timeout%3D0";
+        let error = Store::open(url, &StoreOptions::default())
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("set lock_timeout") && error.contains("database.statement_timeout_ms"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn transient_sqlstates_are_the_servers_not_the_requests() {
