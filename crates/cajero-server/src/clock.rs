@@ -25,7 +25,7 @@ pub trait Clock: Send + Sync + fmt::Debug {
     /// The last id [`new_id`] made with this clock, which the next one must follow. The
     /// process's own by default: one clock per process in production. A manual clock keeps its
     /// own, so that a test whose clock is far ahead does not reset the ids of another test in
-    /// the same process.
+    /// the same process. A clock that wraps another must pass this on with `now`.
     fn last_id(&self) -> &Mutex<u128> {
         &PROCESS_LAST_ID
     }
@@ -98,8 +98,8 @@ pub fn new_id<K: IdKind>(clock: &dyn Clock) -> Id<K> {
         .last_id()
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    // A clock that went back more than a second (another clock was read before) starts afresh
-    // rather than pinning every later id to that time.
+    // A clock that went back more than a second (the system's time stepped back, or a test
+    // moved its clock back) starts afresh rather than pinning every later id to that time.
     let behind_ms = Id::<K>::from_u128(*last).unix_ms().saturating_sub(unix_ms);
     let bits = if fresh.to_u128() > *last || behind_ms > 1_000 {
         fresh.to_u128()
@@ -147,7 +147,10 @@ mod tests {
             assert!(second > first, "{second} made after {first}");
         }
         let clone = here.clone();
-        let (before, after): (EventId, EventId) = (new_id(&here), new_id(&clone));
-        assert!(after > before, "a clone shares its clock's last id");
+        for _ in 0..64 {
+            let (before, after): (EventId, EventId) = (new_id(&here), new_id(&clone));
+            let _: EventId = new_id(&ahead);
+            assert!(after > before, "a clone shares its clock's last id");
+        }
     }
 }

@@ -414,9 +414,10 @@ impl Store {
         if let Some(name) = connect.get_options().and_then(timeout_set_in_options) {
             return Err(StoreError::Database(sqlx::Error::Configuration(
                 format!(
-                    "the database URL's `options` set {name}, which cajero sets itself: \
+                    "the database connection's options (the URL's `options`, or the \
+                     PGOPTIONS environment variable) set {name}, which cajero sets itself: \
                      statement_timeout from database.statement_timeout_ms, lock_timeout to \
-                     half of it; remove it from the URL and set that key instead"
+                     half of it; remove it there and set that key instead"
                 )
                 .into(),
             )));
@@ -605,33 +606,72 @@ pub fn redact_url(url: &str) -> String {
     url.to_string()
 }
 
-/// The first of the timeouts cajero sets on each PostgreSQL connection that a connection
-/// string's `options` (`-c name=value`, `-cname=value` or `--name=value`; a name's dashes
-/// read as underscores, in any case, as PostgreSQL reads them) also sets.
+/// The first of the timeouts cajero sets on each PostgreSQL connection that a connection's
+/// `options` (the URL's, after `PGOPTIONS`'s) also set, read as PostgreSQL reads them: words
+/// split at whitespace a backslash does not escape; in a word of switches (`-ec`), the first
+/// switch taking a value takes the rest of the word or the next word; a setting by
+/// `-c name=value` or `--name=value`, its name in any case, dashes read as underscores.
 fn timeout_set_in_options(options: &str) -> Option<&'static str> {
-    let mut words = options.split_whitespace();
+    /// The server's switches that take a value (`postgres.c`'s getopt string).
+    const TAKE_A_VALUE: &str = "BCcDdfhkNprStvW-";
+    let words = split_options(options);
+    let mut words = words.iter();
     while let Some(word) = words.next() {
-        let setting = match word {
-            "-c" => words.next().unwrap_or_default(),
-            _ => word
-                .strip_prefix("--")
-                .or_else(|| word.strip_prefix("-c"))
-                .unwrap_or_default(),
+        let Some(mut switches) = word.strip_prefix('-') else {
+            continue;
         };
-        let name = setting
-            .split('=')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase()
-            .replace('-', "_");
-        if let Some(ours) = ["statement_timeout", "lock_timeout"]
-            .into_iter()
-            .find(|ours| *ours == name)
-        {
-            return Some(ours);
+        while let Some(switch) = switches.chars().next() {
+            switches = &switches[switch.len_utf8()..];
+            if !TAKE_A_VALUE.contains(switch) {
+                continue;
+            }
+            let value = if switches.is_empty() {
+                words.next().map(String::as_str).unwrap_or_default()
+            } else {
+                switches
+            };
+            if switch == 'c' || switch == '-' {
+                let name = value
+                    .split('=')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+                    .replace('-', "_");
+                if let Some(ours) = ["statement_timeout", "lock_timeout"]
+                    .into_iter()
+                    .find(|ours| *ours == name)
+                {
+                    return Some(ours);
+                }
+            }
+            break;
         }
     }
     None
+}
+
+/// Splits connection `options` into words as PostgreSQL does (`pg_split_opts`): at
+/// whitespace, a backslash taking the next character as it is.
+fn split_options(options: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = options.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            word.extend(chars.next());
+        } else if c.is_ascii_whitespace() {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+        } else {
+            word.push(c);
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 #[cfg(test)]
@@ -648,6 +688,11 @@ mod tests {
                 "-c search_path=cajero -c Lock_Timeout=1000",
                 Some("lock_timeout"),
             ),
+            ("-c statement\\_timeout=0", Some("statement_timeout")),
+            ("-ec statement_timeout=0", Some("statement_timeout")),
+            ("-eclock_timeout=0", Some("lock_timeout")),
+            ("-c application_name=x\\ --lock-timeout=1", None),
+            ("-B 100 -c search_path=cajero", None),
             ("-c search_path=cajero -c deadlock_timeout=2s", None),
             ("-c idle_in_transaction_session_timeout=60000", None),
             ("", None),
