@@ -121,17 +121,20 @@ async fn poller_after_the_stuck_window(app: &TestApp) {
         .unwrap();
 }
 
+/// The embedded simulator's Efecty, as cajero reaches it in test mode.
+fn simulated_efecty(app: &TestApp) -> std::sync::Arc<dyn cajero_connect::Connector> {
+    app.server
+        .state
+        .networks
+        .connector(Mode::Test, "simulator", "efecty")
+        .unwrap()
+}
+
 async fn network_order_for(
     app: &TestApp,
     payout: PayoutId,
 ) -> Result<cajero_connect::NetworkOrder, ConnectError> {
-    let connector = app
-        .server
-        .state
-        .networks
-        .connector(Mode::Test, "simulator", "efecty")
-        .unwrap();
-    connector
+    simulated_efecty(app)
         .find_by_reference(OrderKind::Payout, &payout.to_string())
         .await
         .result
@@ -156,13 +159,7 @@ async fn exceptions_of_kind(
 /// The network issues an order for payout `id` (by its reference, as a create that reached it
 /// would), behind cajero's back.
 async fn order_at_the_network(app: &TestApp, id: PayoutId) -> cajero_connect::NetworkOrder {
-    let connector = app
-        .server
-        .state
-        .networks
-        .connector(Mode::Test, "simulator", "efecty")
-        .unwrap();
-    connector
+    simulated_efecty(app)
         .create_pickup(&CreatePickup {
             network: "efecty".into(),
             reference: id.to_string(),
