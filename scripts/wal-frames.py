@@ -11,8 +11,9 @@ in $TMPDIR), copy the database and its `-wal` while the load runs, and point thi
 Usage:
     python3 scripts/wal-frames.py COPY.db [--orders-per-commit N]
 
-COPY.db-wal must sit beside COPY.db. Work on a copy: opening the live database would let this
-process checkpoint it. `--orders-per-commit` (from the writer's profile, CAJERO_SQLITE_PROFILE:
+COPY.db-wal must sit beside COPY.db. Work on a copy, taken while the load runs (the database
+first, then its WAL): opening the live database could checkpoint it. The copy is opened
+read-only, which cannot checkpoint or remove its WAL. `--orders-per-commit` (from the writer's profile, CAJERO_SQLITE_PROFILE:
 commits and orders in the same seconds) adds frames per order. Pages are attributed by the
 database as it stands after the WAL, so a page freed and reused in between counts for its new
 owner. Needs a Python whose sqlite3 has dbstat (SQLITE_ENABLE_DBSTAT_VTAB; CPython's usually
@@ -27,6 +28,7 @@ import sys
 
 WAL_HEADER = struct.Struct(">IIIIIIII")  # magic, version, page size, checkpoint seq, salts, sums
 FRAME_HEADER = struct.Struct(">IIII")  # page number, database size after a commit (else 0), salts
+WAL_MAGIC = (0x377F0682, 0x377F0683)  # the checksums' byte order, little- or big-endian
 
 
 def frames(wal_path):
@@ -38,24 +40,31 @@ def frames(wal_path):
         sys.exit(f"{wal_path} not found: copy the database's -wal beside the copy")
     if len(data) < WAL_HEADER.size:
         return 0, []
-    _, _, page_size, _, salt1, salt2, _, _ = WAL_HEADER.unpack_from(data)
+    magic, _, page_size, _, salt1, salt2, _, _ = WAL_HEADER.unpack_from(data)
+    if magic not in WAL_MAGIC:
+        sys.exit(f"{wal_path} is not a SQLite WAL (magic {magic:#x})")
     frame_size = FRAME_HEADER.size + 8 + page_size  # 24-byte header: 16 read here, 8 checksums
     out = []
+    last_commit = 0
     offset = WAL_HEADER.size
     while offset + frame_size <= len(data):
         page, db_size, s1, s2 = FRAME_HEADER.unpack_from(data, offset)
         if (s1, s2) != (salt1, salt2):
             break  # a frame left from before the WAL restarted
         out.append((page, db_size != 0))
+        if db_size != 0:
+            last_commit = len(out)
         offset += frame_size
-    return page_size, out
+    # Frames after the last commit frame belong to a transaction still being written when the
+    # copy was taken. (Checksums are not verified: a frame torn by the copy still counts.)
+    return page_size, out[:last_commit]
 
 
 def owners(db_path):
     """Page number → (b-tree name, its table, page type), from dbstat."""
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        tables = dict(con.execute("SELECT name, tbl_name FROM sqlite_schema WHERE name IS NOT NULL"))
+        tables = dict(con.execute("SELECT name, tbl_name FROM sqlite_master"))
         rows = con.execute("SELECT name, pageno, pagetype FROM dbstat")
         return {page: (name, tables.get(name, name), kind) for name, page, kind in rows}
     except sqlite3.OperationalError as error:
@@ -104,9 +113,10 @@ def main():
     print("by table (all its b-trees):")
     for table, n in by_table.most_common():
         line(n, table, f"  ({len(trees_of_table[table])} b-trees)")
-    print("\nby b-tree (leaf / interior pages):")
+    print("\nby b-tree (leaf / interior / overflow pages):")
     for name, n in by_tree.most_common():
-        line(n, name, f"  {by_kind[(name, 'leaf')]} / {by_kind[(name, 'internal')]}")
+        kinds = " / ".join(str(by_kind[(name, kind)]) for kind in ("leaf", "internal", "overflow"))
+        line(n, name, f"  {kinds}")
 
 
 if __name__ == "__main__":

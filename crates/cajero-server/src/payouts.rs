@@ -638,7 +638,7 @@ async fn reserve(
                     metadata: request.metadata.clone(),
                     network_order_id: None,
                     pickup_code: None,
-                    page_token: crate::payins::page_token(),
+                    page_token: crate::payins::page_token(&id),
                     expires_in_s: request.expires_in_s,
                     expires_at: None,
                     paid_at: None,
