@@ -560,13 +560,17 @@ async fn deliver(http: &reqwest::Client, secret: &str, counters: &Counters, due:
     counters.abandoned.fetch_add(1, Ordering::Relaxed);
 }
 
-/// An id of this run: `prefix`, the run's start and the sequence, zero-padded as the
-/// simulator pads its own, so that ids sort in the order they were made (within a run and
-/// across runs on one database) and land at the right edge of cajero's indexes, as the
-/// simulator's do. Unpadded, `…_10` sorted before `…_9` and each new id went to a leaf written
-/// long before.
+/// Digits the sequence in the stand-in's ids is padded to. The simulator pads its own to a fixed
+/// width (ten digits in orders, twelve in attempts and callbacks) so that its ids sort in the
+/// order they were made; ten digits are ten billion ids per run, more than any bench makes.
+const SEQUENCE_DIGITS: usize = 10;
+
+/// An id of this run: `prefix`, the run's start (Unix milliseconds, thirteen digits until 2286)
+/// and the sequence padded to [`SEQUENCE_DIGITS`], so that ids sort in the order they were made,
+/// within a run and across runs on one database, as the simulator's do. Unpadded, a new id
+/// sorted among older ones (`…_12349` < `…_1235` < `…_12350`), into the middle of its index.
 fn sequential_id(prefix: &str, run: u64, seq: u64) -> String {
-    format!("{prefix}_{run}_{seq:010}")
+    format!("{prefix}_{run}_{seq:0SEQUENCE_DIGITS$}")
 }
 
 #[cfg(test)]
@@ -585,6 +589,7 @@ mod tests {
         sorted.sort();
         assert_eq!(sorted, made);
         assert_eq!(made[2], "pay_1796700000000_0000000010");
+        // A later run's first id sorts after an earlier run's last.
         assert!(sequential_id("pay", run, 1) > sequential_id("pay", run - 1, 9_999_999));
     }
 
