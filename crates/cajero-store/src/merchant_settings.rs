@@ -13,7 +13,7 @@ use cajero_domain::ledger::fees::{FeePlan, FeePlanError};
 use cajero_domain::ledger::settlement::SettlementTermsError;
 use cajero_domain::merchant::Mode;
 use cajero_domain::money::{Amount, BasisPoints, Currency};
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
 
 pub use cajero_domain::ledger::settlement::SettlementTerms;
 
@@ -252,24 +252,14 @@ pub async fn set_settlement_terms(
     Ok(())
 }
 
-/// The instants at which the Bogotá calendar month containing `now` starts and ends.
-pub fn bogota_month(now: Timestamp) -> Result<(Timestamp, Timestamp), StoreError> {
-    let first = calendar::bogota_date(now).first_of_month();
-    let next = first
-        .checked_add(1.month())
-        .map_err(|e| corrupt("ledger_batches", e))?;
-    let at = |d: jiff::civil::Date| {
-        d.at(0, 0, 0, 0)
-            .to_zoned_datetime(calendar::bogota())
-            .map(|z| z.timestamp())
-            .map_err(|e| corrupt("ledger_batches", e))
-    };
-    Ok((at(first)?, at(next)?))
-}
-
 /// What `merchant` moved in `mode` this Bogotá calendar month (the month containing `now`), in
 /// COP, for fee tiers: the transfers of `code` (`Payin`: paid pay-ins; `Payout`: collected
 /// payouts) posted this month, fees excluded. Reservations count once posted; voided ones never.
+///
+/// Read from the month's running count (`ledger_monthly_volume`, kept by the database as each
+/// transfer is written; migration 0035): one merchant's month is at most
+/// [`MONTHLY_VOLUME_BUCKETS`] rows, however many orders it had. `cajero ledger verify` checks the
+/// count against the transfers.
 pub async fn monthly_volume(
     conn: &mut Conn<'_>,
     merchant: MerchantId,
@@ -277,23 +267,29 @@ pub async fn monthly_volume(
     code: TransferCode,
     now: Timestamp,
 ) -> Result<Amount, StoreError> {
-    let (from, until) = bogota_month(now)?;
-    let (from, until) = (Micros::from(from).0, Micros::from(until).0);
     let (total,) = fetch!(
         one,
         conn,
         (i64,),
-        "SELECT CAST(COALESCE(SUM(t.amount), 0) AS BIGINT) FROM ledger_transfers t \
-         JOIN ledger_batches b ON b.id = t.batch_id \
-         WHERE b.merchant_id = $1 AND b.livemode = $2 AND b.created_at >= $3 \
-         AND b.created_at < $4 AND t.code = $5 AND t.currency = $6 \
-         AND t.mode IN ('single', 'post_pending')",
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_monthly_volume \
+         WHERE merchant_id = $1 AND livemode = $2 AND currency = $3 AND code = $4 \
+         AND month = $5",
         merchant.to_string(),
         mode.is_live(),
-        from,
-        until,
-        code.as_str(),
         Currency::Cop.code(),
+        code.as_str(),
+        volume_month(now),
     )?;
-    Amount::new(total.min(Amount::MAX.minor())).map_err(|e| corrupt("ledger_transfers", e))
+    Amount::new(total.min(Amount::MAX.minor())).map_err(|e| corrupt("ledger_monthly_volume", e))
+}
+
+/// The rows one merchant's month of one code may be spread over (PostgreSQL spreads a
+/// month's count over buckets picked from each transfer's id so that a merchant's collections
+/// do not queue on one row; SQLite keeps one).
+pub const MONTHLY_VOLUME_BUCKETS: usize = 16;
+
+/// The key of `now`'s month in `ledger_monthly_volume`: its Bogotá `YYYY-MM`.
+pub fn volume_month(now: Timestamp) -> String {
+    let date = calendar::bogota_date(now);
+    format!("{:04}-{:02}", date.year(), date.month())
 }

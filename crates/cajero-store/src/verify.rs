@@ -1,14 +1,18 @@
 //! `cajero ledger verify`: recompute every account from its transfers and check the books.
 //!
 //! Checks, over the whole ledger: each account's stored totals (its row plus its buckets, as
-//! every reader sees them) equal the totals recomputed from its transfers; each account respects its limit; debits equal credits per currency and mode
-//! (posted and pending); every post or void matches its pending transfer; every batch has
-//! transfers. Transfers are read in pages, so memory stays bounded by the number of accounts.
+//! every reader sees them) equal the totals recomputed from its transfers; each account
+//! respects its limit; debits equal credits per currency and mode (posted and pending); every
+//! post or void matches its pending transfer; every batch has transfers; every merchant's
+//! counted monthly volume (what volume-tiered fees read) equals its posted transfers'.
+//! Transfers are read in pages, so memory stays bounded by the number of accounts.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use cajero_domain::ledger::{AccountKey, Totals, TransferMode};
+
+use sqlx::AssertSqlSafe;
 
 use crate::ledger::get_transfer;
 use crate::{Conn, StoreError, fetch};
@@ -63,6 +67,16 @@ pub enum Problem {
         /// The batch.
         batch: String,
     },
+    /// A merchant's monthly volume (what volume-tiered fees are priced by) differs from its
+    /// posted transfers.
+    VolumeMismatch {
+        /// `merchant livemode currency code month`, e.g. `mer_… live COP payout 2026-11`.
+        volume: String,
+        /// As counted.
+        stored: i64,
+        /// As recomputed from the transfers.
+        recomputed: i64,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -89,6 +103,14 @@ impl fmt::Display for Problem {
             Problem::BadResolution { transfer, detail } => write!(f, "{transfer}: {detail}"),
             Problem::Unreadable { row, detail } => write!(f, "{row}: unreadable: {detail}"),
             Problem::EmptyBatch { batch } => write!(f, "batch {batch} has no transfers"),
+            Problem::VolumeMismatch {
+                volume,
+                stored,
+                recomputed,
+            } => write!(
+                f,
+                "monthly volume {volume}: counted {stored} but its transfers add up to {recomputed}"
+            ),
         }
     }
 }
@@ -149,7 +171,63 @@ pub async fn verify(conn: &mut Conn<'_>) -> Result<Report, StoreError> {
             .into_iter()
             .map(|(batch,)| Problem::EmptyBatch { batch }),
     );
+    check_monthly_volume(conn, &mut report.problems).await?;
     Ok(report)
+}
+
+/// A month's volume key and amount, as [`check_monthly_volume`] reads both sides.
+type VolumeRow = (String, bool, String, String, String, i64);
+
+/// Compares every merchant's counted monthly volume (`ledger_monthly_volume`, summed over its
+/// buckets) with the sums of the posted `payin` and `payout` transfers of its batches, by the
+/// batches' Bogotá month (UTC-5, as the count's trigger computes it).
+async fn check_monthly_volume(
+    conn: &mut Conn<'_>,
+    problems: &mut Vec<Problem>,
+) -> Result<(), StoreError> {
+    const COUNTED: &str = "SELECT merchant_id, livemode, currency, code, month, \
+        CAST(SUM(amount) AS BIGINT) FROM ledger_monthly_volume \
+        GROUP BY merchant_id, livemode, currency, code, month";
+    let month = match conn {
+        Conn::Postgres(_) => {
+            "to_char(to_timestamp(b.created_at / 1000000 - 18000) AT TIME ZONE 'UTC', 'YYYY-MM')"
+        }
+        Conn::Sqlite(_) => "strftime('%Y-%m', b.created_at / 1000000 - 18000, 'unixepoch')",
+    };
+    let recompute = format!(
+        "SELECT b.merchant_id, b.livemode, t.currency, t.code, {month}, \
+         CAST(SUM(t.amount) AS BIGINT) \
+         FROM ledger_transfers t JOIN ledger_batches b ON b.id = t.batch_id \
+         WHERE t.mode IN ('single', 'post_pending') AND t.code IN ('payin', 'payout') \
+         AND b.merchant_id IS NOT NULL \
+         GROUP BY b.merchant_id, b.livemode, t.currency, t.code, {month}"
+    );
+    let key = |(m, live, currency, code, month, amount): VolumeRow| {
+        let mode = if live { "live" } else { "test" };
+        (format!("{m} {mode} {currency} {code} {month}"), amount)
+    };
+    let counted: BTreeMap<String, i64> = fetch!(all, conn, VolumeRow, COUNTED)?
+        .into_iter()
+        .map(key)
+        .collect();
+    let recomputed: BTreeMap<String, i64> = fetch!(all, conn, VolumeRow, AssertSqlSafe(recompute))?
+        .into_iter()
+        .map(key)
+        .collect();
+    let volumes: std::collections::BTreeSet<&String> =
+        counted.keys().chain(recomputed.keys()).collect();
+    for volume in volumes {
+        let stored = counted.get(volume).copied().unwrap_or(0);
+        let recomputed = recomputed.get(volume).copied().unwrap_or(0);
+        if stored != recomputed {
+            problems.push(Problem::VolumeMismatch {
+                volume: volume.clone(),
+                stored,
+                recomputed,
+            });
+        }
+    }
+    Ok(())
 }
 
 async fn check_transfer(

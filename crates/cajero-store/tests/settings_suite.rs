@@ -12,7 +12,9 @@ use cajero_store::ledger::{self, NewBatch};
 use cajero_store::merchant_settings::{self, PlanSource, SettingsError};
 use cajero_store::merchants::{self, ApiKeyRecord, MerchantRecord};
 use cajero_store::settlements::{self, SettlementRecord, SettlementStatus};
-use cajero_store::{Store, StoreError, cache_version};
+use cajero_store::sqlx::AssertSqlSafe;
+use cajero_store::verify::{self, Problem, Report};
+use cajero_store::{Conn, Store, StoreError, cache_version, execute};
 use jiff::Timestamp;
 use jiff::civil::date;
 
@@ -21,6 +23,8 @@ cajero_store::store_suite!(
     a_stored_plan_charges_its_tiers_and_minimum_at_their_edges,
     invalid_plans_and_terms_are_refused_and_nothing_is_stored,
     monthly_volume_counts_this_bogota_month_only,
+    a_payouts_volume_counts_once_collected_and_the_verifier_checks_the_count,
+    the_migrations_backfill_counts_what_was_posted_before_it,
     a_payin_batch_can_be_a_line_of_one_settlement_only,
     every_change_servers_cache_moves_the_cache_version,
 );
@@ -368,6 +372,249 @@ async fn monthly_volume_counts_this_bogota_month_only(store: Store) {
         volume(&store, other, TransferCode::Payin, november).await,
         a(0)
     );
+}
+
+fn live_available(m: MerchantId) -> AccountKey {
+    AccountKey::merchant(AccountKind::MerchantAvailable, m, Mode::Live, Currency::Cop)
+}
+
+/// A live top-up of `m`'s available balance (not volume).
+fn topup_batch(m: MerchantId, id: &str, amount: i64) -> NewBatch {
+    NewBatch {
+        id: id.into(),
+        merchant_id: Some(m),
+        mode: Mode::Live,
+        currency: Currency::Cop,
+        code: TransferCode::Topup,
+        source_id: None,
+        available_on: None,
+        transfers: vec![Transfer {
+            id: format!("{id}.0"),
+            debit: AccountKey::platform(AccountKind::Funding, Mode::Live, Currency::Cop),
+            credit: live_available(m),
+            amount: a(amount),
+            mode: TransferMode::Single,
+            code: TransferCode::Topup,
+        }],
+    }
+}
+
+/// A payout's reservation, as the server makes one: its amount to the network and its fee.
+fn reservation_batch(m: MerchantId, id: &str, amount: i64) -> NewBatch {
+    let pending = |n: usize, credit: AccountKey, amount: i64, code: TransferCode| Transfer {
+        id: format!("{id}.{n}"),
+        debit: live_available(m),
+        credit,
+        amount: a(amount),
+        mode: TransferMode::Pending,
+        code,
+    };
+    NewBatch {
+        id: id.into(),
+        merchant_id: Some(m),
+        mode: Mode::Live,
+        currency: Currency::Cop,
+        code: TransferCode::Payout,
+        source_id: None,
+        available_on: None,
+        transfers: vec![
+            pending(
+                0,
+                AccountKey::network(
+                    AccountKind::NetworkPayable,
+                    "efecty",
+                    Mode::Live,
+                    Currency::Cop,
+                ),
+                amount,
+                TransferCode::Payout,
+            ),
+            pending(
+                1,
+                AccountKey::platform(AccountKind::FeeRevenue, Mode::Live, Currency::Cop),
+                1_000,
+                TransferCode::Fee,
+            ),
+        ],
+    }
+}
+
+/// Posts (collected) or voids (expired) the reservation `reserve_id` as the batch `id`.
+async fn resolve(
+    store: &Store,
+    m: MerchantId,
+    reserve_id: &str,
+    id: &str,
+    post: bool,
+    at: Timestamp,
+) {
+    let (reserve_id, resolution) = (
+        reserve_id.to_string(),
+        NewBatch {
+            id: id.into(),
+            merchant_id: Some(m),
+            mode: Mode::Live,
+            currency: Currency::Cop,
+            code: if post {
+                TransferCode::Payout
+            } else {
+                TransferCode::PayoutReversal
+            },
+            source_id: None,
+            available_on: None,
+            transfers: Vec::new(),
+        },
+    );
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                ledger::resolve_batch(&mut c, &reserve_id, resolution, post, at).await
+            })
+        })
+        .await
+        .unwrap()
+        .expect("the reservation has transfers");
+}
+
+async fn verify_report(store: &Store) -> Report {
+    store
+        .read(|mut c| Box::pin(async move { verify::verify(&mut c).await }))
+        .await
+        .unwrap()
+}
+
+async fn run(store: &Store, sql: &'static str) {
+    store
+        .write(move |mut c| {
+            Box::pin(async move { execute!(&mut c, sql).map_err(StoreError::from) })
+        })
+        .await
+        .unwrap();
+}
+
+/// Only what a collected payout moved counts, once, in the month its collection was booked: not
+/// its reservation, not its fee, not a voided one, not another mode's. The count is kept by the
+/// database as the transfers are written, and the verifier recomputes it.
+async fn a_payouts_volume_counts_once_collected_and_the_verifier_checks_the_count(store: Store) {
+    let m = merchant(&store, 8).await;
+    let november = bogota(2026, 11, 15, 12, 0);
+    post(&store, topup_batch(m, "txn_top", 10_000_000), november).await;
+    post(&store, reservation_batch(m, "txn_po1", 200_000), november).await;
+    post(&store, reservation_batch(m, "txn_po2", 30_000), november).await;
+    post(&store, reservation_batch(m, "txn_po3", 4_000), november).await;
+    assert_eq!(
+        volume(&store, m, TransferCode::Payout, november).await,
+        a(0),
+        "a reservation is not volume"
+    );
+    resolve(&store, m, "txn_po1", "txn_po1_post", true, november).await;
+    resolve(&store, m, "txn_po2", "txn_po2_void", false, november).await;
+    // Reserved in November, collected in December: December's volume.
+    let december = bogota(2026, 12, 1, 0, 0);
+    resolve(&store, m, "txn_po3", "txn_po3_post", true, december).await;
+    assert_eq!(
+        volume(&store, m, TransferCode::Payout, november).await,
+        a(200_000),
+        "the collected one, without its fee; the voided one never"
+    );
+    assert_eq!(
+        volume(
+            &store,
+            m,
+            TransferCode::Payout,
+            bogota(2026, 12, 31, 23, 59)
+        )
+        .await,
+        a(4_000)
+    );
+    assert_eq!(volume(&store, m, TransferCode::Payin, november).await, a(0));
+    let clean = verify_report(&store).await;
+    assert!(clean.problems.is_empty(), "{:?}", clean.problems);
+
+    run(
+        &store,
+        "UPDATE ledger_monthly_volume SET amount = amount + 7 WHERE month = '2026-11'",
+    )
+    .await;
+    let broken = verify_report(&store).await;
+    let key = format!("{m} live COP payout 2026-11");
+    assert_eq!(
+        broken.problems,
+        vec![Problem::VolumeMismatch {
+            volume: key,
+            stored: 200_007,
+            recomputed: 200_000,
+        }]
+    );
+    run(&store, "DELETE FROM ledger_monthly_volume").await;
+    let lost = verify_report(&store).await;
+    assert_eq!(lost.problems.len(), 2, "{:?}", lost.problems);
+    assert!(
+        lost.problems.iter().all(|p| matches!(
+            p,
+            Problem::VolumeMismatch { stored: 0, recomputed, .. } if *recomputed > 0
+        )),
+        "{:?}",
+        lost.problems
+    );
+}
+
+/// Migration 0035 counts the months posted before it: its backfill, run again on books whose
+/// counts were lost, restores them as the trigger kept them.
+async fn the_migrations_backfill_counts_what_was_posted_before_it(store: Store) {
+    let m = merchant(&store, 9).await;
+    post(
+        &store,
+        payin_batch(m, "txn_oct", 1_000, TransferCode::Payin),
+        bogota(2026, 10, 31, 23, 30),
+    )
+    .await;
+    post(
+        &store,
+        payin_batch(m, "txn_nov", 20_000, TransferCode::Payin),
+        bogota(2026, 11, 1, 0, 0),
+    )
+    .await;
+    let november = bogota(2026, 11, 15, 12, 0);
+    post(&store, topup_batch(m, "txn_top", 1_000_000), november).await;
+    post(&store, reservation_batch(m, "txn_po", 300_000), november).await;
+    resolve(&store, m, "txn_po", "txn_po_post", true, november).await;
+    let counted = (
+        volume(&store, m, TransferCode::Payin, bogota(2026, 10, 2, 0, 0)).await,
+        volume(&store, m, TransferCode::Payin, november).await,
+        volume(&store, m, TransferCode::Payout, november).await,
+    );
+    assert_eq!(counted, (a(1_000), a(20_000), a(300_000)));
+
+    run(&store, "DELETE FROM ledger_monthly_volume").await;
+    store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let migration = match &c {
+                    Conn::Postgres(_) => {
+                        include_str!("../migrations/postgres/0035_ledger_monthly_volume.sql")
+                    }
+                    Conn::Sqlite(_) => {
+                        include_str!("../migrations/sqlite/0035_ledger_monthly_volume.sql")
+                    }
+                };
+                let (_, backfill) = migration
+                    .split_once("-- Backfill:")
+                    .expect("the migration's backfill is marked");
+                let backfill = backfill.split_once('\n').map_or("", |(_, sql)| sql);
+                execute!(&mut c, AssertSqlSafe(backfill.to_string())).map_err(StoreError::from)
+            })
+        })
+        .await
+        .unwrap();
+    let backfilled = (
+        volume(&store, m, TransferCode::Payin, bogota(2026, 10, 2, 0, 0)).await,
+        volume(&store, m, TransferCode::Payin, november).await,
+        volume(&store, m, TransferCode::Payout, november).await,
+    );
+    assert_eq!(backfilled, counted);
+    let report = verify_report(&store).await;
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
 async fn a_payin_batch_can_be_a_line_of_one_settlement_only(store: Store) {
