@@ -219,10 +219,57 @@ fn merchants_involved(problems: &[Problem]) -> BTreeSet<(MerchantId, Mode)> {
         .iter()
         .filter_map(|p| match p {
             Problem::TotalsMismatch { account, .. } | Problem::LimitBroken { account, .. } => {
-                account.parse::<AccountKey>().ok()
+                let key = account.parse::<AccountKey>().ok()?;
+                key.merchant_id().map(|m| (m, key.mode))
             }
+            // Its fees may be priced on the wrong tier.
+            Problem::VolumeMismatch {
+                merchant, livemode, ..
+            } => Some((merchant.parse().ok()?, Mode::from_livemode(*livemode))),
             _ => None,
         })
-        .filter_map(|key| key.merchant_id().map(|m| (m, key.mode)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use cajero_domain::ledger::{AccountKind, Totals};
+    use cajero_domain::money::Currency;
+
+    use super::*;
+
+    /// A merchant whose counted monthly volume is off is told, as one whose balances are: its
+    /// volume-tiered fees may be priced on the wrong tier.
+    #[test]
+    fn the_merchants_of_mismatched_balances_and_volumes_are_involved() {
+        let (a, b) = (
+            MerchantId::from_parts(1_764_000_000_000, 1),
+            MerchantId::from_parts(1_764_000_000_000, 2),
+        );
+        let account =
+            AccountKey::merchant(AccountKind::MerchantAvailable, a, Mode::Test, Currency::Cop);
+        let problems = [
+            Problem::TotalsMismatch {
+                account: account.to_string(),
+                stored: Totals::default(),
+                recomputed: Totals::default(),
+            },
+            Problem::VolumeMismatch {
+                merchant: b.to_string(),
+                livemode: true,
+                volume: "COP payout 2026-11".into(),
+                stored: 7,
+                recomputed: 0,
+            },
+            Problem::EmptyBatch {
+                batch: "txn_x".into(),
+            },
+        ];
+        assert_eq!(
+            merchants_involved(&problems),
+            BTreeSet::from([(a, Mode::Test), (b, Mode::Live)])
+        );
+    }
 }

@@ -597,7 +597,7 @@ pub async fn record_payment(
         Ok(Step::To(to)) => {
             let counter = counter.filter(|_| to == PayinStatus::Paid);
             let plan = merchant_settings::fee_plan(conn, merchant, mode).await?;
-            // Only a plan with volume tiers needs the month's volume (a costly sum).
+            // Only a plan with volume tiers needs the month's volume (one read of its count).
             let volume = if plan.payin.tiers.len() > 1 {
                 merchant_settings::monthly_volume(
                     conn,

@@ -616,8 +616,8 @@ async fn reserve(
                     let error = crate::refunds::exceeds_left(link.payin_id, request.amount);
                     return Ok(Reserved::Answered(orders::release_in(&mut c, &scope, error).await?));
                 }
-                // The month's volume only matters to a plan with volume tiers; summing it is
-                // the costliest read of a payout, so a flat plan skips it.
+                // The month's volume only matters to a plan with volume tiers (one read of its
+                // count, kept as transfers post); a flat plan skips it.
                 let volume = if plan.payout.tiers.len() > 1 {
                     merchant_settings::monthly_volume(&mut c, caller.merchant_id, caller.mode, TransferCode::Payout, now).await?
                 } else {

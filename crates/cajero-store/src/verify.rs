@@ -70,7 +70,11 @@ pub enum Problem {
     /// A merchant's monthly volume (what volume-tiered fees are priced by) differs from its
     /// posted transfers.
     VolumeMismatch {
-        /// `merchant livemode currency code month`, e.g. `mer_… live COP payout 2026-11`.
+        /// The merchant (`mer_…`).
+        merchant: String,
+        /// Live or test.
+        livemode: bool,
+        /// `currency code month`, e.g. `COP payout 2026-11`.
         volume: String,
         /// As counted.
         stored: i64,
@@ -104,13 +108,19 @@ impl fmt::Display for Problem {
             Problem::Unreadable { row, detail } => write!(f, "{row}: unreadable: {detail}"),
             Problem::EmptyBatch { batch } => write!(f, "batch {batch} has no transfers"),
             Problem::VolumeMismatch {
+                merchant,
+                livemode,
                 volume,
                 stored,
                 recomputed,
-            } => write!(
-                f,
-                "monthly volume {volume}: counted {stored} but its transfers add up to {recomputed}"
-            ),
+            } => {
+                let mode = if *livemode { "live" } else { "test" };
+                write!(
+                    f,
+                    "monthly volume {merchant} {mode} {volume}: counted {stored} but its \
+                     transfers add up to {recomputed}"
+                )
+            }
         }
     }
 }
@@ -202,26 +212,32 @@ async fn check_monthly_volume(
          AND b.merchant_id IS NOT NULL \
          GROUP BY b.merchant_id, b.livemode, t.currency, t.code, {month}"
     );
-    let key = |(m, live, currency, code, month, amount): VolumeRow| {
-        let mode = if live { "live" } else { "test" };
-        (format!("{m} {mode} {currency} {code} {month}"), amount)
+    let key = |(merchant, livemode, currency, code, month, amount): VolumeRow| {
+        (
+            (merchant, livemode, format!("{currency} {code} {month}")),
+            amount,
+        )
     };
-    let counted: BTreeMap<String, i64> = fetch!(all, conn, VolumeRow, COUNTED)?
+    let counted: BTreeMap<(String, bool, String), i64> = fetch!(all, conn, VolumeRow, COUNTED)?
         .into_iter()
         .map(key)
         .collect();
-    let recomputed: BTreeMap<String, i64> = fetch!(all, conn, VolumeRow, AssertSqlSafe(recompute))?
-        .into_iter()
-        .map(key)
-        .collect();
-    let volumes: std::collections::BTreeSet<&String> =
+    let recomputed: BTreeMap<(String, bool, String), i64> =
+        fetch!(all, conn, VolumeRow, AssertSqlSafe(recompute))?
+            .into_iter()
+            .map(key)
+            .collect();
+    let volumes: std::collections::BTreeSet<&(String, bool, String)> =
         counted.keys().chain(recomputed.keys()).collect();
-    for volume in volumes {
-        let stored = counted.get(volume).copied().unwrap_or(0);
-        let recomputed = recomputed.get(volume).copied().unwrap_or(0);
+    for key in volumes {
+        let stored = counted.get(key).copied().unwrap_or(0);
+        let recomputed = recomputed.get(key).copied().unwrap_or(0);
         if stored != recomputed {
+            let (merchant, livemode, volume) = key.clone();
             problems.push(Problem::VolumeMismatch {
-                volume: volume.clone(),
+                merchant,
+                livemode,
+                volume,
                 stored,
                 recomputed,
             });

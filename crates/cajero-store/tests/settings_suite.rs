@@ -537,11 +537,12 @@ async fn a_payouts_volume_counts_once_collected_and_the_verifier_checks_the_coun
     )
     .await;
     let broken = verify_report(&store).await;
-    let key = format!("{m} live COP payout 2026-11");
     assert_eq!(
         broken.problems,
         vec![Problem::VolumeMismatch {
-            volume: key,
+            merchant: m.to_string(),
+            livemode: true,
+            volume: "COP payout 2026-11".into(),
             stored: 200_007,
             recomputed: 200_000,
         }]
