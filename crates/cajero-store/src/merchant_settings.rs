@@ -257,9 +257,9 @@ pub async fn set_settlement_terms(
 /// payouts) posted this month, fees excluded. Reservations count once posted; voided ones never.
 ///
 /// Read from the month's running count (`ledger_monthly_volume`, kept by the database as each
-/// transfer is written; migration 0035): one merchant's month is at most
-/// [`MONTHLY_VOLUME_BUCKETS`] rows, however many orders it had. `cajero ledger verify` checks the
-/// count against the transfers.
+/// transfer is written; migration 0035): one merchant's month is one row on SQLite and at most
+/// sixteen on PostgreSQL (buckets, so that its collections do not queue on one row), however
+/// many orders it had. `cajero ledger verify` checks the count against the transfers.
 pub async fn monthly_volume(
     conn: &mut Conn<'_>,
     merchant: MerchantId,
@@ -282,11 +282,6 @@ pub async fn monthly_volume(
     )?;
     Amount::new(total.min(Amount::MAX.minor())).map_err(|e| corrupt("ledger_monthly_volume", e))
 }
-
-/// The rows one merchant's month of one code may be spread over (PostgreSQL spreads a
-/// month's count over buckets picked from each transfer's id so that a merchant's collections
-/// do not queue on one row; SQLite keeps one).
-pub const MONTHLY_VOLUME_BUCKETS: usize = 16;
 
 /// The key of `now`'s month in `ledger_monthly_volume`: its Bogotá `YYYY-MM`.
 pub fn volume_month(now: Timestamp) -> String {

@@ -185,64 +185,48 @@ pub async fn verify(conn: &mut Conn<'_>) -> Result<Report, StoreError> {
     Ok(report)
 }
 
-/// A month's volume key and amount, as [`check_monthly_volume`] reads both sides.
-type VolumeRow = (String, bool, String, String, String, i64);
+/// A month's volume that differs from its transfers: merchant, live, currency, code, month,
+/// as counted, as recomputed.
+type VolumeRow = (String, bool, String, String, String, i64, i64);
 
 /// Compares every merchant's counted monthly volume (`ledger_monthly_volume`, summed over its
 /// buckets) with the sums of the posted `payin` and `payout` transfers of its batches, by the
-/// batches' Bogotá month (UTC-5, as the count's trigger computes it).
+/// batches' Bogotá month (UTC-5, 18,000 s, as migration 0035's trigger computes it). One
+/// statement, so both sides are read in one snapshot: a collection committed while the check
+/// runs cannot make them differ.
 async fn check_monthly_volume(
     conn: &mut Conn<'_>,
     problems: &mut Vec<Problem>,
 ) -> Result<(), StoreError> {
-    const COUNTED: &str = "SELECT merchant_id, livemode, currency, code, month, \
-        CAST(SUM(amount) AS BIGINT) FROM ledger_monthly_volume \
-        GROUP BY merchant_id, livemode, currency, code, month";
     let month = match conn {
         Conn::Postgres(_) => {
             "to_char(to_timestamp(b.created_at / 1000000 - 18000) AT TIME ZONE 'UTC', 'YYYY-MM')"
         }
         Conn::Sqlite(_) => "strftime('%Y-%m', b.created_at / 1000000 - 18000, 'unixepoch')",
     };
-    let recompute = format!(
-        "SELECT b.merchant_id, b.livemode, t.currency, t.code, {month}, \
-         CAST(SUM(t.amount) AS BIGINT) \
+    let sql = format!(
+        "SELECT merchant_id, livemode, currency, code, month, \
+         CAST(SUM(counted) AS BIGINT), CAST(SUM(recomputed) AS BIGINT) FROM ( \
+         SELECT merchant_id, livemode, currency, code, month, amount AS counted, \
+         0 AS recomputed FROM ledger_monthly_volume \
+         UNION ALL SELECT b.merchant_id, b.livemode, t.currency, t.code, {month}, 0, t.amount \
          FROM ledger_transfers t JOIN ledger_batches b ON b.id = t.batch_id \
          WHERE t.mode IN ('single', 'post_pending') AND t.code IN ('payin', 'payout') \
-         AND b.merchant_id IS NOT NULL \
-         GROUP BY b.merchant_id, b.livemode, t.currency, t.code, {month}"
+         AND b.merchant_id IS NOT NULL) v \
+         GROUP BY merchant_id, livemode, currency, code, month \
+         HAVING SUM(counted) <> SUM(recomputed) \
+         ORDER BY merchant_id, livemode, currency, code, month"
     );
-    let key = |(merchant, livemode, currency, code, month, amount): VolumeRow| {
-        (
-            (merchant, livemode, format!("{currency} {code} {month}")),
-            amount,
-        )
-    };
-    let counted: BTreeMap<(String, bool, String), i64> = fetch!(all, conn, VolumeRow, COUNTED)?
-        .into_iter()
-        .map(key)
-        .collect();
-    let recomputed: BTreeMap<(String, bool, String), i64> =
-        fetch!(all, conn, VolumeRow, AssertSqlSafe(recompute))?
-            .into_iter()
-            .map(key)
-            .collect();
-    let volumes: std::collections::BTreeSet<&(String, bool, String)> =
-        counted.keys().chain(recomputed.keys()).collect();
-    for key in volumes {
-        let stored = counted.get(key).copied().unwrap_or(0);
-        let recomputed = recomputed.get(key).copied().unwrap_or(0);
-        if stored != recomputed {
-            let (merchant, livemode, volume) = key.clone();
-            problems.push(Problem::VolumeMismatch {
-                merchant,
-                livemode,
-                volume,
-                stored,
-                recomputed,
-            });
-        }
-    }
+    let differing = fetch!(all, conn, VolumeRow, AssertSqlSafe(sql))?;
+    problems.extend(differing.into_iter().map(
+        |(merchant, livemode, currency, code, month, stored, recomputed)| Problem::VolumeMismatch {
+            merchant,
+            livemode,
+            volume: format!("{currency} {code} {month}"),
+            stored,
+            recomputed,
+        },
+    ));
     Ok(())
 }
 

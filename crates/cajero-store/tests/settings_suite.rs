@@ -564,18 +564,13 @@ async fn a_payouts_volume_counts_once_collected_and_the_verifier_checks_the_coun
 /// counts were lost, restores them as the trigger kept them.
 async fn the_migrations_backfill_counts_what_was_posted_before_it(store: Store) {
     let m = merchant(&store, 9).await;
-    post(
-        &store,
-        payin_batch(m, "txn_oct", 1_000, TransferCode::Payin),
-        bogota(2026, 10, 31, 23, 30),
-    )
-    .await;
-    post(
-        &store,
-        payin_batch(m, "txn_nov", 20_000, TransferCode::Payin),
-        bogota(2026, 11, 1, 0, 0),
-    )
-    .await;
+    let payins = [
+        ("txn_oct", 1_000, bogota(2026, 10, 31, 23, 30)),
+        ("txn_nov", 20_000, bogota(2026, 11, 1, 0, 0)),
+    ];
+    for (id, amount, at) in payins {
+        post(&store, payin_batch(m, id, amount, TransferCode::Payin), at).await;
+    }
     let november = bogota(2026, 11, 15, 12, 0);
     post(&store, topup_batch(m, "txn_top", 1_000_000), november).await;
     post(&store, reservation_batch(m, "txn_po", 300_000), november).await;

@@ -25,6 +25,12 @@
 //! ever grow, so a credit not yet committed can make the check refuse what it would have
 //! allowed a moment later, never allow more than there is.
 //!
+//! Writing a posted (`single` or `post_pending`) `payin` or `payout` transfer also adds its
+//! amount to its merchant's month in `ledger_monthly_volume`, by a trigger in the same
+//! statement (migration 0035), for volume-tiered fees. On PostgreSQL that row is one of 16 per
+//! merchant, code and month (by `hashtext` of the transfer id, not [`bucket_of`]), held to the
+//! commit: two collections of one merchant meet there one time in sixteen.
+//!
 //! A batch that could break a limit writes under a savepoint: when the limit refuses it, what
 //! it wrote is rolled back and the caller's unit of work carries on (a payout refused for its
 //! balance is still recorded, as failed). On PostgreSQL a batch with one limited account (a
