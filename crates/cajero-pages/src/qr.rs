@@ -46,8 +46,15 @@ mod tests {
 
     #[test]
     fn a_voucher_url_makes_a_small_square_symbol() {
-        let m = modules("https://pagos.example.com/v/vt_3xK9mQ2rT7wZ1pL8nB4cD6").unwrap();
+        // A page token as issued: ten characters of its order's time, then 256 random bits in
+        // base64url (53 characters), behind a public base URL of 40 characters.
+        let token = "01m8nhsm3eQmN6d3NQBZGSx7_dfQGxvukfJzOFLVnLLzX-4_TY_H4";
+        assert_eq!(token.len(), 53);
+        let url = format!("https://pagos.mitienda-ejemplo.com.co/v/{token}");
+        let m = modules(&url).unwrap();
         assert_eq!(m.dark.len(), m.side * m.side);
+        // Version 6 or smaller: in the PDF's 104 pt box with its quiet zone, a module of at
+        // least 104 / (41 + 8) = 2.1 pt (0.75 mm), well above what a phone's camera reads.
         assert!(m.side <= 41, "version 6 or smaller, got {} modules", m.side);
         let svg = qr_svg("hola", "QR").unwrap();
         assert!(svg.starts_with("<svg "));
