@@ -14,7 +14,7 @@ use cajero_store::merchants::{self, ApiKeyRecord, MerchantRecord};
 use cajero_store::settlements::{self, SettlementRecord, SettlementStatus};
 use cajero_store::sqlx::AssertSqlSafe;
 use cajero_store::verify::{self, Problem, Report};
-use cajero_store::{Conn, Store, StoreError, cache_version, execute};
+use cajero_store::{Conn, Engine, Store, StoreError, cache_version, execute, fetch};
 use jiff::Timestamp;
 use jiff::civil::date;
 
@@ -26,6 +26,7 @@ cajero_store::store_suite!(
     a_payouts_volume_counts_once_collected_and_the_verifier_checks_the_count,
     the_migrations_backfill_counts_what_was_posted_before_it,
     a_payin_batch_can_be_a_line_of_one_settlement_only,
+    only_a_batch_with_a_date_enters_the_settlement_index_and_the_due_scan_uses_it,
     every_change_servers_cache_moves_the_cache_version,
 );
 
@@ -774,4 +775,97 @@ async fn every_change_servers_cache_moves_the_cache_version(store: Store) {
         })
     });
     assert!(terms.await, "settlement terms");
+}
+
+/// Migration 0036: the settlement's scan for pay-ins due reads a partial index that only batches
+/// with an `available_on` enter, and the batches' redundant index by merchant and id is gone.
+async fn only_a_batch_with_a_date_enters_the_settlement_index_and_the_due_scan_uses_it(
+    store: Store,
+) {
+    let (due, undated) = (merchant(&store, 8).await, merchant(&store, 9).await);
+    post(
+        &store,
+        payin_batch(due, "txn_due", 10_000, TransferCode::Payin),
+        bogota(2026, 10, 30, 9, 0),
+    )
+    .await;
+    let mut batch = payin_batch(undated, "txn_undated", 10_000, TransferCode::Payin);
+    batch.available_on = None;
+    post(&store, batch, bogota(2026, 10, 30, 9, 0)).await;
+    let today = date(2026, 11, 2);
+    let merchants = store
+        .read(move |mut c| {
+            Box::pin(async move { settlements::due_merchants(&mut c, today, None, 10).await })
+        })
+        .await
+        .unwrap();
+    assert_eq!(merchants, vec![(due, Mode::Live)]);
+
+    let engine = store.engine();
+    let (indexes, plan) = store
+        .write(move |mut c| {
+            Box::pin(async move {
+                let scan = "SELECT DISTINCT b.merchant_id, b.livemode FROM ledger_batches b \
+                            WHERE b.code = 'payin' AND b.available_on <= '2026-11-02'";
+                let (indexes, plan): (Vec<(String, String)>, Vec<String>) = match engine {
+                    Engine::Sqlite => (
+                        fetch!(
+                            all,
+                            &mut c,
+                            (String, String),
+                            "SELECT name, COALESCE(sql, '') FROM sqlite_master \
+                             WHERE type = 'index' AND tbl_name = 'ledger_batches'"
+                        )?,
+                        fetch!(
+                            all,
+                            &mut c,
+                            (i64, i64, i64, String),
+                            AssertSqlSafe(format!("EXPLAIN QUERY PLAN {scan}"))
+                        )?
+                        .into_iter()
+                        .map(|row| row.3)
+                        .collect(),
+                    ),
+                    Engine::Postgres => {
+                        let indexes = fetch!(
+                            all,
+                            &mut c,
+                            (String, String),
+                            "SELECT indexname::TEXT, indexdef FROM pg_indexes \
+                             WHERE schemaname = current_schema() AND tablename = 'ledger_batches'"
+                        )?;
+                        execute!(&mut c, "SET LOCAL enable_seqscan = off")?;
+                        let plan = fetch!(
+                            all,
+                            &mut c,
+                            (String,),
+                            AssertSqlSafe(format!("EXPLAIN (COSTS OFF) {scan}"))
+                        )?;
+                        (indexes, plan.into_iter().map(|row| row.0).collect())
+                    }
+                };
+                Ok::<_, StoreError>((indexes, plan))
+            })
+        })
+        .await
+        .unwrap();
+    assert!(
+        !indexes
+            .iter()
+            .any(|(name, _)| name == "ledger_batches_by_merchant"),
+        "{indexes:?}"
+    );
+    let (_, definition) = indexes
+        .iter()
+        .find(|(name, _)| name == "ledger_batches_by_code_available_on")
+        .expect("the settlement's index");
+    assert!(
+        definition.contains("available_on IS NOT NULL"),
+        "{definition}"
+    );
+    assert!(
+        plan.iter()
+            .any(|line| line.contains("ledger_batches_by_code_available_on")),
+        "{plan:?}"
+    );
 }
