@@ -47,7 +47,7 @@ mod tests {
     #[test]
     fn a_voucher_url_makes_a_small_square_symbol() {
         // A page token as issued: ten characters of its order's time, then 256 random bits in
-        // base64url (53 characters), behind a public base URL of 40 characters.
+        // base64url (53 characters), after a page URL prefix of 40 characters (`https://…/v/`).
         let token = "01m8nhsm3eQmN6d3NQBZGSx7_dfQGxvukfJzOFLVnLLzX-4_TY_H4";
         assert_eq!(token.len(), 53);
         let url = format!("https://pagos.mitienda-ejemplo.com.co/v/{token}");

@@ -8,9 +8,9 @@
 --   lookup of a merchant's batches either pages them by `(created_at, id)` or names the batch's
 --   id (the primary key) or its code (`ledger_batches_by_merchant_code_created`).
 -- * `ledger_batches_by_code_available_on` serves only the settlement's scan for pay-ins due
---   (`available_on <= $today`), and only a pay-in's batch has an `available_on`; the reservations,
---   payouts, top-ups and fees of every other batch held a `(code, NULL)` entry nobody reads.
---   Made partial, they write nothing to it.
+--   (`available_on <= $today`), and only pay-in and settlement batches have an `available_on`;
+--   the reservations, payouts, top-ups and fees of every other batch held a `(code, NULL)` entry
+--   nobody reads. Made partial, they write nothing to it.
 DROP INDEX ledger_batches_by_merchant;
 DROP INDEX ledger_batches_by_code_available_on;
 CREATE INDEX ledger_batches_by_code_available_on ON ledger_batches (code, available_on)
